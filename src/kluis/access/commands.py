@@ -1,0 +1,73 @@
+"""`kluis keys`: service API keys and the master-key rotation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kluis import wiring
+from kluis.access import service
+from kluis.audit.service import append
+from kluis.kit.cli import domain_errors, out, progress
+from kluis.vault.crypto import new_secret
+
+app = typer.Typer(help="Service API keys (bound to purposes) and master-key rotation.", no_args_is_help=True)
+
+
+@app.command("create")
+@domain_errors
+def create(service_name: Annotated[str, typer.Option("--service", help="Name of the calling service.")],
+           purpose: Annotated[list[str], typer.Option("--purpose", help="A purpose this key may use; repeat.")]
+           ) -> None:
+    """Create an API key for a service, bound to its purposes. The key is shown once."""
+    kluis = wiring.for_cli()
+    with kluis.db.transaction() as session:
+        key, token = service.create_key(session, kluis.clock, kluis.policy, service=service_name,
+                                        purposes=purpose, actor="cli")
+    out.print(f"API key for {key.service} (purposes: {', '.join(key.purposes)}). Shown once; store it now:")
+    out.print(token, highlight=False, soft_wrap=True)
+
+
+@app.command("list")
+@domain_errors
+def list_keys() -> None:
+    """List API keys (prefix, service, purposes, status); secrets are never shown again."""
+    kluis = wiring.for_cli()
+    with kluis.db.sessions() as session:
+        for key in service.list_keys(session):
+            status = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            out.print(f"{key.prefix}  {key.service:<24} {','.join(key.purposes):<40} {status}", highlight=False)
+
+
+@app.command("revoke")
+@domain_errors
+def revoke(prefix: str) -> None:
+    """Revoke the key with this prefix (the part after `kluis_`)."""
+    kluis = wiring.for_cli()
+    with kluis.db.transaction() as session:
+        key = service.revoke_key(session, kluis.clock, prefix, actor="cli")
+    out.print(f"revoked {key.prefix} ({key.service})")
+
+
+@app.command("rotate")
+@domain_errors
+def rotate(batch: Annotated[int, typer.Option(min=1, max=100_000)] = 1000) -> None:
+    """Re-wrap every person key under the current KLUIS_MASTER_KEY (old keys in KLUIS_PREVIOUS_MASTER_KEYS).
+
+    Records are not re-encrypted. Each batch commits, so a stopped rotation resumes where it was.
+    """
+    kluis = wiring.for_cli()
+    todo = kluis.keystore.outdated()
+    with progress("re-wrapping person keys", todo) as step:
+        done = kluis.keystore.rotate(batch=batch, on_batch=step)
+    with kluis.db.transaction() as session:
+        append(session, kluis.clock, actor="cli", action="keys.rotated", object_type="master_key",
+               object_ids=[kluis.keys.master_id], details={"rewrapped": done})
+    out.print(f"{done} person keys now wrapped by master key {kluis.keys.master_id}")
+
+
+@app.command("new-secret")
+def new_secret_command() -> None:
+    """Print a fresh 256-bit secret for KLUIS_MASTER_KEY, KLUIS_INDEX_KEY or KLUIS_SECRET_KEY."""
+    out.print(new_secret(), highlight=False)

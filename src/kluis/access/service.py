@@ -1,0 +1,98 @@
+"""Creating, checking and revoking service API keys (R-GATE-2)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kluis.access.models import ApiKey
+from kluis.audit import service as audit
+from kluis.kit.clock import Clock
+from kluis.kit.errors import Invalid, NotAllowed, NotFound, Problem, Unauthenticated
+from kluis.kit.ids import new_id
+from kluis.policy.schemas import Policy
+
+_SERVICE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,79}$")
+_TOKEN = re.compile(r"^kluis_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated service and the purpose it named for this call."""
+
+    key_id: str
+    service: str
+    purposes: tuple[str, ...]
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key_id}"
+
+    def require(self, purpose: str | None) -> str:
+        if not purpose:
+            raise NotAllowed("name the purpose of this call in the Kluis-Purpose header",
+                             code="purpose_required")
+        if purpose not in self.purposes:
+            raise NotAllowed(f"this key may not be used for purpose {purpose!r}", code="purpose_not_allowed")
+        return purpose
+
+
+def _hash(secret: str) -> str:
+    # The secret carries 256 random bits, so a fast hash suffices (no password stretching needed).
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(session: Session, clock: Clock, policy: Policy, *, service: str, purposes: list[str],
+               actor: str) -> tuple[ApiKey, str]:
+    problems = []
+    if not _SERVICE.match(service or ""):
+        problems.append(Problem("service", "service_invalid",
+                                "lower-case letters, digits, '.', '_' or '-', at most 80 characters"))
+    if not purposes:
+        problems.append(Problem("purposes", "purpose_required", "a key needs at least one purpose"))
+    for i, purpose in enumerate(purposes):
+        if purpose not in policy.purpose_ids:
+            problems.append(Problem(f"purposes[{i}]", "purpose_unknown",
+                                    f"unknown purpose {purpose!r} (one of: {', '.join(sorted(policy.purpose_ids))})"))
+    if problems:
+        raise Invalid("the key was not created", code="key_invalid", problems=problems)
+    prefix = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+                     for _ in range(12))
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(id=new_id(), prefix=prefix, secret_hash=_hash(secret), service=service,
+                 purposes=sorted(set(purposes)), created_at=clock.now())
+    session.add(key)
+    session.flush()
+    audit.append(session, clock, actor=actor, action="api_key.created", object_type="api_key",
+                 object_ids=[key.id], details={"service": service, "purposes": key.purposes})
+    return key, f"kluis_{prefix}_{secret}"
+
+
+def authenticate(session: Session, token: str | None) -> Caller:
+    match = _TOKEN.match(token or "")
+    key = session.scalars(select(ApiKey).where(ApiKey.prefix == match.group(1))).one_or_none() if match else None
+    if (key is None or match is None or key.revoked_at is not None
+            or not hmac.compare_digest(key.secret_hash, _hash(match.group(2)))):
+        raise Unauthenticated("a valid API key is required (Authorization: Bearer kluis_…)", code="key_invalid")
+    return Caller(key_id=str(key.id), service=key.service, purposes=tuple(key.purposes))
+
+
+def revoke_key(session: Session, clock: Clock, prefix: str, actor: str) -> ApiKey:
+    key = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).one_or_none()
+    if key is None:
+        raise NotFound(f"no key with prefix {prefix!r}", code="key_not_found")
+    if key.revoked_at is None:
+        key.revoked_at = clock.now()
+        audit.append(session, clock, actor=actor, action="api_key.revoked", object_type="api_key",
+                     object_ids=[key.id])
+    return key
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))

@@ -1,0 +1,48 @@
+"""The HTTP application: wiring only. Each domain brings its own router."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from sqlalchemy import text
+
+from kluis import __version__
+from kluis.audit import service as audit
+from kluis.policy.views import router as policy_router
+from kluis.vault.api import router as vault_router
+from kluis.web import problems
+from kluis.wiring import Kluis
+
+
+def create_app(kluis: Kluis) -> FastAPI:
+    app = FastAPI(title="Kluis", version=__version__,
+                  description="The privacy engine behind benVitaal's privacy statement. "
+                              "Every call that reads or writes personal data names its purpose "
+                              "in the `Kluis-Purpose` header.")
+    app.state.kluis = kluis
+    problems.install(app)
+    app.include_router(policy_router)
+    app.include_router(vault_router)
+    _install_console(app)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/privacy", status_code=303)
+
+    @app.get("/health", tags=["operations"])
+    def health() -> dict[str, Any]:
+        with kluis.db.sessions() as session:
+            session.execute(text("SELECT 1"))
+            head = audit.anchor(session)
+        return {"status": "ok", "version": __version__, "database": kluis.db.dialect,
+                "policy": kluis.policy.content_hash[:12], "audit_seq": head.seq}
+
+    return app
+
+
+def _install_console(app: FastAPI) -> None:
+    from kluis.staff.views import install
+
+    install(app)

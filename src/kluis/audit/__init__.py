@@ -1,0 +1,1 @@
+"""The tamper-evident record of every privacy operation (R-GOV-1)."""

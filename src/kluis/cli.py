@@ -1,0 +1,99 @@
+"""The `kluis` command: wiring of each domain's command group, plus init, migrate and serve."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kluis import schema, wiring
+from kluis.access.commands import app as keys_app
+from kluis.audit.commands import app as audit_app
+from kluis.config import LOCAL_SECRETS_FILE, Settings
+from kluis.demo.commands import demo, seed
+from kluis.kit.cli import domain_errors, err, out
+from kluis.kit.errors import ConfigurationError
+from kluis.policy.commands import app as policy_app
+from kluis.staff.commands import app as staff_app
+from kluis.vault.crypto import new_secret
+
+app = typer.Typer(help="Kluis: the privacy engine behind benVitaal's privacy statement.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+app.add_typer(keys_app, name="keys")
+app.add_typer(staff_app, name="staff")
+app.add_typer(audit_app, name="audit")
+app.command("seed")(seed)
+app.command("demo")(demo)
+
+
+def write_local_secrets(path: Path = LOCAL_SECRETS_FILE) -> bool:
+    """Generate local keys once (SQLite only). Returns whether a new file was written."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("# Local keys written by `kluis init`. Keep this file out of backups of the data.\n")
+        for name in ("KLUIS_MASTER_KEY", "KLUIS_INDEX_KEY", "KLUIS_SECRET_KEY"):
+            fh.write(f"{name}={new_secret()}\n")
+    return True
+
+
+@app.command("init")
+@domain_errors
+def init() -> None:
+    """Prepare a Kluis: local keys (SQLite only), schema migrations, and the policy version."""
+    settings = Settings()
+    if settings.master_key is None and settings.is_sqlite:
+        if write_local_secrets():
+            out.print(f"generated a local master key, index key and secret key in {LOCAL_SECRETS_FILE.resolve()}")
+        settings = Settings()
+    elif settings.master_key is None:
+        raise ConfigurationError("KLUIS_MASTER_KEY is not configured: Kluis refuses to start against a server "
+                                 "database without keys from your key management", code="keys_missing")
+    kluis = wiring.build(settings)
+    wiring.use_for_cli(kluis)
+    schema.upgrade(kluis.db)
+    seq = kluis.register_policy(actor="cli")
+    out.print(f"database ready: {settings.database_url} (keys: {settings.resolved_keystore_url()}); "
+              f"policy version {seq}", highlight=False)
+
+
+@app.command("migrate")
+@domain_errors
+def migrate(check: Annotated[bool, typer.Option(
+        "--check", help="Only compare: exit 1 when the migrated schema differs from the models.")] = False) -> None:
+    """Upgrade the data database and the key store to the latest schema."""
+    kluis = wiring.for_cli()
+    schema.upgrade(kluis.db)
+    if check:
+        found = schema.differences(kluis.db)
+        for diff in found:
+            err.print(f"differs: {diff}", highlight=False)
+        if found:
+            raise typer.Exit(1)
+    out.print("schema up to date")
+
+
+@app.command("serve")
+@domain_errors
+def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
+          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000) -> None:
+    """Serve the HTTP API and pages (stateless: run as many as needed behind a load balancer)."""
+    import uvicorn
+
+    from kluis.app import create_app
+
+    kluis = wiring.for_cli()
+    kluis.register_policy()
+    err.print(f"Kluis on http://{host}:{port}  (statement /privacy, API docs /docs, health /health)")
+    uvicorn.run(create_app(kluis), host=host, port=port, log_level="warning")
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("KLUIS_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    app()

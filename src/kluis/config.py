@@ -1,0 +1,48 @@
+"""Configuration from ``KLUIS_*`` environment variables, ``.env`` and the local secrets file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The secrets file ``kluis init`` writes for local use; real deployments set the variables instead.
+LOCAL_SECRETS_FILE = Path(".kluis/secrets.env")
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[2] / "policy" / "benvitaal.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KLUIS_", env_file=(".env", str(LOCAL_SECRETS_FILE)), extra="ignore"
+    )
+
+    database_url: str = "sqlite:///kluis.db"
+    # Person keys live apart from the data, so a backup of the data holds ciphertext only.
+    # Default: a second SQLite file beside the database (SQLite) or the same server (others).
+    keystore_url: str | None = None
+    master_key: SecretStr | None = None
+    previous_master_keys: SecretStr | None = None
+    index_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    policy_file: Path = DEFAULT_POLICY_FILE
+    base_url: str = "http://127.0.0.1:8000"
+    cookie_secure: bool = False
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    session_hours: int = 8
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def resolved_keystore_url(self) -> str:
+        if self.keystore_url:
+            return self.keystore_url
+        if self.is_sqlite:
+            path = self.database_url.removeprefix("sqlite:///")
+            if path in ("", ":memory:"):
+                return "sqlite://"
+            stem = path[:-3] if path.endswith(".db") else path
+            return f"sqlite:///{stem}-keys.db"
+        return self.database_url

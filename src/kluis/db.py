@@ -1,0 +1,105 @@
+"""Database wiring: engines, sessions, the declarative bases and a UTC datetime column type."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from kluis.kit.clock import as_utc
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Tables of the data database (people, records, audit, staff, policy versions, ...)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class KeyBase(DeclarativeBase):
+    """Tables of the key store, kept apart from the data (see docs/adr/0001-key-store.md)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores instants in UTC and always hands back aware UTC datetimes (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; Kluis stores aware UTC instants only")
+        return as_utc(value) if dialect.name != "sqlite" else as_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # Take the write lock at BEGIN: SQLite has one writer, and upgrading a read lock
+            # mid-transaction fails under concurrency instead of waiting.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    """The data database and the key store, each with its own engine and sessions."""
+
+    def __init__(self, url: str, keystore_url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.key_engine = self.engine if keystore_url == url else make_engine(keystore_url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.key_sessions = sessionmaker(self.key_engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commits once at the end, rolls back everything on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def key_transaction(self) -> Iterator[Session]:
+        with self.key_sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.key_engine is not self.engine:
+            self.key_engine.dispose()

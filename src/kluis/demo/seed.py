@@ -1,0 +1,191 @@
+"""Realistic Dutch demo people and records, written through the vault like any service would."""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from faker import Faker
+
+from kluis.vault.schemas import BatchRecordIn, IdentifierIn, PersonIn
+from kluis.vault.service import add_employer
+from kluis.wiring import Kluis
+
+# (subject type, share of the population)
+MIX = [("employee", 0.58), ("lead", 0.12), ("webinar_attendee", 0.08), ("community_member", 0.07),
+       ("applicant", 0.03), ("website_visitor", 0.08), ("customer_contact", 0.04)]
+DEVICES = ["Windows laptop", "MacBook", "iPhone", "Android-telefoon", "iPad", "Linux desktop"]
+PAGES = ["/", "/benmobiel", "/declaraties", "/webinars", "/community", "/vacatures", "/contact", "/prijzen"]
+TOPICS = ["benMobiel", "leaseauto", "ov-fiets", "thuiswerkvergoeding", "fietsplan", "webinars", "declareren",
+          "duurzaam reizen", "secundaire arbeidsvoorwaarden", "reiskosten"]
+COMMENTS = ["Handige app, declareren gaat snel.", "Kan de ritregistratie ook per week?", "Dank voor het webinar!",
+            "Waar vind ik de handleiding voor de fietsregeling?", "Top service van de klantenservice.",
+            "Graag een export naar Excel.", "Werkt de app ook op mijn tablet?"]
+JOBS = ["HR-adviseur", "Salarisadministrateur", "Office manager", "Financieel controller", "Inkoper",
+        "Directeur bedrijfsvoering", "Mobiliteitsmanager", "Teamleider HR", "Accountmanager", "Projectleider"]
+CLAIMS = [("travel", "Treinreis naar klant"), ("travel", "Kilometervergoeding"), ("expense", "Parkeerkosten"),
+          ("expense", "Lunch met relatie"), ("travel", "OV-chipkaart opladen"), ("expense", "Vakliteratuur")]
+
+
+@dataclass
+class SeedResult:
+    people: int
+    records: int
+    employers: int
+
+
+class DemoPopulation:
+    """Generates people and their records deterministically from a seed, one batch at a time."""
+
+    def __init__(self, seed: int, now: datetime) -> None:
+        self.rng = random.Random(seed)
+        self.fake = Faker("nl_NL")
+        self.fake.seed_instance(seed)
+        self.now = now
+        self._serial = 0
+
+    def subject_type(self) -> str:
+        roll, total = self.rng.random(), 0.0
+        for kind, share in MIX:
+            total += share
+            if roll < total:
+                return kind
+        return MIX[0][0]
+
+    def mobile(self) -> str:
+        """A valid Dutch mobile number (06-1x to 06-5x, 06-8x); never a pager or service range."""
+        return f"06{self.rng.choice('123458')}{self.rng.randrange(0, 10_000_000):07d}"
+
+    def email(self, first: str, last: str) -> str:
+        self._serial += 1
+        folded = unicodedata.normalize("NFKD", f"{first}.{last}".lower())
+        local = re.sub(r"[^a-z0-9.]", "", folded).strip(".").replace("..", ".") or "contact"
+        return f"{local}{self._serial}@{self.fake.free_email_domain()}"
+
+    def ago(self, max_days: int, min_days: int = 0) -> datetime:
+        return self.now - timedelta(days=self.rng.randint(min_days, max_days), minutes=self.rng.randint(0, 1439))
+
+    def person(self, kind: str, employer: UUID | None) -> tuple[PersonIn, list[dict[str, Any]]]:
+        first, last = self.fake.first_name(), self.fake.last_name()
+        idents = []
+        if kind != "website_visitor":
+            idents.append(IdentifierIn(kind="email", value=self.email(first, last)))
+        if kind in ("employee", "lead", "customer_contact", "applicant"):
+            idents.append(IdentifierIn(kind="phone", value=self.mobile()))
+        if kind == "employee" and employer:
+            idents.append(IdentifierIn(kind="employee_number", value=f"E{self._serial:07d}"))
+        person = PersonIn(subject_types=[kind], employer_id=employer if kind == "employee" else None,
+                          identifiers=idents)
+        basic = {"name": f"{first} {last}", "address": {"street": self.fake.street_address(),
+                                                        "postcode": self.fake.postcode(), "city": self.fake.city()},
+                 "birth_year": self.rng.randint(1960, 2004)}
+        return person, getattr(self, f"_records_{kind}")(basic)
+
+    def _rec(self, category: str, purposes: list[str], basis: str, source: str, content: dict[str, Any],
+             collected: datetime, controller: str = "benvitaal") -> dict[str, Any]:
+        return {"category": category, "purposes": purposes, "legal_basis": basis, "source": source,
+                "controller": controller, "content": content, "collected_at": collected,
+                "last_activity_at": min(self.now, collected + timedelta(days=self.rng.randint(0, 30)))}
+
+    def _traffic(self, n: int, purpose: str = "security") -> list[dict[str, Any]]:
+        return [self._rec("web_traffic", [purpose], "legitimate_interest", "cookies",
+                          {"ip": self.fake.ipv4_public(), "device": self.rng.choice(DEVICES),
+                           "page": self.rng.choice(PAGES)}, self.ago(170)) for _ in range(n)]
+
+    def _records_employee(self, basic: dict[str, Any]) -> list[dict[str, Any]]:
+        out = [self._rec("basic", ["accounts"], "contract", "employer", basic, self.ago(2000, 400)),
+               self._rec("account", ["accounts"], "contract", "direct",
+                         {"username": basic["name"].split()[0].lower() + str(self.rng.randint(1, 999))},
+                         self.ago(1500, 300))]
+        for _ in range(self.rng.randint(3, 5)):
+            kind, text = self.rng.choice(CLAIMS)
+            at = self.ago(2190, 10)
+            out.append(self._rec("financial", ["expense_claims"], "contract", "direct",
+                                 {"kind": kind, "description": text, "amount_eur": f"{self.rng.uniform(4, 240):.2f}",
+                                  "date": at.date().isoformat(),
+                                  "settled_on": (at + timedelta(days=self.rng.randint(3, 40))).date().isoformat()},
+                                 at, controller="employer"))
+        out.append(self._rec("content", ["service_delivery"], "contract", "direct",
+                             {"comment": self.rng.choice(COMMENTS)}, self.ago(700)))
+        return out + self._traffic(2)
+
+    def _records_lead(self, basic: dict[str, Any]) -> list[dict[str, Any]]:
+        company = {"company": self.fake.company(), "job_title": self.rng.choice(JOBS)}
+        return [self._rec("basic", ["lead_management"], "legitimate_interest",
+                          self.rng.choice(["aggregator", "marketing_partner", "public_source"]), basic | company,
+                          self.ago(1200)),
+                self._rec("basic", ["marketing_email"], "consent", "direct", {"newsletter": "benVitaal nieuws"},
+                          self.ago(1000)),
+                self._rec("interests", ["profiling"], "legitimate_interest", "cookies",
+                          {"topics": self.rng.sample(TOPICS, 3), "clicks": self.rng.randint(1, 40)}, self.ago(900)),
+                *self._traffic(6, "improvement")]
+
+    def _records_webinar_attendee(self, basic: dict[str, Any]) -> list[dict[str, Any]]:
+        webinars = [self._rec("basic", ["webinars"], "legitimate_interest", "direct",
+                              {"webinar": f"Webinar {self.rng.choice(TOPICS)}", "attended": self.rng.random() < 0.7},
+                              self.ago(900)) for _ in range(3)]
+        return [self._rec("basic", ["webinars"], "legitimate_interest", "direct", basic, self.ago(1000)),
+                *webinars, *self._traffic(5)]
+
+    def _records_community_member(self, basic: dict[str, Any]) -> list[dict[str, Any]]:
+        posts = [self._rec("content", ["community"], "legitimate_interest", "direct",
+                           {"post": self.rng.choice(COMMENTS)}, self.ago(800)) for _ in range(5)]
+        return [self._rec("account", ["community"], "legitimate_interest", "direct",
+                          {"username": f"lid{self.rng.randint(1000, 99999)}"}, self.ago(1000)),
+                self._rec("basic", ["community"], "legitimate_interest", "direct", {"name": basic["name"]},
+                          self.ago(1000)), *posts, *self._traffic(2)]
+
+    def _records_applicant(self, basic: dict[str, Any]) -> list[dict[str, Any]]:
+        return [self._rec("basic", ["recruitment"], "contract", "direct", basic, self.ago(300)),
+                self._rec("application", ["recruitment"], "contract", "direct",
+                          {"position": self.rng.choice(JOBS), "cv_summary": f"{self.rng.randint(1, 20)} jaar ervaring",
+                           "references": self.rng.randint(0, 3)}, self.ago(300)),
+                *self._traffic(8)]
+
+    def _records_website_visitor(self, basic: dict[str, Any]) -> list[dict[str, Any]]:
+        return self._traffic(10, "improvement")
+
+    def _records_customer_contact(self, basic: dict[str, Any]) -> list[dict[str, Any]]:
+        return [self._rec("basic", ["orders"], "contract", "direct", basic | {"company": self.fake.company()},
+                          self.ago(1500)),
+                self._rec("basic", ["quotes"], "legitimate_interest", "direct", {"quote": self.rng.choice(TOPICS)},
+                          self.ago(900)),
+                self._rec("account", ["accounts"], "contract", "direct",
+                          {"username": f"klant{self.rng.randint(1000, 99999)}"}, self.ago(1200)),
+                *self._traffic(6)]
+
+
+def seed(kluis: Kluis, subjects: int, seed_value: int = 1, batch: int = 500,
+         on_progress: Callable[[int], None] | None = None) -> SeedResult:
+    """Write ``subjects`` people in batches of ``batch``; memory stays flat however large ``subjects`` is."""
+    population = DemoPopulation(seed_value, kluis.clock.now())
+    n_employers = max(3, subjects // 250)
+    with kluis.db.transaction() as session:
+        employers = [add_employer(session, kluis.clock, "seed", population.fake.company()).id
+                     for _ in range(n_employers)]
+    people = records = 0
+    for chunk in _chunks(subjects, batch):
+        generated = [population.person(kind, population.rng.choice(employers))
+                     for kind in (population.subject_type() for _ in range(chunk))]
+        with kluis.db.transaction() as session:
+            vault = kluis.vault(session, actor="seed")
+            created = vault.create_people([p for p, _ in generated])
+            items = [BatchRecordIn(person_id=person.id, **rec)
+                     for person, (_, recs) in zip(created, generated, strict=True) for rec in recs]
+            records += len(vault.add_records(None, items))
+        people += chunk
+        if on_progress:
+            on_progress(chunk)
+    return SeedResult(people=people, records=records, employers=n_employers)
+
+
+def _chunks(total: int, size: int) -> Iterator[int]:
+    while total > 0:
+        yield min(size, total)
+        total -= size

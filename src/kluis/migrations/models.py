@@ -1,0 +1,10 @@
+"""Every table, imported in one place so that Alembic sees the whole schema."""
+
+from kluis.access import models as access_models  # noqa: F401
+from kluis.audit import models as audit_models  # noqa: F401
+from kluis.db import Base, KeyBase
+from kluis.policy import models as policy_models  # noqa: F401
+from kluis.staff import models as staff_models  # noqa: F401
+from kluis.vault import models as vault_models  # noqa: F401
+
+METADATA = {"data": Base.metadata, "keys": KeyBase.metadata}

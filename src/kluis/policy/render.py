@@ -1,0 +1,314 @@
+"""The public privacy statement, rendered from the policy so that text and enforcement cannot drift (R-POL-3).
+
+``statement_view`` turns the policy into plain strings in one language; the HTML and Markdown
+templates only lay those out, so both formats always say the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Literal
+
+from babel import Locale
+from babel.dates import format_date
+from babel.lists import format_list
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from kluis.policy.schemas import (
+    LANGS,
+    Address,
+    Lang,
+    Policy,
+    Processor,
+    Purpose,
+    RecipientKind,
+    RetentionRule,
+    Right,
+    Term,
+    Text,
+    Transfer,
+)
+
+Format = Literal["html", "md"]
+FORMATS: tuple[Format, ...] = ("html", "md")
+LOCALES: dict[Lang, str] = {"nl": "nl_NL", "en": "en_GB"}
+
+# Headings and table labels: the layout's words. What the statement promises is in the policy file.
+LABELS: dict[str, tuple[str, str]] = {
+    "contents": ("Inhoud", "Contents"),
+    "effective": ("Geldig vanaf", "Effective from"),
+    "version": ("Versie", "Version"),
+    "switch": ("English", "Nederlands"),
+    "skip": ("Naar de inhoud", "Skip to content"),
+    "what": ("Welke persoonsgegevens we verwerken", "What personal data we process"),
+    "whose": ("Van wie we persoonsgegevens verwerken", "Whose personal data we process"),
+    "special": ("Bijzondere persoonsgegevens die we niet verwerken", "Special categories of data we do not process"),
+    "collected": ("Hoe worden persoonsgegevens verzameld?", "How is personal data collected?"),
+    "cookies": ("Cookies", "Cookies"),
+    "why": ("Waarom we persoonsgegevens verwerken", "Why we process personal data"),
+    "bases": ("Wettelijke grondslag voor het verwerken van uw persoonsgegevens",
+              "Legal basis for processing your personal data"),
+    "sharing": ("Hoe worden uw persoonsgegevens gedeeld?", "How is your personal data shared?"),
+    "processors": ("Wanneer maken we gebruik van verwerkers?", "When do we use processors?"),
+    "retention": ("Hoe lang uw gegevens bewaard worden", "How long your data is kept"),
+    "rights": ("Wat uw rechten zijn", "What your rights are"),
+    "basic_rights": ("Basisrechten", "Basic rights"),
+    "contact": ("Hoe contact met ons op kunt nemen", "How to contact us"),
+    "changes": ("Wijzigingen", "Changes"),
+    "basis": ("Grondslag", "Legal basis"),
+    "role": ("Rol van benVitaal", "Role of benVitaal"),
+    "data": ("Gegevens", "Data"),
+    "interest": ("Ons belang", "Our interest"),
+    "withdraw": ("Intrekken via", "Withdraw through"),
+    "used_for": ("Gebruikt voor", "Used for"),
+    "processor": ("Verwerker", "Processor"),
+    "service": ("Dienst", "Service"),
+    "country": ("Land", "Country"),
+    "safeguard": ("Waarborg voor doorgifte", "Transfer safeguard"),
+    "agreement": ("Verwerkersovereenkomst", "Data-processing agreement"),
+    "sub_processors": ("Subverwerkers", "Sub-processors"),
+    "none": ("geen", "none"),
+    "term": ("Bewaartermijn", "Retention period"),
+    "why_term": ("Toelichting", "Explanation"),
+    "with_consent": ("met uw toestemming", "with your consent"),
+    "kept_on_erasure": ("Blijft na een verzoek om verwijdering afgeschermd bewaard tot de termijn verstrijkt.",
+                        "Kept, restricted, after an erasure request until the period ends."),
+    "activities": ("Als activiteit telt alleen wat u zelf doet: {counted}. Niet als activiteit telt: {ignored}.",
+                   "Only what you do yourself counts as activity: {counted}. These do not count: {ignored}."),
+    "consent_needed": ("alleen met uw toestemming", "only with your consent"),
+    "always_on": ("altijd aan", "always on"),
+    "controller": ("Verwerkingsverantwoordelijke", "Controller"),
+    "head_office": ("Hoofdkantoor", "Head office"),
+    "phone": ("Telefoonnummer", "Telephone"),
+    "email": ("E-mail", "E-mail"),
+    "website": ("Website", "Website"),
+    "address": ("Adres", "Address"),
+    "authority": ("Toezichthouder", "Supervisory authority"),
+    "article": ("art.", "Art."),
+    "transfer_eea": ("binnen de EER", "within the EEA"),
+    "transfer_adequacy": ("adequaatheidsbesluit van de EU", "EU adequacy decision"),
+    "transfer_scc": ("modelclausules van de EU (SCC)", "EU model clauses (SCC)"),
+}
+UNITS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "years": (("jaar", "jaar"), ("year", "years")),
+    "months": (("maand", "maanden"), ("month", "months")),
+    "weeks": (("week", "weken"), ("week", "weeks")),
+    "days": (("dag", "dagen"), ("day", "days")),
+}
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+_env = Environment(
+    loader=PackageLoader("kluis", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+def render_statement(policy: Policy, lang: Lang, fmt: Format, version: str | None = None) -> str:
+    """The whole public privacy statement in one language, as an HTML page or as Markdown."""
+    if lang not in LANGS:
+        raise ValueError(f"unknown language '{lang}'; use one of {', '.join(LANGS)}")
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
+    view = statement_view(policy, lang, version)
+    template = _env.get_template(f"policy/statement.{fmt}")
+    return template.render(s=view, label=view["labels"], paras=_paragraphs(str(policy.dpo.email)))
+
+
+def statement_view(policy: Policy, lang: Lang, version: str | None = None) -> dict[str, Any]:
+    """Everything the statement says, as plain strings in ``lang``, in the statement's order."""
+    return _Statement(policy, lang).view(version)
+
+
+def fill(policy: Policy, text: str, lang: Lang) -> str:
+    """Put the DPO's address and the names of controller and authority into a text's placeholders."""
+    values = {"dpo_email": str(policy.dpo.email), "controller": policy.controller.short_name,
+              "authority": policy.supervisory_authority.name.get(lang)}
+    return re.sub(r"\{([a-z_]+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def term_text(term: Term, lang: Lang) -> str:
+    """``{"months": 36}`` -> "36 maanden" / "36 months"."""
+    parts = []
+    for unit, names in UNITS.items():
+        amount = getattr(term, unit)
+        if amount:
+            singular, plural = names[0] if lang == "nl" else names[1]
+            parts.append(f"{amount} {singular if amount == 1 else plural}")
+    return format_list(parts, locale=LOCALES[lang])
+
+
+class _Statement:
+    """The statement's sections in one language."""
+
+    def __init__(self, policy: Policy, lang: Lang) -> None:
+        self.policy, self.lang, self.locale = policy, lang, LOCALES[lang]
+
+    def t(self, text: Text) -> str:
+        return fill(self.policy, text.get(self.lang), self.lang)
+
+    def label(self, key: str) -> str:
+        return LABELS[key][0 if self.lang == "nl" else 1]
+
+    def join(self, items: list[str]) -> str:
+        return format_list(items, locale=self.locale) if items else self.label("none")
+
+    def date(self, value: date) -> str:
+        return format_date(value, format="long", locale=self.locale)
+
+    def country(self, code: str) -> str:
+        return str(Locale.parse(self.locale).territories.get(code, code))
+
+    def address(self, address: Address) -> str:
+        return f"{address.street}, {address.postcode} {address.city}, {self.country(address.country)}"
+
+    def view(self, version: str | None) -> dict[str, Any]:
+        policy, t, texts = self.policy, self.t, self.policy.texts
+        return {
+            "lang": self.lang,
+            "other_lang": "en" if self.lang == "nl" else "nl",
+            "labels": {key: self.label(key) for key in LABELS},
+            "title": t(policy.meta.title),
+            "effective": self.date(policy.meta.effective_from),
+            "version": version or "",
+            "intro": t(texts.intro),
+            "categories_intro": t(texts.categories_intro),
+            "categories": [{"name": t(c.name), "examples": self.join([t(f.name) for f in c.fields])}
+                           for c in policy.categories],
+            "no_special_data": t(texts.no_special_data),
+            "special": self.join([t(s.name).lower() for s in policy.special_categories]),
+            "subjects": [self._named(s) for s in policy.subjects],
+            "collection_intro": t(texts.collection_intro),
+            "sources": [self._named(s) for s in policy.sources],
+            "cookies_note": t(texts.cookies_note),
+            "cookies": [self._named(c) | {"consent": self.label("consent_needed" if c.consent_required
+                                                                 else "always_on")}
+                        for c in policy.cookie_categories],
+            "purposes_intro": t(texts.purposes_intro),
+            "groups": self._groups(),
+            "processor_role_note": t(texts.processor_role_note),
+            "legal_bases_intro": t(texts.legal_bases_intro),
+            "legal_bases": self._legal_bases(),
+            "roles": [{"name": t(r.name), "explanation": t(r.explanation)} for r in policy.roles],
+            "sharing_within": t(texts.sharing_within),
+            "recipients_within": [self._named(r) for r in policy.recipients if r.kind == RecipientKind.GROUP],
+            "sharing_outside": t(texts.sharing_outside),
+            "recipients_outside": [self._named(r) for r in policy.recipients if r.kind != RecipientKind.GROUP],
+            "processors_intro": t(texts.processors_intro),
+            "processors": [self._processor(p) for p in policy.processors],
+            "sub_processors_on_request": t(texts.sub_processors_on_request),
+            "retention_intro": t(texts.retention_intro),
+            "retention": [self._retention(r) for r in policy.retention],
+            "retention_contact": t(texts.retention_contact),
+            "rights": [self._right(r) for r in policy.rights if r.id not in ("marketing_opt_out", "complaint")],
+            "rights_requests": t(texts.rights_requests),
+            "opt_out": self._opt_out(),
+            "marketing_interest": t(texts.marketing_interest),
+            "marketing_email_consent": t(texts.marketing_email_consent),
+            "cookie_opt_out": t(texts.cookie_opt_out),
+            "administrative_messages": t(texts.administrative_messages),
+            "complaint": self._complaint(),
+            "controller": {
+                "description": t(policy.controller.description), "name": t(policy.controller.name),
+                "address": self.address(policy.controller.address), "phone": policy.controller.phone,
+                "website": policy.controller.website,
+            },
+            "dpo": {"title": t(policy.dpo.title), "email": str(policy.dpo.email), "role": t(policy.dpo.role)},
+            "feedback": t(texts.feedback),
+            "complaints_handling": t(texts.complaints_handling),
+            "changes": t(texts.changes),
+        }
+
+    def _named(self, item: Any) -> dict[str, str]:
+        return {"name": self.t(item.name), "description": self.t(item.description)}
+
+    def _groups(self) -> list[dict[str, Any]]:
+        groups = [(g, self.policy.purposes_in_group(g.id)) for g in self.policy.purpose_groups]
+        return [{"name": self.t(g.name), "purposes": [self._purpose(p) for p in purposes]}
+                for g, purposes in groups if purposes]
+
+    def _purpose(self, purpose: Purpose) -> dict[str, str]:
+        bases = {b.id: b for b in self.policy.legal_bases}
+        roles = {r.id: r for r in self.policy.roles}
+        names = {c.id: self.t(c.name).lower() for c in self.policy.categories}
+        routes = {r.id: self.t(r.name) for r in self.policy.withdrawal_routes}
+        return self._named(purpose) | {
+            "basis": self.t(bases[purpose.basis].name) if purpose.basis in bases else "",
+            "role": self.t(roles[purpose.role].name) if purpose.role in roles else "",
+            "interest": self.t(purpose.interest) if purpose.interest else "",
+            "data": self.join([names[c] for c in purpose.categories if c in names]),
+            "withdrawal": self.join([routes[r] for r in purpose.withdrawal if r in routes])
+            if purpose.withdrawal else "",
+        }
+
+    def _legal_bases(self) -> list[dict[str, str]]:
+        used = [(b, [p for p in self.policy.purposes if p.basis == b.id]) for b in self.policy.legal_bases]
+        return [{"name": self.t(b.name), "explanation": self.t(b.explanation),
+                 "purposes": self.join([self.t(p.name) for p in purposes])}
+                for b, purposes in used if purposes]
+
+    def _safeguard(self, transfer: Transfer | None) -> str:
+        return self.label(f"transfer_{transfer or Transfer.EEA}")
+
+    def _processor(self, processor: Processor) -> dict[str, Any]:
+        agreement = processor.agreement
+        return {
+            "name": processor.name, "service": self.t(processor.service),
+            "country": self.country(processor.country), "safeguard": self._safeguard(processor.transfer),
+            "agreement": f"{agreement.reference}, {self.date(agreement.signed)}" if agreement else "",
+            "sub_processors": [f"{s.name} ({self.t(s.service)}; {self.country(s.country)}; "
+                               f"{self._safeguard(s.transfer)})" for s in processor.sub_processors],
+        }
+
+    def _retention(self, rule: RetentionRule) -> dict[str, str]:
+        trigger = next((self.t(x.name) for x in self.policy.retention_triggers if x.id == rule.trigger),
+                       str(rule.trigger))
+        activities = ""
+        if rule.activities:
+            activities = self.label("activities").format(
+                counted=self.join([self.t(a.name) for a in self.policy.activities if a.id in rule.activities]),
+                ignored=self.join([self.t(a.name) for a in self.policy.activities if not a.by_person]),
+            )
+        return {
+            "name": self.t(rule.name),
+            "term": f"{term_text(rule.term, self.lang)} {trigger}",
+            "with_consent": f"{self.label('with_consent')}: {term_text(rule.with_consent, self.lang)} {trigger}"
+            if rule.with_consent else "",
+            "reason": self.t(rule.reason) if rule.reason else "",
+            "kept_on_erasure": self.label("kept_on_erasure") if rule.keep_on_erasure else "",
+            "activities": activities,
+        }
+
+    def _right(self, right: Right) -> dict[str, str]:
+        law = "AVG" if self.lang == "nl" else "GDPR"
+        return self._named(right) | {"article": f"{self.label('article')} {right.article} {law}"}
+
+    def _opt_out(self) -> dict[str, Any]:
+        right = self.policy.right("marketing_opt_out")
+        routes = {r.id: r for r in self.policy.withdrawal_routes}
+        return self._named(right) | {
+            "routes": [{"letter": routes[r].letter or "", "text": self.t(routes[r].description)}
+                       for r in right.routes if r in routes]}
+
+    def _complaint(self) -> dict[str, str]:
+        authority = self.policy.supervisory_authority
+        return self._named(self.policy.right("complaint")) | {
+            "authority": self.t(authority.name), "website": authority.website,
+            "address": self.address(authority.address), "phone": authority.phone}
+
+
+def _paragraphs(email: str) -> Any:
+    """For the HTML template: escaped paragraphs, with the DPO's address as a mail link."""
+    link = Markup('<a href="mailto:{0}">{0}</a>').format(email)
+
+    def paragraphs(text: str) -> Markup:
+        paras = [p.strip() for p in _PARAGRAPH_BREAK.split(text) if p.strip()]
+        return Markup("\n").join(Markup("<p>{}</p>").format(link.join(escape(part) for part in p.split(email)))
+                                 for p in paras)
+
+    return paragraphs

@@ -1,0 +1,265 @@
+"""The consistency rules of the policy (R-POL-2): pure checks on a validated ``Policy``.
+
+Each check yields problems with a path built from ids (``purposes.marketing_email.withdrawal``); the
+loader adds the file and line. A policy with any problem is refused as a whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kluis.kit.errors import Invalid, Problem
+from kluis.policy.schemas import LegalBasis, Policy, Purpose, RecipientKind, Transfer, Trigger, did_you_mean
+
+EEA = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
+    "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO",
+})
+# Countries with an EU adequacy decision (Art. 45 GDPR). For the US it covers only organisations
+# certified under the EU-US Data Privacy Framework: check the certification before choosing it.
+ADEQUACY = frozenset({"AD", "AR", "CA", "CH", "FO", "GB", "GG", "IL", "IM", "JE", "JP", "KR", "NZ", "US", "UY"})
+# The rights the statement promises; a policy may word them, not drop them.
+REQUIRED_RIGHTS = ("access", "portability", "rectification", "erasure", "restriction", "objection",
+                   "marketing_opt_out", "complaint")
+# Names a text may use; they are filled in from the controller, DPO and authority sections.
+PLACEHOLDERS = frozenset({"dpo_email", "controller", "authority"})
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+@dataclass(frozen=True)
+class PolicyProblem(Problem):
+    """A problem in a policy file: which file, where in it (path and, when known, line) and why."""
+
+    file: str = ""
+    line: int | None = None
+
+    @property
+    def reason(self) -> str:
+        return self.message
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.path}: {self.message}" if where else f"{self.path}: {self.message}"
+
+    def as_dict(self) -> dict[str, str]:
+        data = super().as_dict() | {"file": self.file}
+        return data | ({"line": str(self.line)} if self.line else {})
+
+
+@dataclass
+class PolicyInvalid(Invalid):
+    code: str = "policy_invalid"
+
+    def __str__(self) -> str:
+        return "\n".join([self.message, *(str(p) for p in self.problems)])
+
+
+def check(policy: Policy) -> list[Problem]:
+    """Every inconsistency in the policy; an empty list means it may be loaded."""
+    return [problem for rule in RULES for problem in rule(policy)]
+
+
+def _duplicate_ids(policy: Policy) -> Iterator[Problem]:
+    sections: dict[str, list[Any]] = {name: getattr(policy, name) for name in _ID_SECTIONS}
+    sections |= {f"categories.{c.id}.fields": c.fields for c in policy.categories}
+    for section, items in sections.items():
+        counts = Counter(str(item.id) for item in items)
+        for item_id, count in counts.items():
+            if count > 1:
+                yield Problem(f"{section}.{item_id}", "duplicate_id",
+                              f"id '{item_id}' is used {count} times; ids must be unique")
+
+
+def _purposes(policy: Policy) -> Iterator[Problem]:
+    groups = [g.id for g in policy.purpose_groups]
+    routes = [r.id for r in policy.withdrawal_routes]
+    for purpose in policy.purposes:
+        at = f"purposes.{purpose.id}"
+        if purpose.basis is None:
+            yield Problem(f"{at}.basis", "missing_basis",
+                          f"purpose has no legal basis; choose one of {_choices(LegalBasis)}")
+        if purpose.role is None:
+            yield Problem(f"{at}.role", "missing_role",
+                          "purpose does not say whether benVitaal is controller or processor")
+        if purpose.group not in groups:
+            yield Problem(f"{at}.group", "unknown_reference",
+                          f"unknown purpose group '{purpose.group}'{did_you_mean(purpose.group, groups)}")
+        if purpose.basis == LegalBasis.CONSENT and not purpose.withdrawal:
+            yield Problem(f"{at}.withdrawal", "consent_without_withdrawal",
+                          "a consent purpose needs at least one withdrawal route (consent can always be "
+                          f"withdrawn); known routes: {', '.join(routes)}")
+        if purpose.basis == LegalBasis.LEGITIMATE_INTEREST and purpose.interest is None:
+            yield Problem(f"{at}.interest", "missing_interest",
+                          "a legitimate-interest purpose must state the interest it serves")
+        yield from _special_use(policy, purpose)
+        yield from _references(f"{at}.categories", "category", purpose.categories, policy.category_ids,
+                               special=[s.id for s in policy.special_categories])
+        yield from _references(f"{at}.subjects", "data subject", purpose.subjects, policy.subject_ids)
+        yield from _references(f"{at}.sources", "source", purpose.sources, policy.source_ids)
+        yield from _references(f"{at}.withdrawal", "withdrawal route", purpose.withdrawal, routes)
+
+
+def _special_use(policy: Policy, purpose: Purpose) -> Iterator[Problem]:
+    special = {c.id for c in policy.categories if c.special}
+    for category_id in purpose.categories:
+        if category_id in special:
+            yield Problem(f"purposes.{purpose.id}.categories", "special_category",
+                          f"uses category '{category_id}', which is marked special: the statement "
+                          "promises that no special-category data is processed")
+
+
+def _categories(policy: Policy) -> Iterator[Problem]:
+    for category in policy.categories:
+        at = f"categories.{category.id}"
+        if category.special:
+            yield Problem(f"{at}.special", "special_category",
+                          "special-category data is not processed (the statement promises none is); "
+                          "remove the category or set special: false if it is not special")
+        yield from _references(f"{at}.self_editable", "field", category.self_editable, category.field_ids())
+
+
+def _retention(policy: Policy) -> Iterator[Problem]:
+    activities = {a.id: a for a in policy.activities}
+    for rule in policy.retention:
+        at = f"retention.{rule.id}"
+        yield from _references(f"{at}.categories", "category", rule.categories, policy.category_ids)
+        yield from _references(f"{at}.purposes", "purpose", rule.purposes, policy.purpose_ids)
+        yield from _references(f"{at}.activities", "activity", rule.activities, activities)
+        if rule.trigger == Trigger.LAST_ACTIVITY and not rule.activities:
+            yield Problem(f"{at}.activities", "missing_activities",
+                          "a rule counted from the last activity must say which activities count")
+        if rule.activities and rule.trigger != Trigger.LAST_ACTIVITY:
+            yield Problem(f"{at}.activities", "unused_activities",
+                          f"activities only apply to the trigger '{Trigger.LAST_ACTIVITY}'")
+        for activity_id in rule.activities:
+            if activity_id in activities and not activities[activity_id].by_person:
+                yield Problem(f"{at}.activities", "not_person_activity",
+                              f"'{activity_id}' is not something the person did, so it cannot keep "
+                              "their data alive")
+        if rule.with_consent is not None and not rule.with_consent.is_longer_than(rule.term):
+            yield Problem(f"{at}.with_consent", "consent_term_not_longer",
+                          "the term with consent must be longer than the term without it")
+    yield from _retention_coverage(policy)
+
+
+def _retention_coverage(policy: Policy) -> Iterator[Problem]:
+    for category in policy.categories:
+        if not policy.retention_rules_for(category.id):
+            yield Problem(f"categories.{category.id}", "no_retention_rule",
+                          f"no retention rule covers category '{category.id}'; add one under retention")
+    for purpose in policy.purposes:
+        for category_id in purpose.categories:
+            if category_id in policy.category_ids and not policy.retention_rules_for(category_id, purpose.id):
+                yield Problem(f"purposes.{purpose.id}.categories", "no_retention_rule",
+                              f"no retention rule covers category '{category_id}' kept for this purpose")
+
+
+def _processors(policy: Policy) -> Iterator[Problem]:
+    for processor in policy.processors:
+        at = f"processors.{processor.id}"
+        if processor.agreement is None:
+            yield Problem(f"{at}.agreement", "missing_agreement",
+                          "no data-processing agreement (verwerkersovereenkomst) is recorded")
+        yield from _transfer(f"{at}.transfer", processor.country, processor.transfer)
+        for index, sub in enumerate(processor.sub_processors):
+            yield from _transfer(f"{at}.sub_processors.{index}.transfer", sub.country, sub.transfer)
+        yield from _references(f"{at}.categories", "category", processor.categories, policy.category_ids)
+
+
+def _transfer(path: str, country: str, transfer: Transfer | None) -> Iterator[Problem]:
+    if country in EEA:
+        return
+    if transfer in (None, Transfer.EEA):
+        yield Problem(path, "transfer_without_safeguard",
+                      f"'{country}' is outside the EEA: state 'adequacy' (EU adequacy decision) or 'scc' "
+                      "(EU model clauses)")
+    elif transfer == Transfer.ADEQUACY and country not in ADEQUACY:
+        yield Problem(path, "transfer_without_safeguard",
+                      f"no EU adequacy decision covers '{country}'; use 'scc' (EU model clauses)")
+
+
+def _recipients(policy: Policy) -> Iterator[Problem]:
+    for recipient in policy.recipients:
+        at = f"recipients.{recipient.id}"
+        yield from _references(f"{at}.categories", "category", recipient.categories, policy.category_ids)
+        if recipient.kind == RecipientKind.AUTHORITY and not recipient.requires_order:
+            yield Problem(f"{at}.requires_order", "authority_without_order",
+                          "authorities receive data only with a court order or similar order: set "
+                          "requires_order: true")
+
+
+def _rights_and_cookies(policy: Policy) -> Iterator[Problem]:
+    routes = [r.id for r in policy.withdrawal_routes]
+    present = {r.id for r in policy.rights}
+    for right_id in REQUIRED_RIGHTS:
+        if right_id not in present:
+            yield Problem(f"rights.{right_id}", "missing_right", f"the statement promises the right '{right_id}'")
+    for right in policy.rights:
+        yield from _references(f"rights.{right.id}.routes", "withdrawal route", right.routes, routes)
+        if right.id == "marketing_opt_out" and not right.routes:
+            yield Problem(f"rights.{right.id}.routes", "missing_routes", "the opt-out right needs its routes")
+    for cookie in policy.cookie_categories:
+        at = f"cookie_categories.{cookie.id}"
+        yield from _references(f"{at}.purposes", "purpose", cookie.purposes, policy.purpose_ids)
+        yield from _references(f"{at}.withdrawal", "withdrawal route", cookie.withdrawal, routes)
+        if cookie.consent_required and not cookie.withdrawal:
+            yield Problem(f"{at}.withdrawal", "consent_without_withdrawal",
+                          "cookies placed with consent need a way to withdraw it")
+
+
+def _texts(policy: Policy) -> Iterator[Problem]:
+    explained: dict[str, tuple[set[str], set[str | None]]] = {
+        "legal_bases": ({t.id for t in policy.legal_bases}, {p.basis for p in policy.purposes}),
+        "roles": ({t.id for t in policy.roles}, {p.role for p in policy.purposes}),
+        "retention_triggers": ({t.id for t in policy.retention_triggers}, {r.trigger for r in policy.retention}),
+    }
+    for section, (texts, used) in explained.items():
+        for value in sorted(v for v in used if v is not None and v not in texts):
+            yield Problem(f"{section}.{value}", "missing_text", f"'{value}' is used but has no text here")
+    for path, text in _strings(policy.model_dump(mode="json"), ""):
+        for name in _PLACEHOLDER.findall(text):
+            if name not in PLACEHOLDERS:
+                yield Problem(path, "unknown_placeholder",
+                              f"unknown placeholder '{{{name}}}'{did_you_mean(name, PLACEHOLDERS)}")
+
+
+def _strings(data: Any, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(data, str):
+        yield path, data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from _strings(value, f"{path}.{key}" if path else key)
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            key = item["id"] if isinstance(item, dict) and isinstance(item.get("id"), str) else str(index)
+            yield from _strings(item, f"{path}.{key}")
+
+
+def _references(path: str, kind: str, names: Iterable[str], known: Iterable[str],
+                special: Iterable[str] = ()) -> Iterator[Problem]:
+    known_ids, special_ids = list(known), set(special)
+    for name in names:
+        if name in known_ids:
+            continue
+        if name in special_ids:
+            yield Problem(path, "special_category",
+                          f"'{name}' is special-category data, which the statement promises is not processed")
+        else:
+            yield Problem(path, "unknown_reference", f"unknown {kind} '{name}'{did_you_mean(name, known_ids)}")
+
+
+def _choices(enum: Iterable[Any]) -> str:
+    return ", ".join(str(member) for member in enum)
+
+
+_ID_SECTIONS = ("purpose_groups", "legal_bases", "roles", "categories", "subjects", "sources",
+                "withdrawal_routes", "purposes", "recipients", "processors", "activities",
+                "retention_triggers", "retention", "rights", "cookie_categories", "special_categories")
+
+RULES: tuple[Callable[[Policy], Iterable[Problem]], ...] = (
+    _duplicate_ids, _purposes, _categories, _retention, _processors, _recipients, _rights_and_cookies, _texts,
+)

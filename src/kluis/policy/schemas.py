@@ -1,0 +1,422 @@
+"""The shape of the policy file (``policy/benvitaal.yaml``): the privacy statement as data (R-POL-1).
+
+Everything a person reads is a ``Text`` in Dutch and English. Ids are the words other code uses
+(``policy.purpose("marketing_email")``); the consistency rules live in ``kluis.policy.rules``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+
+from kluis.kit.errors import Invalid
+
+Lang = Literal["nl", "en"]
+LANGS: tuple[Lang, ...] = ("nl", "en")
+
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Count = Annotated[int, Field(ge=0)]
+
+
+class LegalBasis(StrEnum):
+    CONTRACT = "contract"
+    CONSENT = "consent"
+    LEGITIMATE_INTEREST = "legitimate_interest"
+    LEGAL_OBLIGATION = "legal_obligation"
+
+
+class Role(StrEnum):
+    CONTROLLER = "controller"
+    PROCESSOR = "processor"
+
+
+class Transfer(StrEnum):
+    """How a transfer to a processor is lawful: inside the EEA, an EU adequacy decision, or EU model clauses."""
+
+    EEA = "eea"
+    ADEQUACY = "adequacy"
+    SCC = "scc"
+
+
+class Trigger(StrEnum):
+    """The event from which a retention term runs; the retention domain knows how to date each one."""
+
+    FISCAL_YEAR_END_OF_SETTLEMENT = "fiscal_year_end_of_settlement"
+    LAST_ACTIVITY = "last_activity"
+    PROCEDURE_END = "procedure_end"
+    COLLECTED = "collected"
+    CONTRACT_END = "contract_end"
+
+
+class RecipientKind(StrEnum):
+    GROUP = "group"
+    PUBLIC = "public"
+    PARTNER = "partner"
+    AUTHORITY = "authority"
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(Model):
+    """One sentence or paragraph as people read it, in both languages."""
+
+    nl: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, lang: Lang) -> str:
+        return self.nl if lang == "nl" else self.en
+
+
+class Address(Model):
+    street: str
+    postcode: str
+    city: str
+    country: CountryCode
+
+
+class Meta(Model):
+    title: Text
+    effective_from: date
+
+
+class Controller(Model):
+    short_name: str
+    name: Text
+    address: Address
+    phone: str
+    website: str
+    description: Text
+
+
+class Dpo(Model):
+    title: Text
+    email: EmailStr
+    role: Text
+
+
+class SupervisoryAuthority(Model):
+    name: Text
+    website: str
+    address: Address
+    phone: str
+
+
+class Named(Model):
+    id: Id
+    name: Text
+
+
+class Described(Named):
+    description: Text
+
+
+class PurposeGroup(Named):
+    pass
+
+
+class LegalBasisText(Model):
+    id: LegalBasis
+    name: Text
+    explanation: Text
+
+
+class RoleText(Model):
+    id: Role
+    name: Text
+    explanation: Text
+
+
+class DataField(Named):
+    pass
+
+
+class Category(Named):
+    special: bool
+    fields: list[DataField] = Field(min_length=1)
+    self_editable: list[str] = []
+
+    def field_ids(self) -> list[str]:
+        return [f.id for f in self.fields]
+
+
+class Subject(Described):
+    pass
+
+
+class Source(Described):
+    pass
+
+
+class WithdrawalRoute(Described):
+    """A way to withdraw consent or opt out; the statement letters the marketing routes a–d."""
+
+    letter: Annotated[str, StringConstraints(pattern=r"^[a-z]$")] | None = None
+
+
+class Purpose(Described):
+    group: str
+    # Optional here so that a missing basis or role is reported by the rules with the purpose's id.
+    basis: LegalBasis | None = None
+    role: Role | None = None
+    interest: Text | None = None
+    categories: list[str] = Field(min_length=1)
+    subjects: list[str] = Field(min_length=1)
+    sources: list[str] = Field(min_length=1)
+    withdrawal: list[str] = []
+
+
+class Recipient(Described):
+    kind: RecipientKind
+    requires_order: bool = False
+    categories: list[str] = []
+
+
+class Agreement(Model):
+    """The data-processing agreement (verwerkersovereenkomst) with a processor."""
+
+    reference: str = Field(min_length=1)
+    signed: date
+
+
+class SubProcessor(Model):
+    name: str
+    service: Text
+    country: CountryCode
+    transfer: Transfer | None = None
+
+
+class Processor(Model):
+    id: Id
+    name: str
+    service: Text
+    country: CountryCode
+    transfer: Transfer | None = None
+    agreement: Agreement | None = None
+    categories: list[str] = []
+    sub_processors: list[SubProcessor] = []
+
+
+class Activity(Named):
+    """Something that can happen to a contact; only what the person did (``by_person``) counts as activity."""
+
+    by_person: bool
+
+
+class TriggerText(Model):
+    id: Trigger
+    name: Text
+
+
+class Term(Model):
+    years: Count = 0
+    months: Count = 0
+    weeks: Count = 0
+    days: Count = 0
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Term:
+        if not (self.years or self.months or self.weeks or self.days):
+            raise ValueError("a term needs at least one of years, months, weeks or days")
+        return self
+
+    def after(self, start: date) -> date:
+        """The day the term ends; a month end that does not exist falls on the month's last day."""
+        month_index = start.month - 1 + self.months + 12 * self.years
+        year, month = start.year + month_index // 12, month_index % 12 + 1
+        day = min(start.day, calendar.monthrange(year, month)[1])
+        return date(year, month, day) + timedelta(weeks=self.weeks, days=self.days)
+
+    def is_longer_than(self, other: Term) -> bool:
+        reference = date(2001, 1, 31)
+        return self.after(reference) > other.after(reference)
+
+
+class RetentionRule(Named):
+    categories: list[str] = Field(min_length=1)
+    # Empty means: whatever the purpose.
+    purposes: list[str] = []
+    trigger: Trigger
+    term: Term
+    activities: list[str] = []
+    with_consent: Term | None = None
+    # A legal obligation keeps the data (restricted) even after an erasure request (R-RET-3).
+    keep_on_erasure: bool = False
+    reason: Text | None = None
+
+    def applies_to(self, category_id: str, purpose_id: str | None = None) -> bool:
+        if category_id not in self.categories:
+            return False
+        return purpose_id is None or not self.purposes or purpose_id in self.purposes
+
+
+class Right(Described):
+    article: str
+    routes: list[str] = []
+
+
+class CookieCategory(Described):
+    consent_required: bool
+    purposes: list[str] = []
+    withdrawal: list[str] = []
+
+
+class Markers(Model):
+    nl: list[str] = Field(min_length=1)
+    en: list[str] = Field(min_length=1)
+
+
+class SpecialCategory(Named):
+    """A special category of personal data (Art. 9/10 GDPR), with words that betray it in free text."""
+
+    article: str
+    markers: Markers
+
+
+class Texts(Model):
+    intro: Text
+    categories_intro: Text
+    no_special_data: Text
+    collection_intro: Text
+    cookies_note: Text
+    purposes_intro: Text
+    processor_role_note: Text
+    legal_bases_intro: Text
+    sharing_within: Text
+    sharing_outside: Text
+    processors_intro: Text
+    sub_processors_on_request: Text
+    retention_intro: Text
+    retention_contact: Text
+    rights_requests: Text
+    marketing_interest: Text
+    marketing_email_consent: Text
+    cookie_opt_out: Text
+    administrative_messages: Text
+    feedback: Text
+    complaints_handling: Text
+    changes: Text
+
+
+class HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+T = TypeVar("T", bound=HasId)
+
+
+@dataclass
+class UnknownPolicyId(Invalid):
+    code: str = "unknown_policy_id"
+
+
+class Policy(Model):
+    meta: Meta
+    controller: Controller
+    dpo: Dpo
+    supervisory_authority: SupervisoryAuthority
+    purpose_groups: list[PurposeGroup]
+    legal_bases: list[LegalBasisText]
+    roles: list[RoleText]
+    categories: list[Category]
+    subjects: list[Subject]
+    sources: list[Source]
+    withdrawal_routes: list[WithdrawalRoute]
+    purposes: list[Purpose]
+    recipients: list[Recipient]
+    processors: list[Processor]
+    activities: list[Activity]
+    retention_triggers: list[TriggerText]
+    retention: list[RetentionRule]
+    rights: list[Right]
+    cookie_categories: list[CookieCategory]
+    special_categories: list[SpecialCategory]
+    texts: Texts
+
+    def category(self, category_id: str) -> Category:
+        return _find(self.categories, category_id, "category")
+
+    def purpose(self, purpose_id: str) -> Purpose:
+        return _find(self.purposes, purpose_id, "purpose")
+
+    def subject(self, subject_id: str) -> Subject:
+        return _find(self.subjects, subject_id, "data subject")
+
+    def source(self, source_id: str) -> Source:
+        return _find(self.sources, source_id, "source")
+
+    def recipient(self, recipient_id: str) -> Recipient:
+        return _find(self.recipients, recipient_id, "recipient")
+
+    def processor(self, processor_id: str) -> Processor:
+        return _find(self.processors, processor_id, "processor")
+
+    def right(self, right_id: str) -> Right:
+        return _find(self.rights, right_id, "right")
+
+    def withdrawal_route(self, route_id: str) -> WithdrawalRoute:
+        return _find(self.withdrawal_routes, route_id, "withdrawal route")
+
+    @property
+    def purpose_ids(self) -> list[str]:
+        return [p.id for p in self.purposes]
+
+    @property
+    def category_ids(self) -> list[str]:
+        return [c.id for c in self.categories]
+
+    @property
+    def source_ids(self) -> list[str]:
+        return [s.id for s in self.sources]
+
+    @property
+    def subject_ids(self) -> list[str]:
+        return [s.id for s in self.subjects]
+
+    def purposes_in_group(self, group_id: str) -> list[Purpose]:
+        return [p for p in self.purposes if p.group == group_id]
+
+    def retention_rules_for(self, category_id: str, purpose_id: str | None = None) -> list[RetentionRule]:
+        """The rules that apply to data of this category (kept for this purpose, when one is given)."""
+        return [r for r in self.retention if r.applies_to(category_id, purpose_id)]
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of the validated content: the same for the same promises, however the YAML is laid out."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,
+                               separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def version_label(content_hash: str, seq: int | None = None) -> str:
+    """How a version is shown to people: ``3 (sha256:abcd1234…)``, or just the hash without a number."""
+    short = f"sha256:{content_hash[:8]}…"
+    return short if seq is None else f"{seq} ({short})"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A hint to append to an "unknown x" message: the closest known name, or the known names."""
+    known = sorted(set(choices))
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (known: {', '.join(known)})" if known else ""
+
+
+def _find(items: Sequence[T], item_id: str, kind: str) -> T:
+    for item in items:
+        if item.id == item_id:
+            return item
+    raise UnknownPolicyId(f"unknown {kind} '{item_id}'{did_you_mean(item_id, (i.id for i in items))}")

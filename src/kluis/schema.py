@@ -1,0 +1,59 @@
+"""Creating and upgrading the schema of the data database and of the key store (Alembic)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+
+from kluis.db import Database
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str, target: str) -> Config:
+    """``target`` is ``data`` (people, records, audit, ...) or ``keys`` (the key store)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS / target))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["target"] = target
+    return config
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    with db.engine.begin() as conn:
+        config = alembic_config(db.url, "data")
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+    with db.key_engine.begin() as conn:
+        config = alembic_config(str(db.key_engine.url.render_as_string(hide_password=False)), "keys")
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def differences(db: Database) -> list[Any]:
+    """What the migrated schema lacks or has beyond the models (empty when head matches the models)."""
+    from kluis.migrations.models import METADATA
+
+    found: list[Any] = []
+    for engine, target in ((db.engine, "data"), (db.key_engine, "keys")):
+        version_table = "alembic_version" if target == "data" else "alembic_version_keys"
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": version_table})
+            found += [d for d in compare_metadata(context, METADATA[target]) if not _foreign_table(d, target)]
+    return found
+
+
+def _foreign_table(diff: Any, target: str) -> bool:
+    """When both schemas share one database, each sees the other's tables: those are not differences."""
+    from kluis.migrations.models import METADATA
+
+    if not (isinstance(diff, tuple) and diff and diff[0] == "remove_table"):
+        return False
+    other = METADATA["keys" if target == "data" else "data"]
+    return diff[1].name in other.tables or diff[1].name in ("alembic_version", "alembic_version_keys")

@@ -1,0 +1,1 @@
+"""People, their identifiers and their records: encrypted, found by blind index, shreddable."""

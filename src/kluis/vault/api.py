@@ -1,0 +1,125 @@
+"""/api/v1 endpoints of the vault: services write people and records, and read them for a purpose."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
+
+from kluis.access.service import Caller
+from kluis.kit.errors import NotAllowed, Problem
+from kluis.vault.models import Person
+from kluis.vault.schemas import (
+    IdentifierOut,
+    LookupIn,
+    PersonIn,
+    PersonOut,
+    PersonPatch,
+    RecordBatchIn,
+    RecordIn,
+    RecordOut,
+    RecordsCreated,
+)
+from kluis.vault.service import Vault, add_employer
+from kluis.web.deps import CallerDep, KluisDep, PurposeDep
+from kluis.wiring import Kluis
+
+router = APIRouter(prefix="/api/v1", tags=["vault"])
+
+
+class EmployerIn(BaseModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class EmployerOut(BaseModel):
+    id: UUID
+    name: str
+
+
+class RecordsOut(BaseModel):
+    purpose: str
+    records: list[RecordOut]
+
+
+def vault_for(kluis: Kluis, session: Session, caller: Caller) -> Vault:
+    return kluis.vault(session, actor=caller.actor)
+
+
+def _person_out(vault: Vault, person: Person) -> PersonOut:
+    return PersonOut(id=person.id, subject_types=person.subject_types, employer_id=person.employer_id,
+                     identifiers=[IdentifierOut(kind=i.kind, scope=i.scope) for i in vault.identifiers_of(person.id)],
+                     created_at=person.created_at, updated_at=person.updated_at)
+
+
+def _own_purposes(caller: Caller, items: list[RecordIn], single: bool) -> None:
+    allowed = set(caller.purposes)
+    problems = [Problem(f"{'record' if single else f'items[{i}]'}.purposes", "purpose_not_allowed",
+                        f"this key may not file data for {', '.join(sorted(set(item.purposes) - allowed))}")
+                for i, item in enumerate(items) if not set(item.purposes) <= allowed]
+    if problems:
+        raise NotAllowed("records may only be filed for this key's purposes", code="purpose_not_allowed",
+                         problems=problems)
+
+
+@router.post("/employers", status_code=201, response_model=EmployerOut)
+def create_employer(body: EmployerIn, kluis: KluisDep, caller: CallerDep) -> EmployerOut:
+    with kluis.db.transaction() as session:
+        employer = add_employer(session, kluis.clock, caller.actor, body.name)
+        return EmployerOut(id=employer.id, name=employer.name)
+
+
+@router.post("/people", status_code=201, response_model=PersonOut)
+def create_person(body: PersonIn, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> PersonOut:
+    caller.require(purpose)
+    with kluis.db.transaction() as session:
+        vault = vault_for(kluis, session, caller)
+        return _person_out(vault, vault.create_person(body))
+
+
+@router.patch("/people/{person_id}", response_model=PersonOut)
+def update_person(person_id: UUID, body: PersonPatch, kluis: KluisDep, caller: CallerDep,
+                  purpose: PurposeDep) -> PersonOut:
+    caller.require(purpose)
+    with kluis.db.transaction() as session:
+        vault = vault_for(kluis, session, caller)
+        return _person_out(vault, vault.update_person(person_id, body))
+
+
+@router.post("/people/lookup", response_model=PersonOut)
+def lookup_person(body: LookupIn, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> PersonOut:
+    """Find a person by e-mail, phone or employee number (through the blind index, never by decrypting)."""
+    name = caller.require(purpose)
+    with kluis.db.transaction() as session:
+        vault = vault_for(kluis, session, caller)
+        return _person_out(vault, vault.find_person(body.identifier, purpose=name))
+
+
+@router.post("/people/{person_id}/records", status_code=201, response_model=RecordsCreated)
+def add_record(person_id: UUID, body: RecordIn, kluis: KluisDep, caller: CallerDep,
+               purpose: PurposeDep) -> RecordsCreated:
+    caller.require(purpose)
+    _own_purposes(caller, [body], single=True)
+    with kluis.db.transaction() as session:
+        return RecordsCreated(ids=vault_for(kluis, session, caller).add_records(person_id, [body]))
+
+
+@router.post("/records/batch", status_code=201, response_model=RecordsCreated)
+def add_records(body: RecordBatchIn, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> RecordsCreated:
+    """Up to 10,000 records for any people; one bad item rejects the whole batch and writes nothing."""
+    caller.require(purpose)
+    _own_purposes(caller, list(body.items), single=False)
+    with kluis.db.transaction() as session:
+        return RecordsCreated(ids=vault_for(kluis, session, caller).add_records(None, body.items))
+
+
+@router.get("/people/{person_id}/records", response_model=RecordsOut)
+def read_records(person_id: UUID, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep,
+                 category: Annotated[str | None, Query(max_length=40)] = None) -> RecordsOut:
+    """The person's records kept for the purpose named in the Kluis-Purpose header; the read is audited."""
+    name = caller.require(purpose)
+    with kluis.db.transaction() as session:
+        return RecordsOut(purpose=name, records=vault_for(kluis, session, caller).read_records(person_id, name,
+                                                                                                 category))

@@ -1,0 +1,150 @@
+"""Envelope encryption (R-VLT-1, R-VLT-5) and the keyed blind index (R-VLT-2).
+
+A data key per person (AES-256-GCM) encrypts that person's records; the master key wraps the
+data keys; the index key (a separate secret) makes blind-index digests. Associated data binds each
+ciphertext to its person, record and category, so a ciphertext copied to another row won't decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from kluis.config import Settings
+from kluis.kit.errors import ConfigurationError, DomainError
+
+FORMAT = b"\x01"
+NONCE = 12
+
+
+@dataclass
+class Unreadable(DomainError):
+    """The ciphertext can't be opened: its key was destroyed (shredded) or it was altered or moved."""
+
+    code: str = "unreadable"
+    status: int = 410
+
+
+def new_secret() -> str:
+    """A fresh 256-bit secret in the text form the configuration takes."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+
+
+def parse_secret(name: str, text: str) -> bytes:
+    try:
+        raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ConfigurationError(f"{name} is not valid base64url") from exc
+    if len(raw) != 32:
+        raise ConfigurationError(f"{name} must be 32 bytes (base64url), got {len(raw)}")
+    return raw
+
+
+def key_id(key: bytes) -> str:
+    return hashlib.sha256(b"kluis/kek-id|" + key).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The secrets Kluis runs on. Previous master keys are kept only to re-wrap (rotate) person keys."""
+
+    master: bytes
+    previous: tuple[bytes, ...]
+    index: bytes
+    secret: bytes
+
+    @property
+    def master_id(self) -> str:
+        return key_id(self.master)
+
+    def kek(self, kek_id: str) -> bytes:
+        for key in (self.master, *self.previous):
+            if key_id(key) == kek_id:
+                return key
+        raise ConfigurationError(
+            f"person key is wrapped by master key {kek_id}, which is not configured "
+            "(set it in KLUIS_PREVIOUS_MASTER_KEYS and run `kluis keys rotate`)")
+
+    def wrap(self, person_id: UUID, dek: bytes) -> bytes:
+        nonce = os.urandom(NONCE)
+        return FORMAT + nonce + AESGCM(self.master).encrypt(nonce, dek, _dek_aad(person_id))
+
+    def unwrap(self, person_id: UUID, wrapped: bytes, kek_id: str) -> bytes:
+        try:
+            return AESGCM(self.kek(kek_id)).decrypt(wrapped[1:1 + NONCE], wrapped[1 + NONCE:],
+                                                    _dek_aad(person_id))
+        except InvalidTag as exc:
+            raise Unreadable("person key does not open with the configured master key") from exc
+
+    def digest(self, kind: str, scope: str, normalised: str) -> bytes:
+        """Blind-index digest: equal inputs give equal digests; nothing about the value shows."""
+        msg = b"\x1f".join((kind.encode(), scope.encode(), normalised.encode()))
+        return hmac.new(self.index, msg, hashlib.sha256).digest()
+
+    def seal_secret(self, context: bytes, plaintext: bytes) -> bytes:
+        """Encrypt a small secret that belongs to no person (a staff e-mail, a TOTP seed)."""
+        nonce = os.urandom(NONCE)
+        return FORMAT + nonce + AESGCM(self.master).encrypt(nonce, plaintext, b"kluis/secret|" + context)
+
+    def open_secret(self, context: bytes, sealed: bytes) -> bytes:
+        try:
+            return AESGCM(self.master).decrypt(sealed[1:1 + NONCE], sealed[1 + NONCE:],
+                                               b"kluis/secret|" + context)
+        except InvalidTag as exc:
+            raise Unreadable("sealed value does not open with the configured master key") from exc
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def _dek_aad(person_id: UUID) -> bytes:
+    return b"kluis/dek/v1|" + person_id.bytes
+
+
+def _record_aad(person_id: UUID, record_id: UUID, category: str) -> bytes:
+    return b"kluis/rec/v1|" + person_id.bytes + record_id.bytes + category.encode()
+
+
+def seal(dek: bytes, person_id: UUID, record_id: UUID, category: str, plaintext: bytes) -> bytes:
+    nonce = os.urandom(NONCE)
+    return FORMAT + nonce + AESGCM(dek).encrypt(nonce, plaintext, _record_aad(person_id, record_id, category))
+
+
+def open_sealed(dek: bytes, person_id: UUID, record_id: UUID, category: str, sealed: bytes) -> bytes:
+    if not sealed or sealed[:1] != FORMAT:
+        raise Unreadable("unknown ciphertext format")
+    try:
+        return AESGCM(dek).decrypt(sealed[1:1 + NONCE], sealed[1 + NONCE:],
+                                   _record_aad(person_id, record_id, category))
+    except InvalidTag as exc:
+        raise Unreadable("record does not decrypt: altered, or moved to another row") from exc
+
+
+def keyring_from_settings(settings: Settings) -> KeyRing:
+    missing = [name for name, value in (("KLUIS_MASTER_KEY", settings.master_key),
+                                        ("KLUIS_INDEX_KEY", settings.index_key),
+                                        ("KLUIS_SECRET_KEY", settings.secret_key)) if value is None]
+    if missing:
+        if settings.is_sqlite:
+            hint = "run `kluis init` to generate local keys"
+        else:
+            hint = ("Kluis refuses to start against a server database without them; "
+                    "set them from your key management (`kluis keys new-secret` prints a fresh one)")
+        raise ConfigurationError(f"{', '.join(missing)} not configured: {hint}", code="keys_missing")
+    assert settings.master_key and settings.index_key and settings.secret_key
+    previous = tuple(parse_secret("KLUIS_PREVIOUS_MASTER_KEYS", part)
+                     for part in (settings.previous_master_keys.get_secret_value().split(",")
+                                  if settings.previous_master_keys else []) if part.strip())
+    return KeyRing(master=parse_secret("KLUIS_MASTER_KEY", settings.master_key.get_secret_value()),
+                   previous=previous,
+                   index=parse_secret("KLUIS_INDEX_KEY", settings.index_key.get_secret_value()),
+                   secret=parse_secret("KLUIS_SECRET_KEY", settings.secret_key.get_secret_value()))

@@ -1,0 +1,84 @@
+"""The key store: wrapped person keys, kept apart from the data (docs/adr/0001-key-store.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from kluis.db import Database
+from kluis.vault.crypto import KeyRing, new_data_key
+from kluis.vault.models import PersonKey
+
+
+class KeyStore:
+    def __init__(self, db: Database, keys: KeyRing) -> None:
+        self._db = db
+        self._keys = keys
+
+    @contextmanager
+    def _session(self, data_session: Session) -> Iterator[Session]:
+        """Same database: ride the caller's transaction (atomic). Separate store: its own, committed first,
+        so a key exists before any data it protects; a key without data protects nothing."""
+        if self._db.key_engine is self._db.engine:
+            yield data_session
+        else:
+            with self._db.key_transaction() as session:
+                yield session
+
+    def create(self, data_session: Session, person_ids: Iterable[UUID], now: datetime) -> dict[UUID, bytes]:
+        deks = {pid: new_data_key() for pid in person_ids}
+        if deks:
+            kek_id = self._keys.master_id
+            rows = [{"person_id": pid, "wrapped": self._keys.wrap(pid, dek), "kek_id": kek_id, "created_at": now}
+                    for pid, dek in deks.items()]
+            with self._session(data_session) as session:
+                session.execute(PersonKey.__table__.insert(), rows)
+        return deks
+
+    def data_keys(self, data_session: Session, person_ids: Iterable[UUID]) -> dict[UUID, bytes]:
+        """Unwrapped keys of those people; a shredded person is simply absent."""
+        wanted = list(set(person_ids))
+        found: dict[UUID, bytes] = {}
+        with self._session(data_session) as session:
+            for start in range(0, len(wanted), 1000):
+                chunk = wanted[start:start + 1000]
+                rows = session.execute(select(PersonKey.person_id, PersonKey.wrapped, PersonKey.kek_id)
+                                       .where(PersonKey.person_id.in_(chunk)))
+                for pid, wrapped, kek_id in rows:
+                    found[pid] = self._keys.unwrap(pid, wrapped, kek_id)
+        return found
+
+    def destroy(self, data_session: Session, person_ids: Iterable[UUID]) -> int:
+        ids = list(person_ids)
+        with self._session(data_session) as session:
+            result = session.execute(delete(PersonKey).where(PersonKey.person_id.in_(ids)))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def outdated(self) -> int:
+        with self._db.key_sessions() as session:
+            return int(session.scalar(select(func.count()).select_from(PersonKey)
+                                      .where(PersonKey.kek_id != self._keys.master_id)) or 0)
+
+    def rotate(self, batch: int = 1000, on_batch: Callable[[int], None] | None = None) -> int:
+        """Re-wrap every person key not yet under the current master key. Each batch commits on its
+        own, so a stopped rotation resumes where it was: finished keys no longer match the query."""
+        current, done = self._keys.master_id, 0
+        while True:
+            with self._db.key_transaction() as session:
+                rows = session.execute(select(PersonKey.person_id, PersonKey.wrapped, PersonKey.kek_id)
+                                       .where(PersonKey.kek_id != current)
+                                       .order_by(PersonKey.person_id).limit(batch)).all()
+                for pid, wrapped, kek_id in rows:
+                    dek = self._keys.unwrap(pid, wrapped, kek_id)
+                    session.execute(update(PersonKey).where(PersonKey.person_id == pid)
+                                    .values(wrapped=self._keys.wrap(pid, dek), kek_id=current))
+            done += len(rows)
+            if on_batch and rows:
+                on_batch(len(rows))
+            if len(rows) < batch:
+                return done

@@ -1,0 +1,82 @@
+"""Vault tables. Plain columns hold only what rules need; everything personal is ciphertext."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kluis.db import Base, KeyBase, UTCDateTime
+
+
+class Employer(Base):
+    """A client of benVitaal. Its name is company data, not personal data."""
+
+    __tablename__ = "employer"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    subject_types: Mapped[list[str]] = mapped_column(JSON)
+    employer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employer.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Identifier(Base):
+    """Blind index entry (R-VLT-2): HMAC digest for lookup, the value itself only as ciphertext."""
+
+    __tablename__ = "identifier"
+    __table_args__ = (UniqueConstraint("kind", "scope", "digest"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    scope: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Record(Base):
+    """One piece of personal data (R-VLT-3)."""
+
+    __tablename__ = "record"
+    __table_args__ = (Index("ix_record_person_category", "person_id", "category"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(40))
+    purposes: Mapped[list[str]] = mapped_column(JSON)
+    legal_basis: Mapped[str] = mapped_column(String(24))
+    source: Mapped[str] = mapped_column(String(24))
+    controller: Mapped[str] = mapped_column(String(12))
+    controller_employer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employer.id"))
+    content_kind: Mapped[str] = mapped_column(String(8))
+    media_type: Mapped[str | None] = mapped_column(String(100))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    policy_version: Mapped[int | None]
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PersonKey(KeyBase):
+    """A person's data key, wrapped by a master key; destroying it is crypto-shredding (R-VLT-5)."""
+
+    __tablename__ = "person_key"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    kek_id: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

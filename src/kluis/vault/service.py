@@ -1,0 +1,342 @@
+"""Vault use cases: people, identifiers, records. Services never commit; the caller's boundary does."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kluis.audit import service as audit
+from kluis.kit.clock import Clock
+from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.kit.ids import new_id
+from kluis.policy.schemas import Policy
+from kluis.vault import rules
+from kluis.vault.crypto import KeyRing, open_sealed, seal
+from kluis.vault.guard import ContentGuard
+from kluis.vault.identifiers import normalise
+from kluis.vault.keystore import KeyStore
+from kluis.vault.models import Employer, Identifier, Person, Record
+from kluis.vault.schemas import FileIn, IdentifierIn, PersonIn, PersonPatch, RecordIn, RecordOut
+
+
+@dataclass
+class Vault:
+    session: Session
+    keys: KeyRing
+    keystore: KeyStore
+    policy: Policy
+    guard: ContentGuard
+    clock: Clock
+    actor: str
+    policy_version: int | None = None
+
+    # --- people -------------------------------------------------------------------------------
+
+    def create_person(self, data: PersonIn) -> Person:
+        return self.create_people([data], single=True)[0]
+
+    def create_people(self, items: Sequence[PersonIn], single: bool = False) -> list[Person]:
+        """Create people with their identifiers and data keys; one bad item rejects them all."""
+        problems: list[Problem] = []
+        employers = {e for e in self.session.scalars(select(Employer.id).where(
+            Employer.id.in_({i.employer_id for i in items if i.employer_id})))}
+        normalised: list[list[tuple[str, str, str]]] = []
+        paths: dict[tuple[str, str, str], str] = {}
+        for index, data in enumerate(items):
+            path = "" if single else f"items[{index}]."
+            problems += rules.check_subject_types(self.policy, data.subject_types, f"{path}subject_types")
+            if data.employer_id is not None and data.employer_id not in employers:
+                problems.append(Problem(f"{path}employer_id", "employer_not_found", "no such employer"))
+            normalised.append(self._normalise_all(data.identifiers, data.employer_id, f"{path}identifiers",
+                                                  problems, paths))
+        self._check_taken(paths, problems)
+        if problems:
+            raise Invalid("the person was not saved" if single else "no person was saved",
+                          code="person_invalid", problems=problems)
+        now = self.clock.now()
+        people = [Person(id=new_id(), subject_types=sorted(set(d.subject_types)), employer_id=d.employer_id,
+                         created_at=now, updated_at=now) for d in items]
+        self.session.execute(Person.__table__.insert(), [
+            {"id": p.id, "subject_types": p.subject_types, "employer_id": p.employer_id, "created_at": now,
+             "updated_at": now, "shredded_at": None} for p in people])
+        deks = self.keystore.create(self.session, [p.id for p in people], now)
+        self._add_identifiers([(p.id, deks[p.id], idents) for p, idents in zip(people, normalised, strict=True)])
+        kinds = sorted({k for idents in normalised for k, _, _ in idents})
+        audit.append(self.session, self.clock, actor=self.actor, action="person.created", object_type="person",
+                     object_ids=[p.id for p in people],
+                     details={"count": len(people),
+                              "subject_types": sorted({s for p in people for s in p.subject_types}),
+                              "identifier_kinds": kinds})
+        return people
+
+    def update_person(self, person_id: uuid.UUID, patch: PersonPatch) -> Person:
+        person = self.person(person_id)
+        problems: list[Problem] = []
+        if patch.subject_types is not None:
+            problems += rules.check_subject_types(self.policy, patch.subject_types, "subject_types")
+        if "employer_id" in patch.model_fields_set:
+            problems += self._check_employer(patch.employer_id, "employer_id")
+        employer = patch.employer_id if "employer_id" in patch.model_fields_set else person.employer_id
+        paths: dict[tuple[str, str, str], str] = {}
+        added = self._normalise_all(patch.add_identifiers, employer, "add_identifiers", problems, paths)
+        self._check_taken(paths, problems)
+        removed = []
+        for i, ident in enumerate(patch.remove_identifiers):
+            found = normalise(ident.kind, ident.value, ident.scope or _scope(employer), f"remove_identifiers[{i}]")
+            if isinstance(found, Problem):
+                problems.append(found)
+                continue
+            row = self._identifier(ident.kind, found[1], found[0])
+            if row is None or row.person_id != person.id:
+                problems.append(Problem(f"remove_identifiers[{i}]", "identifier_not_held",
+                                        "this person has no such identifier"))
+            else:
+                removed.append(row)
+        if problems:
+            raise Invalid("the person was not changed", code="person_invalid", problems=problems)
+        now = self.clock.now()
+        if patch.subject_types is not None:
+            person.subject_types = sorted(set(patch.subject_types))
+        person.employer_id = employer
+        for row in removed:
+            self.session.delete(row)
+        self.session.flush()
+        if added:
+            self._add_identifiers([(person.id, self._data_key(person.id), added)])
+        person.updated_at = now
+        audit.append(self.session, self.clock, actor=self.actor, action="person.updated", object_type="person",
+                     object_ids=[person.id],
+                     details={"fields": sorted(patch.model_fields_set),
+                              "identifiers_added": [k for k, _, _ in added],
+                              "identifiers_removed": [r.kind for r in removed]})
+        return person
+
+    def find_person(self, ident: IdentifierIn, purpose: str) -> Person:
+        """Look a person up through the blind index; the lookup is audited like a read."""
+        found = normalise(ident.kind, ident.value, ident.scope, "identifier")
+        if isinstance(found, Problem):
+            raise Invalid("the identifier is not valid", code="identifier_invalid", problems=[found])
+        row = self._identifier(ident.kind, found[1], found[0])
+        if row is None:
+            raise NotFound("no person with this identifier", code="person_not_found")
+        person = self.person(row.person_id)
+        audit.append(self.session, self.clock, actor=self.actor, action="person.looked_up", object_type="person",
+                     object_ids=[person.id], details={"purpose": purpose, "kind": ident.kind})
+        return person
+
+    def person(self, person_id: uuid.UUID) -> Person:
+        person = self.session.get(Person, person_id)
+        if person is None or person.shredded_at is not None:
+            raise NotFound("no such person", code="person_not_found")
+        return person
+
+    def identifiers_of(self, person_id: uuid.UUID) -> list[Identifier]:
+        return list(self.session.scalars(select(Identifier).where(Identifier.person_id == person_id)
+                                         .order_by(Identifier.kind, Identifier.created_at)))
+
+    def identifier_value(self, row: Identifier) -> str:
+        dek = self._data_key(row.person_id)
+        return open_sealed(dek, row.person_id, row.id, f"identifier:{row.kind}", row.ciphertext).decode()
+
+    def shred(self, person_ids: Sequence[uuid.UUID], reason: str) -> int:
+        """Crypto-shredding (R-VLT-5): destroy the data keys; every copy of the records becomes unreadable."""
+        ids = list(dict.fromkeys(person_ids))
+        destroyed = self.keystore.destroy(self.session, ids)
+        now = self.clock.now()
+        self.session.execute(update(Person).where(Person.id.in_(ids)).values(shredded_at=now, updated_at=now))
+        self.session.execute(Identifier.__table__.delete().where(Identifier.person_id.in_(ids)))
+        audit.append(self.session, self.clock, actor=self.actor, action="person.keys_destroyed",
+                     object_type="person", object_ids=ids, details={"reason": reason, "keys_destroyed": destroyed})
+        return destroyed
+
+    # --- records ------------------------------------------------------------------------------
+
+    def add_records(self, person_id: uuid.UUID | None, items: Sequence[RecordIn]) -> list[uuid.UUID]:
+        """Add one or many records atomically: any bad item rejects all, listing every problem."""
+        single = person_id is not None
+        owners = [person_id if single else item.person_id for item in items  # type: ignore[attr-defined]
+                  ] if items else []
+        people = {p.id: p for p in self.session.scalars(select(Person).where(Person.id.in_(set(owners)))
+                                                         .where(Person.shredded_at.is_(None)))}
+        employers = {pid: p.employer_id for pid, p in people.items()}
+        now = self.clock.now()
+        problems: list[Problem] = []
+        prepared: list[tuple[uuid.UUID, RecordIn, bytes, uuid.UUID | None]] = []
+        for index, (owner, item) in enumerate(zip(owners, items, strict=True)):
+            path = "record" if single else f"items[{index}]"
+            if owner not in people:
+                problems.append(Problem("person_id" if single else f"{path}.person_id", "person_not_found",
+                                        "no such person"))
+                continue
+            employer = item.controller_employer_id or employers[owner]
+            found = rules.check_record(self.policy, category=item.category, purposes=item.purposes,
+                                       legal_basis=item.legal_basis, source=item.source, controller=item.controller,
+                                       has_employer=employer is not None, collected_at=item.collected_at,
+                                       last_activity_at=item.last_activity_at, now=now, path=path)
+            if item.controller_employer_id is not None and item.controller_employer_id != employers[owner]:
+                found.append(Problem(f"{path}.controller_employer_id", "employer_mismatch",
+                                     "the person is not employed by this employer"))
+            payload = self._payload(item, path, found)
+            problems += found
+            if not found and payload is not None:
+                prepared.append((owner, item, payload, employer if item.controller == "employer" else None))
+        if problems:
+            raise Invalid(f"{'the record was' if single else 'the batch was'} not saved: "
+                          f"{len(problems)} problem(s)", code="records_invalid", problems=problems)
+        deks = self.keystore.data_keys(self.session, people.keys())
+        rows: list[dict[str, Any]] = []
+        for owner, item, payload, employer in prepared:
+            rid = new_id()
+            collected = item.collected_at or now
+            rows.append({
+                "id": rid, "person_id": owner, "category": item.category, "purposes": list(item.purposes),
+                "legal_basis": item.legal_basis, "source": item.source, "controller": item.controller,
+                "controller_employer_id": employer, "content_kind": "file" if item.file else "json",
+                "media_type": item.file.media_type if item.file else None,
+                "ciphertext": seal(deks[owner], owner, rid, item.category, payload),
+                "policy_version": self.policy_version, "collected_at": collected,
+                "last_activity_at": item.last_activity_at or collected, "created_at": now, "updated_at": now,
+            })
+        self.session.execute(Record.__table__.insert(), rows)
+        ids = [r["id"] for r in rows]
+        audit.append(self.session, self.clock, actor=self.actor, action="records.added", object_type="record",
+                     object_ids=ids, details={"count": len(ids), "people": len(people),
+                                              "categories": sorted({r["category"] for r in rows})})
+        return ids
+
+    def read_records(self, person_id: uuid.UUID, purpose: str, category: str | None = None) -> list[RecordOut]:
+        """The person's records kept for this purpose, decrypted; the read itself is audited (R-GATE-2)."""
+        self.person(person_id)
+        query = select(Record).where(Record.person_id == person_id).order_by(Record.collected_at, Record.id)
+        if category is not None:
+            query = query.where(Record.category == category)
+        records = [r for r in self.session.scalars(query) if purpose in r.purposes]
+        dek = self._data_key(person_id) if records else b""
+        out = [self._record_out(r, open_sealed(dek, r.person_id, r.id, r.category, r.ciphertext)) for r in records]
+        audit.append(self.session, self.clock, actor=self.actor, action="records.read", object_type="record",
+                     object_ids=[r.id for r in records],
+                     details={"person_id": str(person_id), "purpose": purpose, "count": len(records)})
+        return out
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _payload(self, item: RecordIn, path: str, problems: list[Problem]) -> bytes | None:
+        if (item.content is None) == (item.file is None):
+            problems.append(Problem(path, "content_required", "give exactly one of 'content' or 'file'"))
+            return None
+        if item.content is not None:
+            problems += self.guard.scan_document(item.content, f"{path}.content")
+            return json.dumps(item.content, separators=(",", ":"), ensure_ascii=False).encode()
+        assert item.file is not None
+        try:
+            data = base64.b64decode(item.file.data_base64, validate=True)
+        except (binascii.Error, ValueError):
+            problems.append(Problem(f"{path}.file.data_base64", "base64_invalid", "not valid base64"))
+            return None
+        cleaned = self.guard.clean_file(data, item.file.media_type, f"{path}.file")
+        if isinstance(cleaned, Problem):
+            problems.append(cleaned)
+            return None
+        return cleaned
+
+    def _record_out(self, record: Record, plaintext: bytes) -> RecordOut:
+        base = {k: getattr(record, k) for k in ("id", "person_id", "category", "purposes", "legal_basis", "source",
+                                                 "controller", "controller_employer_id", "collected_at",
+                                                 "last_activity_at")}
+        if record.content_kind == "file":
+            return RecordOut(**base, file=FileIn(media_type=record.media_type or "application/octet-stream",
+                                                 data_base64=base64.b64encode(plaintext).decode()))
+        return RecordOut(**base, content=json.loads(plaintext))
+
+    def _data_key(self, person_id: uuid.UUID) -> bytes:
+        keys = self.keystore.data_keys(self.session, [person_id])
+        if person_id not in keys:
+            raise NotFound("this person's data was erased", code="person_erased")
+        return keys[person_id]
+
+    def _check_employer(self, employer_id: uuid.UUID | None, path: str) -> list[Problem]:
+        if employer_id is not None and self.session.get(Employer, employer_id) is None:
+            return [Problem(path, "employer_not_found", "no such employer")]
+        return []
+
+    def _identifier(self, kind: str, scope: str, value: str) -> Identifier | None:
+        digest = self.keys.digest(kind, scope, value)
+        return self.session.scalars(select(Identifier).where(Identifier.kind == kind, Identifier.scope == scope,
+                                                             Identifier.digest == digest)).one_or_none()
+
+    def _normalise_all(self, idents: Sequence[IdentifierIn], employer_id: uuid.UUID | None, path: str,
+                       problems: list[Problem], paths: dict[tuple[str, str, str], str]
+                       ) -> list[tuple[str, str, str]]:
+        """Normalised (kind, scope, value) triples; problems for bad, repeated or already-held identifiers."""
+        out: list[tuple[str, str, str]] = []
+        for i, ident in enumerate(idents):
+            scope = ident.scope or (_scope(employer_id) if ident.kind == "employee_number" else None)
+            if ident.kind == "employee_number" and scope and not _employer_exists(self.session, scope):
+                problems.append(Problem(f"{path}[{i}].scope", "employer_not_found", "scope must be an employer id"))
+                continue
+            found = normalise(ident.kind, ident.value, scope, f"{path}[{i}]")
+            if isinstance(found, Problem):
+                problems.append(found)
+                continue
+            key = (ident.kind, found[1], found[0])
+            if key in paths:
+                problems.append(Problem(f"{path}[{i}]", "identifier_repeated", "the same identifier is given twice"))
+                continue
+            out.append(key)
+            paths[key] = f"{path}[{i}]"
+        return out
+
+    def _check_taken(self, paths: dict[tuple[str, str, str], str], problems: list[Problem]) -> None:
+        """One indexed query per thousand identifiers: which of them already belong to a person."""
+        by_digest = {self.keys.digest(*key): path for key, path in paths.items()}
+        digests = list(by_digest)
+        for start in range(0, len(digests), 1000):
+            for digest in self.session.scalars(select(Identifier.digest).where(
+                    Identifier.digest.in_(digests[start:start + 1000]))):
+                problems.append(Problem(by_digest[digest], "identifier_taken",
+                                        "this identifier already belongs to a person"))
+
+    def _add_identifiers(self, owners: Sequence[tuple[uuid.UUID, bytes, list[tuple[str, str, str]]]]) -> None:
+        now = self.clock.now()
+        rows = []
+        for person_id, dek, normalised in owners:
+            for kind, scope, value in normalised:
+                iid = new_id()
+                rows.append({"id": iid, "person_id": person_id, "kind": kind, "scope": scope,
+                             "digest": self.keys.digest(kind, scope, value),
+                             "ciphertext": seal(dek, person_id, iid, f"identifier:{kind}", value.encode()),
+                             "created_at": now})
+        if rows:
+            self.session.execute(Identifier.__table__.insert(), rows)
+
+
+def _scope(employer_id: uuid.UUID | None) -> str | None:
+    return str(employer_id) if employer_id else None
+
+
+def _employer_exists(session: Session, scope: str) -> bool:
+    try:
+        return session.get(Employer, uuid.UUID(scope)) is not None
+    except ValueError:
+        return False
+
+
+def add_employer(session: Session, clock: Clock, actor: str, name: str) -> Employer:
+    if not name.strip() or len(name) > 200:
+        raise Invalid("an employer needs a name of at most 200 characters", code="employer_invalid",
+                      problems=[Problem("name", "invalid", "1 to 200 characters")])
+    employer = Employer(id=new_id(), name=name.strip(), created_at=clock.now())
+    session.add(employer)
+    session.flush()
+    audit.append(session, clock, actor=actor, action="employer.created", object_type="employer",
+                 object_ids=[employer.id])
+    return employer
+

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from kluis.access.service import Caller, authenticate
+from kluis.wiring import Kluis
+
+PURPOSE_HEADER = "Kluis-Purpose"
+
+
+def kluis_of(request: Request) -> Kluis:
+    return request.app.state.kluis  # type: ignore[no-any-return]
+
+
+def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
+    token = authorization.removeprefix("Bearer ").strip() if authorization else None
+    with kluis_of(request).db.sessions() as session:
+        return authenticate(session, token)
+
+
+def purpose(kluis_purpose: Annotated[str | None, Header(alias=PURPOSE_HEADER)] = None) -> str | None:
+    return kluis_purpose
+
+
+KluisDep = Annotated[Kluis, Depends(kluis_of)]
+CallerDep = Annotated[Caller, Depends(caller)]
+PurposeDep = Annotated[str | None, Depends(purpose)]

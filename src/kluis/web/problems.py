@@ -1,0 +1,55 @@
+"""One handler turns every error into application/problem+json (RFC 9457) with a stable code."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
+
+from kluis.kit.errors import DomainError, Problem
+
+log = logging.getLogger("kluis.web")
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(status: int, code: str, detail: str, problems: list[Problem] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": f"urn:kluis:problem:{code}", "title": code.replace("_", " "),
+                            "status": status, "code": code, "detail": detail}
+    if problems:
+        body["errors"] = [p.as_dict() for p in problems]
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc[1:] if loc and loc[0] in ("body", "query", "path", "header") else loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.message, exc.problems)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [Problem(_path(tuple(e.get("loc", ()))), str(e.get("type", "invalid")), str(e.get("msg", "")))
+                    for e in exc.errors()]
+        return problem(422, "request_invalid", f"the request was not accepted: {len(problems)} problem(s)",
+                       problems)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity conflict: %s", type(exc.orig).__name__)
+        return problem(409, "conflict", "the change collided with another one (a value that must be unique?); "
+                                        "nothing was saved, try again")
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        return problem(exc.status_code, f"http_{exc.status_code}", str(exc.detail))

@@ -1,0 +1,75 @@
+"""The content guard refuses BSNs and special-category data and strips photo metadata (R-VLT-4)."""
+
+import io
+
+import pytest
+from PIL import Image
+
+from kluis.vault.guard import ContentGuard
+
+GUARD = ContentGuard({"health": ["ziek", "diagnose", "burn-out", "sick leave"], "religion": ["moskee", "kerk"]})
+
+
+@pytest.mark.parametrize("text", ["mijn bsn is 111222333", "BSN: 1112.22.333", "nummer 111 222 333 graag"])
+def test_r_vlt_4_valid_bsn_refused(text):
+    problems = GUARD.scan_text(text, "content.note")
+    assert [p.code for p in problems] == ["bsn_refused"]
+    assert problems[0].path == "content.note"
+
+
+@pytest.mark.parametrize("text", ["bel 0612345678", "+31 6 12345678", "factuur 123456789", "NL91ABNA0417164300",
+                                  "postcode 6199 AA", "bedrag 1234567890"])
+def test_r_vlt_4_numbers_that_are_not_a_valid_bsn_pass(text):
+    assert GUARD.scan_text(text, "x") == []
+
+
+@pytest.mark.parametrize("text,category", [("Ik ben ZIEK thuis", "health"), ("na mijn burn-out", "health"),
+                                           ("on sick  leave", "health"), ("Diagnosé volgt", "health"),
+                                           ("naar de kerk", "religion")])
+def test_r_vlt_4_special_category_markers_refused_with_category(text, category):
+    problems = GUARD.scan_text(text, "content.note")
+    assert problems and problems[0].code == "special_category_refused" and category in problems[0].message
+
+
+def test_r_vlt_4_markers_match_whole_words_only():
+    assert GUARD.scan_text("de kerkstraat en ziekenfondsnummer", "x") == []
+
+
+def test_r_vlt_4_document_scan_reports_the_field_path_and_bsn_field_names():
+    doc = {"name": "Jan", "notes": [{"text": "ok"}, {"text": "ziek gemeld"}], "bsn": "x"}
+    paths = {p.path for p in GUARD.scan_document(doc, "items[2].content")}
+    assert paths == {"items[2].content.notes[1].text", "items[2].content.bsn"}
+
+
+def _jpeg_with_exif() -> bytes:
+    img = Image.new("RGB", (8, 8), "red")
+    exif = Image.Exif()
+    exif[0x010F] = "CameraMaker"  # Make
+    exif[0x8825] = {2: (52.0, 22.0, 1.0), 1: "N"}  # GPS info
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif)
+    return buf.getvalue()
+
+
+def test_r_vlt_4_photo_loses_exif_and_gps():
+    raw = _jpeg_with_exif()
+    assert Image.open(io.BytesIO(raw)).getexif()
+    cleaned = GUARD.clean_file(raw, "image/jpeg", "file")
+    assert isinstance(cleaned, bytes)
+    out = Image.open(io.BytesIO(cleaned))
+    assert not out.getexif() and "exif" not in out.info
+    assert out.size == (8, 8)
+    assert b"CameraMaker" not in cleaned
+
+
+def test_r_vlt_4_files_refused_when_unreadable_wrong_type_or_sensitive():
+    assert GUARD.clean_file(b"not an image", "image/png", "f").code == "image_unreadable"
+    assert GUARD.clean_file(_jpeg_with_exif(), "image/png", "f").code == "media_type_mismatch"
+    assert GUARD.clean_file(b"%PDF-1.4", "application/x-msdownload", "f").code == "media_type_refused"
+    assert GUARD.clean_file("bsn 111222333".encode(), "text/plain", "f").code == "bsn_refused"
+    assert GUARD.clean_file(b"gewoon tekst", "text/plain", "f") == b"gewoon tekst"
+
+
+@pytest.mark.parametrize("ip", ["212.53.178.1", "111.222.333.4", "10.111.222.333", "2001:db8::111:222:333"])
+def test_r_vlt_4_ip_addresses_are_not_taken_for_a_bsn(ip):
+    assert GUARD.scan_text(ip, "x") == []
