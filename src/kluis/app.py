@@ -11,6 +11,7 @@ from sqlalchemy import text
 from kluis import __version__
 from kluis.audit import service as audit
 from kluis.policy.views import router as policy_router
+from kluis.staff.views import install as install_console
 from kluis.vault.api import router as vault_router
 from kluis.web import problems
 from kluis.wiring import Kluis
@@ -25,7 +26,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     problems.install(app)
     app.include_router(policy_router)
     app.include_router(vault_router)
-    _install_console(app)
+    install_console(app)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
@@ -40,9 +41,3 @@ def create_app(kluis: Kluis) -> FastAPI:
                 "policy": kluis.policy.content_hash[:12], "audit_seq": head.seq}
 
     return app
-
-
-def _install_console(app: FastAPI) -> None:
-    from kluis.staff.views import install
-
-    install(app)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyotp
@@ -12,40 +11,12 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from kluis import schema
-from kluis.config import Settings
-from kluis.db import Base, KeyBase
 from kluis.kit.clock import SettableClock
 from kluis.staff import service
-from kluis.wiring import Kluis, build
+from kluis.wiring import Kluis
 
-MODEL_MODULES = ("kluis.audit.models", "kluis.vault.models", "kluis.access.models", "kluis.policy.models",
-                 "kluis.staff.models")
 PASSWORD = "Stevige-Wachtzin-2026"
 CSRF = re.compile(r'name="csrf" value="([^"]*)"')
-
-
-def _has_migrations() -> bool:
-    return any((schema.MIGRATIONS / "data" / "versions").glob("*.py"))
-
-
-@pytest.fixture
-def kluis(settings: Settings, clock: SettableClock) -> Iterator[Kluis]:
-    """The shared fixture, but it builds the schema from the models while no migrations exist yet."""
-    instance = build(settings, clock=clock)
-    if _has_migrations():
-        schema.upgrade(instance.db)
-    else:
-        for name in MODEL_MODULES:
-            try:
-                importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name != name:
-                    raise
-        Base.metadata.create_all(instance.db.engine)
-        KeyBase.metadata.create_all(instance.db.key_engine)
-    yield instance
-    instance.close()
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """initial data schema
 
 Revision ID: 0001_data
-Revises:
-Create Date: 2026-11-25 17:18:00.854093
+Revises: (none)
+Create Date: 2026-11-25 17:20:55.371729
 """
 
 from collections.abc import Sequence

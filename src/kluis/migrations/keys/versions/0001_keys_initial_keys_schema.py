@@ -1,8 +1,8 @@
 """initial keys schema
 
 Revision ID: 0001_keys
-Revises:
-Create Date: 2026-11-25 17:18:00.869662
+Revises: (none)
+Create Date: 2026-11-25 17:20:55.385752
 """
 
 from collections.abc import Sequence
