@@ -43,47 +43,76 @@ def run(backend: str, people: int, batch: int) -> dict[str, float]:
     with fresh_kluis(backend) as kluis:
         pg = kluis.db.dialect == "postgresql"
         with kluis.db.engine.begin() as conn:
-            conn.execute(text(PLAIN_TABLE.format(uuid="UUID" if pg else "CHAR(32)", json="JSONB" if pg else "TEXT",
-                                                 ts="TIMESTAMPTZ" if pg else "DATETIME")))
+            conn.execute(
+                text(
+                    PLAIN_TABLE.format(
+                        uuid="UUID" if pg else "CHAR(32)",
+                        json="JSONB" if pg else "TEXT",
+                        ts="TIMESTAMPTZ" if pg else "DATETIME",
+                    )
+                )
+            )
         population = DemoPopulation(7, kluis.clock.now())
         with kluis.db.transaction() as session:
-            employers = [add_employer(session, kluis.clock, "bench", f"Werkgever {i}").id
-                         for i in range(max(3, people // 250))]
+            employers = [
+                add_employer(session, kluis.clock, "bench", f"Werkgever {i}").id for i in range(max(3, people // 250))
+            ]
         t_people = t_kluis = t_plain = 0.0
         records = 0
         with progress(f"ingest on {backend}", people) as step:
             for start in range(0, people, batch):
                 n = min(batch, people - start)
-                generated = [population.person(population.subject_type(), population.rng.choice(employers))
-                             for _ in range(n)]
+                generated = [
+                    population.person(population.subject_type(), population.rng.choice(employers)) for _ in range(n)
+                ]
                 t0 = time.perf_counter()
                 with kluis.db.transaction() as session:
                     created = kluis.vault(session, "bench").create_people([p for p, _ in generated])
                 t_people += time.perf_counter() - t0
-                items = [BatchRecordIn(person_id=person.id, **rec)
-                         for person, (_, recs) in zip(created, generated, strict=True) for rec in recs]
+                items = [
+                    BatchRecordIn(person_id=person.id, **rec)
+                    for person, (_, recs) in zip(created, generated, strict=True)
+                    for rec in recs
+                ]
                 for chunk in range(0, len(items), 10_000):
-                    part = items[chunk:chunk + 10_000]
+                    part = items[chunk : chunk + 10_000]
                     t0 = time.perf_counter()
                     with kluis.db.transaction() as session:
                         kluis.vault(session, "bench").add_records(None, part)
                     t_kluis += time.perf_counter() - t0
                     t0 = time.perf_counter()
                     now = kluis.clock.now()
-                    rows = [{"id": new_id() if pg else new_id().hex, "person_id": i.person_id if pg else i.person_id.hex,
-                             "category": i.category, "purposes": json.dumps(i.purposes), "legal_basis": i.legal_basis,
-                             "source": i.source, "controller": i.controller,
-                             "controller_employer_id": None, "content": json.dumps(i.content),
-                             "collected_at": i.collected_at, "last_activity_at": i.last_activity_at,
-                             "created_at": now} for i in part]
+                    rows = [
+                        {
+                            "id": new_id() if pg else new_id().hex,
+                            "person_id": i.person_id if pg else i.person_id.hex,
+                            "category": i.category,
+                            "purposes": json.dumps(i.purposes),
+                            "legal_basis": i.legal_basis,
+                            "source": i.source,
+                            "controller": i.controller,
+                            "controller_employer_id": None,
+                            "content": json.dumps(i.content),
+                            "collected_at": i.collected_at,
+                            "last_activity_at": i.last_activity_at,
+                            "created_at": now,
+                        }
+                        for i in part
+                    ]
                     with kluis.db.engine.begin() as conn:
                         conn.execute(PLAIN_INSERT, rows)
                     t_plain += time.perf_counter() - t0
                     records += len(part)
                 step(n)
-        return {"people": people, "records": records, "people_per_s": people / t_people,
-                "kluis_per_s": records / t_kluis, "plain_per_s": records / t_plain, "ratio": t_plain / t_kluis,
-                "peak_rss_mb": peak_rss_mb()}
+        return {
+            "people": people,
+            "records": records,
+            "people_per_s": people / t_people,
+            "kluis_per_s": records / t_kluis,
+            "plain_per_s": records / t_plain,
+            "ratio": t_plain / t_kluis,
+            "peak_rss_mb": peak_rss_mb(),
+        }
 
 
 def main() -> None:
@@ -95,8 +124,10 @@ def main() -> None:
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
         r = run(backend, args.people, args.batch)
-        print(f"[{backend}] data: {r['people']:,} people, {r['records']:,} records "
-              f"(batches of {args.batch} people, at most 10,000 records per call)")
+        print(
+            f"[{backend}] data: {r['people']:,} people, {r['records']:,} records "
+            f"(batches of {args.batch} people, at most 10,000 records per call)"
+        )
         print(f"[{backend}] encrypted ingest (kluis): {r['kluis_per_s']:,.0f} records/s")
         print(f"[{backend}] plain INSERT (baseline):  {r['plain_per_s']:,.0f} records/s")
         print(f"[{backend}] ratio kluis/plain:        {r['ratio']:.2f}")

@@ -44,7 +44,7 @@ class DemoPopulation:
     """Generates people and their records deterministically from a seed, one batch at a time."""
 
     def __init__(self, seed: int, now: datetime) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - demo data must be reproducible, not secret
         self.fake = Faker("nl_NL")
         self.fake.seed_instance(seed)
         self.now = now

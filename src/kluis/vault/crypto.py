@@ -115,8 +115,18 @@ def _record_aad(person_id: UUID, record_id: UUID, category: str) -> bytes:
 
 
 def seal(dek: bytes, person_id: UUID, record_id: UUID, category: str, plaintext: bytes) -> bytes:
-    nonce = os.urandom(NONCE)
-    return FORMAT + nonce + AESGCM(dek).encrypt(nonce, plaintext, _record_aad(person_id, record_id, category))
+    return RecordCipher(dek).seal(person_id, record_id, category, plaintext)
+
+
+class RecordCipher:
+    """One person's data key, set up once for the many records of a batch."""
+
+    def __init__(self, dek: bytes) -> None:
+        self._aead = AESGCM(dek)
+
+    def seal(self, person_id: UUID, record_id: UUID, category: str, plaintext: bytes) -> bytes:
+        nonce = os.urandom(NONCE)
+        return FORMAT + nonce + self._aead.encrypt(nonce, plaintext, _record_aad(person_id, record_id, category))
 
 
 def open_sealed(dek: bytes, person_id: UUID, record_id: UUID, category: str, sealed: bytes) -> bytes:

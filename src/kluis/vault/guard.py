@@ -18,10 +18,12 @@ from stdnum.nl import bsn
 from kluis.kit.errors import Problem
 from kluis.policy.schemas import Policy
 
-# Nine digits, alone or grouped as people write a BSN (123456782, 1234.56.782, 123 456 782),
-# never a piece of a longer number such as a phone number or an IBAN.
-_BSN = re.compile(r"(?<![\d])(?<!\d[ .-])(?:\d{9}|\d{4}[ .-]\d{2}[ .-]\d{3}|\d{3}[ .-]\d{3}[ .-]\d{3})"
-                  r"(?![\d])(?![ .-]\d)")
+# A run of digits with at most one space, dot or hyphen between two digits. A BSN is a whole run
+# written as people write one (123456782, 1234.56.782, 123 456 782), never a piece of a longer
+# number such as a phone number, an IBAN or an IP address.
+_DIGIT_RUN = re.compile(r"\d(?:[ .-]?\d)*")
+_BSN_FORM = re.compile(r"\d{9}|\d{4}[ .-]\d{2}[ .-]\d{3}|\d{3}[ .-]\d{3}[ .-]\d{3}")
+_WORD = re.compile(r"\w+")
 _BSN_FIELD = re.compile(r"^(bsn|burgerservicenummer|sofi(nummer)?|social_security(_number)?|ssn)$", re.I)
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 TEXT_TYPES = {"text/plain", "text/csv"}
@@ -31,31 +33,54 @@ MAX_PIXELS = 40_000_000
 
 def _fold(text: str) -> str:
     """Lower case without accents, so 'Ziekte', 'ZIEKTE' and 'zíekte' all match one marker."""
+    if text.isascii():
+        return text.lower()
     return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
 
 
+def _holds_bsn(text: str) -> bool:
+    for run in _DIGIT_RUN.findall(text):
+        if len(run) >= 9 and _BSN_FORM.fullmatch(run) and bsn.is_valid(re.sub(r"\D", "", run)):
+            return True
+    return False
+
+
 class ContentGuard:
+    """Markers are matched as whole words (a phrase as consecutive words), after folding case and accents."""
+
     def __init__(self, markers: Mapping[str, Iterable[str]]) -> None:
-        self._patterns: list[tuple[str, re.Pattern[str]]] = []
+        # first word -> [(the marker's words, its special category)]
+        self._markers: dict[str, list[tuple[tuple[str, ...], str]]] = {}
         for category, words in markers.items():
-            folded = sorted({_fold(w).strip() for w in words if w.strip()}, key=len, reverse=True)
-            if folded:
-                alternatives = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in folded)
-                self._patterns.append((category, re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")))
+            for marker in words:
+                tokens = tuple(_WORD.findall(_fold(marker)))
+                if tokens:
+                    self._markers.setdefault(tokens[0], []).append((tokens, category))
+        self._key_cache: dict[str, bool] = {}
+
+    def _categories(self, text: str) -> list[str]:
+        tokens = _WORD.findall(_fold(text))
+        if self._markers.keys().isdisjoint(tokens):
+            return []
+        found: list[str] = []
+        for index, token in enumerate(tokens):
+            for words, category in self._markers.get(token, ()):
+                if tuple(tokens[index:index + len(words)]) == words and category not in found:
+                    found.append(category)
+        return found
+
+    def _flagged(self, text: str) -> bool:
+        return _holds_bsn(text) or bool(self._categories(text))
 
     def scan_text(self, text: str, path: str) -> list[Problem]:
         problems = []
-        for match in _BSN.finditer(text):
-            if bsn.is_valid(re.sub(r"\D", "", match.group())):
-                problems.append(Problem(path, "bsn_refused",
-                                        "holds a citizen service number (BSN); benVitaal does not process BSNs"))
-                break
-        folded = _fold(text)
-        for category, pattern in self._patterns:
-            if pattern.search(folded):
-                problems.append(Problem(path, "special_category_refused",
-                                        f"mentions {category} data, a special category that benVitaal "
-                                        "does not process; leave it out"))
+        if _holds_bsn(text):
+            problems.append(Problem(path, "bsn_refused",
+                                    "holds a citizen service number (BSN); benVitaal does not process BSNs"))
+        for category in self._categories(text):
+            problems.append(Problem(path, "special_category_refused",
+                                    f"mentions {category} data, a special category that benVitaal "
+                                    "does not process; leave it out"))
         return problems
 
     def scan_document(self, value: Any, path: str) -> list[Problem]:
@@ -65,17 +90,30 @@ class ContentGuard:
         problems: list[Problem] = []
         if isinstance(value, dict):
             for key, item in value.items():
-                child = f"{path}.{key}"
-                if _BSN_FIELD.match(str(key)):
-                    problems.append(Problem(child, "bsn_refused",
-                                            "a BSN field is not accepted; benVitaal does not process BSNs"))
-                    continue
-                problems.extend(self.scan_text(str(key), child))
-                problems.extend(self.scan_document(item, child))
+                key = str(key)
+                if self._key_flagged(key):
+                    child = f"{path}.{key}"
+                    if _BSN_FIELD.match(key):
+                        problems.append(Problem(child, "bsn_refused",
+                                                "a BSN field is not accepted; benVitaal does not process BSNs"))
+                        continue
+                    problems.extend(self.scan_text(key, child))
+                if isinstance(item, str | dict | list):
+                    problems.extend(self.scan_document(item, f"{path}.{key}"))
         elif isinstance(value, list):
             for index, item in enumerate(value):
-                problems.extend(self.scan_document(item, f"{path}[{index}]"))
+                if isinstance(item, str | dict | list):
+                    problems.extend(self.scan_document(item, f"{path}[{index}]"))
         return problems
+
+    def _key_flagged(self, key: str) -> bool:
+        """Field names repeat across records: decide each once (the cache is bounded)."""
+        found = self._key_cache.get(key)
+        if found is None:
+            found = bool(_BSN_FIELD.match(key)) or self._flagged(key)
+            if len(self._key_cache) < 10_000:
+                self._key_cache[key] = found
+        return found
 
     def clean_file(self, data: bytes, media_type: str, path: str) -> bytes | Problem:
         """The bytes to store: text scanned, images stripped of metadata; or why it is refused."""

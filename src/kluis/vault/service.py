@@ -7,7 +7,7 @@ import binascii
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
@@ -18,8 +18,8 @@ from kluis.kit.clock import Clock
 from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy
-from kluis.vault import rules
-from kluis.vault.crypto import KeyRing, open_sealed, seal
+from kluis.vault import repository, rules
+from kluis.vault.crypto import KeyRing, RecordCipher, open_sealed, seal
 from kluis.vault.guard import ContentGuard
 from kluis.vault.identifiers import normalise
 from kluis.vault.keystore import KeyStore
@@ -37,6 +37,7 @@ class Vault:
     clock: Clock
     actor: str
     policy_version: int | None = None
+    _employers_seen: dict[str, bool] = field(default_factory=dict)
 
     # --- people -------------------------------------------------------------------------------
 
@@ -164,23 +165,25 @@ class Vault:
         single = person_id is not None
         owners = [person_id if single else item.person_id for item in items  # type: ignore[attr-defined]
                   ] if items else []
-        people = {p.id: p for p in self.session.scalars(select(Person).where(Person.id.in_(set(owners)))
-                                                         .where(Person.shredded_at.is_(None)))}
-        employers = {pid: p.employer_id for pid, p in people.items()}
+        employers = dict(self.session.execute(select(Person.id, Person.employer_id).where(
+            Person.id.in_(set(owners)), Person.shredded_at.is_(None))).all())
+        declared: dict[tuple[Any, ...], tuple[rules.Finding, ...]] = {}
         now = self.clock.now()
         problems: list[Problem] = []
         prepared: list[tuple[uuid.UUID, RecordIn, bytes, uuid.UUID | None]] = []
         for index, (owner, item) in enumerate(zip(owners, items, strict=True)):
             path = "record" if single else f"items[{index}]"
-            if owner not in people:
+            if owner not in employers:
                 problems.append(Problem("person_id" if single else f"{path}.person_id", "person_not_found",
                                         "no such person"))
                 continue
             employer = item.controller_employer_id or employers[owner]
-            found = rules.check_record(self.policy, category=item.category, purposes=item.purposes,
-                                       legal_basis=item.legal_basis, source=item.source, controller=item.controller,
-                                       has_employer=employer is not None, collected_at=item.collected_at,
-                                       last_activity_at=item.last_activity_at, now=now, path=path)
+            key = (item.category, tuple(item.purposes), item.legal_basis, item.source, item.controller,
+                   employer is not None)
+            if key not in declared:
+                declared[key] = rules.check_declaration(self.policy, *key)
+            found = rules.with_path(declared[key], path) + rules.check_times(
+                item.collected_at, item.last_activity_at, now, path)
             if item.controller_employer_id is not None and item.controller_employer_id != employers[owner]:
                 found.append(Problem(f"{path}.controller_employer_id", "employer_mismatch",
                                      "the person is not employed by this employer"))
@@ -191,7 +194,7 @@ class Vault:
         if problems:
             raise Invalid(f"{'the record was' if single else 'the batch was'} not saved: "
                           f"{len(problems)} problem(s)", code="records_invalid", problems=problems)
-        deks = self.keystore.data_keys(self.session, people.keys())
+        ciphers = {pid: RecordCipher(dek) for pid, dek in self.keystore.data_keys(self.session, employers).items()}
         rows: list[dict[str, Any]] = []
         for owner, item, payload, employer in prepared:
             rid = new_id()
@@ -201,14 +204,14 @@ class Vault:
                 "legal_basis": item.legal_basis, "source": item.source, "controller": item.controller,
                 "controller_employer_id": employer, "content_kind": "file" if item.file else "json",
                 "media_type": item.file.media_type if item.file else None,
-                "ciphertext": seal(deks[owner], owner, rid, item.category, payload),
+                "ciphertext": ciphers[owner].seal(owner, rid, item.category, payload),
                 "policy_version": self.policy_version, "collected_at": collected,
                 "last_activity_at": item.last_activity_at or collected, "created_at": now, "updated_at": now,
             })
-        self.session.execute(Record.__table__.insert(), rows)
+        repository.insert_records(self.session, rows)
         ids = [r["id"] for r in rows]
         audit.append(self.session, self.clock, actor=self.actor, action="records.added", object_type="record",
-                     object_ids=ids, details={"count": len(ids), "people": len(people),
+                     object_ids=ids, details={"count": len(ids), "people": len(employers),
                                               "categories": sorted({r["category"] for r in rows})})
         return ids
 
@@ -262,6 +265,15 @@ class Vault:
             raise NotFound("this person's data was erased", code="person_erased")
         return keys[person_id]
 
+    def _employer_exists(self, scope: str) -> bool:
+        """Whether the scope names an employer; remembered for the rest of this unit of work."""
+        if scope not in self._employers_seen:
+            try:
+                self._employers_seen[scope] = self.session.get(Employer, uuid.UUID(scope)) is not None
+            except ValueError:
+                self._employers_seen[scope] = False
+        return self._employers_seen[scope]
+
     def _check_employer(self, employer_id: uuid.UUID | None, path: str) -> list[Problem]:
         if employer_id is not None and self.session.get(Employer, employer_id) is None:
             return [Problem(path, "employer_not_found", "no such employer")]
@@ -279,7 +291,7 @@ class Vault:
         out: list[tuple[str, str, str]] = []
         for i, ident in enumerate(idents):
             scope = ident.scope or (_scope(employer_id) if ident.kind == "employee_number" else None)
-            if ident.kind == "employee_number" and scope and not _employer_exists(self.session, scope):
+            if ident.kind == "employee_number" and scope and not self._employer_exists(scope):
                 problems.append(Problem(f"{path}[{i}].scope", "employer_not_found", "scope must be an employer id"))
                 continue
             found = normalise(ident.kind, ident.value, scope, f"{path}[{i}]")
@@ -320,13 +332,6 @@ class Vault:
 
 def _scope(employer_id: uuid.UUID | None) -> str | None:
     return str(employer_id) if employer_id else None
-
-
-def _employer_exists(session: Session, scope: str) -> bool:
-    try:
-        return session.get(Employer, uuid.UUID(scope)) is not None
-    except ValueError:
-        return False
 
 
 def add_employer(session: Session, clock: Clock, actor: str, name: str) -> Employer:

@@ -66,10 +66,16 @@ def test_r_vlt_4_files_refused_when_unreadable_wrong_type_or_sensitive():
     assert GUARD.clean_file(b"not an image", "image/png", "f").code == "image_unreadable"
     assert GUARD.clean_file(_jpeg_with_exif(), "image/png", "f").code == "media_type_mismatch"
     assert GUARD.clean_file(b"%PDF-1.4", "application/x-msdownload", "f").code == "media_type_refused"
-    assert GUARD.clean_file("bsn 111222333".encode(), "text/plain", "f").code == "bsn_refused"
+    assert GUARD.clean_file(b"bsn 111222333", "text/plain", "f").code == "bsn_refused"
     assert GUARD.clean_file(b"gewoon tekst", "text/plain", "f") == b"gewoon tekst"
 
 
 @pytest.mark.parametrize("ip", ["212.53.178.1", "111.222.333.4", "10.111.222.333", "2001:db8::111:222:333"])
 def test_r_vlt_4_ip_addresses_are_not_taken_for_a_bsn(ip):
     assert GUARD.scan_text(ip, "x") == []
+
+
+@pytest.mark.parametrize("doc", [{"a": "ik ben ziek"}, {"bsn": "x"}, {"BSN": 1}, {"n": "111222333"},
+                                 {"x": "a\nziek"}, {"ziek": True}, {"l": ["x", "Kerk"]}, {"x": "Burn out"}])
+def test_r_vlt_4_refusable_content_is_found_wherever_it_sits(doc):
+    assert GUARD.scan_document(doc, "c")
