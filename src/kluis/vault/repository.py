@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,4 +31,4 @@ def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         copy.set_types([kind for _, kind in RECORD_COLUMNS])
         for row in rows:
-            copy.write_row([json.dumps(row[name]) if name == "purposes" else row[name] for name in names])
+            copy.write_row([row[name] for name in names])
