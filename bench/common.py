@@ -21,18 +21,23 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
 @contextmanager
+def _ready(settings: Settings) -> Iterator[Kluis]:
+    kluis = build(settings)
+    schema.upgrade(kluis.db)
+    kluis.register_policy()
+    try:
+        yield kluis
+    finally:
+        kluis.close()
+
+
+@contextmanager
 def fresh_kluis(backend: str, pg_url: str = PG_URL) -> Iterator[Kluis]:
     keys = {"master_key": new_secret(), "index_key": new_secret(), "secret_key": new_secret()}
     if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="kluis-bench-") as tmp:
-            settings = Settings(_env_file=None, database_url=f"sqlite:///{Path(tmp) / 'kluis.db'}", **keys)
-            kluis = build(settings)
-            schema.upgrade(kluis.db)
-            kluis.register_policy()
-            try:
-                yield kluis
-            finally:
-                kluis.close()
+        with tempfile.TemporaryDirectory(prefix="kluis-bench-") as tmp, _ready(
+                Settings(_env_file=None, database_url=f"sqlite:///{Path(tmp) / 'kluis.db'}", **keys)) as kluis:
+            yield kluis
         return
     base = make_url(pg_url)
     name = f"kluis_bench_{uuid.uuid4().hex[:10]}"
@@ -40,14 +45,9 @@ def fresh_kluis(backend: str, pg_url: str = PG_URL) -> Iterator[Kluis]:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        settings = Settings(_env_file=None, database_url=base.set(database=name).render_as_string(False), **keys)
-        kluis = build(settings)
-        schema.upgrade(kluis.db)
-        kluis.register_policy()
-        try:
+        url = base.set(database=name).render_as_string(False)
+        with _ready(Settings(_env_file=None, database_url=url, **keys)) as kluis:
             yield kluis
-        finally:
-            kluis.close()
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -59,8 +59,11 @@ class DemoPopulation:
         return MIX[0][0]
 
     def mobile(self) -> str:
-        """A valid Dutch mobile number (06-1x to 06-5x, 06-8x); never a pager or service range."""
-        return f"06{self.rng.choice('123458')}{self.rng.randrange(0, 10_000_000):07d}"
+        """A valid Dutch mobile number (06-1x to 06-5x, 06-8x), unique per person: the serial is spread
+        over the 10^7 subscriber numbers by multiplying with a number coprime to 10^7 (a bijection)."""
+        self._serial += 1
+        prefix = "123458"[(self._serial // 10_000_000) % 6]
+        return f"06{prefix}{(self._serial * 7919 + 1_234_567) % 10_000_000:07d}"
 
     def email(self, first: str, last: str) -> str:
         self._serial += 1

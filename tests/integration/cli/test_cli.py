@@ -110,11 +110,14 @@ def test_seed_population_is_reproducible_and_phone_numbers_valid():
 
     at = datetime(2026, 1, 1, tzinfo=UTC)
     a, b = DemoPopulation(5, at), DemoPopulation(5, at)
-    for _ in range(200):
+    seen: set[str] = set()
+    for _ in range(5000):
         pa, ra = a.person(a.subject_type(), None)
         pb, rb = b.person(b.subject_type(), None)
         assert pa == pb and ra == rb
         for ident in pa.identifiers:
+            assert (ident.kind, ident.value) not in seen, "identifiers must be unique across the population"
+            seen.add((ident.kind, ident.value))
             if ident.kind == "phone":
                 assert phonenumbers.is_valid_number(phonenumbers.parse(ident.value, "NL"))
 
