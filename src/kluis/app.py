@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from kluis import __version__
 from kluis.audit import service as audit
+from kluis.consent.api import router as consent_router
+from kluis.gate.api import router as gate_router
 from kluis.policy.views import router as policy_router
 from kluis.staff.views import install as install_console
 from kluis.vault.api import router as vault_router
@@ -26,6 +28,8 @@ def create_app(kluis: Kluis) -> FastAPI:
     problems.install(app)
     app.include_router(policy_router)
     app.include_router(vault_router)
+    app.include_router(gate_router)
+    app.include_router(consent_router)
     install_console(app)
 
     @app.get("/", include_in_schema=False)

@@ -8,7 +8,9 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from kluis.config import Settings
+from kluis.consent.service import Consents
 from kluis.db import Database
+from kluis.gate.service import Gate
 from kluis.kit.clock import Clock, SystemClock
 from kluis.policy.loader import load_policy
 from kluis.policy.schemas import Policy
@@ -40,6 +42,12 @@ class Kluis:
     def vault(self, session: Session, actor: str) -> Vault:
         return Vault(session=session, keys=self.keys, keystore=self.keystore, policy=self.policy,
                      guard=self.guard, clock=self.clock, actor=actor, policy_version=self.policy_version)
+
+    def gate(self, session: Session, actor: str) -> Gate:
+        return Gate(session=session, policy=self.policy, clock=self.clock, actor=actor)
+
+    def consents(self, session: Session, actor: str) -> Consents:
+        return Consents(session=session, kluis=self, actor=actor)
 
     def register_policy(self, actor: str = "system") -> int:
         """Record the loaded policy as a version (a new one only when its content changed)."""

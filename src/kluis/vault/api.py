@@ -118,8 +118,13 @@ def add_records(body: RecordBatchIn, kluis: KluisDep, caller: CallerDep, purpose
 @router.get("/people/{person_id}/records", response_model=RecordsOut)
 def read_records(person_id: UUID, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep,
                  category: Annotated[str | None, Query(max_length=40)] = None) -> RecordsOut:
-    """The person's records kept for the purpose named in the Kluis-Purpose header; the read is audited."""
+    """The person's records kept for the purpose named in the Kluis-Purpose header, if the gate allows that
+    purpose for this person (403 with the reason otherwise, and nothing returned); the read is audited."""
     name = caller.require(purpose)
     with kluis.db.transaction() as session:
+        decision = kluis.gate(session, caller.actor).decide(person_id, name)
+        if not decision.allowed and decision.reason != "person_unknown":
+            raise NotAllowed(f"processing for {name!r} is refused: {decision.reason}", code="processing_refused",
+                             problems=[Problem("purpose", decision.reason, f"the gate refuses {name!r}")])
         return RecordsOut(purpose=name, records=vault_for(kluis, session, caller).read_records(person_id, name,
                                                                                                  category))

@@ -221,7 +221,10 @@ class Vault:
         query = select(Record).where(Record.person_id == person_id).order_by(Record.collected_at, Record.id)
         if category is not None:
             query = query.where(Record.category == category)
-        records = [r for r in self.session.scalars(query) if purpose in r.purposes]
+        # Data held as processor serves only the employer's (processor-role) purposes.
+        processor_purpose = purpose in self.policy.purpose_ids and str(self.policy.purpose(purpose).role) == "processor"
+        records = [r for r in self.session.scalars(query)
+                   if purpose in r.purposes and (r.controller != "employer" or processor_purpose)]
         dek = self._data_key(person_id) if records else b""
         out = [self._record_out(r, open_sealed(dek, r.person_id, r.id, r.category, r.ciphertext)) for r in records]
         audit.append(self.session, self.clock, actor=self.actor, action="records.read", object_type="record",

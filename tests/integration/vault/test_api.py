@@ -150,6 +150,9 @@ def test_r_vlt_3_record_carries_category_purposes_basis_source_controller_and_ti
         client.post(f"/api/v1/people/{pid}/records", json=claim, headers=headers(auth, "expense_claims")).status_code
         == 201
     )
+    relation = client.post(f"/api/v1/people/{pid}/relations", json={"kind": "employment"},
+                           headers=headers(auth, "accounts"))
+    assert relation.status_code == 201
     got = client.get(f"/api/v1/people/{pid}/records", headers=headers(auth, "expense_claims")).json()["records"][0]
     assert got["controller"] == "employer" and got["controller_employer_id"] == employer
     assert got["collected_at"].startswith("2026-03-01T08:00:00") and got["last_activity_at"] == got["collected_at"]
@@ -292,3 +295,18 @@ def test_health_and_openapi(client):
     assert client.get("/health").json()["status"] == "ok"
     spec = client.get("/openapi.json").json()
     assert "/api/v1/records/batch" in spec["paths"]
+
+
+def test_r_gate_1_data_held_as_processor_serves_only_the_employers_purposes(client, kluis):
+    auth = api_key(kluis, ALL)
+    employer = _employer(client, auth)
+    pid = _person(client, auth, employer=employer)
+    client.post(f"/api/v1/people/{pid}/relations", json={"kind": "employment"}, headers=headers(auth, "accounts"))
+    mixed = {"category": "basic", "purposes": ["expense_claims", "support"], "legal_basis": "contract",
+             "source": "employer", "controller": "employer", "content": {"name": "Anna"}}
+    added = client.post(f"/api/v1/people/{pid}/records", json=mixed, headers=headers(auth, "expense_claims"))
+    assert added.status_code == 201
+    for_support = client.get(f"/api/v1/people/{pid}/records", headers=headers(auth, "support"))
+    assert for_support.status_code == 200 and for_support.json()["records"] == []
+    for_employer = client.get(f"/api/v1/people/{pid}/records", headers=headers(auth, "expense_claims"))
+    assert [r["content"] for r in for_employer.json()["records"]] == [{"name": "Anna"}]

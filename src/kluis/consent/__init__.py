@@ -1,0 +1,1 @@
+"""Consent, marketing and cookies (R-CONS-1..5)."""

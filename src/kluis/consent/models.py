@@ -1,0 +1,43 @@
+"""Consent events: append-only, each with the proof of how and under which notice it was given."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kluis.db import Base, UTCDateTime
+
+
+class ConsentNotice(Base):
+    """The exact text a person was shown when asked, kept once per distinct text."""
+
+    __tablename__ = "consent_notice"
+
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lang: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsentEvent(Base):
+    """Given or withdrawn (R-CONS-1). Rows are only ever added; the latest per purpose is current."""
+
+    __tablename__ = "consent_event"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(10))  # given | withdrawn
+    method: Mapped[str] = mapped_column(String(30))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    notice_hash: Mapped[str | None] = mapped_column(ForeignKey("consent_notice.hash"))
+    recorded_by: Mapped[str] = mapped_column(String(120))
+    reference: Mapped[str | None] = mapped_column(String(80))
+    # Truncated IP (and nothing else), sealed with the person's key: proof that dies with erasure.
+    proof: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -1,0 +1,98 @@
+"""The decision itself: pure, from the policy and one person's current facts (R-GATE-1, R-DSR-7)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kluis.policy.schemas import Policy
+
+# Objection scopes besides a single purpose id.
+ALL_LEGITIMATE_INTEREST = "legitimate_interest"
+MARKETING = "marketing"  # direct marketing incl. profiling: an absolute right (Art. 21(2)-(3))
+MARKETING_GROUP = "marketing"
+RELATION_KINDS = ("employment", "account", "order", "application")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What is true of a person now, as far as the gate cares."""
+
+    exists: bool = True
+    erased: bool = False
+    restricted: bool = False
+    objections: frozenset[str] = frozenset()
+    consents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    relations: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    purpose: str
+    allowed: bool
+    reason: str
+    basis: str | None = None
+    role: str | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"purpose": self.purpose, "allowed": self.allowed, "reason": self.reason, "basis": self.basis,
+                "role": self.role, "facts": dict(self.facts)}
+
+
+def active(relation: Mapping[str, Any], now: datetime) -> bool:
+    starts, ends = relation["starts_at"], relation.get("ends_at")
+    return starts <= now and (ends is None or now < ends)
+
+
+def objection_covers(scope: str, purpose_id: str, group: str, basis: str) -> bool:
+    return (scope == purpose_id or (scope == ALL_LEGITIMATE_INTEREST and basis == "legitimate_interest")
+            or (scope == MARKETING and group == MARKETING_GROUP))
+
+
+def decide(policy: Policy, purpose_id: str, facts: Facts, now: datetime) -> Decision:
+    if purpose_id not in policy.purpose_ids:
+        return Decision(purpose_id, False, "purpose_unknown")
+    purpose = policy.purpose(purpose_id)
+    basis, role = str(purpose.basis), str(purpose.role)
+
+    def refused(reason: str, **extra: Any) -> Decision:
+        return Decision(purpose_id, False, reason, basis, role, {"restricted": facts.restricted, **extra})
+
+    def allowed(reason: str, **extra: Any) -> Decision:
+        return Decision(purpose_id, True, reason, basis, role, {"restricted": facts.restricted, **extra})
+
+    if not facts.exists:
+        return Decision(purpose_id, False, "person_unknown", basis, role)
+    if facts.erased:
+        return Decision(purpose_id, False, "person_erased", basis, role)
+    if basis == "legal_obligation":
+        # A legal duty (the employer's fiscal record keeping) holds whatever the person asked; it covers
+        # only its own purpose, which is why it is a purpose of its own.
+        return allowed("legal_obligation")
+    if facts.restricted:
+        return refused("restricted")
+    objection = next((s for s in sorted(facts.objections) if objection_covers(s, purpose_id, purpose.group, basis)),
+                     None)
+    if objection is not None and (basis == "legitimate_interest" or purpose.group == MARKETING_GROUP):
+        return refused("objected", objection=objection)
+    live = [r for r in facts.relations if active(r, now)]
+    if role == "processor":
+        employment = next((r for r in live if r["kind"] == "employment" and r.get("employer_id")), None)
+        if employment is None:
+            return refused("no_employer_instruction")
+    if basis == "consent":
+        consent = facts.consents.get(purpose_id)
+        if consent is None:
+            return refused("no_consent")
+        if consent.get("state") != "given":
+            return refused("consent_withdrawn", consent_id=consent.get("id"))
+        return allowed("consent", consent_id=consent.get("id"), consent_policy_version=consent.get("policy_version"))
+    if basis == "contract":
+        relation = next((r for r in live if role != "processor" or r["kind"] == "employment"), None)
+        if relation is None:
+            return refused("no_active_relation")
+        return allowed("contract", relation=relation["kind"], employer_id=relation.get("employer_id"))
+    return allowed("legitimate_interest")

@@ -1,0 +1,218 @@
+"""Recording objections, restrictions and relations, and answering may-I-process questions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import kluis.consent.service as consent_service
+from kluis.audit import service as audit
+from kluis.gate import rules
+from kluis.gate.models import GateState, Objection, Relation, Restriction
+from kluis.kit.clock import Clock, as_utc
+from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.kit.ids import new_id
+from kluis.policy.schemas import Policy
+from kluis.vault.models import Employer, Person
+
+ON_BEHALF = ("person", "staff")
+RESTRICTION_REASONS = ("accuracy_contested", "unlawful_processing", "legal_claims", "objection_pending", "other")
+
+
+@dataclass
+class Gate:
+    session: Session
+    policy: Policy
+    clock: Clock
+    actor: str
+
+    # --- decisions ----------------------------------------------------------------------------
+
+    def decide(self, person_id: uuid.UUID, purpose: str) -> rules.Decision:
+        return rules.decide(self.policy, purpose, self.facts([person_id])[person_id], self.clock.now())
+
+    def decide_many(self, questions: Sequence[tuple[uuid.UUID, str]]) -> list[rules.Decision]:
+        now = self.clock.now()
+        facts = self.facts({pid for pid, _ in questions})
+        return [rules.decide(self.policy, purpose, facts[pid], now) for pid, purpose in questions]
+
+    def facts(self, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, rules.Facts]:
+        """One query per thousand people: the person row and its current-facts row."""
+        wanted = list(set(person_ids))
+        found: dict[uuid.UUID, rules.Facts] = {pid: rules.Facts(exists=False) for pid in wanted}
+        for start in range(0, len(wanted), 1000):
+            rows = self.session.execute(
+                select(Person.id, Person.shredded_at, GateState.restricted, GateState.objections,
+                       GateState.consents, GateState.relations)
+                .outerjoin(GateState, GateState.person_id == Person.id)
+                .where(Person.id.in_(wanted[start:start + 1000])))
+            for pid, shredded, restricted, objections, consents, relations in rows:
+                found[pid] = rules.Facts(
+                    erased=shredded is not None, restricted=bool(restricted),
+                    objections=frozenset(objections or ()), consents=consents or {},
+                    relations=tuple({**r, "starts_at": datetime.fromisoformat(r["starts_at"]),
+                                     "ends_at": datetime.fromisoformat(r["ends_at"]) if r["ends_at"] else None}
+                                    for r in relations or ()))
+        return found
+
+    # --- objection (Art. 21) ------------------------------------------------------------------
+
+    def object(self, person_id: uuid.UUID, scope: str, on_behalf_of: str, reference: str | None = None) -> Objection:
+        self.person(person_id)
+        scopes = {rules.ALL_LEGITIMATE_INTEREST, rules.MARKETING, *(
+            p.id for p in self.policy.purposes if str(p.basis) == "legitimate_interest")}
+        problems = []
+        if scope not in scopes:
+            problems.append(Problem("scope", "scope_invalid", "object to a purpose on legitimate interest, to "
+                                    f"'{rules.ALL_LEGITIMATE_INTEREST}' or to '{rules.MARKETING}' "
+                                    f"(one of: {', '.join(sorted(scopes))})"))
+        problems += _check_common(on_behalf_of, reference)
+        if problems:
+            raise Invalid("the objection was not recorded", code="objection_invalid", problems=problems)
+        current = self.session.scalars(select(Objection).where(
+            Objection.person_id == person_id, Objection.scope == scope, Objection.lifted_at.is_(None))).first()
+        if current is not None:
+            return current
+        row = Objection(id=new_id(), person_id=person_id, scope=scope, recorded_by=self.actor,
+                        on_behalf_of=on_behalf_of, reference=reference, at=self.clock.now())
+        self.session.add(row)
+        self.session.flush()
+        self._changed(person_id, "gate.objection_recorded", "objection", row.id, {"scope": scope, "by": on_behalf_of})
+        return row
+
+    def lift_objection(self, person_id: uuid.UUID, objection_id: uuid.UUID) -> Objection:
+        row = self.session.get(Objection, objection_id)
+        if row is None or row.person_id != person_id:
+            raise NotFound("no such objection for this person", code="objection_not_found")
+        if row.lifted_at is None:
+            row.lifted_at = self.clock.now()
+            self._changed(person_id, "gate.objection_lifted", "objection", row.id, {"scope": row.scope})
+        return row
+
+    # --- restriction (Art. 18) ----------------------------------------------------------------
+
+    def restrict(self, person_id: uuid.UUID, reason: str, on_behalf_of: str, reference: str | None = None
+                 ) -> Restriction:
+        self.person(person_id)
+        problems = [] if reason in RESTRICTION_REASONS else [
+            Problem("reason", "reason_invalid", f"one of: {', '.join(RESTRICTION_REASONS)}")]
+        problems += _check_common(on_behalf_of, reference)
+        if problems:
+            raise Invalid("the restriction was not recorded", code="restriction_invalid", problems=problems)
+        row = Restriction(id=new_id(), person_id=person_id, reason=reason, recorded_by=self.actor,
+                          on_behalf_of=on_behalf_of, reference=reference, at=self.clock.now())
+        self.session.add(row)
+        self.session.flush()
+        self._changed(person_id, "gate.restriction_recorded", "restriction", row.id, {"reason": reason})
+        return row
+
+    def lift_restriction(self, person_id: uuid.UUID, restriction_id: uuid.UUID) -> Restriction:
+        row = self.session.get(Restriction, restriction_id)
+        if row is None or row.person_id != person_id:
+            raise NotFound("no such restriction for this person", code="restriction_not_found")
+        if row.lifted_at is None:
+            row.lifted_at = self.clock.now()
+            self._changed(person_id, "gate.restriction_lifted", "restriction", row.id, {"reason": row.reason})
+        return row
+
+    # --- relations ----------------------------------------------------------------------------
+
+    def add_relation(self, person_id: uuid.UUID, kind: str, starts_at: datetime | None = None,
+                     ends_at: datetime | None = None, employer_id: uuid.UUID | None = None) -> Relation:
+        person = self.person(person_id)
+        now = self.clock.now()
+        starts = starts_at or now
+        problems = []
+        if kind not in rules.RELATION_KINDS:
+            problems.append(Problem("kind", "kind_invalid", f"one of: {', '.join(rules.RELATION_KINDS)}"))
+        for name, at in (("starts_at", starts_at), ("ends_at", ends_at)):
+            if at is not None and at.tzinfo is None:
+                problems.append(Problem(name, "timezone_required", "give a time zone"))
+        if ends_at is not None and ends_at.tzinfo and starts.tzinfo and ends_at <= starts:
+            problems.append(Problem("ends_at", "before_start", "a relation ends after it starts"))
+        if kind == "employment":
+            employer_id = employer_id or person.employer_id
+            if employer_id is None or self.session.get(Employer, employer_id) is None:
+                problems.append(Problem("employer_id", "employer_required", "employment needs an existing employer"))
+        if problems:
+            raise Invalid("the relation was not recorded", code="relation_invalid", problems=problems)
+        row = Relation(id=new_id(), person_id=person_id, kind=kind, employer_id=employer_id,
+                       starts_at=as_utc(starts), ends_at=as_utc(ends_at) if ends_at else None, recorded_by=self.actor)
+        self.session.add(row)
+        self.session.flush()
+        self._changed(person_id, "gate.relation_added", "relation", row.id, {"kind": kind})
+        return row
+
+    def end_relation(self, person_id: uuid.UUID, relation_id: uuid.UUID, ends_at: datetime | None = None) -> Relation:
+        row = self.session.get(Relation, relation_id)
+        if row is None or row.person_id != person_id:
+            raise NotFound("no such relation for this person", code="relation_not_found")
+        end = as_utc(ends_at) if ends_at and ends_at.tzinfo else self.clock.now()
+        if end <= row.starts_at:
+            raise Invalid("a relation ends after it starts", code="relation_invalid",
+                          problems=[Problem("ends_at", "before_start", "a relation ends after it starts")])
+        row.ends_at = end
+        self._changed(person_id, "gate.relation_ended", "relation", row.id, {"kind": row.kind})
+        return row
+
+    # --- current facts ------------------------------------------------------------------------
+
+    def refresh(self, person_id: uuid.UUID) -> GateState:
+        """Rewrite the person's current facts from the records of what happened (the proof)."""
+        self.session.flush()
+        objections = sorted({s for s in self.session.scalars(select(Objection.scope).where(
+            Objection.person_id == person_id, Objection.lifted_at.is_(None)))})
+        restricted = self.session.scalars(select(Restriction.id).where(
+            Restriction.person_id == person_id, Restriction.lifted_at.is_(None))).first() is not None
+        consents = consent_service.current_consents(self.session, person_id)
+        relations = [{"kind": r.kind, "employer_id": str(r.employer_id) if r.employer_id else None,
+                      "starts_at": r.starts_at.isoformat(), "ends_at": r.ends_at.isoformat() if r.ends_at else None}
+                     for r in self.session.scalars(select(Relation).where(Relation.person_id == person_id)
+                                                   .order_by(Relation.starts_at))]
+        state = self.session.get(GateState, person_id)
+        if state is None:
+            state = GateState(person_id=person_id)
+            self.session.add(state)
+        state.restricted, state.objections, state.consents = restricted, objections, consents
+        state.relations, state.updated_at = relations, self.clock.now()
+        self.session.flush()
+        return state
+
+    def objections_of(self, person_id: uuid.UUID) -> list[Objection]:
+        return list(self.session.scalars(select(Objection).where(Objection.person_id == person_id)
+                                         .order_by(Objection.at)))
+
+    def restrictions_of(self, person_id: uuid.UUID) -> list[Restriction]:
+        return list(self.session.scalars(select(Restriction).where(Restriction.person_id == person_id)
+                                         .order_by(Restriction.at)))
+
+    def relations_of(self, person_id: uuid.UUID) -> list[Relation]:
+        return list(self.session.scalars(select(Relation).where(Relation.person_id == person_id)
+                                         .order_by(Relation.starts_at)))
+
+    def _changed(self, person_id: uuid.UUID, action: str, object_type: str, object_id: uuid.UUID,
+                 details: dict[str, Any]) -> None:
+        self.refresh(person_id)
+        audit.append(self.session, self.clock, actor=self.actor, action=action, object_type=object_type,
+                     object_ids=[object_id, person_id], details=details)
+
+    def person(self, person_id: uuid.UUID) -> Person:
+        person = self.session.get(Person, person_id)
+        if person is None or person.shredded_at is not None:
+            raise NotFound("no such person", code="person_not_found")
+        return person
+
+
+def _check_common(on_behalf_of: str, reference: str | None) -> list[Problem]:
+    problems = []
+    if on_behalf_of not in ON_BEHALF:
+        problems.append(Problem("on_behalf_of", "invalid", "'person' (the person asked) or 'staff'"))
+    if reference is not None and len(reference) > 80:
+        problems.append(Problem("reference", "too_long", "at most 80 characters"))
+    return problems

@@ -1,0 +1,188 @@
+"""The gate over HTTP, consent with proof, objection and restriction taking effect at once
+(R-GATE-1, R-CONS-1, R-DSR-7)."""
+
+from sqlalchemy import func, select
+from tests.helpers import api_key, headers
+
+from kluis.audit.models import AuditHead
+from kluis.consent.models import ConsentEvent
+
+PURPOSES = ["accounts", "marketing_email", "profiling", "security", "expense_claims", "support"]
+NOTICE = "Ja, stuur mij de nieuwsbrief van benVitaal. U kunt zich altijd afmelden."
+
+
+def _person(client, auth, **extra):
+    body = {"subject_types": ["lead"], "identifiers": [{"kind": "email", "value": "lead@example.nl"}]} | extra
+    response = client.post("/api/v1/people", json=body, headers=headers(auth, "accounts"))
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def _decide(client, auth, pid, purpose):
+    response = client.post("/api/v1/decisions", json={"person_id": pid, "purpose": purpose}, headers=auth)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _count(kluis, model):
+    with kluis.db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+def test_r_cons_1_consent_with_proof_then_withdrawal_takes_effect_at_once(client, kluis):
+    auth = api_key(kluis, PURPOSES)
+    pid = _person(client, auth)
+    assert _decide(client, auth, pid, "marketing_email")["reason"] == "no_consent"
+    give = {
+        "purpose": "marketing_email",
+        "action": "given",
+        "method": "form",
+        "notice_text": NOTICE,
+        "lang": "nl",
+        "ip": "203.0.113.77",
+    }
+    assert (
+        client.post(f"/api/v1/people/{pid}/consents", json=give, headers=headers(auth, "marketing_email")).status_code
+        == 201
+    )
+    decision = _decide(client, auth, pid, "marketing_email")
+    assert decision["allowed"] and decision["reason"] == "consent" and decision["facts"]["consent_id"]
+    withdraw = {"purpose": "marketing_email", "action": "withdrawn", "method": "unsubscribe_link"}
+    assert (
+        client.post(
+            f"/api/v1/people/{pid}/consents", json=withdraw, headers=headers(auth, "marketing_email")
+        ).status_code
+        == 201
+    )
+    assert _decide(client, auth, pid, "marketing_email")["reason"] == "consent_withdrawn"
+    history = client.get(f"/api/v1/people/{pid}/consents", headers=headers(auth, "marketing_email")).json()
+    given, withdrawn = history["consents"]
+    assert (given["action"], withdrawn["action"]) == ("given", "withdrawn")
+    assert given["notice_text"] == NOTICE and given["ip_network"] == "203.0.113.0/24"
+    assert given["policy_version"] == withdrawn["policy_version"]
+    with kluis.db.sessions() as session:
+        raw = session.execute(select(ConsentEvent.proof)).scalars().all()
+    assert all(b"203.0.113" not in (p or b"") for p in raw)
+
+
+def test_r_cons_1_ipv6_truncated_to_48_and_bad_consent_changes_nothing(client, kluis):
+    auth = api_key(kluis, PURPOSES)
+    pid = _person(client, auth)
+    give = {
+        "purpose": "marketing_email",
+        "action": "given",
+        "method": "form",
+        "notice_text": NOTICE,
+        "ip": "2001:db8:abcd:12:1:2:3:4",
+    }
+    assert (
+        client.post(f"/api/v1/people/{pid}/consents", json=give, headers=headers(auth, "marketing_email")).status_code
+        == 201
+    )
+    history = client.get(f"/api/v1/people/{pid}/consents", headers=headers(auth, "marketing_email")).json()
+    assert history["consents"][0]["ip_network"] == "2001:db8:abcd::/48"
+    before_events = _count(kluis, ConsentEvent)
+    with kluis.db.sessions() as session:
+        head = session.scalar(select(AuditHead.seq))
+    for bad in (
+        {**give, "purpose": "profiling"},
+        {**give, "notice_text": ""},
+        {**give, "method": "telepathy"},
+        {**give, "ip": "not-an-ip"},
+        {**give, "method": "staff_written_request"},
+    ):
+        response = client.post(f"/api/v1/people/{pid}/consents", json=bad, headers=headers(auth, "marketing_email"))
+        assert response.status_code == 422, bad
+    assert _count(kluis, ConsentEvent) == before_events
+    with kluis.db.sessions() as session:
+        assert session.scalar(select(AuditHead.seq)) == head
+
+
+def test_r_dsr_7_objection_stops_processing_at_once_and_can_be_lifted(client, kluis):
+    auth = api_key(kluis, PURPOSES)
+    pid = _person(client, auth)
+    assert _decide(client, auth, pid, "profiling")["allowed"]
+    created = client.post(
+        f"/api/v1/people/{pid}/objections", json={"scope": "profiling"}, headers=headers(auth, "support")
+    )
+    assert created.status_code == 201
+    refused = _decide(client, auth, pid, "profiling")
+    assert not refused["allowed"] and refused["reason"] == "objected"
+    assert _decide(client, auth, pid, "security")["allowed"]
+    oid = created.json()["id"]
+    assert client.delete(f"/api/v1/people/{pid}/objections/{oid}", headers=headers(auth, "support")).status_code == 204
+    assert _decide(client, auth, pid, "profiling")["allowed"]
+    bad = client.post(f"/api/v1/people/{pid}/objections", json={"scope": "accounts"}, headers=headers(auth, "support"))
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "scope"
+
+
+def test_r_dsr_7_restricted_person_data_is_not_returned(client, kluis):
+    auth = api_key(kluis, PURPOSES)
+    pid = _person(client, auth)
+    record = {
+        "category": "web_traffic",
+        "purposes": ["security"],
+        "legal_basis": "legitimate_interest",
+        "source": "cookies",
+        "content": {"ip": "198.51.100.1"},
+    }
+    assert (
+        client.post(f"/api/v1/people/{pid}/records", json=record, headers=headers(auth, "security")).status_code == 201
+    )
+    restriction = client.post(
+        f"/api/v1/people/{pid}/restrictions", json={"reason": "accuracy_contested"}, headers=headers(auth, "support")
+    )
+    assert restriction.status_code == 201
+    read = client.get(f"/api/v1/people/{pid}/records", headers=headers(auth, "security"))
+    assert read.status_code == 403 and read.json()["errors"][0]["code"] == "restricted"
+    assert "198.51.100.1" not in read.text
+    rid = restriction.json()["id"]
+    assert (
+        client.delete(f"/api/v1/people/{pid}/restrictions/{rid}", headers=headers(auth, "support")).status_code == 204
+    )
+    read = client.get(f"/api/v1/people/{pid}/records", headers=headers(auth, "security"))
+    assert read.status_code == 200 and read.json()["records"][0]["content"] == {"ip": "198.51.100.1"}
+
+
+def test_r_gate_1_contract_and_processor_purposes_follow_relations(client, kluis, clock):
+    from datetime import timedelta
+
+    auth = api_key(kluis, PURPOSES)
+    employer = client.post("/api/v1/employers", json={"name": "Gemeente Voorbeeld"}, headers=auth).json()["id"]
+    pid = _person(client, auth, subject_types=["employee"], employer_id=employer)
+    assert _decide(client, auth, pid, "expense_claims")["reason"] == "no_employer_instruction"
+    assert _decide(client, auth, pid, "accounts")["reason"] == "no_active_relation"
+    created = client.post(
+        f"/api/v1/people/{pid}/relations", json={"kind": "employment"}, headers=headers(auth, "accounts")
+    )
+    assert created.status_code == 201
+    assert _decide(client, auth, pid, "expense_claims")["allowed"]
+    assert _decide(client, auth, pid, "accounts")["allowed"]
+    clock.advance(timedelta(days=1))
+    rel = created.json()["id"]
+    assert (
+        client.post(f"/api/v1/people/{pid}/relations/{rel}/end", json={}, headers=headers(auth, "accounts")).status_code
+        == 200
+    )
+    assert _decide(client, auth, pid, "expense_claims")["reason"] == "no_employer_instruction"
+
+
+def test_r_gate_1_batch_decisions_in_order_and_bad_questions_refused(client, kluis):
+    auth = api_key(kluis, PURPOSES)
+    pid = _person(client, auth)
+    items = [{"person_id": pid, "purpose": p} for p in ("profiling", "marketing_email")] * 1000
+    items.append({"person_id": "00000000-0000-4000-8000-000000000000", "purpose": "security"})
+    response = client.post("/api/v1/decisions", json={"items": items}, headers=auth)
+    assert response.status_code == 200
+    decisions = response.json()["decisions"]
+    assert len(decisions) == 2001
+    assert [d["allowed"] for d in decisions[:2]] == [True, False] and decisions[-1]["reason"] == "person_unknown"
+    typo = client.post("/api/v1/decisions", json={"person_id": pid, "purpose": "profilng"}, headers=auth)
+    assert typo.status_code == 422 and "profiling" in typo.json()["errors"][0]["message"]
+    narrow = api_key(kluis, ["security"], service="siem")
+    foreign = client.post(
+        "/api/v1/decisions", json={"items": [{"person_id": pid, "purpose": "profiling"}]}, headers=narrow
+    )
+    assert foreign.status_code == 403 and foreign.json()["errors"][0]["path"] == "items[0].purpose"
+    too_many = client.post("/api/v1/decisions", json={"items": [items[0]] * 10_001}, headers=auth)
+    assert too_many.status_code == 422
