@@ -11,7 +11,12 @@ from sqlalchemy import text
 from kluis import __version__
 from kluis.audit import service as audit
 from kluis.consent.api import router as consent_router
+from kluis.consent.cookies.api import router as cookie_api_router
+from kluis.consent.cookies.views import router as cookie_pages
+from kluis.consent.marketing_api import router as marketing_router
+from kluis.consent.marketing_views import router as marketing_pages
 from kluis.gate.api import router as gate_router
+from kluis.mail.views import router as mail_router
 from kluis.policy.views import router as policy_router
 from kluis.staff.views import install as install_console
 from kluis.vault.api import router as vault_router
@@ -30,6 +35,11 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(vault_router)
     app.include_router(gate_router)
     app.include_router(consent_router)
+    app.include_router(cookie_api_router)
+    app.include_router(cookie_pages)
+    app.include_router(marketing_router)
+    app.include_router(marketing_pages)
+    app.include_router(mail_router)  # /demo/mail: answers only where the demo's mail catcher runs
     install_console(app)
 
     @app.get("/", include_in_schema=False)
@@ -45,3 +55,12 @@ def create_app(kluis: Kluis) -> FastAPI:
                 "policy": kluis.policy.content_hash[:12], "audit_seq": head.seq}
 
     return app
+
+
+def from_environment() -> FastAPI:
+    """The app built from configuration: the factory each server worker process calls."""
+    from kluis import wiring
+
+    kluis = wiring.build()
+    kluis.register_policy()
+    return create_app(kluis)

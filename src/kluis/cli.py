@@ -19,6 +19,7 @@ from kluis.kit.errors import ConfigurationError
 from kluis.policy.commands import app as policy_app
 from kluis.staff.commands import app as staff_app
 from kluis.vault.crypto import new_secret
+from kluis.worker import worker
 
 app = typer.Typer(help="Kluis: the privacy engine behind benVitaal's privacy statement.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
@@ -27,6 +28,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
 app.command("seed")(seed)
 app.command("demo")(demo)
+app.command("worker")(worker)
 
 
 def write_local_secrets(path: Path = LOCAL_SECRETS_FILE) -> bool:
@@ -81,7 +83,8 @@ def migrate(check: Annotated[bool, typer.Option(
 @app.command("serve")
 @domain_errors
 def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
-          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000) -> None:
+          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+          workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes (stateless).")] = 1) -> None:
     """Serve the HTTP API and pages (stateless: run as many as needed behind a load balancer)."""
     import uvicorn
 
@@ -90,7 +93,11 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
     kluis = wiring.for_cli()
     kluis.register_policy()
     err.print(f"Kluis on http://{host}:{port}  (statement /privacy, API docs /docs, health /health)")
-    uvicorn.run(create_app(kluis), host=host, port=port, log_level="warning")
+    if workers > 1:
+        uvicorn.run("kluis.app:from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+    else:
+        uvicorn.run(create_app(kluis), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

@@ -46,3 +46,18 @@ class Settings(BaseSettings):
             stem = path[:-3] if path.endswith(".db") else path
             return f"sqlite:///{stem}-keys.db"
         return self.database_url
+
+    # Mail (docs/mail.md): the SMTP relay the worker sends through, and how the outbox retries.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_username: SecretStr | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "benVitaal <noreply@benvitaal.nl>"
+    mail_domain: str = "kluis.benvitaal.nl"
+    mail_max_attempts: int = 10
+    # A claimed message is re-tried by another worker only after this lease: keep it well above the SMTP timeout.
+    mail_lease_seconds: int = 300
+    worker_poll_seconds: float = 5.0

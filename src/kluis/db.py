@@ -22,6 +22,9 @@ NAMING = {
 }
 
 
+WRITE_OPTION = "kluis_write"
+
+
 class Base(DeclarativeBase):
     """Tables of the data database (people, records, audit, staff, policy versions, ...)."""
 
@@ -68,7 +71,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Units of work that write take the lock at once; plain reads share the database.
+            immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -92,11 +97,13 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commits once at the end, rolls back everything on any error."""
         with self.sessions() as session, session.begin():
+            session.connection(execution_options={WRITE_OPTION: True})
             yield session
 
     @contextmanager
     def key_transaction(self) -> Iterator[Session]:
         with self.key_sessions() as session, session.begin():
+            session.connection(execution_options={WRITE_OPTION: True})
             yield session
 
     def dispose(self) -> None:

@@ -24,7 +24,7 @@ def alembic_config(url: str, target: str) -> Config:
     return config
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
     with db.engine.begin() as conn:
         config = alembic_config(db.url, "data")
         config.attributes["connection"] = conn
@@ -49,10 +49,18 @@ def differences(db: Database) -> list[Any]:
 
 
 def _foreign_table(diff: Any, target: str) -> bool:
-    """When both schemas share one database, each sees the other's tables: those are not differences."""
+    """When both schemas share one database, each sees the other's tables and their indexes: those are
+    not differences."""
     from kluis.migrations.models import METADATA
 
-    if not (isinstance(diff, tuple) and diff and diff[0] == "remove_table"):
+    if not (isinstance(diff, tuple) and diff):
         return False
     other = METADATA["keys" if target == "data" else "data"]
-    return diff[1].name in other.tables or diff[1].name in ("alembic_version", "alembic_version_keys")
+    ours = METADATA[target]
+    versions = ("alembic_version", "alembic_version_keys")
+    if diff[0] == "remove_table":
+        return diff[1].name in other.tables or diff[1].name in versions
+    if diff[0] == "remove_index":
+        table = diff[1].table.name
+        return table not in ours.tables and (table in other.tables or table in versions)
+    return False

@@ -8,6 +8,7 @@ from functools import cached_property
 from sqlalchemy.orm import Session
 
 from kluis.config import Settings
+from kluis.consent import marketing_mail  # noqa: F401 - registers the marketing messages
 from kluis.consent.service import Consents
 from kluis.db import Database
 from kluis.gate.service import Gate

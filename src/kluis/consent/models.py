@@ -41,3 +41,14 @@ class ConsentEvent(Base):
     reference: Mapped[str | None] = mapped_column(String(80))
     # Truncated IP (and nothing else), sealed with the person's key: proof that dies with erasure.
     proof: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class ConsentState(Base):
+    """Current consents, one row per person and purpose, rewritten with the gate's facts: lets the audience
+    be a plain indexed join instead of reading JSON."""
+
+    __tablename__ = "consent_state"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid)

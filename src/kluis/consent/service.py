@@ -8,13 +8,13 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import kluis.gate.service as gate_service
 from kluis.audit import service as audit
 from kluis.consent import rules
-from kluis.consent.models import ConsentEvent, ConsentNotice
+from kluis.consent.models import ConsentEvent, ConsentNotice, ConsentState
 from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.vault.crypto import open_sealed, seal
@@ -126,3 +126,12 @@ def current_consents(session: Session, person_id: uuid.UUID) -> dict[str, dict[s
         out[event.purpose] = {"id": str(event.id), "state": event.action, "policy_version": event.policy_version,
                               "at": event.at.isoformat()}
     return out
+
+
+def store_current(session: Session, person_id: uuid.UUID, consents: dict[str, dict[str, Any]]) -> None:
+    """Rewrite the person's rows of currently given consents (what audiences join on)."""
+    session.execute(delete(ConsentState).where(ConsentState.person_id == person_id))
+    given = [{"person_id": person_id, "purpose": purpose, "event_id": uuid.UUID(c["id"])}
+             for purpose, c in consents.items() if c["state"] == "given"]
+    if given:
+        session.execute(ConsentState.__table__.insert(), given)

@@ -8,6 +8,7 @@ import typer
 
 from kluis import wiring
 from kluis.kit.cli import domain_errors, out, progress
+from kluis.wiring import Kluis
 
 
 @domain_errors
@@ -31,6 +32,7 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
     """Zero set-up demo: local SQLite and keys, demo people, an API key and a DPO login, then serve."""
     from kluis.access.service import create_key
     from kluis.cli import init
+    from kluis.mail.service import enqueue
     from kluis.staff.service import add_staff
     from kluis.vault.models import Person
 
@@ -47,6 +49,8 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
                               purposes=list(kluis.policy.purpose_ids), actor="cli")
         email = f"dpo+{token[6:12].lower()}@demo.benvitaal.nl"
         enrolment = add_staff(session, kluis.clock, kluis.keys, email, "dpo")
+        enqueue(session, kluis.clock, template="account_notice", staff_id=enrolment.account.id,
+                context={"notice": "account_created"}, actor="cli")
     out.print("\n[bold]Kluis demo[/bold]")
     out.print(f"  privacy statement  http://127.0.0.1:{port}/privacy   (English: /privacy?lang=en)")
     out.print(f"  API docs           http://127.0.0.1:{port}/docs")
@@ -57,6 +61,30 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
     out.print(f"  DPO TOTP secret    {enrolment.totp_secret}  (authenticator app, or: .venv/bin/python -c "
               f"\"import pyotp; print(pyotp.TOTP('{enrolment.totp_secret}').now())\")", highlight=False, soft_wrap=True)
     if serve:
-        from kluis.cli import serve as run_server
+        run_demo_server(kluis, port)
 
-        run_server(host="127.0.0.1", port=port)
+
+def run_demo_server(kluis: Kluis, port: int) -> None:
+    """One process for the demo: the HTTP app, the worker in a thread, and a local SMTP catcher whose
+    messages (kept in memory only) are shown at /demo/mail."""
+    import uvicorn
+
+    from kluis.app import create_app
+    from kluis.mail.catcher import start_catcher
+    from kluis.worker import run_in_background
+
+    settings = kluis.settings
+    try:
+        catcher = start_catcher(settings.smtp_host, settings.smtp_port)
+    except OSError:  # the usual port is taken: any free one
+        catcher = start_catcher(settings.smtp_host, 0)
+        kluis.settings = settings.model_copy(update={"smtp_port": catcher.port})
+    stop_worker = run_in_background(kluis)
+    app = create_app(kluis)
+    app.state.mail_catcher = catcher
+    out.print(f"  mail sent by Kluis  http://127.0.0.1:{port}/demo/mail")
+    try:
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        stop_worker()
+        catcher.stop()

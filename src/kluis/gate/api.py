@@ -9,10 +9,10 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from kluis.access.service import Caller
+from kluis.access.service import Caller, authenticate
 from kluis.kit.errors import Invalid, NotAllowed, Problem
 from kluis.policy.schemas import did_you_mean
-from kluis.web.deps import CallerDep, KluisDep, PurposeDep
+from kluis.web.deps import AuthorizationDep, CallerDep, KluisDep, PurposeDep, bearer
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/api/v1", tags=["gate"])
@@ -97,11 +97,14 @@ def _check_purposes(kluis: Kluis, caller: Caller, questions: list[Question], sin
 
 
 @router.post("/decisions", response_model=DecisionOut | DecisionsOut)
-def decide(body: Question | Questions, kluis: KluisDep, caller: CallerDep) -> DecisionOut | DecisionsOut:
-    """May this person be processed for this purpose? One question, or a batch of up to 10,000."""
+def decide(body: Question | Questions, kluis: KluisDep, authorization: AuthorizationDep
+           ) -> DecisionOut | DecisionsOut:
+    """May this person be processed for this purpose? One question, or a batch of up to 10,000.
+    Needs an API key (Authorization: Bearer …) bound to the purposes asked about."""
     questions = [body] if isinstance(body, Question) else body.items
-    _check_purposes(kluis, caller, questions, isinstance(body, Question))
-    with kluis.db.sessions() as session:
+    with kluis.db.sessions() as session:  # the hot path: the key and the facts in one connection
+        caller = authenticate(session, bearer(authorization))
+        _check_purposes(kluis, caller, questions, isinstance(body, Question))
         decisions = kluis.gate(session, caller.actor).decide_many([(q.person_id, q.purpose) for q in questions])
     out = [DecisionOut(person_id=q.person_id, **d.as_dict()) for q, d in zip(questions, decisions, strict=True)]
     return out[0] if isinstance(body, Question) else DecisionsOut(decisions=out)

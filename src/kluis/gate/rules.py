@@ -28,7 +28,7 @@ class Facts:
     relations: tuple[Mapping[str, Any], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decision:
     purpose: str
     allowed: bool
@@ -56,43 +56,40 @@ def decide(policy: Policy, purpose_id: str, facts: Facts, now: datetime) -> Deci
     if purpose_id not in policy.purpose_ids:
         return Decision(purpose_id, False, "purpose_unknown")
     purpose = policy.purpose(purpose_id)
-    basis, role = str(purpose.basis), str(purpose.role)
-
-    def refused(reason: str, **extra: Any) -> Decision:
-        return Decision(purpose_id, False, reason, basis, role, {"restricted": facts.restricted, **extra})
-
-    def allowed(reason: str, **extra: Any) -> Decision:
-        return Decision(purpose_id, True, reason, basis, role, {"restricted": facts.restricted, **extra})
-
+    basis, role = purpose.basis.value, purpose.role.value  # type: ignore[union-attr]
     if not facts.exists:
         return Decision(purpose_id, False, "person_unknown", basis, role)
     if facts.erased:
         return Decision(purpose_id, False, "person_erased", basis, role)
+    restricted = {"restricted": facts.restricted}
     if basis == "legal_obligation":
         # A legal duty (the employer's fiscal record keeping) holds whatever the person asked; it covers
         # only its own purpose, which is why it is a purpose of its own.
-        return allowed("legal_obligation")
+        return Decision(purpose_id, True, "legal_obligation", basis, role, restricted)
     if facts.restricted:
-        return refused("restricted")
-    objection = next((s for s in sorted(facts.objections) if objection_covers(s, purpose_id, purpose.group, basis)),
-                     None)
-    if objection is not None and (basis == "legitimate_interest" or purpose.group == MARKETING_GROUP):
-        return refused("objected", objection=objection)
-    live = [r for r in facts.relations if active(r, now)]
-    if role == "processor":
-        employment = next((r for r in live if r["kind"] == "employment" and r.get("employer_id")), None)
-        if employment is None:
-            return refused("no_employer_instruction")
+        return Decision(purpose_id, False, "restricted", basis, role, restricted)
+    if facts.objections and (basis == "legitimate_interest" or purpose.group == MARKETING_GROUP):
+        for scope in sorted(facts.objections):
+            if objection_covers(scope, purpose_id, purpose.group, basis):
+                return Decision(purpose_id, False, "objected", basis, role, {**restricted, "objection": scope})
+    if role == "processor" and not any(r["kind"] == "employment" and r.get("employer_id") and active(r, now)
+                                       for r in facts.relations):
+        return Decision(purpose_id, False, "no_employer_instruction", basis, role, restricted)
     if basis == "consent":
         consent = facts.consents.get(purpose_id)
         if consent is None:
-            return refused("no_consent")
+            return Decision(purpose_id, False, "no_consent", basis, role, restricted)
         if consent.get("state") != "given":
-            return refused("consent_withdrawn", consent_id=consent.get("id"))
-        return allowed("consent", consent_id=consent.get("id"), consent_policy_version=consent.get("policy_version"))
+            return Decision(purpose_id, False, "consent_withdrawn", basis, role,
+                            {**restricted, "consent_id": consent.get("id")})
+        return Decision(purpose_id, True, "consent", basis, role,
+                        {**restricted, "consent_id": consent.get("id"),
+                         "consent_policy_version": consent.get("policy_version")})
     if basis == "contract":
-        relation = next((r for r in live if role != "processor" or r["kind"] == "employment"), None)
+        relation = next((r for r in facts.relations if active(r, now)
+                         and (role != "processor" or r["kind"] == "employment")), None)
         if relation is None:
-            return refused("no_active_relation")
-        return allowed("contract", relation=relation["kind"], employer_id=relation.get("employer_id"))
-    return allowed("legitimate_interest")
+            return Decision(purpose_id, False, "no_active_relation", basis, role, restricted)
+        return Decision(purpose_id, True, "contract", basis, role,
+                        {**restricted, "relation": relation["kind"], "employer_id": relation.get("employer_id")})
+    return Decision(purpose_id, True, "legitimate_interest", basis, role, restricted)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import kluis.consent.marketing as marketing
 import kluis.consent.service as consent_service
 from kluis.audit import service as audit
 from kluis.gate import rules
@@ -83,7 +84,11 @@ class Gate:
                         on_behalf_of=on_behalf_of, reference=reference, at=self.clock.now())
         self.session.add(row)
         self.session.flush()
-        self._changed(person_id, "gate.objection_recorded", "objection", row.id, {"scope": scope, "by": on_behalf_of})
+        profiling = self.policy.purpose(marketing.PROFILING)
+        deleted = rules.objection_covers(scope, profiling.id, profiling.group, str(profiling.basis)) and \
+            marketing.delete_profile(self.session, person_id)
+        self._changed(person_id, "gate.objection_recorded", "objection", row.id,
+                      {"scope": scope, "by": on_behalf_of, "interest_profile_deleted": bool(deleted)})
         return row
 
     def lift_objection(self, person_id: uuid.UUID, objection_id: uuid.UUID) -> Objection:
@@ -171,6 +176,7 @@ class Gate:
         restricted = self.session.scalars(select(Restriction.id).where(
             Restriction.person_id == person_id, Restriction.lifted_at.is_(None))).first() is not None
         consents = consent_service.current_consents(self.session, person_id)
+        consent_service.store_current(self.session, person_id, consents)
         relations = [{"kind": r.kind, "employer_id": str(r.employer_id) if r.employer_id else None,
                       "starts_at": r.starts_at.isoformat(), "ends_at": r.ends_at.isoformat() if r.ends_at else None}
                      for r in self.session.scalars(select(Relation).where(Relation.person_id == person_id)

@@ -2,9 +2,12 @@
 
 from kluis.access import models as access_models  # noqa: F401
 from kluis.audit import models as audit_models  # noqa: F401
+from kluis.consent import marketing_models  # noqa: F401
 from kluis.consent import models as consent_models  # noqa: F401
+from kluis.consent.cookies import models as cookie_models  # noqa: F401
 from kluis.db import Base, KeyBase
 from kluis.gate import models as gate_models  # noqa: F401
+from kluis.mail import models as mail_models  # noqa: F401
 from kluis.policy import models as policy_models  # noqa: F401
 from kluis.staff import models as staff_models  # noqa: F401
 from kluis.vault import models as vault_models  # noqa: F401

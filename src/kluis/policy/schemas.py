@@ -10,11 +10,12 @@ import calendar
 import difflib
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal, Protocol, TypeVar
+from functools import cached_property
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
@@ -349,7 +350,19 @@ class Policy(Model):
         return _find(self.categories, category_id, "category")
 
     def purpose(self, purpose_id: str) -> Purpose:
-        return _find(self.purposes, purpose_id, "purpose")
+        found = self._purposes_by_id.get(purpose_id)
+        return found if found is not None else _find(self.purposes, purpose_id, "purpose")
+
+    @cached_property
+    def _purposes_by_id(self) -> dict[str, Purpose]:
+        return {p.id: p for p in self.purposes}
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Policy:
+        """A copy whose derived lookups (ids, index, content hash) are computed afresh, not carried over."""
+        copied = super().model_copy(update=update, deep=deep)
+        for name in ("purpose_ids", "category_ids", "source_ids", "subject_ids", "_purposes_by_id", "content_hash"):
+            copied.__dict__.pop(name, None)
+        return copied
 
     def subject(self, subject_id: str) -> Subject:
         return _find(self.subjects, subject_id, "data subject")
@@ -369,21 +382,21 @@ class Policy(Model):
     def withdrawal_route(self, route_id: str) -> WithdrawalRoute:
         return _find(self.withdrawal_routes, route_id, "withdrawal route")
 
-    @property
-    def purpose_ids(self) -> list[str]:
-        return [p.id for p in self.purposes]
+    @cached_property
+    def purpose_ids(self) -> tuple[str, ...]:
+        return tuple(x.id for x in self.purposes)
 
-    @property
-    def category_ids(self) -> list[str]:
-        return [c.id for c in self.categories]
+    @cached_property
+    def category_ids(self) -> tuple[str, ...]:
+        return tuple(x.id for x in self.categories)
 
-    @property
-    def source_ids(self) -> list[str]:
-        return [s.id for s in self.sources]
+    @cached_property
+    def source_ids(self) -> tuple[str, ...]:
+        return tuple(x.id for x in self.sources)
 
-    @property
-    def subject_ids(self) -> list[str]:
-        return [s.id for s in self.subjects]
+    @cached_property
+    def subject_ids(self) -> tuple[str, ...]:
+        return tuple(x.id for x in self.subjects)
 
     def purposes_in_group(self, group_id: str) -> list[Purpose]:
         return [p for p in self.purposes if p.group == group_id]
@@ -392,7 +405,7 @@ class Policy(Model):
         """The rules that apply to data of this category (kept for this purpose, when one is given)."""
         return [r for r in self.retention if r.applies_to(category_id, purpose_id)]
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
         """SHA-256 of the validated content: the same for the same promises, however the YAML is laid out."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,

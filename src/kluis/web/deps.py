@@ -14,10 +14,13 @@ def kluis_of(request: Request) -> Kluis:
     return request.app.state.kluis  # type: ignore[no-any-return]
 
 
+def bearer(authorization: str | None) -> str | None:
+    return authorization.removeprefix("Bearer ").strip() if authorization else None
+
+
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
-    token = authorization.removeprefix("Bearer ").strip() if authorization else None
     with kluis_of(request).db.sessions() as session:
-        return authenticate(session, token)
+        return authenticate(session, bearer(authorization))
 
 
 def purpose(kluis_purpose: Annotated[str | None, Header(alias=PURPOSE_HEADER)] = None) -> str | None:
@@ -27,3 +30,4 @@ def purpose(kluis_purpose: Annotated[str | None, Header(alias=PURPOSE_HEADER)] =
 KluisDep = Annotated[Kluis, Depends(kluis_of)]
 CallerDep = Annotated[Caller, Depends(caller)]
 PurposeDep = Annotated[str | None, Depends(purpose)]
+AuthorizationDep = Annotated[str | None, Header(alias="Authorization")]

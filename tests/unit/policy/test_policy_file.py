@@ -17,11 +17,11 @@ def test_r_pol_1_shipped_policy_loads_and_passes(shipped_policy: Policy, shipped
 
 
 def test_r_pol_1_agreed_ids(shipped_policy: Policy) -> None:
-    assert shipped_policy.category_ids == ["basic", "account", "web_traffic", "financial", "content",
+    assert list(shipped_policy.category_ids) == ["basic", "account", "web_traffic", "financial", "content",
                                            "application", "interests"]
-    assert shipped_policy.subject_ids == ["employee", "lead", "webinar_attendee", "community_member",
+    assert list(shipped_policy.subject_ids) == ["employee", "lead", "webinar_attendee", "community_member",
                                           "applicant", "website_visitor", "customer_contact"]
-    assert shipped_policy.source_ids == ["direct", "employer", "partner_company", "cookies", "aggregator",
+    assert list(shipped_policy.source_ids) == ["direct", "employer", "partner_company", "cookies", "aggregator",
                                          "marketing_partner", "public_source", "social_network"]
     groups = {g.id: [p.id for p in shipped_policy.purposes_in_group(g.id)] for g in shipped_policy.purpose_groups}
     assert groups == {
@@ -123,3 +123,10 @@ def test_r_pol_1_retention_rules_for_any_purpose(shipped_policy: Policy) -> None
 ])
 def test_r_pol_1_term_end_dates(term: Term, start: date, end: date) -> None:
     assert term.after(start) == end
+
+
+def test_r_pol_3_a_changed_copy_gets_its_own_hash_and_lookups(shipped_policy):
+    """Derived lookups are cached per policy object; a copy with other content must not inherit them."""
+    before = (shipped_policy.content_hash, shipped_policy.purpose_ids, shipped_policy.purpose("profiling").id)
+    fewer = shipped_policy.model_copy(update={"purposes": [p for p in shipped_policy.purposes if p.id != "quotes"]})
+    assert fewer.content_hash != before[0] and "quotes" not in fewer.purpose_ids and "quotes" in before[1]

@@ -1,0 +1,154 @@
+"""Gate decisions: in-process (batches) and over HTTP (single questions, load from a second process),
+each beside a raw SQL lookup of the same facts in the same run.
+
+    python bench/gate.py --people 20000 --backend postgresql
+
+The population is written through the vault and the gate's own services (consent, objection, relation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import bindparam, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import fresh_kluis  # noqa: E402
+
+from kluis.access.service import create_key  # noqa: E402
+from kluis.vault.schemas import PersonIn  # noqa: E402
+
+PURPOSES = ["marketing_email", "profiling", "accounts", "security"]
+RAW = text("SELECT p.id, p.shredded_at, g.restricted, g.objections, g.consents, g.relations FROM person p "
+           "LEFT JOIN gate_state g ON g.person_id = p.id WHERE p.id IN :ids").bindparams(
+    bindparam("ids", expanding=True))
+
+
+def populate(kluis, people: int) -> list:
+    rng = random.Random(11)
+    ids = []
+    for start in range(0, people, 1000):
+        with kluis.db.transaction() as session:
+            created = kluis.vault(session, "bench").create_people(
+                [PersonIn(subject_types=["lead"]) for _ in range(min(1000, people - start))])
+            gate, consents = kluis.gate(session, "bench"), kluis.consents(session, "bench")
+            for person in created:
+                roll = rng.random()
+                if roll < 0.4:
+                    consents.give(person.id, "marketing_email", method="form", notice_text="Ja graag.", lang="nl")
+                if roll < 0.3:
+                    gate.add_relation(person.id, "account")
+                if roll > 0.95:
+                    gate.object(person.id, "profiling", "person")
+                ids.append(person.id)
+    return ids
+
+
+def in_process(kluis, ids: list, rounds: int = 5) -> tuple[float, float]:
+    questions = [(pid, PURPOSES[i % len(PURPOSES)]) for i, pid in enumerate(ids)]
+    best_gate = best_raw = float("inf")
+    pg = kluis.db.dialect == "postgresql"
+    for _ in range(rounds):
+        with kluis.db.sessions() as session:
+            t0 = time.perf_counter()
+            for start in range(0, len(questions), 10_000):
+                kluis.gate(session, "bench").decide_many(questions[start:start + 10_000])
+            best_gate = min(best_gate, time.perf_counter() - t0)
+        with kluis.db.engine.connect() as conn:
+            t0 = time.perf_counter()
+            for start in range(0, len(ids), 1000):
+                conn.execute(RAW, {"ids": [i if pg else i.hex for i in ids[start:start + 1000]]}).all()
+            best_raw = min(best_raw, time.perf_counter() - t0)
+    return len(questions) / best_gate, len(ids) / best_raw
+
+
+def _client(port: int, token: str, ids: list[str], seconds: float, out: multiprocessing.Queue) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    latencies, deadline, i = [], time.perf_counter() + seconds, 0
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    while time.perf_counter() < deadline:
+        body = json.dumps({"person_id": ids[i % len(ids)], "purpose": PURPOSES[i % len(PURPOSES)]})
+        t0 = time.perf_counter()
+        conn.request("POST", "/api/v1/decisions", body=body, headers=auth)
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"unexpected {response.status}")
+        latencies.append(time.perf_counter() - t0)
+        i += 1
+    out.put(latencies)
+
+
+def over_http(kluis, ids: list, seconds: float, clients: int, workers: int) -> dict[str, float]:
+    with kluis.db.transaction() as session:
+        _, token = create_key(session, kluis.clock, kluis.policy, service="bench", purposes=PURPOSES, actor="bench")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, KLUIS_DATABASE_URL=kluis.settings.database_url,
+               KLUIS_KEYSTORE_URL=kluis.settings.resolved_keystore_url(),
+               KLUIS_MASTER_KEY=kluis.settings.master_key.get_secret_value(),
+               KLUIS_INDEX_KEY=kluis.settings.index_key.get_secret_value(),
+               KLUIS_SECRET_KEY=kluis.settings.secret_key.get_secret_value())
+    server = subprocess.Popen([str(Path(sys.executable).parent / "kluis"), "serve", "--port", str(port),
+                               "--workers", str(workers)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        queue: multiprocessing.Queue = multiprocessing.Queue()
+        procs = [multiprocessing.Process(target=_client, args=(port, token, [str(i) for i in ids], seconds, queue))
+                 for _ in range(clients)]
+        for p in procs:
+            p.start()
+        latencies = [x for _ in procs for x in queue.get()]
+        for p in procs:
+            p.join()
+    finally:
+        server.terminate()
+        server.wait()
+    latencies.sort()
+    return {"rps": len(latencies) / seconds, "p50_ms": statistics.median(latencies) * 1000,
+            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="server processes")
+    args = parser.parse_args()
+    with fresh_kluis(args.backend) as kluis:
+        ids = populate(kluis, args.people)
+        gate_rate, raw_rate = in_process(kluis, ids)
+        print(f"[{args.backend}] data: {args.people:,} people (40% consent, 30% account, 5% objection)")
+        print(f"[{args.backend}] in-process decisions (batches of 10,000): {gate_rate:,.0f} decisions/s")
+        print(f"[{args.backend}] raw SQL lookup of the same facts:        {raw_rate:,.0f} people/s")
+        print(f"[{args.backend}] ratio gate/raw:                           {gate_rate / raw_rate:.2f}")
+        http_figures = over_http(kluis, ids, args.seconds, args.clients, args.workers)
+        print(f"[{args.backend}] HTTP single decisions ({args.clients} client processes, "
+              f"{args.workers} server processes): "
+              f"{http_figures['rps']:,.0f} requests/s, p50 {http_figures['p50_ms']:.1f} ms, "
+              f"p99 {http_figures['p99_ms']:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,251 @@
+"""Marketing by the statement's rules (R-CONS-2, R-CONS-3, R-CONS-5): double opt-in, four opt-out routes,
+a suppression list that outlives erasure, interest profiles that stop at an objection, audiences."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, exists, select
+from sqlalchemy.orm import Session
+
+import kluis.gate.service as gate_service
+from kluis.audit import service as audit
+from kluis.consent.marketing_models import Campaign, InterestProfile, Suppression, UsedToken
+from kluis.consent.models import ConsentNotice, ConsentState
+from kluis.gate.models import Objection, Restriction
+from kluis.kit import signing
+from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.vault.crypto import open_sealed, seal
+from kluis.vault.models import Identifier, Person
+
+if TYPE_CHECKING:
+    from kluis.wiring import Kluis
+
+LIST = "marketing_email"  # the marketing e-mail list is the consent purpose it rests on
+PROFILING = "profiling"
+CONFIRM_MAX_AGE = 48 * 3600
+MANAGE_MAX_AGE = 30 * 24 * 3600
+OPT_OUT_ROUTES = ("unsubscribe_link", "account", "dpo_email", "subscription_page")
+MAX_TOPIC = 60
+
+
+class TokenRefused(Invalid):
+    """A link that is forged, expired, already used, or for someone else."""
+
+
+@dataclass
+class Marketing:
+    session: Session
+    kluis: Kluis
+    actor: str
+
+    # --- opt-in (double) -----------------------------------------------------------------------
+
+    def request_opt_in(self, person_id: uuid.UUID, *, notice_text: str, lang: str) -> uuid.UUID:
+        """Queue the confirmation mail; nothing counts as consent until its link is used (by POST).
+        The link's token is derived from the queued message when it is sent, so it is stored nowhere."""
+        from kluis.mail.service import enqueue
+
+        self._person(person_id)
+        if not notice_text.strip() or len(notice_text) > 10_000 or lang not in ("nl", "en"):
+            raise Invalid("the opt-in was not requested", code="opt_in_invalid",
+                          problems=[Problem("notice_text", "required", "the exact text shown, at most 10,000 "
+                                                                      "characters; lang nl or en")])
+        notice = hashlib.sha256(f"{lang}\x1f{notice_text}".encode()).hexdigest()
+        if self.session.get(ConsentNotice, notice) is None:
+            self.session.add(ConsentNotice(hash=notice, lang=lang, text=notice_text, created_at=self.kluis.clock.now()))
+        row = enqueue(self.session, self.kluis.clock, template="marketing_confirm", person_id=person_id, lang=lang,
+                      context={"notice": notice}, actor=self.actor)
+        return row.id
+
+    def opt_in_token(self, outbox_id: uuid.UUID, person_id: uuid.UUID, lang: str, notice: str,
+                     issued_at: datetime) -> str:
+        return signing.sign(self.kluis.keys.secret, "opt_in", person_id, f"{LIST}:{lang}:{notice}", issued_at,
+                            nonce=outbox_id.bytes)
+
+    def confirm_opt_in(self, token: str, ip: str | None = None) -> uuid.UUID:
+        claims = self._verify(token, "opt_in", CONFIRM_MAX_AGE)
+        list_id, lang, notice = claims.scope.split(":")
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        if self.session.get(UsedToken, digest) is not None:
+            raise TokenRefused("this confirmation link was already used", code="token_used")
+        self._person(claims.subject)
+        text = self.session.get(ConsentNotice, notice)
+        self.session.add(UsedToken(digest=digest, used_at=self.kluis.clock.now()))
+        self.kluis.consents(self.session, self.actor).give(
+            claims.subject, list_id, method="email_confirmation", notice_text=text.text if text else "",
+            lang=lang, ip=ip)
+        for digest_ in self._email_digests(claims.subject):
+            self.session.execute(delete(Suppression).where(Suppression.digest == digest_,
+                                                           Suppression.list_id == list_id))
+        return claims.subject
+
+    # --- opt-out (four routes) -----------------------------------------------------------------
+
+    def opt_out(self, person_id: uuid.UUID, route: str, *, reference: str | None = None, ip: str | None = None) -> None:
+        """Withdraw marketing consent and suppress every address of the person. Idempotent."""
+        if route not in OPT_OUT_ROUTES:
+            raise Invalid("unknown opt-out route", code="route_invalid",
+                          problems=[Problem("route", "route_invalid", f"one of: {', '.join(OPT_OUT_ROUTES)}")])
+        self._person(person_id)
+        self.kluis.consents(self.session, self.actor).withdraw(person_id, LIST, method=route, reference=reference,
+                                                               ip=ip)
+        now = self.kluis.clock.now()
+        for digest in self._email_digests(person_id):
+            if self.session.get(Suppression, (digest, LIST)) is None:
+                self.session.add(Suppression(digest=digest, list_id=LIST, route=route, created_at=now))
+        self.session.flush()
+
+    def unsubscribe_token(self, person_id: uuid.UUID, list_id: str = LIST) -> str:
+        """For the link in every marketing mail: bound to person and list, valid as long as needed."""
+        return signing.sign(self.kluis.keys.secret, "unsubscribe", person_id, list_id, self.kluis.clock.now())
+
+    def unsubscribe(self, token: str, ip: str | None = None) -> uuid.UUID:
+        claims = self._verify(token, "unsubscribe", None)
+        person = self.session.get(Person, claims.subject)
+        if person is None or person.shredded_at is not None:
+            return claims.subject  # erased: the suppression entry already keeps marketing away
+        self.opt_out(claims.subject, "unsubscribe_link", ip=ip)
+        return claims.subject
+
+    def manage_token(self, person_id: uuid.UUID) -> str:
+        return signing.sign(self.kluis.keys.secret, "manage", person_id, LIST, self.kluis.clock.now())
+
+    def person_of_manage_token(self, token: str) -> uuid.UUID:
+        claims = self._verify(token, "manage", MANAGE_MAX_AGE)
+        self._person(claims.subject)
+        return claims.subject
+
+    def subscribed(self, person_id: uuid.UUID) -> bool:
+        return self.kluis.gate(self.session, self.actor).decide(person_id, LIST).allowed
+
+    def suppressed(self, person_id: uuid.UUID) -> bool:
+        digests = self._email_digests(person_id)
+        return bool(digests) and self.session.scalar(select(exists().where(
+            Suppression.digest.in_(digests), Suppression.list_id == LIST))) is True
+
+    # --- profiling ---------------------------------------------------------------------------
+
+    def record_click(self, person_id: uuid.UUID, topic: str) -> bool:
+        """Count a click towards the interest profile; dropped (False) when profiling is not allowed."""
+        if not topic or len(topic) > MAX_TOPIC:
+            raise Invalid("a click needs a topic", code="click_invalid",
+                          problems=[Problem("topic", "invalid", f"1 to {MAX_TOPIC} characters")])
+        if not self.kluis.gate(self.session, self.actor).decide(person_id, PROFILING).allowed:
+            return False
+        profile = self.profile(person_id)
+        profile[topic] = profile.get(topic, 0) + 1
+        dek = self.kluis.keystore.data_keys(self.session, [person_id])[person_id]
+        sealed = seal(dek, person_id, person_id, "interests", json.dumps(profile, sort_keys=True).encode())
+        row = self.session.get(InterestProfile, person_id)
+        now = self.kluis.clock.now()
+        if row is None:
+            self.session.add(InterestProfile(person_id=person_id, ciphertext=sealed, updated_at=now))
+        else:
+            row.ciphertext, row.updated_at = sealed, now
+        self.session.flush()
+        return True
+
+    def profile(self, person_id: uuid.UUID) -> dict[str, int]:
+        row = self.session.get(InterestProfile, person_id)
+        if row is None:
+            return {}
+        dek = self.kluis.keystore.data_keys(self.session, [person_id]).get(person_id)
+        if dek is None:
+            return {}
+        return dict(json.loads(open_sealed(dek, person_id, person_id, "interests", row.ciphertext)))
+
+    # --- campaigns and audiences ---------------------------------------------------------------
+
+    def add_campaign(self, name: str, title: str, text: str, channel: str = "email") -> Campaign:
+        problems = []
+        if not name or len(name) > 60 or not all(c.isalnum() or c in "-_." for c in name):
+            problems.append(Problem("name", "invalid", "1-60 letters, digits, '-', '_' or '.'"))
+        if channel != "email":
+            problems.append(Problem("channel", "invalid", "email"))
+        if not title.strip() or len(title) > 200:
+            problems.append(Problem("title", "invalid", "1-200 characters"))
+        if not text.strip() or len(text) > 20_000:
+            problems.append(Problem("text", "invalid", "1-20,000 characters"))
+        if not problems and self.session.get(Campaign, name) is not None:
+            problems.append(Problem("name", "exists", "a campaign with this name exists"))
+        if problems:
+            raise Invalid("the campaign was not created", code="campaign_invalid", problems=problems)
+        campaign = Campaign(id=name, list_id=LIST, channel=channel, title=title.strip(), text=text.strip(),
+                            created_at=self.kluis.clock.now(), created_by=self.actor)
+        self.session.add(campaign)
+        self.session.flush()
+        audit.append(self.session, self.kluis.clock, actor=self.actor, action="campaign.created",
+                     object_type="campaign", object_ids=[name], details={"list": LIST, "channel": channel})
+        return campaign
+
+    def send_campaign(self, campaign_id: str, lang: str = "nl") -> int:
+        """Queue the campaign for its audience now; each mail checks the gate again when it is sent."""
+        from kluis.mail.service import enqueue
+
+        campaign = self.campaign(campaign_id)
+        count, after = 0, None
+        while True:  # keyset pages: constant memory however large the audience
+            query = audience_query(campaign.list_id).order_by(Person.id).limit(1000)
+            page = list(self.session.scalars(query.where(Person.id > after) if after else query))
+            for person_id in page:
+                enqueue(self.session, self.kluis.clock, template="marketing_newsletter", person_id=person_id,
+                        lang=lang, context={"campaign": campaign_id}, kind="marketing", list_id=LIST,
+                        actor=self.actor)
+            count += len(page)
+            if len(page) < 1000:
+                return count
+            after = page[-1]
+
+    def campaign(self, campaign_id: str) -> Campaign:
+        campaign = self.session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise NotFound(f"no campaign {campaign_id!r}", code="campaign_not_found")
+        return campaign
+
+    def audience(self, campaign_id: str, batch: int = 5000) -> Iterator[uuid.UUID]:
+        """Exactly the people who may receive this campaign, streamed: a current consent for its list, no
+        restriction, no objection to marketing, an e-mail address that is not suppressed."""
+        campaign = self.campaign(campaign_id)
+        yield from self.session.execute(audience_query(campaign.list_id).execution_options(
+            yield_per=batch)).scalars()
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _verify(self, token: str, purpose: str, max_age: int | None) -> signing.Claims:
+        try:
+            return signing.verify(self.kluis.keys.secret, purpose, token, now=self.kluis.clock.now(),
+                                  max_age_seconds=max_age)
+        except signing.BadToken as exc:
+            code = "token_expired" if str(exc) == "expired" else "token_invalid"
+            raise TokenRefused(f"this link is not valid ({exc})", code=code) from None
+
+    def _email_digests(self, person_id: uuid.UUID) -> list[bytes]:
+        return list(self.session.scalars(select(Identifier.digest).where(
+            Identifier.person_id == person_id, Identifier.kind == "email")))
+
+    def _person(self, person_id: uuid.UUID) -> Person:
+        return gate_service.Gate(self.session, self.kluis.policy, self.kluis.clock, self.actor).person(person_id)
+
+
+def audience_query(list_id: str) -> Any:
+    """One indexed join; the same rules as the gate's decision for the list's consent purpose."""
+    return (select(Person.id).distinct()
+            .join(ConsentState, and_(ConsentState.person_id == Person.id, ConsentState.purpose == list_id))
+            .join(Identifier, and_(Identifier.person_id == Person.id, Identifier.kind == "email"))
+            .where(Person.shredded_at.is_(None))
+            .where(~exists().where(Restriction.person_id == Person.id, Restriction.lifted_at.is_(None)))
+            .where(~exists().where(Objection.person_id == Person.id, Objection.lifted_at.is_(None),
+                                   Objection.scope.in_(("marketing", list_id))))
+            .where(~exists().where(Suppression.digest == Identifier.digest, Suppression.list_id == list_id)))
+
+
+def delete_profile(session: Session, person_id: uuid.UUID) -> bool:
+    """Art. 21(3): once a person objects to profiling, the profile goes at once."""
+    return bool(session.execute(delete(InterestProfile).where(InterestProfile.person_id == person_id)).rowcount)

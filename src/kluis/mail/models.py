@@ -1,0 +1,50 @@
+"""The outbox: mail written in the business transaction, sent by a worker after commit.
+
+Nothing personal is stored here: the recipient is a person or staff id, resolved (and the address
+decrypted) only at send time; ``context`` holds ids and codes; ``last_error`` holds an error code.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kluis.db import Base, UTCDateTime
+
+
+class Outbox(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint("kind IN ('administrative', 'marketing')", name="kind"),
+        CheckConstraint("lang IN ('nl', 'en')", name="lang"),
+        CheckConstraint("state IN ('queued', 'sending', 'sent', 'failed', 'cancelled')", name="state"),
+        CheckConstraint("(person_id IS NULL) <> (staff_id IS NULL)", name="one_recipient"),
+        # Workers look for due rows: queued ones whose attempt is due, sending ones whose lease ran out
+        # (a claim moves next_attempt_at to the end of the lease, so one range scan finds both).
+        Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    template: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    # No foreign keys: the outbox must not hold back erasure; an erased person's mail is cancelled at send time.
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    lang: Mapped[str] = mapped_column(String(2))
+    context: Mapped[dict[str, Any]] = mapped_column(JSON)
+    list_id: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A random token per claim: only the worker holding the current claim may record the outcome.
+    locked_by: Mapped[str | None] = mapped_column(String(32))
+    # Set at the first claim from the row id, and kept for every retry so that receivers can deduplicate.
+    message_id: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,63 @@
+"""``account_notice``: a short administrative notice chosen by a code (R-CONS-2: these still go
+after a marketing opt-out). Context: ``{"notice": <code>, "reference": <optional id or code>}``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from kluis.kit.errors import Problem
+from kluis.mail.models import Outbox
+from kluis.mail.rules import ADMINISTRATIVE
+from kluis.mail.templates import MessageContext, Undeliverable, register_template
+
+if TYPE_CHECKING:
+    from kluis.wiring import Kluis
+
+ACCOUNT_NOTICE = "account_notice"
+
+# code -> language -> (title, one-sentence notice)
+NOTICES: dict[str, dict[str, tuple[str, str]]] = {
+    "account_created": {
+        "nl": ("Uw account is aangemaakt", "Er is een benVitaal-account voor u aangemaakt."),
+        "en": ("Your account has been created", "A benVitaal account has been created for you."),
+    },
+    "account_updated": {
+        "nl": ("Uw accountgegevens zijn gewijzigd", "De gegevens van uw benVitaal-account zijn gewijzigd."),
+        "en": ("Your account details were changed", "The details of your benVitaal account were changed."),
+    },
+    "password_changed": {
+        "nl": ("Uw wachtwoord is gewijzigd", "Het wachtwoord van uw benVitaal-account is zojuist gewijzigd."),
+        "en": ("Your password was changed", "The password of your benVitaal account was just changed."),
+    },
+    "preferences_changed": {
+        "nl": ("Uw voorkeuren zijn opgeslagen",
+               "We hebben uw nieuwe voorkeuren voor berichten van benVitaal opgeslagen."),
+        "en": ("Your preferences were saved", "We have saved your new preferences for messages from benVitaal."),
+    },
+    "request_received": {
+        "nl": ("We hebben uw verzoek ontvangen",
+               "We hebben uw verzoek over uw persoonsgegevens ontvangen en nemen het in behandeling."),
+        "en": ("We have received your request",
+               "We have received your request about your personal data and are handling it."),
+    },
+}
+
+
+def check_notice(context: Mapping[str, Any]) -> list[Problem]:
+    if context.get("notice") not in NOTICES:
+        return [Problem("context.notice", "notice_unknown", f"one of: {', '.join(NOTICES)}")]
+    return []
+
+
+def account_notice(session: Session, kluis: Kluis, row: Outbox) -> MessageContext:
+    texts = NOTICES.get(str(row.context.get("notice")))
+    if texts is None:
+        raise Undeliverable("notice_unknown")
+    title, text = texts[row.lang]
+    return MessageContext(values={"title": title, "text": text, "reference": row.context.get("reference")})
+
+
+register_template(ACCOUNT_NOTICE, account_notice, ADMINISTRATIVE, check=check_notice)

@@ -1,0 +1,155 @@
+"""Outbox use cases: queue in the caller's transaction; claim, and record each outcome, for the worker.
+
+Services never commit. ``enqueue`` rides the business transaction, so a message exists exactly when
+the change that causes it commits. The worker calls ``claim`` and the outcome functions each in its
+own short transaction (see ``kluis.mail.worker``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kluis.audit import service as audit
+from kluis.kit.clock import Clock
+from kluis.kit.errors import Invalid, Problem
+from kluis.kit.ids import new_id
+from kluis.mail import rules
+from kluis.mail.models import Outbox
+from kluis.mail.rules import unsubscribe_headers
+from kluis.mail.templates import Cancelled, MessageContext, Undeliverable, message_type, register_template
+
+# What other domains use, so that they import mail through this module only.
+__all__ = ["Cancelled", "MessageContext", "Undeliverable", "claim", "defer", "enqueue", "mark_cancelled",
+           "mark_failed", "mark_sent", "register_template", "unsubscribe_headers"]
+
+log = logging.getLogger("kluis.mail")
+WORKER = "worker"
+
+
+def enqueue(session: Session, clock: Clock, *, template: str, person_id: uuid.UUID | None = None,
+            staff_id: uuid.UUID | None = None, lang: str = "nl", context: Mapping[str, Any] | None = None,
+            kind: str = rules.ADMINISTRATIVE, list_id: str | None = None, actor: str) -> Outbox:
+    """Queue one message in the caller's transaction (with its audit event): it is sent after that
+    transaction commits, and never if it rolls back. ``context`` holds ids and codes only."""
+    found = message_type(template)
+    body = dict(context or {})
+    problems: list[Problem] = []
+    if kind != found.kind:
+        problems.append(Problem("kind", "mail_kind_mismatch", f"template {template!r} is {found.kind} mail"))
+    if lang not in rules.LANGS:
+        problems.append(Problem("lang", "lang_unknown", f"one of: {', '.join(rules.LANGS)}"))
+    problems += rules.check_recipient(kind, person_id, staff_id, list_id)
+    problems += rules.check_context(body)
+    if found.check is not None and not problems:
+        problems += found.check(body)
+    if problems:
+        raise Invalid("the message was not queued", code="mail_invalid", problems=problems)
+    now = clock.now()
+    row = Outbox(id=new_id(), template=template, kind=kind, person_id=person_id, staff_id=staff_id, lang=lang,
+                 context=body, list_id=list_id, state=rules.QUEUED, attempts=0, next_attempt_at=now,
+                 created_at=now)
+    session.add(row)
+    session.flush()
+    details: dict[str, Any] = {"template": template, "kind": kind, "lang": lang}
+    details |= {"person_id": str(person_id)} if person_id else {"staff_id": str(staff_id)}
+    if list_id:
+        details["list_id"] = list_id
+    audit.append(session, clock, actor=actor, action="mail.queued", object_type="mail", object_ids=[row.id],
+                 details=details)
+    return row
+
+
+def claim(session: Session, clock: Clock, *, limit: int, lease: timedelta, max_attempts: int,
+          domain: str) -> list[Outbox]:
+    """Take up to ``limit`` due messages for this worker: queued ones whose attempt is due, and
+    sending ones whose worker's lease ran out (it died, perhaps after the relay had accepted the
+    message: the retry carries the same Message-ID). On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets
+    workers claim side by side without waiting or overlapping; SQLite's engine takes the write lock
+    at BEGIN, so claims there simply line up. Returned rows in state ``sending`` are this worker's;
+    an abandoned row that already used all its attempts comes back ``failed``."""
+    now = clock.now()
+    rows = list(session.scalars(
+        select(Outbox).where(Outbox.state.in_((rules.QUEUED, rules.SENDING)), Outbox.next_attempt_at <= now)
+        .order_by(Outbox.next_attempt_at).limit(limit).with_for_update(skip_locked=True)))
+    token = secrets.token_hex(16)
+    for row in rows:
+        if row.state == rules.SENDING and row.attempts >= max_attempts:
+            _fail(session, clock, row, "abandoned")
+            continue
+        row.state, row.attempts, row.locked_by = rules.SENDING, row.attempts + 1, token
+        row.locked_until = row.next_attempt_at = now + lease
+        row.message_id = row.message_id or rules.message_id(row.id, domain)
+    session.flush()
+    return rows
+
+
+def mark_sent(session: Session, clock: Clock, claimed: Outbox) -> bool:
+    row = _still_ours(session, claimed)
+    if row is None:
+        return False
+    row.state, row.sent_at, row.last_error = rules.SENT, clock.now(), None
+    row.locked_until = row.locked_by = None
+    audit.append(session, clock, actor=WORKER, action="mail.sent", object_type="mail", object_ids=[row.id],
+                 details={"template": row.template, "kind": row.kind, "attempts": row.attempts})
+    return True
+
+
+def mark_failed(session: Session, clock: Clock, claimed: Outbox, code: str) -> bool:
+    row = _still_ours(session, claimed)
+    if row is None:
+        return False
+    _fail(session, clock, row, code)
+    return True
+
+
+def mark_cancelled(session: Session, clock: Clock, claimed: Outbox, reason: str) -> bool:
+    row = _still_ours(session, claimed)
+    if row is None:
+        return False
+    row.state, row.last_error = rules.CANCELLED, reason[:64]
+    row.locked_until = row.locked_by = None
+    audit.append(session, clock, actor=WORKER, action="mail.cancelled", object_type="mail", object_ids=[row.id],
+                 details={"template": row.template, "kind": row.kind, "reason": reason[:64]})
+    return True
+
+
+def defer(session: Session, clock: Clock, claimed: Outbox, code: str, *, max_attempts: int,
+          random: Callable[[], float]) -> str | None:
+    """A temporary failure: try again after a backoff, or fail once the attempts are used up.
+    Returns the new state (None when the claim was lost)."""
+    row = _still_ours(session, claimed)
+    if row is None:
+        return None
+    if row.attempts >= max_attempts:
+        _fail(session, clock, row, code)
+        return rules.FAILED
+    row.state, row.last_error = rules.QUEUED, code[:64]
+    row.next_attempt_at = clock.now() + rules.retry_delay(row.attempts, random)
+    row.locked_until = row.locked_by = None
+    return rules.QUEUED
+
+
+def _fail(session: Session, clock: Clock, row: Outbox, code: str) -> None:
+    row.state, row.last_error = rules.FAILED, code[:64]
+    row.locked_until = row.locked_by = None
+    audit.append(session, clock, actor=WORKER, action="mail.failed", object_type="mail", object_ids=[row.id],
+                 details={"template": row.template, "kind": row.kind, "error": code[:64], "attempts": row.attempts})
+
+
+def _still_ours(session: Session, claimed: Outbox) -> Outbox | None:
+    """The row, locked, if this worker's claim still holds. A worker that overran its lease finds
+    another worker's claim (or its outcome) and leaves the row alone."""
+    row = session.scalars(select(Outbox).where(Outbox.id == claimed.id).with_for_update()).one_or_none()
+    if row is None or row.state != rules.SENDING or row.locked_by != claimed.locked_by:
+        log.warning("mail %s: the claim was lost (lease expired); its outcome is left to the current holder",
+                    claimed.id)
+        return None
+    return row

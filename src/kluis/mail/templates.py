@@ -1,0 +1,125 @@
+"""Message types: a name, a subject/text/html template triple per language, and a context builder.
+
+The builder turns the ids in an outbox row into the values to show, at send time (so the outbox holds
+no personal data and a message reflects the person's choices when it leaves, not when it was queued).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy.orm import Session
+
+from kluis.kit.errors import ConfigurationError, Problem
+from kluis.mail import rules
+from kluis.mail.models import Outbox
+
+if TYPE_CHECKING:
+    from kluis.wiring import Kluis
+
+MAIL_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "mail"
+PARTS = ("subject.{lang}.txt", "body.{lang}.txt", "body.{lang}.html")
+
+
+class Cancelled(Exception):  # noqa: N818 - it names the outcome, as the builders raise it
+    """Raised by a builder when the message should no longer go (opted out, erased, withdrawn, ...).
+    The row is marked cancelled with this reason code; nothing is sent."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Undeliverable(Exception):  # noqa: N818 - it names the outcome
+    """The message can never be sent as it stands (no address, a header a builder may not set, ...):
+    the row fails at once with this code instead of being retried."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class MessageContext:
+    """What a builder gives: the values the templates show, and extra headers (e.g. List-Unsubscribe)."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+Builder = Callable[[Session, "Kluis", Outbox], MessageContext]
+ContextCheck = Callable[[Mapping[str, Any]], list[Problem]]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True)
+class MessageType:
+    name: str
+    builder: Builder
+    kind: str
+    directory: Path = MAIL_TEMPLATES
+    check: ContextCheck | None = None
+
+    def render(self, lang: str, values: Mapping[str, Any]) -> Rendered:
+        env = _environment(self.directory)
+        subject, text, html = (env.get_template(f"{self.name}/{part.format(lang=lang)}").render(values)
+                               for part in PARTS)
+        return Rendered(subject=" ".join(subject.split()), text=text, html=html)
+
+
+_REGISTRY: dict[str, MessageType] = {}
+_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+
+
+def register_template(name: str, builder: Builder, kind: str = rules.ADMINISTRATIVE,
+                      directory: Path = MAIL_TEMPLATES, check: ContextCheck | None = None) -> MessageType:
+    """Declare a message type. Its templates are ``<directory>/<name>/subject|body.<lang>.txt|html``,
+    for every language; they may extend ``_layout.html`` and include ``_footer.<lang>.txt``.
+    Checked now, so a missing translation stops the start-up instead of a send. ``check`` validates
+    a context when the message is queued, so a wrong code fails the business transaction, not the send."""
+    if not _NAME.match(name):
+        raise ConfigurationError(f"mail template name {name!r}: lower case letters, digits and _",
+                                 code="mail_template_invalid")
+    if kind not in rules.KINDS:
+        raise ConfigurationError(f"mail template {name!r}: kind is one of {', '.join(rules.KINDS)}",
+                                 code="mail_template_invalid")
+    missing = [f"{name}/{part.format(lang=lang)}" for lang in rules.LANGS for part in PARTS
+               if not (directory / name / part.format(lang=lang)).is_file()]
+    if missing:
+        raise ConfigurationError(f"mail template {name!r} lacks {', '.join(missing)} in {directory}",
+                                 code="mail_template_incomplete")
+    existing = _REGISTRY.get(name)
+    message_type = MessageType(name=name, builder=builder, kind=kind, directory=directory, check=check)
+    if existing is not None and existing != message_type:
+        raise ConfigurationError(f"mail template {name!r} is registered twice", code="mail_template_duplicate")
+    _REGISTRY[name] = message_type
+    return message_type
+
+
+def message_type(name: str) -> MessageType:
+    found = _REGISTRY.get(name)
+    if found is None:
+        raise ConfigurationError(f"no mail template {name!r} is registered (known: {', '.join(sorted(_REGISTRY))})",
+                                 code="mail_template_unknown")
+    return found
+
+
+@cache
+def _environment(directory: Path) -> Environment:
+    loaders = [FileSystemLoader(directory)]
+    if directory != MAIL_TEMPLATES:
+        loaders.append(FileSystemLoader(MAIL_TEMPLATES))  # the shared layout and footers
+    return Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html"]),
+                       undefined=StrictUndefined, keep_trailing_newline=True, auto_reload=False)

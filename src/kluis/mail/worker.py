@@ -1,0 +1,159 @@
+"""The mail poller: claim due messages, compose them from the vault at send time, send, record.
+
+Guarantees (docs/mail.md):
+- never lost: a message is a row committed with the change that caused it; a worker that dies before
+  sending leaves it queued (or claimed until its lease runs out), and it is sent later;
+- never sent twice by two workers: a claim is exclusive (``FOR UPDATE SKIP LOCKED`` / SQLite's single
+  writer) and only the claim holder records the outcome;
+- at most a repeat with the same Message-ID: a worker killed after the relay accepted the message but
+  before it recorded "sent" leaves the row claimed; after the lease another worker sends it again with
+  the same Message-ID, so receivers can drop the duplicate. Exactly-once across SMTP is not possible.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as random_module
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from kluis.kit.errors import ConfigurationError, NotFound
+from kluis.mail import rules, service
+from kluis.mail.models import Outbox
+from kluis.mail.smtp import DeliveryError, RelayUnavailable, SmtpConnection, SmtpTransport
+from kluis.mail.templates import Cancelled, Undeliverable, message_type
+from kluis.staff.models import StaffAccount
+from kluis.staff.service import email_of
+from kluis.vault.identifiers import IdentifierKind
+
+if TYPE_CHECKING:
+    from kluis.wiring import Kluis
+
+log = logging.getLogger("kluis.mail")
+
+
+@dataclass
+class MailPoller:
+    """One poll sends at most ``batch`` due messages over one SMTP connection. ``random`` drives the
+    retry jitter (inject a fixed one in tests)."""
+
+    random: Callable[[], float] = field(default=random_module.random)
+    batch: int = 20
+    name: str = "mail"
+
+    def poll(self, kluis: Kluis) -> int:
+        settings = kluis.settings
+        with kluis.db.transaction() as session:
+            rows = service.claim(session, kluis.clock, limit=self.batch,
+                                 lease=timedelta(seconds=settings.mail_lease_seconds),
+                                 max_attempts=settings.mail_max_attempts, domain=settings.mail_domain)
+        mine = [row for row in rows if row.state == rules.SENDING]
+        if mine:
+            with SmtpTransport(settings).connection() as conn:
+                for index, row in enumerate(mine):
+                    try:
+                        self._deliver(kluis, conn, row)
+                    except RelayUnavailable as exc:
+                        log.warning("mail relay %s:%s unavailable (%s); %d message(s) wait for a retry",
+                                    settings.smtp_host, settings.smtp_port, exc.code, len(mine) - index)
+                        for waiting in mine[index:]:
+                            self._record(kluis, waiting, rules.QUEUED, exc.code)
+                        break
+        return len(rows)
+
+    def _deliver(self, kluis: Kluis, conn: SmtpConnection, row: Outbox) -> None:
+        outcome, code = self._attempt(kluis, conn, row)
+        self._record(kluis, row, outcome, code)
+
+    def _record(self, kluis: Kluis, row: Outbox, outcome: str, code: str) -> None:
+        """Write the outcome in its own transaction (queued: a retry, or failed when attempts are used up)."""
+        clock = kluis.clock
+        with kluis.db.transaction() as session:
+            if outcome == rules.SENT:
+                recorded = outcome if service.mark_sent(session, clock, row) else None
+            elif outcome == rules.CANCELLED:
+                recorded = outcome if service.mark_cancelled(session, clock, row, code) else None
+            elif outcome == rules.FAILED:
+                recorded = outcome if service.mark_failed(session, clock, row, code) else None
+            else:
+                recorded = service.defer(session, clock, row, code, max_attempts=kluis.settings.mail_max_attempts,
+                                         random=self.random)
+        if recorded is not None:
+            log.log(logging.WARNING if recorded == rules.FAILED else logging.INFO, "mail %s %s (%s, attempt %d%s)",
+                    row.id, recorded, row.template, row.attempts, f", {code}" if code else "")
+
+    def _attempt(self, kluis: Kluis, conn: SmtpConnection, row: Outbox) -> tuple[str, str]:
+        """What became of one message: (sent, ""), (cancelled, reason), (failed, code) or (queued, code)
+        for a retry. Raises RelayUnavailable when nothing can be sent now."""
+        try:
+            with kluis.db.sessions() as session:
+                message, to = compose(session, kluis, row)
+        except Cancelled as exc:
+            return rules.CANCELLED, exc.reason
+        except Undeliverable as exc:
+            return rules.FAILED, exc.code
+        except ConfigurationError as exc:  # e.g. a worker that does not know a newer template yet
+            return rules.QUEUED, exc.code
+        except Exception as exc:  # any other fault is retried; its text may hold personal data: keep the class
+            return rules.QUEUED, f"compose_{type(exc).__name__}"
+        try:
+            conn.send(message, to)
+        except RelayUnavailable:
+            raise
+        except DeliveryError as exc:
+            return (rules.FAILED if exc.permanent else rules.QUEUED), exc.code
+        # The relay has it. If this worker dies before the outcome commits, the lease runs out and
+        # the same Message-ID goes again (see the module docstring).
+        return rules.SENT, ""
+
+def compose(session: Session, kluis: Kluis, row: Outbox) -> tuple[EmailMessage, str]:
+    """The message as it goes out now, and its recipient's address (read from the vault or the staff
+    register, never from the outbox)."""
+    found = message_type(row.template)
+    to = recipient(session, kluis, row)
+    built = found.builder(session, kluis, row)
+    if rules.check_headers(built.headers):
+        raise Undeliverable("header_reserved")
+    if row.kind == rules.MARKETING and not rules.has_one_click_unsubscribe(built.headers):
+        raise Undeliverable("unsubscribe_missing")
+    base = kluis.settings.base_url.rstrip("/")
+    values = {"lang": row.lang, "base_url": base,
+              "privacy_url": f"{base}/privacy" + ("?lang=en" if row.lang == "en" else "")} | dict(built.values)
+    rendered = found.render(row.lang, values)
+    message = EmailMessage()
+    message["From"] = kluis.settings.mail_from
+    message["To"] = to
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(kluis.clock.now())
+    message["Message-ID"] = row.message_id or rules.message_id(row.id, kluis.settings.mail_domain)
+    message["Auto-Submitted"] = "auto-generated"
+    for name, value in built.headers.items():
+        message[name] = value
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    return message, to
+
+
+def recipient(session: Session, kluis: Kluis, row: Outbox) -> str:
+    """The address to send to, decrypted now. An erased person's mail is cancelled, not sent."""
+    if row.staff_id is not None:
+        account = session.get(StaffAccount, row.staff_id)
+        if account is None:
+            raise Cancelled("staff_removed")
+        return email_of(kluis.keys, account)
+    assert row.person_id is not None
+    vault = kluis.vault(session, actor=service.WORKER)
+    try:
+        vault.person(row.person_id)
+        emails = [i for i in vault.identifiers_of(row.person_id) if i.kind == IdentifierKind.EMAIL]
+        if not emails:
+            raise Undeliverable("no_address")
+        return vault.identifier_value(emails[0])
+    except NotFound:
+        raise Cancelled("person_erased") from None
