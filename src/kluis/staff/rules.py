@@ -23,11 +23,13 @@ class Permission(StrEnum):
     PEOPLE_READ = "people.read"  # decrypted personal data of data subjects
     AUDIT_READ = "audit.read"  # the audit log and the state of its chain
     MARKETING = "marketing"  # the marketing areas of the console
+    REQUESTS_RECORD = "requests.record"  # register what a person asked by e-mail or letter (opt-out, ...)
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DPO: frozenset(Permission),
-    Role.SUPPORT: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.PEOPLE_READ}),
+    Role.SUPPORT: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.PEOPLE_READ,
+                             Permission.REQUESTS_RECORD}),
     Role.MARKETING: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.MARKETING}),
     # An auditor checks the controls, not the people: never personal data.
     Role.AUDITOR: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.AUDIT_READ}),

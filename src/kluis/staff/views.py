@@ -23,8 +23,9 @@ from starlette.exceptions import HTTPException
 
 from kluis.audit import service as audit
 from kluis.audit.models import AuditEvent
+from kluis.consent.marketing import Marketing
 from kluis.kit.clock import AMSTERDAM
-from kluis.kit.errors import DomainError, NotAllowed, NotFound
+from kluis.kit.errors import DomainError, Invalid, NotAllowed, NotFound
 from kluis.kit.ids import token as random_token
 from kluis.staff import service
 from kluis.staff.rules import Permission
@@ -267,8 +268,26 @@ def person_page(request: Request, person_id: str) -> Response:
                      object_ids=[person.id], details={"via": "console",
                                                       "identifier_kinds": sorted({r.kind for r in rows}),
                                                       "records_listed": len(records)})
+        subscribed = Marketing(session, kluis, staff.actor).subscribed(person.id)
     return _page(request, "staff/person.html", "Person", staff, person=person, identifiers=identifiers,
-                 records=records)
+                 records=records, subscribed=subscribed, may_record=staff.may(Permission.REQUESTS_RECORD),
+                 notice=request.query_params.get("done"))
+
+
+@router.post("/people/{person_id}/marketing-opt-out")
+def register_opt_out(request: Request, person_id: str, csrf: Annotated[str, Form(max_length=128)] = "",
+                     reference: Annotated[str, Form(max_length=80)] = "") -> Response:
+    """Route (c) of the statement: the person e-mailed dpo@benvitaal.nl; staff register it with its reference."""
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        if not _same(_session_csrf(kluis, staff), csrf):
+            raise NotAllowed("This form has expired. Reload the page and try again.", code="csrf_invalid")
+        if not reference.strip():
+            raise Invalid("Give the reference of the person's e-mail to the DPO.", code="reference_required")
+        Marketing(session, kluis, staff.actor).opt_out(_person_id(person_id), "dpo_email",
+                                                       reference=reference.strip())
+    return RedirectResponse(f"/console/people/{person_id}?done=opt-out", status_code=303)
 
 
 def _person_id(text: str) -> uuid.UUID:

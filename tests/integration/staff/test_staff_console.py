@@ -260,3 +260,42 @@ def test_r_gate_2_dashboard_counts_people(client: TestClient, kluis: Kluis, add_
     sign_in(add_member("marketing"))
     page = client.get("/console")
     assert page.status_code == 200 and "<dd>1</dd>" in page.text and "marketing" in page.text
+
+
+def test_r_cons_2_route_c_staff_register_an_opt_out_sent_to_the_dpo(
+        client: TestClient, kluis: Kluis, add_member: Callable, sign_in: Callable, csrf_of: Callable) -> None:
+    """The person e-mailed dpo@benvitaal.nl; support registers it in the console with the reference."""
+    from kluis.consent.marketing import Marketing
+    from kluis.consent.models import ConsentEvent
+
+    person_id = _person(kluis)
+    with kluis.db.transaction() as session:
+        kluis.consents(session, "test").give(uuid.UUID(person_id), "marketing_email", method="form",
+                                            notice_text="Ja.", lang="nl")
+    sign_in(add_member("support"))
+    page = client.get(f"/console/people/{person_id}")
+    assert "Subscribed" in page.text
+    url = f"/console/people/{person_id}/marketing-opt-out"
+    forged = client.post(url, data={"csrf": "x" * 64, "reference": "DPO-1"}, follow_redirects=False)
+    assert forged.status_code == 403
+    no_reference = client.post(url, data={"csrf": csrf_of(page), "reference": " "}, follow_redirects=False)
+    assert no_reference.status_code == 422
+    with kluis.db.sessions() as session:
+        assert Marketing(session, kluis, "t").subscribed(uuid.UUID(person_id))
+    done = client.post(url, data={"csrf": csrf_of(page), "reference": "DPO-2026-031"}, follow_redirects=False)
+    assert done.status_code == 303
+    with kluis.db.sessions() as session:
+        assert not Marketing(session, kluis, "t").subscribed(uuid.UUID(person_id))
+        event = session.scalars(select(ConsentEvent).order_by(ConsentEvent.seq.desc())).first()
+    assert (event.method, event.reference, event.recorded_by.startswith("staff:")) == ("dpo_email", "DPO-2026-031",
+                                                                                       True)
+    assert "registered" in client.get(done.headers["location"]).text
+
+
+def test_r_cons_2_auditor_may_not_register_opt_outs(client: TestClient, kluis: Kluis, add_member: Callable,
+                                                    sign_in: Callable) -> None:
+    person_id = _person(kluis)
+    sign_in(add_member("auditor"))
+    response = client.post(f"/console/people/{person_id}/marketing-opt-out", data={"csrf": "x", "reference": "R"},
+                           follow_redirects=False)
+    assert response.status_code == 403
