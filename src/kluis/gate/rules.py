@@ -53,10 +53,10 @@ def objection_covers(scope: str, purpose_id: str, group: str, basis: str) -> boo
 
 
 def decide(policy: Policy, purpose_id: str, facts: Facts, now: datetime) -> Decision:
-    if purpose_id not in policy.purpose_ids:
+    terms = policy.purpose_terms.get(purpose_id)
+    if terms is None:
         return Decision(purpose_id, False, "purpose_unknown")
-    purpose = policy.purpose(purpose_id)
-    basis, role = purpose.basis.value, purpose.role.value  # type: ignore[union-attr]
+    basis, role, group = terms
     if not facts.exists:
         return Decision(purpose_id, False, "person_unknown", basis, role)
     if facts.erased:
@@ -68,9 +68,9 @@ def decide(policy: Policy, purpose_id: str, facts: Facts, now: datetime) -> Deci
         return Decision(purpose_id, True, "legal_obligation", basis, role, restricted)
     if facts.restricted:
         return Decision(purpose_id, False, "restricted", basis, role, restricted)
-    if facts.objections and (basis == "legitimate_interest" or purpose.group == MARKETING_GROUP):
+    if facts.objections and (basis == "legitimate_interest" or group == MARKETING_GROUP):
         for scope in sorted(facts.objections):
-            if objection_covers(scope, purpose_id, purpose.group, basis):
+            if objection_covers(scope, purpose_id, group, basis):
                 return Decision(purpose_id, False, "objected", basis, role, {**restricted, "objection": scope})
     if role == "processor" and not any(r["kind"] == "employment" and r.get("employer_id") and active(r, now)
                                        for r in facts.relations):

@@ -357,10 +357,17 @@ class Policy(Model):
     def _purposes_by_id(self) -> dict[str, Purpose]:
         return {p.id: p for p in self.purposes}
 
+    @cached_property
+    def purpose_terms(self) -> dict[str, tuple[str, str, str]]:
+        """purpose id -> (legal basis, role, group) as plain strings: what the gate reads per decision."""
+        return {p.id: (str(p.basis.value) if p.basis else "", str(p.role.value) if p.role else "", p.group)
+                for p in self.purposes}
+
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Policy:
         """A copy whose derived lookups (ids, index, content hash) are computed afresh, not carried over."""
         copied = super().model_copy(update=update, deep=deep)
-        for name in ("purpose_ids", "category_ids", "source_ids", "subject_ids", "_purposes_by_id", "content_hash"):
+        for name in ("purpose_ids", "category_ids", "source_ids", "subject_ids", "_purposes_by_id", "content_hash",
+                     "purpose_terms"):
             copied.__dict__.pop(name, None)
         return copied
 
