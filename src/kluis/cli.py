@@ -13,6 +13,7 @@ from kluis import schema, wiring
 from kluis.access.commands import app as keys_app
 from kluis.audit.commands import app as audit_app
 from kluis.config import LOCAL_SECRETS_FILE, Settings
+from kluis.consent.commands import app as marketing_app
 from kluis.demo.commands import demo, seed
 from kluis.kit.cli import domain_errors, err, out
 from kluis.kit.errors import ConfigurationError
@@ -26,6 +27,7 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
+app.add_typer(marketing_app, name="marketing")
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)

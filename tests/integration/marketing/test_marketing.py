@@ -249,3 +249,29 @@ def test_r_cons_5_audience_is_exactly_who_the_gate_allows(client, kluis, catcher
     assert response.status_code == 200
     assert {uuid.UUID(line.split('"')[3]) for line in response.text.splitlines()} == allowed
     assert client.get("/api/v1/campaigns/nope/audience", headers=auth).status_code == 404
+
+
+def test_r_cons_5_cli_audience_streams_exactly_the_allowed_people(client, kluis, catcher):
+    from typer.testing import CliRunner
+
+    from kluis import wiring
+    from kluis.cli import app
+
+    people = [person(kluis, f"cli{i}@example.nl") for i in range(3)]
+    for pid in people[:2]:
+        opted_in(client, kluis, catcher, pid)
+    with kluis.db.transaction() as session:
+        Marketing(session, kluis, "t").opt_out(people[1], "account")
+    wiring.use_for_cli(kluis)
+    try:
+        runner = CliRunner()
+        made = runner.invoke(app, ["marketing", "campaign", "winter", "--title", "Winter", "--text", "Nieuws"])
+        assert made.exit_code == 0, made.output
+        result = runner.invoke(app, ["marketing", "audience", "--campaign", "winter"])
+        assert result.exit_code == 0 and result.stdout.split() == [str(people[0])]
+        missing = runner.invoke(app, ["marketing", "audience", "--campaign", "nope"])
+        assert missing.exit_code == 1 and "campaign_not_found" in missing.output
+        sent = runner.invoke(app, ["marketing", "send", "--campaign", "winter"])
+        assert sent.exit_code == 0 and "queued 1" in sent.stdout
+    finally:
+        wiring.use_for_cli(None)
