@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from kluis.policy.schemas import Policy
 from kluis.vault.models import Employer, Person
 
 ON_BEHALF = ("person", "staff")
+Lifted = TypeVar("Lifted", Objection, Restriction)
 RESTRICTION_REASONS = ("accuracy_contested", "unlawful_processing", "legal_claims", "objection_pending", "other")
 
 
@@ -92,13 +93,7 @@ class Gate:
         return row
 
     def lift_objection(self, person_id: uuid.UUID, objection_id: uuid.UUID) -> Objection:
-        row = self.session.get(Objection, objection_id)
-        if row is None or row.person_id != person_id:
-            raise NotFound("no such objection for this person", code="objection_not_found")
-        if row.lifted_at is None:
-            row.lifted_at = self.clock.now()
-            self._changed(person_id, "gate.objection_lifted", "objection", row.id, {"scope": row.scope})
-        return row
+        return self._lift(Objection, person_id, objection_id, "objection")
 
     # --- restriction (Art. 18) ----------------------------------------------------------------
 
@@ -118,12 +113,17 @@ class Gate:
         return row
 
     def lift_restriction(self, person_id: uuid.UUID, restriction_id: uuid.UUID) -> Restriction:
-        row = self.session.get(Restriction, restriction_id)
+        return self._lift(Restriction, person_id, restriction_id, "restriction")
+
+    def _lift(self, model: type[Lifted], person_id: uuid.UUID, row_id: uuid.UUID, name: str) -> Lifted:
+        """End an objection or restriction of this person (idempotent); any other id is simply not found."""
+        row = self.session.get(model, row_id)
         if row is None or row.person_id != person_id:
-            raise NotFound("no such restriction for this person", code="restriction_not_found")
+            raise NotFound(f"no such {name} for this person", code=f"{name}_not_found")
         if row.lifted_at is None:
             row.lifted_at = self.clock.now()
-            self._changed(person_id, "gate.restriction_lifted", "restriction", row.id, {"reason": row.reason})
+            detail = {"scope": row.scope} if isinstance(row, Objection) else {"reason": row.reason}
+            self._changed(person_id, f"gate.{name}_lifted", name, row.id, detail)
         return row
 
     # --- relations ----------------------------------------------------------------------------
