@@ -19,13 +19,14 @@ import typer
 from kluis import wiring
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.worker import MailPoller
+from kluis.rights.tasks import ReminderPoller
 from kluis.wiring import Kluis
 
 log = logging.getLogger("kluis.worker")
 
 # Modules that register mail templates when imported (``kluis.mail.service.register_template``):
 # the worker must know every message type that the other roles may queue.
-MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing_mail")
+MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing_mail", "kluis.rights.mail")
 
 
 class Poller(Protocol):
@@ -37,7 +38,7 @@ class Poller(Protocol):
 def pollers() -> list[Poller]:
     for module in MESSAGE_MODULES:
         importlib.import_module(module)
-    return [MailPoller()]
+    return [ReminderPoller(), MailPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:

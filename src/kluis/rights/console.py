@@ -1,0 +1,119 @@
+"""Staff console pages for requests (R-DSR-1, R-DSR-2, R-DSR-8): the list by deadline with overdue
+flags, registering a request that came by e-mail or letter, and each step of its handling."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from kluis.kit.clock import AMSTERDAM
+from kluis.kit.errors import Invalid, NotAllowed, NotFound
+from kluis.rights.rules import OBJECTION_SCOPES, TRANSITIONS, RequestType, State, short_reference
+from kluis.rights.service import Rights
+from kluis.staff.rules import Permission
+from kluis.staff.service import SignedIn
+from kluis.staff.views import ConsoleRoute, _page, _require, _same, _session_csrf
+from kluis.web.deps import kluis_of
+
+router = APIRouter(prefix="/console/requests", route_class=ConsoleRoute, include_in_schema=False)
+Csrf = Annotated[str, Form(max_length=128)]
+Text = Annotated[str, Form(max_length=2000)]
+STEPS = {"start": State.IN_PROGRESS, "wait": State.WAITING_ON_PERSON, "complete": State.DONE}
+
+
+def _check_csrf(request: Request, staff: SignedIn, csrf: str) -> None:
+    if not _same(_session_csrf(kluis_of(request), staff), csrf):
+        raise NotAllowed("This form has expired. Reload the page and try again.", code="csrf_invalid")
+
+
+def _uuid(text: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError as exc:
+        raise NotFound(f"No such {what}.", code=f"{what}_not_found") from exc
+
+
+@router.get("")
+def list_requests(request: Request, closed: bool = False) -> Response:
+    kluis = kluis_of(request)
+    with kluis.db.sessions() as session:
+        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        items = Rights(session, kluis, staff.actor).open_requests(include_closed=closed)
+    return _page(request, "rights/console_list.html", "Requests", staff, items=items, closed=closed,
+                 reference=short_reference)
+
+
+@router.get("/new")
+def new_form(request: Request) -> Response:
+    with kluis_of(request).db.sessions() as session:
+        staff = _require(request, session, Permission.REQUESTS_RECORD)
+    return _page(request, "rights/console_new.html", "Register a request", staff, types=list(RequestType),
+                 scopes=OBJECTION_SCOPES)
+
+
+@router.post("")
+def register(request: Request, csrf: Csrf, kind: Annotated[str, Form(alias="type", max_length=16)],
+             received_on: Annotated[date, Form()], reference: Annotated[str, Form(max_length=80)],
+             received_time: Annotated[time, Form()] = time(9, 0), scope: Annotated[str, Form(max_length=24)] = "",
+             person_id: Annotated[str, Form(max_length=40)] = "", verification: Text = "",
+             lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
+    """Receipt is when the e-mail or letter first reached benVitaal (Amsterdam time), so it may be past."""
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        _check_csrf(request, staff, csrf)
+        received_at = datetime.combine(received_on, received_time, tzinfo=AMSTERDAM)
+        made = Rights(session, kluis, staff.actor).register_by_staff(
+            kind, received_at, reference, lang=lang, scope=scope or None,
+            person_id=_uuid(person_id, "person") if person_id.strip() else None,
+            verification=verification.strip() or None)
+    return RedirectResponse(f"/console/requests/{made.request.id}", status_code=303)
+
+
+@router.get("/{request_id}")
+def detail(request: Request, request_id: str) -> Response:
+    kluis = kluis_of(request)
+    with kluis.db.sessions() as session:
+        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        rights = Rights(session, kluis, staff.actor)
+        item = rights.get(_uuid(request_id, "request"))
+        listed = rights.flags_of(item)
+    return _page(request, "rights/console_request.html", "Request", staff, item=item, listed=listed,
+                 reference=short_reference(item.id), next_states=TRANSITIONS[State(item.state)])
+
+
+@router.post("/{request_id}/verify")
+def verify(request: Request, request_id: str, csrf: Csrf, person_id: Annotated[str, Form(max_length=40)],
+           note: Text) -> Response:
+    """Identity confirmed another way (e.g. through the employer): say how."""
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        _check_csrf(request, staff, csrf)
+        Rights(session, kluis, staff.actor).record_verification(_uuid(request_id, "request"),
+                                                                _uuid(person_id, "person"), note)
+    return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
+
+
+@router.post("/{request_id}/{action}")
+def act(request: Request, request_id: str, action: str, csrf: Csrf, reason: Text = "") -> Response:
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        _check_csrf(request, staff, csrf)
+        rights, target = Rights(session, kluis, staff.actor), _uuid(request_id, "request")
+        if action in STEPS:
+            {"start": rights.start, "wait": rights.wait_on_person, "complete": rights.complete}[action](target)
+        elif action == "refuse":
+            rights.refuse(target, reason)
+        elif action == "extend":
+            rights.extend(target, reason)
+        elif action == "instruction":
+            rights.record_employer_instruction(target, reason)
+        else:
+            raise Invalid("No such step.", code="action_unknown")
+    return RedirectResponse(f"/console/requests/{request_id}", status_code=303)

@@ -1,0 +1,165 @@
+"""The messages a person gets about their request: the verification code and a notice at each step.
+
+Context holds the request id and a notice code (the code mail: the 6-digit code); the builder reads
+the request at send time for its state, deadline and reasons, and the policy for the supervisory
+authority.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from kluis.kit.errors import Problem
+from kluis.mail import service as mail
+from kluis.mail.models import Outbox
+from kluis.rights import rules
+from kluis.rights.models import DataSubjectRequest
+from kluis.vault.models import Employer
+
+if TYPE_CHECKING:
+    from kluis.wiring import Kluis
+
+CODE_TEMPLATE = "rights_code"
+NOTICE_TEMPLATE = "rights_notice"
+REMINDER_TEMPLATE = "rights_reminder"
+
+# notice -> language -> (title, text)
+NOTICES: dict[str, dict[str, tuple[str, str]]] = {
+    "received": {
+        "nl": ("We hebben uw verzoek ontvangen", "We hebben uw verzoek over uw persoonsgegevens ontvangen."),
+        "en": ("We have received your request", "We have received your request about your personal data."),
+    },
+    "verified": {
+        "nl": ("Uw verzoek is bevestigd", "Uw identiteit is vastgesteld; we nemen uw verzoek in behandeling."),
+        "en": ("Your request is confirmed", "Your identity is confirmed; we are taking your request up."),
+    },
+    "in_progress": {
+        "nl": ("We werken aan uw verzoek", "We zijn met uw verzoek bezig."),
+        "en": ("We are working on your request", "We are working on your request."),
+    },
+    "waiting_on_person": {
+        "nl": ("We hebben iets van u nodig", "Om uw verzoek af te handelen hebben we meer informatie van u nodig. "
+               "We nemen hierover contact met u op."),
+        "en": ("We need something from you", "To handle your request we need more information from you. "
+               "We will contact you about it."),
+    },
+    "done": {
+        "nl": ("Uw verzoek is afgehandeld", "We hebben uw verzoek afgehandeld."),
+        "en": ("Your request has been handled", "We have handled your request."),
+    },
+    "refused": {
+        "nl": ("We kunnen uw verzoek niet uitvoeren", "We voeren uw verzoek niet uit, om deze reden:"),
+        "en": ("We cannot carry out your request", "We will not carry out your request, for this reason:"),
+    },
+    "extended": {
+        "nl": ("We hebben meer tijd nodig", "We verlengen de termijn voor uw verzoek met twee maanden, "
+               "om deze redenen:"),
+        "en": ("We need more time", "We are extending the term for your request by two months, for these reasons:"),
+    },
+    "forwarded": {
+        "nl": ("Uw verzoek gaat naar uw werkgever", "benVitaal verwerkt deze gegevens in opdracht van uw werkgever, "
+               "die verantwoordelijk is. We hebben uw verzoek daarom doorgestuurd naar:"),
+        "en": ("Your request goes to your employer", "benVitaal processes this data on behalf of your employer, "
+               "who is the controller. We have therefore forwarded your request to:"),
+    },
+}
+
+TYPE_NAMES = {
+    "nl": {"access": "inzage", "portability": "overdraagbaarheid", "rectification": "rectificatie",
+           "erasure": "verwijdering", "restriction": "beperking", "objection": "bezwaar"},
+    "en": {"access": "access", "portability": "portability", "rectification": "rectification",
+           "erasure": "erasure", "restriction": "restriction", "objection": "objection"},
+}
+
+
+def check_notice(context: Mapping[str, Any]) -> list[Problem]:
+    problems = []
+    if context.get("notice") not in NOTICES:
+        problems.append(Problem("context.notice", "notice_unknown", f"one of: {', '.join(NOTICES)}"))
+    if not _request_id(context):
+        problems.append(Problem("context.request_id", "request_required", "the request's id"))
+    return problems
+
+
+def check_code(context: Mapping[str, Any]) -> list[Problem]:
+    try:
+        uuid.UUID(str(context.get("code_id", "")))
+    except ValueError:
+        return [Problem("context.code_id", "code_invalid", "the issued code's id and the request's id")]
+    if not _request_id(context):
+        return [Problem("context", "code_invalid", "the issued code's id and the request's id")]
+    return []
+
+
+def _request_id(context: Mapping[str, Any]) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(context.get("request_id")))
+    except ValueError:
+        return None
+
+
+def _request(session: Session, row: Outbox) -> DataSubjectRequest:
+    request_id = _request_id(row.context)
+    found = session.get(DataSubjectRequest, request_id) if request_id else None
+    if found is None:
+        raise mail.Cancelled("request_gone")
+    return found
+
+
+def _common(kluis: Kluis, request: DataSubjectRequest, lang: str) -> dict[str, Any]:
+    token = rules.status_token(kluis.keys.secret, request.id, request.received_at)
+    return {"reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[lang][request.type],
+            "deadline": request.deadline_on.isoformat(),
+            "status_url": f"{kluis.settings.base_url.rstrip('/')}/privacy-centre/requests/{token}"}
+
+
+def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
+    request = _request(session, row)
+    notice = str(row.context.get("notice"))
+    if notice not in NOTICES:
+        raise mail.Undeliverable("notice_unknown")
+    title, text = NOTICES[notice][row.lang]
+    detail = ""
+    if notice == "refused":
+        detail = request.refusal_reason or ""
+    elif notice == "extended":
+        detail = request.extension_reason or ""
+    elif notice == "forwarded" and request.forwarded_employer_id:
+        employer = session.get(Employer, request.forwarded_employer_id)
+        detail = employer.name if employer else ""
+    authority = kluis.policy.supervisory_authority
+    return mail.MessageContext(values={
+        **_common(kluis, request, row.lang), "title": title, "text": text, "detail": detail, "notice": notice,
+        "authority": authority.name.get("en" if row.lang == "en" else "nl"), "authority_url": authority.website})
+
+
+def build_code(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
+    request = _request(session, row)
+    code = rules.derive_code(kluis.keys.secret, uuid.UUID(str(row.context["code_id"])))
+    return mail.MessageContext(values={**_common(kluis, request, row.lang), "code": code,
+                                       "minutes": int(rules.CODE_LIFETIME.total_seconds() // 60)})
+
+
+def check_reminder(context: Mapping[str, Any]) -> list[Problem]:
+    if context.get("days") not in rules.REMINDER_DAYS or not _request_id(context):
+        return [Problem("context", "reminder_invalid", "the request's id and the days left")]
+    return []
+
+
+def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
+    request = _request(session, row)
+    if request.state in rules.CLOSED:
+        raise mail.Cancelled("request_closed")
+    return mail.MessageContext(values={
+        "reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[row.lang][request.type],
+        "deadline": request.deadline_on.isoformat(), "days": row.context["days"],
+        "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/requests/{request.id}"})
+
+
+mail.register_template(NOTICE_TEMPLATE, build_notice, "administrative", check=check_notice)
+mail.register_template(CODE_TEMPLATE, build_code, "administrative", check=check_code)
+mail.register_template(REMINDER_TEMPLATE, build_reminder, "administrative", check=check_reminder)

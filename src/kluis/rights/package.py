@@ -1,0 +1,244 @@
+"""The access package (R-DSR-3) and the portability export (R-DSR-4), streamed as a ZIP into the caller's stream.
+
+A package is personal data: it is written only to ``out``, never to a temporary file. Records are read
+in batches (``yield_per``) and decrypted one batch at a time, so memory stays flat however many records
+a person has. Each category is read twice: once for its JSON file (which also learns the CSV columns),
+once for its CSV file; uploaded files follow, one small batch at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import mimetypes
+import uuid
+import zipfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
+
+from sqlalchemy import case, func, null, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from kluis.audit import service as audit
+from kluis.kit.errors import Invalid, NotFound
+from kluis.policy.schemas import LANGS, Lang, version_label
+from kluis.rights.package_report import ReportFacts, render_report_html, render_report_pdf, report_view
+from kluis.vault.crypto import open_sealed
+from kluis.vault.models import Record
+
+if TYPE_CHECKING:
+    from kluis.wiring import Kluis
+
+BATCH = 500
+FILE_BATCH = 8
+PORTABLE_BASES = ("consent", "contract")
+RECORD_COLUMNS = ("record_id", "category", "purposes", "legal_basis", "source", "controller", "collected_at",
+                  "last_activity_at")
+
+
+@dataclass(frozen=True)
+class PackageSummary:
+    """What went into a package: records per category, the number of files in the ZIP, the policy version."""
+
+    counts: dict[str, int]
+    files: int
+    policy_version: str
+    portability: bool
+
+
+def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, lang: Lang, out: BinaryIO, *,
+                         portability: bool = False, disclosures: Sequence[Mapping[str, Any]] = (),
+                         actor: str = "system") -> PackageSummary:
+    """Write the person's access package (or, with ``portability``, their portable data) as a ZIP to ``out``.
+
+    ``disclosures`` are the logged disclosures of the person's data to recipients (mappings with
+    ``recipient``, ``at``, ``categories`` and ``reason``); they appear in the report and ``disclosures.json``.
+    """
+    if lang not in LANGS:
+        raise Invalid(f"unknown language '{lang}'; use one of {', '.join(LANGS)}", code="language_invalid")
+    vault = kluis.vault(session, actor)
+    vault.person(person_id)
+    dek = kluis.keystore.data_keys(session, [person_id]).get(person_id)
+    if dek is None:
+        raise NotFound("this person's data was erased", code="person_erased")
+    version = version_label(kluis.policy.content_hash, kluis.policy_version)
+    made_at = kluis.clock.now()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        writer = _PackageWriter(zf, session, person_id, dek, portability)
+        facts = writer.write_records()
+        manifest = {"kind": "portability" if portability else "access", "person_id": str(person_id),
+                    "made_at": made_at.isoformat(), "language": lang, "policy_version": version,
+                    "counts": facts.counts}
+        if not portability:
+            gate = kluis.gate(session, actor)
+            objections = [_row(o, ("id", "scope", "on_behalf_of", "reference", "at", "lifted_at"))
+                          for o in gate.objections_of(person_id)]
+            restrictions = [_row(r, ("id", "reason", "on_behalf_of", "reference", "at", "lifted_at"))
+                            for r in gate.restrictions_of(person_id)]
+            relations = [_row(r, ("id", "kind", "employer_id", "starts_at", "ends_at"))
+                         for r in gate.relations_of(person_id)]
+            consents = kluis.consents(session, actor).history(person_id)
+            identifiers = [{"kind": i.kind, "scope": i.scope, "value": vault.identifier_value(i),
+                            "created_at": i.created_at.isoformat()} for i in vault.identifiers_of(person_id)]
+            writer.put_json("identifiers.json", identifiers)
+            writer.put_json("consents.json", consents)
+            writer.put_json("gate.json", {"objections": objections, "restrictions": restrictions,
+                                          "relations": relations})
+            writer.put_json("disclosures.json", [dict(d) for d in disclosures])
+            view = report_view(kluis.policy, lang, ReportFacts(
+                counts=facts.counts, purposes=facts.purposes, sources=facts.sources,
+                category_purposes=facts.category_purposes, consents=consents,
+                objections=objections, restrictions=restrictions, disclosures=disclosures, made_at=made_at,
+                policy_version=version))
+            writer.put_bytes("report.html", render_report_html(view).encode())
+            with writer.open("report.pdf") as pdf:
+                render_report_pdf(view, pdf)
+        writer.put_json("manifest.json", manifest)
+    audit.append(session, kluis.clock, actor=actor, action="rights.package_made", object_type="person",
+                 object_ids=[person_id], details={"portability": portability, "counts": facts.counts,
+                                                  "files": writer.files, "policy_version": version})
+    return PackageSummary(counts=facts.counts, files=writer.files, policy_version=version, portability=portability)
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, str]:
+    """Nested content as dotted CSV columns: ``{"address": {"city": "Utrecht"}}`` -> ``{"address.city": ...}``.
+    Lists stay one cell, as JSON, so a long list doesn't add a column per item."""
+    if isinstance(value, dict):
+        flat: dict[str, str] = {}
+        for key, item in value.items():
+            flat.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(value, list):
+        return {prefix: json.dumps(value, ensure_ascii=False)}
+    if value is None:
+        return {prefix: ""}
+    if isinstance(value, bool):
+        return {prefix: "true" if value else "false"}
+    return {prefix: str(value)}
+
+
+def _row(item: Any, names: Sequence[str]) -> dict[str, Any]:
+    return {n: _plain(getattr(item, n)) for n in names}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+class _PackageWriter:
+    def __init__(self, zf: zipfile.ZipFile, session: Session, person_id: uuid.UUID, dek: bytes,
+                 portability: bool) -> None:
+        self.zf, self.session, self.person_id, self.dek, self.portability = zf, session, person_id, dek, portability
+        self.files = 0
+
+    def open(self, name: str) -> IO[bytes]:
+        self.files += 1
+        # Entries are streamed without knowing their size up front: allow ZIP64 in case one is huge.
+        return self.zf.open(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), "w", force_zip64=True)
+
+    def put_bytes(self, name: str, data: bytes) -> None:
+        with self.open(name) as entry:
+            entry.write(data)
+
+    def put_json(self, name: str, value: Any) -> None:
+        self.put_bytes(name, json.dumps(value, ensure_ascii=False, indent=2, default=_plain).encode())
+
+    def _query(self, *columns: Any) -> Select[Any]:
+        query = select(*columns).where(Record.person_id == self.person_id)
+        if self.portability:
+            query = query.where(Record.source == "direct", Record.legal_basis.in_(PORTABLE_BASES))
+        return query
+
+    def _batches(self, query: Select[Any], size: int) -> Iterator[Sequence[Any]]:
+        result = self.session.execute(query.execution_options(yield_per=size))
+        try:
+            yield from result.partitions()
+        finally:
+            result.close()
+
+    def write_records(self) -> ReportFacts:
+        kinds = self.session.execute(self._query(Record.category, Record.content_kind, func.count())
+                                     .group_by(Record.category, Record.content_kind)).all()
+        counts: dict[str, int] = {}
+        with_files: set[str] = set()
+        for category, kind, count in kinds:
+            counts[category] = counts.get(category, 0) + count
+            if kind == "file":
+                with_files.add(category)
+        facts = ReportFacts(counts=dict(sorted(counts.items())))
+        for category in facts.counts:
+            columns = self._write_json(category, facts)
+            facts.purposes |= facts.category_purposes[category]
+            self._write_csv(category, columns)
+            if category in with_files:
+                self._write_files(category)
+        return facts
+
+    def _record_query(self, category: str) -> Select[Any]:
+        # File contents are left out here (they can be large); _write_files streams them separately.
+        sealed = case((Record.content_kind == "json", Record.ciphertext), else_=null()).label("sealed")
+        return (self._query(Record.id, Record.category, Record.purposes, Record.legal_basis, Record.source,
+                            Record.controller, Record.collected_at, Record.last_activity_at, Record.content_kind,
+                            Record.media_type, sealed)
+                .where(Record.category == category).order_by(Record.collected_at, Record.id))
+
+    def _entries(self, category: str) -> Iterator[dict[str, Any]]:
+        for batch in self._batches(self._record_query(category), BATCH):
+            for row in batch:
+                entry: dict[str, Any] = {
+                    "record_id": str(row.id), "category": row.category, "purposes": list(row.purposes),
+                    "legal_basis": row.legal_basis, "source": row.source, "controller": row.controller,
+                    "collected_at": row.collected_at.isoformat(), "last_activity_at": row.last_activity_at.isoformat(),
+                }
+                if row.content_kind == "file":
+                    entry["file"] = {"media_type": row.media_type, "path": _file_path(category, row.id, row.media_type)}
+                else:
+                    entry["content"] = json.loads(open_sealed(self.dek, self.person_id, row.id, category, row.sealed))
+                yield entry
+
+    def _write_json(self, category: str, facts: ReportFacts) -> list[str]:
+        """Write ``data/<category>.json`` as a JSON array, one record at a time; return the CSV's columns."""
+        columns: dict[str, None] = {}
+        sources = facts.sources.setdefault(category, set())
+        purposes = facts.category_purposes.setdefault(category, set())
+        with self.open(f"data/{category}.json") as entry:
+            entry.write(b"[")
+            for n, record in enumerate(self._entries(category)):
+                entry.write(((",\n" if n else "\n") + json.dumps(record, ensure_ascii=False)).encode())
+                purposes.update(record["purposes"])
+                sources.add(record["source"])
+                for key in flatten({k: v for k, v in record.items() if k in ("content", "file")}):
+                    columns.setdefault(key)
+            entry.write(b"\n]\n")
+        return [*RECORD_COLUMNS, *sorted(columns)]
+
+    def _write_csv(self, category: str, columns: list[str]) -> None:
+        with self.open(f"data/{category}.csv") as entry, io.TextIOWrapper(entry, encoding="utf-8",
+                                                                          newline="") as text:
+            writer = csv.DictWriter(text, fieldnames=columns, restval="")
+            writer.writeheader()
+            for record in self._entries(category):
+                flat = flatten({k: v for k, v in record.items() if k in ("content", "file")})
+                writer.writerow({k: record[k] for k in RECORD_COLUMNS} | flat
+                                | {"purposes": ";".join(record["purposes"])})
+
+    def _write_files(self, category: str) -> None:
+        query = (self._query(Record.id, Record.media_type, Record.ciphertext)
+                 .where(Record.category == category, Record.content_kind == "file").order_by(Record.id))
+        for batch in self._batches(query, FILE_BATCH):
+            for row in batch:
+                self.put_bytes(_file_path(category, row.id, row.media_type),
+                               open_sealed(self.dek, self.person_id, row.id, category, row.ciphertext))
+
+
+def _file_path(category: str, record_id: uuid.UUID, media_type: str | None) -> str:
+    extension = mimetypes.guess_extension(media_type or "") or ".bin"
+    return f"files/{category}/{record_id}{extension}"

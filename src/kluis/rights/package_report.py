@@ -1,0 +1,294 @@
+"""The readable report inside an access package (R-DSR-3): every Art. 15 fact, in the person's language.
+
+``report_view`` turns the policy and the facts gathered while the package was written into sections of
+plain strings; the HTML template and the PDF both lay out those same sections, so they cannot differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+from xml.sax.saxutils import escape as xml_escape
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.lists import format_list
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from reportlab.lib import colors  # type: ignore[import-untyped]
+from reportlab.lib.pagesizes import A4  # type: ignore[import-untyped]
+from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-untyped]
+from reportlab.lib.units import cm  # type: ignore[import-untyped]
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # type: ignore[import-untyped]
+
+from kluis.policy.render import LOCALES, fill, statement_view
+from kluis.policy.schemas import Lang, Policy, RetentionRule, Text
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+# The report's own words; what benVitaal promises comes from the policy file.
+WORDS: dict[str, tuple[str, str]] = {
+    "title": ("Uw persoonsgegevens bij {controller}", "Your personal data at {controller}"),
+    "intro": ("Dit overzicht hoort bij uw verzoek om inzage (art. 15 AVG). De bestanden in de map data/ "
+              "bevatten al uw gegevens; dit document legt uit wat we ermee doen.",
+              "This overview comes with your access request (Art. 15 GDPR). The files in the data/ folder "
+              "hold all your data; this document explains what we do with it."),
+    "made_at": ("Gemaakt op", "Made on"),
+    "policy_version": ("Versie van de privacyverklaring", "Version of the privacy statement"),
+    "categories": ("Welke gegevens we van u hebben", "What data we hold about you"),
+    "category": ("Soort gegevens", "Kind of data"),
+    "count": ("Aantal", "Number"),
+    "sources": ("Herkomst", "Source"),
+    "no_records": ("We hebben geen gegevens van u in deze soorten.", "We hold no data of these kinds about you."),
+    "your_purposes": ("Waarvoor we uw gegevens gebruiken", "What we use your data for"),
+    "purpose": ("Doel", "Purpose"),
+    "basis": ("Grondslag", "Legal basis"),
+    "role": ("Rol van {controller}", "Role of {controller}"),
+    "all_purposes": ("Alle doelen uit onze privacyverklaring", "All purposes in our privacy statement"),
+    "recipients": ("Aan wie we gegevens kunnen verstrekken", "Who we may share data with"),
+    "recipient": ("Ontvanger", "Recipient"),
+    "description": ("Toelichting", "Explanation"),
+    "processors": ("Verwerkers die namens ons werken", "Processors working on our behalf"),
+    "service": ("Dienst", "Service"),
+    "country": ("Land", "Country"),
+    "disclosures": ("Vastgelegde verstrekkingen van uw gegevens", "Logged disclosures of your data"),
+    "no_disclosures": ("Er zijn geen verstrekkingen van uw gegevens aan anderen vastgelegd.",
+                       "No disclosures of your data to others have been logged."),
+    "when": ("Wanneer", "When"),
+    "retention": ("Hoe lang we uw gegevens bewaren", "How long we keep your data"),
+    "term": ("Bewaartermijn", "Retention period"),
+    "where_from": ("Waar uw gegevens vandaan komen", "Where your data comes from"),
+    "consents": ("Uw toestemmingen", "Your consents"),
+    "action": ("Wat", "What"),
+    "method": ("Hoe", "How"),
+    "given": ("gegeven", "given"),
+    "withdrawn": ("ingetrokken", "withdrawn"),
+    "no_consents": ("U heeft geen toestemming gegeven of ingetrokken.", "You have not given or withdrawn consent."),
+    "objections": ("Uw bezwaren en beperkingen", "Your objections and restrictions"),
+    "objection": ("Bezwaar tegen", "Objection to"),
+    "restriction": ("Beperking", "Restriction"),
+    "lifted": ("opgeheven op {at}", "lifted on {at}"),
+    "active": ("van kracht", "in force"),
+    "no_objections": ("U heeft geen bezwaar gemaakt en er geldt geen beperking.",
+                      "You have not objected and no restriction applies."),
+    "rights": ("Uw rechten en hoe u ze gebruikt", "Your rights and how to use them"),
+    "dpo": ("Contact", "Contact"),
+    "address": ("Adres", "Address"),
+    "website": ("Website", "Website"),
+    "phone": ("Telefoon", "Telephone"),
+    "email": ("E-mail", "E-mail"),
+    "none": ("geen", "none"),
+    "every_purpose": ("alle doelen", "every purpose"),
+}
+
+
+@dataclass
+class ReportFacts:
+    """What the report says about this person, gathered while the package was written."""
+
+    counts: dict[str, int]
+    purposes: set[str] = field(default_factory=set)
+    sources: dict[str, set[str]] = field(default_factory=dict)
+    # category -> the purposes on the person's records of that category; picks the retention rules shown.
+    category_purposes: dict[str, set[str]] = field(default_factory=dict)
+    consents: Sequence[Mapping[str, Any]] = ()
+    objections: Sequence[Mapping[str, Any]] = ()
+    restrictions: Sequence[Mapping[str, Any]] = ()
+    disclosures: Sequence[Mapping[str, Any]] = ()
+    made_at: datetime | None = None
+    policy_version: str = ""
+
+
+def report_view(policy: Policy, lang: Lang, facts: ReportFacts) -> dict[str, Any]:
+    """The report as a title, a few header lines and sections of paragraphs and tables, in ``lang``."""
+    return _Report(policy, lang, facts).view()
+
+
+def render_report_html(view: Mapping[str, Any]) -> str:
+    return _env.get_template("rights/package_report.html").render(r=view)
+
+
+def render_report_pdf(view: Mapping[str, Any], out: IO[bytes]) -> None:
+    """The same sections as the HTML, as an A4 PDF written to ``out`` (built in memory, never on disk)."""
+    styles = getSampleStyleSheet()
+    body, cell = styles["BodyText"], styles["BodyText"].clone("cell", fontSize=8, leading=10)
+
+    def para(text: str, style: Any = body) -> Paragraph:
+        return Paragraph(xml_escape(text).replace("\n", "<br/>"), style)
+
+    story: list[Any] = [para(view["title"], styles["Title"])]
+    story += [para(line) for line in view["header"]]
+    for section in view["sections"]:
+        story.append(para(section["heading"], styles["Heading2"]))
+        story += [para(text) for text in section["paragraphs"]]
+        if section["table"]:
+            table = section["table"]
+            rows = [[para(c, cell) for c in table["header"]]] + [[para(c, cell) for c in row] for row in table["rows"]]
+            grid = Table(rows, repeatRows=1, hAlign="LEFT", colWidths=[17 * cm / len(table["header"])] * len(
+                table["header"]))
+            grid.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                                      ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
+                                      ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+            story += [grid, Spacer(1, 6)]
+        story += [para(text) for text in section["after"]]
+    # invariant: no wall-clock time in the file; the date that counts is in the text, from Kluis's clock.
+    doc = SimpleDocTemplate(out, pagesize=A4, title=view["title"], author=view["controller"], invariant=1,
+                            lang=view["lang"], leftMargin=2 * cm, rightMargin=2 * cm)
+    doc.build(story)
+
+
+_env = Environment(loader=PackageLoader("kluis", "templates"), autoescape=select_autoescape(("html",)),
+                   undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+class _Report:
+    def __init__(self, policy: Policy, lang: Lang, facts: ReportFacts) -> None:
+        self.policy, self.lang, self.facts = policy, lang, facts
+        self.statement = statement_view(policy, lang, facts.policy_version)
+
+    def w(self, key: str, **values: str) -> str:
+        text = WORDS[key][0 if self.lang == "nl" else 1]
+        return text.format(controller=self.policy.controller.short_name, **values)
+
+    def t(self, text: Text) -> str:
+        return fill(self.policy, text.get(self.lang), self.lang)
+
+    def join(self, items: Sequence[str]) -> str:
+        return format_list(list(items), locale=LOCALES[self.lang]) if items else self.w("none")
+
+    def when(self, at: datetime | str | None) -> str:
+        if at is None:
+            return ""
+        moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+        return format_datetime(moment, "d MMMM y HH:mm zzz", tzinfo=AMSTERDAM, locale=LOCALES[self.lang])
+
+    def view(self) -> dict[str, Any]:
+        made = self.when(self.facts.made_at)
+        return {
+            "lang": self.lang, "title": self.w("title"), "controller": self.policy.controller.short_name,
+            "header": [self.w("intro"), f"{self.w('made_at')}: {made}",
+                       f"{self.w('policy_version')}: {self.facts.policy_version}"],
+            "sections": [self._categories(), self._your_purposes(), self._all_purposes(), self._recipients(),
+                         self._disclosures(), self._retention(), self._sources(), self._consents(),
+                         self._objections(), self._rights(), self._complaint(), self._dpo()],
+        }
+
+    def _section(self, heading: str, paragraphs: Sequence[str] = (), header: Sequence[str] = (),
+                 rows: Sequence[Sequence[str]] = (), after: Sequence[str] = ()) -> dict[str, Any]:
+        table = {"header": list(header), "rows": [list(r) for r in rows]} if rows else None
+        return {"heading": heading, "paragraphs": list(paragraphs), "table": table, "after": list(after)}
+
+    def _held(self) -> list[str]:
+        return [c for c in self.policy.category_ids if self.facts.counts.get(c)]
+
+    def _categories(self) -> dict[str, Any]:
+        sources = {s.id: self.t(s.name) for s in self.policy.sources}
+        rows = [(self.t(self.policy.category(c).name), str(self.facts.counts[c]),
+                 self.join([sources.get(s, s) for s in sorted(self.facts.sources.get(c, ()))])) for c in self._held()]
+        return self._section(self.w("categories"), [] if rows else [self.w("no_records")],
+                             (self.w("category"), self.w("count"), self.w("sources")), rows)
+
+    def _purpose_row(self, purpose_id: str) -> tuple[str, str, str, str]:
+        purpose = self.policy.purpose(purpose_id)
+        bases = {b.id: self.t(b.name) for b in self.policy.legal_bases}
+        roles = {r.id: self.t(r.name) for r in self.policy.roles}
+        return (self.t(purpose.name), self.t(purpose.description),
+                bases.get(purpose.basis, "") if purpose.basis else "",
+                roles.get(purpose.role, "") if purpose.role else "")
+
+    def _purpose_header(self) -> tuple[str, str, str, str]:
+        return self.w("purpose"), self.w("description"), self.w("basis"), self.w("role")
+
+    def _your_purposes(self) -> dict[str, Any]:
+        rows = [self._purpose_row(p) for p in self.policy.purpose_ids if p in self.facts.purposes]
+        return self._section(self.w("your_purposes"), [] if rows else [self.w("no_records")],
+                             self._purpose_header(), rows)
+
+    def _all_purposes(self) -> dict[str, Any]:
+        return self._section(self.w("all_purposes"), [self.statement["purposes_intro"]], self._purpose_header(),
+                             [self._purpose_row(p) for p in self.policy.purpose_ids],
+                             [self.statement["processor_role_note"]])
+
+    def _recipients(self) -> dict[str, Any]:
+        rows = [(self.t(r.name), self.t(r.description)) for r in self.policy.recipients]
+        processors = [f"{p.name}: {self.t(p.service)} ({p.country})" for p in self.policy.processors]
+        intro = [self.statement["sharing_within"], self.statement["sharing_outside"]]
+        return self._section(self.w("recipients"), intro,
+                             (self.w("recipient"), self.w("description")), rows,
+                             [f"{self.w('processors')}: {self.join(processors)}"])
+
+    def _disclosures(self) -> dict[str, Any]:
+        names = {r.id: self.t(r.name) for r in self.policy.recipients}
+        categories = {c.id: self.t(c.name) for c in self.policy.categories}
+        rows = [(names.get(str(d.get("recipient", "")), str(d.get("recipient", ""))), self.when(d.get("at")),
+                 self.join([categories.get(c, c) for c in d.get("categories", ())]), str(d.get("reason", "")))
+                for d in self.facts.disclosures]
+        return self._section(self.w("disclosures"), [] if rows else [self.w("no_disclosures")],
+                             (self.w("recipient"), self.w("when"), self.w("category"), self.w("description")), rows)
+
+    def _rule_text(self, rule: RetentionRule, wording: Mapping[str, str]) -> str:
+        purposes = self.join([self.t(self.policy.purpose(p).name) for p in rule.purposes]) if rule.purposes \
+            else self.w("every_purpose")
+        extra = [wording[k] for k in ("with_consent", "kept_on_erasure") if wording[k]]
+        return "; ".join([f"{wording['name']} ({purposes}): {wording['term']}", *extra])
+
+    def _retention(self) -> dict[str, Any]:
+        wording = dict(zip((r.id for r in self.policy.retention), self.statement["retention"], strict=True))
+        rows = []
+        for category in self._held():
+            rules = self.policy.retention_rules_for(category)
+            held_for = self.facts.category_purposes.get(category)
+            if held_for is not None:
+                rules = [r for r in rules if not r.purposes or held_for & set(r.purposes)]
+            texts = [self._rule_text(r, wording[r.id]) for r in rules] or [self.statement["retention_contact"]]
+            rows.append((self.t(self.policy.category(category).name), "\n".join(texts)))
+        return self._section(self.w("retention"), [self.statement["retention_intro"]],
+                             (self.w("category"), self.w("term")), rows, [self.statement["retention_contact"]])
+
+    def _sources(self) -> dict[str, Any]:
+        used = set().union(*self.facts.sources.values()) if self.facts.sources else set()
+        rows = [(self.t(s.name), self.t(s.description)) for s in self.policy.sources if s.id in used]
+        return self._section(self.w("where_from"), [] if rows else [self.w("no_records")],
+                             (self.w("sources"), self.w("description")), rows)
+
+    def _purpose_name(self, purpose_id: str) -> str:
+        return self.t(self.policy.purpose(purpose_id).name) if purpose_id in self.policy.purpose_ids else purpose_id
+
+    def _consents(self) -> dict[str, Any]:
+        rows = [(self._purpose_name(str(c["purpose"])),
+                 self.w("given") if c["action"] == "given" else self.w("withdrawn"),
+                 self.when(c["at"]), str(c.get("method") or "")) for c in self.facts.consents]
+        return self._section(self.w("consents"), [] if rows else [self.w("no_consents")],
+                             (self.w("purpose"), self.w("action"), self.w("when"), self.w("method")), rows)
+
+    def _state(self, item: Mapping[str, Any]) -> str:
+        return self.w("lifted", at=self.when(item["lifted_at"])) if item.get("lifted_at") else self.w("active")
+
+    def _objections(self) -> dict[str, Any]:
+        rows = [(f"{self.w('objection')}: {self._purpose_name(str(o['scope']))}", self.when(o["at"]), self._state(o))
+                for o in self.facts.objections]
+        rows += [(f"{self.w('restriction')}: {r['reason']}", self.when(r["at"]), self._state(r))
+                 for r in self.facts.restrictions]
+        return self._section(self.w("objections"), [] if rows else [self.w("no_objections")],
+                             (self.w("action"), self.w("when"), self.w("description")), rows)
+
+    def _rights(self) -> dict[str, Any]:
+        rows = [(f"{r['name']} ({r['article']})", r["description"]) for r in self.statement["rights"]]
+        opt_out = self.statement["opt_out"]
+        after = [self.statement["rights_requests"], f"{opt_out['name']}: {opt_out['description']}"]
+        after += [f"{r['letter']}. {r['text']}" if r["letter"] else r["text"] for r in opt_out["routes"]]
+        return self._section(self.w("rights"), [], (self.w("rights"), self.w("description")), rows, after)
+
+    def _complaint(self) -> dict[str, Any]:
+        complaint = self.statement["complaint"]
+        return self._section(complaint["name"], [complaint["description"]], after=[
+            complaint["authority"], f"{self.w('website')}: {complaint['website']}",
+            f"{self.w('address')}: {complaint['address']}", f"{self.w('phone')}: {complaint['phone']}"])
+
+    def _dpo(self) -> dict[str, Any]:
+        dpo, controller = self.statement["dpo"], self.statement["controller"]
+        return self._section(self.w("dpo"), [dpo["role"]], after=[
+            f"{dpo['title']}: {dpo['email']}", f"{controller['name']}, {controller['address']}",
+            f"{self.w('phone')}: {controller['phone']}", f"{self.w('website')}: {controller['website']}"])
+

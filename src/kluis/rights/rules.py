@@ -1,0 +1,198 @@
+"""Pure rules for data subject requests (R-DSR-1, R-DSR-2): deadlines in Amsterdam calendar dates,
+the one extension, the state machine and the verification code limits. No database, no web."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from kluis.kit import signing
+from kluis.kit.clock import AMSTERDAM, as_utc
+from kluis.kit.errors import Conflict, Invalid
+
+FIRST_TERM_MONTHS = 1
+EXTENDED_TERM_MONTHS = 3  # one month plus the two-month extension (Art. 12(3) GDPR)
+REMINDER_DAYS = (7, 2)
+CODE_DIGITS = 6
+CODE_LIFETIME = timedelta(minutes=30)
+CODE_MAX_TRIES = 5
+CODES_PER_HOUR = 3
+
+
+class RequestType(StrEnum):
+    ACCESS = "access"
+    PORTABILITY = "portability"
+    RECTIFICATION = "rectification"
+    ERASURE = "erasure"
+    RESTRICTION = "restriction"
+    OBJECTION = "objection"
+
+
+OBJECTION_SCOPES = ("marketing", "profiling", "legitimate_interest")
+
+
+class Channel(StrEnum):
+    PRIVACY_CENTRE = "privacy_centre"
+    ACCOUNT = "account"
+    STAFF = "staff"
+
+
+class State(StrEnum):
+    RECEIVED = "received"
+    VERIFIED = "verified"
+    IN_PROGRESS = "in_progress"
+    WAITING_ON_PERSON = "waiting_on_person"
+    DONE = "done"
+    REFUSED = "refused"
+
+
+CLOSED = frozenset({State.DONE, State.REFUSED})
+TRANSITIONS: dict[State, frozenset[State]] = {
+    State.RECEIVED: frozenset({State.VERIFIED, State.REFUSED}),
+    State.VERIFIED: frozenset({State.IN_PROGRESS, State.REFUSED}),
+    State.IN_PROGRESS: frozenset({State.WAITING_ON_PERSON, State.DONE, State.REFUSED}),
+    State.WAITING_ON_PERSON: frozenset({State.IN_PROGRESS, State.REFUSED}),
+    State.DONE: frozenset(),
+    State.REFUSED: frozenset(),
+}
+
+
+def check_scope(kind: str, scope: str | None) -> str | None:
+    """An objection names what it is against; other requests carry no scope."""
+    if kind not in RequestType.__members__.values():
+        raise Invalid(f"unknown request type {kind!r}", code="request_type_unknown")
+    if kind == RequestType.OBJECTION:
+        if scope not in OBJECTION_SCOPES:
+            raise Invalid(f"an objection needs a scope: one of {', '.join(OBJECTION_SCOPES)}",
+                          code="objection_scope_required")
+        return scope
+    if scope:
+        raise Invalid("only an objection has a scope", code="scope_not_allowed")
+    return None
+
+
+def check_transition(current: str, target: State, reason: str | None = None) -> None:
+    """Refuse any move the lifecycle does not allow, with a message staff can act on."""
+    state = State(current)
+    if target not in TRANSITIONS[state]:
+        allowed = ", ".join(sorted(TRANSITIONS[state])) or "nothing: the request is closed"
+        raise Conflict(f"a request that is {state} cannot become {target} (it may become: {allowed})",
+                       code="transition_not_allowed")
+    if target == State.REFUSED and not (reason or "").strip():
+        raise Invalid("a refusal needs a reason; the person is told it", code="reason_required")
+
+
+# --- deadlines ------------------------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day number ``months`` later, or that month's last day where the number does not exist."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def receipt_date(received_at: datetime) -> date:
+    """The calendar date in Amsterdam on which the request reached benVitaal."""
+    return as_utc(received_at).astimezone(AMSTERDAM).date()
+
+
+def end_of_day(day: date) -> datetime:
+    """The instant (UTC) at which ``day`` ends in Amsterdam: the next day's midnight there (DST-safe)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=AMSTERDAM).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    day: date  # the last calendar day (Amsterdam) to answer on
+    at: datetime  # the instant that day ends, in UTC
+
+    @classmethod
+    def after(cls, received_at: datetime, months: int) -> Deadline:
+        day = add_months(receipt_date(received_at), months)
+        return cls(day, end_of_day(day))
+
+
+def first_deadline(received_at: datetime) -> Deadline:
+    return Deadline.after(received_at, FIRST_TERM_MONTHS)
+
+
+def extended_deadline(received_at: datetime) -> Deadline:
+    return Deadline.after(received_at, EXTENDED_TERM_MONTHS)
+
+
+def check_extension(received_at: datetime, now: datetime, state: str, extended: bool, reason: str | None) -> None:
+    """Extend once, with reasons, while the first month still runs and the request is open."""
+    if State(state) in CLOSED:
+        raise Conflict("a closed request cannot be extended", code="request_closed")
+    if extended:
+        raise Conflict("the deadline was already extended; it can be extended only once", code="already_extended")
+    if as_utc(now) >= first_deadline(received_at).at:
+        raise Conflict("the first month has passed: the extension had to be sent within it",
+                       code="extension_too_late")
+    if not (reason or "").strip():
+        raise Invalid("an extension needs reasons; the person is told them", code="reason_required")
+
+
+def is_overdue(deadline_at: datetime, now: datetime, state: str) -> bool:
+    return State(state) not in CLOSED and as_utc(now) >= as_utc(deadline_at)
+
+
+def reminder_due(deadline_day: date, now: datetime, state: str, sent: tuple[int, ...] = ()) -> int | None:
+    """The reminder (days before the deadline) to send now, if any: the closest one not yet sent."""
+    if State(state) in CLOSED:
+        return None
+    left = (deadline_day - as_utc(now).astimezone(AMSTERDAM).date()).days
+    due = [d for d in REMINDER_DAYS if left <= d and d not in sent and left >= 0]
+    return min(due) if due else None
+
+
+# --- verification codes ---------------------------------------------------------------------
+
+
+def code_digest(secret: bytes, request_id: str, code: str) -> str:
+    """Only this keyed digest is stored; it is bound to the request so a code works for no other."""
+    return hmac.new(secret, f"kluis/rights/code|{request_id}|{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def derive_code(secret: bytes, code_id: uuid.UUID) -> str:
+    """The code of one issued verification, recomputable from its id: the outbox keeps only the id, so no
+    working code sits in the database (the code table keeps only ``code_digest``)."""
+    mac = hmac.new(secret, b"kluis/rights/code-value|" + code_id.bytes, hashlib.sha256).digest()
+    return f"{int.from_bytes(mac[:8], 'big') % 10 ** CODE_DIGITS:0{CODE_DIGITS}d}"
+
+
+def code_format_ok(code: str) -> bool:
+    return len(code) == CODE_DIGITS and code.isascii() and code.isdigit()
+
+
+def may_issue_code(issued_last_hour: int) -> bool:
+    return issued_last_hour < CODES_PER_HOUR
+
+
+# --- the status page link -------------------------------------------------------------------
+
+STATUS_LINK = "rights/status"
+
+
+def status_token(secret: bytes, request_id: uuid.UUID, received_at: datetime) -> str:
+    """The public reference for the status page: signed, so it is never stored and cannot be guessed."""
+    return signing.sign(secret, STATUS_LINK, request_id, "", as_utc(received_at))
+
+
+def request_of_token(secret: bytes, token: str) -> uuid.UUID | None:
+    try:
+        return signing.verify(secret, STATUS_LINK, token).subject
+    except signing.BadToken:
+        return None
+
+
+def short_reference(request_id: uuid.UUID) -> str:
+    """What a person quotes on the phone: the first 8 hex digits of the id, grouped."""
+    text = request_id.hex[:8].upper()
+    return f"DSR-{text[:4]}-{text[4:]}"

@@ -1,0 +1,108 @@
+"""The privacy centre's request pages (R-DSR-1, R-DSR-2): ask, confirm with a code, follow the status.
+
+What these pages show never depends on whether an address is in the vault: a known and an unknown
+address get the same page, the same status code and the same code form; only a known one gets mail.
+The status page answers only to its signed link; any other link gets the same "not found" page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from kluis.kit.errors import DomainError
+from kluis.rights.models import DataSubjectRequest
+from kluis.rights.rules import OBJECTION_SCOPES, RequestType, short_reference
+from kluis.rights.service import Rights
+from kluis.rights.texts import TEXT
+from kluis.web.deps import KluisDep
+
+router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
+           "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
+ACTOR = "person"
+Lang = Annotated[str, Query(pattern="^(nl|en)$")]
+
+
+def _page(request: Request, lang: str, view: str, *, status: int = 200, **context: object) -> HTMLResponse:
+    response = templates.TemplateResponse(request, "rights/page.html", {
+        "lang": lang, "t": TEXT[lang], "view": view, "types": list(RequestType), "scopes": OBJECTION_SCOPES,
+        **context}, status_code=status)
+    response.headers.update(HEADERS)
+    return response
+
+
+def _not_found(request: Request, lang: str) -> HTMLResponse:
+    return _page(request, lang, "not_found", status=404)
+
+
+@router.get("/request")
+def request_form(request: Request, lang: Lang = "nl") -> HTMLResponse:
+    return _page(request, lang, "form")
+
+
+@router.post("/request")
+def submit_request(request: Request, kluis: KluisDep, kind: Annotated[str, Form(alias="type", max_length=16)],
+                   email: Annotated[str, Form(max_length=320)], scope: Annotated[str, Form(max_length=24)] = "",
+                   lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
+    try:
+        with kluis.db.transaction() as session:
+            received = Rights(session, kluis, ACTOR).receive_public(kind, email, lang, scope or None)
+    except DomainError as exc:
+        return _page(request, lang, "form", status=422, error=TEXT[lang].get(exc.code, TEXT[lang]["form_error"]),
+                     chosen=kind, chosen_scope=scope)
+    return RedirectResponse(f"/privacy-centre/requests/{received.token}/verify?lang={lang}", status_code=303)
+
+
+@router.get("/requests/{token}/verify")
+def verify_form(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> Response:
+    with kluis.db.sessions() as session:
+        found = Rights(session, kluis, ACTOR).by_token(token)
+    if found is None:
+        return _not_found(request, lang)
+    if found.state != "received":
+        return RedirectResponse(f"/privacy-centre/requests/{token}?lang={lang}", status_code=303)
+    return _page(request, lang, "verify", token=token)
+
+
+@router.post("/requests/{token}/code")
+def submit_code(request: Request, kluis: KluisDep, token: str, code: Annotated[str, Form(max_length=12)],
+                lang: Lang = "nl") -> Response:
+    with kluis.db.transaction() as session:
+        rights = Rights(session, kluis, ACTOR)
+        found = rights.by_token(token)
+        verified = found is not None and rights.verify_code(found.id, code)
+    if found is None:
+        return _not_found(request, lang)
+    if not verified:
+        return _page(request, lang, "verify", status=422, token=token, error=TEXT[lang]["code_refused"])
+    return RedirectResponse(f"/privacy-centre/requests/{token}?lang={lang}", status_code=303)
+
+
+@router.post("/requests/{token}/new-code")
+def new_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> Response:
+    try:
+        with kluis.db.transaction() as session:
+            rights = Rights(session, kluis, ACTOR)
+            found = rights.by_token(token)
+            if found is None:
+                return _not_found(request, lang)
+            rights.request_code(found.id)
+    except DomainError as exc:
+        return _page(request, lang, "verify", status=429 if exc.status == 429 else 409, token=token,
+                     error=TEXT[lang]["code_limit" if exc.status == 429 else "already_verified"])
+    return _page(request, lang, "verify", token=token, notice=TEXT[lang]["code_resent"])
+
+
+@router.get("/requests/{token}")
+def status_page(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> HTMLResponse:
+    with kluis.db.sessions() as session:
+        found: DataSubjectRequest | None = Rights(session, kluis, ACTOR).by_token(token)
+    if found is None:
+        return _not_found(request, lang)
+    return _page(request, lang, "status", token=token, item=found, reference=short_reference(found.id))
