@@ -62,11 +62,3 @@ def create_app(kluis: Kluis) -> FastAPI:
 
     return app
 
-
-def from_environment() -> FastAPI:
-    """The app built from configuration: the factory each server worker process calls."""
-    from kluis import wiring
-
-    kluis = wiring.build()
-    kluis.register_policy()
-    return create_app(kluis)

@@ -85,21 +85,17 @@ def migrate(check: Annotated[bool, typer.Option(
 @app.command("serve")
 @domain_errors
 def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
-          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-          workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes (stateless).")] = 1) -> None:
+          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000) -> None:
     """Serve the HTTP API and pages (stateless: run as many as needed behind a load balancer)."""
     import uvicorn
 
     from kluis.app import create_app
 
     kluis = wiring.for_cli()
+    schema.ensure_current(kluis.db)
     kluis.register_policy()
     err.print(f"Kluis on http://{host}:{port}  (statement /privacy, API docs /docs, health /health)")
-    if workers > 1:
-        uvicorn.run("kluis.app:from_environment", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning")
-    else:
-        uvicorn.run(create_app(kluis), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(kluis), host=host, port=port, log_level="warning")
 
 
 def main() -> None:

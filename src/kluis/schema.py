@@ -35,6 +35,31 @@ def upgrade(db: Database, revision: str = "heads") -> None:
         command.upgrade(config, revision)
 
 
+def behind(db: Database) -> list[str]:
+    """The schemas that are not at their newest migration (empty when both are current)."""
+    from alembic.script import ScriptDirectory
+
+    stale = []
+    for engine, target in ((db.engine, "data"), (db.key_engine, "keys")):
+        version_table = "alembic_version" if target == "data" else "alembic_version_keys"
+        heads = set(ScriptDirectory.from_config(alembic_config(str(engine.url), target)).get_heads())
+        with engine.connect() as conn:
+            current = set(MigrationContext.configure(conn, opts={"version_table": version_table}).get_current_heads())
+        if current != heads:
+            stale.append(target)
+    return stale
+
+
+def ensure_current(db: Database) -> None:
+    """Refuse to serve or work on an old schema: a clear message now, not errors on every request later."""
+    stale = behind(db)
+    if stale:
+        from kluis.kit.errors import ConfigurationError
+
+        raise ConfigurationError(f"the {' and '.join(stale)} schema is not up to date: run `kluis migrate` first",
+                                 code="schema_outdated")
+
+
 def differences(db: Database) -> list[Any]:
     """What the migrated schema lacks or has beyond the models (empty when head matches the models)."""
     from kluis.migrations.models import METADATA

@@ -16,7 +16,7 @@ from typing import Annotated, Protocol
 
 import typer
 
-from kluis import wiring
+from kluis import schema, wiring
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.worker import MailPoller
 from kluis.rights.tasks import ReminderPoller
@@ -92,6 +92,7 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Handle what is due
                                                "(default: KLUIS_WORKER_POLL_SECONDS).")] = None) -> None:
     """Send queued mail (the outbox). Run as many workers as needed; each message goes out once."""
     kluis = wiring.for_cli()
+    schema.ensure_current(kluis.db)
     work = pollers()
     if once:
         handled = drain(kluis, work)

@@ -136,3 +136,19 @@ def test_r_pol_3_demo_prepares_everything_in_one_command(workdir):
         assert "benVitaal" in client.get("/privacy").text
         assert client.get("/health").json()["status"] == "ok"
     assert Path("kluis.db").exists()
+
+
+def test_serve_and_worker_refuse_an_outdated_schema_with_a_clear_message(cli_kluis):
+    from alembic import command
+
+    from kluis.schema import alembic_config
+
+    with cli_kluis.db.engine.begin() as conn:
+        config = alembic_config(str(cli_kluis.db.engine.url), "data")
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001_data")
+    for args in (["serve", "--port", "1"], ["worker", "--once"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1 and "kluis migrate" in result.output, args
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    assert runner.invoke(app, ["worker", "--once"]).exit_code == 0
