@@ -114,8 +114,8 @@ def _store_other(kluis):
     return person.id
 
 
-def test_r_vlt_5_stolen_key_material_from_before_does_not_help_after_master_rotation(kluis):
-    """A wrapped key copied out before shredding still needs the master key; records bind to their row."""
+def test_r_vlt_1_record_ciphertext_moved_to_another_row_does_not_open(kluis):
+    """Associated data binds a ciphertext to its person, record and category: copied elsewhere it fails."""
     person_id = _store_known_person(kluis)
     with kluis.db.sessions() as session, kluis.db.key_sessions() as keys:
         record = session.scalars(select(Record).where(Record.person_id == person_id)).first()
