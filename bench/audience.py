@@ -26,14 +26,14 @@ from kluis.consent.marketing import LIST, Marketing  # noqa: E402
 from kluis.kit.cli import progress  # noqa: E402
 
 RAW = f"""
-SELECT DISTINCT p.id FROM person p
-JOIN consent_state c ON c.person_id = p.id AND c.purpose = '{LIST}'
-JOIN identifier i ON i.person_id = p.id AND i.kind = 'email'
-WHERE p.shredded_at IS NULL
-  AND NOT EXISTS (SELECT 1 FROM restriction r WHERE r.person_id = p.id AND r.lifted_at IS NULL)
-  AND NOT EXISTS (SELECT 1 FROM objection o WHERE o.person_id = p.id AND o.lifted_at IS NULL
+SELECT c.person_id FROM consent_state c
+JOIN person p ON p.id = c.person_id AND p.shredded_at IS NULL
+WHERE c.purpose = '{LIST}'
+  AND NOT EXISTS (SELECT 1 FROM restriction r WHERE r.person_id = c.person_id AND r.lifted_at IS NULL)
+  AND NOT EXISTS (SELECT 1 FROM objection o WHERE o.person_id = c.person_id AND o.lifted_at IS NULL
                   AND o.scope IN ('marketing', '{LIST}'))
-  AND NOT EXISTS (SELECT 1 FROM suppression s WHERE s.digest = i.digest AND s.list_id = '{LIST}')
+  AND EXISTS (SELECT 1 FROM identifier i WHERE i.person_id = c.person_id AND i.kind = 'email'
+              AND NOT EXISTS (SELECT 1 FROM suppression s WHERE s.digest = i.digest AND s.list_id = '{LIST}'))
 """
 
 
@@ -100,20 +100,19 @@ def main() -> None:
             raw = kluis.db.engine.raw_connection()
             try:
                 t0 = time.perf_counter()
-                cur = raw.cursor(name="raw_audience")  # server-side: streamed like ours
-                cur.itersize = 5000
+                cur = raw.cursor()  # a plain query: the database may plan it in parallel
                 cur.execute(RAW)
-                theirs = {row[0] for row in cur}
+                theirs = {row[0] for row in cur.fetchall()}
                 best_raw = min(best_raw, time.perf_counter() - t0)
                 raw.rollback()
             finally:
                 raw.close()
             assert ours == theirs, "the audience differs from the hand-written query"
         print(f"[postgresql] data: {args.people:,} people; audience {len(ours):,} (sets equal)")
-        print(f"[postgresql] kluis audience (streamed):  {best_kluis:.2f} s")
-        print(f"[postgresql] raw SQL (server cursor):    {best_raw:.2f} s")
-        print(f"[postgresql] ratio kluis/raw:            {best_kluis / best_raw:.2f}")
-        print(f"[postgresql] peak memory (RSS):          {peak_rss_mb():,.0f} MB")
+        print(f"[postgresql] kluis audience (streamed):   {best_kluis:.2f} s")
+        print(f"[postgresql] raw SQL (all rows at once):  {best_raw:.2f} s")
+        print(f"[postgresql] ratio kluis/raw:             {best_kluis / best_raw:.2f}")
+        print(f"[postgresql] peak memory (RSS):           {peak_rss_mb():,.0f} MB (both sets held to compare)")
 
 
 if __name__ == "__main__":
