@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.orm import Session
 
-import kluis.gate.service as gate_service
 from kluis.audit import service as audit
 from kluis.consent.marketing_models import Campaign, InterestProfile, Suppression, UsedToken
 from kluis.consent.models import ConsentNotice, ConsentState
@@ -23,6 +22,7 @@ from kluis.kit import signing
 from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.vault.crypto import open_sealed, seal
 from kluis.vault.models import Identifier, Person
+from kluis.vault.service import live_person
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -230,7 +230,7 @@ class Marketing:
             Identifier.person_id == person_id, Identifier.kind == "email")))
 
     def _person(self, person_id: uuid.UUID) -> Person:
-        return gate_service.Gate(self.session, self.kluis.policy, self.kluis.clock, self.actor).person(person_id)
+        return live_person(self.session, person_id)
 
 
 def audience_query(list_id: str) -> Any:

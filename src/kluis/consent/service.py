@@ -15,10 +15,10 @@ import kluis.gate.service as gate_service
 from kluis.audit import service as audit
 from kluis.consent import rules
 from kluis.consent.models import ConsentEvent, ConsentNotice, ConsentState
-from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
 from kluis.vault.crypto import open_sealed, seal
-from kluis.vault.models import Person
+from kluis.vault.service import live_person
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -42,7 +42,7 @@ class Consents:
 
     def history(self, person_id: uuid.UUID) -> list[dict[str, Any]]:
         """Every consent event of the person, with the notice text shown (for access packages)."""
-        self._person(person_id)
+        live_person(self.session, person_id)
         rows = self.session.execute(select(ConsentEvent, ConsentNotice.text).outerjoin(
             ConsentNotice, ConsentNotice.hash == ConsentEvent.notice_hash).where(
             ConsentEvent.person_id == person_id).order_by(ConsentEvent.seq)).all()
@@ -58,7 +58,7 @@ class Consents:
 
     def _record(self, person_id: uuid.UUID, purpose: str, action: str, method: str, notice_text: str | None,
                 lang: str, ip: str | None, reference: str | None) -> ConsentEvent:
-        self._person(person_id)
+        live_person(self.session, person_id)
         problems = []
         policy = self.kluis.policy
         if purpose not in policy.purpose_ids or str(policy.purpose(purpose).basis) != "consent":
@@ -110,12 +110,6 @@ class Consents:
             self.session.add(ConsentNotice(hash=digest, lang=lang, text=text, created_at=self.kluis.clock.now()))
             self.session.flush()
         return digest
-
-    def _person(self, person_id: uuid.UUID) -> Person:
-        person = self.session.get(Person, person_id)
-        if person is None or person.shredded_at is not None:
-            raise NotFound("no such person", code="person_not_found")
-        return person
 
 
 def current_consents(session: Session, person_id: uuid.UUID) -> dict[str, dict[str, Any]]:

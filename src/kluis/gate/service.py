@@ -21,6 +21,7 @@ from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy
 from kluis.vault.models import Employer, Person
+from kluis.vault.service import live_person
 
 ON_BEHALF = ("person", "staff")
 _NONE: frozenset[str] = frozenset()
@@ -214,10 +215,7 @@ class Gate:
                      object_ids=[object_id, person_id], details=details)
 
     def person(self, person_id: uuid.UUID) -> Person:
-        person = self.session.get(Person, person_id)
-        if person is None or person.shredded_at is not None:
-            raise NotFound("no such person", code="person_not_found")
-        return person
+        return live_person(self.session, person_id)
 
 
 def _check_common(on_behalf_of: str, reference: str | None) -> list[Problem]:

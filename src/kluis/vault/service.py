@@ -134,10 +134,7 @@ class Vault:
         return person
 
     def person(self, person_id: uuid.UUID) -> Person:
-        person = self.session.get(Person, person_id)
-        if person is None or person.shredded_at is not None:
-            raise NotFound("no such person", code="person_not_found")
-        return person
+        return live_person(self.session, person_id)
 
     def identifiers_of(self, person_id: uuid.UUID) -> list[Identifier]:
         return list(self.session.scalars(select(Identifier).where(Identifier.person_id == person_id)
@@ -348,3 +345,10 @@ def add_employer(session: Session, clock: Clock, actor: str, name: str) -> Emplo
                  object_ids=[employer.id])
     return employer
 
+
+def live_person(session: Session, person_id: uuid.UUID) -> Person:
+    """The person, unless unknown or erased: both are simply 'not found' to every caller."""
+    person = session.get(Person, person_id)
+    if person is None or person.shredded_at is not None:
+        raise NotFound("no such person", code="person_not_found")
+    return person
