@@ -53,7 +53,7 @@ def database_urls(tmp_path: Path) -> Iterator[tuple[str, str]]:
 def settings(database_urls: tuple[str, str]) -> Settings:
     data_url, key_url = database_urls
     return Settings(_env_file=None, database_url=data_url, keystore_url=key_url, master_key=new_secret(),
-                    index_key=new_secret(), secret_key=new_secret())
+                    index_key=new_secret(), secret_key=new_secret(), certificate_key=new_secret())
 
 
 @pytest.fixture

@@ -15,6 +15,8 @@ from kluis.audit.commands import app as audit_app
 from kluis.config import LOCAL_SECRETS_FILE, Settings
 from kluis.consent.commands import app as marketing_app
 from kluis.demo.commands import demo, seed
+from kluis.erasure.commands import app as erasure_app
+from kluis.erasure.commands import certificate_app
 from kluis.kit.cli import domain_errors, err, out
 from kluis.kit.errors import ConfigurationError
 from kluis.policy.commands import app as policy_app
@@ -28,20 +30,31 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
 app.add_typer(marketing_app, name="marketing")
+app.add_typer(erasure_app, name="erasure")
+app.add_typer(certificate_app, name="certificate")
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)
 
 
+LOCAL_SECRET_NAMES = ("KLUIS_MASTER_KEY", "KLUIS_INDEX_KEY", "KLUIS_SECRET_KEY", "KLUIS_CERTIFICATE_KEY")
+
+
 def write_local_secrets(path: Path = LOCAL_SECRETS_FILE) -> bool:
-    """Generate local keys once (SQLite only). Returns whether a new file was written."""
+    """Generate local keys once (SQLite only); a file from an older version gets the keys it lacks.
+    Returns whether anything was written."""
     if path.exists():
-        return False
+        present = {line.split("=", 1)[0].strip() for line in path.read_text().splitlines() if "=" in line}
+        missing = [name for name in LOCAL_SECRET_NAMES if name not in present]
+        if missing:
+            with path.open("a") as fh:
+                fh.writelines(f"{name}={new_secret()}\n" for name in missing)
+        return bool(missing)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write("# Local keys written by `kluis init`. Keep this file out of backups of the data.\n")
-        for name in ("KLUIS_MASTER_KEY", "KLUIS_INDEX_KEY", "KLUIS_SECRET_KEY"):
+        for name in LOCAL_SECRET_NAMES:
             fh.write(f"{name}={new_secret()}\n")
     return True
 
@@ -51,9 +64,9 @@ def write_local_secrets(path: Path = LOCAL_SECRETS_FILE) -> bool:
 def init() -> None:
     """Prepare a Kluis: local keys (SQLite only), schema migrations, and the policy version."""
     settings = Settings()
-    if settings.master_key is None and settings.is_sqlite:
+    if (settings.master_key is None or settings.certificate_key is None) and settings.is_sqlite:
         if write_local_secrets():
-            out.print(f"generated a local master key, index key and secret key in {LOCAL_SECRETS_FILE.resolve()}")
+            out.print(f"generated local keys (master, index, secret, certificate) in {LOCAL_SECRETS_FILE.resolve()}")
         settings = Settings()
     elif settings.master_key is None:
         raise ConfigurationError("KLUIS_MASTER_KEY is not configured: Kluis refuses to start against a server "

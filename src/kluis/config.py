@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     previous_master_keys: SecretStr | None = None
     index_key: SecretStr | None = None
     secret_key: SecretStr | None = None
+    # Ed25519 key (32 bytes, URL-safe base64) that signs certificates of erasure (docs/erasure.md).
+    certificate_key: SecretStr | None = None
     policy_file: Path = DEFAULT_POLICY_FILE
     base_url: str = "http://127.0.0.1:8000"
     cookie_secure: bool = False

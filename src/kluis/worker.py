@@ -17,6 +17,7 @@ from typing import Annotated, Protocol
 import typer
 
 from kluis import schema, wiring
+from kluis.erasure.tasks import ErasurePoller
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.worker import MailPoller
 from kluis.rights.tasks import ReminderPoller
@@ -38,7 +39,8 @@ class Poller(Protocol):
 def pollers() -> list[Poller]:
     for module in MESSAGE_MODULES:
         importlib.import_module(module)
-    return [ReminderPoller(), MailPoller()]
+    # Mail first: notices queued before an erasure leave while the address is still there.
+    return [ReminderPoller(), MailPoller(), ErasurePoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:

@@ -26,7 +26,9 @@ from kluis.vault.service import live_person
 ON_BEHALF = ("person", "staff")
 _NONE: frozenset[str] = frozenset()
 Lifted = TypeVar("Lifted", Objection, Restriction)
-RESTRICTION_REASONS = ("accuracy_contested", "unlawful_processing", "legal_claims", "objection_pending", "other")
+# kept_by_law: what an erasure left because a legal obligation keeps it (R-RET-3), set by the erasure job.
+RESTRICTION_REASONS = ("accuracy_contested", "unlawful_processing", "legal_claims", "objection_pending", "kept_by_law",
+                       "other")
 
 
 @dataclass

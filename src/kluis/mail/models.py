@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, Integer, String, Uuid
+from sqlalchemy import JSON, CheckConstraint, Index, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, UTCDateTime
@@ -48,3 +48,6 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(64))
+    # Only for the last notice to a person whose addresses are being erased: the address, sealed with a
+    # key derived from the secret key, and cleared as soon as the message is sent, failed or cancelled.
+    sealed_to: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -7,13 +7,17 @@ own short transaction (see ``kluis.mail.worker``).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import os
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +32,7 @@ from kluis.mail.templates import Cancelled, MessageContext, Undeliverable, messa
 
 # What other domains use, so that they import mail through this module only.
 __all__ = ["Cancelled", "MessageContext", "Undeliverable", "claim", "defer", "enqueue", "mark_cancelled",
-           "mark_failed", "mark_sent", "register_template", "unsubscribe_headers"]
+           "mark_failed", "mark_sent", "open_address", "register_template", "seal_address", "unsubscribe_headers"]
 
 log = logging.getLogger("kluis.mail")
 WORKER = "worker"
@@ -36,9 +40,12 @@ WORKER = "worker"
 
 def enqueue(session: Session, clock: Clock, *, template: str, person_id: uuid.UUID | None = None,
             staff_id: uuid.UUID | None = None, lang: str = "nl", context: Mapping[str, Any] | None = None,
-            kind: str = rules.ADMINISTRATIVE, list_id: str | None = None, actor: str) -> Outbox:
+            kind: str = rules.ADMINISTRATIVE, list_id: str | None = None, actor: str,
+            sealed_to: bytes | None = None) -> Outbox:
     """Queue one message in the caller's transaction (with its audit event): it is sent after that
-    transaction commits, and never if it rolls back. ``context`` holds ids and codes only."""
+    transaction commits, and never if it rolls back. ``context`` holds ids and codes only. ``sealed_to``
+    (from ``seal_address``) carries the address of a person whose identifiers are erased before the
+    message leaves; it is cleared once the message is sent, failed or cancelled."""
     found = message_type(template)
     body = dict(context or {})
     problems: list[Problem] = []
@@ -55,7 +62,7 @@ def enqueue(session: Session, clock: Clock, *, template: str, person_id: uuid.UU
     now = clock.now()
     row = Outbox(id=new_id(), template=template, kind=kind, person_id=person_id, staff_id=staff_id, lang=lang,
                  context=body, list_id=list_id, state=rules.QUEUED, attempts=0, next_attempt_at=now,
-                 created_at=now)
+                 created_at=now, sealed_to=sealed_to)
     session.add(row)
     session.flush()
     details: dict[str, Any] = {"template": template, "kind": kind, "lang": lang}
@@ -96,7 +103,7 @@ def mark_sent(session: Session, clock: Clock, claimed: Outbox) -> bool:
     if row is None:
         return False
     row.state, row.sent_at, row.last_error = rules.SENT, clock.now(), None
-    row.locked_until = row.locked_by = None
+    row.locked_until = row.locked_by = row.sealed_to = None
     audit.append(session, clock, actor=WORKER, action="mail.sent", object_type="mail", object_ids=[row.id],
                  details={"template": row.template, "kind": row.kind, "attempts": row.attempts})
     return True
@@ -115,7 +122,7 @@ def mark_cancelled(session: Session, clock: Clock, claimed: Outbox, reason: str)
     if row is None:
         return False
     row.state, row.last_error = rules.CANCELLED, reason[:64]
-    row.locked_until = row.locked_by = None
+    row.locked_until = row.locked_by = row.sealed_to = None
     audit.append(session, clock, actor=WORKER, action="mail.cancelled", object_type="mail", object_ids=[row.id],
                  details={"template": row.template, "kind": row.kind, "reason": reason[:64]})
     return True
@@ -139,7 +146,7 @@ def defer(session: Session, clock: Clock, claimed: Outbox, code: str, *, max_att
 
 def _fail(session: Session, clock: Clock, row: Outbox, code: str) -> None:
     row.state, row.last_error = rules.FAILED, code[:64]
-    row.locked_until = row.locked_by = None
+    row.locked_until = row.locked_by = row.sealed_to = None
     audit.append(session, clock, actor=WORKER, action="mail.failed", object_type="mail", object_ids=[row.id],
                  details={"template": row.template, "kind": row.kind, "error": code[:64], "attempts": row.attempts})
 
@@ -153,3 +160,16 @@ def _still_ours(session: Session, claimed: Outbox) -> Outbox | None:
                     claimed.id)
         return None
     return row
+
+
+def _address_key(secret: bytes) -> bytes:
+    return hmac.new(secret, b"kluis/mail/sealed-to", hashlib.sha256).digest()
+
+
+def seal_address(secret: bytes, person_id: uuid.UUID, address: str) -> bytes:
+    nonce = os.urandom(12)
+    return nonce + AESGCM(_address_key(secret)).encrypt(nonce, address.encode(), person_id.bytes)
+
+
+def open_address(secret: bytes, person_id: uuid.UUID, sealed: bytes) -> str:
+    return AESGCM(_address_key(secret)).decrypt(sealed[:12], sealed[12:], person_id.bytes).decode()

@@ -148,6 +148,8 @@ def recipient(session: Session, kluis: Kluis, row: Outbox) -> str:
             raise Cancelled("staff_removed")
         return email_of(kluis.keys, account)
     assert row.person_id is not None
+    if row.sealed_to is not None:
+        return service.open_address(kluis.keys.secret, row.person_id, row.sealed_to)
     vault = kluis.vault(session, actor=service.WORKER)
     try:
         vault.person(row.person_id)

@@ -60,6 +60,14 @@ NOTICES: dict[str, dict[str, tuple[str, str]]] = {
                "om deze redenen:"),
         "en": ("We need more time", "We are extending the term for your request by two months, for these reasons:"),
     },
+    "erased": {
+        "nl": ("Uw gegevens zijn verwijderd", "We hebben uw persoonsgegevens verwijderd, ook in onze eigen systemen. "
+               "Wat de wet ons verplicht te bewaren, bewaren we afgeschermd tot het einde van die termijn, en "
+               "daarna verwijderen we het zonder dat u het opnieuw hoeft te vragen:"),
+        "en": ("Your data has been erased", "We have erased your personal data, in our own systems too. What the law "
+               "obliges us to keep, we keep restricted until the end of that term, and then erase it without you "
+               "having to ask again:"),
+    },
     "forwarded": {
         "nl": ("Uw verzoek gaat naar uw werkgever", "benVitaal verwerkt deze gegevens in opdracht van uw werkgever, "
                "die verantwoordelijk is. We hebben uw verzoek daarom doorgestuurd naar:"),
@@ -128,6 +136,8 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
         detail = request.refusal_reason or ""
     elif notice == "extended":
         detail = request.extension_reason or ""
+    elif notice == "erased":
+        detail = _kept_summary(session, row)
     elif notice == "forwarded" and request.forwarded_employer_id:
         employer = session.get(Employer, request.forwarded_employer_id)
         detail = employer.name if employer else ""
@@ -135,6 +145,21 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
     return mail.MessageContext(values={
         **_common(kluis, request, row.lang), "title": title, "text": text, "detail": detail, "notice": notice,
         "authority": authority.name.get("en" if row.lang == "en" else "nl"), "authority_url": authority.website})
+
+
+def _kept_summary(session: Session, row: Outbox) -> str:
+    """What the erasure kept, by category and until when; 'nothing' in the person's language."""
+    from kluis.erasure.models import ErasureJob
+    try:
+        job = session.get(ErasureJob, uuid.UUID(str(row.context.get("job_id"))))
+    except ValueError:
+        job = None
+    kept = (job.result.get("vault", {}).get("kept", []) if job is not None else [])
+    if not kept:
+        return "niets." if row.lang == "nl" else "nothing."
+    until = "tot" if row.lang == "nl" else "until"
+    open_term = "einde termijn" if row.lang == "nl" else "end of term"
+    return "; ".join(f"{k['category']} ({k['records']}) {until} {k['until'] or open_term}" for k in kept)
 
 
 def build_code(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:

@@ -144,12 +144,38 @@ class Rights:
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self, request_id: uuid.UUID) -> DataSubjectRequest:
+        """Take the request up. An erasure request queues its erasure job (R-DSR-6), which completes
+        the request when done; data held for an employer waits for the employer's instruction (R-DSR-8)."""
+        request = self.get(request_id)
+        if request.type == rules.RequestType.ERASURE:
+            if request.processor_role and not request.employer_instruction:
+                raise Conflict("record the employer's instruction first: benVitaal holds this data for the "
+                               "employer", code="instruction_required")
+            rules.check_transition(request.state, State.IN_PROGRESS)
+            if request.person_id is None:
+                raise Conflict("the request is not verified", code="not_verified")
+            from kluis.erasure import service as erasure
+            from kluis.erasure.rules import Reason
+            erasure.queue(self.session, self.kluis, request.person_id, Reason.REQUEST, self.actor, request.id)
         return self._move(request_id, State.IN_PROGRESS)
+
+    def complete_erasure(self, request_id: uuid.UUID) -> DataSubjectRequest | None:
+        """The erasure job finished: the request is done. The person was told by the job's own notice,
+        queued before their address was erased, so no second notice goes out."""
+        request = self.get(request_id)
+        if request.state in rules.CLOSED:
+            return None
+        if request.state != State.IN_PROGRESS:
+            request.state = State.IN_PROGRESS
+        return self._move(request_id, State.DONE, notify=False)
 
     def wait_on_person(self, request_id: uuid.UUID) -> DataSubjectRequest:
         return self._move(request_id, State.WAITING_ON_PERSON)
 
     def complete(self, request_id: uuid.UUID) -> DataSubjectRequest:
+        if self.get(request_id).type == rules.RequestType.ERASURE:
+            raise Conflict("an erasure request is completed by its erasure job, with its certificate",
+                           code="erasure_job_completes")
         return self._move(request_id, State.DONE)
 
     def refuse(self, request_id: uuid.UUID, reason: str) -> DataSubjectRequest:
@@ -284,7 +310,8 @@ class Rights:
         self._audit(request, "request.forwarded", employer_id=str(employer_id))
         self._notify(request, "forwarded")
 
-    def _move(self, request_id: uuid.UUID, target: State, reason: str | None = None) -> DataSubjectRequest:
+    def _move(self, request_id: uuid.UUID, target: State, reason: str | None = None, notify: bool = True
+              ) -> DataSubjectRequest:
         request = self.get(request_id)
         rules.check_transition(request.state, target, reason)
         now = self._now()
@@ -294,7 +321,8 @@ class Rights:
         if target in rules.CLOSED:
             request.closed_at = now
         self._audit(request, f"request.{target.value}")
-        self._notify(request, target.value)
+        if notify:
+            self._notify(request, target.value)
         return request
 
     def _notify(self, request: DataSubjectRequest, notice: str, person_id: uuid.UUID | None = None) -> None:

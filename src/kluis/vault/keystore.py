@@ -59,6 +59,20 @@ class KeyStore:
             result = session.execute(delete(PersonKey).where(PersonKey.person_id.in_(ids)))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    def adopt(self, data_session: Session, person_id: UUID, from_id: UUID) -> bool:
+        """Make the key stored under ``from_id`` the person's key, destroying the person's old one, in
+        one key-store transaction. False when there is nothing to adopt (it was adopted before)."""
+        with self._session(data_session) as session:
+            row = session.get(PersonKey, from_id)
+            if row is None:
+                return False
+            dek = self._keys.unwrap(from_id, row.wrapped, row.kek_id)
+            session.execute(delete(PersonKey).where(PersonKey.person_id.in_([person_id, from_id])))
+            session.execute(PersonKey.__table__.insert(), [{
+                "person_id": person_id, "wrapped": self._keys.wrap(person_id, dek), "kek_id": self._keys.master_id,
+                "created_at": row.created_at}])
+        return True
+
     def outdated(self) -> int:
         with self._db.key_sessions() as session:
             return int(session.scalar(select(func.count()).select_from(PersonKey)

@@ -29,6 +29,9 @@ class Person(Base):
     employer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employer.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Erasure done (R-DSR-6); what a legal obligation keeps stays, restricted, until its term ends.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Data key destroyed: nothing of the person can be read any more (R-VLT-5).
     shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

@@ -1,0 +1,178 @@
+"""The certificate of erasure (R-DSR-6): canonical JSON signed with Ed25519, and a PDF of the same facts.
+
+The JSON is the proof: ``{"certificate": {...}, "signature": {"alg": "Ed25519", "key_id": ..., "value": ...}}``
+where the value signs the canonical form of ``certificate`` (sorted keys, no spaces, UTF-8). The PDF
+is for people; it carries the SHA-256 of its JSON, and ``kluis certificate verify`` checks both.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from kluis.kit.errors import ConfigurationError, Invalid
+
+ALG = "Ed25519"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def canonical(document: Any) -> bytes:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def private_key(secret: str | None) -> Ed25519PrivateKey:
+    """The signing key from KLUIS_CERTIFICATE_KEY: 32 random bytes, URL-safe base64 (`kluis init` writes one)."""
+    if not secret:
+        raise ConfigurationError("KLUIS_CERTIFICATE_KEY is not configured: erasure certificates cannot be signed "
+                                 "(`kluis init` writes one locally; `kluis keys new-secret` prints one)",
+                                 code="certificate_key_missing")
+    try:
+        raw = _unb64(secret.strip())
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ConfigurationError("KLUIS_CERTIFICATE_KEY must be 32 bytes in URL-safe base64",
+                                 code="certificate_key_invalid")
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def public_text(key: Ed25519PublicKey) -> str:
+    return _b64(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+
+
+def key_id(key: Ed25519PublicKey) -> str:
+    return hashlib.sha256(key.public_bytes(Encoding.Raw, PublicFormat.Raw)).hexdigest()[:16]
+
+
+def sign(document: dict[str, Any], key: Ed25519PrivateKey) -> str:
+    public = key.public_key()
+    signed = {"certificate": document,
+              "signature": {"alg": ALG, "key_id": key_id(public), "public_key": public_text(public),
+                            "value": _b64(key.sign(canonical(document)))}}
+    return json.dumps(signed, sort_keys=True, indent=2, ensure_ascii=False)
+
+
+class NotGenuine(Invalid):
+    """The certificate was altered, signed by another key, or is not a certificate at all."""
+
+
+def verify(text: str | bytes, trusted: Ed25519PublicKey | None = None) -> dict[str, Any]:
+    """The certificate's facts if the signature holds (and, given a trusted key, it is that key's)."""
+    try:
+        signed = json.loads(text)
+        document, signature = signed["certificate"], signed["signature"]
+        if signature.get("alg") != ALG:
+            raise NotGenuine(f"unknown signature algorithm {signature.get('alg')!r}", code="certificate_alg")
+        embedded = Ed25519PublicKey.from_public_bytes(_unb64(signature["public_key"]))
+        value = _unb64(signature["value"])
+    except NotGenuine:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise NotGenuine("not a certificate of erasure", code="certificate_malformed") from exc
+    key = trusted or embedded
+    if trusted is not None and public_text(trusted) != signature["public_key"]:
+        raise NotGenuine("signed with another key than the one trusted", code="certificate_wrong_key")
+    try:
+        key.verify(value, canonical(document))
+    except InvalidSignature:
+        raise NotGenuine("the signature does not match: the certificate was altered", code="certificate_altered") \
+            from None
+    return dict(document)
+
+
+def verify_pdf(pdf: bytes, certificate_json: str | bytes) -> None:
+    """The PDF names the SHA-256 of its certificate JSON; a PDF with another hash is not its rendering."""
+    wanted = hashlib.sha256(certificate_json if isinstance(certificate_json, bytes)
+                            else certificate_json.encode()).hexdigest()
+    # The PDF is written without stream compression (see render_pdf), so the hash is in its bytes.
+    if f"sha256:{wanted}".encode() not in pdf:
+        raise NotGenuine("the PDF does not belong to this certificate", code="certificate_pdf_mismatch")
+
+
+def render_pdf(certificate_json: str) -> bytes:
+    """A readable page of the signed facts, with the JSON's hash so the two can be checked together."""
+    from xml.sax.saxutils import escape
+
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table
+
+    facts = json.loads(certificate_json)["certificate"]
+    signature = json.loads(certificate_json)["signature"]
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(buffer, pagesize=A4, title="Certificate of erasure", author=facts["issuer"]["name"],
+                            pageCompression=0)
+    story: list[Any] = [Paragraph("Certificate of erasure / Verklaring van verwijdering", styles["Title"]),
+                        Paragraph(escape(f"Certificate {facts['certificate_id']} · issued {facts['issued_at']} "
+                                         f"by {facts['issuer']['name']}"), styles["Normal"]),
+                        Paragraph(escape(f"Person (pseudonymous id): {facts['person_id']} · reason: "
+                                         f"{facts['reason']}" + (f" · request {facts['request_id']}"
+                                                                 if facts.get("request_id") else "")),
+                                  styles["Normal"]), Spacer(1, 10),
+                        Paragraph("Erased", styles["Heading2"])]
+    erased = [[c["category"], str(c["records"])] for c in facts["erased"]["categories"]] or [["—", "0"]]
+    story.append(Table([["Category", "Records"], *erased]))
+    story.append(Paragraph(escape(
+        f"Identifiers erased: {facts['erased']['identifiers']}; data key destroyed: "
+        f"{'yes' if facts['erased']['data_key_destroyed'] else 'no (kept records only, under a new key)'}"),
+        styles["Normal"]))
+    story.append(Paragraph("Kept, and why", styles["Heading2"]))
+    kept = [[k["category"], str(k["records"]), k["rule"], k["reason"], k["until"] or "term not started"]
+            for k in facts["kept"]] or [["—", "0", "", "", ""]]
+    story.append(Table([["Category", "Records", "Rule", "Reason", "Until"], *kept]))
+    story.append(Paragraph("Service databases", styles["Heading2"]))
+    datasets = [[d["dataset"], d["table"], d["strategy"], str(d["rows"])] for d in facts["datasets"]] or [
+        ["—", "", "", "0"]]
+    story.append(Table([["Dataset", "Table", "Strategy", "Rows"], *datasets]))
+    story.append(Paragraph("Recipients told", styles["Heading2"]))
+    for recipient in facts["recipients_told"] or [{"id": "—", "name": "none"}]:
+        story.append(Paragraph(escape(f"{recipient['id']}: {recipient['name']}"), styles["Normal"]))
+    story += [Spacer(1, 12), Paragraph("Signature", styles["Heading2"]),
+              Paragraph(escape(f"{signature['alg']} key {signature['key_id']}"), styles["Normal"]),
+              Paragraph(escape(f"sha256:{hashlib.sha256(certificate_json.encode()).hexdigest()}"), styles["Code"])]
+    doc.build(story)
+    return buffer.getvalue()
+
+
+def write_files(certificate_json: str, directory: Path, stem: str) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    json_path, pdf_path = directory / f"{stem}.json", directory / f"{stem}.pdf"
+    json_path.write_text(certificate_json, encoding="utf-8")
+    pdf_path.write_bytes(render_pdf(certificate_json))
+    return json_path, pdf_path
+
+
+def configured_key() -> Ed25519PrivateKey:
+    from kluis.config import Settings
+    configured = Settings().certificate_key
+    return private_key(configured.get_secret_value() if configured else None)
+
+
+def trusted_key(text: str | None) -> Ed25519PublicKey | None:
+    """The key to trust: the one given, else this Kluis's own (if configured), else none (the
+    certificate's embedded key is then checked for integrity only, and the output says whose key it is)."""
+    if text:
+        try:
+            return Ed25519PublicKey.from_public_bytes(_unb64(text.strip()))
+        except ValueError as exc:
+            raise Invalid("the public key must be 32 bytes in base64url", code="public_key_invalid") from exc
+    try:
+        return configured_key().public_key()
+    except ConfigurationError:
+        return None

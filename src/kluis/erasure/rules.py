@@ -1,0 +1,66 @@
+"""Pure rules of erasure: what a legal obligation keeps, and until when (R-DSR-6, R-RET-3).
+
+No database and no web: the service feeds these the facts of each record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from kluis.policy.schemas import Policy, RetentionRule
+
+STEPS = ("datasets", "prepare", "vault", "keys", "certificate", "done")
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"      # runnable now or at next_attempt_at
+    RUNNING = "running"    # held by a worker until locked_until
+    WAITING = "waiting"    # a step could not run (a dataset is down, no certificate key): retried later
+    DONE = "done"
+
+
+class Reason(StrEnum):
+    REQUEST = "request"
+    RETENTION = "retention"
+    STAFF = "staff"
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Why one record outlives the erasure, and until when (None: the term has not started yet,
+    e.g. a claim not settled; it runs from its trigger)."""
+
+    rule_id: str
+    until: date | None
+    reason: str  # legal_obligation | legal_hold
+
+
+def keeping_rules(policy: Policy) -> list[RetentionRule]:
+    return [rule for rule in policy.retention if rule.keep_on_erasure]
+
+
+def keep_of(rules: list[RetentionRule], category: str, purposes: list[str], due: date | None,
+            today: date) -> Keep | None:
+    """A record is kept when a legal-obligation rule covers its category and one of its purposes and
+    its term has not ended. A record already due is erased now."""
+    for rule in rules:
+        if category in rule.categories and (not rule.purposes or set(purposes) & set(rule.purposes)):
+            if due is not None and due <= today:
+                return None
+            return Keep(rule.id, due, "legal_obligation")
+    return None
+
+
+def next_step(step: str) -> str:
+    return STEPS[STEPS.index(step) + 1]
+
+
+def retry_after_seconds(attempts: int) -> int:
+    """1 minute, doubling, at most 6 hours: a dataset that is down is asked again, not hammered."""
+    return min(60 * 2 ** max(attempts - 1, 0), 6 * 3600)
+
+
+def iso(value: datetime | date | None) -> str | None:
+    return value.isoformat() if value is not None else None

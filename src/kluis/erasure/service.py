@@ -1,0 +1,437 @@
+"""Erasure use cases (R-DSR-6, R-VLT-5, R-RET-3).
+
+``queue`` rides the caller's transaction. ``Runner`` executes a job as a series of steps, each in its
+own transaction and each safe to repeat, so a job killed at any point (kill -9) finishes when run again:
+
+1. ``datasets``: each declared service database in one transaction of its own (R-DSR-9).
+2. ``vault``: one transaction: records a legal obligation keeps are sealed again under a fresh key,
+   every other record, the identifiers and the interest profile go; the person is restricted to the
+   obligation's purpose (or marked erased when nothing is kept); the person is told.
+3. ``keys``: the old data key is destroyed (crypto-shredding): copies in backups become unreadable.
+   The fresh key, if any, takes its place for the kept records only.
+4. ``certificate``: the signed certificate of erasure; the request, if any, is done.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from kluis.audit import service as audit
+from kluis.consent.marketing import delete_profile
+from kluis.erasure import certificate, rules
+from kluis.erasure.models import ErasureJob
+from kluis.erasure.rules import JobState, Reason
+from kluis.kit.errors import ConfigurationError, Conflict, NotFound
+from kluis.kit.faults import checkpoint
+from kluis.kit.ids import new_id
+from kluis.vault.crypto import RecordCipher, open_sealed
+from kluis.vault.models import Identifier, Person, Record
+
+if TYPE_CHECKING:
+    from kluis.wiring import Kluis
+
+log = logging.getLogger("kluis.erasure")
+LEASE = timedelta(minutes=10)
+BATCH = 1000
+RESTRICTION_REASON = "kept_by_law"
+
+
+def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, actor: str,
+          request_id: uuid.UUID | None = None) -> ErasureJob:
+    """Queue the erasure of a person in the caller's transaction. One open job per person: asking
+    again returns the job already queued."""
+    person = session.get(Person, person_id)
+    if person is None or person.shredded_at is not None:
+        raise NotFound("no such person", code="person_not_found")
+    open_job = session.scalars(select(ErasureJob).where(ErasureJob.person_id == person_id,
+                                                        ErasureJob.state != JobState.DONE)).first()
+    if open_job is not None:
+        if request_id is not None and open_job.request_id is None:
+            open_job.request_id = request_id
+        return open_job
+    now = kluis.clock.now()
+    job = ErasureJob(id=new_id(), person_id=person_id, request_id=request_id, reason=reason, state=JobState.QUEUED,
+                     step="datasets", plan={}, result={}, attempts=0, next_attempt_at=now, created_at=now,
+                     updated_at=now)
+    session.add(job)
+    session.flush()
+    audit.append(session, kluis.clock, actor=actor, action="erasure.queued", object_type="erasure_job",
+                 object_ids=[job.id, person_id], details={"reason": str(reason),
+                                                          "request_id": str(request_id) if request_id else None})
+    return job
+
+
+def job_of(session: Session, job_id: uuid.UUID) -> ErasureJob:
+    job = session.get(ErasureJob, job_id)
+    if job is None:
+        raise NotFound("no such erasure job", code="erasure_job_not_found")
+    return job
+
+
+def jobs(session: Session, limit: int = 200) -> list[ErasureJob]:
+    return list(session.scalars(select(ErasureJob).order_by(ErasureJob.created_at.desc()).limit(limit)))
+
+
+class Lost(Exception):
+    """Another worker holds the job now (this one overran its lease)."""
+
+
+class Runner:
+    """Runs erasure jobs. Any number may run side by side: a job is held by one runner at a time
+    (a lease, taken with SKIP LOCKED on PostgreSQL), and a dead runner's job is taken over after it."""
+
+    def __init__(self, kluis: Kluis, actor: str = "worker") -> None:
+        self.kluis = kluis
+        self.actor = actor
+        self.owner = secrets.token_hex(8)
+
+    # --- scheduling ---------------------------------------------------------------------------
+
+    def run_due(self, limit: int = 20) -> int:
+        done = 0
+        for job_id in self._claim(limit):
+            if self._run_claimed(job_id) == JobState.DONE:
+                done += 1
+        return done
+
+    def run(self, job_id: uuid.UUID) -> ErasureJob:
+        """Run one job now, whatever its schedule (for the CLI and tests); returns it as left."""
+        with self.kluis.db.transaction() as session:
+            job = self._lock(session, job_id)
+            if job.state != JobState.DONE:
+                if job.state == JobState.RUNNING and job.locked_until and job.locked_until > self._now():
+                    raise Conflict("another worker is running this job", code="erasure_job_busy")
+                self._hold(job)
+        self._run_claimed(job_id)
+        with self.kluis.db.sessions() as session:
+            found = job_of(session, job_id)
+            session.expunge(found)
+            return found
+
+    def _claim(self, limit: int) -> list[uuid.UUID]:
+        now = self._now()
+        with self.kluis.db.transaction() as session:
+            query = (select(ErasureJob).where(or_(
+                ErasureJob.state.in_((JobState.QUEUED, JobState.WAITING)) & (ErasureJob.next_attempt_at <= now),
+                (ErasureJob.state == JobState.RUNNING) & (ErasureJob.locked_until < now)))
+                .order_by(ErasureJob.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+            found = list(session.scalars(query))
+            for job in found:
+                self._hold(job)
+            return [job.id for job in found]
+
+    def _hold(self, job: ErasureJob) -> None:
+        now = self._now()
+        job.state, job.locked_by, job.locked_until, job.updated_at = JobState.RUNNING, self.owner, now + LEASE, now
+
+    def _run_claimed(self, job_id: uuid.UUID) -> str:
+        try:
+            while True:
+                state = self._step(job_id)
+                if state != JobState.RUNNING:
+                    return state
+        except Lost:
+            log.warning("erasure job %s: lease lost; left to the runner holding it", job_id)
+            return JobState.RUNNING
+
+    def _step(self, job_id: uuid.UUID) -> str:
+        with self.kluis.db.sessions() as session:
+            step = job_of(session, job_id).step
+        checkpoint(f"erasure.before.{step}")
+        try:
+            if step == "datasets":
+                self._datasets(job_id)
+            elif step == "vault":
+                self._vault(job_id)
+            elif step == "keys":
+                self._keys(job_id)
+            elif step == "certificate":
+                self._certificate(job_id)
+            else:
+                return JobState.DONE
+        except Waiting as wait:
+            self._wait(job_id, str(wait))
+            return JobState.WAITING
+        return JobState.RUNNING
+
+    # --- steps --------------------------------------------------------------------------------
+
+    def _datasets(self, job_id: uuid.UUID) -> None:
+        """R-DSR-9: each declared dataset in one transaction of its own, remembered once done."""
+        datasets = self.kluis.datasets() if hasattr(self.kluis, "datasets") else None
+        with self.kluis.db.sessions() as session:
+            job = job_of(session, job_id)
+            done = dict(job.result.get("datasets", {}))
+            identities = self._identities(session, job.person_id) if datasets is not None else []
+        for dataset_id in (datasets.ids() if datasets is not None else []):
+            if dataset_id in done:
+                continue
+            if identities:
+                try:
+                    outcome = datasets.erase(dataset_id, identities)
+                except Exception as exc:  # a dataset that is down or misconfigured: wait and retry
+                    if type(exc).__name__ != "DatasetUnavailable":
+                        raise
+                    raise Waiting(f"dataset {dataset_id}: {getattr(exc, 'message', str(exc))}") from exc
+                tables = [{"dataset": dataset_id, "table": t.table, "strategy": t.strategy, "rows": t.rows,
+                           **({"kept_reason": t.kept_reason} if getattr(t, "kept_reason", None) else {})}
+                          for t in outcome.tables]
+            else:
+                tables = []
+            checkpoint("erasure.dataset.erased")
+            with self.kluis.db.transaction() as session:
+                job = self._ours(session, job_id)
+                job.result = {**job.result, "datasets": {**job.result.get("datasets", {}), dataset_id: tables}}
+                audit.append(session, self.kluis.clock, actor=self.actor, action="erasure.dataset_erased",
+                             object_type="erasure_job", object_ids=[job.id, job.person_id],
+                             details={"dataset": dataset_id, "rows": sum(t["rows"] for t in tables)})
+        with self.kluis.db.transaction() as session:
+            job = self._ours(session, job_id)
+            job.step = "vault"
+
+    def _vault(self, job_id: uuid.UUID) -> None:
+        kluis = self.kluis
+        now = self._now()
+        today = now.date()
+        keeping = rules.keeping_rules(kluis.policy)
+        with kluis.db.transaction() as session:
+            job = self._ours(session, job_id)
+            person = session.scalars(select(Person).where(Person.id == job.person_id).with_for_update()).one_or_none()
+            if person is None or person.shredded_at is not None:
+                job.result = {**job.result, "vault": {"already_erased": True, "erased": {}, "kept": [],
+                                                      "identifiers": 0, "kept_records": 0}}
+                job.step = "keys"
+                return
+            old_keys = kluis.keystore.data_keys(session, [person.id])
+            if person.id not in old_keys:
+                raise Conflict("the person's data key is missing", code="person_key_missing")
+            old = old_keys[person.id]
+            new_key: bytes | None = None
+            erased: Counter[str] = Counter()
+            kept: Counter[tuple[str, str, str | None]] = Counter()
+            doomed: list[uuid.UUID] = []
+            rows = session.execute(select(Record.id, Record.category, Record.purposes, Record.ciphertext,
+                                          *self._due_column()).where(Record.person_id == person.id)
+                                   .order_by(Record.id).execution_options(yield_per=BATCH))
+            for row in rows:
+                due = row[4].date() if len(row) > 4 and row[4] is not None else None
+                keep = rules.keep_of(keeping, row.category, row.purposes, due, today)
+                if keep is None:
+                    doomed.append(row.id)
+                    erased[row.category] += 1
+                    if len(doomed) >= BATCH:
+                        session.execute(delete(Record).where(Record.id.in_(doomed)))
+                        doomed.clear()
+                        checkpoint("erasure.vault.batch")
+                    continue
+                if new_key is None:
+                    new_key = self._fresh_key(session, job.id, now)
+                plain = open_sealed(old, person.id, row.id, row.category, row.ciphertext)
+                session.execute(update(Record).where(Record.id == row.id).values(
+                    ciphertext=RecordCipher(new_key).seal(person.id, row.id, row.category, plain)))
+                kept[(row.category, keep.rule_id, rules.iso(keep.until))] += 1
+            if doomed:
+                session.execute(delete(Record).where(Record.id.in_(doomed)))
+            checkpoint("erasure.vault.records")
+            address = self._address(session, person.id, old)
+            self._seal_pending_mail(session, person.id, address)
+            identifiers = session.execute(delete(Identifier).where(Identifier.person_id == person.id)).rowcount
+            profile = delete_profile(session, person.id)
+            kept_records = sum(kept.values())
+            person.erased_at, person.updated_at = now, now
+            if kept_records:
+                self._restrict(session, job, person.id)
+            else:
+                person.shredded_at = now
+            job.result = {**job.result, "vault": {
+                "erased": dict(sorted(erased.items())), "identifiers": int(identifiers or 0),
+                "interest_profile": profile, "kept_records": kept_records,
+                "kept": [{"category": c, "rule": r, "until": u, "records": n}
+                         for (c, r, u), n in sorted(kept.items(), key=lambda i: (i[0][0], i[0][1], i[0][2] or ""))],
+                "at": now.isoformat()}}
+            job.step = "keys"
+            audit.append(session, kluis.clock, actor=self.actor, action="erasure.vault_erased",
+                         object_type="erasure_job", object_ids=[job.id, person.id],
+                         details={"records_erased": sum(erased.values()), "records_kept": kept_records,
+                                  "categories_erased": sorted(erased), "identifiers": int(identifiers or 0)})
+            if job.request_id is not None:
+                self._notify(session, job, person.id, address)
+            checkpoint("erasure.vault.before_commit")
+
+    def _keys(self, job_id: uuid.UUID) -> None:
+        """Crypto-shredding (R-VLT-5). Safe to repeat: the fresh key's row exists until it has taken
+        the old key's place, and destroying a key that is gone destroys nothing."""
+        kluis = self.kluis
+        with kluis.db.transaction() as session:
+            job = self._ours(session, job_id)
+            vault = job.result.get("vault", {})
+            if vault.get("kept_records"):
+                replaced = kluis.keystore.adopt(session, job.person_id, job.id)
+                action, details = "erasure.key_replaced", {"replaced": replaced}
+            else:
+                destroyed = kluis.keystore.destroy(session, [job.person_id, job.id])
+                action, details = "person.keys_destroyed", {"reason": "erasure", "keys_destroyed": destroyed}
+            checkpoint("erasure.keys.done")
+            job.step = "certificate"
+            audit.append(session, kluis.clock, actor=self.actor, action=action, object_type="person",
+                         object_ids=[job.person_id, job.id], details=details)
+
+    def _certificate(self, job_id: uuid.UUID) -> None:
+        kluis = self.kluis
+        try:
+            key = certificate.private_key(kluis.settings.certificate_key.get_secret_value()
+                                          if kluis.settings.certificate_key else None)
+        except ConfigurationError as exc:
+            raise Waiting(exc.message) from exc
+        now = self._now()
+        with kluis.db.transaction() as session:
+            job = self._ours(session, job_id)
+            document = self._document(job, now)
+            job.certificate = certificate.sign(document, key)
+            job.step, job.state, job.finished_at, job.updated_at = "done", JobState.DONE, now, now
+            job.locked_by = job.locked_until = None
+            job.last_error = None
+            audit.append(session, kluis.clock, actor=self.actor, action="erasure.certified",
+                         object_type="erasure_job", object_ids=[job.id, job.person_id],
+                         details={"certificate_id": document["certificate_id"],
+                                  "records_erased": sum(job.result.get("vault", {}).get("erased", {}).values())})
+            if job.request_id is not None:
+                from kluis.rights.service import Rights
+                Rights(session, kluis, self.actor).complete_erasure(job.request_id)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _document(self, job: ErasureJob, now: datetime) -> dict[str, Any]:
+        vault = job.result.get("vault", {})
+        erased = vault.get("erased", {})
+        policy = self.kluis.policy
+        rule_reasons = {r.id: (r.reason.en if r.reason else r.id) for r in policy.retention}
+        categories = set(erased)
+        told = [{"id": r.id, "name": r.name.en, "kind": "recipient"} for r in policy.recipients
+                if set(r.categories) & categories]
+        told += [{"id": p.id, "name": p.name, "kind": "processor"} for p in policy.processors
+                 if set(p.categories) & categories]
+        datasets = [t for tables in job.result.get("datasets", {}).values() for t in tables]
+        return {
+            "certificate_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"kluis:erasure:{job.id}")),
+            "job_id": str(job.id), "person_id": str(job.person_id),
+            "request_id": str(job.request_id) if job.request_id else None, "reason": job.reason,
+            "issued_at": now.isoformat(), "erased_at": vault.get("at"),
+            "issuer": {"name": policy.controller.name.en, "dpo": str(policy.dpo.email)},
+            "policy_version": self.kluis.policy_version,
+            "erased": {"categories": [{"category": c, "records": n} for c, n in sorted(erased.items())],
+                       "identifiers": vault.get("identifiers", 0),
+                       "interest_profile": bool(vault.get("interest_profile")),
+                       "data_key_destroyed": True, "already_erased": bool(vault.get("already_erased"))},
+            "kept": [{**k, "reason": rule_reasons.get(k["rule"], k["rule"])} for k in vault.get("kept", [])],
+            "datasets": datasets,
+            "recipients_told": told,
+            "suppression_kept": True,
+        }
+
+    def _identities(self, session: Session, person_id: uuid.UUID) -> list[tuple[str, str | None, str]]:
+        keys = self.kluis.keystore.data_keys(session, [person_id])
+        if person_id not in keys:
+            return []
+        out = []
+        for ident in session.scalars(select(Identifier).where(Identifier.person_id == person_id)):
+            value = open_sealed(keys[person_id], person_id, ident.id, f"identifier:{ident.kind}",
+                                ident.ciphertext).decode()
+            out.append((ident.kind, ident.scope, value))
+        return out
+
+    def _address(self, session: Session, person_id: uuid.UUID, key: bytes) -> str | None:
+        row = session.scalars(select(Identifier).where(Identifier.person_id == person_id, Identifier.kind == "email")
+                              .order_by(Identifier.created_at).limit(1)).first()
+        if row is None:
+            return None
+        return open_sealed(key, person_id, row.id, "identifier:email", row.ciphertext).decode()
+
+    def _notify(self, session: Session, job: ErasureJob, person_id: uuid.UUID, address: str | None) -> None:
+        from kluis.mail import service as mail
+        from kluis.rights import mail as rights_mail
+        from kluis.rights.models import DataSubjectRequest
+        request = session.get(DataSubjectRequest, job.request_id)
+        if request is None or address is None:
+            return
+        mail.enqueue(session, self.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=person_id,
+                     lang=request.lang, context={"notice": "erased", "request_id": str(request.id),
+                                                 "job_id": str(job.id)},
+                     actor=self.actor, sealed_to=mail.seal_address(self.kluis.keys.secret, person_id, address))
+
+    def _seal_pending_mail(self, session: Session, person_id: uuid.UUID, address: str | None) -> None:
+        """Administrative mail queued for the person before the erasure (request notices, say) still
+        reaches them: it carries the address sealed until sent. Marketing mail is simply cancelled."""
+        from kluis.mail import rules as mail_rules
+        from kluis.mail import service as mail
+        from kluis.mail.models import Outbox
+        pending = session.scalars(select(Outbox).where(Outbox.person_id == person_id,
+                                                       Outbox.state.in_((mail_rules.QUEUED, mail_rules.SENDING))))
+        for row in pending:
+            if row.kind != mail_rules.ADMINISTRATIVE or address is None:
+                row.state, row.last_error, row.sealed_to = mail_rules.CANCELLED, "person_erased", None
+            elif row.sealed_to is None:
+                row.sealed_to = mail.seal_address(self.kluis.keys.secret, person_id, address)
+
+    def _restrict(self, session: Session, job: ErasureJob, person_id: uuid.UUID) -> None:
+        """What a legal obligation keeps may serve that obligation only (R-RET-3): the gate allows
+        legal-obligation purposes to a restricted person and nothing else."""
+        from kluis.gate.models import Restriction
+        active = session.scalars(select(Restriction.id).where(
+            Restriction.person_id == person_id, Restriction.reason == RESTRICTION_REASON,
+            Restriction.lifted_at.is_(None))).first()
+        if active is None:
+            self.kluis.gate(session, self.actor).restrict(
+                person_id, RESTRICTION_REASON, "person" if job.reason == Reason.REQUEST else "staff",
+                reference=f"erasure {job.id}"[:80])
+
+    def _fresh_key(self, session: Session, job_id: uuid.UUID, now: datetime) -> bytes:
+        """The key for what is kept, stored under the job's id until it replaces the person's key."""
+        found = self.kluis.keystore.data_keys(session, [job_id])
+        if job_id in found:
+            return found[job_id]
+        return self.kluis.keystore.create(session, [job_id], now)[job_id]
+
+    def _due_column(self) -> list[Any]:
+        column = getattr(Record, "due_at", None)
+        return [column] if column is not None else []
+
+    def _ours(self, session: Session, job_id: uuid.UUID) -> ErasureJob:
+        job = self._lock(session, job_id)
+        if job.locked_by != self.owner or job.state != JobState.RUNNING:
+            raise Lost()
+        job.locked_until, job.updated_at = self._now() + LEASE, self._now()
+        return job
+
+    def _lock(self, session: Session, job_id: uuid.UUID) -> ErasureJob:
+        job = session.scalars(select(ErasureJob).where(ErasureJob.id == job_id).with_for_update()).one_or_none()
+        if job is None:
+            raise NotFound("no such erasure job", code="erasure_job_not_found")
+        return job
+
+    def _wait(self, job_id: uuid.UUID, message: str) -> None:
+        with self.kluis.db.transaction() as session:
+            job = self._ours(session, job_id)
+            job.attempts += 1
+            job.state, job.last_error = JobState.WAITING, message[:2000]
+            job.next_attempt_at = self._now() + timedelta(seconds=rules.retry_after_seconds(job.attempts))
+            job.locked_by = job.locked_until = None
+            audit.append(session, self.kluis.clock, actor=self.actor, action="erasure.waiting",
+                         object_type="erasure_job", object_ids=[job.id, job.person_id],
+                         details={"step": job.step, "attempts": job.attempts})
+        log.warning("erasure job %s waits: %s", job_id, message)
+
+    def _now(self) -> datetime:
+        return self.kluis.clock.now()
+
+
+class Waiting(Exception):
+    """A step cannot run yet; the job waits and is tried again later, with the reason shown to staff."""

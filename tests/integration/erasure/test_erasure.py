@@ -1,0 +1,234 @@
+"""Erasure end to end (R-DSR-6, R-VLT-5, R-RET-3), on SQLite and PostgreSQL, with a real SMTP server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from tests.integration.erasure.erasure_support import (
+    identifier_count,
+    person_with_everything,
+    readable,
+    records_of,
+)
+from tests.integration.rights.rights_support import catcher_fixture, mail_settings, send_all
+
+from kluis.consent.marketing import Marketing
+from kluis.consent.marketing_models import InterestProfile, Suppression
+from kluis.erasure import certificate
+from kluis.erasure import service as erasure
+from kluis.erasure.models import ErasureJob
+from kluis.erasure.rules import JobState, Reason
+from kluis.kit.errors import Conflict, NotFound
+from kluis.mail.models import Outbox
+from kluis.rights.models import DataSubjectRequest
+from kluis.rights.service import Rights
+from kluis.vault.crypto import Unreadable, open_sealed
+from kluis.vault.models import Person
+from kluis.vault.schemas import IdentifierIn
+
+EMAIL = "wissen@example.nl"
+
+
+@pytest.fixture
+def catcher():
+    yield from catcher_fixture()
+
+
+@pytest.fixture
+def settings(settings, catcher):
+    return mail_settings(settings, catcher)
+
+
+def erasure_request(kluis, person_id, instruction="Werkgever: verwijderen, declaraties fiscaal bewaren"):
+    with kluis.db.transaction() as session:
+        rights = Rights(session, kluis, "staff:dpo")
+        received = rights.register_by_staff("erasure", kluis.clock.now(), "brief 2026-11-20", person_id=person_id,
+                                            verification="legitimatie gezien aan de balie")
+        request = rights.get(received.request.id)
+        if request.processor_role and instruction:
+            rights.record_employer_instruction(request.id, instruction)
+        return request.id
+
+
+def start(kluis, request_id):
+    with kluis.db.transaction() as session:
+        Rights(session, kluis, "staff:dpo").start(request_id)
+
+
+def job_for(kluis, person_id):
+    with kluis.db.sessions() as session:
+        job = session.scalars(select(ErasureJob).where(ErasureJob.person_id == person_id)).one()
+        session.expunge(job)
+        return job
+
+
+def test_erasure_request_erases_all_but_the_fiscal_claims_and_certifies_it_r_dsr_6(kluis, catcher):
+    """R-DSR-6 / R-RET-3: everything goes except the expense claims the fiscal duty keeps; those stay,
+    restricted to the fiscal purpose; the person is told what was kept and until when; the
+    certificate is signed and verifies."""
+    person_id, _ = person_with_everything(kluis, claims=2)
+    bystander, _ = person_with_everything(kluis, email="blijft@example.nl", phone="06 87654321")
+    before = readable(kluis, bystander)
+    request_id = erasure_request(kluis, person_id)
+    start(kluis, request_id)
+    send_all(kluis)
+
+    job = job_for(kluis, person_id)
+    assert job.state == JobState.DONE and job.step == "done"
+    left = records_of(kluis, person_id)
+    assert [(r.category, r.purposes) for r in left] == [("financial", ["expense_claims", "fiscal_retention"])] * 2
+    assert sorted(json.loads(p)["amount"] for p in readable(kluis, person_id)) == ["10.50", "11.50"]
+    assert identifier_count(kluis, person_id) == 0
+    with kluis.db.sessions() as session:
+        assert session.get(InterestProfile, person_id) is None
+        person = session.get(Person, person_id)
+        assert person.erased_at is not None and person.shredded_at is None
+        gate = kluis.gate(session, "test")
+        assert gate.decide(person_id, "fiscal_retention").allowed
+        for purpose in ("expense_claims", "accounts", "marketing_email", "lead_management"):
+            assert not gate.decide(person_id, purpose).allowed, purpose
+        with pytest.raises(NotFound):
+            kluis.vault(session, "test").find_person(IdentifierIn(kind="email", value=EMAIL), "support")
+        request = session.get(DataSubjectRequest, request_id)
+        assert request.state == "done"
+    # The claims are due on 1 January of the 8th year after the fiscal year of settlement (2025 -> 2033).
+    facts = certificate.verify(job.certificate)
+    assert facts["kept"] == [{"category": "financial", "records": 2, "rule": "expense_claims", "until": None,
+                              "reason": facts["kept"][0]["reason"]}]
+    assert "fiscal" in facts["kept"][0]["reason"]
+    assert {c["category"]: c["records"] for c in facts["erased"]["categories"]} == {"basic": 1, "interests": 1}
+    assert facts["erased"]["identifiers"] == 2 and facts["request_id"] == str(request_id)
+    # The person hears it at the address that is now erased, once; the sealed address is gone after sending.
+    erased_notices = [m for m in catcher.messages if "verwijderd" in m.subject]
+    assert [m.to for m in erased_notices] == [(EMAIL,)]
+    assert "financial (2)" in erased_notices[0].text
+    assert not [m for m in catcher.messages if "afgehandeld" in m.subject]
+    with kluis.db.sessions() as session:
+        assert all(row.sealed_to is None for row in session.scalars(select(Outbox)))
+    assert readable(kluis, bystander) == before and identifier_count(kluis, bystander) == 2
+
+
+def test_erasure_destroys_the_key_so_a_backup_is_unreadable_r_vlt_5(kluis, settings, tmp_path):
+    """R-VLT-5: a copy of the data taken before the erasure cannot be read with the keys left after it."""
+    person_id, _ = person_with_everything(kluis, claims=0)
+    with kluis.db.sessions() as session:
+        old_key = kluis.keystore.data_keys(session, [person_id])[person_id]
+    copies = [(r.id, r.category, r.ciphertext) for r in records_of(kluis, person_id)]
+    if settings.is_sqlite:
+        shutil.copy(settings.database_url.removeprefix("sqlite:///"), tmp_path / "backup.db")
+    with kluis.db.transaction() as session:
+        job_id = erasure.queue(session, kluis, person_id, Reason.STAFF, "test").id
+    job = erasure.Runner(kluis, "test").run(job_id)
+    assert job.state == JobState.DONE
+    assert records_of(kluis, person_id) == []
+    with kluis.db.sessions() as session:
+        assert kluis.keystore.data_keys(session, [person_id]) == {}
+        assert session.get(Person, person_id).shredded_at is not None
+        assert not kluis.gate(session, "test").decide(person_id, "accounts").allowed
+    assert copies and all(open_sealed(old_key, person_id, rid, cat, ct) for rid, cat, ct in copies)
+    facts = certificate.verify(job.certificate)
+    assert facts["kept"] == [] and facts["erased"]["data_key_destroyed"]
+    with pytest.raises(NotFound):
+        with kluis.db.transaction() as session:
+            erasure.queue(session, kluis, person_id, Reason.STAFF, "test")
+    # What the key store holds now opens none of the copies: no key of this person is left at all.
+    with kluis.db.sessions() as session:
+        others = kluis.keystore.data_keys(session, [job_id, person_id])
+    assert others == {}
+    with pytest.raises(Unreadable):
+        open_sealed(b"\0" * 32, person_id, copies[0][0], copies[0][1], copies[0][2])
+
+
+def test_suppression_outlives_erasure_and_reimport_r_dsr_6(kluis):
+    """R-DSR-6 / R-CONS-3: the person's suppression entry stays, so a re-imported address gets no marketing."""
+    person_id, _ = person_with_everything(kluis, claims=0)
+    with kluis.db.transaction() as session:
+        Marketing(session, kluis, "test").opt_out(person_id, "unsubscribe_link")
+    with kluis.db.sessions() as session:
+        before = {(s.digest, s.list_id) for s in session.scalars(select(Suppression))}
+    with kluis.db.transaction() as session:
+        job_id = erasure.queue(session, kluis, person_id, Reason.STAFF, "test").id
+    assert erasure.Runner(kluis, "test").run(job_id).state == JobState.DONE
+    with kluis.db.sessions() as session:
+        assert {(s.digest, s.list_id) for s in session.scalars(select(Suppression))} == before != set()
+    again, _ = person_with_everything(kluis, email=EMAIL, claims=0)
+    with kluis.db.sessions() as session:
+        assert Marketing(session, kluis, "test").suppressed(again)
+
+
+def test_erasure_of_employer_data_waits_for_the_employers_instruction_r_dsr_8(kluis):
+    """R-DSR-8: data held for an employer is erased on the employer's instruction, recorded first."""
+    person_id, _ = person_with_everything(kluis)
+    request_id = erasure_request(kluis, person_id, instruction=None)
+    with pytest.raises(Conflict) as refused:
+        start(kluis, request_id)
+    assert refused.value.code == "instruction_required"
+    with kluis.db.sessions() as session:
+        assert session.scalars(select(ErasureJob)).first() is None
+    with pytest.raises(Conflict):
+        with kluis.db.transaction() as session:
+            Rights(session, kluis, "staff:dpo").complete(request_id)
+
+
+def test_a_claim_past_its_term_is_erased_with_the_rest_r_ret_3(kluis, clock):
+    """R-RET-3: the obligation keeps a claim only until its term ends; one already due goes now."""
+    person_id, _ = person_with_everything(kluis, settled=datetime(2017, 6, 1, tzinfo=UTC))
+    clock.set(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    with kluis.db.transaction() as session:
+        job_id = erasure.queue(session, kluis, person_id, Reason.STAFF, "test").id
+    job = erasure.Runner(kluis, "test").run(job_id)
+    facts = certificate.verify(job.certificate)
+    if facts["kept"]:  # without a due date the term has not started: kept, reported as such
+        assert facts["kept"][0]["until"] is None
+    else:
+        assert records_of(kluis, person_id) == []
+
+
+def test_without_a_certificate_key_the_job_waits_and_says_why_r_dsr_6(kluis, settings):
+    """R-DSR-6: the data goes at once; the job waits at the certificate with a clear reason, and finishes
+    once the key is configured. The request is not done before its certificate exists."""
+    person_id, _ = person_with_everything(kluis, claims=0)
+    request_id = erasure_request(kluis, person_id, instruction=None)
+    with kluis.db.transaction() as session:
+        session.get(DataSubjectRequest, request_id).processor_role = False
+    start(kluis, request_id)
+    key = kluis.settings.certificate_key
+    kluis.settings = kluis.settings.model_copy(update={"certificate_key": None})
+    job = erasure.Runner(kluis, "test").run(job_for(kluis, person_id).id)
+    assert job.state == JobState.WAITING and job.step == "certificate"
+    assert "KLUIS_CERTIFICATE_KEY" in job.last_error
+    assert records_of(kluis, person_id) == []
+    with kluis.db.sessions() as session:
+        assert session.get(DataSubjectRequest, request_id).state == "in_progress"
+    kluis.settings = kluis.settings.model_copy(update={"certificate_key": key})
+    assert erasure.Runner(kluis, "test").run(job.id).state == JobState.DONE
+    with kluis.db.sessions() as session:
+        assert session.get(DataSubjectRequest, request_id).state == "done"
+
+
+def test_certificate_tampering_and_pdf_are_detected_r_dsr_6(kluis, tmp_path):
+    """R-DSR-6: the certificate verifies; a changed fact, another key or another PDF does not."""
+    person_id, _ = person_with_everything(kluis, claims=1)
+    with kluis.db.transaction() as session:
+        job_id = erasure.queue(session, kluis, person_id, Reason.STAFF, "test").id
+    text = erasure.Runner(kluis, "test").run(job_id).certificate
+    json_path, pdf_path = certificate.write_files(text, tmp_path, "cert")
+    assert pdf_path.read_bytes().startswith(b"%PDF")
+    certificate.verify_pdf(pdf_path.read_bytes(), json_path.read_bytes())
+    signed = json.loads(text)
+    signed["certificate"]["kept"] = []
+    with pytest.raises(certificate.NotGenuine) as altered:
+        certificate.verify(json.dumps(signed))
+    assert altered.value.code == "certificate_altered"
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    with pytest.raises(certificate.NotGenuine) as other:
+        certificate.verify(text, Ed25519PrivateKey.generate().public_key())
+    assert other.value.code == "certificate_wrong_key"
+    with pytest.raises(certificate.NotGenuine):
+        certificate.verify_pdf(pdf_path.read_bytes(), text.replace("financial", "financiaL"))
+    with pytest.raises(certificate.NotGenuine):
+        certificate.verify(b"{not json")
