@@ -36,12 +36,15 @@ def queue(person_id: uuid.UUID,
 @app.command("run")
 @domain_errors
 def run(job_id: Annotated[uuid.UUID | None, typer.Argument(help="One job; without it, every job that is due.")]
-        = None) -> None:
+        = None,
+        take_over: Annotated[bool, typer.Option(
+            "--take-over", help="Run the job even though a worker holds it (only when that worker is dead).")]
+        = False) -> None:
     """Carry out erasure jobs now. A job stopped at any point resumes where it was."""
     kluis = wiring.for_cli()
     runner = erasure.Runner(kluis, actor="cli")
     if job_id is not None:
-        job = runner.run(job_id)
+        job = runner.run(job_id, take_over=take_over)
         out.print(f"erasure job {job.id}: {job.state} (step {job.step})"
                   + (f" — {job.last_error}" if job.last_error else ""), highlight=False)
         if job.state != JobState.DONE:

@@ -19,6 +19,7 @@ class JobState(StrEnum):
     RUNNING = "running"    # held by a worker until locked_until
     WAITING = "waiting"    # a step could not run (a dataset is down, no certificate key): retried later
     DONE = "done"
+    CANCELLED = "cancelled"  # its request was refused or put on hold before any data was touched
 
 
 class Reason(StrEnum):

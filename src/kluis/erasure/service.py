@@ -51,12 +51,20 @@ def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, 
     person = session.get(Person, person_id)
     if person is None or person.shredded_at is not None:
         raise NotFound("no such person", code="person_not_found")
-    open_job = session.scalars(select(ErasureJob).where(ErasureJob.person_id == person_id,
-                                                        ErasureJob.state != JobState.DONE)).first()
+    open_job = session.scalars(select(ErasureJob).where(
+        ErasureJob.person_id == person_id, ErasureJob.state.not_in((JobState.DONE, JobState.CANCELLED)))).first()
     if open_job is not None:
         if request_id is not None and open_job.request_id is None:
             open_job.request_id = request_id
         return open_job
+    if request_id is not None:
+        cancelled = session.scalars(select(ErasureJob).where(ErasureJob.request_id == request_id)).first()
+        if cancelled is not None:  # the request was put on hold before; take it up again
+            cancelled.state, cancelled.next_attempt_at, cancelled.updated_at = (JobState.QUEUED, kluis.clock.now(),
+                                                                                kluis.clock.now())
+            audit.append(session, kluis.clock, actor=actor, action="erasure.queued", object_type="erasure_job",
+                         object_ids=[cancelled.id, person_id], details={"reason": cancelled.reason, "again": True})
+            return cancelled
     now = kluis.clock.now()
     job = ErasureJob(id=new_id(), person_id=person_id, request_id=request_id, reason=reason, state=JobState.QUEUED,
                      step="datasets", plan={}, result={}, attempts=0, next_attempt_at=now, created_at=now,
@@ -67,6 +75,22 @@ def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, 
                  object_ids=[job.id, person_id], details={"reason": str(reason),
                                                           "request_id": str(request_id) if request_id else None})
     return job
+
+
+def cancel_for_request(session: Session, kluis: Kluis, request_id: uuid.UUID, actor: str) -> bool:
+    """Stop the request's job before it touches any data (the request is refused or waits on the
+    person). Once a service database or the vault has been erased, there is no going back."""
+    job = session.scalars(select(ErasureJob).where(ErasureJob.request_id == request_id).with_for_update()).first()
+    if job is None or job.state == JobState.CANCELLED:
+        return False
+    started = job.state == JobState.DONE or job.step != "datasets" or job.result.get("datasets") or (
+        job.state == JobState.RUNNING and job.locked_until is not None and job.locked_until > kluis.clock.now())
+    if started:
+        raise Conflict("the erasure is already being carried out; it cannot be stopped", code="erasure_started")
+    job.state, job.updated_at, job.locked_by, job.locked_until = JobState.CANCELLED, kluis.clock.now(), None, None
+    audit.append(session, kluis.clock, actor=actor, action="erasure.cancelled", object_type="erasure_job",
+                 object_ids=[job.id, job.person_id], details={"request_id": str(request_id)})
+    return True
 
 
 def job_of(session: Session, job_id: uuid.UUID) -> ErasureJob:
@@ -102,13 +126,18 @@ class Runner:
                 done += 1
         return done
 
-    def run(self, job_id: uuid.UUID) -> ErasureJob:
-        """Run one job now, whatever its schedule (for the CLI and tests); returns it as left."""
+    def run(self, job_id: uuid.UUID, take_over: bool = False) -> ErasureJob:
+        """Run one job now, whatever its schedule (for the CLI and tests); returns it as left. A job
+        another worker holds is refused, unless the operator knows that worker is dead (``take_over``)."""
         with self.kluis.db.transaction() as session:
             job = self._lock(session, job_id)
+            if job.state == JobState.CANCELLED:
+                raise Conflict("this erasure job was cancelled with its request", code="erasure_job_cancelled")
             if job.state != JobState.DONE:
-                if job.state == JobState.RUNNING and job.locked_until and job.locked_until > self._now():
-                    raise Conflict("another worker is running this job", code="erasure_job_busy")
+                if (job.state == JobState.RUNNING and job.locked_until and job.locked_until > self._now()
+                        and not take_over):
+                    raise Conflict("another worker is running this job; if it died, run it with --take-over",
+                                   code="erasure_job_busy")
                 self._hold(job)
         self._run_claimed(job_id)
         with self.kluis.db.sessions() as session:

@@ -170,6 +170,7 @@ class Rights:
         return self._move(request_id, State.DONE, notify=False)
 
     def wait_on_person(self, request_id: uuid.UUID) -> DataSubjectRequest:
+        self._hold_erasure(request_id, State.WAITING_ON_PERSON)
         return self._move(request_id, State.WAITING_ON_PERSON)
 
     def complete(self, request_id: uuid.UUID) -> DataSubjectRequest:
@@ -179,7 +180,16 @@ class Rights:
         return self._move(request_id, State.DONE)
 
     def refuse(self, request_id: uuid.UUID, reason: str) -> DataSubjectRequest:
+        self._hold_erasure(request_id, State.REFUSED, reason)
         return self._move(request_id, State.REFUSED, reason)
+
+    def _hold_erasure(self, request_id: uuid.UUID, target: State, reason: str | None = None) -> None:
+        """An erasure request that stops or waits takes its job off the queue, if nothing was erased yet."""
+        request = self.get(request_id)
+        if request.type == rules.RequestType.ERASURE:
+            rules.check_transition(request.state, target, reason)
+            from kluis.erasure import service as erasure
+            erasure.cancel_for_request(self.session, self.kluis, request.id, self.actor)
 
     def extend(self, request_id: uuid.UUID, reason: str) -> DataSubjectRequest:
         """Two more months, once, with reasons, told to the person within the first month."""

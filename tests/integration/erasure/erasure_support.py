@@ -12,9 +12,11 @@ from kluis.vault.models import Identifier, Record
 from kluis.vault.schemas import IdentifierIn, PersonIn, RecordIn
 from kluis.vault.service import add_employer
 
+SETTLED = datetime(2025, 3, 15, tzinfo=UTC)
 
-def person_with_everything(kluis, email="wissen@example.nl", phone="06 12345678", claims=1, extra=0, settled=datetime(2025, 3, 15,
-                                                                                                  tzinfo=UTC)):
+
+def person_with_everything(kluis, email="wissen@example.nl", phone="06 12345678", claims=1, extra=0,
+                           settled=SETTLED):
     """An employee with an account, marketing consent and a profile, and expense claims held for the
     employer (processor role): what an erasure must take apart."""
     with kluis.db.transaction() as session:
@@ -32,7 +34,7 @@ def person_with_everything(kluis, email="wissen@example.nl", phone="06 12345678"
                        source="employer", controller="employer", controller_employer_id=employer.id,
                        content={"amount": f"{10 + i}.50", "iban": "NL91ABNA0417164300"}, collected_at=settled)
               for i in range(claims)],
-            *[RecordIn(category="content", purposes=["community"], legal_basis="contract", source="direct",
+            *[RecordIn(category="content", purposes=["community"], legal_basis="legitimate_interest", source="direct",
                        content={"post": f"bericht {i}"}) for i in range(extra)],
         ]
         vault.add_records(person.id, records)

@@ -132,9 +132,8 @@ def test_erasure_destroys_the_key_so_a_backup_is_unreadable_r_vlt_5(kluis, setti
     assert copies and all(open_sealed(old_key, person_id, rid, cat, ct) for rid, cat, ct in copies)
     facts = certificate.verify(job.certificate)
     assert facts["kept"] == [] and facts["erased"]["data_key_destroyed"]
-    with pytest.raises(NotFound):
-        with kluis.db.transaction() as session:
-            erasure.queue(session, kluis, person_id, Reason.STAFF, "test")
+    with pytest.raises(NotFound), kluis.db.transaction() as session:
+        erasure.queue(session, kluis, person_id, Reason.STAFF, "test")
     # What the key store holds now opens none of the copies: no key of this person is left at all.
     with kluis.db.sessions() as session:
         others = kluis.keystore.data_keys(session, [job_id, person_id])
@@ -169,9 +168,8 @@ def test_erasure_of_employer_data_waits_for_the_employers_instruction_r_dsr_8(kl
     assert refused.value.code == "instruction_required"
     with kluis.db.sessions() as session:
         assert session.scalars(select(ErasureJob)).first() is None
-    with pytest.raises(Conflict):
-        with kluis.db.transaction() as session:
-            Rights(session, kluis, "staff:dpo").complete(request_id)
+    with pytest.raises(Conflict), kluis.db.transaction() as session:
+        Rights(session, kluis, "staff:dpo").complete(request_id)
 
 
 def test_a_claim_past_its_term_is_erased_with_the_rest_r_ret_3(kluis, clock):
@@ -232,3 +230,28 @@ def test_certificate_tampering_and_pdf_are_detected_r_dsr_6(kluis, tmp_path):
         certificate.verify_pdf(pdf_path.read_bytes(), text.replace("financial", "financiaL"))
     with pytest.raises(certificate.NotGenuine):
         certificate.verify(b"{not json")
+
+
+def test_refusing_or_pausing_an_erasure_request_stops_its_job_before_any_data_goes_r_dsr_6(kluis):
+    """R-DSR-6 / R-DSR-2: waiting on the person takes the job off the queue; starting again puts it back;
+    a refusal leaves every record in place. Once data went, the erasure cannot be refused any more."""
+    person_id, _ = person_with_everything(kluis, claims=0)
+    held = len(records_of(kluis, person_id))
+    request_id = erasure_request(kluis, person_id, instruction="verwijderen")
+    start(kluis, request_id)
+    with kluis.db.transaction() as session:
+        Rights(session, kluis, "staff:dpo").wait_on_person(request_id)
+    assert job_for(kluis, person_id).state == JobState.CANCELLED
+    assert erasure.Runner(kluis, "test").run_due() == 0 and len(records_of(kluis, person_id)) == held
+    start(kluis, request_id)
+    assert job_for(kluis, person_id).state == JobState.QUEUED
+    with kluis.db.transaction() as session:
+        Rights(session, kluis, "staff:dpo").refuse(request_id, "Bewaren is nodig voor een lopend geschil.")
+    assert erasure.Runner(kluis, "test").run_due() == 0 and len(records_of(kluis, person_id)) == held
+
+    other, _ = person_with_everything(kluis, email="ander@example.nl", phone="06 99887766", claims=0)
+    other_request = erasure_request(kluis, other, instruction="verwijderen")
+    start(kluis, other_request)
+    assert erasure.Runner(kluis, "test").run_due() == 1
+    with pytest.raises(Conflict), kluis.db.transaction() as session:
+        Rights(session, kluis, "staff:dpo").refuse(other_request, "te laat")

@@ -37,17 +37,17 @@ def test_r_cons_2_kluis_worker_once_sends_what_is_due_and_exits(cli_kluis, relay
     desk.queue(person, lang="en", context={"notice": "account_created"})
     result = runner.invoke(app, ["worker", "--once"])
     assert result.exit_code == 0, result.output
-    assert "mail 2 handled" in result.output
+    assert "mail 2," in result.output and result.output.rstrip().endswith("handled")
     assert len(relay.received) == 2
     again = runner.invoke(app, ["worker", "--once"])
-    assert again.exit_code == 0 and "mail 0 handled" in again.output and len(relay.received) == 2
+    assert again.exit_code == 0 and "mail 0," in again.output and len(relay.received) == 2
 
 
 def test_r_cons_2_drain_runs_every_poller_until_nothing_is_due(kluis, relay, desk):
     person = desk.add_person("anna.smit@example.nl")
     for _ in range(25):  # more than one batch
         desk.queue(person)
-    assert drain(kluis, pollers()) == {"rights_reminders": 0, "mail": 25}
+    assert drain(kluis, pollers()) == {"rights_reminders": 0, "mail": 25, "erasure": 0}
     assert len(relay.received) == 25
 
 
