@@ -249,7 +249,7 @@ def test_refusing_or_pausing_an_erasure_request_stops_its_job_before_any_data_go
         Rights(session, kluis, "staff:dpo").refuse(request_id, "Bewaren is nodig voor een lopend geschil.")
     assert erasure.Runner(kluis, "test").run_due() == 0 and len(records_of(kluis, person_id)) == held
 
-    other, _ = person_with_everything(kluis, email="ander@example.nl", phone="06 99887766", claims=0)
+    other, _ = person_with_everything(kluis, email="ander@example.nl", phone="06 22334455", claims=0)
     other_request = erasure_request(kluis, other, instruction="verwijderen")
     start(kluis, other_request)
     assert erasure.Runner(kluis, "test").run_due() == 1
