@@ -15,6 +15,7 @@ from kluis.consent.cookies.api import router as cookie_api_router
 from kluis.consent.cookies.views import router as cookie_pages
 from kluis.consent.marketing_api import router as marketing_router
 from kluis.consent.marketing_views import router as marketing_pages
+from kluis.erasure.console import router as erasure_console
 from kluis.gate.api import router as gate_router
 from kluis.mail.views import router as mail_router
 from kluis.policy.views import router as policy_router
@@ -45,6 +46,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(rights_router)
     app.include_router(rights_pages)
     app.include_router(rights_console)
+    app.include_router(erasure_console)
     app.include_router(mail_router)  # /demo/mail: answers only where the demo's mail catcher runs
     install_console(app)
 

@@ -108,6 +108,9 @@ def verify(file: Annotated[Path, typer.Argument(help="The certificate's JSON (or
     out.print(f"genuine: certificate {facts['certificate_id']} for person {facts['person_id']}, issued "
               f"{facts['issued_at']}: {erased} record(s) erased, {kept} kept"
               + (f"; PDF {pdf_path.name} matches" if pdf_path else ""), highlight=False)
+    if trusted is None:
+        err.print("note: no trusted key configured or given (--public-key): only the certificate's integrity "
+                  "under its own embedded key was checked", highlight=False)
 
 
 @certificate_app.command("public-key")

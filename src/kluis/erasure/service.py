@@ -100,8 +100,11 @@ def job_of(session: Session, job_id: uuid.UUID) -> ErasureJob:
     return job
 
 
-def jobs(session: Session, limit: int = 200) -> list[ErasureJob]:
-    return list(session.scalars(select(ErasureJob).order_by(ErasureJob.created_at.desc()).limit(limit)))
+def jobs(session: Session, limit: int = 200, request_id: uuid.UUID | None = None) -> list[ErasureJob]:
+    query = select(ErasureJob).order_by(ErasureJob.created_at.desc()).limit(limit)
+    if request_id is not None:
+        query = query.where(ErasureJob.request_id == request_id)
+    return list(session.scalars(query))
 
 
 class Lost(Exception):
