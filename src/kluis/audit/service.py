@@ -19,11 +19,11 @@ SYSTEM = "system"
 
 def append(session: Session, clock: Clock, *, actor: str, action: str, object_type: str,
            object_ids: Iterable[UUID | str] = (), details: dict[str, Any] | None = None) -> AuditEvent:
-    """Add one event in the caller's transaction; it commits or rolls back with the change it records."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
-        session.add(head)
+    """Add one event in the caller's transaction; it commits or rolls back with the change it records.
+
+    The head row is locked once per transaction (later appends in the same transaction reuse it), and
+    the events are written at the next flush, together."""
+    head = _locked_head(session)
     ids = [str(i) for i in object_ids]
     body = details or {}
     seq = head.seq + 1
@@ -33,8 +33,20 @@ def append(session: Session, clock: Clock, *, actor: str, action: str, object_ty
                        object_ids=ids, details=body, prev_hash=head.hash, hash=digest)
     session.add(event)
     head.seq, head.hash = seq, digest
-    session.flush()
     return event
+
+
+def _locked_head(session: Session) -> AuditHead:
+    transaction = session.get_transaction()
+    held = session.info.get("kluis.audit.head")
+    if held is not None and held[0] is transaction and transaction is not None and transaction.is_active:
+        return held[1]  # type: ignore[no-any-return]
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
+        session.add(head)
+    session.info["kluis.audit.head"] = (session.get_transaction(), head)
+    return head
 
 
 @dataclass(frozen=True)

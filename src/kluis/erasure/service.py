@@ -132,17 +132,7 @@ class Runner:
     def run(self, job_id: uuid.UUID, take_over: bool = False) -> ErasureJob:
         """Run one job now, whatever its schedule (for the CLI and tests); returns it as left. A job
         another worker holds is refused, unless the operator knows that worker is dead (``take_over``)."""
-        with self.kluis.db.transaction() as session:
-            job = self._lock(session, job_id)
-            if job.state == JobState.CANCELLED:
-                raise Conflict("this erasure job was cancelled with its request", code="erasure_job_cancelled")
-            if job.state != JobState.DONE:
-                if (job.state == JobState.RUNNING and job.locked_until and job.locked_until > self._now()
-                        and not take_over):
-                    raise Conflict("another worker is running this job; if it died, run it with --take-over",
-                                   code="erasure_job_busy")
-                self._hold(job)
-        self._run_claimed(job_id)
+        self._run_claimed(job_id, claim=True, take_over=take_over)
         with self.kluis.db.sessions() as session:
             found = job_of(session, job_id)
             session.expunge(found)
@@ -164,46 +154,76 @@ class Runner:
         now = self._now()
         job.state, job.locked_by, job.locked_until, job.updated_at = JobState.RUNNING, self.owner, now + LEASE, now
 
-    def _run_claimed(self, job_id: uuid.UUID) -> str:
+    def _run_claimed(self, job_id: uuid.UUID, claim: bool = False, take_over: bool = False) -> str:
+        """Steps until done or waiting. Steps that touch only the data database share one transaction
+        (with the key store in the same database, vault + keys + certificate commit together); the
+        datasets and a separate key store get transactions of their own, in order."""
         try:
             while True:
-                state = self._step(job_id)
+                state = self._transaction(job_id, claim, take_over)
+                claim = False
                 if state != JobState.RUNNING:
                     return state
         except Lost:
             log.warning("erasure job %s: lease lost; left to the runner holding it", job_id)
             return JobState.RUNNING
 
-    def _step(self, job_id: uuid.UUID) -> str:
-        with self.kluis.db.sessions() as session:
-            step = job_of(session, job_id).step
-        checkpoint(f"erasure.before.{step}")
+    def _transaction(self, job_id: uuid.UUID, claim: bool, take_over: bool) -> str:
+        kluis = self.kluis
+        shared_keys = kluis.db.key_engine is kluis.db.engine
+        datasets = kluis.datasets() if hasattr(kluis, "datasets") else None
+        signing_key, unsigned = self._signing_key()
+        with kluis.db.transaction() as session:
+            job = self._claim_one(session, job_id, take_over) if claim else self._ours(session, job_id)
+            if job.state == JobState.DONE:
+                return JobState.DONE
+            checkpoint(f"erasure.before.{job.step}")
+            if job.step == "datasets" and (datasets is None or not datasets.ids()):
+                job.step = "vault"
+            if job.step == "vault":
+                self._vault(session, job)
+            if job.step == "keys" and shared_keys:
+                self._keys(session, job)
+            if job.step == "certificate" and signing_key is not None:
+                self._certificate(session, job, signing_key)
+                return JobState.DONE
+            step = job.step
         try:
             if step == "datasets":
                 self._datasets(job_id)
-            elif step == "vault":
-                self._vault(job_id)
-            elif step == "keys":
-                self._keys(job_id)
+            elif step == "keys":  # a key store of its own: its transaction comes after the vault's commit
+                with kluis.db.transaction() as session:
+                    self._keys(session, self._ours(session, job_id))
             elif step == "certificate":
-                self._certificate(job_id)
-            else:
-                return JobState.DONE
+                raise Waiting(unsigned)
         except Waiting as wait:
             self._wait(job_id, str(wait))
             return JobState.WAITING
         return JobState.RUNNING
 
+    def _claim_one(self, session: Session, job_id: uuid.UUID, take_over: bool) -> ErasureJob:
+        job = self._lock(session, job_id)
+        if job.state == JobState.CANCELLED:
+            raise Conflict("this erasure job was cancelled with its request", code="erasure_job_cancelled")
+        if job.state == JobState.DONE:
+            return job
+        if (job.state == JobState.RUNNING and job.locked_by != self.owner and job.locked_until
+                and job.locked_until > self._now() and not take_over):
+            raise Conflict("another worker is running this job; if it died, run it with --take-over",
+                           code="erasure_job_busy")
+        self._hold(job)
+        return job
+
     # --- steps --------------------------------------------------------------------------------
 
     def _datasets(self, job_id: uuid.UUID) -> None:
         """R-DSR-9: each declared dataset in one transaction of its own, remembered once done."""
-        datasets = self.kluis.datasets() if hasattr(self.kluis, "datasets") else None
+        datasets = self.kluis.datasets()  # type: ignore[attr-defined]
         with self.kluis.db.sessions() as session:
             job = job_of(session, job_id)
             done = dict(job.result.get("datasets", {}))
-            identities = self._identities(session, job.person_id) if datasets is not None else []
-        for dataset_id in (datasets.ids() if datasets is not None else []):
+            identities = self._identities(session, job.person_id)
+        for dataset_id in datasets.ids():
             if dataset_id in done:
                 continue
             if identities:
@@ -229,115 +249,112 @@ class Runner:
             job = self._ours(session, job_id)
             job.step = "vault"
 
-    def _vault(self, job_id: uuid.UUID) -> None:
+    def _vault(self, session: Session, job: ErasureJob) -> None:
         kluis = self.kluis
         now = self._now()
         today = now.date()
         keeping = rules.keeping_rules(kluis.policy)
-        with kluis.db.transaction() as session:
-            job = self._ours(session, job_id)
-            person = session.scalars(select(Person).where(Person.id == job.person_id).with_for_update()).one_or_none()
-            if person is None or person.shredded_at is not None:
-                job.result = {**job.result, "vault": {"already_erased": True, "erased": {}, "kept": [],
-                                                      "identifiers": 0, "kept_records": 0}}
-                job.step = "keys"
-                return
-            old_keys = kluis.keystore.data_keys(session, [person.id])
-            if person.id not in old_keys:
-                raise Conflict("the person's data key is missing", code="person_key_missing")
-            old = old_keys[person.id]
-            new_key: bytes | None = None
-            erased: Counter[str] = Counter()
-            kept: Counter[tuple[str, str, str | None]] = Counter()
-            doomed: list[uuid.UUID] = []
-            rows = session.execute(select(Record.id, Record.category, Record.purposes, Record.ciphertext,
-                                          *self._due_column()).where(Record.person_id == person.id)
-                                   .order_by(Record.id).execution_options(yield_per=BATCH))
-            for row in rows:
-                due = row[4].date() if len(row) > 4 and row[4] is not None else None
-                keep = rules.keep_of(keeping, row.category, row.purposes, due, today)
-                if keep is None:
-                    doomed.append(row.id)
-                    erased[row.category] += 1
-                    if len(doomed) >= BATCH:
-                        session.execute(delete(Record).where(Record.id.in_(doomed)))
-                        doomed.clear()
-                        checkpoint("erasure.vault.batch")
-                    continue
-                if new_key is None:
-                    new_key = self._fresh_key(session, job.id, now)
-                plain = open_sealed(old, person.id, row.id, row.category, row.ciphertext)
-                session.execute(update(Record).where(Record.id == row.id).values(
-                    ciphertext=RecordCipher(new_key).seal(person.id, row.id, row.category, plain)))
-                kept[(row.category, keep.rule_id, rules.iso(keep.until))] += 1
-            if doomed:
-                session.execute(delete(Record).where(Record.id.in_(doomed)))
-            checkpoint("erasure.vault.records")
-            address = self._address(session, person.id, old)
-            self._seal_pending_mail(session, person.id, address)
-            identifiers = session.execute(delete(Identifier).where(Identifier.person_id == person.id)).rowcount
-            profile = delete_profile(session, person.id)
-            kept_records = sum(kept.values())
-            person.erased_at, person.updated_at = now, now
-            if kept_records:
-                self._restrict(session, job, person.id)
-            else:
-                person.shredded_at = now
-            job.result = {**job.result, "vault": {
-                "erased": dict(sorted(erased.items())), "identifiers": int(identifiers or 0),
-                "interest_profile": profile, "kept_records": kept_records,
-                "kept": [{"category": c, "rule": r, "until": u, "records": n}
-                         for (c, r, u), n in sorted(kept.items(), key=lambda i: (i[0][0], i[0][1], i[0][2] or ""))],
-                "at": now.isoformat()}}
+        person = session.scalars(select(Person).where(Person.id == job.person_id).with_for_update()).one_or_none()
+        if person is None or person.shredded_at is not None:
+            job.result = {**job.result, "vault": {"already_erased": True, "erased": {}, "kept": [],
+                                                  "identifiers": 0, "kept_records": 0}}
             job.step = "keys"
-            audit.append(session, kluis.clock, actor=self.actor, action="erasure.vault_erased",
-                         object_type="erasure_job", object_ids=[job.id, person.id],
-                         details={"records_erased": sum(erased.values()), "records_kept": kept_records,
-                                  "categories_erased": sorted(erased), "identifiers": int(identifiers or 0)})
-            if job.request_id is not None:
-                self._notify(session, job, person.id, address)
-            checkpoint("erasure.vault.before_commit")
+            return
+        old_keys = kluis.keystore.data_keys(session, [person.id])
+        if person.id not in old_keys:
+            raise Conflict("the person's data key is missing", code="person_key_missing")
+        old = old_keys[person.id]
+        new_key: bytes | None = None
+        erased: Counter[str] = Counter()
+        kept: Counter[tuple[str, str, str | None]] = Counter()
+        doomed: list[uuid.UUID] = []
+        rows = session.execute(select(Record.id, Record.category, Record.purposes, Record.ciphertext,
+                                      *self._due_column()).where(Record.person_id == person.id)
+                               .order_by(Record.id).execution_options(yield_per=BATCH))
+        for row in rows:
+            due = row[4].date() if len(row) > 4 and row[4] is not None else None
+            keep = rules.keep_of(keeping, row.category, row.purposes, due, today)
+            if keep is None:
+                doomed.append(row.id)
+                erased[row.category] += 1
+                if len(doomed) >= BATCH:
+                    session.execute(delete(Record).where(Record.id.in_(doomed)))
+                    doomed.clear()
+                    checkpoint("erasure.vault.batch")
+                continue
+            if new_key is None:
+                new_key = self._fresh_key(session, job.id, now)
+            plain = open_sealed(old, person.id, row.id, row.category, row.ciphertext)
+            session.execute(update(Record).where(Record.id == row.id).values(
+                ciphertext=RecordCipher(new_key).seal(person.id, row.id, row.category, plain)))
+            kept[(row.category, keep.rule_id, rules.iso(keep.until))] += 1
+        if doomed:
+            session.execute(delete(Record).where(Record.id.in_(doomed)))
+        checkpoint("erasure.vault.records")
+        address = self._address(session, person.id, old)
+        self._seal_pending_mail(session, person.id, address)
+        identifiers = session.execute(delete(Identifier).where(Identifier.person_id == person.id)).rowcount
+        profile = delete_profile(session, person.id)
+        kept_records = sum(kept.values())
+        person.erased_at, person.updated_at = now, now
+        if kept_records:
+            self._restrict(session, job, person.id)
+        else:
+            person.shredded_at = now
+        job.result = {**job.result, "vault": {
+            "erased": dict(sorted(erased.items())), "identifiers": int(identifiers or 0),
+            "interest_profile": profile, "kept_records": kept_records,
+            "kept": [{"category": c, "rule": r, "until": u, "records": n}
+                     for (c, r, u), n in sorted(kept.items(), key=lambda i: (i[0][0], i[0][1], i[0][2] or ""))],
+            "at": now.isoformat()}}
+        job.step = "keys"
+        audit.append(session, kluis.clock, actor=self.actor, action="erasure.vault_erased",
+                     object_type="erasure_job", object_ids=[job.id, person.id],
+                     details={"records_erased": sum(erased.values()), "records_kept": kept_records,
+                              "categories_erased": sorted(erased), "identifiers": int(identifiers or 0)})
+        if job.request_id is not None:
+            self._notify(session, job, person.id, address)
+        checkpoint("erasure.vault.before_commit")
 
-    def _keys(self, job_id: uuid.UUID) -> None:
+    def _keys(self, session: Session, job: ErasureJob) -> None:
         """Crypto-shredding (R-VLT-5). Safe to repeat: the fresh key's row exists until it has taken
         the old key's place, and destroying a key that is gone destroys nothing."""
         kluis = self.kluis
-        with kluis.db.transaction() as session:
-            job = self._ours(session, job_id)
-            vault = job.result.get("vault", {})
-            if vault.get("kept_records"):
-                replaced = kluis.keystore.adopt(session, job.person_id, job.id)
-                action, details = "erasure.key_replaced", {"replaced": replaced}
-            else:
-                destroyed = kluis.keystore.destroy(session, [job.person_id, job.id])
-                action, details = "person.keys_destroyed", {"reason": "erasure", "keys_destroyed": destroyed}
-            checkpoint("erasure.keys.done")
-            job.step = "certificate"
-            audit.append(session, kluis.clock, actor=self.actor, action=action, object_type="person",
-                         object_ids=[job.person_id, job.id], details=details)
+        vault = job.result.get("vault", {})
+        if vault.get("kept_records"):
+            replaced = kluis.keystore.adopt(session, job.person_id, job.id)
+            action, details = "erasure.key_replaced", {"replaced": replaced}
+        else:
+            destroyed = kluis.keystore.destroy(session, [job.person_id, job.id])
+            action, details = "person.keys_destroyed", {"reason": "erasure", "keys_destroyed": destroyed}
+        checkpoint("erasure.keys.done")
+        job.step = "certificate"
+        audit.append(session, kluis.clock, actor=self.actor, action=action, object_type="person",
+                     object_ids=[job.person_id, job.id], details=details)
 
-    def _certificate(self, job_id: uuid.UUID) -> None:
-        kluis = self.kluis
+    def _signing_key(self) -> tuple[Any, str]:
+        """The certificate key, or None and the reason there is none."""
         try:
-            key = certificate.private_key(kluis.settings.certificate_key.get_secret_value()
-                                          if kluis.settings.certificate_key else None)
+            configured = self.kluis.settings.certificate_key
+            return certificate.private_key(configured.get_secret_value() if configured else None), ""
         except ConfigurationError as exc:
-            raise Waiting(exc.message) from exc
+            return None, exc.message
+
+    def _certificate(self, session: Session, job: ErasureJob, key: Any) -> None:
+        kluis = self.kluis
         now = self._now()
-        with kluis.db.transaction() as session:
-            job = self._ours(session, job_id)
-            document = self._document(job, now)
-            job.certificate = certificate.sign(document, key)
-            job.step, job.state, job.finished_at, job.updated_at = "done", JobState.DONE, now, now
-            job.locked_by = job.locked_until = None
-            job.last_error = None
-            audit.append(session, kluis.clock, actor=self.actor, action="erasure.certified",
-                         object_type="erasure_job", object_ids=[job.id, job.person_id],
-                         details={"certificate_id": document["certificate_id"],
-                                  "records_erased": sum(job.result.get("vault", {}).get("erased", {}).values())})
-            if job.request_id is not None:
-                from kluis.rights.service import Rights
-                Rights(session, kluis, self.actor).complete_erasure(job.request_id)
+        document = self._document(job, now)
+        job.certificate = certificate.sign(document, key)
+        job.step, job.state, job.finished_at, job.updated_at = "done", JobState.DONE, now, now
+        job.locked_by = job.locked_until = None
+        job.last_error = None
+        audit.append(session, kluis.clock, actor=self.actor, action="erasure.certified",
+                     object_type="erasure_job", object_ids=[job.id, job.person_id],
+                     details={"certificate_id": document["certificate_id"],
+                              "records_erased": sum(job.result.get("vault", {}).get("erased", {}).values())})
+        if job.request_id is not None:
+            from kluis.rights.service import Rights
+            Rights(session, kluis, self.actor).complete_erasure(job.request_id)
 
     # --- helpers ------------------------------------------------------------------------------
 
