@@ -22,13 +22,17 @@ import pytest
 from sqlalchemy import Table, create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
+from typer.testing import CliRunner
 
+from kluis import wiring
 from kluis.audit.models import AuditEvent
+from kluis.cli import app
 from kluis.datasets.service import Datasets, DatasetUnavailable
 from kluis.demo.datasets import benmobiel_schema, create_demo_schemas, webinars_schema
 from kluis.kit.errors import Invalid
 from kluis.policy.schemas import Dataset
 from kluis.rights.package import write_access_package
+from kluis.vault.models import Identifier
 from kluis.vault.schemas import IdentifierIn, PersonIn
 
 ANNA = "anna.devries@example.nl"
@@ -305,3 +309,41 @@ def test_r_dsr_9_access_package_waits_for_a_dataset_that_is_down(backend, kluis)
     assert out.getvalue() == b""
     with kluis.db.sessions() as session:
         assert session.query(AuditEvent).count() == events
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    for name in [n for n in os.environ if n.startswith("KLUIS_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    wiring.use_for_cli(None)
+    yield tmp_path
+    if wiring._cli_instance is not None:
+        wiring._cli_instance.close()
+    wiring.use_for_cli(None)
+
+
+def test_r_dsr_9_demo_creates_and_configures_both_datasets(workdir) -> None:
+    result = CliRunner().invoke(app, ["demo", "--subjects", "30", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    files = {name: workdir / f"kluis-{name}.db" for name in ("benmobiel", "webinars")}
+    assert all(path.is_file() for path in files.values())
+    assert "demo dataset 'benmobiel'" in result.output
+    kluis = wiring.for_cli()
+    with kluis.db.sessions() as session:
+        vault = kluis.vault(session, "test")
+        first = session.scalars(select(Identifier).where(Identifier.kind == "email")
+                                .order_by(Identifier.created_at, Identifier.id)).first()
+        email = vault.identifier_value(first)
+    for dataset_id in ("benmobiel", "webinars"):
+        found = kluis.datasets().read(dataset_id, [("email", None, email)])
+        assert all(r.rows for r in found), f"a seeded person has rows in every table of {dataset_id}"
+
+
+def test_r_dsr_9_kluis_hashes_with_its_blind_index_key_in_a_domain_of_its_own(backend, kluis) -> None:
+    kluis.use_dataset_urls(backend.urls)
+    trips = backend.rows("trips", ANNA)
+    kluis.datasets().erase("benmobiel", anna())
+    stored = {r[1] for r in backend.rows("trips") if r[0] in {t[0] for t in trips}}
+    assert stored == {kluis.keys.digest("dataset:email", "", ANNA).hex()}
+    assert stored.isdisjoint({kluis.keys.digest("email", "", ANNA).hex(), digest("email", ANNA)})
