@@ -14,6 +14,7 @@ from kluis.access.commands import app as keys_app
 from kluis.audit.commands import app as audit_app
 from kluis.config import LOCAL_SECRETS_FILE, Settings
 from kluis.consent.commands import app as marketing_app
+from kluis.datasets.commands import app as datasets_app
 from kluis.demo.commands import demo, seed
 from kluis.kit.cli import domain_errors, err, out
 from kluis.kit.errors import ConfigurationError
@@ -28,6 +29,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
 app.add_typer(marketing_app, name="marketing")
+app.add_typer(datasets_app, name="datasets")
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 from kluis import wiring
 from kluis.audit.models import AuditEvent
 from kluis.cli import app
-from kluis.datasets.service import Datasets, DatasetUnavailable
+from kluis.datasets.service import Datasets, DatasetUnavailable, audit_erasure, audit_rectification
 from kluis.demo.datasets import benmobiel_schema, create_demo_schemas, webinars_schema
 from kluis.kit.errors import Invalid
 from kluis.policy.schemas import Dataset
@@ -347,3 +347,47 @@ def test_r_dsr_9_kluis_hashes_with_its_blind_index_key_in_a_domain_of_its_own(ba
     stored = {r[1] for r in backend.rows("trips") if r[0] in {t[0] for t in trips}}
     assert stored == {kluis.keys.digest("dataset:email", "", ANNA).hex()}
     assert stored.isdisjoint({kluis.keys.digest("email", "", ANNA).hex(), digest("email", ANNA)})
+
+
+def test_r_dsr_9_erasure_and_rectification_are_audited_without_values(backend, kluis) -> None:
+    kluis.use_dataset_urls(backend.urls)
+    person_id = _person(kluis, ANNA)
+    with kluis.db.transaction() as session:
+        result = kluis.datasets().erase("webinars", anna())
+        audit_erasure(session, kluis.clock, actor="staff:test", person_id=person_id, result=result)
+        rows = kluis.datasets().rectify("benmobiel", anna(), {"full_name": "Anna de Vries"})
+        audit_rectification(session, kluis.clock, actor="staff:test", person_id=person_id, dataset_id="benmobiel",
+                            columns=["full_name"], rows=rows)
+    with kluis.db.sessions() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("datasets.%"))
+                                 .order_by(AuditEvent.seq)).all()
+    assert [(e.action, e.object_ids) for e in events] == [("datasets.erased", [str(person_id)]),
+                                                          ("datasets.rectified", [str(person_id)])]
+    assert events[0].details["tables"]["questions"] == {"strategy": "delete_row", "rows": result.tables[1].rows}
+    assert events[1].details == {"dataset": "benmobiel", "columns": ["full_name"], "rows": rows} and rows > 0
+    assert "anna" not in json.dumps([e.details for e in events]).lower()
+
+
+def test_r_dsr_9_datasets_check_compares_each_database_with_its_declaration(backend, kluis) -> None:
+    kluis.use_dataset_urls(backend.urls)
+    wiring.use_for_cli(kluis)
+    try:
+        ok = CliRunner().invoke(app, ["datasets", "check"])
+        assert ok.exit_code == 0, ok.output
+        assert "OK benmobiel" in ok.output and "OK webinars" in ok.output
+        kluis.use_dataset_urls({"benmobiel": UNREACHABLE.get(backend.name, "sqlite:////nonexistent/benmobiel.db")})
+        down = CliRunner().invoke(app, ["datasets", "check"])
+        assert down.exit_code == 1
+        assert "benmobiel" in down.output and "OK webinars" in down.output and "geheim" not in down.output
+    finally:
+        wiring.use_for_cli(None)
+    declared = kluis.policy.dataset("webinars").model_dump(mode="json")
+    declared["tables"][1]["columns"]["upvotes"] = "content"
+    declared["tables"].append(declared["tables"][0] | {"name": "attendees"})
+    drifted = Datasets(kluis.policy.model_copy(update={"datasets": [Dataset.model_validate(declared)]}),
+                       backend.urls, digest)
+    try:
+        assert drifted.check("webinars") == ["table 'questions' has no column 'upvotes'",
+                                             "table 'attendees' does not exist"]
+    finally:
+        drifted.close()

@@ -82,7 +82,8 @@ class Connections:
         except (ArgumentError, ImportError, SQLAlchemyError) as exc:
             raise DatasetUnavailable(
                 f"dataset '{dataset.id}': the URL of connection '{dataset.connection}' does not work "
-                f"({type(exc).__name__}: {staff_message(exc, ())}); fix KLUIS_DATASET_URLS", dataset_id=dataset.id
+                f"({type(exc).__name__}: {staff_message(exc, (url_text,))}); fix KLUIS_DATASET_URLS",
+                dataset_id=dataset.id
             ) from exc
 
 

@@ -13,16 +13,21 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from uuid import UUID
 
-from sqlalchemy import ColumnElement, Connection, TableClause, column, delete, func, select, table, update
+from sqlalchemy import ColumnElement, Connection, TableClause, column, delete, func, inspect, select, table, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
+from kluis.audit import service as audit
 from kluis.datasets.connectors import Connections
 from kluis.datasets.errors import DatasetUnavailable
 from kluis.datasets.rules import Identity, check_changes, erasure_plan, match_values, plain, staff_message
+from kluis.kit.clock import Clock
 from kluis.policy.schemas import Dataset, DatasetTable, ErasureStrategy, IdentityKind, Policy, Text
 
-__all__ = ["DatasetRows", "DatasetUnavailable", "Datasets", "ErasureResult", "Identity", "TableErasure"]
+__all__ = ["DatasetRows", "DatasetUnavailable", "Datasets", "ErasureResult", "Identity", "TableErasure",
+           "audit_erasure", "audit_rectification"]
 
 # digest(kind, normalised value) -> the keyed hash that replaces an identity (strategy keyed_hash).
 Digest = Callable[[str, str], str]
@@ -116,6 +121,27 @@ class Datasets:
                 updated += _run(dataset, declared, hide, lambda s=statement: conn.execute(s).rowcount)
         return updated
 
+    def check(self, dataset_id: str) -> list[str]:
+        """What in the database does not match the declaration (missing tables or columns); empty when it
+        matches. Raises ``DatasetUnavailable`` when the dataset cannot be reached. Changes nothing."""
+        dataset = self.policy.dataset(dataset_id)
+        problems: list[str] = []
+        with self._connections.begin(dataset) as conn:
+            found = inspect(conn)
+            tables = set(found.get_table_names())
+            for declared in dataset.tables:
+                if declared.name not in tables:
+                    problems.append(f"table '{declared.name}' does not exist")
+                    continue
+                present = {c["name"] for c in found.get_columns(declared.name)}
+                problems += [f"table '{declared.name}' has no column '{c}'" for c in declared.columns
+                             if c not in present]
+        return problems
+
+    def where(self, dataset_id: str) -> str:
+        """The dataset's URL as staff may see it: without its password."""
+        return self._connections.shown_url(self.policy.dataset(dataset_id))
+
     def close(self) -> None:
         self._connections.close()
 
@@ -145,6 +171,19 @@ class Datasets:
                          .values({**emptied, plan.hashed: self._digest(declared.identity.kind, value)}))
             rows += _run(dataset, declared, values, lambda s=statement: conn.execute(s).rowcount)
         return TableErasure(declared.name, declared.strategy, rows)
+
+
+def audit_erasure(session: Session, clock: Clock, *, actor: str, person_id: UUID, result: ErasureResult) -> None:
+    """The audit event of an erasure in a dataset (counts per table), in the caller's transaction."""
+    audit.append(session, clock, actor=actor, action="datasets.erased", object_type="person",
+                 object_ids=[person_id], details=result.audit_details())
+
+
+def audit_rectification(session: Session, clock: Clock, *, actor: str, person_id: UUID, dataset_id: str,
+                        columns: Sequence[str], rows: int) -> None:
+    """The audit event of a rectification in a dataset: which columns and how many rows, never the values."""
+    audit.append(session, clock, actor=actor, action="datasets.rectified", object_type="person",
+                 object_ids=[person_id], details={"dataset": dataset_id, "columns": sorted(columns), "rows": rows})
 
 
 def _tables(dataset: Dataset, identities: Sequence[Identity]) -> Iterator[tuple[DatasetTable, list[str]]]:
