@@ -259,6 +259,9 @@ def test_r_dsr_9_unconfigured_or_unreachable_dataset_is_unavailable(backend, klu
             assert "geheim" not in caught.value.message
             assert ("cannot be reached" in caught.value.message if backend.name != "sqlite"
                     else "does not exist" in caught.value.message)
+        # A person the dataset cannot name (no e-mail address) is not looked up there, so nothing waits.
+        assert all(not r.rows for r in unreachable.read("benmobiel", anna("phone")))
+        assert [t.rows for t in unreachable.erase("benmobiel", anna("phone")).tables] == [0, 0]
     finally:
         unreachable.close()
     assert not missing.exists()

@@ -10,7 +10,7 @@ run the same statements.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
@@ -82,9 +82,12 @@ class Datasets:
     def read(self, dataset_id: str, identities: Sequence[Identity]) -> list[DatasetRows]:
         """The person's rows, table by table (empty tables included); raises ``DatasetUnavailable``."""
         dataset = self.policy.dataset(dataset_id)
+        work = _tables(dataset, identities)
         found: list[DatasetRows] = []
+        if not _any_values(work):
+            return [DatasetRows(dataset.id, dataset.name, d.name, dict(d.columns), []) for d, _ in work]
         with self._connections.begin(dataset) as conn:
-            for declared, values in _tables(dataset, identities):
+            for declared, values in work:
                 rows: list[dict[str, Any]] = []
                 if values:
                     t = _clause(declared)
@@ -99,9 +102,11 @@ class Datasets:
         """Apply every table's strategy in one transaction. Running it again changes nothing more: the rows
         no longer carry the person's identity (or are kept, and reported as kept again)."""
         dataset = self.policy.dataset(dataset_id)
+        work = _tables(dataset, identities)
+        if not _any_values(work):
+            return ErasureResult(dataset.id, [_untouched(declared) for declared, _ in work])
         with self._connections.begin(dataset) as conn:
-            done = [self._erase_table(conn, dataset, declared, values)
-                    for declared, values in _tables(dataset, identities)]
+            done = [self._erase_table(conn, dataset, declared, values) for declared, values in work]
         return ErasureResult(dataset.id, done)
 
     def rectify(self, dataset_id: str, identities: Sequence[Identity], changes: Mapping[str, Any]) -> int:
@@ -110,9 +115,12 @@ class Datasets:
         dataset = self.policy.dataset(dataset_id)
         per_table = check_changes(dataset, changes)
         hide = [*(i[2] for i in identities), *(str(v) for v in changes.values() if v is not None)]
+        work = _tables(dataset, identities)
         updated = 0
+        if not _any_values(work):
+            return updated
         with self._connections.begin(dataset) as conn:
-            for declared, values in _tables(dataset, identities):
+            for declared, values in work:
                 new = per_table.get(declared.name)
                 if not new or not values:
                     continue
@@ -148,15 +156,14 @@ class Datasets:
     def _erase_table(self, conn: Connection, dataset: Dataset, declared: DatasetTable,
                      values: list[str]) -> TableErasure:
         plan = erasure_plan(declared)
-        kept_reason = declared.kept_reason if declared.strategy == ErasureStrategy.KEEP else None
         if not values:
-            return TableErasure(declared.name, declared.strategy, 0, kept_reason)
+            return _untouched(declared)
         t = _clause(declared)
         matches = _matches(declared, t, values)
         if not plan.changes_rows:
             count = select(func.count()).select_from(t).where(matches)
             rows = _run(dataset, declared, values, lambda: conn.execute(count).scalar_one())
-            return TableErasure(declared.name, declared.strategy, int(rows), kept_reason)
+            return TableErasure(declared.name, declared.strategy, int(rows), declared.kept_reason)
         if declared.strategy == ErasureStrategy.DELETE_ROW:
             rows = _run(dataset, declared, values, lambda: conn.execute(delete(t).where(matches)).rowcount)
             return TableErasure(declared.name, declared.strategy, rows)
@@ -186,9 +193,19 @@ def audit_rectification(session: Session, clock: Clock, *, actor: str, person_id
                  object_ids=[person_id], details={"dataset": dataset_id, "columns": sorted(columns), "rows": rows})
 
 
-def _tables(dataset: Dataset, identities: Sequence[Identity]) -> Iterator[tuple[DatasetTable, list[str]]]:
-    for declared in dataset.tables:
-        yield declared, match_values(declared, identities)
+def _tables(dataset: Dataset, identities: Sequence[Identity]) -> list[tuple[DatasetTable, list[str]]]:
+    """Each table with the person's values for its identity column (none: the table is not searched)."""
+    return [(declared, match_values(declared, identities)) for declared in dataset.tables]
+
+
+def _any_values(work: Sequence[tuple[DatasetTable, list[str]]]) -> bool:
+    """Whether anything is to be looked up: a person the dataset cannot name does not wait on its server."""
+    return any(values for _, values in work)
+
+
+def _untouched(declared: DatasetTable) -> TableErasure:
+    kept_reason = declared.kept_reason if declared.strategy == ErasureStrategy.KEEP else None
+    return TableErasure(declared.name, declared.strategy, 0, kept_reason)
 
 
 def _clause(declared: DatasetTable) -> TableClause:
