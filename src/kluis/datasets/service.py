@@ -135,15 +135,20 @@ class Datasets:
         dataset = self.policy.dataset(dataset_id)
         problems: list[str] = []
         with self._connections.begin(dataset) as conn:
-            found = inspect(conn)
-            tables = set(found.get_table_names())
-            for declared in dataset.tables:
-                if declared.name not in tables:
-                    problems.append(f"table '{declared.name}' does not exist")
-                    continue
-                present = {c["name"] for c in found.get_columns(declared.name)}
-                problems += [f"table '{declared.name}' has no column '{c}'" for c in declared.columns
-                             if c not in present]
+            try:
+                found = inspect(conn)
+                tables = set(found.get_table_names())
+                columns = {d.name: {c["name"] for c in found.get_columns(d.name)} for d in dataset.tables
+                           if d.name in tables}
+            except SQLAlchemyError as exc:
+                raise DatasetUnavailable(f"dataset '{dataset.id}': its schema cannot be read: "
+                                         f"{staff_message(exc, ())}", dataset_id=dataset.id) from exc
+        for declared in dataset.tables:
+            if declared.name not in columns:
+                problems.append(f"table '{declared.name}' does not exist")
+                continue
+            problems += [f"table '{declared.name}' has no column '{c}'" for c in declared.columns
+                         if c not in columns[declared.name]]
         return problems
 
     def where(self, dataset_id: str) -> str:
