@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 from kluis import schema
 from kluis.app import create_app
 from kluis.config import Settings
+from kluis.demo.datasets import create_demo_schemas
 from kluis.kit.clock import SettableClock
 from kluis.vault.crypto import new_secret
 from kluis.wiring import Kluis, build
@@ -49,17 +51,33 @@ def database_urls(tmp_path: Path) -> Iterator[tuple[str, str]]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def empty_datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The demo dataset schemas, empty, made once: each test gets its own copy of the files."""
+    folder = tmp_path_factory.mktemp("datasets")
+    files = {name: folder / f"{name}.db" for name in ("benmobiel", "webinars")}
+    create_demo_schemas({name: f"sqlite:///{path}" for name, path in files.items()}, [],
+                        datetime(2026, 1, 1, tzinfo=UTC))
+    return files
+
+
 @pytest.fixture
-def settings(database_urls: tuple[str, str]) -> Settings:
+def settings(database_urls: tuple[str, str], tmp_path: Path) -> Settings:
     data_url, key_url = database_urls
+    # The policy's datasets (R-DSR-9) as empty demo databases: a declared dataset without a URL would make
+    # every access package wait. tests/integration/test_datasets.py fills them on every kind of server.
+    datasets = {name: f"sqlite:///{tmp_path / f'dataset-{name}.db'}" for name in ("benmobiel", "webinars")}
     return Settings(_env_file=None, database_url=data_url, keystore_url=key_url, master_key=new_secret(),
-                    index_key=new_secret(), secret_key=new_secret(), certificate_key=new_secret())
+                    index_key=new_secret(), secret_key=new_secret(), certificate_key=new_secret(),
+                    dataset_urls=datasets)
 
 
 @pytest.fixture
-def kluis(settings: Settings, clock: SettableClock) -> Iterator[Kluis]:
+def kluis(settings: Settings, clock: SettableClock, empty_datasets: dict[str, Path]) -> Iterator[Kluis]:
     instance = build(settings, clock=clock)
     schema.upgrade(instance.db)
+    for name, url in settings.dataset_urls.items():
+        shutil.copyfile(empty_datasets[name], url.get_secret_value().removeprefix("sqlite:///"))
     yield instance
     instance.close()
 

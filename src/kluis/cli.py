@@ -14,6 +14,7 @@ from kluis.access.commands import app as keys_app
 from kluis.audit.commands import app as audit_app
 from kluis.config import LOCAL_SECRETS_FILE, Settings
 from kluis.consent.commands import app as marketing_app
+from kluis.datasets.commands import app as datasets_app
 from kluis.demo.commands import demo, seed
 from kluis.erasure.commands import app as erasure_app
 from kluis.erasure.commands import certificate_app
@@ -32,6 +33,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(marketing_app, name="marketing")
 app.add_typer(erasure_app, name="erasure")
 app.add_typer(certificate_app, name="certificate")
+app.add_typer(datasets_app, name="datasets")
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     session_hours: int = 8
+    # Service databases declared in the policy (docs/datasets.md): connection name -> SQLAlchemy URL, given as
+    # JSON in KLUIS_DATASET_URLS. A declared dataset without a URL is unavailable: requests on it wait.
+    dataset_urls: dict[str, SecretStr] = {}
 
     @property
     def is_sqlite(self) -> bool:

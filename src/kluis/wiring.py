@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
 from kluis.config import Settings
 from kluis.consent import marketing_mail  # noqa: F401 - registers the marketing messages
 from kluis.consent.service import Consents
+from kluis.datasets.service import Datasets
 from kluis.db import Database
 from kluis.gate.service import Gate
 from kluis.kit.clock import Clock, SystemClock
@@ -50,6 +53,26 @@ class Kluis:
     def consents(self, session: Session, actor: str) -> Consents:
         return Consents(session=session, kluis=self, actor=actor)
 
+    def datasets(self) -> Datasets:
+        """The service databases declared in the policy, with engines made on first use and kept."""
+        return self._datasets
+
+    @cached_property
+    def _datasets(self) -> Datasets:
+        urls = {name: url.get_secret_value() for name, url in self.settings.dataset_urls.items()}
+        return Datasets(self.policy, urls, self._dataset_digest)
+
+    def use_dataset_urls(self, urls: Mapping[str, str]) -> None:
+        """Set the URLs of these dataset connections for this run (the demo sets its own)."""
+        configured = dict(self.settings.dataset_urls) | {name: SecretStr(url) for name, url in urls.items()}
+        self.settings = self.settings.model_copy(update={"dataset_urls": configured})
+        if "_datasets" in self.__dict__:
+            self.__dict__.pop("_datasets").close()
+
+    def _dataset_digest(self, kind: str, value: str) -> str:
+        # The blind-index key, in its own domain ("dataset:"), so these hashes never equal a vault digest.
+        return self.keys.digest(f"dataset:{kind}", "", value).hex()
+
     def register_policy(self, actor: str = "system") -> int:
         """Record the loaded policy as a version (a new one only when its content changed)."""
         with self.db.transaction() as session:
@@ -59,6 +82,8 @@ class Kluis:
         return version.seq
 
     def close(self) -> None:
+        if "_datasets" in self.__dict__:
+            self._datasets.close()
         self.db.dispose()
 
 

@@ -32,6 +32,7 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
     """Zero set-up demo: local SQLite and keys, demo people, an API key and a DPO login, then serve."""
     from kluis.access.service import create_key
     from kluis.cli import init
+    from kluis.demo.datasets import prepare_demo_datasets
     from kluis.mail.service import enqueue
     from kluis.staff.service import add_staff
     from kluis.vault.models import Person
@@ -44,6 +45,8 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
         seed(subjects=subjects, seed_value=1, batch=500)
     else:
         out.print(f"the vault already holds {existing} people; not seeding again")
+    for name, url in prepare_demo_datasets(kluis).items():
+        out.print(f"demo dataset '{name}': {url}", highlight=False, soft_wrap=True)
     with kluis.db.transaction() as session:
         _, token = create_key(session, kluis.clock, kluis.policy, service="demo",
                               purposes=list(kluis.policy.purpose_ids), actor="cli")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.consent.marketing import delete_profile
+from kluis.datasets.errors import DatasetUnavailable
 from kluis.erasure import certificate, rules
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
@@ -171,14 +172,14 @@ class Runner:
     def _transaction(self, job_id: uuid.UUID, claim: bool, take_over: bool) -> str:
         kluis = self.kluis
         shared_keys = kluis.db.key_engine is kluis.db.engine
-        datasets = kluis.datasets() if hasattr(kluis, "datasets") else None
+        datasets = kluis.datasets()
         signing_key, unsigned = self._signing_key()
         with kluis.db.transaction() as session:
             job = self._claim_one(session, job_id, take_over) if claim else self._ours(session, job_id)
             if job.state == JobState.DONE:
                 return JobState.DONE
             checkpoint(f"erasure.before.{job.step}")
-            if job.step == "datasets" and (datasets is None or not datasets.ids()):
+            if job.step == "datasets" and not datasets.ids():
                 job.step = "vault"
             if job.step == "vault":
                 self._vault(session, job)
@@ -218,7 +219,7 @@ class Runner:
 
     def _datasets(self, job_id: uuid.UUID) -> None:
         """R-DSR-9: each declared dataset in one transaction of its own, remembered once done."""
-        datasets = self.kluis.datasets()  # type: ignore[attr-defined]
+        datasets = self.kluis.datasets()
         with self.kluis.db.sessions() as session:
             job = job_of(session, job_id)
             done = dict(job.result.get("datasets", {}))
@@ -229,12 +230,10 @@ class Runner:
             if identities:
                 try:
                     outcome = datasets.erase(dataset_id, identities)
-                except Exception as exc:  # a dataset that is down or misconfigured: wait and retry
-                    if type(exc).__name__ != "DatasetUnavailable":
-                        raise
-                    raise Waiting(f"dataset {dataset_id}: {getattr(exc, 'message', str(exc))}") from exc
-                tables = [{"dataset": dataset_id, "table": t.table, "strategy": t.strategy, "rows": t.rows,
-                           **({"kept_reason": t.kept_reason} if getattr(t, "kept_reason", None) else {})}
+                except DatasetUnavailable as exc:  # down or misconfigured: the job waits and tries again
+                    raise Waiting(exc.message) from exc
+                tables = [{"dataset": dataset_id, "table": t.table, "strategy": str(t.strategy), "rows": t.rows,
+                           **({"kept_reason": t.kept_reason.en} if t.kept_reason else {})}
                           for t in outcome.tables]
             else:
                 tables = []

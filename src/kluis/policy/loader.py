@@ -17,7 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from kluis.kit.errors import Problem
 from kluis.policy import rules
-from kluis.policy.rules import PolicyInvalid, PolicyProblem
+from kluis.policy.rules import PolicyInvalid, PolicyProblem, item_key
 from kluis.policy.schemas import Policy, did_you_mean
 
 
@@ -124,10 +124,12 @@ def _line_index(root: Node) -> dict[str, int]:
 
 
 def _node_id(node: Node) -> str | None:
+    """The item's ``id``, else its plain-text ``name`` (as ``rules.item_key`` names it in paths)."""
     if isinstance(node, MappingNode):
-        for key, value in node.value:
-            if key.value == "id" and isinstance(value, ScalarNode):
-                return str(value.value)
+        scalars = {key.value: value.value for key, value in node.value if isinstance(value, ScalarNode)}
+        for key in ("id", "name"):
+            if key in scalars:
+                return str(scalars[key])
     return None
 
 
@@ -153,8 +155,7 @@ def _id_path(loc: tuple[int | str, ...], data: Any) -> str:
     for part in loc:
         if isinstance(part, int) and isinstance(node, list) and part < len(node):
             node = node[part]
-            item_id = node.get("id") if isinstance(node, dict) else None
-            parts.append(item_id if isinstance(item_id, str) else str(part))
+            parts.append(item_key(node) or str(part))
         elif isinstance(node, dict) and part in node:
             node = node[part]
             parts.append(str(part))

@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from kluis.kit.errors import Invalid, Problem
-from kluis.policy.schemas import LegalBasis, Policy, Purpose, RecipientKind, Transfer, Trigger, did_you_mean
+from kluis.policy.schemas import (
+    Dataset,
+    DatasetTable,
+    ErasureStrategy,
+    IdentityKind,
+    LegalBasis,
+    Policy,
+    Purpose,
+    RecipientKind,
+    Transfer,
+    Trigger,
+    did_you_mean,
+)
 
 EEA = frozenset({
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
@@ -227,6 +239,60 @@ def _texts(policy: Policy) -> Iterator[Problem]:
                               f"unknown placeholder '{{{name}}}'{did_you_mean(name, PLACEHOLDERS)}")
 
 
+def _datasets(policy: Policy) -> Iterator[Problem]:
+    for dataset in policy.datasets:
+        counts = Counter(t.name for t in dataset.tables)
+        for name, count in counts.items():
+            if count > 1:
+                yield Problem(f"datasets.{dataset.id}.tables.{name}", "duplicate_table",
+                              f"table '{name}' is declared {count} times in this dataset")
+        for table in dataset.tables:
+            yield from _dataset_table(policy, dataset, table)
+
+
+def _dataset_table(policy: Policy, dataset: Dataset, table: DatasetTable) -> Iterator[Problem]:
+    at = f"datasets.{dataset.id}.tables.{table.name}"
+    for column, category in table.columns.items():
+        yield from _references(f"{at}.columns.{column}", "category", [category], policy.category_ids,
+                               special=[s.id for s in policy.special_categories])
+    identity = table.identity
+    kinds = [k.value for k in IdentityKind]
+    if identity.kind not in kinds:
+        yield Problem(f"{at}.identity.kind", "unknown_identity_kind",
+                      f"unknown identity kind '{identity.kind}'{did_you_mean(identity.kind, kinds)}")
+    if identity.column not in table.columns:
+        yield Problem(f"{at}.identity.column", "identity_not_declared",
+                      f"the identity column '{identity.column}' must also be declared under columns, with its "
+                      "category")
+    if identity.kind == IdentityKind.EMPLOYEE_NUMBER and not identity.scope:
+        yield Problem(f"{at}.identity.scope", "scope_required",
+                      "employee numbers are unique only within one employer: give the employer id as scope, "
+                      "or rows of another employer's employee would be found")
+    if identity.scope and identity.kind != IdentityKind.EMPLOYEE_NUMBER:
+        yield Problem(f"{at}.identity.scope", "unused_scope", "only employee numbers have a scope")
+    if table.strategy == ErasureStrategy.KEEP and table.kept_reason is None:
+        yield Problem(f"{at}.kept_reason", "keep_without_reason",
+                      "strategy 'keep' keeps the rows after an erasure request: state the legal obligation "
+                      "that requires it (kept_reason), as it is shown to the person")
+    if table.kept_reason is not None and table.strategy != ErasureStrategy.KEEP:
+        yield Problem(f"{at}.kept_reason", "unused_kept_reason",
+                      f"kept_reason only applies to strategy 'keep', not '{table.strategy}'")
+    yield from _keep_columns(at, table)
+
+
+def _keep_columns(at: str, table: DatasetTable) -> Iterator[Problem]:
+    if table.keep_columns and table.strategy not in (ErasureStrategy.NULL_COLUMNS, ErasureStrategy.KEYED_HASH):
+        yield Problem(f"{at}.keep_columns", "unused_keep_columns",
+                      f"keep_columns only apply to strategies 'null_columns' and 'keyed_hash', not "
+                      f"'{table.strategy}'")
+        return
+    yield from _references(f"{at}.keep_columns", "column", table.keep_columns, table.columns)
+    if table.identity.column in table.keep_columns:
+        yield Problem(f"{at}.keep_columns", "identity_kept",
+                      f"the identity column '{table.identity.column}' cannot be kept: the rows would still "
+                      "name the person after erasure")
+
+
 def _strings(data: Any, path: str) -> Iterator[tuple[str, str]]:
     if isinstance(data, str):
         yield path, data
@@ -235,8 +301,17 @@ def _strings(data: Any, path: str) -> Iterator[tuple[str, str]]:
             yield from _strings(value, f"{path}.{key}" if path else key)
     elif isinstance(data, list):
         for index, item in enumerate(data):
-            key = item["id"] if isinstance(item, dict) and isinstance(item.get("id"), str) else str(index)
+            key = item_key(item) or str(index)
             yield from _strings(item, f"{path}.{key}")
+
+
+def item_key(item: Any) -> str | None:
+    """How a list item is named in a path: its ``id``, else a plain-text ``name`` (dataset tables)."""
+    if isinstance(item, dict):
+        for key in ("id", "name"):
+            if isinstance(item.get(key), str):
+                return str(item[key])
+    return None
 
 
 def _references(path: str, kind: str, names: Iterable[str], known: Iterable[str],
@@ -258,8 +333,9 @@ def _choices(enum: Iterable[Any]) -> str:
 
 _ID_SECTIONS = ("purpose_groups", "legal_bases", "roles", "categories", "subjects", "sources",
                 "withdrawal_routes", "purposes", "recipients", "processors", "activities",
-                "retention_triggers", "retention", "rights", "cookie_categories", "special_categories")
+                "retention_triggers", "retention", "rights", "cookie_categories", "special_categories", "datasets")
 
 RULES: tuple[Callable[[Policy], Iterable[Problem]], ...] = (
     _duplicate_ids, _purposes, _categories, _retention, _processors, _recipients, _rights_and_cookies, _texts,
+    _datasets,
 )

@@ -66,6 +66,23 @@ class RecipientKind(StrEnum):
     AUTHORITY = "authority"
 
 
+class ErasureStrategy(StrEnum):
+    """What erasure does to a dataset table's rows of the person (R-DSR-9)."""
+
+    DELETE_ROW = "delete_row"
+    NULL_COLUMNS = "null_columns"
+    KEYED_HASH = "keyed_hash"
+    KEEP = "keep"
+
+
+class IdentityKind(StrEnum):
+    """How a dataset table names a person: the identifier kinds the vault normalises (``kluis.vault.identifiers``)."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    EMPLOYEE_NUMBER = "employee_number"
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -310,6 +327,46 @@ class Texts(Model):
     changes: Text
 
 
+# A table or column name in a service database: plain SQL identifiers only, so they never need quoting rules.
+SqlName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
+
+
+class DatasetIdentity(Model):
+    """The column that names the person, and what kind of identifier it holds."""
+
+    column: SqlName
+    # Checked by the rules against ``IdentityKind``, so a typo is reported with the known kinds.
+    kind: str
+    # Employee numbers are unique only within one employer: the employer id whose numbers the column holds.
+    scope: str | None = None
+
+
+class DatasetTable(Model):
+    name: SqlName
+    identity: DatasetIdentity
+    # column -> category id; only declared columns are read, shown and erased.
+    columns: dict[SqlName, str] = Field(min_length=1)
+    strategy: ErasureStrategy
+    # Why rows are kept on erasure (strategy ``keep``): a legal obligation, shown to the person.
+    kept_reason: Text | None = None
+    # Declared columns that ``null_columns`` and ``keyed_hash`` leave as they are.
+    keep_columns: list[SqlName] = []
+
+
+class Dataset(Named):
+    """One of benVitaal's own service databases that rights reach (R-DSR-9); its URL is configuration."""
+
+    connection: Id
+    tables: list[DatasetTable] = Field(min_length=1)
+
+    def table(self, name: str) -> DatasetTable:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        known = (t.name for t in self.tables)
+        raise UnknownPolicyId(f"dataset '{self.id}' has no table '{name}'{did_you_mean(name, known)}")
+
+
 class HasId(Protocol):
     @property
     def id(self) -> str: ...
@@ -345,6 +402,7 @@ class Policy(Model):
     cookie_categories: list[CookieCategory]
     special_categories: list[SpecialCategory]
     texts: Texts
+    datasets: list[Dataset] = []
 
     def category(self, category_id: str) -> Category:
         return _find(self.categories, category_id, "category")
@@ -382,6 +440,9 @@ class Policy(Model):
 
     def processor(self, processor_id: str) -> Processor:
         return _find(self.processors, processor_id, "processor")
+
+    def dataset(self, dataset_id: str) -> Dataset:
+        return _find(self.datasets, dataset_id, "dataset")
 
     def right(self, right_id: str) -> Right:
         return _find(self.rights, right_id, "right")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from kluis.audit import service as audit
+from kluis.datasets.service import DatasetRows, Identity
 from kluis.kit.errors import Invalid, NotFound
 from kluis.policy.schemas import LANGS, Lang, version_label
 from kluis.rights.package_report import ReportFacts, render_report_html, render_report_pdf, report_view
@@ -67,6 +68,11 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
         raise NotFound("this person's data was erased", code="person_erased")
     version = version_label(kluis.policy.content_hash, kluis.policy_version)
     made_at = kluis.clock.now()
+    identifiers = [] if portability else vault.identifiers_of(person_id)
+    values = {i.id: vault.identifier_value(i) for i in identifiers}
+    # Read before anything is written: a dataset that is down stops the package here (the request waits).
+    external = _dataset_rows(kluis, [(i.kind, i.scope or None, values[i.id]) for i in identifiers])
+    dataset_counts = _dataset_counts(external)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         writer = _PackageWriter(zf, session, person_id, dek, portability)
         facts = writer.write_records()
@@ -74,6 +80,9 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
                     "made_at": made_at.isoformat(), "language": lang, "policy_version": version,
                     "counts": facts.counts}
         if not portability:
+            manifest["datasets"] = dataset_counts
+            for rows in external:
+                writer.write_dataset(rows)
             gate = kluis.gate(session, actor)
             objections = [_row(o, ("id", "scope", "on_behalf_of", "reference", "at", "lifted_at"))
                           for o in gate.objections_of(person_id)]
@@ -82,9 +91,8 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
             relations = [_row(r, ("id", "kind", "employer_id", "starts_at", "ends_at"))
                          for r in gate.relations_of(person_id)]
             consents = kluis.consents(session, actor).history(person_id)
-            identifiers = [{"kind": i.kind, "scope": i.scope, "value": vault.identifier_value(i),
-                            "created_at": i.created_at.isoformat()} for i in vault.identifiers_of(person_id)]
-            writer.put_json("identifiers.json", identifiers)
+            writer.put_json("identifiers.json", [{"kind": i.kind, "scope": i.scope, "value": values[i.id],
+                                                  "created_at": i.created_at.isoformat()} for i in identifiers])
             writer.put_json("consents.json", consents)
             writer.put_json("gate.json", {"objections": objections, "restrictions": restrictions,
                                           "relations": relations})
@@ -93,15 +101,33 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
                 counts=facts.counts, purposes=facts.purposes, sources=facts.sources,
                 category_purposes=facts.category_purposes, consents=consents,
                 objections=objections, restrictions=restrictions, disclosures=disclosures, made_at=made_at,
-                policy_version=version))
+                policy_version=version, datasets=[
+                    {"dataset": r.dataset_id, "table": r.table, "categories": sorted(set(r.columns.values())),
+                     "rows": len(r.rows)} for r in external]))
             writer.put_bytes("report.html", render_report_html(view).encode())
             with writer.open("report.pdf") as pdf:
                 render_report_pdf(view, pdf)
         writer.put_json("manifest.json", manifest)
     audit.append(session, kluis.clock, actor=actor, action="rights.package_made", object_type="person",
                  object_ids=[person_id], details={"portability": portability, "counts": facts.counts,
-                                                  "files": writer.files, "policy_version": version})
+                                                  "files": writer.files, "policy_version": version}
+                 | ({"datasets": dataset_counts} if dataset_counts else {}))
     return PackageSummary(counts=facts.counts, files=writer.files, policy_version=version, portability=portability)
+
+
+def _dataset_rows(kluis: Kluis, identities: Sequence[Identity]) -> list[DatasetRows]:
+    """The person's rows in every declared dataset (R-DSR-9); raises ``DatasetUnavailable`` when one is down."""
+    if not identities:
+        return []
+    datasets = kluis.datasets()
+    return [rows for dataset_id in datasets.ids() for rows in datasets.read(dataset_id, identities)]
+
+
+def _dataset_counts(found: Sequence[DatasetRows]) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for rows in found:
+        counts.setdefault(rows.dataset_id, {})[rows.table] = len(rows.rows)
+    return counts
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, str]:
@@ -150,6 +176,18 @@ class _PackageWriter:
 
     def put_json(self, name: str, value: Any) -> None:
         self.put_bytes(name, json.dumps(value, ensure_ascii=False, indent=2, default=_plain).encode())
+
+    def write_dataset(self, found: DatasetRows) -> None:
+        """``datasets/<dataset>/<table>.json`` (rows, with the category of each column) and the same rows as CSV."""
+        base = f"datasets/{found.dataset_id}/{found.table}"
+        self.put_json(f"{base}.json", {"dataset": found.dataset_id, "table": found.table,
+                                       "columns": [{"column": c, "category": k} for c, k in found.columns.items()],
+                                       "rows": found.rows})
+        with self.open(f"{base}.csv") as entry, io.TextIOWrapper(entry, encoding="utf-8", newline="") as text:
+            writer = csv.DictWriter(text, fieldnames=list(found.columns))
+            writer.writeheader()
+            for row in found.rows:
+                writer.writerow(flatten(row))
 
     def _query(self, *columns: Any) -> Select[Any]:
         query = select(*columns).where(Record.person_id == self.person_id)

@@ -78,6 +78,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "website": ("Website", "Website"),
     "phone": ("Telefoon", "Telephone"),
     "email": ("E-mail", "E-mail"),
+    "datasets": ("Gegevens in onze dienstsystemen", "Data in our service systems"),
+    "datasets_intro": ("We hebben ook gezocht in de databases van onze diensten; wat we vonden staat in de map "
+                       "datasets/.",
+                       "We also searched the databases of our services; what we found is in the datasets/ folder."),
+    "no_datasets": ("We hebben u daar niet gevonden.", "We did not find you there."),
+    "system": ("Systeem", "System"),
+    "table": ("Tabel", "Table"),
     "none": ("geen", "none"),
     "every_purpose": ("alle doelen", "every purpose"),
 }
@@ -98,6 +105,8 @@ class ReportFacts:
     disclosures: Sequence[Mapping[str, Any]] = ()
     made_at: datetime | None = None
     policy_version: str = ""
+    # One entry per searched dataset table: dataset, table, categories of its columns, rows found (R-DSR-9).
+    datasets: Sequence[Mapping[str, Any]] = ()
 
 
 def report_view(policy: Policy, lang: Lang, facts: ReportFacts) -> dict[str, Any]:
@@ -170,7 +179,7 @@ class _Report:
             "header": [self.w("intro"), f"{self.w('made_at')}: {made}",
                        f"{self.w('policy_version')}: {self.facts.policy_version}"],
             "sections": [self._categories(), self._your_purposes(), self._all_purposes(), self._recipients(),
-                         self._disclosures(), self._retention(), self._sources(), self._consents(),
+                         self._datasets(), self._disclosures(), self._retention(), self._sources(), self._consents(),
                          self._objections(), self._rights(), self._complaint(), self._dpo()],
         }
 
@@ -217,6 +226,17 @@ class _Report:
         return self._section(self.w("recipients"), intro,
                              (self.w("recipient"), self.w("description")), rows,
                              [f"{self.w('processors')}: {self.join(processors)}"])
+
+    def _datasets(self) -> dict[str, Any]:
+        datasets = {d.id: self.t(d.name) for d in self.policy.datasets}
+        categories = {c.id: self.t(c.name) for c in self.policy.categories}
+        rows = [(datasets.get(str(d["dataset"]), str(d["dataset"])), str(d["table"]),
+                 self.join([categories.get(c, c) for c in d["categories"]]), str(d["rows"]))
+                for d in self.facts.datasets]
+        intro = [self.w("datasets_intro")] + ([] if any(d["rows"] for d in self.facts.datasets)
+                                              else [self.w("no_datasets")])
+        return self._section(self.w("datasets"), intro,
+                             (self.w("system"), self.w("table"), self.w("category"), self.w("count")), rows)
 
     def _disclosures(self) -> dict[str, Any]:
         names = {r.id: self.t(r.name) for r in self.policy.recipients}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from tests.integration.rights.rights_support import catcher_fixture, mail_settin
 
 from kluis.consent.marketing import Marketing
 from kluis.consent.marketing_models import InterestProfile, Suppression
+from kluis.demo.datasets import create_demo_schemas
 from kluis.erasure import certificate
 from kluis.erasure import service as erasure
 from kluis.erasure.models import ErasureJob
@@ -255,3 +256,33 @@ def test_refusing_or_pausing_an_erasure_request_stops_its_job_before_any_data_go
     assert erasure.Runner(kluis, "test").run_due() == 1
     with pytest.raises(Conflict), kluis.db.transaction() as session:
         Rights(session, kluis, "staff:dpo").refuse(other_request, "te laat")
+
+
+def test_a_dataset_that_is_down_makes_the_erasure_wait_and_never_done_r_dsr_9(kluis, settings):
+    """R-DSR-9: a service database that is down: the job waits with a clear reason for staff, the request
+    stays in progress and nothing in the vault is touched yet; once it is back, the job finishes."""
+    person_id, _ = person_with_everything(kluis, claims=0)
+    urls = {k: v.get_secret_value() for k, v in settings.dataset_urls.items()}
+    create_demo_schemas(urls, [EMAIL], kluis.clock.now())
+    request_id = erasure_request(kluis, person_id, instruction="verwijderen")
+    start(kluis, request_id)
+    held = len(records_of(kluis, person_id))
+    kluis.use_dataset_urls({**urls, "webinars": "postgresql+psycopg://kluis:geheim@127.0.0.1:1/webinars"})
+    job = erasure.Runner(kluis, "test").run(job_for(kluis, person_id).id)
+    assert job.state == JobState.WAITING and job.step == "datasets" and job.attempts == 1
+    assert "webinars" in job.last_error and "geheim" not in job.last_error
+    assert len(records_of(kluis, person_id)) == held and identifier_count(kluis, person_id) == 2
+    with kluis.db.sessions() as session:
+        assert session.get(DataSubjectRequest, request_id).state == "in_progress"
+    assert erasure.Runner(kluis, "test").run_due() == 0  # not due again before its backoff
+    kluis.use_dataset_urls(urls)
+    kluis.clock.advance(timedelta(minutes=2))
+    assert erasure.Runner(kluis, "test").run_due() == 1
+    job = job_for(kluis, person_id)
+    facts = certificate.verify(job.certificate)
+    assert {d["dataset"] for d in facts["datasets"]} == {"benmobiel", "webinars"}
+    assert all(d["rows"] > 0 for d in facts["datasets"])
+    kept = [d for d in facts["datasets"] if d["strategy"] == "keep"]
+    assert kept and all("fiscal" in d["kept_reason"] for d in kept)
+    with kluis.db.sessions() as session:
+        assert session.get(DataSubjectRequest, request_id).state == "done"

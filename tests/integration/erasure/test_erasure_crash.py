@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from tests.integration.erasure.erasure_support import person_with_everything, readable, records_of
 
 from kluis.audit import service as audit
+from kluis.demo.datasets import create_demo_schemas
 from kluis.erasure import certificate
 from kluis.erasure import service as erasure
 from kluis.erasure.models import ErasureJob
@@ -30,6 +31,7 @@ def _env(settings) -> dict[str, str]:
         if value is not None:
             env[f"KLUIS_{name.upper()}"] = value.get_secret_value() if hasattr(value, "get_secret_value") else value
     env["KLUIS_POLICY_FILE"] = str(settings.policy_file)
+    env["KLUIS_DATASET_URLS"] = json.dumps({k: v.get_secret_value() for k, v in settings.dataset_urls.items()})
     return env
 
 
@@ -43,6 +45,16 @@ def _run(settings, cwd: Path, job_id, kill_at: int | None) -> int:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode in (0, -signal.SIGKILL), done.stderr
     return done.returncode
+
+
+def dataset_rows(kluis, email):
+    """Rows each dataset table still holds for the address (what access would find)."""
+    found = {}
+    for dataset in kluis.datasets().ids():
+        for table in kluis.datasets().read(dataset, [("email", "", email)]):
+            if table.rows:
+                found[f"{dataset}.{table.table}"] = len(table.rows)
+    return found
 
 
 def _state(kluis, person_id):
@@ -71,6 +83,9 @@ def test_erasure_killed_at_every_checkpoint_finishes_the_same_r_dsr_6(kluis, set
     victim, _ = person_with_everything(kluis, claims=3, extra=2 * erasure.BATCH + 5)
     witness, _ = person_with_everything(kluis, email="getuige@example.nl", phone="06 11223344", claims=2)
     witness_before = readable(kluis, witness)
+    urls = {k: v.get_secret_value() for k, v in settings.dataset_urls.items()}
+    create_demo_schemas(urls, ["wissen@example.nl", "getuige@example.nl"], kluis.clock.now())
+    witness_rows = dataset_rows(kluis, "getuige@example.nl")
     full = sorted(((r.category, r.id) for r in records_of(kluis, victim)), key=str)
     with kluis.db.transaction() as session:
         job_id = erasure.queue(session, kluis, victim, Reason.STAFF, "test").id
@@ -97,5 +112,9 @@ def test_erasure_killed_at_every_checkpoint_finishes_the_same_r_dsr_6(kluis, set
         "basic": 1, "content": 2 * erasure.BATCH + 5, "interests": 1}
     assert facts["kept"][0]["records"] == 3
     assert readable(kluis, witness) == witness_before
+    assert dataset_rows(kluis, "getuige@example.nl") == witness_rows
+    left = dataset_rows(kluis, "wissen@example.nl")
+    assert left == {"benmobiel.mobility_budgets": left["benmobiel.mobility_budgets"]} and all(left.values())
+    assert sum(d["rows"] for d in facts["datasets"]) > 0
     with kluis.db.sessions() as session:
         assert audit.verify(session).ok
