@@ -1,6 +1,7 @@
 """Rights benchmarks on PostgreSQL (issue: data-subject rights, §7): erasure of one person among
---people people with --records records each, from queued to certified, beside raw SQL DELETEs of the
-same kind of rows for other people of the same size in the same run.
+--people people with --records records each, in the vault and in two service databases (the demo's
+benMobiel and webinar datasets, each with rows for every person), from queued to certified, beside raw
+SQL DELETEs of the same rows for other people of the same size in the same run.
 
     python bench/rights.py --people 1000000 --records 10 --samples 200
 
@@ -14,14 +15,19 @@ import argparse
 import statistics
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fresh_kluis, peak_rss_mb, pg_filler  # noqa: E402
+from common import PG_URL, fresh_kluis, peak_rss_mb, pg_filler  # noqa: E402
 
+from kluis.demo.datasets import create_demo_schemas  # noqa: E402
 from kluis.erasure import service as erasure  # noqa: E402
 from kluis.erasure.rules import JobState, Reason  # noqa: E402
 from kluis.kit.cli import progress  # noqa: E402
@@ -31,12 +37,16 @@ CATEGORIES = [("basic", ["accounts"], "contract"), ("interests", ["lead_manageme
               ("content", ["community"], "legitimate_interest"), ("account", ["accounts"], "contract")]
 
 
+def email(tag: str, i: int) -> str:
+    return f"{tag}{i}@bench.example.nl"
+
+
 def sample_people(kluis, count: int, records: int, tag: str) -> list:
     ids = []
     with kluis.db.transaction() as session:
         vault = kluis.vault(session, "bench")
         people = vault.create_people([PersonIn(subject_types=["lead"], identifiers=[
-            IdentifierIn(kind="email", value=f"{tag}{i}@bench.example.nl")]) for i in range(count)])
+            IdentifierIn(kind="email", value=email(tag, i))]) for i in range(count)])
         for person in people:
             items = []
             for j in range(records):
@@ -46,6 +56,52 @@ def sample_people(kluis, count: int, records: int, tag: str) -> list:
             vault.add_records(person.id, items)
             ids.append(person.id)
     return ids
+
+
+DATASET_TABLES = {"benmobiel": ("trips", "mobility_budgets"), "webinars": ("registrations", "questions")}
+FILLER = {
+    "trips": "INSERT INTO trips (email, started_at, from_place, to_place, distance_km, mode) "
+             "SELECT 'filler' || g || '@bench.example.nl', now() - (g % 400) * interval '1 day', 'Maastricht', "
+             "'Utrecht', 42.5, 'train' FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) g, generate_series(1, 2) k",
+    "mobility_budgets": "INSERT INTO mobility_budgets (email, full_name, budget_year, budget_eur, claimed_eur) "
+                        "SELECT 'filler' || g || '@bench.example.nl', 'Vul Ler', 2026, 1200, 300 "
+                        "FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) g",
+    "registrations": "INSERT INTO registrations (webinar, email, full_name, company, attended, registered_at) "
+                     "SELECT 'Fiscaal slim belonen', 'filler' || g || '@bench.example.nl', 'Vul Ler', 'Techniek BV', "
+                     "true, now() FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) g",
+    "questions": "INSERT INTO questions (webinar, email, question, asked_at) SELECT 'Fiscaal slim belonen', "
+                 "'filler' || g || '@bench.example.nl', 'Geldt dit ook voor parttimers?', now() "
+                 "FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) g",
+}
+
+
+@contextmanager
+def service_databases(pg_url: str, people: int, emails: list[str], now) -> Iterator[dict[str, str]]:
+    """The two demo datasets as PostgreSQL databases: the measured people's rows, then filler rows for
+    every other person (about five rows per person over four tables)."""
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    names = {name: f"kluis_bench_{name}_{uuid.uuid4().hex[:8]}" for name in DATASET_TABLES}
+    with admin.connect() as conn:
+        for database in names.values():
+            conn.execute(text(f'CREATE DATABASE "{database}"'))
+    urls = {name: make_url(pg_url).set(database=db).render_as_string(False) for name, db in names.items()}
+    try:
+        create_demo_schemas(urls, emails, now)
+        for name, url in urls.items():
+            engine = create_engine(url)
+            with engine.begin() as conn:
+                for start in range(1, people + 1, 200_000):
+                    for table in DATASET_TABLES[name]:
+                        conn.execute(text(FILLER[table]), {"lo": start, "hi": min(start + 199_999, people)})
+                for table in DATASET_TABLES[name]:
+                    conn.execute(text(f"ANALYZE {table}"))
+            engine.dispose()
+        yield urls
+    finally:
+        with admin.connect() as conn:
+            for database in names.values():
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def kluis_erasure(kluis, ids: list) -> list[float]:
@@ -61,11 +117,17 @@ def kluis_erasure(kluis, ids: list) -> list[float]:
     return times
 
 
-def raw_erasure(kluis, ids: list) -> list[float]:
-    """The same rows gone by hand: the person's records, identifiers and key, one transaction."""
+def raw_erasure(kluis, ids: list, emails: list[str], urls: dict[str, str]) -> list[float]:
+    """The same rows gone by hand: the person's rows in each dataset, then their records, identifiers
+    and key; one transaction per database, as Kluis does."""
+    engines = {name: create_engine(url) for name, url in urls.items()}
     times = []
-    for person_id in ids:
+    for person_id, email in zip(ids, emails, strict=True):
         started = time.perf_counter()
+        for name, engine in engines.items():
+            with engine.begin() as conn:
+                for table in DATASET_TABLES[name]:
+                    conn.execute(text(f"DELETE FROM {table} WHERE lower(email) = :e"), {"e": email})
         with kluis.db.engine.begin() as conn:
             conn.execute(text("DELETE FROM record WHERE person_id = :p"), {"p": person_id})
             conn.execute(text("DELETE FROM identifier WHERE person_id = :p"), {"p": person_id})
@@ -73,6 +135,8 @@ def raw_erasure(kluis, ids: list) -> list[float]:
         with kluis.db.key_engine.begin() as conn:
             conn.execute(text("DELETE FROM person_key WHERE person_id = :p"), {"p": person_id})
         times.append((time.perf_counter() - started) * 1000)
+    for engine in engines.values():
+        engine.dispose()
     return times
 
 
@@ -86,7 +150,11 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10, help="records per person")
     parser.add_argument("--samples", type=int, default=200, help="people erased by each method")
     args = parser.parse_args()
-    with fresh_kluis("postgresql") as kluis:
+    emails_a = [email("a", i) for i in range(args.samples)]
+    emails_b = [email("b", i) for i in range(args.samples)]
+    with fresh_kluis("postgresql") as kluis, service_databases(PG_URL, args.people, emails_a + emails_b,
+                                                               kluis.clock.now()) as urls:
+        kluis.use_dataset_urls(urls)
         filler = max(args.people - 2 * args.samples, 0)
         with progress("filler people", filler) as step:
             pg_filler(kluis, filler, args.records, on_batch=step)
@@ -94,9 +162,10 @@ def main() -> None:
         b = sample_people(kluis, args.samples, args.records, "b")
         with kluis.db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-        ours, raw = kluis_erasure(kluis, a), raw_erasure(kluis, b)
+        ours, raw = kluis_erasure(kluis, a), raw_erasure(kluis, b, emails_b, urls)
         print(f"PostgreSQL, {args.people:,} people x {args.records} records "
-              f"({args.people * args.records:,} records); {args.samples} people erased by each method")
+              f"({args.people * args.records:,} records) + 2 service databases (~5 rows per person); "
+              f"{args.samples} people erased by each method")
         for name, values in (("erasure, queued -> certified (Kluis)", ours), ("raw DELETEs, same rows", raw)):
             print(f"  {name:38} p50 {statistics.median(values):7.2f} ms  p95 {pct(values, 95):7.2f} ms")
         print(f"  ratio p50 Kluis / raw: {statistics.median(ours) / statistics.median(raw):.2f}   "

@@ -179,8 +179,8 @@ class Runner:
             if job.state == JobState.DONE:
                 return JobState.DONE
             checkpoint(f"erasure.before.{job.step}")
-            if job.step == "datasets" and not datasets.ids():
-                job.step = "vault"
+            if job.step == "datasets" and set(datasets.ids()) <= set(job.result.get("datasets", {})):
+                job.step = "vault"  # every dataset done (or none declared)
             if job.step == "vault":
                 self._vault(session, job)
             if job.step == "keys" and shared_keys:
@@ -244,9 +244,6 @@ class Runner:
                 audit.append(session, self.kluis.clock, actor=self.actor, action="erasure.dataset_erased",
                              object_type="erasure_job", object_ids=[job.id, job.person_id],
                              details={"dataset": dataset_id, "rows": sum(t["rows"] for t in tables)})
-        with self.kluis.db.transaction() as session:
-            job = self._ours(session, job_id)
-            job.step = "vault"
 
     def _vault(self, session: Session, job: ErasureJob) -> None:
         kluis = self.kluis
