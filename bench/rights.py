@@ -62,7 +62,8 @@ DATASET_TABLES = {"benmobiel": ("trips", "mobility_budgets"), "webinars": ("regi
 FILLER = {
     "trips": "INSERT INTO trips (email, started_at, from_place, to_place, distance_km, mode) "
              "SELECT 'filler' || g || '@bench.example.nl', now() - (g % 400) * interval '1 day', 'Maastricht', "
-             "'Utrecht', 42.5, 'train' FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) g, generate_series(1, 2) k",
+             "'Utrecht', 42.5, 'train' FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) g, "
+             "generate_series(1, 2) k",
     "mobility_budgets": "INSERT INTO mobility_budgets (email, full_name, budget_year, budget_eur, claimed_eur) "
                         "SELECT 'filler' || g || '@bench.example.nl', 'Vul Ler', 2026, 1200, 300 "
                         "FROM generate_series(CAST(:lo AS integer), CAST(:hi AS integer)) g",
