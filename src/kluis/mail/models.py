@@ -22,7 +22,8 @@ class Outbox(Base):
         CheckConstraint("kind IN ('administrative', 'marketing')", name="kind"),
         CheckConstraint("lang IN ('nl', 'en')", name="lang"),
         CheckConstraint("state IN ('queued', 'sending', 'sent', 'failed', 'cancelled')", name="state"),
-        CheckConstraint("(CASE WHEN person_id IS NULL THEN 0 ELSE 1 END) + (CASE WHEN staff_id IS NULL THEN 0 ELSE 1 END)"
+        CheckConstraint("(CASE WHEN person_id IS NULL THEN 0 ELSE 1 END)"
+                        " + (CASE WHEN staff_id IS NULL THEN 0 ELSE 1 END)"
                         " + (CASE WHEN party IS NULL THEN 0 ELSE 1 END) = 1", name="one_recipient"),
         # Workers look for due rows: queued ones whose attempt is due, sending ones whose lease ran out
         # (a claim moves next_attempt_at to the end of the lease, so one range scan finds both).

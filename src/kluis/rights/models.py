@@ -66,11 +66,12 @@ class VerificationCode(Base):
 
 
 class AccessPackage(Base):
-    """An access or portability package as a job (R-DSR-3, R-DSR-4): queued, built by the worker into an
-    encrypted file, downloadable until ``expires_at``, then deleted. The file's key is a random package key,
-    stored here only wrapped by the person's data key, so shredding the person makes the file unreadable."""
+    """An access or portability package as a job (R-DSR-3, R-DSR-4): queued, built by the worker into
+    encrypted chunks, downloadable until ``expires_at``, then deleted. The chunks' key is a random package
+    key, stored here only wrapped by the person's data key (and dropped on expiry), so shredding the person
+    or expiring the package leaves nothing readable."""
 
-    __tablename__ = "access_package"
+    __tablename__ = "access_package"  # the encrypted ZIP itself: access_package_chunk
     __table_args__ = (Index("ix_access_package_state_next_attempt_at", "state", "next_attempt_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -84,7 +85,7 @@ class AccessPackage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(64))
-    file_name: Mapped[str | None] = mapped_column(String(80))
+    locked_by: Mapped[str | None] = mapped_column(String(32))  # the claim of the worker building it
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
     size: Mapped[int | None] = mapped_column(BigInteger)
     downloads: Mapped[int] = mapped_column(Integer, default=0)
@@ -92,6 +93,18 @@ class AccessPackage(Base):
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AccessPackageChunk(Base):
+    """One encrypted chunk (AES-256-GCM, at most 64 KiB of ZIP each) of a package, in order. Kept in the
+    database so that every ``serve`` and ``worker`` process sees the same packages without a shared disk."""
+
+    __tablename__ = "access_package_chunk"
+
+    package_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("access_package.id", ondelete="CASCADE"),
+                                                  primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Rectification(Base):

@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", kluis.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("locked_until", kluis.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=64), nullable=True),
-        sa.Column("file_name", sa.String(length=80), nullable=True),
+        sa.Column("locked_by", sa.String(length=32), nullable=True),
         sa.Column("wrapped_key", sa.LargeBinary(), nullable=True),
         sa.Column("size", sa.BigInteger(), nullable=True),
         sa.Column("downloads", sa.Integer(), nullable=False),
@@ -54,6 +54,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_access_package_request_id"), ["request_id"], unique=False)
         batch_op.create_index("ix_access_package_state_next_attempt_at", ["state", "next_attempt_at"], unique=False)
 
+    op.create_table(
+        "access_package_chunk",
+        sa.Column("package_id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.ForeignKeyConstraint(["package_id"], ["access_package.id"],
+                                name=op.f("fk_access_package_chunk_package_id_access_package"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("package_id", "seq", name=op.f("pk_access_package_chunk")),
+    )
     op.create_table(
         "rectification",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -99,6 +108,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_rectification_request_id"))
         batch_op.drop_index(batch_op.f("ix_rectification_person_id"))
     op.drop_table("rectification")
+    op.drop_table("access_package_chunk")
     with op.batch_alter_table("access_package", schema=None) as batch_op:
         batch_op.drop_index("ix_access_package_state_next_attempt_at")
         batch_op.drop_index(batch_op.f("ix_access_package_request_id"))
