@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kluis.gate.service import RESTRICTION_REASONS
 from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import Invalid, NotAllowed, NotFound
-from kluis.gate.service import RESTRICTION_REASONS
 from kluis.rights.packages import Packages
 from kluis.rights.rectification import Rectifications
 from kluis.rights.rules import OBJECTION_SCOPES, PACKAGE_TYPES, TRANSITIONS, RequestType, State, short_reference
