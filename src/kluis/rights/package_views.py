@@ -8,6 +8,9 @@ is of no use to whoever holds it. Each download is audited.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -29,7 +32,21 @@ def _expired(request: Request, lang: str) -> HTMLResponse:
     return _page(request, lang, "package_expired", status=410)
 
 
-def _show(request: Request, lang: str, token: str, package: AccessPackage, *, status: int = 200,
+@dataclass(frozen=True)
+class Shown:
+    """What the page shows of a package, taken while its session is open (a refused step rolls back)."""
+
+    id: uuid.UUID
+    request_id: uuid.UUID
+    portability: bool
+    expires_at: datetime | None
+
+    @classmethod
+    def of(cls, package: AccessPackage) -> Shown:
+        return cls(package.id, package.request_id, package.portability, package.expires_at)
+
+
+def _show(request: Request, lang: str, token: str, package: Shown, *, status: int = 200,
           **context: object) -> HTMLResponse:
     return _page(request, lang, "package", status=status, token=token, package=package,
                  reference=short_reference(package.request_id), **context)
@@ -42,12 +59,14 @@ def package_page(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl
         package = packages.by_token(token)
         if package is None:
             return _not_found(request, lang)
+        shown = Shown.of(package)
         try:
             packages.check_open(package)
         except PackageExpired:
             return _expired(request, lang)
-    signed_in = grant_opens(kluis.keys.secret, request.cookies.get(GRANT_COOKIE), package.id, kluis.clock.now())
-    return _show(request, lang, token, package, signed_in=signed_in)
+    signed_in = grant_opens(kluis.keys.secret, request.cookies.get(GRANT_COOKIE), shown.id,
+                            kluis.clock.now())
+    return _show(request, lang, token, shown, signed_in=signed_in)
 
 
 @router.post("/{token}/code")
@@ -58,12 +77,13 @@ def send_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") 
             package = packages.by_token(token)
             if package is None:
                 return _not_found(request, lang)
+            shown = Shown.of(package)
             packages.send_code(package)
     except PackageExpired:
         return _expired(request, lang)
     except DomainError as exc:
-        return _show(request, lang, token, package, status=exc.status, error=TEXT[lang]["code_limit"])
-    return _show(request, lang, token, package, code_sent=True)
+        return _show(request, lang, token, shown, status=exc.status, error=TEXT[lang]["code_limit"])
+    return _show(request, lang, token, shown, code_sent=True)
 
 
 @router.post("/{token}/sign-in")
@@ -75,11 +95,12 @@ def sign_in(request: Request, kluis: KluisDep, token: str, code: Annotated[str, 
             package = packages.by_token(token)
             if package is None:
                 return _not_found(request, lang)
+            shown = Shown.of(package)
             grant = packages.sign_in(package, code)
     except PackageExpired:
         return _expired(request, lang)
     if grant is None:
-        return _show(request, lang, token, package, status=422, code_sent=True, error=TEXT[lang]["code_refused"])
+        return _show(request, lang, token, shown, status=422, code_sent=True, error=TEXT[lang]["code_refused"])
     response = RedirectResponse(f"/privacy-centre/packages/{token}?lang={lang}", status_code=303)
     response.set_cookie(GRANT_COOKIE, grant, max_age=int(DOWNLOAD_GRANT_LIFETIME.total_seconds()),
                         path=f"/privacy-centre/packages/{token}", httponly=True, samesite="strict",
@@ -95,13 +116,14 @@ def download(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
             package = packages.by_token(token)
             if package is None:
                 return _not_found(request, lang)
+            shown = Shown.of(package)
             prefix, key = packages.start_download(package, request.cookies.get(GRANT_COOKIE))
     except PackageExpired:
         return _expired(request, lang)
     except DomainError:
-        return _show(request, lang, token, package, status=403, error=TEXT[lang]["package_forbidden"])
-    kind = "overdraagbaarheid" if package.portability and lang == "nl" else (
-        "portability" if package.portability else "inzage" if lang == "nl" else "access")
-    name = f"benvitaal-{kind}-{short_reference(package.request_id).lower()}.zip"
-    return StreamingResponse(stream_package(kluis, package.id, prefix, key), media_type="application/zip",
+        return _show(request, lang, token, shown, status=403, error=TEXT[lang]["package_forbidden"])
+    kind = "overdraagbaarheid" if shown.portability and lang == "nl" else (
+        "portability" if shown.portability else "inzage" if lang == "nl" else "access")
+    name = f"benvitaal-{kind}-{short_reference(shown.request_id).lower()}.zip"
+    return StreamingResponse(stream_package(kluis, shown.id, prefix, key), media_type="application/zip",
                              headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
