@@ -19,11 +19,12 @@ from tests.integration.rights.rights_support import catcher_fixture, mail_settin
 from kluis.audit.models import AuditEvent
 from kluis.rights.models import AccessPackage, AccessPackageChunk, DataSubjectRequest
 from kluis.rights.package import write_access_package
-from kluis.rights.package_store import CHUNK
+from kluis.rights.package_store import CHUNK, open_package_key, read_sealed
 from kluis.rights.packages import Packages
 from kluis.rights.rules import PackageState
 from kluis.rights.service import Rights
 from kluis.rights.tasks import PackagePoller
+from kluis.vault.crypto import Unreadable
 from kluis.vault.schemas import PersonIn, RecordIn
 
 SECRET_STREET = "Vrijthof 17 achterhuis"
@@ -281,3 +282,30 @@ def test_r_dsr_3_job_memory_stays_flat_for_a_person_with_100000_records(kluis, c
             AccessPackageChunk.package_id == package_of(kluis, large).id)).all()
     assert len(chunks) > 10 and len(chunks) == -(-sizes[large] // CHUNK)
     assert large_peak < 1.5 * small_peak, (small_peak, large_peak)
+
+
+def _read(kluis, package):
+    with kluis.db.sessions() as session:
+        dek = kluis.keystore.data_keys(session, [package.person_id])[package.person_id]
+        prefix, key = open_package_key(dek, package.id, package.wrapped_key)
+        return b"".join(read_sealed(session, package.id, key, prefix))
+
+
+def test_r_dsr_3_an_altered_or_cut_short_package_does_not_decrypt(kluis, catcher):
+    _, request_id = verified_request(kluis)
+    send_all(kluis)
+    package = package_of(kluis, request_id)
+    assert zipfile.ZipFile(io.BytesIO(_read(kluis, package))).testzip() is None
+    with kluis.db.transaction() as session:
+        first = session.get(AccessPackageChunk, (package.id, 0))
+        original = first.data
+        first.data = original[:-1] + bytes([original[-1] ^ 1])
+    with pytest.raises(Unreadable):
+        _read(kluis, package)
+    with kluis.db.transaction() as session:
+        session.get(AccessPackageChunk, (package.id, 0)).data = original
+        last = session.scalars(select(AccessPackageChunk).where(AccessPackageChunk.package_id == package.id)
+                               .order_by(AccessPackageChunk.seq.desc())).first()
+        session.delete(last)
+    with pytest.raises(Unreadable):
+        _read(kluis, package)
