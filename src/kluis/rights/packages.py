@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
@@ -65,18 +65,27 @@ class Packages:
 
     def claim(self, token: str, limit: int = 1) -> list[AccessPackage]:
         """Take due jobs for this worker: queued ones whose attempt is due, and builds whose worker's lease
-        ran out. ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's single writer lines claims up."""
+        ran out (a claim moves ``next_attempt_at`` to the lease's end, so one index range finds both).
+        ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's single writer lines claims up. An abandoned
+        build that has used all its attempts is failed instead (``abandoned``)."""
         now = self._now()
-        due = or_(and_(AccessPackage.state == PackageState.QUEUED, AccessPackage.next_attempt_at <= now),
-                  and_(AccessPackage.state == PackageState.BUILDING, AccessPackage.locked_until <= now))
-        rows = list(self.session.scalars(select(AccessPackage).where(due).order_by(AccessPackage.next_attempt_at)
-                                         .limit(limit).with_for_update(skip_locked=True)))
+        rows = list(self.session.scalars(
+            select(AccessPackage).where(AccessPackage.state.in_((PackageState.QUEUED, PackageState.BUILDING)),
+                                        AccessPackage.next_attempt_at <= now)
+            .order_by(AccessPackage.next_attempt_at).limit(limit).with_for_update(skip_locked=True)))
         lease = timedelta(seconds=self.kluis.settings.package_lease_seconds)
+        claimed = []
         for row in rows:
-            row.state, row.attempts, row.locked_by, row.locked_until = PackageState.BUILDING, row.attempts + 1, \
-                token, now + lease
+            if row.state == PackageState.BUILDING and row.attempts >= self.kluis.settings.package_max_attempts:
+                row.state, row.last_error = PackageState.FAILED, "abandoned"
+                row.locked_by = row.locked_until = None
+                self._audit(row, "package.build_failed", error="abandoned", attempts=row.attempts)
+                continue
+            row.state, row.attempts, row.locked_by = PackageState.BUILDING, row.attempts + 1, token
+            row.locked_until = row.next_attempt_at = now + lease
+            claimed.append(row)
         self.session.flush()
-        return rows
+        return claimed
 
     def build(self, package_id: uuid.UUID, token: str, builder: Builder = write_access_package) -> AccessPackage | None:
         """Write the ZIP encrypted into the store and make the package ready, all in the caller's transaction:

@@ -236,6 +236,15 @@ def test_r_dsr_3_a_build_abandoned_by_a_dead_worker_is_taken_over_after_its_leas
     clock.advance(timedelta(seconds=kluis.settings.package_lease_seconds))
     assert PackagePoller().poll(kluis) == 1
     assert package_of(kluis, request_id).state == PackageState.READY
+    # a build abandoned on its last attempt is not tried again: it fails, for staff to see
+    kluis.settings = kluis.settings.model_copy(update={"package_max_attempts": 1})
+    _, other = verified_request(kluis, email="ander@example.nl")
+    with kluis.db.transaction() as session:
+        assert len(Packages(session, kluis, "worker").claim("dead-worker")) == 1
+    clock.advance(timedelta(seconds=kluis.settings.package_lease_seconds))
+    assert PackagePoller().poll(kluis) == 0
+    abandoned = package_of(kluis, other)
+    assert (abandoned.state, abandoned.last_error, abandoned.attempts) == (PackageState.FAILED, "abandoned", 1)
 
 
 def test_r_dsr_3_staff_queue_a_package_once_at_a_time(kluis, catcher):
