@@ -21,6 +21,7 @@ from kluis.mail.views import router as mail_router
 from kluis.policy.views import router as policy_router
 from kluis.rights.api import router as rights_router
 from kluis.rights.console import router as rights_console
+from kluis.rights.package_views import router as package_pages
 from kluis.rights.views import router as rights_pages
 from kluis.staff.views import install as install_console
 from kluis.vault.api import router as vault_router
@@ -45,6 +46,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(marketing_pages)
     app.include_router(rights_router)
     app.include_router(rights_pages)
+    app.include_router(package_pages)
     app.include_router(rights_console)
     app.include_router(erasure_console)
     app.include_router(mail_router)  # /demo/mail: answers only where the demo's mail catcher runs

@@ -66,3 +66,9 @@ class Settings(BaseSettings):
     # A claimed message is re-tried by another worker only after this lease: keep it well above the SMTP timeout.
     mail_lease_seconds: int = 300
     worker_poll_seconds: float = 5.0
+
+    # Access packages (docs/access-package.md): how long a download link works, and how builds are retried.
+    package_days: int = 7
+    package_max_attempts: int = 5
+    # A build claimed by a worker that died is taken over after this lease.
+    package_lease_seconds: int = 1800

@@ -1,8 +1,8 @@
 """`kluis worker`: the second process role. It runs pollers against the database; run as many as needed.
 
 A poller is anything with a ``name`` and ``poll(kluis) -> int``: claim what is due, do it, and say how
-many items it handled (0: nothing due). The mail outbox is the first; later job kinds add theirs to
-``pollers()``.
+many items it handled (0: nothing due): deadline reminders, access packages (build and expiry), the mail
+outbox. Later job kinds add theirs to ``pollers()``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from kluis import schema, wiring
 from kluis.erasure.tasks import ErasurePoller
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.worker import MailPoller
-from kluis.rights.tasks import ReminderPoller
+from kluis.rights.tasks import PackagePoller, ReminderPoller
 from kluis.wiring import Kluis
 
 log = logging.getLogger("kluis.worker")
@@ -39,8 +39,8 @@ class Poller(Protocol):
 def pollers() -> list[Poller]:
     for module in MESSAGE_MODULES:
         importlib.import_module(module)
-    # Mail first: notices queued before an erasure leave while the address is still there.
-    return [ReminderPoller(), MailPoller(), ErasurePoller()]
+    # Mail before erasure: notices queued before an erasure leave while the address is still there.
+    return [ReminderPoller(), PackagePoller(), MailPoller(), ErasurePoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:
@@ -92,7 +92,8 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Handle what is due
            poll_seconds: Annotated[float | None, typer.Option(
                "--poll-seconds", min=0.1, help="Rest between polls when nothing is due "
                                                "(default: KLUIS_WORKER_POLL_SECONDS).")] = None) -> None:
-    """Send queued mail (the outbox). Run as many workers as needed; each message goes out once."""
+    """Build access packages, delete expired ones, send queued mail (the outbox). Run as many workers as
+    needed; each message goes out once, each package is built by one worker."""
     kluis = wiring.for_cli()
     schema.ensure_current(kluis.db)
     work = pollers()

@@ -22,7 +22,9 @@ class Outbox(Base):
         CheckConstraint("kind IN ('administrative', 'marketing')", name="kind"),
         CheckConstraint("lang IN ('nl', 'en')", name="lang"),
         CheckConstraint("state IN ('queued', 'sending', 'sent', 'failed', 'cancelled')", name="state"),
-        CheckConstraint("(person_id IS NULL) <> (staff_id IS NULL)", name="one_recipient"),
+        CheckConstraint("(CASE WHEN person_id IS NULL THEN 0 ELSE 1 END)"
+                        " + (CASE WHEN staff_id IS NULL THEN 0 ELSE 1 END)"
+                        " + (CASE WHEN party IS NULL THEN 0 ELSE 1 END) = 1", name="one_recipient"),
         # Workers look for due rows: queued ones whose attempt is due, sending ones whose lease ran out
         # (a claim moves next_attempt_at to the end of the lease, so one range scan finds both).
         Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
@@ -34,6 +36,8 @@ class Outbox(Base):
     # No foreign keys: the outbox must not hold back erasure; an erased person's mail is cancelled at send time.
     person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     staff_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # A recipient or processor from the policy (``recipient:<id>``): its contact is read from the policy when sent.
+    party: Mapped[str | None] = mapped_column(String(80))
     lang: Mapped[str] = mapped_column(String(2))
     context: Mapped[dict[str, Any]] = mapped_column(JSON)
     list_id: Mapped[str | None] = mapped_column(String(64))

@@ -46,10 +46,10 @@ def retry_delay(attempts: int, random: Callable[[], float]) -> timedelta:
 
 
 def check_recipient(kind: str, person_id: uuid.UUID | None, staff_id: uuid.UUID | None,
-                    list_id: str | None) -> list[Problem]:
+                    list_id: str | None, party: str | None = None) -> list[Problem]:
     problems: list[Problem] = []
-    if (person_id is None) == (staff_id is None):
-        problems.append(Problem("recipient", "recipient_one", "give exactly one of person_id or staff_id"))
+    if sum(x is not None for x in (person_id, staff_id, party)) != 1:
+        problems.append(Problem("recipient", "recipient_one", "give exactly one of person_id, staff_id or party"))
     if kind == MARKETING:
         if person_id is None:
             problems.append(Problem("person_id", "marketing_needs_person", "marketing mail goes to a person"))

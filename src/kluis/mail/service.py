@@ -41,11 +41,12 @@ WORKER = "worker"
 def enqueue(session: Session, clock: Clock, *, template: str, person_id: uuid.UUID | None = None,
             staff_id: uuid.UUID | None = None, lang: str = "nl", context: Mapping[str, Any] | None = None,
             kind: str = rules.ADMINISTRATIVE, list_id: str | None = None, actor: str,
-            sealed_to: bytes | None = None) -> Outbox:
+            party: str | None = None, sealed_to: bytes | None = None) -> Outbox:
     """Queue one message in the caller's transaction (with its audit event): it is sent after that
-    transaction commits, and never if it rolls back. ``context`` holds ids and codes only. ``sealed_to``
-    (from ``seal_address``) carries the address of a person whose identifiers are erased before the
-    message leaves; it is cleared once the message is sent, failed or cancelled."""
+    transaction commits, and never if it rolls back. ``context`` holds ids and codes only. The recipient
+    is a person, a staff account, or a ``party`` of the policy (``recipient:<id>``, ``processor:<id>``).
+    ``sealed_to`` (from ``seal_address``) carries the address of a person whose identifiers are erased
+    before the message leaves; it is cleared once the message is sent, failed or cancelled."""
     found = message_type(template)
     body = dict(context or {})
     problems: list[Problem] = []
@@ -53,20 +54,22 @@ def enqueue(session: Session, clock: Clock, *, template: str, person_id: uuid.UU
         problems.append(Problem("kind", "mail_kind_mismatch", f"template {template!r} is {found.kind} mail"))
     if lang not in rules.LANGS:
         problems.append(Problem("lang", "lang_unknown", f"one of: {', '.join(rules.LANGS)}"))
-    problems += rules.check_recipient(kind, person_id, staff_id, list_id)
+    problems += rules.check_recipient(kind, person_id, staff_id, list_id, party)
     problems += rules.check_context(body)
     if found.check is not None and not problems:
         problems += found.check(body)
     if problems:
         raise Invalid("the message was not queued", code="mail_invalid", problems=problems)
     now = clock.now()
-    row = Outbox(id=new_id(), template=template, kind=kind, person_id=person_id, staff_id=staff_id, lang=lang,
+    row = Outbox(id=new_id(), template=template, kind=kind, person_id=person_id, staff_id=staff_id, party=party,
+                 lang=lang,
                  context=body, list_id=list_id, state=rules.QUEUED, attempts=0, next_attempt_at=now,
                  created_at=now, sealed_to=sealed_to)
     session.add(row)
     session.flush()
     details: dict[str, Any] = {"template": template, "kind": kind, "lang": lang}
-    details |= {"person_id": str(person_id)} if person_id else {"staff_id": str(staff_id)}
+    details |= ({"person_id": str(person_id)} if person_id else {"party": party} if party
+                else {"staff_id": str(staff_id)})
     if list_id:
         details["list_id"] = list_id
     audit.append(session, clock, actor=actor, action="mail.queued", object_type="mail", object_ids=[row.id],

@@ -28,6 +28,7 @@ from kluis.mail import rules, service
 from kluis.mail.models import Outbox
 from kluis.mail.smtp import DeliveryError, RelayUnavailable, SmtpConnection, SmtpTransport
 from kluis.mail.templates import Cancelled, Undeliverable, message_type
+from kluis.policy.schemas import UnknownPolicyId
 from kluis.staff.models import StaffAccount
 from kluis.staff.service import email_of
 from kluis.vault.identifiers import IdentifierKind
@@ -142,6 +143,14 @@ def compose(session: Session, kluis: Kluis, row: Outbox) -> tuple[EmailMessage, 
 
 def recipient(session: Session, kluis: Kluis, row: Outbox) -> str:
     """The address to send to, decrypted now. An erased person's mail is cancelled, not sent."""
+    if row.party is not None:
+        try:
+            contact = kluis.policy.party(row.party).contact
+        except UnknownPolicyId:
+            raise Cancelled("party_unknown") from None
+        if contact is None:
+            raise Undeliverable("no_address")
+        return str(contact)
     if row.staff_id is not None:
         account = session.get(StaffAccount, row.staff_id)
         if account is None:

@@ -199,6 +199,8 @@ class Recipient(Described):
     kind: RecipientKind
     requires_order: bool = False
     categories: list[str] = []
+    # Where a correction or erasure is told (Art. 19); without one, staff tell the recipient another way.
+    contact: EmailStr | None = None
 
 
 class Agreement(Model):
@@ -224,6 +226,7 @@ class Processor(Model):
     agreement: Agreement | None = None
     categories: list[str] = []
     sub_processors: list[SubProcessor] = []
+    contact: EmailStr | None = None  # as for recipients (Art. 19)
 
 
 class Activity(Named):
@@ -443,6 +446,15 @@ class Policy(Model):
 
     def dataset(self, dataset_id: str) -> Dataset:
         return _find(self.datasets, dataset_id, "dataset")
+
+    def party(self, ref: str) -> Recipient | Processor:
+        """A recipient or processor by its reference, ``recipient:<id>`` or ``processor:<id>``."""
+        kind, _, party_id = ref.partition(":")
+        if kind == "recipient":
+            return self.recipient(party_id)
+        if kind == "processor":
+            return self.processor(party_id)
+        raise UnknownPolicyId(f"unknown party '{ref}': recipient:<id> or processor:<id>")
 
     def right(self, right_id: str) -> Right:
         return _find(self.rights, right_id, "right")

@@ -1,5 +1,6 @@
-"""Staff console pages for requests (R-DSR-1, R-DSR-2, R-DSR-8): the list by deadline with overdue
-flags, registering a request that came by e-mail or letter, and each step of its handling."""
+"""Staff console pages for requests (R-DSR-1..5, R-DSR-7, R-DSR-8): the list by deadline with overdue flags,
+registering a request that came by e-mail or letter, each step of its handling, its package jobs, the
+corrections of a rectification request, and carrying out (and lifting) a restriction or objection."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kluis.gate.service import RESTRICTION_REASONS
 from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import Invalid, NotAllowed, NotFound
-from kluis.rights.rules import OBJECTION_SCOPES, TRANSITIONS, RequestType, State, short_reference
+from kluis.rights.packages import Packages
+from kluis.rights.rectification import Rectifications
+from kluis.rights.rules import OBJECTION_SCOPES, PACKAGE_TYPES, TRANSITIONS, RequestType, State, short_reference
 from kluis.rights.service import Rights
 from kluis.staff.rules import Permission
 from kluis.staff.service import SignedIn
@@ -82,8 +86,29 @@ def detail(request: Request, request_id: str) -> Response:
         rights = Rights(session, kluis, staff.actor)
         item = rights.get(_uuid(request_id, "request"))
         listed = rights.flags_of(item)
+        packages = Packages(session, kluis, staff.actor).for_request(item.id)
+        rectifications = Rectifications(session, kluis, staff.actor).of_request(item.id)
+        records = ([(r.id, r.category) for r in kluis.vault(session, staff.actor).records_of(item.person_id)
+                    if r.content_kind == "json"]
+                   if item.type == RequestType.RECTIFICATION and item.person_id else [])
     return _page(request, "rights/console_request.html", "Request", staff, item=item, listed=listed,
-                 reference=short_reference(item.id), next_states=TRANSITIONS[State(item.state)])
+                 reference=short_reference(item.id), next_states=TRANSITIONS[State(item.state)],
+                 packages=packages, rectifications=rectifications, records=records,
+                 fields={c.id: c.field_ids() for c in kluis.policy.categories},
+                 restriction_reasons=RESTRICTION_REASONS, package_types=PACKAGE_TYPES)
+
+
+@router.post("/{request_id}/rectify")
+def rectify(request: Request, request_id: str, csrf: Csrf, record_id: Annotated[str, Form(max_length=40)],
+            field: Annotated[str, Form(max_length=64)], value: Text = "") -> Response:
+    """R-DSR-5: a correction staff checked, entered field by field; an empty value removes the field."""
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        _check_csrf(request, staff, csrf)
+        Rights(session, kluis, staff.actor).rectify(_uuid(request_id, "request"), _uuid(record_id, "record"),
+                                                    {field.strip(): value.strip() or None})
+    return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
 
 @router.post("/{request_id}/verify")
@@ -114,6 +139,12 @@ def act(request: Request, request_id: str, action: str, csrf: Csrf, reason: Text
             rights.extend(target, reason)
         elif action == "instruction":
             rights.record_employer_instruction(target, reason)
+        elif action == "package":
+            rights.build_package(target)
+        elif action == "carry-out":
+            rights.carry_out(target, reason.strip() or None)
+        elif action == "lift":
+            rights.lift_restriction(target)
         else:
             raise Invalid("No such step.", code="action_unknown")
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)

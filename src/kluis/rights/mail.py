@@ -8,16 +8,17 @@ authority.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import Problem
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
 from kluis.rights import rules
-from kluis.rights.models import DataSubjectRequest
+from kluis.rights.models import AccessPackage, DataSubjectRequest, Rectification
 from kluis.vault.models import Employer
 
 if TYPE_CHECKING:
@@ -26,6 +27,12 @@ if TYPE_CHECKING:
 CODE_TEMPLATE = "rights_code"
 NOTICE_TEMPLATE = "rights_notice"
 REMINDER_TEMPLATE = "rights_reminder"
+PACKAGE_TEMPLATE = "rights_package"
+RECTIFIED_TEMPLATE = "rights_rectified"
+RECIPIENT_TEMPLATE = "rights_recipient_notice"
+RESTRICTION_LIFTED_TEMPLATE = "rights_restriction_lifted"
+
+Row = TypeVar("Row", AccessPackage, Rectification)
 
 # notice -> language -> (title, text)
 NOTICES: dict[str, dict[str, tuple[str, str]]] = {
@@ -91,6 +98,10 @@ def check_notice(context: Mapping[str, Any]) -> list[Problem]:
     if not _request_id(context):
         problems.append(Problem("context.request_id", "request_required", "the request's id"))
     return problems
+
+
+def check_notice_request(context: Mapping[str, Any]) -> list[Problem]:
+    return [] if _request_id(context) else [Problem("context.request_id", "request_required", "the request's id")]
 
 
 def check_code(context: Mapping[str, Any]) -> list[Problem]:
@@ -166,6 +177,7 @@ def build_code(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageConte
     request = _request(session, row)
     code = rules.derive_code(kluis.keys.secret, uuid.UUID(str(row.context["code_id"])))
     return mail.MessageContext(values={**_common(kluis, request, row.lang), "code": code,
+                                       "use": "download" if row.context.get("use") == "download" else "confirm",
                                        "minutes": int(rules.CODE_LIFETIME.total_seconds() // 60)})
 
 
@@ -185,6 +197,88 @@ def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageC
         "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/requests/{request.id}"})
 
 
+def _id_check(name: str) -> Callable[[Mapping[str, Any]], list[Problem]]:
+    def check(context: Mapping[str, Any]) -> list[Problem]:
+        try:
+            uuid.UUID(str(context.get(name)))
+        except ValueError:
+            return [Problem(f"context.{name}", "id_required", f"the {name.removesuffix('_id')}'s id")]
+        return []
+    return check
+
+
+def _row_of(session: Session, model: type[Row], row: Outbox, name: str) -> Row:
+    try:
+        found = session.get(model, uuid.UUID(str(row.context.get(name))))
+    except ValueError:
+        found = None
+    if found is None:
+        raise mail.Cancelled(f"{name.removesuffix('_id')}_gone")
+    return found
+
+
+def build_package(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
+    """R-DSR-3/4: the package is ready; the link, and until when it works (Amsterdam date)."""
+    package = _row_of(session, AccessPackage, row, "package_id")
+    if package.state != rules.PackageState.READY or package.ready_at is None or package.expires_at is None:
+        raise mail.Cancelled("package_not_ready")
+    request = session.get(DataSubjectRequest, package.request_id)
+    if request is None:
+        raise mail.Cancelled("request_gone")
+    token = rules.package_token(kluis.keys.secret, package.id, package.ready_at)
+    lang_query = "?lang=en" if row.lang == "en" else ""
+    return mail.MessageContext(values={
+        **_common(kluis, request, row.lang), "portability": package.portability,
+        "expires": as_utc(package.expires_at).astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M"),
+        "package_url": f"{kluis.settings.base_url.rstrip('/')}/privacy-centre/packages/{token}{lang_query}"})
+
+
+def party_names(kluis: Kluis, told: list[dict[str, str]], lang: str) -> list[dict[str, str]]:
+    """The parties told of a correction, by name, with how they were told."""
+    names = []
+    for item in told:
+        party = kluis.policy.party(item["party"])
+        name = party.name if isinstance(party.name, str) else party.name.get("en" if lang == "en" else "nl")
+        names.append({"name": name, "channel": item["channel"]})
+    return names
+
+
+def build_rectified(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
+    """R-DSR-5: the person hears what was corrected (field names) and which recipients were told."""
+    rectification = _row_of(session, Rectification, row, "rectification_id")
+    lang = "en" if row.lang == "en" else "nl"
+    category = kluis.policy.category(rectification.category)
+    fields = {f.id: f.name.get(lang) for f in category.fields}
+    return mail.MessageContext(values={
+        "category": category.name.get(lang), "fields": [fields.get(f, f) for f in rectification.fields],
+        "told": party_names(kluis, rectification.told, lang),
+        "reference": rules.short_reference(rectification.request_id) if rectification.request_id else ""})
+
+
+def build_recipient_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
+    """Art. 19 to a recipient or processor: which person's record was corrected, by ids only; the recipient
+    reads the corrected values through Kluis or asks the DPO."""
+    rectification = _row_of(session, Rectification, row, "rectification_id")
+    lang = "en" if row.lang == "en" else "nl"
+    return mail.MessageContext(values={
+        "person_id": str(rectification.person_id), "record_id": str(rectification.record_id),
+        "category": kluis.policy.category(rectification.category).name.get(lang),
+        "fields": rectification.fields, "dpo": str(kluis.policy.dpo.email),
+        "on": as_utc(rectification.at).astimezone(AMSTERDAM).strftime("%d-%m-%Y")})
+
+
+def build_restriction_lifted(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
+    """Art. 18(3): told before the restriction is lifted (queued in the same transaction, first)."""
+    request = _request(session, row)
+    return mail.MessageContext(values=_common(kluis, request, row.lang))
+
+
 mail.register_template(NOTICE_TEMPLATE, build_notice, "administrative", check=check_notice)
 mail.register_template(CODE_TEMPLATE, build_code, "administrative", check=check_code)
 mail.register_template(REMINDER_TEMPLATE, build_reminder, "administrative", check=check_reminder)
+mail.register_template(PACKAGE_TEMPLATE, build_package, "administrative", check=_id_check("package_id"))
+mail.register_template(RECTIFIED_TEMPLATE, build_rectified, "administrative", check=_id_check("rectification_id"))
+mail.register_template(RECIPIENT_TEMPLATE, build_recipient_notice, "administrative",
+                       check=_id_check("rectification_id"))
+mail.register_template(RESTRICTION_LIFTED_TEMPLATE, build_restriction_lifted, "administrative",
+                       check=check_notice_request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, UTCDateTime
@@ -41,6 +41,9 @@ class DataSubjectRequest(Base):
     employer_instruction: Mapped[str | None] = mapped_column(Text)
     instruction_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     refusal_reason: Mapped[str | None] = mapped_column(Text)
+    # What carrying out a restriction or objection request recorded in the gate (R-DSR-7).
+    restriction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    objection_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     reminders_sent: Mapped[list[int]] = mapped_column(JSON, default=list)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -60,3 +63,64 @@ class VerificationCode(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AccessPackage(Base):
+    """An access or portability package as a job (R-DSR-3, R-DSR-4): queued, built by the worker into
+    encrypted chunks, downloadable until ``expires_at``, then deleted. The chunks' key is a random package
+    key, stored here only wrapped by the person's data key (and dropped on expiry), so shredding the person
+    or expiring the package leaves nothing readable."""
+
+    __tablename__ = "access_package"  # the encrypted ZIP itself: access_package_chunk
+    __table_args__ = (Index("ix_access_package_state_next_attempt_at", "state", "next_attempt_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("data_subject_request.id", ondelete="CASCADE"),
+                                                  index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    portability: Mapped[bool] = mapped_column(Boolean)
+    lang: Mapped[str] = mapped_column(String(2))
+    state: Mapped[str] = mapped_column(String(12))  # queued | building | ready | expired | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(64))
+    locked_by: Mapped[str | None] = mapped_column(String(32))  # the claim of the worker building it
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    downloads: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AccessPackageChunk(Base):
+    """One encrypted chunk (AES-256-GCM, at most 64 KiB of ZIP each) of a package, in order. Kept in the
+    database so that every ``serve`` and ``worker`` process sees the same packages without a shared disk."""
+
+    __tablename__ = "access_package_chunk"
+
+    package_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("access_package.id", ondelete="CASCADE"),
+                                                  primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Rectification(Base):
+    """One correction of a record (R-DSR-5): by the person from the profile (``request_id`` empty) or by staff
+    carrying out a request. ``fields`` names what changed (never the values); ``told`` lists the recipients and
+    processors told of it (Art. 19): ``[{"party": "recipient:group_companies", "channel": "mail"|"other"}]``."""
+
+    __tablename__ = "rectification"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_subject_request.id", ondelete="CASCADE"),
+                                                         index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(40))
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    by: Mapped[str] = mapped_column(String(12))  # person | staff
+    told: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

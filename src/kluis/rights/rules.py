@@ -196,3 +196,62 @@ def short_reference(request_id: uuid.UUID) -> str:
     """What a person quotes on the phone: the first 8 hex digits of the id, grouped."""
     text = request_id.hex[:8].upper()
     return f"DSR-{text[:4]}-{text[4:]}"
+
+
+# --- access and portability packages (R-DSR-3, R-DSR-4) --------------------------------------
+
+PACKAGE_TYPES = frozenset({RequestType.ACCESS, RequestType.PORTABILITY})
+PACKAGE_LINK = "rights/package"
+DOWNLOAD_GRANT = "rights/package-download"
+DOWNLOAD_GRANT_LIFETIME = timedelta(minutes=15)
+FIRST_PACKAGE_RETRY = timedelta(minutes=1)
+LONGEST_PACKAGE_RETRY = timedelta(hours=1)
+
+
+class PackageState(StrEnum):
+    QUEUED = "queued"
+    BUILDING = "building"
+    READY = "ready"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+ACTIVE_PACKAGE = frozenset({PackageState.QUEUED, PackageState.BUILDING, PackageState.READY})
+
+
+def package_retry_delay(attempts: int) -> timedelta:
+    """Backoff after a failed build: 1, 2, 4, ... minutes, at most an hour."""
+    return min(FIRST_PACKAGE_RETRY * (1 << min(max(0, attempts - 1), 10)), LONGEST_PACKAGE_RETRY)
+
+
+def package_token(secret: bytes, package_id: uuid.UUID, ready_at: datetime) -> str:
+    """The download link in the mail: signed, never stored. Expiry is the package's, not the token's."""
+    return signing.sign(secret, PACKAGE_LINK, package_id, "", as_utc(ready_at))
+
+
+def package_of_token(secret: bytes, token: str) -> uuid.UUID | None:
+    try:
+        return signing.verify(secret, PACKAGE_LINK, token).subject
+    except signing.BadToken:
+        return None
+
+
+def package_code_subject(package_id: uuid.UUID) -> str:
+    """What a download code is bound to: a code for a request (or another package) opens nothing here."""
+    return f"package:{package_id}"
+
+
+def download_grant(secret: bytes, package_id: uuid.UUID, now: datetime, code_id: uuid.UUID) -> str:
+    """Proof, kept in a cookie for a quarter of an hour, that the person entered this package's code."""
+    return signing.sign(secret, DOWNLOAD_GRANT, package_id, "", as_utc(now), code_id.bytes)
+
+
+def grant_opens(secret: bytes, grant: str | None, package_id: uuid.UUID, now: datetime) -> bool:
+    if not grant:
+        return False
+    try:
+        claims = signing.verify(secret, DOWNLOAD_GRANT, grant, now=as_utc(now),
+                                max_age_seconds=int(DOWNLOAD_GRANT_LIFETIME.total_seconds()))
+    except signing.BadToken:
+        return False
+    return claims.subject == package_id and claims.issued_at <= as_utc(now) + timedelta(seconds=1)

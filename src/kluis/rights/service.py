@@ -10,20 +10,23 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
+from kluis.gate.service import RESTRICTION_REASONS
 from kluis.kit.clock import as_utc
 from kluis.kit.errors import Conflict, Invalid, NotFound
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
 from kluis.rights import mail as rights_mail
 from kluis.rights import rules
-from kluis.rights.models import DataSubjectRequest, VerificationCode
-from kluis.rights.rules import Channel, State
+from kluis.rights.models import AccessPackage, DataSubjectRequest, Rectification, VerificationCode
+from kluis.rights.packages import Packages
+from kluis.rights.rectification import Rectifications
+from kluis.rights.rules import Channel, RequestType, State
 from kluis.staff import service as staff_service
 from kluis.vault.models import Record
 from kluis.vault.schemas import IdentifierIn
@@ -179,6 +182,73 @@ class Rights:
                            code="erasure_job_completes")
         return self._move(request_id, State.DONE)
 
+    # --- access and portability packages (R-DSR-3, R-DSR-4) -----------------------------------
+
+    def build_package(self, request_id: uuid.UUID) -> AccessPackage:
+        """Queue the package of a verified access or portability request (on verification; staff: after the
+        employer's instruction, or after a failed build). The worker builds it and closes the request."""
+        request = self.get(request_id)
+        if request.state not in (State.VERIFIED, State.IN_PROGRESS):
+            raise Conflict(f"a request that is {request.state} gets no package", code="package_not_possible")
+        return self._packages().queue(request)
+
+    def package_ready(self, package: AccessPackage) -> DataSubjectRequest:
+        """The package is built: the request is done (unless staff are waiting on the person). The person's
+        mail is the package's own, with its link."""
+        request = self.get(package.request_id)
+        if request.state == State.VERIFIED:
+            self._move(request.id, State.IN_PROGRESS, notify=False)
+        if request.state == State.IN_PROGRESS:
+            self._move(request.id, State.DONE, notify=False)
+        return request
+
+    # --- rectification, restriction, objection (R-DSR-5, R-DSR-7) ------------------------------
+
+    def rectify(self, request_id: uuid.UUID, record_id: uuid.UUID, changes: dict[str, Any]) -> Rectification:
+        """Staff carry out a checked rectification request, one record at a time; then mark it done."""
+        request = self.get(request_id)
+        if request.state == State.VERIFIED and request.type == RequestType.RECTIFICATION:
+            self._move(request.id, State.IN_PROGRESS)
+        return Rectifications(self.session, self.kluis, self.actor).by_staff(request, record_id, changes)
+
+    def carry_out(self, request_id: uuid.UUID, reason: str | None = None) -> DataSubjectRequest:
+        """A restriction (with its Art. 18 ground) or objection request: record it in the gate, which then
+        enforces it (R-GATE-1), and close the request."""
+        request = self.get(request_id)
+        if request.type not in (RequestType.RESTRICTION, RequestType.OBJECTION):
+            raise Conflict("only a restriction or objection request is carried out here", code="not_gate_request")
+        if request.person_id is None or request.state not in (State.VERIFIED, State.IN_PROGRESS):
+            raise Conflict("only a verified, open request is carried out", code="request_not_open")
+        gate, reference = self.kluis.gate(self.session, self.actor), rules.short_reference(request.id)
+        if request.type == RequestType.RESTRICTION:
+            if reason not in RESTRICTION_REASONS:
+                raise Invalid(f"give the ground of the restriction: one of {', '.join(RESTRICTION_REASONS)}",
+                              code="restriction_reason_required")
+            request.restriction_id = gate.restrict(request.person_id, reason, "person", reference).id
+        else:
+            # The scopes a person chooses are the gate's own: direct marketing (absolute, Art. 21(2)), the
+            # profiling purpose, or every purpose on legitimate interest.
+            request.objection_id = gate.object(request.person_id, str(request.scope), "person", reference).id
+        if request.state == State.VERIFIED:
+            self._move(request.id, State.IN_PROGRESS, notify=False)
+        return self._move(request.id, State.DONE)
+
+    def lift_restriction(self, request_id: uuid.UUID) -> DataSubjectRequest:
+        """Art. 18(3): the person is told before the restriction is lifted. The notice is queued first, in the
+        same transaction: if it cannot be queued, nothing is lifted."""
+        request = self.get(request_id)
+        if request.restriction_id is None or request.person_id is None:
+            raise Conflict("this request recorded no restriction", code="no_restriction")
+        mail.enqueue(self.session, self.kluis.clock, template=rights_mail.RESTRICTION_LIFTED_TEMPLATE,
+                     person_id=request.person_id, lang=request.lang, context={"request_id": str(request.id)},
+                     actor=self.actor)
+        self.kluis.gate(self.session, self.actor).lift_restriction(request.person_id, request.restriction_id)
+        self._audit(request, "request.restriction_lifted", restriction_id=str(request.restriction_id))
+        return request
+
+    def _packages(self) -> Packages:
+        return Packages(self.session, self.kluis, self.actor)
+
     def refuse(self, request_id: uuid.UUID, reason: str) -> DataSubjectRequest:
         self._hold_erasure(request_id, State.REFUSED, reason)
         return self._move(request_id, State.REFUSED, reason)
@@ -308,6 +378,10 @@ class Rights:
         self._audit(request, "request.verified", method=method)
         self._notify(request, "verified")
         self._forward_if_processor(request)
+        if request.type in rules.PACKAGE_TYPES and not request.processor_role:
+            # Identity is verified: the worker builds the package. Data held for an employer waits for the
+            # employer's instruction; staff then queue it (``build_package``).
+            self.build_package(request.id)
 
     def _forward_if_processor(self, request: DataSubjectRequest) -> None:
         """R-DSR-8: data held for an employer belongs to that employer's answer; tell the person so."""

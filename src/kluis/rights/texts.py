@@ -29,6 +29,22 @@ TEXT: dict[str, dict[str, str]] = {
         "state_received": "Wacht op bevestiging", "state_verified": "Bevestigd", "state_in_progress": "In behandeling",
         "state_waiting_on_person": "Wacht op informatie van u", "state_done": "Afgehandeld",
         "state_refused": "Niet uitgevoerd",
+        "package_title": "Uw gegevens downloaden", "package_intro": "Om te bevestigen dat u het bent, sturen we een "
+        "code van 6 cijfers naar het e-mailadres dat we van u hebben. Vul die hieronder in; daarna kunt u het bestand "
+        "een kwartier lang downloaden.", "package_send_code": "Stuur mij een code",
+        "package_code_sent": "We hebben een code gestuurd naar het e-mailadres dat we van u hebben. De code is 30 "
+        "minuten geldig.", "package_sign_in": "Bevestigen",
+        "package_ready_until": "Deze link werkt tot", "package_download": "Download uw gegevens (ZIP)",
+        "package_signed_in": "U bent bevestigd. Het bestand is versleuteld bewaard en wordt voor u ontsleuteld.",
+        "package_kind_access": "Inzage: al uw gegevens, met een leesbaar overzicht (HTML en PDF)",
+        "package_kind_portability": "Overdraagbaarheid: de gegevens die u ons gaf, in JSON en CSV",
+        "package_expired_title": "Deze link is verlopen", "package_expired": "De downloadlink is verlopen en het "
+        "bestand is verwijderd. Wilt u uw gegevens opnieuw ontvangen? Doe dan een nieuw verzoek.",
+        "package_forbidden": "Bevestig eerst met de code die we u mailen.",
+        "package_status": "Uw bestand", "package_state_queued": "Wordt gemaakt",
+        "package_state_building": "Wordt gemaakt", "package_state_ready": "Klaar: gebruik de link in uw e-mail",
+        "package_state_expired": "Verlopen en verwijderd", "package_state_failed": "Vertraagd: we nemen contact op",
+        "new_request": "Een nieuw verzoek doen",
     },
     "en": {
         "form_title": "A request about your data", "form_intro": "Choose what you want to ask and enter the e-mail "
@@ -56,5 +72,21 @@ TEXT: dict[str, dict[str, str]] = {
         "state_received": "Waiting for confirmation", "state_verified": "Confirmed", "state_in_progress": "In progress",
         "state_waiting_on_person": "Waiting for information from you", "state_done": "Handled",
         "state_refused": "Not carried out",
+        "package_title": "Download your data", "package_intro": "To confirm it is you, we send a 6-digit code to "
+        "the e-mail address we have for you. Enter it below; you can then download the file for fifteen minutes.",
+        "package_send_code": "Send me a code",
+        "package_code_sent": "We have sent a code to the e-mail address we have for you. The code is valid for 30 "
+        "minutes.", "package_sign_in": "Confirm",
+        "package_ready_until": "This link works until", "package_download": "Download your data (ZIP)",
+        "package_signed_in": "You are confirmed. The file is stored encrypted and is decrypted for you.",
+        "package_kind_access": "Access: all your data, with a readable report (HTML and PDF)",
+        "package_kind_portability": "Portability: the data you gave us, as JSON and CSV",
+        "package_expired_title": "This link has expired", "package_expired": "The download link has expired and the "
+        "file has been deleted. If you want your data again, please make a new request.",
+        "package_forbidden": "Please confirm first with the code we e-mail you.",
+        "package_status": "Your file", "package_state_queued": "Being made",
+        "package_state_building": "Being made", "package_state_ready": "Ready: use the link in your e-mail",
+        "package_state_expired": "Expired and deleted", "package_state_failed": "Delayed: we will contact you",
+        "new_request": "Make a new request",
     },
 }

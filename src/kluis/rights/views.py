@@ -14,8 +14,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import DomainError
 from kluis.rights.models import DataSubjectRequest
+from kluis.rights.packages import Packages
 from kluis.rights.rules import OBJECTION_SCOPES, RequestType, short_reference
 from kluis.rights.service import Rights
 from kluis.rights.texts import TEXT
@@ -23,6 +25,7 @@ from kluis.web.deps import KluisDep
 
 router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+templates.env.filters["amsterdam"] = lambda at: as_utc(at).astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
            "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 ACTOR = "person"
@@ -103,6 +106,8 @@ def new_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
 def status_page(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> HTMLResponse:
     with kluis.db.sessions() as session:
         found: DataSubjectRequest | None = Rights(session, kluis, ACTOR).by_token(token)
+        packages = Packages(session, kluis, ACTOR).for_request(found.id) if found else []
     if found is None:
         return _not_found(request, lang)
-    return _page(request, lang, "status", token=token, item=found, reference=short_reference(found.id))
+    return _page(request, lang, "status", token=token, item=found, reference=short_reference(found.id),
+                 package=packages[-1] if packages else None)

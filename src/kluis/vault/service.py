@@ -229,6 +229,54 @@ class Vault:
                      details={"person_id": str(person_id), "purpose": purpose, "count": len(records)})
         return out
 
+    def record_of(self, person_id: uuid.UUID, record_id: uuid.UUID) -> Record:
+        """The record row (sealed) if it is this living person's."""
+        self.person(person_id)
+        record = self.session.get(Record, record_id)
+        if record is None or record.person_id != person_id:
+            raise NotFound("this person has no such record", code="record_not_found")
+        return record
+
+    def records_of(self, person_id: uuid.UUID) -> list[Record]:
+        """The person's record rows (sealed), for staff choosing what to correct."""
+        return list(self.session.scalars(select(Record).where(Record.person_id == person_id)
+                                         .order_by(Record.category, Record.collected_at)))
+
+    def rectify_record(self, person_id: uuid.UUID, record_id: uuid.UUID, changes: dict[str, Any]) -> Record:
+        """Correct fields of one record (R-DSR-5): each must be a field of the record's category in the policy
+        and pass the content guard like anything ingested; ``None`` removes a field. Re-sealed with the
+        person's key; audited with the field names only. One bad field changes nothing."""
+        record = self.record_of(person_id, record_id)
+        problems: list[Problem] = []
+        if record.content_kind != "json":
+            problems.append(Problem("record", "file_record", "a file is replaced by uploading it again, "
+                                                             "not corrected field by field"))
+        if not changes:
+            problems.append(Problem("fields", "fields_required", "name at least one field to correct"))
+        known = self.policy.category(record.category).field_ids()
+        problems += [Problem(f"fields.{name}", "field_unknown", f"not a field of {record.category!r} "
+                             f"(one of: {', '.join(known)})") for name in changes if name not in known]
+        problems += self.guard.scan_document({k: v for k, v in changes.items() if v is not None}, "fields")
+        if problems:
+            raise Invalid("the record was not corrected", code="rectification_invalid", problems=problems)
+        dek = self._data_key(person_id)
+        content = json.loads(open_sealed(dek, person_id, record.id, record.category, record.ciphertext))
+        if not isinstance(content, dict):
+            raise Invalid("the record was not corrected", code="rectification_invalid", problems=[
+                Problem("record", "not_fields", "this record's content has no fields to correct")])
+        for name, value in changes.items():
+            if value is None:
+                content.pop(name, None)
+            else:
+                content[name] = value
+        payload = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+        record.ciphertext = seal(dek, person_id, record.id, record.category, payload)
+        record.updated_at = self.clock.now()
+        audit.append(self.session, self.clock, actor=self.actor, action="record.rectified", object_type="record",
+                     object_ids=[record.id, person_id], details={"category": record.category,
+                                                                 "fields": sorted(changes)})
+        return record
+
     # --- helpers ------------------------------------------------------------------------------
 
     def _payload(self, item: RecordIn, path: str, problems: list[Problem]) -> bytes | None:

@@ -109,7 +109,7 @@ def test_r_dsr_1_a_token_for_another_request_id_cannot_be_made(client, kluis):
 def test_r_dsr_1_account_api_verified_at_once_with_deadline(client, kluis, catcher, clock):
     person_id, _ = new_person(kluis)
     auth = api_key(kluis, ["accounts"])
-    made = client.post(f"/api/v1/people/{person_id}/requests", json={"type": "portability", "lang": "en"},
+    made = client.post(f"/api/v1/people/{person_id}/requests", json={"type": "rectification", "lang": "en"},
                        headers=headers(auth, "accounts"))
     assert made.status_code == 201, made.text
     body = made.json()

@@ -70,9 +70,10 @@ def test_r_dsr_1_known_address_gets_a_code_and_verifies(kluis, catcher):
     with kluis.db.sessions() as session:
         stored = session.scalars(select(VerificationCode)).one()
     assert code not in stored.digest and stored.used_at is not None
-    assert actions(kluis, request_id) == ["request.received", "request.code_issued", "request.verified"]
+    assert actions(kluis, request_id) == ["request.received", "request.code_issued", "request.verified",
+                                         "package.queued"]  # R-DSR-3: verified access queues its package
     send_all(kluis)
-    assert "Uw verzoek is bevestigd" in catcher.messages[-1].subject
+    assert any("Uw verzoek is bevestigd" in m.subject for m in catcher.messages)
 
 
 def test_r_dsr_1_unknown_address_same_outcome_no_mail(kluis, catcher):
@@ -162,7 +163,7 @@ def test_r_dsr_2_extension_tells_the_person_the_reasons_in_the_same_transaction(
     person_id, _ = new_person(kluis)
     clock.set(datetime(2026, 11, 30, 10, tzinfo=UTC))
     with kluis.db.transaction() as session:
-        request_id = rights(kluis, session).receive_from_account(person_id, "access", "nl").request.id
+        request_id = rights(kluis, session).receive_from_account(person_id, "rectification", "nl").request.id
     assert state(kluis, request_id).deadline_on == date(2026, 12, 30)
     clock.set(datetime(2026, 12, 20, tzinfo=UTC))
     with kluis.db.transaction() as session:
@@ -253,7 +254,7 @@ def test_r_dsr_2_reminders_go_to_the_dpo_seven_and_two_days_before_once_each(klu
     with kluis.db.transaction() as session:
         staff_service.add_staff(session, clock, kluis.keys, "dpo@benvitaal.nl", "dpo", "Stevige-Wachtzin-2026")
         staff_service.add_staff(session, clock, kluis.keys, "support@benvitaal.nl", "support", "Stevige-Wachtzin-2026")
-        request_id = rights(kluis, session).receive_from_account(person_id, "access", "nl").request.id
+        request_id = rights(kluis, session).receive_from_account(person_id, "rectification", "nl").request.id
     poller = ReminderPoller()
     assert poller.poll(kluis) == 0
     clock.set(datetime(2026, 12, 18, 12, tzinfo=UTC))  # deadline 25 December: 7 days left

@@ -1,0 +1,129 @@
+"""The privacy centre's package pages (R-DSR-3, R-DSR-4): open the link from the mail, confirm with a fresh
+e-mail code (there is no password for data subjects), then download the decrypted ZIP, streamed.
+
+A forged, altered or unknown link gets the same 404 page as every other unknown link; an expired one gets
+410 and says so (the file is gone). The code goes only to the address on file, so another person's link
+is of no use to whoever holds it. Each download is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from kluis.kit.errors import DomainError
+from kluis.rights.models import AccessPackage
+from kluis.rights.packages import PackageExpired, Packages, stream_package
+from kluis.rights.rules import DOWNLOAD_GRANT_LIFETIME, grant_opens, short_reference
+from kluis.rights.texts import TEXT
+from kluis.rights.views import ACTOR, HEADERS, Lang, _not_found, _page
+from kluis.web.deps import KluisDep
+
+router = APIRouter(prefix="/privacy-centre/packages", include_in_schema=False)
+GRANT_COOKIE = "kluis_package"
+
+
+def _expired(request: Request, lang: str) -> HTMLResponse:
+    return _page(request, lang, "package_expired", status=410)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the page shows of a package, taken while its session is open (a refused step rolls back)."""
+
+    id: uuid.UUID
+    request_id: uuid.UUID
+    portability: bool
+    expires_at: datetime | None
+
+    @classmethod
+    def of(cls, package: AccessPackage) -> Shown:
+        return cls(package.id, package.request_id, package.portability, package.expires_at)
+
+
+def _show(request: Request, lang: str, token: str, package: Shown, *, status: int = 200,
+          **context: object) -> HTMLResponse:
+    return _page(request, lang, "package", status=status, token=token, package=package,
+                 reference=short_reference(package.request_id), **context)
+
+
+@router.get("/{token}")
+def package_page(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> HTMLResponse:
+    with kluis.db.sessions() as session:
+        packages = Packages(session, kluis, ACTOR)
+        package = packages.by_token(token)
+        if package is None:
+            return _not_found(request, lang)
+        shown = Shown.of(package)
+        try:
+            packages.check_open(package)
+        except PackageExpired:
+            return _expired(request, lang)
+    signed_in = grant_opens(kluis.keys.secret, request.cookies.get(GRANT_COOKIE), shown.id,
+                            kluis.clock.now())
+    return _show(request, lang, token, shown, signed_in=signed_in)
+
+
+@router.post("/{token}/code")
+def send_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> HTMLResponse:
+    try:
+        with kluis.db.transaction() as session:
+            packages = Packages(session, kluis, ACTOR)
+            package = packages.by_token(token)
+            if package is None:
+                return _not_found(request, lang)
+            shown = Shown.of(package)
+            packages.send_code(package)
+    except PackageExpired:
+        return _expired(request, lang)
+    except DomainError as exc:
+        return _show(request, lang, token, shown, status=exc.status, error=TEXT[lang]["code_limit"])
+    return _show(request, lang, token, shown, code_sent=True)
+
+
+@router.post("/{token}/sign-in")
+def sign_in(request: Request, kluis: KluisDep, token: str, code: Annotated[str, Form(max_length=12)],
+            lang: Lang = "nl") -> Response:
+    try:
+        with kluis.db.transaction() as session:
+            packages = Packages(session, kluis, ACTOR)
+            package = packages.by_token(token)
+            if package is None:
+                return _not_found(request, lang)
+            shown = Shown.of(package)
+            grant = packages.sign_in(package, code)
+    except PackageExpired:
+        return _expired(request, lang)
+    if grant is None:
+        return _show(request, lang, token, shown, status=422, code_sent=True, error=TEXT[lang]["code_refused"])
+    response = RedirectResponse(f"/privacy-centre/packages/{token}?lang={lang}", status_code=303)
+    response.set_cookie(GRANT_COOKIE, grant, max_age=int(DOWNLOAD_GRANT_LIFETIME.total_seconds()),
+                        path=f"/privacy-centre/packages/{token}", httponly=True, samesite="strict",
+                        secure=kluis.settings.cookie_secure)
+    return response
+
+
+@router.get("/{token}/download")
+def download(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> Response:
+    try:
+        with kluis.db.transaction() as session:
+            packages = Packages(session, kluis, ACTOR)
+            package = packages.by_token(token)
+            if package is None:
+                return _not_found(request, lang)
+            shown = Shown.of(package)
+            prefix, key = packages.start_download(package, request.cookies.get(GRANT_COOKIE))
+    except PackageExpired:
+        return _expired(request, lang)
+    except DomainError:
+        return _show(request, lang, token, shown, status=403, error=TEXT[lang]["package_forbidden"])
+    kind = "overdraagbaarheid" if shown.portability and lang == "nl" else (
+        "portability" if shown.portability else "inzage" if lang == "nl" else "access")
+    name = f"benvitaal-{kind}-{short_reference(shown.request_id).lower()}.zip"
+    return StreamingResponse(stream_package(kluis, shown.id, prefix, key), media_type="application/zip",
+                             headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
