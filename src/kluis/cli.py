@@ -18,6 +18,7 @@ from kluis.demo.commands import demo, seed
 from kluis.kit.cli import domain_errors, err, out
 from kluis.kit.errors import ConfigurationError
 from kluis.policy.commands import app as policy_app
+from kluis.retention.commands import app as retention_app
 from kluis.staff.commands import app as staff_app
 from kluis.vault.crypto import new_secret
 from kluis.worker import worker
@@ -28,6 +29,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
 app.add_typer(marketing_app, name="marketing")
+app.add_typer(retention_app, name="retention")
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)

@@ -19,6 +19,7 @@ import typer
 from kluis import schema, wiring
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.worker import MailPoller
+from kluis.retention.tasks import SweepPoller
 from kluis.rights.tasks import ReminderPoller
 from kluis.wiring import Kluis
 
@@ -38,7 +39,7 @@ class Poller(Protocol):
 def pollers() -> list[Poller]:
     for module in MESSAGE_MODULES:
         importlib.import_module(module)
-    return [ReminderPoller(), MailPoller()]
+    return [ReminderPoller(), SweepPoller(), MailPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:
@@ -90,7 +91,8 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Handle what is due
            poll_seconds: Annotated[float | None, typer.Option(
                "--poll-seconds", min=0.1, help="Rest between polls when nothing is due "
                                                "(default: KLUIS_WORKER_POLL_SECONDS).")] = None) -> None:
-    """Send queued mail (the outbox). Run as many workers as needed; each message goes out once."""
+    """Send queued mail (the outbox) and run the daily retention sweep. Run as many workers as needed;
+    each message goes out once and each record is erased once."""
     kluis = wiring.for_cli()
     schema.ensure_current(kluis.db)
     work = pollers()

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, UTCDateTime
@@ -29,6 +29,8 @@ class TriggerEvent(Base):
     record_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     kind: Mapped[str] = mapped_column(String(24))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The person agreed to the rule's longer term (an applicant kept for future vacancies).
+    with_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     recorded_by: Mapped[str] = mapped_column(String(120))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -68,12 +68,6 @@ def rule_for(policy: Policy, category: str, purposes: Sequence[str]) -> Retentio
     return None
 
 
-def consented(rule: RetentionRule, legal_basis: str) -> bool:
-    """A rule's longer term with consent applies to records kept on consent (an application kept for
-    future vacancies)."""
-    return rule.with_consent is not None and legal_basis == "consent"
-
-
 @dataclass
 class RuleBook:
     """The policy's retention rules with the look-ups memoised: ingestion asks once per record."""
@@ -93,8 +87,10 @@ class RuleBook:
     def rules_with(self, triggers: frozenset[Trigger] | set[Trigger]) -> list[RetentionRule]:
         return [r for r in self.policy.retention if r.trigger in triggers]
 
-    def due_at(self, rule: RetentionRule, at: datetime, legal_basis: str) -> datetime:
-        return _due_at(rule.trigger, _term_key(rule, consented(rule, legal_basis)), local_day(at))
+    def due_at(self, rule: RetentionRule, at: datetime, with_consent: bool = False) -> datetime:
+        """Start of the due day; ``with_consent``: the person agreed to the rule's longer term (an
+        applicant kept for future vacancies), reported with the event that starts it."""
+        return _due_at(rule.trigger, _term_key(rule, with_consent), local_day(at))
 
     @staticmethod
     def known_start(rule: RetentionRule, collected_at: datetime, last_activity_at: datetime) -> datetime | None:

@@ -8,13 +8,12 @@ The sweep lives in ``kluis.retention.sweep``, holds in ``kluis.retention.holds``
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
@@ -57,7 +56,7 @@ def stamp(session: Session, rule_book: rules.RuleBook, rows: Sequence[dict[str, 
             continue
         start = rule_book.known_start(rule, row["collected_at"], row["last_activity_at"])
         if start is not None:
-            row["due_at"] = rule_book.due_at(rule, start, row["legal_basis"])
+            row["due_at"] = rule_book.due_at(rule, start)
         elif rule.trigger in rules.PERSON_TRIGGERS or not new:
             pending.append((row, rule))
     if not pending:
@@ -65,10 +64,10 @@ def stamp(session: Session, rule_book: rules.RuleBook, rows: Sequence[dict[str, 
     person_events = _latest_person_events(session, {row["person_id"] for row, _ in pending})
     record_events = {} if new else _latest_record_events(session, [row["id"] for row, _ in pending])
     for row, rule in pending:
-        at = (record_events.get(row["id"]) if rule.trigger in rules.RECORD_TRIGGERS
-              else person_events.get((row["person_id"], rule.trigger)))
-        if at is not None:
-            row["due_at"] = rule_book.due_at(rule, at, row["legal_basis"])
+        event = (record_events.get(row["id"]) if rule.trigger in rules.RECORD_TRIGGERS
+                 else person_events.get((row["person_id"], rule.trigger)))
+        if event is not None:
+            row["due_at"] = rule_book.due_at(rule, *event)
 
 
 @dataclass(frozen=True)
@@ -79,10 +78,11 @@ class EventResult:
 
 
 def record_event(session: Session, clock: Clock, policy: Policy, actor: str, person_id: uuid.UUID, kind: str,
-                 at: datetime | None = None, record_ids: Sequence[uuid.UUID] = ()) -> EventResult:
+                 at: datetime | None = None, record_ids: Sequence[uuid.UUID] = (),
+                 with_consent: bool = False) -> EventResult:
     """A service reports a trigger: ``contract_end`` or ``procedure_end`` for the person, ``settled`` for
     the claims named in ``record_ids``. The records it starts get their due date; the latest date reported
-    for a trigger counts."""
+    for a trigger counts. ``with_consent``: the person agreed to the rule's longer term, where it has one."""
     vault_service.live_person(session, person_id)
     now = clock.now()
     problems = _check_at(at, now)
@@ -98,14 +98,14 @@ def record_event(session: Session, clock: Clock, policy: Policy, actor: str, per
     assert trigger is not None
     when = as_utc(at) if at else now
     targets: list[uuid.UUID | None] = list(dict.fromkeys(record_ids)) if record_ids else [None]
-    events = [TriggerEvent(id=new_id(), person_id=person_id, record_id=rid, kind=kind, at=when, recorded_by=actor,
-                           recorded_at=now) for rid in targets]
+    events = [TriggerEvent(id=new_id(), person_id=person_id, record_id=rid, kind=kind, at=when,
+                           with_consent=with_consent, recorded_by=actor, recorded_at=now) for rid in targets]
     session.add_all(events)
     session.flush()
     changed, due = _restamp(session, book(policy), person_id, trigger, [r for r in targets if r is not None], now)
     audit.append(session, clock, actor=actor, action="retention.event_recorded", object_type="person",
                  object_ids=[person_id, *[r for r in targets if r is not None]],
-                 details={"kind": kind, "records": changed})
+                 details={"kind": kind, "records": changed, "with_consent": with_consent})
     return EventResult(event_ids=[e.id for e in events], records=changed, due_at=due)
 
 
@@ -136,13 +136,12 @@ def record_activity(session: Session, clock: Clock, policy: Policy, actor: str, 
     for rule in rule_book.rules_with({Trigger.LAST_ACTIVITY}):
         if activity not in rule.activities:
             continue
-        for basis in _bases(session, person_id, rule.id):
-            result = session.execute(
-                update(Record).where(Record.person_id == person_id, Record.rule_id == rule.id,
-                                     Record.legal_basis == basis, Record.last_activity_at < when)
-                .values(last_activity_at=when, due_at=rule_book.due_at(rule, when, basis), updated_at=now)
-                .execution_options(synchronize_session=False))
-            changed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        result = session.execute(
+            update(Record).where(Record.person_id == person_id, Record.rule_id == rule.id,
+                                 Record.last_activity_at < when)
+            .values(last_activity_at=when, due_at=rule_book.due_at(rule, when), updated_at=now)
+            .execution_options(synchronize_session=False))
+        changed += int(result.rowcount or 0)  # type: ignore[attr-defined]
     if changed:
         audit.append(session, clock, actor=actor, action="retention.activity_recorded", object_type="person",
                      object_ids=[person_id], details={"activity": activity, "records": changed})
@@ -180,8 +179,9 @@ def explain(session: Session, clock: Clock, policy: Policy, person_id: uuid.UUID
         rule = rule_book.by_id(record.rule_id) if record.rule_id else None
         started: datetime | None = None
         if rule is not None:
-            started = (rule_book.known_start(rule, record.collected_at, record.last_activity_at)
-                       or record_events.get(record.id) or person_events.get((person_id, rule.trigger)))
+            event = record_events.get(record.id) or person_events.get((person_id, rule.trigger))
+            started = rule_book.known_start(rule, record.collected_at, record.last_activity_at) or (
+                event[0] if event else None)
         mine = [h for h in holds if record.id in covered and _hold_covers(h, record, person.employer_id)]
         out.append(RecordRetention(
             record_id=record.id, category=record.category, purposes=list(record.purposes),
@@ -191,12 +191,12 @@ def explain(session: Session, clock: Clock, policy: Policy, person_id: uuid.UUID
     return out
 
 
-def stamp_existing(session: Session, policy: Policy, after: uuid.UUID | None, batch: int = 2000,
-                   restamp: bool = False) -> tuple[int, uuid.UUID | None]:
+def stamp_existing(session: Session, clock: Clock, policy: Policy, actor: str, after: uuid.UUID | None,
+                   batch: int = 2000, restamp: bool = False) -> tuple[int, uuid.UUID | None]:
     """Give existing records (written before retention, or under an older policy with ``restamp``) their
     rule and due date, one batch in id order from ``after``; returns (records stamped, last id seen)."""
-    query = select(Record.id, Record.person_id, Record.category, Record.purposes, Record.legal_basis,
-                   Record.collected_at, Record.last_activity_at, Record.rule_id, Record.due_at).order_by(Record.id)
+    query = select(Record.id, Record.person_id, Record.category, Record.purposes, Record.collected_at,
+                   Record.last_activity_at, Record.rule_id, Record.due_at).order_by(Record.id)
     if after is not None:
         query = query.where(Record.id > after)
     if not restamp:
@@ -210,6 +210,9 @@ def stamp_existing(session: Session, policy: Policy, after: uuid.UUID | None, ba
     for row in changed:
         session.execute(update(Record).where(Record.id == row["id"])
                         .values(rule_id=row["rule_id"], due_at=row["due_at"]))
+    if changed:
+        audit.append(session, clock, actor=actor, action="retention.stamped", object_type="record",
+                     details={"records": len(changed), "rules": sorted({str(r["rule_id"]) for r in changed})})
     return len(changed), found[-1]["id"]
 
 
@@ -221,59 +224,53 @@ def _chunks(items: Sequence[Any], size: int = 1000) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
-def _latest_person_events(session: Session, person_ids: set[uuid.UUID]) -> dict[tuple[uuid.UUID, Trigger], datetime]:
+# A reported trigger as the due date needs it: (when it happened, with consent to the longer term).
+Started = tuple[datetime, bool]
+
+
+def _latest_person_events(session: Session, person_ids: set[uuid.UUID]) -> dict[tuple[uuid.UUID, Trigger], Started]:
+    """The latest reported end of a contract or procedure per person (people report few such events)."""
     kinds = {k: t for k, t in rules.EVENT_KINDS.items() if t in rules.PERSON_TRIGGERS}
-    found: dict[tuple[uuid.UUID, Trigger], datetime] = {}
+    found: dict[tuple[uuid.UUID, Trigger], Started] = {}
     for ids in _chunks(list(person_ids)):
-        for pid, kind, at in session.execute(
-                select(TriggerEvent.person_id, TriggerEvent.kind, func.max(TriggerEvent.at))
+        for pid, kind, at, consent in session.execute(
+                select(TriggerEvent.person_id, TriggerEvent.kind, TriggerEvent.at, TriggerEvent.with_consent)
                 .where(TriggerEvent.person_id.in_(ids), TriggerEvent.kind.in_(list(kinds)),
                        TriggerEvent.record_id.is_(None))
-                .group_by(TriggerEvent.person_id, TriggerEvent.kind)):
-            found[(pid, kinds[kind])] = as_utc(at)
+                .order_by(TriggerEvent.at, TriggerEvent.recorded_at)):
+            found[(pid, kinds[kind])] = (as_utc(at), consent)
     return found
 
 
-def _latest_record_events(session: Session, record_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, datetime]:
-    found: dict[uuid.UUID, datetime] = {}
+def _latest_record_events(session: Session, record_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Started]:
+    found: dict[uuid.UUID, Started] = {}
     for ids in _chunks(list(record_ids)):
-        for rid, at in session.execute(select(TriggerEvent.record_id, func.max(TriggerEvent.at))
-                                       .where(TriggerEvent.record_id.in_(ids)).group_by(TriggerEvent.record_id)):
-            found[rid] = as_utc(at)
+        for rid, at, consent in session.execute(
+                select(TriggerEvent.record_id, TriggerEvent.at, TriggerEvent.with_consent)
+                .where(TriggerEvent.record_id.in_(ids)).order_by(TriggerEvent.at, TriggerEvent.recorded_at)):
+            found[rid] = (as_utc(at), consent)
     return found
-
-
-def _bases(session: Session, person_id: uuid.UUID, rule_id: str) -> list[str]:
-    return list(session.scalars(select(Record.legal_basis).distinct().where(Record.person_id == person_id,
-                                                                            Record.rule_id == rule_id)))
 
 
 def _restamp(session: Session, rule_book: rules.RuleBook, person_id: uuid.UUID, trigger: Trigger,
              record_ids: list[uuid.UUID], now: datetime) -> tuple[int, datetime | None]:
     """Recompute the due date of the records a reported trigger starts; (records changed, a due date)."""
+    changed, due = 0, None
     if record_ids:
         starts = _latest_record_events(session, record_ids)
-        by_start: dict[datetime, list[uuid.UUID]] = defaultdict(list)
-        for rid in record_ids:
-            by_start[starts[rid]].append(rid)
-        changed, due = 0, None
-        for start, ids in by_start.items():
-            for record in session.scalars(select(Record).where(Record.id.in_(ids))):
-                rule = rule_book.by_id(record.rule_id) if record.rule_id else None
-                if rule is not None:
-                    record.due_at = due = rule_book.due_at(rule, start, record.legal_basis)
-                    record.updated_at = now
-                    changed += 1
+        for record in session.scalars(select(Record).where(Record.id.in_(record_ids))):
+            rule = rule_book.by_id(record.rule_id) if record.rule_id else None
+            if rule is not None:
+                record.due_at = due = rule_book.due_at(rule, *starts[record.id])
+                record.updated_at = now
+                changed += 1
         return changed, due
     start = _latest_person_events(session, {person_id})[(person_id, trigger)]
-    changed, due = 0, None
     for rule in rule_book.rules_with({trigger}):
-        for basis in _bases(session, person_id, rule.id):
-            due = rule_book.due_at(rule, start, basis)
-            result = session.execute(update(Record).where(Record.person_id == person_id, Record.rule_id == rule.id,
-                                                          Record.legal_basis == basis)
-                                     .values(due_at=due, updated_at=now).execution_options(synchronize_session=False))
-            changed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        due = rule_book.due_at(rule, *start)
+        result = session.execute(update(Record).where(Record.person_id == person_id, Record.rule_id == rule.id)
+                                 .values(due_at=due, updated_at=now).execution_options(synchronize_session=False))
+        changed += int(result.rowcount or 0)  # type: ignore[attr-defined]
     return changed, due
 
 

@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("record_id", sa.Uuid(), nullable=True),
         sa.Column("kind", sa.String(length=24), nullable=False),
         sa.Column("at", kluis.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("with_consent", sa.Boolean(), nullable=False),
         sa.Column("recorded_by", sa.String(length=120), nullable=False),
         sa.Column("recorded_at", kluis.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
