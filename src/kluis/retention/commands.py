@@ -43,12 +43,12 @@ def explain(person: Annotated[str, typer.Argument(help="The person's id.")]) -> 
     kluis = wiring.for_cli()
     with kluis.db.sessions() as session:
         lines = service.explain(session, kluis.clock, kluis.policy, _uuid(person, "person"))
-    out.print(f"{len(lines)} record(s); due dates are days in Europe/Amsterdam", highlight=False)
+    out.print(f"{len(lines)} record(s); due dates are days in Europe/Amsterdam", highlight=False, soft_wrap=True)
     for line in lines:
         held = ", ".join(f"hold {h.id} ({h.scope}: {h.reason})" for h in line.holds) or "no hold"
         trigger = f"{line.trigger} on {line.triggered_on}" if line.triggered_on else f"{line.trigger}: not yet"
         out.print(f"{line.record_id}  {line.category:<12} rule {line.rule_id or '-'}  {trigger}  "
-                  f"due {line.due_on or '-'}  {held}", highlight=False)
+                  f"due {line.due_on or '-'}  {held}", highlight=False, soft_wrap=True)
 
 
 @app.command("sweep")
@@ -69,10 +69,10 @@ def sweep(dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what i
     verb = "would erase" if dry_run else "erased"
     out.print(f"{verb} {report.records} record(s) due before {now.isoformat()}; "
               f"{report.people} person(s) left with no data {'would be' if dry_run else 'were'} erased entirely",
-              highlight=False)
+              highlight=False, soft_wrap=True)
     for rule_id, tally in sorted(report.per_rule.items()):
         out.print(f"  {rule_id:<20} {tally.records:>10}  due {_day(tally.earliest)} .. {_day(tally.latest)}",
-                  highlight=False)
+                  highlight=False, soft_wrap=True)
 
 
 @app.command("stamp")
@@ -106,9 +106,9 @@ def sweeps(last: Annotated[int, typer.Option("--last", min=1, max=1000)] = 10) -
     for run in runs:
         state = f"finished {run.finished_at.isoformat()}" if run.finished_at else "did not finish"
         out.print(f"{run.started_at.isoformat()}  {run.actor:<8} {run.records:>10} record(s) "
-                  f"{run.people:>8} person(s)  {state}", highlight=False)
+                  f"{run.people:>8} person(s)  {state}", highlight=False, soft_wrap=True)
         for rule_id, tally in sorted(run.per_rule.items()):
-            out.print(f"    {rule_id:<20} {tally['records']:>10}", highlight=False)
+            out.print(f"    {rule_id:<20} {tally['records']:>10}", highlight=False, soft_wrap=True)
 
 
 def _hold_line(hold: Hold) -> str:
@@ -138,7 +138,7 @@ def hold_add(reason: Annotated[str, typer.Option("--reason", help=f"One of: {', 
                            person_id=_uuid(person, "person") if person else None, category=category,
                            employer_id=_uuid(employer, "employer") if employer else None, reference=reference,
                            until=until.replace(tzinfo=until.tzinfo or UTC) if until else None)
-        out.print(f"placed {_hold_line(hold)}", highlight=False)
+        out.print(f"placed {_hold_line(hold)}", highlight=False, soft_wrap=True)
 
 
 @hold_app.command("list")
@@ -150,7 +150,7 @@ def hold_list(include_ended: Annotated[bool, typer.Option("--all", help="Also re
     with kluis.db.sessions() as session:
         found = holds.list_holds(session, kluis.clock, include_ended)
     for hold in found:
-        out.print(_hold_line(hold), highlight=False)
+        out.print(_hold_line(hold), highlight=False, soft_wrap=True)
     out.print(f"{len(found)} hold(s)")
 
 
@@ -161,4 +161,4 @@ def hold_release(hold_id: Annotated[str, typer.Argument(help="The hold's id.")])
     kluis = wiring.for_cli()
     with kluis.db.transaction() as session:
         hold = holds.release(session, kluis.clock, ACTOR, _uuid(hold_id, "hold"))
-        out.print(f"released {_hold_line(hold)}", highlight=False)
+        out.print(f"released {_hold_line(hold)}", highlight=False, soft_wrap=True)
