@@ -37,6 +37,12 @@ def append(session: Session, clock: Clock, *, actor: str, action: str, object_ty
     return event
 
 
+def line_up(session: Session) -> None:
+    """Take the chain head's lock now rather than at the next ``append``: every writer that appends
+    waits here for the transactions before it to commit, so what it reads next sees their changes."""
+    session.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool

@@ -17,7 +17,24 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, delete, exists, func, not_, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    ColumnElement,
+    DateTime,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
 
@@ -136,20 +153,32 @@ def sweep(kluis: Kluis, actor: str = "system", batch: int = BATCH, on_batch: Cal
 def _sweep_batch(kluis: Kluis, session: Session, run_id: UUID, now: datetime, batch: int, actor: str,
                  report: SweepReport) -> int:
     holds = active_holds(session, now)
+    pg = session.connection().dialect.name == "postgresql"
     table = Record.__table__
-    chosen = (select(table.c.id).where(sweepable(table, now, holds)).order_by(table.c.due_at).limit(batch)
-              .with_for_update(skip_locked=True))
-    rows = session.execute(delete(table).where(table.c.id.in_(chosen))
-                           .returning(table.c.person_id, table.c.rule_id, table.c.due_at)).all()
+    # The due dates come back raw (no per-row conversion); only each rule's earliest and latest are converted.
+    raw_due = type_coerce(table.c.due_at, DateTime(timezone=True))
+    chosen = (select(literal_column("ctid") if pg else table.c.id).where(sweepable(table, now, holds))
+              .order_by(table.c.due_at).limit(batch).with_for_update(skip_locked=True))
+    # On PostgreSQL the row addresses of the locked batch, deleted in the same statement: a TID scan, never a
+    # join of the batch against the whole table, and no ids travel to this process and back.
+    where = (literal_column("ctid") == any_(func.array(chosen.scalar_subquery())) if pg
+             else table.c.id.in_(chosen))
+    rows = session.execute(delete(table).where(where).returning(table.c.person_id, table.c.rule_id, raw_due)).all()
     if not rows:
         return 0
-    tallies: dict[str, RuleTally] = {}
+    spans: dict[str, list[Any]] = {}
     people: set[UUID] = set()
     for person_id, rule_id, due_at in rows:
         people.add(person_id)
-        due = as_utc(due_at)
-        tallies.setdefault(rule_id or NO_RULE, RuleTally()).add(1, due, due)
-    emptied = _left_without_records(session, people)
+        span = spans.get(rule_id or NO_RULE)
+        if span is None:
+            spans[rule_id or NO_RULE] = [1, due_at, due_at]
+        else:
+            span[0] += 1
+            span[1] = min(span[1], due_at)
+            span[2] = max(span[2], due_at)
+    tallies = {rule: RuleTally(count, as_utc(first), as_utc(last)) for rule, (count, first, last) in spans.items()}
+    emptied = _left_without_records(session, people, pg)
     if emptied:
         kluis.vault(session, actor).shred(emptied, reason="retention")
     for rule_id, tally in tallies.items():
@@ -166,17 +195,26 @@ def _sweep_batch(kluis: Kluis, session: Session, run_id: UUID, now: datetime, ba
     return len(rows)
 
 
-def _left_without_records(session: Session, people: set[UUID]) -> list[UUID]:
-    """Of these people, those not yet erased who have no record left. Their rows are locked first (in id
-    order) so that two sweeps emptying the same person one record each cannot both miss that they did."""
+def _left_without_records(session: Session, people: set[UUID], pg: bool) -> list[UUID]:
+    """Of these people, those not yet erased who have no record left.
+
+    Every batch appends to the audit chain, whose head is locked until commit; taking that lock before
+    looking means a concurrent sweep's batch has committed by then, and this statement sees its deletes.
+    So two sweeps emptying the same person one record each cannot both miss that they did."""
+    audit.line_up(session)
     emptied: list[UUID] = []
-    ordered = sorted(people)
-    for start in range(0, len(ordered), 1000):
-        ids = ordered[start:start + 1000]
-        live = list(session.scalars(select(Person.id).where(Person.id.in_(ids), Person.shredded_at.is_(None))
-                                    .order_by(Person.id).with_for_update()))
-        if not live:
-            continue
-        kept = set(session.scalars(select(Record.person_id).distinct().where(Record.person_id.in_(live))))
-        emptied += [pid for pid in live if pid not in kept]
+    ordered = list(people)
+    size = 10_000 if pg else 1000
+    for start in range(0, len(ordered), size):
+        ids = ordered[start:start + size]
+        # EXISTS per person in the select list: one index probe each, never a scan of every record.
+        kept = exists().where(Record.person_id == Person.id).correlate(Person)
+        emptied += [pid for pid, has_records in session.execute(
+            select(Person.id, kept).where(_among(Person.id, ids, pg), Person.shredded_at.is_(None))
+            ) if not has_records]
     return emptied
+
+
+def _among(column: ColumnElement[UUID], ids: list[UUID], pg: bool) -> ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL one array parameter, which is parsed once however many ids it has."""
+    return column == any_(bindparam("ids", ids, type_=ARRAY(Uuid))) if pg else column.in_(ids)
