@@ -19,8 +19,10 @@ from uuid import UUID
 
 from sqlalchemy import (
     ARRAY,
+    Column,
     ColumnElement,
-    DateTime,
+    MetaData,
+    Table,
     Uuid,
     and_,
     any_,
@@ -28,11 +30,11 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    insert,
     literal_column,
     not_,
     or_,
     select,
-    type_coerce,
     update,
 )
 from sqlalchemy.orm import Session
@@ -153,32 +155,12 @@ def sweep(kluis: Kluis, actor: str = "system", batch: int = BATCH, on_batch: Cal
 def _sweep_batch(kluis: Kluis, session: Session, run_id: UUID, now: datetime, batch: int, actor: str,
                  report: SweepReport) -> int:
     holds = active_holds(session, now)
-    pg = session.connection().dialect.name == "postgresql"
-    table = Record.__table__
-    # The due dates come back raw (no per-row conversion); only each rule's earliest and latest are converted.
-    raw_due = type_coerce(table.c.due_at, DateTime(timezone=True))
-    chosen = (select(literal_column("ctid") if pg else table.c.id).where(sweepable(table, now, holds))
-              .order_by(table.c.due_at).limit(batch).with_for_update(skip_locked=True))
-    # On PostgreSQL the row addresses of the locked batch, deleted in the same statement: a TID scan, never a
-    # join of the batch against the whole table, and no ids travel to this process and back.
-    where = (literal_column("ctid") == any_(func.array(chosen.scalar_subquery())) if pg
-             else table.c.id.in_(chosen))
-    rows = session.execute(delete(table).where(where).returning(table.c.person_id, table.c.rule_id, raw_due)).all()
-    if not rows:
+    if session.connection().dialect.name == "postgresql":
+        tallies, emptied = _delete_batch_pg(session, now, holds, batch)
+    else:
+        tallies, emptied = _delete_batch(session, now, holds, batch)
+    if not tallies:
         return 0
-    spans: dict[str, list[Any]] = {}
-    people: set[UUID] = set()
-    for person_id, rule_id, due_at in rows:
-        people.add(person_id)
-        span = spans.get(rule_id or NO_RULE)
-        if span is None:
-            spans[rule_id or NO_RULE] = [1, due_at, due_at]
-        else:
-            span[0] += 1
-            span[1] = min(span[1], due_at)
-            span[2] = max(span[2], due_at)
-    tallies = {rule: RuleTally(count, as_utc(first), as_utc(last)) for rule, (count, first, last) in spans.items()}
-    emptied = _left_without_records(session, people, pg)
     if emptied:
         kluis.vault(session, actor).shred(emptied, reason="retention")
     for rule_id, tally in tallies.items():
@@ -188,11 +170,60 @@ def _sweep_batch(kluis: Kluis, session: Session, run_id: UUID, now: datetime, ba
     run = session.get(SweepRun, run_id)
     assert run is not None
     run.records, run.people, run.per_rule = report.records, report.people, report.rules_dict()
+    records = sum(t.records for t in tallies.values())
     audit.append(session, kluis.clock, actor=actor, action="retention.swept", object_type="sweep",
                  object_ids=[run_id],
-                 details={"records": len(rows), "people": len(emptied),
+                 details={"records": records, "people": len(emptied),
                           "rules": {r: t.as_dict() for r, t in sorted(tallies.items())}})
-    return len(rows)
+    return records
+
+
+# Who lost records in this batch, kept on the server (PostgreSQL): one row per person, gone at commit.
+_SWEPT = Table("retention_swept_person", MetaData(), Column("person_id", Uuid, primary_key=True),
+               prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS")
+
+
+def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch: int
+                     ) -> tuple[dict[str, RuleTally], list[UUID]]:
+    """One statement deletes the batch by row address (a TID scan of rows locked with SKIP LOCKED), notes
+    who lost records in a temporary table and returns only the counts per rule; a second finds who of
+    them has nothing left. Per record, nothing travels to this process."""
+    table = Record.__table__
+    _SWEPT.create(session.connection(), checkfirst=True)
+    chosen = (select(literal_column("ctid")).where(sweepable(table, now, holds)).order_by(table.c.due_at)
+              .limit(batch).with_for_update(skip_locked=True))
+    gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
+            .returning(table.c.person_id, table.c.rule_id, table.c.due_at).cte("gone"))
+    noted = insert(_SWEPT).from_select(["person_id"], select(gone.c.person_id).distinct()).cte("noted")
+    tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
+               for rule_id, count, first, last in session.execute(
+                   select(gone.c.rule_id, func.count(), func.min(gone.c.due_at), func.max(gone.c.due_at))
+                   .group_by(gone.c.rule_id).add_cte(noted))}
+    if not tallies:
+        return {}, []
+    audit.line_up(session)
+    # A correlated scalar subquery stays one index probe per person (NOT EXISTS could become a scan).
+    first_left = (select(table.c.person_id).where(table.c.person_id == _SWEPT.c.person_id).limit(1)
+                  .scalar_subquery())
+    candidates = list(session.scalars(select(_SWEPT.c.person_id).where(first_left.is_(None))))
+    emptied = list(session.scalars(select(Person.id).where(_among(Person.id, candidates, True),
+                                                           Person.shredded_at.is_(None)))) if candidates else []
+    return tallies, emptied
+
+
+def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: int
+                  ) -> tuple[dict[str, RuleTally], list[UUID]]:
+    """The same for a single-writer database (SQLite): delete, return who lost what, then look."""
+    table = Record.__table__
+    chosen = (select(table.c.id).where(sweepable(table, now, holds)).order_by(table.c.due_at).limit(batch))
+    rows = session.execute(delete(table).where(table.c.id.in_(chosen))
+                           .returning(table.c.person_id, table.c.rule_id, table.c.due_at)).all()
+    tallies: dict[str, RuleTally] = {}
+    people: set[UUID] = set()
+    for person_id, rule_id, due_at in rows:
+        people.add(person_id)
+        tallies.setdefault(rule_id or NO_RULE, RuleTally()).add(1, due_at, due_at)
+    return tallies, _left_without_records(session, people, False) if rows else []
 
 
 def _left_without_records(session: Session, people: set[UUID], pg: bool) -> list[UUID]:
