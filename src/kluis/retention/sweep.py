@@ -50,7 +50,7 @@ from kluis.vault.models import Person, Record
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
-BATCH = 5000
+BATCH = 10_000
 # A record with no rule has no term to run out; it is never swept.
 NO_RULE = "(none)"
 
