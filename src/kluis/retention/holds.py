@@ -140,10 +140,6 @@ def list_holds(session: Session, clock: Clock, include_ended: bool = False) -> l
     return list(session.scalars(query))
 
 
-def is_active(hold: Hold, now: datetime) -> bool:
-    return hold.released_at is None and (hold.until is None or hold.until > now)
-
-
 def _check(session: Session, policy: Policy, now: datetime, scope: str, reason: str, person_id: uuid.UUID | None,
            category: str | None, employer_id: uuid.UUID | None, reference: str | None,
            until: datetime | None) -> list[Problem]:

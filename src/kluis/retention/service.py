@@ -22,7 +22,7 @@ from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy, Trigger, did_you_mean
 from kluis.retention import rules
-from kluis.retention.holds import active_holds, held, held_record_ids, holds_of, is_active
+from kluis.retention.holds import held, held_record_ids
 from kluis.retention.models import Hold, TriggerEvent
 from kluis.vault import service as vault_service
 from kluis.vault.models import Record
@@ -165,15 +165,12 @@ class RecordRetention:
 
 def explain(session: Session, clock: Clock, policy: Policy, person_id: uuid.UUID) -> list[RecordRetention]:
     person = vault_service.live_person(session, person_id)
-    now = clock.now()
     rule_book = book(policy)
     person_events = _latest_person_events(session, {person_id})
-    holds = [h for h in holds_of(session, now, person_id, active_only=True) if is_active(h, now)]
-    active = active_holds(session, now)
+    holds = held(session, clock, person_id)
     records = list(session.scalars(select(Record).where(Record.person_id == person_id)
                                    .order_by(Record.collected_at, Record.id)))
     record_events = _latest_record_events(session, [r.id for r in records])
-    covered = held_record_ids(session, clock, [r.id for r in records]) if active else set()
     out = []
     for record in records:
         rule = rule_book.by_id(record.rule_id) if record.rule_id else None
@@ -182,7 +179,7 @@ def explain(session: Session, clock: Clock, policy: Policy, person_id: uuid.UUID
             event = record_events.get(record.id) or person_events.get((person_id, rule.trigger))
             started = rule_book.known_start(rule, record.collected_at, record.last_activity_at) or (
                 event[0] if event else None)
-        mine = [h for h in holds if record.id in covered and _hold_covers(h, record, person.employer_id)]
+        mine = [h for h in holds if _hold_covers(h, record, person.employer_id)]
         out.append(RecordRetention(
             record_id=record.id, category=record.category, purposes=list(record.purposes),
             rule_id=record.rule_id, trigger=str(rule.trigger) if rule else None,

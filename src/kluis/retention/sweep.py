@@ -179,7 +179,8 @@ def _sweep_batch(kluis: Kluis, session: Session, run_id: UUID, now: datetime, ba
 
 
 # Who lost records in this batch, kept on the server (PostgreSQL): one row per person, gone at commit.
-_SWEPT = Table("retention_swept_person", MetaData(), Column("person_id", Uuid, primary_key=True),
+# No index: it is written once and read once, front to back.
+_SWEPT = Table("retention_swept_person", MetaData(), Column("person_id", Uuid),
                prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS")
 
 
