@@ -19,6 +19,7 @@ from kluis.erasure.console import router as erasure_console
 from kluis.gate.api import router as gate_router
 from kluis.mail.views import router as mail_router
 from kluis.policy.views import router as policy_router
+from kluis.retention.api import router as retention_router
 from kluis.rights.api import router as rights_router
 from kluis.rights.console import router as rights_console
 from kluis.rights.package_views import router as package_pages
@@ -44,6 +45,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(cookie_pages)
     app.include_router(marketing_router)
     app.include_router(marketing_pages)
+    app.include_router(retention_router)
     app.include_router(rights_router)
     app.include_router(rights_pages)
     app.include_router(package_pages)

@@ -21,6 +21,7 @@ from kluis.erasure.commands import certificate_app
 from kluis.kit.cli import domain_errors, err, out
 from kluis.kit.errors import ConfigurationError
 from kluis.policy.commands import app as policy_app
+from kluis.retention.commands import app as retention_app
 from kluis.staff.commands import app as staff_app
 from kluis.vault.crypto import new_secret
 from kluis.worker import worker
@@ -34,6 +35,7 @@ app.add_typer(marketing_app, name="marketing")
 app.add_typer(erasure_app, name="erasure")
 app.add_typer(certificate_app, name="certificate")
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(retention_app, name="retention")
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)

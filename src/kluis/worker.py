@@ -20,6 +20,7 @@ from kluis import schema, wiring
 from kluis.erasure.tasks import ErasurePoller
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.worker import MailPoller
+from kluis.retention.tasks import SweepPoller
 from kluis.rights.tasks import PackagePoller, ReminderPoller
 from kluis.wiring import Kluis
 
@@ -40,7 +41,7 @@ def pollers() -> list[Poller]:
     for module in MESSAGE_MODULES:
         importlib.import_module(module)
     # Mail before erasure: notices queued before an erasure leave while the address is still there.
-    return [ReminderPoller(), PackagePoller(), MailPoller(), ErasurePoller()]
+    return [ReminderPoller(), SweepPoller(), PackagePoller(), MailPoller(), ErasurePoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:
@@ -92,8 +93,9 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Handle what is due
            poll_seconds: Annotated[float | None, typer.Option(
                "--poll-seconds", min=0.1, help="Rest between polls when nothing is due "
                                                "(default: KLUIS_WORKER_POLL_SECONDS).")] = None) -> None:
-    """Build access packages, delete expired ones, send queued mail (the outbox). Run as many workers as
-    needed; each message goes out once, each package is built by one worker."""
+    """Build access packages and delete expired ones, send queued mail (the outbox), run erasure jobs and the
+    daily retention sweep. Run as many workers as needed: each message goes out once, each package is built
+    by one worker, each record is erased once."""
     kluis = wiring.for_cli()
     schema.ensure_current(kluis.db)
     work = pollers()

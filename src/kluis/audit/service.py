@@ -49,6 +49,12 @@ def _locked_head(session: Session) -> AuditHead:
     return head
 
 
+def line_up(session: Session) -> None:
+    """Take the chain head's lock now rather than at the next ``append``: every writer that appends
+    waits here for the transactions before it to commit, so what it reads next sees their changes."""
+    _locked_head(session)
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool

@@ -27,6 +27,7 @@ from kluis.audit import service as audit
 from kluis.datasets.service import DatasetRows, Identity
 from kluis.kit.errors import Invalid, NotFound
 from kluis.policy.schemas import LANGS, Lang, version_label
+from kluis.retention import service as retention
 from kluis.rights.package_report import ReportFacts, render_report_html, render_report_pdf, report_view
 from kluis.vault.crypto import open_sealed
 from kluis.vault.models import Record
@@ -97,11 +98,14 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
             writer.put_json("gate.json", {"objections": objections, "restrictions": restrictions,
                                           "relations": relations})
             writer.put_json("disclosures.json", [dict(d) for d in disclosures])
+            holds = [_row(h, ("id", "scope", "category", "reason", "reference", "created_at", "until"))
+                     for h in retention.held(session, kluis.clock, person_id)]
+            writer.put_json("legal_holds.json", holds)
             view = report_view(kluis.policy, lang, ReportFacts(
                 counts=facts.counts, purposes=facts.purposes, sources=facts.sources,
                 category_purposes=facts.category_purposes, consents=consents,
-                objections=objections, restrictions=restrictions, disclosures=disclosures, made_at=made_at,
-                policy_version=version, datasets=[
+                objections=objections, restrictions=restrictions, disclosures=disclosures, holds=holds,
+                made_at=made_at, policy_version=version, datasets=[
                     {"dataset": r.dataset_id, "table": r.table, "categories": sorted(set(r.columns.values())),
                      "rows": len(r.rows)} for r in external]))
             writer.put_bytes("report.html", render_report_html(view).encode())

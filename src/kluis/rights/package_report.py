@@ -58,6 +58,15 @@ WORDS: dict[str, tuple[str, str]] = {
     "when": ("Wanneer", "When"),
     "retention": ("Hoe lang we uw gegevens bewaren", "How long we keep your data"),
     "term": ("Bewaartermijn", "Retention period"),
+    "hold": ("Wij bewaren (een deel van) uw gegevens langer vanwege een juridische verplichting (legal hold)",
+             "We keep (some of) your data longer because of a legal obligation (legal hold)"),
+    "hold_since": ("sinds {at}", "since {at}"),
+    "hold_until": ("tot {at}", "until {at}"),
+    "hold_litigation": ("een juridische procedure", "legal proceedings"),
+    "hold_tax_audit": ("een belastingcontrole", "a tax audit"),
+    "hold_authority_order": ("een bevel van een overheidsinstantie", "an order of an authority"),
+    "hold_investigation": ("een onderzoek", "an investigation"),
+    "hold_other": ("een andere wettelijke reden", "another legal reason"),
     "where_from": ("Waar uw gegevens vandaan komen", "Where your data comes from"),
     "consents": ("Uw toestemmingen", "Your consents"),
     "action": ("Wat", "What"),
@@ -103,6 +112,8 @@ class ReportFacts:
     objections: Sequence[Mapping[str, Any]] = ()
     restrictions: Sequence[Mapping[str, Any]] = ()
     disclosures: Sequence[Mapping[str, Any]] = ()
+    # Legal holds that cover the person's data (kluis.retention.service.held).
+    holds: Sequence[Mapping[str, Any]] = ()
     made_at: datetime | None = None
     policy_version: str = ""
     # One entry per searched dataset table: dataset, table, categories of its columns, rows found (R-DSR-9).
@@ -263,8 +274,14 @@ class _Report:
                 rules = [r for r in rules if not r.purposes or held_for & set(r.purposes)]
             texts = [self._rule_text(r, wording[r.id]) for r in rules] or [self.statement["retention_contact"]]
             rows.append((self.t(self.policy.category(category).name), "\n".join(texts)))
+        holds = [self._hold(h) for h in self.facts.holds]
         return self._section(self.w("retention"), [self.statement["retention_intro"]],
-                             (self.w("category"), self.w("term")), rows, [self.statement["retention_contact"]])
+                             (self.w("category"), self.w("term")), rows, [*holds, self.statement["retention_contact"]])
+
+    def _hold(self, hold: Mapping[str, Any]) -> str:
+        line = (f"{self.w('hold')}: {self.w('hold_' + str(hold['reason']))}, "
+                f"{self.w('hold_since', at=self.when(hold['created_at']))}")
+        return line + (f", {self.w('hold_until', at=self.when(hold['until']))}" if hold.get("until") else "")
 
     def _sources(self) -> dict[str, Any]:
         used = set().union(*self.facts.sources.values()) if self.facts.sources else set()

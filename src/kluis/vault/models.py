@@ -72,6 +72,10 @@ class Record(Base):
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The retention rule that keeps this record and the instant it is due for erasure (R-RET-1); no due
+    # date yet while its trigger (a settlement, the end of a contract or procedure) has not happened.
+    rule_id: Mapped[str | None] = mapped_column(String(40))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class PersonKey(KeyBase):

@@ -14,7 +14,8 @@ RECORD_COLUMNS = (("id", "uuid"), ("person_id", "uuid"), ("category", "varchar")
                   ("legal_basis", "varchar"), ("source", "varchar"), ("controller", "varchar"),
                   ("controller_employer_id", "uuid"), ("content_kind", "varchar"), ("media_type", "varchar"),
                   ("ciphertext", "bytea"), ("policy_version", "int4"), ("collected_at", "timestamptz"),
-                  ("last_activity_at", "timestamptz"), ("created_at", "timestamptz"), ("updated_at", "timestamptz"))
+                  ("last_activity_at", "timestamptz"), ("created_at", "timestamptz"), ("updated_at", "timestamptz"),
+                  ("rule_id", "varchar"), ("due_at", "timestamptz"))
 
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -18,6 +18,7 @@ from kluis.kit.clock import Clock
 from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy
+from kluis.retention import service as retention
 from kluis.vault import repository, rules
 from kluis.vault.crypto import KeyRing, RecordCipher, open_sealed, seal
 from kluis.vault.guard import ContentGuard
@@ -205,6 +206,7 @@ class Vault:
                 "policy_version": self.policy_version, "collected_at": collected,
                 "last_activity_at": item.last_activity_at or collected, "created_at": now, "updated_at": now,
             })
+        retention.stamp(self.session, retention.book(self.policy), rows)
         repository.insert_records(self.session, rows)
         ids = [r["id"] for r in rows]
         audit.append(self.session, self.clock, actor=self.actor, action="records.added", object_type="record",

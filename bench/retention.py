@@ -1,0 +1,183 @@
+"""The retention sweep against a raw DELETE of the same due rows, in the same run.
+
+    python bench/retention.py --people 100000 --backend postgresql
+
+Seeds people (each with a key in the key store) and 10 records per person directly with SQL (plain
+columns, random bytes as ciphertext): web traffic, marketing contacts, accounts and claims. About a
+tenth of the records are due: one record of most people, and every record of one person in fifty (so
+those people are erased entirely). Then, in each round, on the same rows (put back after each):
+  raw:   DELETE FROM record WHERE due_at <= now (one statement, committed);
+  kluis: the sweep (batches with SKIP LOCKED on PostgreSQL, people left with nothing shredded, an audit
+         event per batch and the run's summary).
+Prints sizes, the best rate of each, the ratio and the process's memory before and after the sweeps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import fresh_kluis, peak_rss_mb  # noqa: E402
+
+from kluis.kit.cli import progress  # noqa: E402
+from kluis.retention import sweep  # noqa: E402
+from kluis.wiring import Kluis  # noqa: E402
+
+RECORDS_PER_PERSON = 10
+# Per record number j: category, purposes, legal basis, source, retention rule.
+KINDS = [("web_traffic", '["security"]', "legitimate_interest", "cookies", "web_traffic")] * 3 + [
+    ("basic", '["marketing_email"]', "consent", "direct", "marketing_contacts")] * 3 + [
+    ("account", '["accounts"]', "contract", "direct", "accounts")] * 2 + [
+    ("financial", '["expense_claims"]', "contract", "employer", "expense_claims")] * 2
+CHUNK = 50_000  # people per seeding statement
+
+
+def _due(i: int, j: int) -> bool:
+    return i % 50 == 0 or (j == 0 and i % 5 != 0)
+
+
+def seed_postgresql(kluis: Kluis, people: int) -> None:
+    now = kluis.clock.now()
+    kinds = list(zip(*KINDS, strict=True))
+    arrays = ", ".join(f"ARRAY{list(column)}::text[] AS k{n}" for n, column in enumerate(kinds))
+    with progress("seeding people", people) as step:
+        for start in range(0, people, CHUNK):
+            n = min(CHUNK, people - start)
+            with kluis.db.engine.begin() as conn:
+                conn.execute(text("CREATE TEMP TABLE bp ON COMMIT DROP AS SELECT i, gen_random_uuid() AS id "
+                                  "FROM generate_series(CAST(:a AS int), CAST(:b AS int)) AS i"),
+                             {"a": start, "b": start + n - 1})
+                conn.execute(text("INSERT INTO person (id, subject_types, employer_id, created_at, updated_at) "
+                                  "SELECT id, '[\"employee\"]', NULL, :now, :now FROM bp"), {"now": now})
+                conn.execute(text("INSERT INTO person_key (person_id, wrapped, kek_id, created_at) "
+                                  "SELECT id, decode(md5(id::text) || md5(i::text), 'hex'), 'bench', :now FROM bp"),
+                             {"now": now})
+                conn.execute(text(f"""
+                    INSERT INTO record (id, person_id, category, purposes, legal_basis, source, controller,
+                        content_kind, ciphertext, collected_at, last_activity_at, created_at, updated_at, rule_id,
+                        due_at)
+                    SELECT gen_random_uuid(), bp.id, k.k0[j + 1], k.k1[j + 1]::json, k.k2[j + 1], k.k3[j + 1],
+                        'benvitaal', 'json', decode(repeat(md5(bp.i::text || '/' || j::text), 6), 'hex'),
+                        :now - interval '400 days', :now - interval '400 days', :now, :now, k.k4[j + 1],
+                        CASE WHEN bp.i % 50 = 0 OR (j = 0 AND bp.i % 5 <> 0)
+                             THEN :now - make_interval(days => 1 + (bp.i + j) % 365)
+                             WHEN j >= 6 AND bp.i % 2 = 0 THEN NULL
+                             ELSE :now + make_interval(days => 1 + (bp.i + j) % 2000) END
+                    FROM bp CROSS JOIN generate_series(0, {RECORDS_PER_PERSON - 1}) AS j CROSS JOIN (SELECT {arrays}) k
+                    """), {"now": now})
+            step(n)
+    with kluis.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+
+
+def seed_sqlite(kluis: Kluis, people: int) -> None:
+    now = kluis.clock.now().replace(tzinfo=None)
+    with progress("seeding people", people) as step:
+        for start in range(0, people, CHUNK // 5):
+            ids = [(i, uuid.uuid4()) for i in range(start, min(people, start + CHUNK // 5))]
+            persons = [{"id": pid.hex, "now": now} for _, pid in ids]
+            records = []
+            for i, pid in ids:
+                for j, (category, purposes, basis, source, rule) in enumerate(KINDS):
+                    due = (now - timedelta(days=1 + (i + j) % 365) if _due(i, j)
+                           else None if j >= 6 and i % 2 == 0 else now + timedelta(days=1 + (i + j) % 2000))
+                    records.append({"id": uuid.uuid4().hex, "p": pid.hex, "c": category, "u": purposes, "b": basis,
+                                    "s": source, "x": uuid.uuid4().bytes * 6, "t": now - timedelta(days=400),
+                                    "now": now, "r": rule, "d": due})
+            with kluis.db.engine.begin() as conn:
+                conn.execute(text("INSERT INTO person (id, subject_types, created_at, updated_at) "
+                                  "VALUES (:id, '[\"employee\"]', :now, :now)"), persons)
+                conn.execute(text("INSERT INTO record (id, person_id, category, purposes, legal_basis, source, "
+                                  "controller, content_kind, ciphertext, collected_at, last_activity_at, created_at, "
+                                  "updated_at, rule_id, due_at) VALUES (:id, :p, :c, :u, :b, :s, 'benvitaal', 'json', "
+                                  ":x, :t, :t, :now, :now, :r, :d)"), records)
+            with kluis.db.key_engine.begin() as conn:
+                conn.execute(text("INSERT INTO person_key (person_id, wrapped, kek_id, created_at) "
+                                  "VALUES (:id, :w, 'bench', :now)"),
+                             [{"id": pid.hex, "w": pid.bytes * 2, "now": now} for _, pid in ids])
+            step(len(ids))
+
+
+def _restore(kluis: Kluis, pg: bool) -> None:
+    """Put the due rows back, and undo the erasure of people left with nothing, for the next round."""
+    with kluis.db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO record SELECT * FROM bench_due"))
+        conn.execute(text("UPDATE person SET shredded_at = NULL WHERE shredded_at IS NOT NULL"))
+    with kluis.db.key_engine.begin() as conn:
+        conn.execute(text("INSERT INTO person_key SELECT * FROM bench_key k WHERE NOT EXISTS "
+                          "(SELECT 1 FROM person_key p WHERE p.person_id = k.person_id)"))
+    if pg:
+        with kluis.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE record"))
+            conn.execute(text("VACUUM ANALYZE person_key"))
+
+
+def run(backend: str, people: int, batch: int, rounds: int) -> dict[str, float]:
+    """Each round times the raw DELETE and the sweep on the same rows (restored in between); the best
+    round of each counts, since other work on a shared machine only ever slows a round down."""
+    with fresh_kluis(backend) as kluis:
+        pg = kluis.db.dialect == "postgresql"
+        (seed_postgresql if pg else seed_sqlite)(kluis, people)
+        now = kluis.clock.now()
+        at = now if pg else now.replace(tzinfo=None)
+        with kluis.db.engine.begin() as conn:
+            records = conn.execute(text("SELECT count(*) FROM record")).scalar_one()
+            conn.execute(text("CREATE TABLE bench_due AS SELECT * FROM record WHERE due_at <= :now"), {"now": at})
+            due = conn.execute(text("SELECT count(*) FROM bench_due")).scalar_one()
+        with kluis.db.key_engine.begin() as conn:
+            conn.execute(text("CREATE TABLE bench_key AS SELECT * FROM person_key"))
+        with kluis.db.sessions() as session:
+            planned = sweep.plan(session, now)
+        t_raw = t_sweep = float("inf")
+        rss_before = peak_rss_mb()
+        erased = 0
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            with kluis.db.engine.begin() as conn:
+                deleted = conn.execute(text("DELETE FROM record WHERE due_at <= :now"), {"now": at}).rowcount
+            t_raw = min(t_raw, time.perf_counter() - t0)
+            assert deleted == due
+            _restore(kluis, pg)
+            t0 = time.perf_counter()
+            with progress(f"sweep on {backend}", due) as step:
+                report = sweep.sweep(kluis, actor="bench", batch=batch, on_batch=step, now=now)
+            t_sweep = min(t_sweep, time.perf_counter() - t0)
+            assert report.records == due and report.rules_dict() == planned.rules_dict(), "the sweep missed rows"
+            assert report.people == planned.people
+            erased = report.people
+            _restore(kluis, pg)
+        return {"people": people, "records": records, "due": due, "people_erased": erased,
+                "kluis_per_s": due / t_sweep, "raw_per_s": due / t_raw, "ratio": t_raw / t_sweep,
+                "t_sweep": t_sweep, "t_raw": t_raw, "rss_before": rss_before, "rss_peak": peak_rss_mb()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--people", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=sweep.BATCH, help="records per sweep transaction")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each; the best counts")
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    for backend in backends:
+        r = run(backend, args.people, args.batch, args.rounds)
+        print(f"[{backend}] data: {r['people']:,} people, {r['records']:,} records; due: {r['due']:,} records "
+              f"({r['people_erased']:,} people left with nothing, erased entirely); batches of {args.batch:,}; "
+              f"best of {args.rounds} rounds")
+        print(f"[{backend}] sweep (kluis):          {r['kluis_per_s']:,.0f} records/s ({r['t_sweep']:.2f} s)")
+        print(f"[{backend}] raw DELETE (baseline):  {r['raw_per_s']:,.0f} records/s ({r['t_raw']:.2f} s)")
+        print(f"[{backend}] ratio kluis/raw:        {r['ratio']:.2f}")
+        print(f"[{backend}] memory (RSS):           {r['rss_before']:,.0f} MB before the sweep, "
+              f"{r['rss_peak']:,.0f} MB peak")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+"""Legal holds (R-RET-3): by person, by category or by employer; while active they stop both the sweep
+and erasure on request for everything they cover.
+
+A hold covers a record when it names the record's person, its category, or an employer that is the
+person's employer or the controller the record is kept for. It is active from its creation until it is
+released or its ``until`` passes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import FromClause
+
+from kluis.audit import service as audit
+from kluis.kit.clock import Clock, as_utc
+from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.kit.ids import new_id
+from kluis.policy.schemas import Policy, did_you_mean
+from kluis.retention.models import Hold
+from kluis.vault.models import Employer, Person, Record
+
+SCOPES = ("person", "category", "employer")
+REASONS = ("litigation", "tax_audit", "authority_order", "investigation", "other")
+
+
+def _active(now: datetime) -> ColumnElement[bool]:
+    return and_(Hold.released_at.is_(None), or_(Hold.until.is_(None), Hold.until > now))
+
+
+@dataclass(frozen=True)
+class ActiveHolds:
+    """What the active holds cover, read once per sweep batch (holds are few; records are many)."""
+
+    people: frozenset[uuid.UUID]
+    categories: frozenset[str]
+    employers: frozenset[uuid.UUID]
+
+    def __bool__(self) -> bool:
+        return bool(self.people or self.categories or self.employers)
+
+    def covers(self, record: FromClause) -> ColumnElement[bool]:
+        """True for rows of ``record`` (the table or an alias) that a hold covers; never NULL."""
+        c = record.c
+        parts: list[ColumnElement[bool]] = []
+        if self.people:
+            parts.append(c.person_id.in_(list(self.people)))
+        if self.categories:
+            parts.append(c.category.in_(list(self.categories)))
+        if self.employers:
+            employers = list(self.employers)
+            parts.append(and_(c.controller_employer_id.is_not(None), c.controller_employer_id.in_(employers)))
+            parts.append(c.person_id.in_(select(Person.id).where(Person.employer_id.in_(employers))))
+        return or_(*parts) if parts else false()
+
+
+def active_holds(session: Session, now: datetime) -> ActiveHolds:
+    rows = session.execute(select(Hold.scope, Hold.person_id, Hold.category, Hold.employer_id)
+                           .where(_active(now))).all()
+    return ActiveHolds(people=frozenset(r.person_id for r in rows if r.scope == "person"),
+                       categories=frozenset(r.category for r in rows if r.scope == "category"),
+                       employers=frozenset(r.employer_id for r in rows if r.scope == "employer"))
+
+
+def held(session: Session, clock: Clock, person_id: uuid.UUID) -> list[Hold]:
+    """The active holds that cover any of this person's data (for erasure requests and access packages)."""
+    return holds_of(session, clock.now(), person_id, active_only=True)
+
+
+def holds_of(session: Session, now: datetime, person_id: uuid.UUID, active_only: bool) -> list[Hold]:
+    employer = session.scalar(select(Person.employer_id).where(Person.id == person_id))
+    employers = {employer} | set(session.scalars(select(Record.controller_employer_id).distinct().where(
+        Record.person_id == person_id, Record.controller_employer_id.is_not(None))))
+    categories = set(session.scalars(select(Record.category).distinct().where(Record.person_id == person_id)))
+    query = select(Hold).where(or_(
+        and_(Hold.scope == "person", Hold.person_id == person_id),
+        and_(Hold.scope == "employer", Hold.employer_id.in_({e for e in employers if e is not None})),
+        and_(Hold.scope == "category", Hold.category.in_(categories)))).order_by(Hold.created_at, Hold.id)
+    if active_only:
+        query = query.where(_active(now))
+    return list(session.scalars(query))
+
+
+def held_record_ids(session: Session, clock: Clock, record_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these records an active hold covers: they must be neither swept nor erased."""
+    holds = active_holds(session, clock.now())
+    wanted = list(set(record_ids))
+    if not holds or not wanted:
+        return set()
+    found: set[uuid.UUID] = set()
+    table = Record.__table__
+    for start in range(0, len(wanted), 1000):
+        found |= set(session.scalars(select(table.c.id).where(table.c.id.in_(wanted[start:start + 1000]),
+                                                               holds.covers(table))))
+    return found
+
+
+def place(session: Session, clock: Clock, policy: Policy, actor: str, *, scope: str, reason: str,
+          person_id: uuid.UUID | None = None, category: str | None = None, employer_id: uuid.UUID | None = None,
+          reference: str | None = None, until: datetime | None = None) -> Hold:
+    """Place a hold on one person, one category or one employer's data, with its reason."""
+    now = clock.now()
+    problems = _check(session, policy, now, scope, reason, person_id, category, employer_id, reference, until)
+    if problems:
+        raise Invalid("the legal hold was not placed", code="hold_invalid", problems=problems)
+    hold = Hold(id=new_id(), scope=scope, person_id=person_id, category=category, employer_id=employer_id,
+                reason=reason, reference=reference, recorded_by=actor, created_at=now,
+                until=as_utc(until) if until else None)
+    session.add(hold)
+    session.flush()
+    target = [t for t in (person_id, employer_id) if t is not None]
+    audit.append(session, clock, actor=actor, action="retention.hold_placed", object_type="legal_hold",
+                 object_ids=[hold.id, *target],
+                 details={"scope": scope, "reason": reason, "category": category,
+                          "until": hold.until.isoformat() if hold.until else None})
+    return hold
+
+
+def release(session: Session, clock: Clock, actor: str, hold_id: uuid.UUID) -> Hold:
+    """End a hold (idempotent: releasing a released hold changes nothing)."""
+    hold = session.get(Hold, hold_id)
+    if hold is None:
+        raise NotFound("no such legal hold", code="hold_not_found")
+    if hold.released_at is None:
+        hold.released_at, hold.released_by = clock.now(), actor
+        audit.append(session, clock, actor=actor, action="retention.hold_released", object_type="legal_hold",
+                     object_ids=[hold.id], details={"scope": hold.scope, "reason": hold.reason})
+    return hold
+
+
+def list_holds(session: Session, clock: Clock, include_ended: bool = False) -> list[Hold]:
+    query = select(Hold).order_by(Hold.created_at, Hold.id)
+    if not include_ended:
+        query = query.where(_active(clock.now()))
+    return list(session.scalars(query))
+
+
+def _check(session: Session, policy: Policy, now: datetime, scope: str, reason: str, person_id: uuid.UUID | None,
+           category: str | None, employer_id: uuid.UUID | None, reference: str | None,
+           until: datetime | None) -> list[Problem]:
+    problems: list[Problem] = []
+    if scope not in SCOPES:
+        problems.append(Problem("scope", "scope_invalid", f"one of: {', '.join(SCOPES)}"))
+    if reason not in REASONS:
+        problems.append(Problem("reason", "reason_invalid", f"one of: {', '.join(REASONS)}"))
+    if reference is not None and not 0 < len(reference.strip()) <= 80:
+        problems.append(Problem("reference", "reference_invalid", "1 to 80 characters (a case number)"))
+    targets: Sequence[tuple[str, object]] = (("person", person_id), ("category", category), ("employer", employer_id))
+    for name, value in targets:
+        path = "category" if name == "category" else f"{name}_id"
+        if name == scope and value is None:
+            problems.append(Problem(path, "target_required", f"a hold by {name} names the {name}"))
+        elif name != scope and value is not None:
+            problems.append(Problem(path, "target_unexpected", f"a hold by {scope} names only the {scope}"))
+    if scope == "person" and person_id is not None:
+        person = session.get(Person, person_id)
+        if person is None or person.shredded_at is not None:
+            problems.append(Problem("person_id", "person_not_found", "no such person"))
+    if scope == "category" and category is not None and category not in policy.category_ids:
+        problems.append(Problem("category", "category_unknown",
+                                f"unknown category '{category}'{did_you_mean(category, policy.category_ids)}"))
+    if scope == "employer" and employer_id is not None and session.get(Employer, employer_id) is None:
+        problems.append(Problem("employer_id", "employer_not_found", "no such employer"))
+    if until is not None and until.tzinfo is None:
+        problems.append(Problem("until", "timezone_required", "give a time zone"))
+    elif until is not None and until <= now:
+        problems.append(Problem("until", "in_past", "a hold ends in the future"))
+    return problems
