@@ -43,15 +43,28 @@ def keeping_rules(policy: Policy) -> list[RetentionRule]:
 
 
 def keep_of(rules: list[RetentionRule], category: str, purposes: list[str], due: date | None,
-            today: date) -> Keep | None:
-    """A record is kept when a legal-obligation rule covers its category and one of its purposes and
-    its term has not ended. A record already due is erased now."""
+            today: date, rule_id: str | None = None) -> Keep | None:
+    """A record is kept when its retention rule (the one retention stamped on it, or else the first
+    legal-obligation rule covering its category and one of its purposes) keeps data on erasure and its
+    term has not ended. A record already due is erased now."""
     for rule in rules:
-        if category in rule.categories and (not rule.purposes or set(purposes) & set(rule.purposes)):
+        if rule_id is not None:
+            applies = rule.id == rule_id
+        else:
+            applies = category in rule.categories and (not rule.purposes or bool(set(purposes) & set(rule.purposes)))
+        if applies:
             if due is not None and due <= today:
                 return None
             return Keep(rule.id, due, "legal_obligation")
     return None
+
+
+HOLD_RULE = "legal_hold"
+
+
+def whole_person_hold(scopes: list[str]) -> bool:
+    """A hold on the person or on their employer's data covers everything: nothing may be erased."""
+    return any(scope in ("person", "employer") for scope in scopes)
 
 
 def next_step(step: str) -> str:

@@ -18,7 +18,7 @@ import logging
 import secrets
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, or_, select, update
@@ -30,9 +30,11 @@ from kluis.datasets.errors import DatasetUnavailable
 from kluis.erasure import certificate, rules
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
+from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import ConfigurationError, Conflict, NotFound
 from kluis.kit.faults import checkpoint
 from kluis.kit.ids import new_id
+from kluis.retention import holds as retention_holds
 from kluis.vault.crypto import RecordCipher, open_sealed
 from kluis.vault.models import Identifier, Person, Record
 
@@ -179,17 +181,20 @@ class Runner:
             if job.state == JobState.DONE:
                 return JobState.DONE
             checkpoint(f"erasure.before.{job.step}")
-            if job.step == "datasets" and set(datasets.ids()) <= set(job.result.get("datasets", {})):
+            whole = self._whole_hold(session, job)  # only before anything is erased
+            if whole is None and job.step == "datasets" and set(datasets.ids()) <= set(job.result.get("datasets", {})):
                 job.step = "vault"  # every dataset done (or none declared)
-            if job.step == "vault":
+            if whole is None and job.step == "vault":
                 self._vault(session, job)
             if job.step == "keys" and shared_keys:
                 self._keys(session, job)
             if job.step == "certificate" and signing_key is not None:
                 self._certificate(session, job, signing_key)
                 return JobState.DONE
-            step = job.step
+            step = "held" if whole is not None else job.step
         try:
+            if step == "held":
+                raise Waiting(whole or "")
             if step == "datasets":
                 self._datasets(job_id)
             elif step == "keys":  # a key store of its own: its transaction comes after the vault's commit
@@ -264,12 +269,18 @@ class Runner:
         erased: Counter[str] = Counter()
         kept: Counter[tuple[str, str, str | None]] = Counter()
         doomed: list[uuid.UUID] = []
-        rows = session.execute(select(Record.id, Record.category, Record.purposes, Record.ciphertext,
-                                      *self._due_column()).where(Record.person_id == person.id)
+        held_categories = {h.category: h for h in retention_holds.held(session, kluis.clock, person.id)
+                           if h.scope == "category"}
+        rows = session.execute(select(Record.id, Record.category, Record.purposes, Record.ciphertext, Record.due_at,
+                                      Record.rule_id).where(Record.person_id == person.id)
                                .order_by(Record.id).execution_options(yield_per=BATCH))
         for row in rows:
-            due = row[4].date() if len(row) > 4 and row[4] is not None else None
-            keep = rules.keep_of(keeping, row.category, row.purposes, due, today)
+            due = as_amsterdam_date(row.due_at)
+            hold = held_categories.get(row.category)
+            if hold is not None:
+                keep: rules.Keep | None = rules.Keep(rules.HOLD_RULE, as_amsterdam_date(hold.until), "legal_hold")
+            else:
+                keep = rules.keep_of(keeping, row.category, row.purposes, due, today, row.rule_id)
             if keep is None:
                 doomed.append(row.id)
                 erased[row.category] += 1
@@ -359,6 +370,7 @@ class Runner:
         erased = vault.get("erased", {})
         policy = self.kluis.policy
         rule_reasons = {r.id: (r.reason.en if r.reason else r.id) for r in policy.retention}
+        rule_reasons[rules.HOLD_RULE] = "A legal hold covers this category: kept until the hold ends."
         categories = set(erased)
         told = [{"id": r.id, "name": r.name.en, "kind": "recipient"} for r in policy.recipients
                 if set(r.categories) & categories]
@@ -445,9 +457,18 @@ class Runner:
             return found[job_id]
         return self.kluis.keystore.create(session, [job_id], now)[job_id]
 
-    def _due_column(self) -> list[Any]:
-        column = getattr(Record, "due_at", None)
-        return [column] if column is not None else []
+    def _whole_hold(self, session: Session, job: ErasureJob) -> str | None:
+        """R-RET-3: a legal hold on the person or their employer stops the erasure for as long as it holds."""
+        if job.step not in ("datasets", "vault"):
+            return None
+        holds = [h for h in retention_holds.held(session, self.kluis.clock, job.person_id)
+                 if rules.whole_person_hold([h.scope])]
+        if not holds:
+            return None
+        hold = holds[0]
+        until = f" until {as_amsterdam_date(hold.until)}" if hold.until else " until it is released"
+        return (f"a legal hold ({hold.reason}{', ' + hold.reference if hold.reference else ''}) covers this "
+                f"person's data{until}: nothing is erased while it holds")
 
     def _ours(self, session: Session, job_id: uuid.UUID) -> ErasureJob:
         job = self._lock(session, job_id)
@@ -476,6 +497,11 @@ class Runner:
 
     def _now(self) -> datetime:
         return self.kluis.clock.now()
+
+
+def as_amsterdam_date(at: datetime | None) -> date | None:
+    """A due instant (00:00 Amsterdam on the due day) as that calendar day."""
+    return at.astimezone(AMSTERDAM).date() if at is not None else None
 
 
 class Waiting(Exception):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -171,20 +171,6 @@ def test_erasure_of_employer_data_waits_for_the_employers_instruction_r_dsr_8(kl
         assert session.scalars(select(ErasureJob)).first() is None
     with pytest.raises(Conflict), kluis.db.transaction() as session:
         Rights(session, kluis, "staff:dpo").complete(request_id)
-
-
-def test_a_claim_past_its_term_is_erased_with_the_rest_r_ret_3(kluis, clock):
-    """R-RET-3: the obligation keeps a claim only until its term ends; one already due goes now."""
-    person_id, _ = person_with_everything(kluis, settled=datetime(2017, 6, 1, tzinfo=UTC))
-    clock.set(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
-    with kluis.db.transaction() as session:
-        job_id = erasure.queue(session, kluis, person_id, Reason.STAFF, "test").id
-    job = erasure.Runner(kluis, "test").run(job_id)
-    facts = certificate.verify(job.certificate)
-    if facts["kept"]:  # without a due date the term has not started: kept, reported as such
-        assert facts["kept"][0]["until"] is None
-    else:
-        assert records_of(kluis, person_id) == []
 
 
 def test_without_a_certificate_key_the_job_waits_and_says_why_r_dsr_6(kluis, settings):
