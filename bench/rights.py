@@ -1,7 +1,13 @@
-"""Rights benchmarks on PostgreSQL (issue: data-subject rights, §7): erasure of one person among
---people people with --records records each, in the vault and in two service databases (the demo's
-benMobiel and webinar datasets, each with rows for every person), from queued to certified, beside raw
-SQL DELETEs of the same rows for other people of the same size in the same run.
+"""Rights benchmarks on PostgreSQL (issue: data-subject rights, §7), for one person among --people people
+with --records records each, plus two service databases (the demo's benMobiel and webinar datasets, with
+rows for every person):
+
+- access: from a verified request to the package (JSON and CSV per category, datasets included) stored
+  encrypted, as the worker builds it; its data collection step alone (decrypting the person's records and
+  identifiers, reading the datasets) beside a raw SQL fetch of the same rows; the report's HTML and PDF
+  rendering apart;
+- erasure: from queued to certified, beside raw SQL DELETEs of the same rows for other people of the same
+  size.
 
     python bench/rights.py --people 1000000 --records 10 --samples 200
 
@@ -12,6 +18,9 @@ the population is bulk filler written with set-based SQL (see common.pg_filler).
 from __future__ import annotations
 
 import argparse
+import functools
+import io
+import secrets
 import statistics
 import sys
 import time
@@ -20,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -31,6 +40,11 @@ from kluis.demo.datasets import create_demo_schemas  # noqa: E402
 from kluis.erasure import service as erasure  # noqa: E402
 from kluis.erasure.rules import JobState, Reason  # noqa: E402
 from kluis.kit.cli import progress  # noqa: E402
+from kluis.rights.package import write_access_package  # noqa: E402
+from kluis.rights.packages import Packages  # noqa: E402
+from kluis.rights.service import Rights  # noqa: E402
+from kluis.vault.crypto import open_sealed  # noqa: E402
+from kluis.vault.models import Record  # noqa: E402
 from kluis.vault.schemas import IdentifierIn, PersonIn, RecordIn  # noqa: E402
 
 CATEGORIES = [("basic", ["accounts"], "contract"), ("interests", ["lead_management"], "legitimate_interest"),
@@ -105,6 +119,81 @@ def service_databases(pg_url: str, people: int, emails: list[str], now) -> Itera
         admin.dispose()
 
 
+def verified_requests(kluis, ids: list) -> list:
+    """Access requests registered by staff with a verification: verifying queues each one's package."""
+    made = []
+    with kluis.db.transaction() as session:
+        rights = Rights(session, kluis, "bench")
+        for person_id in ids:
+            made.append(rights.register_by_staff("access", kluis.clock.now(), "bench", person_id=person_id,
+                                                 verification="bench").request.id)
+    return made
+
+
+def kluis_access(kluis, requests: list) -> list[float]:
+    """The worker's two transactions per package: claim, then build + store + request done + mail queued."""
+    builder = functools.partial(write_access_package, report=False)
+    times = []
+    for _ in requests:
+        started = time.perf_counter()
+        token = secrets.token_hex(16)
+        with kluis.db.transaction() as session:
+            claimed = Packages(session, kluis, "bench").claim(token)
+        with kluis.db.transaction() as session:
+            built = Packages(session, kluis, "bench").build(claimed[0].id, token, builder)
+            Rights(session, kluis, "bench").package_ready(built)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def kluis_collect(kluis, ids: list, emails: list[str]) -> list[float]:
+    """Data collection alone: the person's records and identifiers decrypted, their dataset rows read."""
+    times = []
+    for person_id in ids:
+        started = time.perf_counter()
+        with kluis.db.sessions() as session:
+            vault = kluis.vault(session, "bench")
+            dek = kluis.keystore.data_keys(session, [person_id])[person_id]
+            records = [open_sealed(dek, r.person_id, r.id, r.category, r.ciphertext)
+                       for r in session.scalars(select(Record).where(Record.person_id == person_id))]
+            identities = [(i.kind, i.scope or None, vault.identifier_value(i)) for i in vault.identifiers_of(person_id)]
+        rows = [t for dataset in kluis.datasets().ids() for t in kluis.datasets().read(dataset, identities)]
+        times.append((time.perf_counter() - started) * 1000)
+        assert records and rows
+    return times
+
+
+def raw_collect(kluis, ids: list, emails: list[str], urls: dict[str, str]) -> list[float]:
+    """The same rows fetched with plain SQL: records, identifiers, key, and each dataset table's rows."""
+    engines = {name: create_engine(url) for name, url in urls.items()}
+    times = []
+    for person_id, address in zip(ids, emails, strict=True):
+        started = time.perf_counter()
+        with kluis.db.engine.connect() as conn:
+            conn.execute(text("SELECT * FROM record WHERE person_id = :p"), {"p": person_id}).all()
+            conn.execute(text("SELECT * FROM identifier WHERE person_id = :p"), {"p": person_id}).all()
+            conn.execute(text("SELECT * FROM person_key WHERE person_id = :p"), {"p": person_id}).all()
+        for name, engine in engines.items():
+            with engine.connect() as conn:
+                for table in DATASET_TABLES[name]:
+                    conn.execute(text(f"SELECT * FROM {table} WHERE lower(email) = :e"), {"e": address}).all()
+        times.append((time.perf_counter() - started) * 1000)
+    for engine in engines.values():
+        engine.dispose()
+    return times
+
+
+def report_rendering(kluis, person_id) -> list[float]:
+    """The readable report (HTML and PDF) of one person, rendered apart."""
+    times = []
+    for _ in range(10):
+        started = time.perf_counter()
+        with kluis.db.sessions() as session:
+            write_access_package(kluis, session, person_id, "nl", io.BytesIO())
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def kluis_erasure(kluis, ids: list) -> list[float]:
     times = []
     runner = erasure.Runner(kluis, "bench")
@@ -163,14 +252,27 @@ def main() -> None:
         b = sample_people(kluis, args.samples, args.records, "b")
         with kluis.db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
-        ours, raw = kluis_erasure(kluis, a), raw_erasure(kluis, b, emails_b, urls)
         print(f"PostgreSQL, {args.people:,} people x {args.records} records "
               f"({args.people * args.records:,} records) + 2 service databases (~5 rows per person); "
-              f"{args.samples} people erased by each method")
-        for name, values in (("erasure, queued -> certified (Kluis)", ours), ("raw DELETEs, same rows", raw)):
-            print(f"  {name:38} p50 {statistics.median(values):7.2f} ms  p95 {pct(values, 95):7.2f} ms")
+              f"{args.samples} people per measurement")
+        requests = verified_requests(kluis, a)
+        access = kluis_access(kluis, requests)
+        collect, raw_fetch = kluis_collect(kluis, a, emails_a), raw_collect(kluis, a, emails_a, urls)
+        rendering = report_rendering(kluis, a[0])
+        show("access, verified -> JSON package stored", access)
+        show("  data collection (decrypt + datasets)", collect)
+        show("  raw SQL fetch of the same rows", raw_fetch)
+        print(f"  ratio p50 collection / raw fetch: {statistics.median(collect) / statistics.median(raw_fetch):.2f}")
+        show("report HTML + PDF (whole package, apart)", rendering)
+        ours, raw = kluis_erasure(kluis, a), raw_erasure(kluis, b, emails_b, urls)
+        show("erasure, queued -> certified (Kluis)", ours)
+        show("raw DELETEs, same rows", raw)
         print(f"  ratio p50 Kluis / raw: {statistics.median(ours) / statistics.median(raw):.2f}   "
               f"peak RSS {peak_rss_mb():.0f} MB")
+
+
+def show(name: str, values: list[float]) -> None:
+    print(f"  {name:42} p50 {statistics.median(values):7.2f} ms  p95 {pct(values, 95):7.2f} ms")
 
 
 if __name__ == "__main__":

@@ -269,8 +269,7 @@ class Runner:
         erased: Counter[str] = Counter()
         kept: Counter[tuple[str, str, str | None]] = Counter()
         doomed: list[uuid.UUID] = []
-        held_categories = {h.category: h for h in retention_holds.held(session, kluis.clock, person.id)
-                           if h.scope == "category"}
+        held_categories = {h.category: h for h in self._holds(session, person.id) if h.scope == "category"}
         rows = session.execute(select(Record.id, Record.category, Record.purposes, Record.ciphertext, Record.due_at,
                                       Record.rule_id).where(Record.person_id == person.id)
                                .order_by(Record.id).execution_options(yield_per=BATCH))
@@ -457,12 +456,17 @@ class Runner:
             return found[job_id]
         return self.kluis.keystore.create(session, [job_id], now)[job_id]
 
+    def _holds(self, session: Session, person_id: uuid.UUID) -> list[Any]:
+        """The active legal holds over the person's data; one small query when there are none at all."""
+        if not retention_holds.active_holds(session, self._now()):
+            return []
+        return retention_holds.held(session, self.kluis.clock, person_id)
+
     def _whole_hold(self, session: Session, job: ErasureJob) -> str | None:
         """R-RET-3: a legal hold on the person or their employer stops the erasure for as long as it holds."""
         if job.step not in ("datasets", "vault"):
             return None
-        holds = [h for h in retention_holds.held(session, self.kluis.clock, job.person_id)
-                 if rules.whole_person_hold([h.scope])]
+        holds = [h for h in self._holds(session, job.person_id) if rules.whole_person_hold([h.scope])]
         if not holds:
             return None
         hold = holds[0]
