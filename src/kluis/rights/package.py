@@ -14,7 +14,7 @@ import json
 import mimetypes
 import uuid
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 BATCH = 500
 FILE_BATCH = 8
+# Up to this many records, a person's records are read in one query and kept for both the JSON and CSV pass.
+READ_ONCE = 2000
 PORTABLE_BASES = ("consent", "contract")
 RECORD_COLUMNS = ("record_id", "category", "purposes", "legal_basis", "source", "controller", "collected_at",
                   "last_activity_at")
@@ -103,14 +105,14 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
             holds = [_row(h, ("id", "scope", "category", "reason", "reference", "created_at", "until"))
                      for h in retention.held(session, kluis.clock, person_id)]
             writer.put_json("legal_holds.json", holds)
-            view = report_view(kluis.policy, lang, ReportFacts(
+            view = None if not report else report_view(kluis.policy, lang, ReportFacts(
                 counts=facts.counts, purposes=facts.purposes, sources=facts.sources,
                 category_purposes=facts.category_purposes, consents=consents,
                 objections=objections, restrictions=restrictions, disclosures=disclosures, holds=holds,
                 made_at=made_at, policy_version=version, datasets=[
                     {"dataset": r.dataset_id, "table": r.table, "categories": sorted(set(r.columns.values())),
                      "rows": len(r.rows)} for r in external]))
-            if report:
+            if view is not None:
                 writer.put_bytes("report.html", render_report_html(view).encode())
                 with writer.open("report.pdf") as pdf:
                     render_report_pdf(view, pdf)
@@ -219,25 +221,37 @@ class _PackageWriter:
             if kind == "file":
                 with_files.add(category)
         facts = ReportFacts(counts=dict(sorted(counts.items())))
+        # A person with few records is read once, in one query; a large one category by category, twice
+        # (JSON, then CSV with the columns the JSON pass found), so memory stays flat whatever the size.
+        read_once: dict[str, list[dict[str, Any]]] | None = None
+        if sum(counts.values()) <= READ_ONCE:
+            read_once = {}
+            for entry in self._entries(None):
+                read_once.setdefault(entry["category"], []).append(entry)
         for category in facts.counts:
-            columns = self._write_json(category, facts)
+            entries = ((lambda c=category: iter(read_once[c])) if read_once is not None  # type: ignore[misc]
+                       else (lambda c=category: self._entries(c)))
+            columns = self._write_json(category, facts, entries)
             facts.purposes |= facts.category_purposes[category]
-            self._write_csv(category, columns)
+            self._write_csv(category, columns, entries)
             if category in with_files:
                 self._write_files(category)
         return facts
 
-    def _record_query(self, category: str) -> Select[Any]:
+    def _record_query(self, category: str | None) -> Select[Any]:
         # File contents are left out here (they can be large); _write_files streams them separately.
         sealed = case((Record.content_kind == "json", Record.ciphertext), else_=null()).label("sealed")
-        return (self._query(Record.id, Record.category, Record.purposes, Record.legal_basis, Record.source,
+        query = self._query(Record.id, Record.category, Record.purposes, Record.legal_basis, Record.source,
                             Record.controller, Record.collected_at, Record.last_activity_at, Record.content_kind,
                             Record.media_type, sealed)
-                .where(Record.category == category).order_by(Record.collected_at, Record.id))
+        if category is not None:
+            query = query.where(Record.category == category)
+        return query.order_by(Record.collected_at, Record.id)
 
-    def _entries(self, category: str) -> Iterator[dict[str, Any]]:
-        for batch in self._batches(self._record_query(category), BATCH):
+    def _entries(self, only: str | None) -> Iterator[dict[str, Any]]:
+        for batch in self._batches(self._record_query(only), BATCH):
             for row in batch:
+                category = row.category
                 entry: dict[str, Any] = {
                     "record_id": str(row.id), "category": row.category, "purposes": list(row.purposes),
                     "legal_basis": row.legal_basis, "source": row.source, "controller": row.controller,
@@ -249,14 +263,15 @@ class _PackageWriter:
                     entry["content"] = json.loads(open_sealed(self.dek, self.person_id, row.id, category, row.sealed))
                 yield entry
 
-    def _write_json(self, category: str, facts: ReportFacts) -> list[str]:
+    def _write_json(self, category: str, facts: ReportFacts, entries: Callable[[], Iterator[dict[str, Any]]]
+                    ) -> list[str]:
         """Write ``data/<category>.json`` as a JSON array, one record at a time; return the CSV's columns."""
         columns: dict[str, None] = {}
         sources = facts.sources.setdefault(category, set())
         purposes = facts.category_purposes.setdefault(category, set())
         with self.open(f"data/{category}.json") as entry:
             entry.write(b"[")
-            for n, record in enumerate(self._entries(category)):
+            for n, record in enumerate(entries()):
                 entry.write(((",\n" if n else "\n") + json.dumps(record, ensure_ascii=False)).encode())
                 purposes.update(record["purposes"])
                 sources.add(record["source"])
@@ -265,12 +280,12 @@ class _PackageWriter:
             entry.write(b"\n]\n")
         return [*RECORD_COLUMNS, *sorted(columns)]
 
-    def _write_csv(self, category: str, columns: list[str]) -> None:
+    def _write_csv(self, category: str, columns: list[str], entries: Callable[[], Iterator[dict[str, Any]]]) -> None:
         with self.open(f"data/{category}.csv") as entry, io.TextIOWrapper(entry, encoding="utf-8",
                                                                           newline="") as text:
             writer = csv.DictWriter(text, fieldnames=columns, restval="")
             writer.writeheader()
-            for record in self._entries(category):
+            for record in entries():
                 flat = flatten({k: v for k, v in record.items() if k in ("content", "file")})
                 writer.writerow({k: record[k] for k in RECORD_COLUMNS} | flat
                                 | {"purposes": ";".join(record["purposes"])})
