@@ -28,7 +28,8 @@ log = logging.getLogger("kluis.worker")
 
 # Modules that register mail templates when imported (``kluis.mail.service.register_template``):
 # the worker must know every message type that the other roles may queue.
-MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing_mail", "kluis.rights.mail")
+MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing_mail", "kluis.rights.mail",
+                                     "kluis.erasure.mail")
 
 
 class Poller(Protocol):

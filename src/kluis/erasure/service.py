@@ -320,6 +320,7 @@ class Runner:
                               "categories_erased": sorted(erased), "identifiers": int(identifiers or 0)})
         if job.request_id is not None:
             self._notify(session, job, person.id, address)
+        self._tell_parties(session, job, sorted(erased))
         checkpoint("erasure.vault.before_commit")
 
     def _keys(self, session: Session, job: ErasureJob) -> None:
@@ -370,11 +371,12 @@ class Runner:
         policy = self.kluis.policy
         rule_reasons = {r.id: (r.reason.en if r.reason else r.id) for r in policy.retention}
         rule_reasons[rules.HOLD_RULE] = "A legal hold covers this category: kept until the hold ends."
-        categories = set(erased)
-        told = [{"id": r.id, "name": r.name.en, "kind": "recipient"} for r in policy.recipients
-                if set(r.categories) & categories]
-        told += [{"id": p.id, "name": p.name, "kind": "processor"} for p in policy.processors
-                 if set(p.categories) & categories]
+        told = []
+        for entry in job.result.get("told", []):
+            party = policy.party(entry["party"])
+            name = party.name if isinstance(party.name, str) else party.name.en
+            told.append({"id": party.id, "kind": entry["party"].split(":", 1)[0], "name": name,
+                         "channel": entry["channel"]})
         datasets = [t for tables in job.result.get("datasets", {}).values() for t in tables]
         return {
             "certificate_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"kluis:erasure:{job.id}")),
@@ -422,6 +424,22 @@ class Runner:
                      lang=request.lang, context={"notice": "erased", "request_id": str(request.id),
                                                  "job_id": str(job.id)},
                      actor=self.actor, sealed_to=mail.seal_address(self.kluis.keys.secret, person_id, address))
+
+    def _tell_parties(self, session: Session, job: ErasureJob, categories: list[str]) -> None:
+        """Art. 19: each recipient and processor that received an erased category is told once, by mail
+        to its contact in the policy, or else recorded for staff to tell another way."""
+        from kluis.erasure import mail as erasure_mail
+        from kluis.mail import service as mail
+        from kluis.rights.rectification import MAIL, parties_for
+        told: dict[str, str] = {}
+        for category in categories:
+            for party in parties_for(self.kluis.policy, category):
+                told.setdefault(party["party"], party["channel"])
+        for party, channel in told.items():
+            if channel == MAIL:
+                mail.enqueue(session, self.kluis.clock, template=erasure_mail.RECIPIENT_TEMPLATE, party=party,
+                             lang="nl", context={"job_id": str(job.id)}, actor=self.actor)
+        job.result = {**job.result, "told": [{"party": p, "channel": c} for p, c in sorted(told.items())]}
 
     def _seal_pending_mail(self, session: Session, person_id: uuid.UUID, address: str | None) -> None:
         """Administrative mail queued for the person before the erasure (request notices, say) still

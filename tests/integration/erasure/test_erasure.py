@@ -272,3 +272,21 @@ def test_a_dataset_that_is_down_makes_the_erasure_wait_and_never_done_r_dsr_9(kl
     assert kept and all("fiscal" in d["kept_reason"] for d in kept)
     with kluis.db.sessions() as session:
         assert session.get(DataSubjectRequest, request_id).state == "done"
+
+
+def test_recipients_of_erased_categories_are_told_and_named_in_the_certificate_r_dsr_6(kluis, catcher):
+    """R-DSR-6 / Art. 19: a recipient with a contact in the policy gets a mail (ids and categories only);
+    the others are listed for staff to tell another way; the certificate names them all with the channel."""
+    recipients = [r.model_copy(update={"contact": "privacy@groep.example.nl"}) if r.id == "group_companies" else r
+                  for r in kluis.policy.recipients]
+    kluis.policy = kluis.policy.model_copy(update={"recipients": recipients})
+    person_id, _ = person_with_everything(kluis, claims=0)
+    with kluis.db.transaction() as session:
+        job_id = erasure.queue(session, kluis, person_id, Reason.STAFF, "test").id
+    job = erasure.Runner(kluis, "test").run(job_id)
+    send_all(kluis)
+    told = {r["id"]: r["channel"] for r in certificate.verify(job.certificate)["recipients_told"]}
+    assert told.get("group_companies") == "mail"
+    notices = [m for m in catcher.messages if m.to == ("privacy@groep.example.nl",)]
+    assert len(notices) == 1 and str(person_id) in notices[0].text and EMAIL not in notices[0].text
+    assert "Verwijdering van persoonsgegevens" in notices[0].subject
