@@ -120,7 +120,18 @@ class Gate:
         self._changed(person_id, "gate.restriction_recorded", "restriction", row.id, {"reason": reason})
         return row
 
-    def lift_restriction(self, person_id: uuid.UUID, restriction_id: uuid.UUID) -> Restriction:
+    def lift_restriction(self, person_id: uuid.UUID, restriction_id: uuid.UUID, tell_person: bool = True
+                         ) -> Restriction:
+        """Art. 18(3): the person is told before the restriction is lifted; the notice is queued first, in the
+        same transaction, so nothing is lifted without it. A request's own path sends its own notice
+        (``tell_person=False``)."""
+        row = self.session.get(Restriction, restriction_id)
+        if tell_person and row is not None and row.person_id == person_id and row.lifted_at is None:
+            from kluis.mail import service as mail
+            from kluis.mail.notices import ACCOUNT_NOTICE
+            mail.enqueue(self.session, self.clock, template=ACCOUNT_NOTICE, person_id=person_id, lang="nl",
+                         context={"notice": "restriction_lifted", "reference": str(restriction_id)},
+                         actor=self.actor)
         return self._lift(Restriction, person_id, restriction_id, "restriction")
 
     def _lift(self, model: type[Lifted], person_id: uuid.UUID, row_id: uuid.UUID, name: str) -> Lifted:

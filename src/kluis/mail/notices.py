@@ -37,6 +37,14 @@ NOTICES: dict[str, dict[str, tuple[str, str]]] = {
                "We hebben uw nieuwe voorkeuren voor berichten van benVitaal opgeslagen."),
         "en": ("Your preferences were saved", "We have saved your new preferences for messages from benVitaal."),
     },
+    "restriction_lifted": {
+        "nl": ("De beperking van uw gegevens wordt opgeheven",
+               "De beperking van de verwerking van uw persoonsgegevens wordt opgeheven (artikel 18, lid 3 AVG). "
+               "Vragen of bezwaar? Neem contact op met onze functionaris gegevensbescherming."),
+        "en": ("The restriction of your data is being lifted",
+               "The restriction of the processing of your personal data is being lifted (Article 18(3) GDPR). "
+               "Questions or objections? Contact our data protection officer."),
+    },
     "request_received": {
         "nl": ("We hebben uw verzoek ontvangen",
                "We hebben uw verzoek over uw persoonsgegevens ontvangen en nemen het in behandeling."),

@@ -242,7 +242,8 @@ class Rights:
         mail.enqueue(self.session, self.kluis.clock, template=rights_mail.RESTRICTION_LIFTED_TEMPLATE,
                      person_id=request.person_id, lang=request.lang, context={"request_id": str(request.id)},
                      actor=self.actor)
-        self.kluis.gate(self.session, self.actor).lift_restriction(request.person_id, request.restriction_id)
+        self.kluis.gate(self.session, self.actor).lift_restriction(request.person_id, request.restriction_id,
+                                                                   tell_person=False)
         self._audit(request, "request.restriction_lifted", restriction_id=str(request.restriction_id))
         return request
 

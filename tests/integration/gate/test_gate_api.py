@@ -186,3 +186,27 @@ def test_r_gate_1_batch_decisions_in_order_and_bad_questions_refused(client, klu
     assert foreign.status_code == 403 and foreign.json()["errors"][0]["path"] == "items[0].purpose"
     too_many = client.post("/api/v1/decisions", json={"items": [items[0]] * 10_001}, headers=auth)
     assert too_many.status_code == 422
+
+
+def test_r_dsr_7_lifting_a_restriction_over_the_api_tells_the_person_first(client, kluis):
+    """R-DSR-7 / Art. 18(3): the notice is queued in the lifting transaction, before the lift is recorded;
+    lifting again (already lifted) queues nothing more."""
+    import uuid
+
+    from kluis.audit.models import AuditEvent
+    from kluis.mail.models import Outbox
+
+    auth = api_key(kluis, PURPOSES)
+    pid = _person(client, auth)
+    rid = client.post(f"/api/v1/people/{pid}/restrictions", json={"reason": "accuracy_contested"},
+                      headers=headers(auth, "support")).json()["id"]
+    for _ in range(2):
+        assert client.delete(f"/api/v1/people/{pid}/restrictions/{rid}",
+                             headers=headers(auth, "support")).status_code == 204
+    with kluis.db.sessions() as session:
+        notices = [o for o in session.scalars(select(Outbox).where(Outbox.person_id == uuid.UUID(pid)))
+                   if o.context.get("notice") == "restriction_lifted"]
+        assert len(notices) == 1 and notices[0].context["reference"] == rid
+        order = [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+                 if e.action in ("mail.queued", "gate.restriction_lifted")]
+    assert order[-2:] == ["mail.queued", "gate.restriction_lifted"]
