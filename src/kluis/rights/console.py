@@ -94,6 +94,8 @@ def detail(request: Request, request_id: str) -> Response:
     return _page(request, "rights/console_request.html", "Request", staff, item=item, listed=listed,
                  reference=short_reference(item.id), next_states=TRANSITIONS[State(item.state)],
                  packages=packages, rectifications=rectifications, records=records,
+                 dataset_columns=[(d.id, t.name, column) for d in kluis.policy.datasets for t in d.tables
+                                  for column in t.columns if column != t.identity.column],
                  fields={c.id: c.field_ids() for c in kluis.policy.categories},
                  restriction_reasons=RESTRICTION_REASONS, package_types=PACKAGE_TYPES)
 
@@ -108,6 +110,20 @@ def rectify(request: Request, request_id: str, csrf: Csrf, record_id: Annotated[
         _check_csrf(request, staff, csrf)
         Rights(session, kluis, staff.actor).rectify(_uuid(request_id, "request"), _uuid(record_id, "record"),
                                                     {field.strip(): value.strip() or None})
+    return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
+
+
+@router.post("/{request_id}/rectify-dataset")
+def rectify_dataset(request: Request, request_id: str, csrf: Csrf, target: Annotated[str, Form(max_length=160)],
+                    value: Text = "") -> Response:
+    """R-DSR-5 / R-DSR-9: a checked correction in a service database: ``target`` is ``dataset:column``."""
+    kluis = kluis_of(request)
+    dataset_id, _, column = target.partition(":")
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        _check_csrf(request, staff, csrf)
+        Rights(session, kluis, staff.actor).rectify_dataset(_uuid(request_id, "request"), dataset_id.strip(),
+                                                            {column.strip(): value.strip() or None})
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
 

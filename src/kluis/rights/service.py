@@ -211,6 +211,26 @@ class Rights:
             self._move(request.id, State.IN_PROGRESS)
         return Rectifications(self.session, self.kluis, self.actor).by_staff(request, record_id, changes)
 
+    def rectify_dataset(self, request_id: uuid.UUID, dataset_id: str, changes: dict[str, Any]) -> int:
+        """R-DSR-5 / R-DSR-9: a checked correction in one of benVitaal's service databases: the declared
+        columns are set in the person's rows (one transaction there); how many rows, audited without values.
+        A dataset that is down raises ``DatasetUnavailable`` and changes nothing: staff try again."""
+        from kluis.datasets.service import audit_rectification
+        request = self.get(request_id)
+        if request.type != RequestType.RECTIFICATION or request.person_id is None or request.state not in (
+                State.VERIFIED, State.IN_PROGRESS):
+            raise Conflict("only a verified, open rectification request corrects a dataset", code="request_not_open")
+        vault = self.kluis.vault(self.session, self.actor)
+        identities = [(i.kind, i.scope or None, vault.identifier_value(i)) for i in vault.identifiers_of(
+            request.person_id)]
+        rows = self.kluis.datasets().rectify(dataset_id, identities, changes)
+        if request.state == State.VERIFIED:
+            self._move(request.id, State.IN_PROGRESS)
+        audit_rectification(self.session, self.kluis.clock, actor=self.actor, person_id=request.person_id,
+                            dataset_id=dataset_id, columns=list(changes), rows=rows)
+        self._audit(request, "request.dataset_rectified", dataset=dataset_id, rows=rows)
+        return rows
+
     def carry_out(self, request_id: uuid.UUID, reason: str | None = None) -> DataSubjectRequest:
         """A restriction (with its Art. 18 ground) or objection request: record it in the gate, which then
         enforces it (R-GATE-1), and close the request."""
