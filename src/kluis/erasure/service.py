@@ -253,7 +253,8 @@ class Runner:
     def _vault(self, session: Session, job: ErasureJob) -> None:
         kluis = self.kluis
         now = self._now()
-        today = now.date()
+        today = as_amsterdam_date(now)  # due dates are Amsterdam calendar days, as the sweep reads them
+        assert today is not None
         keeping = rules.keeping_rules(kluis.policy)
         person = session.scalars(select(Person).where(Person.id == job.person_id).with_for_update()).one_or_none()
         if person is None or person.shredded_at is not None:

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 BATCH = 500
 FILE_BATCH = 8
 # Up to this many records, a person's records are read in one query and kept for both the JSON and CSV pass.
-READ_ONCE = 2000
+READ_ONCE = 500
 PORTABLE_BASES = ("consent", "contract")
 RECORD_COLUMNS = ("record_id", "category", "purposes", "legal_basis", "source", "controller", "collected_at",
                   "last_activity_at")

@@ -92,3 +92,14 @@ def test_a_hold_on_a_category_keeps_that_category_restricted_r_ret_3(kluis):
     with kluis.db.sessions() as session:
         gate = kluis.gate(session, "test")
         assert not gate.decide(person_id, "lead_management").allowed
+
+
+def test_on_the_evening_of_31_december_utc_a_claim_due_on_1_january_is_already_due_r_ret_3(kluis, clock):
+    """R-RET-3: at 23:30 UTC on 31 December 2032 it is 1 January 2033 in Amsterdam: the claim's term has ended,
+    so the erasure takes it too (as the sweep would), instead of keeping it a day longer."""
+    person_id, _ = person_with_everything(kluis, claims=1)
+    settle_claims(kluis, person_id, datetime(2025, 3, 15, 10, 0, tzinfo=UTC))
+    clock.set(datetime(2032, 12, 31, 23, 30, tzinfo=UTC))
+    job = erase(kluis, person_id)
+    assert certificate.verify(job.certificate)["kept"] == []
+    assert records_of(kluis, person_id) == []
