@@ -1,4 +1,4 @@
-"""The erasure job: what it planned, how far it got, and the signed certificate. Ids, counts and
+"""The erasure job: how far it got, what it did, and the signed certificate. Ids, counts and
 dates only — nothing here is personal data."""
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ class ErasureJob(Base):
     state: Mapped[str] = mapped_column(String(16))
     # planned → datasets → vault → keys → certificate → done; 'waiting' while a step cannot run yet.
     step: Mapped[str] = mapped_column(String(16))
-    plan: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())

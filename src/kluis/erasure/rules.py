@@ -11,8 +11,6 @@ from enum import StrEnum
 
 from kluis.policy.schemas import Policy, RetentionRule
 
-STEPS = ("datasets", "prepare", "vault", "keys", "certificate", "done")
-
 
 class JobState(StrEnum):
     QUEUED = "queued"      # runnable now or at next_attempt_at
@@ -62,13 +60,9 @@ def keep_of(rules: list[RetentionRule], category: str, purposes: list[str], due:
 HOLD_RULE = "legal_hold"
 
 
-def whole_person_hold(scopes: list[str]) -> bool:
+def whole_person_hold(scope: str) -> bool:
     """A hold on the person or on their employer's data covers everything: nothing may be erased."""
-    return any(scope in ("person", "employer") for scope in scopes)
-
-
-def next_step(step: str) -> str:
-    return STEPS[STEPS.index(step) + 1]
+    return scope in ("person", "employer")
 
 
 def retry_after_seconds(attempts: int) -> int:

@@ -70,7 +70,7 @@ def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, 
             return cancelled
     now = kluis.clock.now()
     job = ErasureJob(id=new_id(), person_id=person_id, request_id=request_id, reason=reason, state=JobState.QUEUED,
-                     step="datasets", plan={}, result={}, attempts=0, next_attempt_at=now, created_at=now,
+                     step="datasets", result={}, attempts=0, next_attempt_at=now, created_at=now,
                      updated_at=now)
     session.add(job)
     session.flush()
@@ -482,7 +482,7 @@ class Runner:
         """R-RET-3: a legal hold on the person or their employer stops the erasure for as long as it holds."""
         if job.step not in ("datasets", "vault"):
             return None
-        holds = [h for h in self._holds(session, job.person_id) if rules.whole_person_hold([h.scope])]
+        holds = [h for h in self._holds(session, job.person_id) if rules.whole_person_hold(h.scope)]
         if not holds:
             return None
         hold = holds[0]
