@@ -26,7 +26,7 @@ class ErasureJob(Base):
     request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_subject_request.id"), unique=True)
     reason: Mapped[str] = mapped_column(String(16))  # request | retention | staff
     state: Mapped[str] = mapped_column(String(16))
-    # planned → datasets → vault → keys → certificate → done; 'waiting' while a step cannot run yet.
+    # datasets → vault → keys → certificate → done; state says queued, running, waiting, done or cancelled.
     step: Mapped[str] = mapped_column(String(16))
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
