@@ -265,4 +265,5 @@ def stream_ids(session: Session, query: Any, batch: int = 5000) -> Iterator[uuid
 
 def delete_profile(session: Session, person_id: uuid.UUID) -> bool:
     """Art. 21(3): once a person objects to profiling, the profile goes at once."""
-    return bool(session.execute(delete(InterestProfile).where(InterestProfile.person_id == person_id)).rowcount)
+    profiles = InterestProfile.__table__
+    return bool(session.execute(delete(profiles).where(profiles.c.person_id == person_id)).rowcount)

@@ -30,7 +30,7 @@ from kluis.datasets.errors import DatasetUnavailable
 from kluis.erasure import certificate, rules
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
-from kluis.kit.clock import AMSTERDAM
+from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import ConfigurationError, Conflict, NotFound
 from kluis.kit.faults import checkpoint
 from kluis.kit.ids import new_id
@@ -122,6 +122,7 @@ class Runner:
         self.kluis = kluis
         self.actor = actor
         self.owner = secrets.token_hex(8)
+        self._finished: dict[uuid.UUID, ErasureJob] = {}
 
     # --- scheduling ---------------------------------------------------------------------------
 
@@ -135,7 +136,11 @@ class Runner:
     def run(self, job_id: uuid.UUID, take_over: bool = False) -> ErasureJob:
         """Run one job now, whatever its schedule (for the CLI and tests); returns it as left. A job
         another worker holds is refused, unless the operator knows that worker is dead (``take_over``)."""
+        self._finished.pop(job_id, None)
         self._run_claimed(job_id, claim=True, take_over=take_over)
+        finished = self._finished.pop(job_id, None)
+        if finished is not None:  # as the last transaction committed it
+            return finished
         with self.kluis.db.sessions() as session:
             found = job_of(session, job_id)
             session.expunge(found)
@@ -174,29 +179,38 @@ class Runner:
     def _transaction(self, job_id: uuid.UUID, claim: bool, take_over: bool) -> str:
         kluis = self.kluis
         shared_keys = kluis.db.key_engine is kluis.db.engine
-        datasets = kluis.datasets()
         signing_key, unsigned = self._signing_key()
-        with kluis.db.transaction() as session:
+        identities: list[tuple[str, str | None, str]] = []
+        # Changes to mapped rows (job, person, audit events) are written together at commit: one UPDATE per
+        # row however many steps touched it.
+        with kluis.db.transaction() as session, session.no_autoflush:
             job = self._claim_one(session, job_id, take_over) if claim else self._ours(session, job_id)
             if job.state == JobState.DONE:
+                self._finished[job_id] = job
                 return JobState.DONE
             checkpoint(f"erasure.before.{job.step}")
-            whole = self._whole_hold(session, job)  # only before anything is erased
-            if whole is None and job.step == "datasets" and set(datasets.ids()) <= set(job.result.get("datasets", {})):
+            holds = self._holds(session, job.person_id) if job.step in ("datasets", "vault") else []
+            whole = self._whole_hold(holds)  # only before anything is erased
+            remaining = [d for d in kluis.datasets().ids() if d not in job.result.get("datasets", {})]
+            if whole is None and job.step == "datasets" and not remaining:
                 job.step = "vault"  # every dataset done (or none declared)
+            if whole is None and job.step == "datasets":
+                identities = self._identities(session, job.person_id)  # read once, under the lease
             if whole is None and job.step == "vault":
-                self._vault(session, job)
+                self._vault(session, job, holds)
             if job.step == "keys" and shared_keys:
                 self._keys(session, job)
             if job.step == "certificate" and signing_key is not None:
                 self._certificate(session, job, signing_key)
+                self._finished[job_id] = job
                 return JobState.DONE
             step = "held" if whole is not None else job.step
+            result = dict(job.result)
         try:
             if step == "held":
                 raise Waiting(whole or "")
             if step == "datasets":
-                self._datasets(job_id)
+                self._datasets(job_id, remaining, identities, result)
             elif step == "keys":  # a key store of its own: its transaction comes after the vault's commit
                 with kluis.db.transaction() as session:
                     self._keys(session, self._ours(session, job_id))
@@ -222,16 +236,13 @@ class Runner:
 
     # --- steps --------------------------------------------------------------------------------
 
-    def _datasets(self, job_id: uuid.UUID) -> None:
-        """R-DSR-9: each declared dataset in one transaction of its own, remembered once done."""
+    def _datasets(self, job_id: uuid.UUID, remaining: list[str], identities: list[tuple[str, str | None, str]],
+                  result: dict[str, Any]) -> None:
+        """R-DSR-9: each declared dataset in one transaction of its own, remembered once done (so a resumed
+        job's certificate still counts what this attempt erased). The audit events follow with the vault's
+        transaction, from what is remembered here."""
         datasets = self.kluis.datasets()
-        with self.kluis.db.sessions() as session:
-            job = job_of(session, job_id)
-            done = dict(job.result.get("datasets", {}))
-            identities = self._identities(session, job.person_id)
-        for dataset_id in datasets.ids():
-            if dataset_id in done:
-                continue
+        for dataset_id in remaining:
             if identities:
                 try:
                     outcome = datasets.erase(dataset_id, identities)
@@ -243,19 +254,30 @@ class Runner:
             else:
                 tables = []
             checkpoint("erasure.dataset.erased")
-            with self.kluis.db.transaction() as session:
-                job = self._ours(session, job_id)
-                job.result = {**job.result, "datasets": {**job.result.get("datasets", {}), dataset_id: tables}}
-                audit.append(session, self.kluis.clock, actor=self.actor, action="erasure.dataset_erased",
-                             object_type="erasure_job", object_ids=[job.id, job.person_id],
-                             details={"dataset": dataset_id, "rows": sum(t["rows"] for t in tables)})
+            result = {**result, "datasets": {**result.get("datasets", {}), dataset_id: tables}}
+            self._remember(job_id, result)
 
-    def _vault(self, session: Session, job: ErasureJob) -> None:
+    def _remember(self, job_id: uuid.UUID, result: dict[str, Any]) -> None:
+        """Store the job's progress, if this runner still holds it: one statement."""
+        now = self._now()
+        jobs = ErasureJob.__table__
+        with self.kluis.db.transaction() as session:
+            held = session.execute(update(jobs).where(
+                jobs.c.id == job_id, jobs.c.locked_by == self.owner, jobs.c.state == JobState.RUNNING)
+                .values(result=result, locked_until=now + LEASE, updated_at=now)).rowcount
+            if not held:
+                raise Lost()
+
+    def _vault(self, session: Session, job: ErasureJob, holds: list[Any]) -> None:
         kluis = self.kluis
         now = self._now()
         today = as_amsterdam_date(now)  # due dates are Amsterdam calendar days, as the sweep reads them
         assert today is not None
         keeping = rules.keeping_rules(kluis.policy)
+        for dataset_id, tables in sorted(job.result.get("datasets", {}).items()):
+            audit.append(session, kluis.clock, actor=self.actor, action="erasure.dataset_erased",
+                         object_type="erasure_job", object_ids=[job.id, job.person_id],
+                         details={"dataset": dataset_id, "rows": sum(t["rows"] for t in tables)})
         person = session.scalars(select(Person).where(Person.id == job.person_id).with_for_update()).one_or_none()
         if person is None or person.shredded_at is not None:
             job.result = {**job.result, "vault": {"already_erased": True, "erased": {}, "kept": [],
@@ -270,10 +292,11 @@ class Runner:
         erased: Counter[str] = Counter()
         kept: Counter[tuple[str, str, str | None]] = Counter()
         doomed: list[uuid.UUID] = []
-        held_categories = {h.category: h for h in self._holds(session, person.id) if h.scope == "category"}
-        rows = session.execute(select(Record.id, Record.category, Record.purposes, Record.ciphertext, Record.due_at,
-                                      Record.rule_id).where(Record.person_id == person.id)
-                               .order_by(Record.id).execution_options(yield_per=BATCH))
+        held_categories = {h.category: h for h in holds if h.scope == "category"}
+        records = Record.__table__
+        rows = session.execute(select(records.c.id, records.c.category, records.c.purposes, records.c.ciphertext,
+                                      records.c.due_at, records.c.rule_id).where(records.c.person_id == person.id)
+                               .order_by(records.c.id).execution_options(yield_per=BATCH))
         for row in rows:
             due = as_amsterdam_date(row.due_at)
             hold = held_categories.get(row.category)
@@ -285,22 +308,25 @@ class Runner:
                 doomed.append(row.id)
                 erased[row.category] += 1
                 if len(doomed) >= BATCH:
-                    session.execute(delete(Record).where(Record.id.in_(doomed)))
+                    session.execute(delete(records).where(records.c.id.in_(doomed)))
                     doomed.clear()
                     checkpoint("erasure.vault.batch")
                 continue
             if new_key is None:
                 new_key = self._fresh_key(session, job.id, now)
             plain = open_sealed(old, person.id, row.id, row.category, row.ciphertext)
-            session.execute(update(Record).where(Record.id == row.id).values(
+            session.execute(update(records).where(records.c.id == row.id).values(
                 ciphertext=RecordCipher(new_key).seal(person.id, row.id, row.category, plain)))
             kept[(row.category, keep.rule_id, rules.iso(keep.until))] += 1
         if doomed:
-            session.execute(delete(Record).where(Record.id.in_(doomed)))
+            session.execute(delete(records).where(records.c.id.in_(doomed)))
         checkpoint("erasure.vault.records")
-        address = self._address(session, person.id, old)
+        identifier = Identifier.__table__
+        gone = session.execute(delete(identifier).where(identifier.c.person_id == person.id).returning(
+            identifier.c.id, identifier.c.kind, identifier.c.created_at, identifier.c.ciphertext)).all()
+        identifiers = len(gone)
+        address = self._address(person.id, old, gone)
         self._seal_pending_mail(session, person.id, address)
-        identifiers = session.execute(delete(Identifier).where(Identifier.person_id == person.id)).rowcount
         profile = delete_profile(session, person.id)
         kept_records = sum(kept.values())
         person.erased_at, person.updated_at = now, now
@@ -407,12 +433,14 @@ class Runner:
             out.append((ident.kind, ident.scope, value))
         return out
 
-    def _address(self, session: Session, person_id: uuid.UUID, key: bytes) -> str | None:
-        row = session.scalars(select(Identifier).where(Identifier.person_id == person_id, Identifier.kind == "email")
-                              .order_by(Identifier.created_at).limit(1)).first()
-        if row is None:
+    @staticmethod
+    def _address(person_id: uuid.UUID, key: bytes, identifiers: list[Any]) -> str | None:
+        """The person's first e-mail address, from their identifiers as they were deleted."""
+        emails = sorted((i for i in identifiers if i.kind == "email"), key=lambda i: as_utc(i.created_at))
+        if not emails:
             return None
-        return open_sealed(key, person_id, row.id, "identifier:email", row.ciphertext).decode()
+        first = emails[0]
+        return open_sealed(key, person_id, first.id, "identifier:email", first.ciphertext).decode()
 
     def _notify(self, session: Session, job: ErasureJob, person_id: uuid.UUID, address: str | None) -> None:
         from kluis.mail import service as mail
@@ -478,11 +506,10 @@ class Runner:
     def _holds(self, session: Session, person_id: uuid.UUID) -> list[Any]:
         return retention_holds.held(session, self.kluis.clock, person_id)
 
-    def _whole_hold(self, session: Session, job: ErasureJob) -> str | None:
+    @staticmethod
+    def _whole_hold(held: list[Any]) -> str | None:
         """R-RET-3: a legal hold on the person or their employer stops the erasure for as long as it holds."""
-        if job.step not in ("datasets", "vault"):
-            return None
-        holds = [h for h in self._holds(session, job.person_id) if rules.whole_person_hold(h.scope)]
+        holds = [h for h in held if rules.whole_person_hold(h.scope)]
         if not holds:
             return None
         hold = holds[0]
@@ -512,7 +539,8 @@ class Runner:
             job.locked_by = job.locked_until = None
             audit.append(session, self.kluis.clock, actor=self.actor, action="erasure.waiting",
                          object_type="erasure_job", object_ids=[job.id, job.person_id],
-                         details={"step": job.step, "attempts": job.attempts})
+                         details={"step": job.step, "attempts": job.attempts,
+                                  "datasets_done": sorted(job.result.get("datasets", {}))})
         log.warning("erasure job %s waits: %s", job_id, message)
 
     def _now(self) -> datetime:

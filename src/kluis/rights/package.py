@@ -212,22 +212,28 @@ class _PackageWriter:
             result.close()
 
     def write_records(self) -> ReportFacts:
-        kinds = self.session.execute(self._query(Record.category, Record.content_kind, func.count())
-                                     .group_by(Record.category, Record.content_kind)).all()
-        counts: dict[str, int] = {}
-        with_files: set[str] = set()
-        for category, kind, count in kinds:
-            counts[category] = counts.get(category, 0) + count
-            if kind == "file":
-                with_files.add(category)
-        facts = ReportFacts(counts=dict(sorted(counts.items())))
         # A person with few records is read once, in one query; a large one category by category, twice
         # (JSON, then CSV with the columns the JSON pass found), so memory stays flat whatever the size.
-        read_once: dict[str, list[dict[str, Any]]] | None = None
-        if sum(counts.values()) <= READ_ONCE:
-            read_once = {}
-            for entry in self._entries(None):
-                read_once.setdefault(entry["category"], []).append(entry)
+        counts: dict[str, int] = {}
+        with_files: set[str] = set()
+        read_once: dict[str, list[dict[str, Any]]] | None = {}
+        first = list(self._entries(None, limit=READ_ONCE + 1))
+        if len(first) <= READ_ONCE:
+            for entry in first:
+                read_once.setdefault(entry["category"], []).append(entry)  # type: ignore[union-attr]
+                counts[entry["category"]] = counts.get(entry["category"], 0) + 1
+                if "file" in entry:
+                    with_files.add(entry["category"])
+        else:
+            read_once = None
+            first.clear()
+            kinds = self.session.execute(self._query(Record.category, Record.content_kind, func.count())
+                                         .group_by(Record.category, Record.content_kind)).all()
+            for category, kind, count in kinds:
+                counts[category] = counts.get(category, 0) + count
+                if kind == "file":
+                    with_files.add(category)
+        facts = ReportFacts(counts=dict(sorted(counts.items())))
         for category in facts.counts:
             entries = ((lambda c=category: iter(read_once[c])) if read_once is not None  # type: ignore[misc]
                        else (lambda c=category: self._entries(c)))
@@ -248,8 +254,9 @@ class _PackageWriter:
             query = query.where(Record.category == category)
         return query.order_by(Record.collected_at, Record.id)
 
-    def _entries(self, only: str | None) -> Iterator[dict[str, Any]]:
-        for batch in self._batches(self._record_query(only), BATCH):
+    def _entries(self, only: str | None, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        query = self._record_query(only)
+        for batch in self._batches(query if limit is None else query.limit(limit), BATCH):
             for row in batch:
                 category = row.category
                 entry: dict[str, Any] = {

@@ -93,6 +93,10 @@ class Packages:
         package = self._ours(package_id, token)
         if package is None:
             return None
+        with self.session.no_autoflush:  # the package row, audit events and mail are written together, once
+            return self._build(package, token, builder)
+
+    def _build(self, package: AccessPackage, token: str, builder: Builder) -> AccessPackage:
         dek = self.kluis.keystore.data_keys(self.session, [package.person_id]).get(package.person_id)
         if dek is None:
             raise NotFound("this person's data was erased", code="person_erased")

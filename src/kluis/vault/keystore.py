@@ -41,9 +41,12 @@ class KeyStore:
         return deks
 
     def data_keys(self, data_session: Session, person_ids: Iterable[UUID]) -> dict[UUID, bytes]:
-        """Unwrapped keys of those people; a shredded person is simply absent."""
+        """Unwrapped keys of those people; a shredded person is simply absent. Within one transaction of a
+        key store in the data database, a key read once is not read again."""
+        known = self._known(data_session)
         wanted = list(set(person_ids))
-        found: dict[UUID, bytes] = {}
+        found: dict[UUID, bytes] = {pid: known[pid] for pid in wanted if pid in known} if known is not None else {}
+        wanted = [pid for pid in wanted if pid not in found]
         with self._session(data_session) as session:
             for start in range(0, len(wanted), 1000):
                 chunk = wanted[start:start + 1000]
@@ -51,17 +54,40 @@ class KeyStore:
                                        .where(PersonKey.person_id.in_(chunk)))
                 for pid, wrapped, kek_id in rows:
                     found[pid] = self._keys.unwrap(pid, wrapped, kek_id)
+        if known is not None:
+            known.update(found)
         return found
+
+    def _known(self, data_session: Session) -> dict[UUID, bytes] | None:
+        """The keys this transaction has read (same database only; None otherwise). Kept in the session,
+        tied to its transaction: a new transaction starts empty."""
+        if self._db.key_engine is not self._db.engine:
+            return None
+        transaction = data_session.get_transaction()
+        held = data_session.info.get("kluis.keys")
+        if held is None or held[0] is not transaction:
+            held = (transaction, {})
+            data_session.info["kluis.keys"] = held
+        return held[1]  # type: ignore[no-any-return]
+
+    def _forget(self, data_session: Session, person_ids: Iterable[UUID]) -> None:
+        known = self._known(data_session)
+        if known is not None:
+            for pid in person_ids:
+                known.pop(pid, None)
 
     def destroy(self, data_session: Session, person_ids: Iterable[UUID]) -> int:
         ids = list(person_ids)
+        self._forget(data_session, ids)
         with self._session(data_session) as session:
-            result = session.execute(delete(PersonKey).where(PersonKey.person_id.in_(ids)))
+            keys = PersonKey.__table__
+            result = session.execute(delete(keys).where(keys.c.person_id.in_(ids)))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def adopt(self, data_session: Session, person_id: UUID, from_id: UUID) -> bool:
         """Make the key stored under ``from_id`` the person's key, destroying the person's old one, in
         one key-store transaction. False when there is nothing to adopt (it was adopted before)."""
+        self._forget(data_session, [person_id, from_id])
         with self._session(data_session) as session:
             row = session.get(PersonKey, from_id)
             if row is None:

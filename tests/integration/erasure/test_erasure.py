@@ -290,3 +290,39 @@ def test_recipients_of_erased_categories_are_told_and_named_in_the_certificate_r
     notices = [m for m in catcher.messages if m.to == ("privacy@groep.example.nl",)]
     assert len(notices) == 1 and str(person_id) in notices[0].text and EMAIL not in notices[0].text
     assert "Verwijdering van persoonsgegevens" in notices[0].subject
+
+
+def test_with_the_key_store_in_the_data_database_vault_keys_and_certificate_commit_together_r_vlt_5(settings, clock,
+                                                                                                 empty_datasets):
+    """R-DSR-6 / R-VLT-5 with PostgreSQL's default set-up (one database for data and keys): the kept claims are
+    sealed under a fresh key that takes the person's key's place in the same transaction, the old key is gone,
+    the claims open with the new key, and the certificate verifies."""
+    from kluis import schema
+    from kluis.wiring import build
+
+    kluis = build(settings.model_copy(update={"keystore_url": settings.database_url}), clock=clock)
+    try:
+        schema.upgrade(kluis.db)
+        for name, url in settings.dataset_urls.items():
+            shutil.copyfile(empty_datasets[name], url.get_secret_value().removeprefix("sqlite:///"))
+        assert kluis.db.key_engine is kluis.db.engine
+        person_id, _ = person_with_everything(kluis, claims=2)
+        with kluis.db.sessions() as session:
+            old_key = kluis.keystore.data_keys(session, [person_id])[person_id]
+        with kluis.db.transaction() as session:
+            job_id = erasure.queue(session, kluis, person_id, Reason.STAFF, "test").id
+        job = erasure.Runner(kluis, "test").run(job_id)
+        assert job.state == JobState.DONE and job.step == "done"
+        assert sorted(json.loads(p)["amount"] for p in readable(kluis, person_id)) == ["10.50", "11.50"]
+        with kluis.db.sessions() as session:
+            keys = kluis.keystore.data_keys(session, [person_id, job_id])
+        assert list(keys) == [person_id] and keys[person_id] != old_key
+        claim = records_of(kluis, person_id)[0]
+        with pytest.raises(Unreadable):
+            open_sealed(old_key, person_id, claim.id, claim.category, claim.ciphertext)
+        assert identifier_count(kluis, person_id) == 0
+        facts = certificate.verify(job.certificate)
+        assert [(k["category"], k["records"]) for k in facts["kept"]] == [("financial", 2)]
+        assert facts["erased"]["identifiers"] == 2
+    finally:
+        kluis.close()

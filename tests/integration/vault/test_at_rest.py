@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
+from kluis import schema
 from kluis.config import Settings
 from kluis.db import Database
 from kluis.vault.crypto import Unreadable, new_secret, open_sealed, parse_secret
@@ -151,3 +152,22 @@ def test_r_vlt_1_rotation_rewraps_every_key_resumably_and_records_stay_readable(
     assert parse_secret("k", new_settings.master_key.get_secret_value()) == rotated.keys.master
     rotated.close()
     without_old.close()
+
+
+def test_r_vlt_5_a_key_destroyed_in_a_transaction_is_not_served_again_from_its_reads(settings, clock):
+    """R-VLT-5: with the key store in the data database (PostgreSQL's default), keys read in a transaction are
+    not read twice; but a key destroyed in that transaction is gone for the rest of it too: nothing opens the
+    person's data after the shredding."""
+    kluis = build(settings.model_copy(update={"keystore_url": settings.database_url}), clock=clock)
+    try:
+        schema.upgrade(kluis.db)
+        assert kluis.db.key_engine is kluis.db.engine
+        person_id = _store_known_person(kluis)
+        with kluis.db.transaction() as session:
+            assert person_id in kluis.keystore.data_keys(session, [person_id])
+            assert kluis.keystore.destroy(session, [person_id]) == 1
+            assert kluis.keystore.data_keys(session, [person_id]) == {}
+        with kluis.db.transaction() as session:
+            assert kluis.keystore.data_keys(session, [person_id]) == {}
+    finally:
+        kluis.close()
