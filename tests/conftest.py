@@ -8,11 +8,13 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from kluis import schema
 from kluis.app import create_app
@@ -30,11 +32,16 @@ def clock() -> SettableClock:
     return SettableClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def database_urls(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """(data URL, key-store URL). On a server: a fresh database for the data and one for keys, dropped after."""
+@pytest.fixture(scope="session")
+def _migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str] | _Reusable]:
+    """The data and key-store schemas, migrated once per run. SQLite: two template files that each test copies.
+    A server: two databases that each test gets emptied (creating, migrating and dropping two databases per
+    test cost about a second each, most of the PostgreSQL run)."""
     if not SERVER_URL:
-        yield f"sqlite:///{tmp_path / 'kluis.db'}", f"sqlite:///{tmp_path / 'kluis-keys.db'}"
+        folder = tmp_path_factory.mktemp("template")
+        urls = (f"sqlite:///{folder / 'kluis.db'}", f"sqlite:///{folder / 'kluis-keys.db'}")
+        _migrate(urls)
+        yield urls
         return
     base = make_url(SERVER_URL)
     names = [f"kluis_t_{uuid.uuid4().hex[:12]}", f"kluis_k_{uuid.uuid4().hex[:12]}"]
@@ -43,12 +50,93 @@ def database_urls(tmp_path: Path) -> Iterator[tuple[str, str]]:
         for name in names:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield tuple(base.set(database=n).render_as_string(hide_password=False) for n in names)  # type: ignore[misc]
+        urls = tuple(base.set(database=n).render_as_string(hide_password=False) for n in names)
+        _migrate(urls)  # type: ignore[arg-type]
+        reusable = _Reusable(urls)  # type: ignore[arg-type]
+        yield reusable
+        reusable.close()
     finally:
         with admin.connect() as conn:
             for name in names:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def _migrate(urls: tuple[str, str]) -> None:
+    keys = {"master_key": new_secret(), "index_key": new_secret(), "secret_key": new_secret()}
+    instance = build(Settings(_env_file=None, database_url=urls[0], keystore_url=urls[1], **keys))
+    try:
+        schema.upgrade(instance.db)
+    finally:
+        instance.close()
+
+
+class _Reusable:
+    """Two migrated server databases, emptied before each test: every table's rows deleted (foreign keys
+    not checked meanwhile), sequences restarted, and the rows the migrations wrote put back. A test that
+    moved the schema (a downgrade) gets it migrated again."""
+
+    def __init__(self, urls: tuple[str, str]) -> None:
+        self.urls = urls
+        self.engines = [create_engine(url, poolclass=NullPool) for url in urls]
+        self.seeds = [self._snapshot(engine) for engine in self.engines]
+
+    @staticmethod
+    def _tables(conn: Connection) -> list[str]:
+        return list(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                      "AND tablename NOT LIKE 'alembic_version%' ORDER BY tablename")).scalars())
+
+    def _snapshot(self, engine: Engine) -> dict[str, Any]:
+        with engine.connect() as conn:
+            rows = {t: [dict(r) for r in conn.execute(text(f'SELECT * FROM "{t}"')).mappings()]
+                    for t in self._tables(conn)}
+            versions = {t: sorted(conn.execute(text(f'SELECT version_num FROM "{t}"')).scalars())
+                        for t in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                                                   "AND tablename LIKE 'alembic_version%'")).scalars()}
+        return {"rows": {t: r for t, r in rows.items() if r}, "versions": versions}
+
+    def empty(self) -> None:
+        if any(self._moved(engine, seed) for engine, seed in zip(self.engines, self.seeds, strict=True)):
+            _migrate(self.urls)
+        for engine, seed in zip(self.engines, self.seeds, strict=True):
+            with engine.begin() as conn:
+                # A session a test left open would hold locks: end it rather than wait.
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+                conn.execute(text("SET LOCAL session_replication_role = replica"))
+                for table in self._tables(conn):
+                    conn.execute(text(f'DELETE FROM "{table}"'))
+                for sequence in conn.execute(text("SELECT sequencename FROM pg_sequences "
+                                                  "WHERE schemaname = 'public'")).scalars():
+                    conn.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+                for table, rows in seed["rows"].items():
+                    columns = list(rows[0])
+                    conn.execute(text(f'INSERT INTO "{table}" ({", ".join(columns)}) '
+                                      f'VALUES ({", ".join(":" + c for c in columns)})'), rows)
+
+    def _moved(self, engine: Engine, seed: dict[str, Any]) -> bool:
+        with engine.connect() as conn:
+            for table, versions in seed["versions"].items():
+                if sorted(conn.execute(text(f'SELECT version_num FROM "{table}"')).scalars()) != versions:
+                    return True
+        return False
+
+    def close(self) -> None:
+        for engine in self.engines:
+            engine.dispose()
+
+
+@pytest.fixture
+def database_urls(_migrated: tuple[str, str] | _Reusable, tmp_path: Path) -> tuple[str, str]:
+    """(data URL, key-store URL), migrated and empty. SQLite: copies of the template files in the test's
+    folder. On a server: the run's two databases, emptied."""
+    if isinstance(_migrated, _Reusable):
+        _migrated.empty()
+        return _migrated.urls
+    urls = (f"sqlite:///{tmp_path / 'kluis.db'}", f"sqlite:///{tmp_path / 'kluis-keys.db'}")
+    for template, copy in zip(_migrated, urls, strict=True):
+        shutil.copyfile(template.removeprefix("sqlite:///"), copy.removeprefix("sqlite:///"))
+    return urls
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
@@ -291,35 +291,42 @@ class Runner:
         new_key: bytes | None = None
         erased: Counter[str] = Counter()
         kept: Counter[tuple[str, str, str | None]] = Counter()
-        doomed: list[uuid.UUID] = []
         held_categories = {h.category: h for h in holds if h.scope == "category"}
         records = Record.__table__
-        rows = session.execute(select(records.c.id, records.c.category, records.c.purposes, records.c.ciphertext,
-                                      records.c.due_at, records.c.rule_id).where(records.c.person_id == person.id)
-                               .order_by(records.c.id).execution_options(yield_per=BATCH))
-        for row in rows:
-            due = as_amsterdam_date(row.due_at)
-            hold = held_categories.get(row.category)
-            if hold is not None:
-                keep: rules.Keep | None = rules.Keep(rules.HOLD_RULE, as_amsterdam_date(hold.until), "legal_hold")
-            else:
-                keep = rules.keep_of(keeping, row.category, row.purposes, due, today, row.rule_id)
-            if keep is None:
-                doomed.append(row.id)
-                erased[row.category] += 1
-                if len(doomed) >= BATCH:
-                    session.execute(delete(records).where(records.c.id.in_(doomed)))
-                    doomed.clear()
-                    checkpoint("erasure.vault.batch")
-                continue
-            if new_key is None:
-                new_key = self._fresh_key(session, job.id, now)
-            plain = open_sealed(old, person.id, row.id, row.category, row.ciphertext)
-            session.execute(update(records).where(records.c.id == row.id).values(
-                ciphertext=RecordCipher(new_key).seal(person.id, row.id, row.category, plain)))
-            kept[(row.category, keep.rule_id, rules.iso(keep.until))] += 1
-        if doomed:
-            session.execute(delete(records).where(records.c.id.in_(doomed)))
+        columns = select(records.c.id, records.c.category, records.c.purposes, records.c.ciphertext, records.c.due_at,
+                         records.c.rule_id).where(records.c.person_id == person.id).order_by(records.c.id).limit(BATCH)
+        resealed = update(records).where(records.c.id == bindparam("record_id"))
+        last: uuid.UUID | None = None
+        while True:  # a page at a time, by id: memory stays flat, and a usual person takes one round trip
+            page = session.execute(columns if last is None else columns.where(records.c.id > last)).all()
+            doomed: list[uuid.UUID] = []
+            sealed: list[dict[str, Any]] = []
+            for row in page:
+                due = as_amsterdam_date(row.due_at)
+                hold = held_categories.get(row.category)
+                if hold is not None:
+                    keep: rules.Keep | None = rules.Keep(rules.HOLD_RULE, as_amsterdam_date(hold.until),
+                                                         "legal_hold")
+                else:
+                    keep = rules.keep_of(keeping, row.category, row.purposes, due, today, row.rule_id)
+                if keep is None:
+                    doomed.append(row.id)
+                    erased[row.category] += 1
+                    continue
+                if new_key is None:
+                    new_key = self._fresh_key(session, job.id, now)
+                plain = open_sealed(old, person.id, row.id, row.category, row.ciphertext)
+                sealed.append({"record_id": row.id,
+                               "ciphertext": RecordCipher(new_key).seal(person.id, row.id, row.category, plain)})
+                kept[(row.category, keep.rule_id, rules.iso(keep.until))] += 1
+            if doomed:
+                session.execute(delete(records).where(records.c.id.in_(doomed)))
+            if sealed:
+                session.execute(resealed, sealed)
+            if len(page) < BATCH:
+                break
+            last = page[-1].id
+            checkpoint("erasure.vault.batch")
         checkpoint("erasure.vault.records")
         identifier = Identifier.__table__
         gone = session.execute(delete(identifier).where(identifier.c.person_id == person.id).returning(

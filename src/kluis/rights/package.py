@@ -256,7 +256,9 @@ class _PackageWriter:
 
     def _entries(self, only: str | None, limit: int | None = None) -> Iterator[dict[str, Any]]:
         query = self._record_query(only)
-        for batch in self._batches(query if limit is None else query.limit(limit), BATCH):
+        # A bounded read is fetched at once (one round trip); an unbounded one streams in batches.
+        pages = [self.session.execute(query.limit(limit)).all()] if limit is not None else self._batches(query, BATCH)
+        for batch in pages:
             for row in batch:
                 category = row.category
                 entry: dict[str, Any] = {

@@ -77,7 +77,7 @@ def sign_in(client, kluis, catcher, path):
 
 def audited(kluis, action):
     with kluis.db.sessions() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
 
 
 def test_r_dsr_3_verified_access_is_built_by_the_worker_encrypted_and_the_request_done(kluis, catcher):
