@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -76,7 +78,39 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return ping_when_idle(create_engine(url, **kwargs))
+
+
+# A pooled connection used within this many seconds is taken as alive: the server would have to go away in
+# that window, and then the first statement fails and the pool starts afresh.
+IDLE_PING_SECONDS = 10.0
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS,
+                   now: Callable[[], float] = time.monotonic) -> Engine:
+    """Check a pooled connection before use when it has been idle for a while (a restarted server, a firewall
+    that dropped the socket, an idle timeout): a dead one is replaced before the caller sees it. Unlike
+    ``pool_pre_ping``, a connection handed back a moment ago is not pinged again: a worker running many short
+    transactions would otherwise pay a round trip for each."""
+
+    @event.listens_for(engine, "connect")  # a connection just made needs no check either
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["kluis.returned_at"] = now()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("kluis.returned_at")
+        if returned is not None and now() - returned < idle_seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:  # type: ignore[attr-defined]
+            raise DisconnectionError("the pooled connection is gone") from exc
+        if not alive:
+            raise DisconnectionError("the pooled connection is gone")
+
+    return engine
 
 
 class Database:

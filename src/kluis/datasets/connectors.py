@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from kluis.datasets.errors import DatasetUnavailable
 from kluis.datasets.rules import staff_message
+from kluis.db import ping_when_idle
 from kluis.policy.schemas import Dataset
 
 # Seconds to wait for a server that does not answer, so a request is not held for minutes.
@@ -77,8 +78,7 @@ class Connections:
         try:
             url = make_url(url_text)
             timeout = _TIMEOUT_ARGUMENT.get(url.get_backend_name())
-            return create_engine(url, pool_pre_ping=True,
-                                 connect_args={timeout: CONNECT_TIMEOUT} if timeout else {})
+            return ping_when_idle(create_engine(url, connect_args={timeout: CONNECT_TIMEOUT} if timeout else {}))
         except (ArgumentError, ImportError, SQLAlchemyError) as exc:
             raise DatasetUnavailable(
                 f"dataset '{dataset.id}': the URL of connection '{dataset.connection}' does not work "

@@ -1,0 +1,66 @@
+"""Pooled connections to a database server: a dead one is replaced before use; one used a moment ago is not
+checked again (R-DSR-9: service databases; the data database the same way)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from kluis.db import ping_when_idle
+
+SERVERS = {
+    "postgresql": os.environ.get("KLUIS_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    "mariadb": os.environ.get("KLUIS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/"),
+}
+BACKEND_ID = {"postgresql": "SELECT pg_backend_pid()", "mariadb": "SELECT CONNECTION_ID()"}
+KILL = {"postgresql": "SELECT pg_terminate_backend(:pid)", "mariadb": "KILL :pid"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = 1000.0
+
+    def __call__(self) -> float:
+        return self.at
+
+
+@pytest.mark.parametrize("server", sorted(SERVERS))
+def test_a_connection_killed_while_idle_is_replaced_before_the_caller_uses_it(server):
+    clock = Clock()
+    engine = ping_when_idle(create_engine(SERVERS[server], pool_size=1, max_overflow=0), idle_seconds=10, now=clock)
+    admin = create_engine(SERVERS[server], isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            first = conn.execute(text(BACKEND_ID[server])).scalar_one()
+        with admin.connect() as conn:
+            conn.execute(text(KILL[server]), {"pid": first})
+        clock.at += 11  # idle long enough to be checked
+        with engine.connect() as conn:
+            second = conn.execute(text(BACKEND_ID[server])).scalar_one()
+        assert second != first
+    finally:
+        engine.dispose()
+        admin.dispose()
+
+
+def test_a_connection_used_a_moment_ago_is_not_pinged_again():
+    clock = Clock()
+    engine = ping_when_idle(create_engine(SERVERS["postgresql"], pool_size=1, max_overflow=0), idle_seconds=10,
+                            now=clock)
+    pings = []
+    real = engine.dialect.do_ping
+    engine.dialect.do_ping = lambda dbapi_conn: pings.append(1) or real(dbapi_conn)  # type: ignore[method-assign]
+    try:
+        for _ in range(5):
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            clock.at += 1
+        assert pings == []  # made or handed back within the last 10 seconds each time
+        clock.at += 30
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        assert pings == [1]
+    finally:
+        engine.dispose()
