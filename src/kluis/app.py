@@ -15,6 +15,7 @@ from kluis.consent.cookies.api import router as cookie_api_router
 from kluis.consent.cookies.views import router as cookie_pages
 from kluis.consent.marketing_api import router as marketing_router
 from kluis.consent.marketing_views import router as marketing_pages
+from kluis.disclosures.api import router as disclosures_router
 from kluis.erasure.console import router as erasure_console
 from kluis.gate.api import router as gate_router
 from kluis.mail.views import router as mail_router
@@ -46,6 +47,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(marketing_router)
     app.include_router(marketing_pages)
     app.include_router(retention_router)
+    app.include_router(disclosures_router)
     app.include_router(rights_router)
     app.include_router(rights_pages)
     app.include_router(package_pages)

@@ -6,6 +6,7 @@ from kluis.consent import marketing_models  # noqa: F401
 from kluis.consent import models as consent_models  # noqa: F401
 from kluis.consent.cookies import models as cookie_models  # noqa: F401
 from kluis.db import Base, KeyBase
+from kluis.disclosures import models as disclosure_models  # noqa: F401
 from kluis.erasure import models as erasure_models  # noqa: F401
 from kluis.gate import models as gate_models  # noqa: F401
 from kluis.mail import models as mail_models  # noqa: F401

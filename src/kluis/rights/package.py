@@ -14,7 +14,7 @@ import json
 import mimetypes
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
@@ -25,6 +25,7 @@ from sqlalchemy.sql import Select
 
 from kluis.audit import service as audit
 from kluis.datasets.service import DatasetRows, Identity
+from kluis.disclosures.service import Disclosures
 from kluis.kit.errors import Invalid, NotFound
 from kluis.policy.schemas import LANGS, Lang, version_label
 from kluis.retention import service as retention
@@ -55,14 +56,12 @@ class PackageSummary:
 
 
 def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, lang: Lang, out: BinaryIO, *,
-                         portability: bool = False, disclosures: Sequence[Mapping[str, Any]] = (),
-                         actor: str = "system", report: bool = True) -> PackageSummary:
+                         portability: bool = False, actor: str = "system", report: bool = True) -> PackageSummary:
     """Write the person's access package (or, with ``portability``, their portable data) as a ZIP to ``out``.
 
-    ``disclosures`` are the logged disclosures of the person's data to recipients (mappings with
-    ``recipient``, ``at``, ``categories`` and ``reason``); they appear in the report and ``disclosures.json``.
-    ``report=False`` leaves out the readable report (HTML and PDF): the data files alone (benchmarks time
-    the report's rendering apart).
+    The logged disclosures of the person's data to recipients and processors (``kluis.disclosures``) appear
+    in the report and in ``disclosures.json``. ``report=False`` leaves out the readable report (HTML and PDF):
+    the data files alone (benchmarks time the report's rendering apart).
     """
     if lang not in LANGS:
         raise Invalid(f"unknown language '{lang}'; use one of {', '.join(LANGS)}", code="language_invalid")
@@ -101,7 +100,8 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
             writer.put_json("consents.json", consents)
             writer.put_json("gate.json", {"objections": objections, "restrictions": restrictions,
                                           "relations": relations})
-            writer.put_json("disclosures.json", [dict(d) for d in disclosures])
+            disclosures = Disclosures(session, kluis.policy, kluis.clock, actor).for_package(person_id)
+            writer.put_json("disclosures.json", disclosures)
             holds = [_row(h, ("id", "scope", "category", "reason", "reference", "created_at", "until"))
                      for h in retention.held(session, kluis.clock, person_id)]
             writer.put_json("legal_holds.json", holds)

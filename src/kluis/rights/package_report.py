@@ -250,10 +250,13 @@ class _Report:
                              (self.w("system"), self.w("table"), self.w("category"), self.w("count")), rows)
 
     def _disclosures(self) -> dict[str, Any]:
-        names = {r.id: self.t(r.name) for r in self.policy.recipients}
+        names = {f"recipient:{r.id}": self.t(r.name) for r in self.policy.recipients}
+        names |= {f"processor:{p.id}": f"{p.name} ({self.t(p.service)})" for p in self.policy.processors}
+        purposes = {p.id: self.t(p.name) for p in self.policy.purposes}
         categories = {c.id: self.t(c.name) for c in self.policy.categories}
         rows = [(names.get(str(d.get("recipient", "")), str(d.get("recipient", ""))), self.when(d.get("at")),
-                 self.join([categories.get(c, c) for c in d.get("categories", ())]), str(d.get("reason", "")))
+                 self.join([categories.get(c, c) for c in d.get("categories", ())]),
+                 purposes.get(str(d.get("purpose", "")), str(d.get("purpose", ""))))
                 for d in self.facts.disclosures]
         return self._section(self.w("disclosures"), [] if rows else [self.w("no_disclosures")],
                              (self.w("recipient"), self.w("when"), self.w("category"), self.w("description")), rows)

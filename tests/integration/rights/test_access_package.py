@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import select
 
 from kluis.audit.models import AuditEvent
+from kluis.disclosures.service import DisclosureIn, Disclosures
 from kluis.kit.errors import Invalid, NotFound
 from kluis.rights.package import write_access_package
 from kluis.vault.schemas import FileIn, IdentifierIn, PersonIn, RecordIn
@@ -147,13 +148,28 @@ def test_r_dsr_3_report_holds_the_art_15_facts(kluis, lang):
 
 
 def test_r_dsr_3_logged_disclosures_are_listed(kluis):
-    pid = _person(kluis)
-    disclosure = {"recipient": "authorities", "at": "2026-10-01T10:00:00+00:00", "categories": ["basic"],
-                  "reason": "Vordering politie"}
-    _, zf = _build(kluis, pid, "nl", disclosures=[disclosure])
+    """R-DSR-3: what the disclosure log holds for the person is in the report (recipient, when, categories,
+    purpose) and in disclosures.json."""
+    with kluis.db.transaction() as session:
+        pid = kluis.vault(session, "test").create_person(PersonIn(subject_types=["employee"], identifiers=[
+            IdentifierIn(kind="email", value="deel@example.nl")])).id
+        kluis.gate(session, "test").add_relation(pid, "account")
+        kluis.consents(session, "test").give(pid, "marketing_email", method="form", notice_text="Ja", lang="nl")
+    with kluis.db.transaction() as session:
+        Disclosures(session, kluis.policy, kluis.clock, "test").record([
+            DisclosureIn(person_id=pid, party="recipient:group_companies", categories=["basic"],
+                         purpose="accounts", reference="export-2026-11"),
+            DisclosureIn(person_id=pid, party="processor:email_delivery", categories=["basic"],
+                         purpose="marketing_email")])
+    _, zf = _build(kluis, pid, "nl")
     html = zf.read("report.html").decode()
-    assert "Vordering politie" in html and kluis.policy.recipient("authorities").name.nl in html
-    assert json.loads(zf.read("disclosures.json")) == [disclosure]
+    assert kluis.policy.recipient("group_companies").name.nl in html
+    assert kluis.policy.processor("email_delivery").name in html
+    assert kluis.policy.purpose("accounts").name.nl in html
+    logged = json.loads(zf.read("disclosures.json"))
+    assert [(d["recipient"], d["categories"], d["purpose"], d["reference"]) for d in logged] == [
+        ("processor:email_delivery", ["basic"], "marketing_email", None),
+        ("recipient:group_companies", ["basic"], "accounts", "export-2026-11")]  # by time, then party
 
 
 def test_r_dsr_4_portability_holds_only_provided_data_on_consent_or_contract(kluis):

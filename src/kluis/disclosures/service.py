@@ -1,0 +1,166 @@
+"""Recording disclosures and reading them back (R-DSR-3: access packages show them; Art. 19: who to tell).
+
+A disclosure is recorded only when it was allowed: the party is in the policy's register and receives those
+categories (R-SHR-1, R-SHR-2: a processor needs its data-processing agreement), the gate allows the purpose
+for the person at that moment (R-GATE-1), and an authority is never a routine recipient (R-SHR-3: only by
+order). A batch is checked whole before anything is written: one refused item refuses the batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kluis.audit import service as audit
+from kluis.disclosures.models import Disclosure
+from kluis.gate.service import Gate
+from kluis.kit.clock import Clock, as_utc
+from kluis.kit.errors import Invalid, NotAllowed, Problem
+from kluis.kit.ids import new_id
+from kluis.policy.schemas import Policy, Processor, Recipient, UnknownPolicyId
+from kluis.vault.models import Person
+
+MAX_BATCH = 10_000
+# A disclosure is logged when it happens; a service that logs afterwards may date it back this far.
+MAX_BACKDATE = timedelta(days=31)
+
+
+@dataclass(frozen=True)
+class DisclosureIn:
+    person_id: uuid.UUID
+    party: str
+    categories: Sequence[str]
+    purpose: str
+    at: datetime | None = None
+    reference: str | None = None
+
+
+@dataclass
+class Disclosures:
+    session: Session
+    policy: Policy
+    clock: Clock
+    actor: str
+
+    def record(self, items: Sequence[DisclosureIn], allowed_purposes: Sequence[str] | None = None,
+               single: bool = False) -> list[Disclosure]:
+        """Record these disclosures, all or none. ``allowed_purposes``: the purposes the caller's key may use
+        (None: staff, any purpose)."""
+        if not items:
+            raise Invalid("no disclosures given", code="disclosures_empty",
+                          problems=[Problem("items", "empty", "give at least one disclosure")])
+        if len(items) > MAX_BATCH:
+            raise Invalid(f"at most {MAX_BATCH:,} disclosures per call", code="disclosures_too_many",
+                          problems=[Problem("items", "too_many", f"at most {MAX_BATCH:,}")])
+        now = self.clock.now()
+        problems: list[Problem] = []
+        foreign: list[Problem] = []
+        for i, item in enumerate(items):
+            at = "" if single else f"items[{i}]."
+            problems += self._check(item, at, now)
+            if allowed_purposes is not None and item.purpose in self.policy.purpose_ids \
+                    and item.purpose not in allowed_purposes:
+                foreign.append(Problem(f"{at}purpose", "purpose_not_allowed",
+                                       f"this key may not be used for purpose {item.purpose!r}"))
+        if problems:
+            raise Invalid("the disclosure was not recorded" if single else "no disclosure of the batch was recorded",
+                          code="disclosure_invalid", problems=problems)
+        if foreign:
+            raise NotAllowed("a key may only log disclosures for its own purposes", code="purpose_not_allowed",
+                             problems=foreign)
+        self._check_people_and_gate(items, single)
+        rows = [Disclosure(id=new_id(), person_id=item.person_id, party=item.party,
+                           categories=sorted(set(item.categories)), purpose=item.purpose,
+                           at=as_utc(item.at) if item.at else now, reference=item.reference,
+                           recorded_by=self.actor, recorded_at=now) for item in items]
+        self.session.add_all(rows)
+        self.session.flush()
+        audit.append(self.session, self.clock, actor=self.actor, action="disclosure.recorded",
+                     object_type="disclosure", object_ids=[r.id for r in rows][:100],
+                     details={"disclosures": len(rows), "people": len({r.person_id for r in rows}),
+                              "parties": sorted({r.party for r in rows}),
+                              "purposes": sorted({r.purpose for r in rows})})
+        return rows
+
+    def of(self, person_id: uuid.UUID) -> list[Disclosure]:
+        return list(self.session.scalars(select(Disclosure).where(Disclosure.person_id == person_id)
+                                         .order_by(Disclosure.at, Disclosure.party, Disclosure.id)))
+
+    def for_package(self, person_id: uuid.UUID) -> list[dict[str, Any]]:
+        """As the access package shows them (disclosures.json and the report)."""
+        return [{"recipient": d.party, "at": d.at.isoformat(), "categories": list(d.categories),
+                 "purpose": d.purpose, "reference": d.reference} for d in self.of(person_id)]
+
+    def parties_of(self, person_id: uuid.UUID, categories: Sequence[str]) -> set[str]:
+        """The parties that received any of these categories of the person (Art. 19)."""
+        wanted = set(categories)
+        return {d.party for d in self.of(person_id) if wanted & set(d.categories)}
+
+    # --- checks -------------------------------------------------------------------------------
+
+    def _check(self, item: DisclosureIn, at: str, now: datetime) -> list[Problem]:
+        problems: list[Problem] = []
+        party = self._party(item.party)
+        if party is None:
+            problems.append(Problem(f"{at}party", "party_unknown",
+                                    "a recipient or processor of the policy: recipient:<id> or processor:<id>"))
+        elif isinstance(party, Recipient) and party.requires_order:
+            problems.append(Problem(f"{at}party", "order_required",
+                                    "an authority receives data only by a written order, approved by the DPO "
+                                    "(R-SHR-3); it is not logged as a routine disclosure"))
+        elif isinstance(party, Processor) and party.agreement is None:
+            problems.append(Problem(f"{at}party", "agreement_missing",
+                                    "no data-processing agreement is recorded for this processor (R-SHR-2)"))
+        if item.purpose not in self.policy.purpose_ids:
+            problems.append(Problem(f"{at}purpose", "purpose_unknown", f"unknown purpose {item.purpose!r}"))
+        if not item.categories:
+            problems.append(Problem(f"{at}categories", "categories_required", "name the categories disclosed"))
+        known = {c.id for c in self.policy.categories}
+        for category in item.categories:
+            if category not in known:
+                problems.append(Problem(f"{at}categories", "category_unknown", f"unknown category {category!r}"))
+            elif party is not None and category not in party.categories:
+                problems.append(Problem(f"{at}categories", "category_not_shared",
+                                        f"the policy does not share {category!r} with {item.party}"))
+        if item.at is not None:
+            if item.at.tzinfo is None:
+                problems.append(Problem(f"{at}at", "timezone_required", "give a time zone"))
+            elif item.at > now:
+                problems.append(Problem(f"{at}at", "in_future", "a disclosure is logged once it has happened"))
+            elif item.at < now - MAX_BACKDATE:
+                problems.append(Problem(f"{at}at", "too_old", "log a disclosure within 31 days of it"))
+        if item.reference is not None and len(item.reference) > 80:
+            problems.append(Problem(f"{at}reference", "too_long", "at most 80 characters"))
+        return problems
+
+    def _check_people_and_gate(self, items: Sequence[DisclosureIn], single: bool) -> None:
+        ids = list({item.person_id for item in items})
+        found: set[uuid.UUID] = set()
+        for start in range(0, len(ids), 1000):
+            found |= set(self.session.scalars(select(Person.id).where(
+                Person.id.in_(ids[start:start + 1000]), Person.shredded_at.is_(None))))
+        unknown = [Problem("person_id" if single else f"items[{i}].person_id", "person_not_found", "no such person")
+                   for i, item in enumerate(items) if item.person_id not in found]
+        if unknown:
+            raise Invalid("the disclosure names a person Kluis does not hold", code="person_not_found",
+                          problems=unknown[:100])
+        decisions = Gate(self.session, self.policy, self.clock, self.actor).decide_many(
+            [(item.person_id, item.purpose) for item in items])
+        refused = [Problem("purpose" if single else f"items[{i}].purpose", decision.reason,
+                           f"the gate refuses purpose {item.purpose!r} for this person ({decision.reason})")
+                   for i, (item, decision) in enumerate(zip(items, decisions, strict=True)) if not decision.allowed]
+        if refused:
+            raise NotAllowed("processing for this purpose is not allowed, so neither is the disclosure",
+                             code="disclosure_refused", problems=refused[:100])
+
+    def _party(self, ref: str) -> Recipient | Processor | None:
+        try:
+            return self.policy.party(ref)
+        except (UnknownPolicyId, KeyError, ValueError):
+            return None
