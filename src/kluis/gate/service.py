@@ -48,9 +48,7 @@ class Gate:
         return rules.decide(self.policy, purpose, self.facts([person_id])[person_id], self.clock.now())
 
     def decide_many(self, questions: Sequence[tuple[uuid.UUID, str]]) -> list[rules.Decision]:
-        now = self.clock.now()
-        facts = self.facts({pid for pid, _ in questions})
-        return [rules.decide(self.policy, purpose, facts[pid], now) for pid, purpose in questions]
+        return decide_all(self.policy, questions, self.facts({pid for pid, _ in questions}), self.clock.now())
 
     def facts(self, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, rules.Facts]:
         """The person row and its current-facts row, for many people in few queries (on PostgreSQL one
@@ -233,6 +231,14 @@ class Gate:
 
     def person(self, person_id: uuid.UUID) -> Person:
         return live_person(self.session, person_id)
+
+
+def decide_all(policy: Policy, questions: Sequence[tuple[uuid.UUID, str]], facts: dict[uuid.UUID, rules.Facts],
+               now: datetime) -> list[rules.Decision]:
+    """The decision for each question, in order, from facts read for these people (a person missing from
+    ``facts`` is unknown)."""
+    decide, unknown = rules.decide, rules.UNKNOWN_PERSON
+    return [decide(policy, purpose, facts.get(pid, unknown), now) for pid, purpose in questions]
 
 
 def uuid_array(ids: Iterable[uuid.UUID]) -> str:
