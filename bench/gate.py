@@ -127,7 +127,7 @@ def _load(port: int, token: str, ids: list[str], seconds: float) -> list[float]:
     return latencies
 
 
-def over_http(kluis, ids: list, seconds: float, clients: int) -> dict[str, float]:
+def over_http(kluis, ids: list, seconds: float, clients: int, workers: int = 1) -> dict[str, float]:
     with kluis.db.transaction() as session:
         _, token = create_key(session, kluis.clock, kluis.policy, service="bench", purposes=PURPOSES, actor="bench")
     with socket.socket() as sock:
@@ -138,7 +138,8 @@ def over_http(kluis, ids: list, seconds: float, clients: int) -> dict[str, float
                KLUIS_MASTER_KEY=kluis.settings.master_key.get_secret_value(),
                KLUIS_INDEX_KEY=kluis.settings.index_key.get_secret_value(),
                KLUIS_SECRET_KEY=kluis.settings.secret_key.get_secret_value())
-    server = subprocess.Popen([str(Path(sys.executable).parent / "kluis"), "serve", "--port", str(port)],
+    server = subprocess.Popen([str(Path(sys.executable).parent / "kluis"), "serve", "--port", str(port),
+                               "--workers", str(workers)],
                               env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -173,6 +174,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="postgresql")
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (kluis serve --workers)")
     args = parser.parse_args()
     with fresh_kluis(args.backend) as kluis:
         ids = populate(kluis, args.people)
@@ -181,8 +183,9 @@ def main() -> None:
         print(f"[{args.backend}] in-process decisions (batches of 10,000): {gate_rate:,.0f} decisions/s")
         print(f"[{args.backend}] raw SQL lookup of the same facts:        {raw_rate:,.0f} people/s")
         print(f"[{args.backend}] ratio gate/raw:                           {gate_rate / raw_rate:.2f}")
-        http_figures = over_http(kluis, ids, args.seconds, args.clients)
-        print(f"[{args.backend}] HTTP single decisions ({args.clients} client processes, 1 server process): "
+        http_figures = over_http(kluis, ids, args.seconds, args.clients, args.workers)
+        print(f"[{args.backend}] HTTP single decisions ({args.clients} client processes, "
+              f"{args.workers} server process{'es' if args.workers > 1 else ''}): "
               f"{http_figures['rps']:,.0f} requests/s, p50 {http_figures['p50_ms']:.1f} ms, "
               f"p99 {http_figures['p99_ms']:.1f} ms")
 

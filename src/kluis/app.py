@@ -70,3 +70,12 @@ def create_app(kluis: Kluis) -> FastAPI:
 
     return app
 
+
+
+def from_settings() -> FastAPI:
+    """The application of one server process of ``kluis serve --workers N``, wired from the environment."""
+    from kluis import wiring
+
+    kluis = wiring.for_cli()
+    kluis.policy_version = kluis.register_policy()
+    return create_app(kluis)
