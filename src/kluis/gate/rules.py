@@ -79,6 +79,9 @@ class Decision:
 
 
 UNKNOWN_PERSON = Facts(exists=False)
+# The facts of most decisions, shared read-only (one fewer object per decision).
+NOT_RESTRICTED: Mapping[str, Any] = MappingProxyType({"restricted": False})
+RESTRICTED: Mapping[str, Any] = MappingProxyType({"restricted": True})
 
 
 def active(relation: Mapping[str, Any], now: datetime) -> bool:
@@ -100,7 +103,7 @@ def decide(policy: Policy, purpose_id: str, facts: Facts, now: datetime) -> Deci
         return Decision(purpose_id, False, "person_unknown", basis, role)
     if facts.erased:
         return Decision(purpose_id, False, "person_erased", basis, role)
-    restricted = {"restricted": facts.restricted}
+    restricted = RESTRICTED if facts.restricted else NOT_RESTRICTED
     if basis == "legal_obligation":
         # A legal duty (the employer's fiscal record keeping) holds whatever the person asked; it covers
         # only its own purpose, which is why it is a purpose of its own.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -48,7 +50,8 @@ class Gate:
         return rules.decide(self.policy, purpose, self.facts([person_id])[person_id], self.clock.now())
 
     def decide_many(self, questions: Sequence[tuple[uuid.UUID, str]]) -> list[rules.Decision]:
-        return decide_all(self.policy, questions, self.facts({pid for pid, _ in questions}), self.clock.now())
+        with cycle_collector_paused():
+            return decide_all(self.policy, questions, self.facts({pid for pid, _ in questions}), self.clock.now())
 
     def facts(self, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, rules.Facts]:
         """The person row and its current-facts row, for many people in few queries (on PostgreSQL one
@@ -231,6 +234,23 @@ class Gate:
 
     def person(self, person_id: uuid.UUID) -> Person:
         return live_person(self.session, person_id)
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector held off while a batch is decided (restored as it was afterwards).
+
+    A batch of 10,000 builds tens of thousands of small, acyclic objects (rows, facts, decisions) that
+    outlive the young generation, which makes the collector walk the whole heap again and again during the
+    batch: about a third of a batch's time in measurements. Reference counting still frees everything;
+    the collector runs as usual after the batch."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def decide_all(policy: Policy, questions: Sequence[tuple[uuid.UUID, str]], facts: dict[uuid.UUID, rules.Facts],
