@@ -77,5 +77,5 @@ def from_settings() -> FastAPI:
     from kluis import wiring
 
     kluis = wiring.for_cli()
-    kluis.policy_version = kluis.register_policy()
+    kluis.register_policy()
     return create_app(kluis)
