@@ -114,11 +114,11 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
     kluis.register_policy()
     err.print(f"Kluis on http://{host}:{port}  (statement /privacy, API docs /docs, health /health)")
     if workers == 1:
-        uvicorn.run(create_app(kluis), host=host, port=port, log_level="warning")
+        uvicorn.run(create_app(kluis), host=host, port=port, log_level="warning", access_log=False)
         return
     kluis.close()  # each worker process builds its own (connections are not shared across processes)
     uvicorn.run("kluis.app:from_settings", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+                log_level="warning", access_log=False)
 
 
 def main() -> None:
