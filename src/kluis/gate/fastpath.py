@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from contextlib import nullcontext
 from typing import Any
 
 import psycopg
@@ -22,7 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from kluis.access.service import authenticate, key_accepts, split_token
 from kluis.gate.api import MAX_DECISIONS
-from kluis.gate.service import FACTS_PG, decide_all, facts_from_rows, uuid_array
+from kluis.gate.service import FACTS_PG, cycle_collector_paused, decide_all, facts_from_rows, uuid_array
 from kluis.kit.errors import DomainError
 from kluis.wiring import Kluis
 
@@ -103,9 +104,10 @@ def answer(kluis: Kluis, token: str, questions: list[tuple[str, str]], single: b
                 purpose for _, purpose in questions) else {}
     if not allowed.issuperset(purpose for _, purpose in questions):
         return None
-    decisions = decide_all(kluis.policy, [(pid, purpose) for pid, (_, purpose) in zip(ids, questions, strict=True)],
-                           facts, kluis.clock.now())
-    out = [{"person_id": str(pid), **d.as_dict()} for pid, d in zip(ids, decisions, strict=True)]
+    with cycle_collector_paused() if not single else nullcontext():  # see Gate.decide_many
+        decisions = decide_all(kluis.policy, [(pid, purpose) for pid, (_, purpose) in zip(ids, questions, strict=True)],
+                               facts, kluis.clock.now())
+        out = [{"person_id": str(pid), **d.as_dict()} for pid, d in zip(ids, decisions, strict=True)]
     # As starlette's JSONResponse renders it, so the bytes equal the endpoint's.
     return json.dumps(out[0] if single else {"decisions": out}, ensure_ascii=False, allow_nan=False,
                       separators=(",", ":")).encode()

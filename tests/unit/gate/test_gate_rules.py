@@ -93,3 +93,26 @@ def test_r_gate_1_facts_read_as_stored_text_decide_as_decoded_facts():
             assert decide(POLICY, purpose, text, NOW) == decide(POLICY, purpose, decoded, NOW)
     empty = Facts(objections="[]", consents="{}", relations="[]")
     assert (empty.objections, dict(empty.consents), empty.relations) == (frozenset(), {}, ())
+
+
+def test_r_gate_1_a_batch_leaves_the_cycle_collector_as_it_found_it():
+    """decide_many holds Python's cycle collector off during a batch only: afterwards it is on again, or
+    still off when the caller had turned it off."""
+    import gc
+
+    from kluis.gate.service import cycle_collector_paused
+
+    assert gc.isenabled()
+    with cycle_collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cycle_collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), cycle_collector_paused():
+        raise RuntimeError("a failing batch")
+    assert gc.isenabled()
