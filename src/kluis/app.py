@@ -18,6 +18,7 @@ from kluis.consent.marketing_views import router as marketing_pages
 from kluis.disclosures.api import router as disclosures_router
 from kluis.erasure.console import router as erasure_console
 from kluis.gate.api import router as gate_router
+from kluis.gate.fastpath import DecisionsFastPath
 from kluis.mail.views import router as mail_router
 from kluis.policy.views import router as policy_router
 from kluis.retention.api import router as retention_router
@@ -55,6 +56,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(erasure_console)
     app.include_router(mail_router)  # /demo/mail: answers only where the demo's mail catcher runs
     install_console(app)
+    app.add_middleware(DecisionsFastPath, kluis=kluis)  # the decisions hot path (see its module)
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:
@@ -70,3 +72,12 @@ def create_app(kluis: Kluis) -> FastAPI:
 
     return app
 
+
+
+def from_settings() -> FastAPI:
+    """The application of one server process of ``kluis serve --workers N``, wired from the environment."""
+    from kluis import wiring
+
+    kluis = wiring.for_cli()
+    kluis.register_policy()
+    return create_app(kluis)

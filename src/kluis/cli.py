@@ -102,7 +102,8 @@ def migrate(check: Annotated[bool, typer.Option(
 @app.command("serve")
 @domain_errors
 def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
-          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000) -> None:
+          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+          workers: Annotated[int, typer.Option(min=1, max=64, help="server processes on this port")] = 1) -> None:
     """Serve the HTTP API and pages (stateless: run as many as needed behind a load balancer)."""
     import uvicorn
 
@@ -112,7 +113,12 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
     schema.ensure_current(kluis.db)
     kluis.register_policy()
     err.print(f"Kluis on http://{host}:{port}  (statement /privacy, API docs /docs, health /health)")
-    uvicorn.run(create_app(kluis), host=host, port=port, log_level="warning")
+    if workers == 1:
+        uvicorn.run(create_app(kluis), host=host, port=port, log_level="warning", access_log=False)
+        return
+    kluis.close()  # each worker process builds its own (connections are not shared across processes)
+    uvicorn.run("kluis.app:from_settings", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", access_log=False)
 
 
 def main() -> None:

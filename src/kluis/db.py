@@ -122,6 +122,7 @@ class Database:
         self.key_engine = self.engine if keystore_url == url else make_engine(keystore_url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.key_sessions = sessionmaker(self.key_engine, expire_on_commit=False)
+        self._held: list[Any] = []
 
     @property
     def dialect(self) -> str:
@@ -140,7 +141,21 @@ class Database:
             session.connection(execution_options={WRITE_OPTION: True})
             yield session
 
+    def held_connection(self) -> Any:
+        """A driver connection of the data database in autocommit mode (each statement sees what is committed
+        at that moment), outside the pool, for one owner that uses it serially; closed by ``dispose``."""
+        raw = self.engine.raw_connection()
+        connection = raw.driver_connection
+        raw.detach()
+        connection.rollback()
+        connection.autocommit = True
+        self._held = [c for c in self._held if not c.closed] + [connection]
+        return connection
+
     def dispose(self) -> None:
+        for connection in self._held:
+            connection.close()
+        self._held = []
         self.engine.dispose()
         if self.key_engine is not self.engine:
             self.key_engine.dispose()

@@ -74,11 +74,21 @@ def create_key(session: Session, clock: Clock, policy: Policy, *, service: str, 
     return key, f"kluis_{prefix}_{secret}"
 
 
-def authenticate(session: Session, token: str | None) -> Caller:
+def split_token(token: str | None) -> tuple[str, str] | None:
+    """(prefix, hash of the secret) of a well-formed token, else None."""
     match = _TOKEN.match(token or "")
-    key = session.scalars(select(ApiKey).where(ApiKey.prefix == match.group(1))).one_or_none() if match else None
-    if (key is None or match is None or key.revoked_at is not None
-            or not hmac.compare_digest(key.secret_hash, _hash(match.group(2)))):
+    return (match.group(1), _hash(match.group(2))) if match else None
+
+
+def key_accepts(secret_hash: str, revoked: bool, presented_hash: str) -> bool:
+    """A stored key accepts a presented secret while it is not revoked (compared in constant time)."""
+    return not revoked and hmac.compare_digest(secret_hash, presented_hash)
+
+
+def authenticate(session: Session, token: str | None) -> Caller:
+    parts = split_token(token)
+    key = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[0])).one_or_none() if parts else None
+    if key is None or parts is None or not key_accepts(key.secret_hash, key.revoked_at is not None, parts[1]):
         raise Unauthenticated("a valid API key is required (Authorization: Bearer kluis_…)", code="key_invalid")
     return Caller(key_id=str(key.id), service=key.service, purposes=tuple(key.purposes))
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from kluis.policy.schemas import Policy
@@ -14,19 +16,52 @@ ALL_LEGITIMATE_INTEREST = "legitimate_interest"
 MARKETING = "marketing"  # direct marketing incl. profiling: an absolute right (Art. 21(2)-(3))
 MARKETING_GROUP = "marketing"
 RELATION_KINDS = ("employment", "account", "order", "application")
+NOTHING: frozenset[str] = frozenset()
+EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(slots=True)
 class Facts:
-    """What is true of a person now, as far as the gate cares. Treated as read-only (not frozen: a frozen
-    dataclass costs several microseconds per instance, and the gate builds one per person asked about)."""
+    """What is true of a person now, as far as the gate cares. Treated as read-only.
 
-    exists: bool = True
-    erased: bool = False
-    restricted: bool = False
-    objections: frozenset[str] = frozenset()
-    consents: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    relations: tuple[Mapping[str, Any], ...] = ()
+    Built from the stored row, it keeps the objections, consents and relations as the JSON text that was
+    read and decodes each only when a decision first needs it: a purpose on a legal obligation needs none of
+    them, one on consent only the consents, one on contract only the relations (a plain class with slots: a
+    frozen dataclass costs several microseconds per instance, and the gate builds one per person asked about).
+    """
+
+    __slots__ = ("exists", "erased", "restricted", "_objections", "_consents", "_relations")
+
+    def __init__(self, exists: bool = True, erased: bool = False, restricted: bool = False,
+                 objections: frozenset[str] | str = frozenset(),
+                 consents: Mapping[str, Mapping[str, Any]] | str = EMPTY,
+                 relations: tuple[Mapping[str, Any], ...] | str = ()) -> None:
+        self.exists, self.erased, self.restricted = exists, erased, restricted
+        self._objections, self._consents, self._relations = objections, consents, relations
+
+    @property
+    def objections(self) -> frozenset[str]:
+        if self._objections.__class__ is str:
+            self._objections = frozenset(json.loads(self._objections)) if self._objections != "[]" else NOTHING
+        return self._objections  # type: ignore[return-value]
+
+    @property
+    def consents(self) -> Mapping[str, Mapping[str, Any]]:
+        if self._consents.__class__ is str:
+            self._consents = json.loads(self._consents) if self._consents != "{}" else EMPTY
+        return self._consents  # type: ignore[return-value]
+
+    @property
+    def relations(self) -> tuple[Mapping[str, Any], ...]:
+        if self._relations.__class__ is str:
+            self._relations = tuple(
+                {**r, "starts_at": datetime.fromisoformat(r["starts_at"]),
+                 "ends_at": datetime.fromisoformat(r["ends_at"]) if r["ends_at"] else None}
+                for r in json.loads(self._relations)) if self._relations != "[]" else ()
+        return self._relations  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        return (f"Facts(exists={self.exists}, erased={self.erased}, restricted={self.restricted}, "
+                f"objections={self.objections!r}, consents={self.consents!r}, relations={self.relations!r})")
 
 
 @dataclass(slots=True)
@@ -44,6 +79,9 @@ class Decision:
 
 
 UNKNOWN_PERSON = Facts(exists=False)
+# The facts of most decisions, shared read-only (one fewer object per decision).
+NOT_RESTRICTED: Mapping[str, Any] = MappingProxyType({"restricted": False})
+RESTRICTED: Mapping[str, Any] = MappingProxyType({"restricted": True})
 
 
 def active(relation: Mapping[str, Any], now: datetime) -> bool:
@@ -65,14 +103,14 @@ def decide(policy: Policy, purpose_id: str, facts: Facts, now: datetime) -> Deci
         return Decision(purpose_id, False, "person_unknown", basis, role)
     if facts.erased:
         return Decision(purpose_id, False, "person_erased", basis, role)
-    restricted = {"restricted": facts.restricted}
+    restricted = RESTRICTED if facts.restricted else NOT_RESTRICTED
     if basis == "legal_obligation":
         # A legal duty (the employer's fiscal record keeping) holds whatever the person asked; it covers
         # only its own purpose, which is why it is a purpose of its own.
         return Decision(purpose_id, True, "legal_obligation", basis, role, restricted)
     if facts.restricted:
         return Decision(purpose_id, False, "restricted", basis, role, restricted)
-    if facts.objections and (basis == "legitimate_interest" or group == MARKETING_GROUP):
+    if (basis == "legitimate_interest" or group == MARKETING_GROUP) and facts.objections:
         for scope in sorted(facts.objections):
             if objection_covers(scope, purpose_id, group, basis):
                 return Decision(purpose_id, False, "objected", basis, role, {**restricted, "objection": scope})

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, Uuid, any_, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import kluis.consent.marketing as marketing
@@ -24,7 +26,11 @@ from kluis.vault.models import Employer, Person
 from kluis.vault.service import live_person
 
 ON_BEHALF = ("person", "staff")
-_NONE: frozenset[str] = frozenset()
+_FACTS = ("SELECT p.id, p.shredded_at IS NOT NULL, g.restricted, CAST(g.objections AS TEXT), "
+          "CAST(g.consents AS TEXT), CAST(g.relations AS TEXT) FROM person p "
+          "LEFT JOIN gate_state g ON g.person_id = p.id WHERE ")
+FACTS_PG = _FACTS + "p.id = ANY(%s::uuid[])"  # one array parameter: the same statement text for every batch
+FACTS_SQL = _FACTS + "p.id IN ({ids})"
 Lifted = TypeVar("Lifted", Objection, Restriction)
 # kept_by_law: what an erasure left because a legal obligation keeps it (R-RET-3), set by the erasure job.
 RESTRICTION_REASONS = ("accuracy_contested", "unlawful_processing", "legal_claims", "objection_pending", "kept_by_law",
@@ -44,31 +50,30 @@ class Gate:
         return rules.decide(self.policy, purpose, self.facts([person_id])[person_id], self.clock.now())
 
     def decide_many(self, questions: Sequence[tuple[uuid.UUID, str]]) -> list[rules.Decision]:
-        now = self.clock.now()
-        facts = self.facts({pid for pid, _ in questions})
-        return [rules.decide(self.policy, purpose, facts[pid], now) for pid, purpose in questions]
+        with cycle_collector_paused():
+            return decide_all(self.policy, questions, self.facts({pid for pid, _ in questions}), self.clock.now())
 
     def facts(self, person_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, rules.Facts]:
         """The person row and its current-facts row, for many people in few queries (on PostgreSQL one
-        array parameter per 10,000 people, so the statement is parsed once; elsewhere IN lists)."""
+        array parameter per 10,000 people, so the statement is parsed once; elsewhere IN lists).
+
+        Read as plain text through the driver: the JSON columns are decoded by ``rules.Facts`` only when a
+        decision needs them (ORM rows and eager JSON decoding cost most of a decision's time)."""
         wanted = list(set(person_ids))
         found: dict[uuid.UUID, rules.Facts] = dict.fromkeys(wanted, rules.UNKNOWN_PERSON)
-        pg = self.session.connection().dialect.name == "postgresql"
-        chunk = 10_000 if pg else 1000
-        query = (select(Person.id, Person.shredded_at, GateState.restricted, GateState.objections,
-                        GateState.consents, GateState.relations)
-                 .outerjoin(GateState, GateState.person_id == Person.id))
-        for start in range(0, len(wanted), chunk):
-            ids = wanted[start:start + chunk]
-            condition = Person.id == any_(bindparam("ids", ids, type_=ARRAY(Uuid))) if pg else Person.id.in_(ids)
-            for pid, shredded, restricted, objections, consents, relations in self.session.execute(
-                    query.where(condition)):
-                found[pid] = rules.Facts(
-                    erased=shredded is not None, restricted=bool(restricted),
-                    objections=frozenset(objections) if objections else _NONE, consents=consents or {},
-                    relations=tuple({**r, "starts_at": datetime.fromisoformat(r["starts_at"]),
-                                     "ends_at": datetime.fromisoformat(r["ends_at"]) if r["ends_at"] else None}
-                                    for r in relations) if relations else ())
+        conn = self.session.connection()
+        if conn.dialect.name == "postgresql":
+            with conn.connection.cursor() as cursor:  # the driver's own cursor, in the session's transaction
+                for start in range(0, len(wanted), 10_000):
+                    cursor.execute(FACTS_PG, (uuid_array(wanted[start:start + 10_000]),))
+                    found.update(facts_from_rows(cursor.fetchall()))
+        else:
+            by_hex = {pid.hex: pid for pid in wanted}
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                sql = FACTS_SQL.format(ids=", ".join("?" * len(chunk)))
+                found.update(facts_from_rows(
+                    (by_hex[pid], *rest) for pid, *rest in conn.exec_driver_sql(sql, tuple(p.hex for p in chunk))))
         return found
 
     # --- objection (Art. 21) ------------------------------------------------------------------
@@ -229,6 +234,44 @@ class Gate:
 
     def person(self, person_id: uuid.UUID) -> Person:
         return live_person(self.session, person_id)
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Python's cycle collector held off while a batch is decided (restored as it was afterwards).
+
+    A batch of 10,000 builds tens of thousands of small, acyclic objects (rows, facts, decisions) that
+    outlive the young generation, which makes the collector walk the whole heap again and again during the
+    batch: about a third of a batch's time in measurements. Reference counting still frees everything;
+    the collector runs as usual after the batch."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def decide_all(policy: Policy, questions: Sequence[tuple[uuid.UUID, str]], facts: dict[uuid.UUID, rules.Facts],
+               now: datetime) -> list[rules.Decision]:
+    """The decision for each question, in order, from facts read for these people (a person missing from
+    ``facts`` is unknown)."""
+    decide, unknown = rules.decide, rules.UNKNOWN_PERSON
+    return [decide(policy, purpose, facts.get(pid, unknown), now) for pid, purpose in questions]
+
+
+def uuid_array(ids: Iterable[uuid.UUID]) -> str:
+    """A PostgreSQL uuid[] literal: cheaper to send than a list the driver adapts item by item."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
+
+def facts_from_rows(rows: Iterable[Sequence[Any]]) -> Iterator[tuple[uuid.UUID, rules.Facts]]:
+    """(person id, facts) from rows of FACTS_PG / FACTS_SQL; a person without a gate_state row has none."""
+    Facts = rules.Facts  # noqa: N806 - a local name: this runs once per person asked about
+    for pid, erased, restricted, objections, consents, relations in rows:
+        yield pid, (Facts(True, bool(erased), bool(restricted), objections, consents, relations)
+                    if objections is not None else Facts(True, bool(erased)))
 
 
 def _check_common(on_behalf_of: str, reference: str | None) -> list[Problem]:

@@ -77,3 +77,42 @@ def test_r_gate_1_unknown_purpose_person_and_erased_person_refused():
     assert decide(POLICY, "marketng", Facts(), NOW).reason == "purpose_unknown"
     assert decide(POLICY, "security", Facts(exists=False), NOW).reason == "person_unknown"
     assert decide(POLICY, "fiscal_retention", Facts(erased=True), NOW).reason == "person_erased"
+
+
+def test_r_gate_1_facts_read_as_stored_text_decide_as_decoded_facts():
+    """Facts built from the stored JSON text (decoded only when a decision needs it) decide as decoded ones."""
+    import json
+
+    stored = [{**r, "starts_at": r["starts_at"].isoformat(), "ends_at": None} for r in (EMPLOYMENT, ACCOUNT)]
+    consents = {**given(), **given("profiling")}
+    for objections in (frozenset(), frozenset({"profiling"}), frozenset({"marketing"})):
+        decoded = Facts(objections=objections, consents=consents, relations=(EMPLOYMENT, ACCOUNT))
+        for purpose in POLICY.purpose_ids:
+            text = Facts(objections=json.dumps(sorted(objections)), consents=json.dumps(consents),
+                         relations=json.dumps(stored))
+            assert decide(POLICY, purpose, text, NOW) == decide(POLICY, purpose, decoded, NOW)
+    empty = Facts(objections="[]", consents="{}", relations="[]")
+    assert (empty.objections, dict(empty.consents), empty.relations) == (frozenset(), {}, ())
+
+
+def test_r_gate_1_a_batch_leaves_the_cycle_collector_as_it_found_it():
+    """decide_many holds Python's cycle collector off during a batch only: afterwards it is on again, or
+    still off when the caller had turned it off."""
+    import gc
+
+    from kluis.gate.service import cycle_collector_paused
+
+    assert gc.isenabled()
+    with cycle_collector_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cycle_collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(RuntimeError), cycle_collector_paused():
+        raise RuntimeError("a failing batch")
+    assert gc.isenabled()
