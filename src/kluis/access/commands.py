@@ -18,14 +18,17 @@ app = typer.Typer(help="Service API keys (bound to purposes) and master-key rota
 @app.command("create")
 @domain_errors
 def create(service_name: Annotated[str, typer.Option("--service", help="Name of the calling service.")],
-           purpose: Annotated[list[str], typer.Option("--purpose", help="A purpose this key may use; repeat.")]
+           purpose: Annotated[list[str], typer.Option("--purpose", help="A purpose this key may use; repeat.")],
+           power: Annotated[list[str] | None, typer.Option(
+               "--power", help=f"A power beyond its purposes ({', '.join(service.POWERS)}); repeat.")] = None
            ) -> None:
     """Create an API key for a service, bound to its purposes. The key is shown once."""
     kluis = wiring.for_cli()
     with kluis.db.transaction() as session:
         key, token = service.create_key(session, kluis.clock, kluis.policy, service=service_name,
-                                        purposes=purpose, actor="cli")
-    out.print(f"API key for {key.service} (purposes: {', '.join(key.purposes)}). Shown once; store it now:")
+                                        purposes=purpose, actor="cli", powers=power or ())
+    powers = f"; powers: {', '.join(key.powers)}" if key.powers else ""
+    out.print(f"API key for {key.service} (purposes: {', '.join(key.purposes)}{powers}). Shown once; store it now:")
     out.print(token, highlight=False, soft_wrap=True)
 
 
@@ -37,7 +40,9 @@ def list_keys() -> None:
     with kluis.db.sessions() as session:
         for key in service.list_keys(session):
             status = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
-            out.print(f"{key.prefix}  {key.service:<24} {','.join(key.purposes):<40} {status}", highlight=False)
+            powers = f"  powers: {','.join(key.powers)}" if key.powers else ""
+            out.print(f"{key.prefix}  {key.service:<24} {','.join(key.purposes):<40} {status}{powers}",
+                      highlight=False)
 
 
 @app.command("revoke")

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -29,6 +30,7 @@ class Caller:
     key_id: str
     service: str
     purposes: tuple[str, ...]
+    powers: tuple[str, ...] = ()
 
     @property
     def actor(self) -> str:
@@ -42,6 +44,17 @@ class Caller:
             raise NotAllowed(f"this key may not be used for purpose {purpose!r}", code="purpose_not_allowed")
         return purpose
 
+    def require_power(self, power: str) -> None:
+        if power not in self.powers:
+            raise NotAllowed(f"this key lacks the power {power!r} (kluis keys create --power {power})",
+                             code="power_required")
+
+
+# Powers a key can be given besides its purposes. legal_holds: place, list and release legal holds, which
+# stop erasure and the retention sweep (R-RET-3); a service key for ordinary processing never has it.
+LEGAL_HOLDS = "legal_holds"
+POWERS = (LEGAL_HOLDS,)
+
 
 def _hash(secret: str) -> str:
     # The secret carries 256 random bits, so a fast hash suffices (no password stretching needed).
@@ -49,8 +62,12 @@ def _hash(secret: str) -> str:
 
 
 def create_key(session: Session, clock: Clock, policy: Policy, *, service: str, purposes: list[str],
-               actor: str) -> tuple[ApiKey, str]:
+               actor: str, powers: Sequence[str] = ()) -> tuple[ApiKey, str]:
     problems = []
+    for i, power in enumerate(powers):
+        if power not in POWERS:
+            problems.append(Problem(f"powers[{i}]", "power_unknown", f"unknown power {power!r} (one of: "
+                                    f"{', '.join(POWERS)})"))
     if not _SERVICE.match(service or ""):
         problems.append(Problem("service", "service_invalid",
                                 "lower-case letters, digits, '.', '_' or '-', at most 80 characters"))
@@ -66,11 +83,11 @@ def create_key(session: Session, clock: Clock, policy: Policy, *, service: str, 
                      for _ in range(12))
     secret = secrets.token_urlsafe(32)
     key = ApiKey(id=new_id(), prefix=prefix, secret_hash=_hash(secret), service=service,
-                 purposes=sorted(set(purposes)), created_at=clock.now())
+                 purposes=sorted(set(purposes)), powers=sorted(set(powers)), created_at=clock.now())
     session.add(key)
     session.flush()
     audit.append(session, clock, actor=actor, action="api_key.created", object_type="api_key",
-                 object_ids=[key.id], details={"service": service, "purposes": key.purposes})
+                 object_ids=[key.id], details={"service": service, "purposes": key.purposes, "powers": key.powers})
     return key, f"kluis_{prefix}_{secret}"
 
 
@@ -90,7 +107,8 @@ def authenticate(session: Session, token: str | None) -> Caller:
     key = session.scalars(select(ApiKey).where(ApiKey.prefix == parts[0])).one_or_none() if parts else None
     if key is None or parts is None or not key_accepts(key.secret_hash, key.revoked_at is not None, parts[1]):
         raise Unauthenticated("a valid API key is required (Authorization: Bearer kluis_…)", code="key_invalid")
-    return Caller(key_id=str(key.id), service=key.service, purposes=tuple(key.purposes))
+    return Caller(key_id=str(key.id), service=key.service, purposes=tuple(key.purposes),
+                  powers=tuple(key.powers or ()))
 
 
 def revoke_key(session: Session, clock: Clock, prefix: str, actor: str) -> ApiKey:

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from kluis.access.service import LEGAL_HOLDS
 from kluis.retention import holds, service
 from kluis.retention.models import Hold
 from kluis.web.deps import CallerDep, KluisDep, PurposeDep
@@ -123,6 +124,7 @@ def explain(person_id: UUID, kluis: KluisDep, caller: CallerDep, purpose: Purpos
 def place_hold(body: HoldIn, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> HoldOut:
     """A legal hold on one person, one category or one employer's data: neither swept nor erased on request."""
     caller.require(purpose)
+    caller.require_power(LEGAL_HOLDS)
     with kluis.db.transaction() as session:
         return HoldOut.of(holds.place(session, kluis.clock, kluis.policy, caller.actor, scope=body.scope,
                                       reason=body.reason, person_id=body.person_id, category=body.category,
@@ -132,6 +134,7 @@ def place_hold(body: HoldIn, kluis: KluisDep, caller: CallerDep, purpose: Purpos
 @router.get("/retention/holds", response_model=list[HoldOut])
 def list_holds(kluis: KluisDep, caller: CallerDep, purpose: PurposeDep, include_ended: bool = False) -> list[HoldOut]:
     caller.require(purpose)
+    caller.require_power(LEGAL_HOLDS)
     with kluis.db.sessions() as session:
         return [HoldOut.of(h) for h in holds.list_holds(session, kluis.clock, include_ended)]
 
@@ -139,5 +142,6 @@ def list_holds(kluis: KluisDep, caller: CallerDep, purpose: PurposeDep, include_
 @router.post("/retention/holds/{hold_id}/release", response_model=HoldOut)
 def release_hold(hold_id: UUID, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> HoldOut:
     caller.require(purpose)
+    caller.require_power(LEGAL_HOLDS)
     with kluis.db.transaction() as session:
         return HoldOut.of(holds.release(session, kluis.clock, caller.actor, hold_id))

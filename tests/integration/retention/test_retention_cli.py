@@ -14,7 +14,9 @@ from tests.integration.retention.retention_support import ams, employer, erased,
 from typer.testing import CliRunner
 
 from kluis import wiring
+from kluis.access.service import create_key
 from kluis.cli import app
+from kluis.kit.errors import Invalid
 from kluis.retention import service
 from kluis.rights.package import write_access_package
 
@@ -83,7 +85,7 @@ def test_r_ret_3_holds_through_the_api_and_in_the_access_package(client, kluis, 
     clock.set(ams(2026, 1, 10, 9))
     boss = employer(kluis)
     pid, _ = person(kluis, "claim", "marketing", employer_id=boss, email="held@example.nl")
-    auth = headers(api_key(kluis, ["support"]), "support")
+    auth = headers(holds_key(kluis), "support")
     placed = client.post("/api/v1/retention/holds", headers=auth, json={
         "scope": "employer", "employer_id": str(boss), "reason": "tax_audit", "reference": "BD-77",
         "until": "2027-01-01T00:00:00+01:00"})
@@ -104,3 +106,32 @@ def test_r_ret_3_holds_through_the_api_and_in_the_access_package(client, kluis, 
     assert released.status_code == 200 and released.json()["released_at"]
     assert client.get("/api/v1/retention/holds", headers=auth).json() == []
     assert len(records_of(kluis, pid)) == 2
+
+
+def holds_key(kluis):
+    with kluis.db.transaction() as session:
+        _, token = create_key(session, kluis.clock, kluis.policy, service="legal", purposes=["support"], actor="test",
+                              powers=["legal_holds"])
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_r_ret_3_only_a_key_with_the_legal_holds_power_places_lists_or_releases_holds(client, kluis, clock):
+    """R-RET-3: a hold stops erasure and the sweep, so releasing one lets data go. An ordinary service key,
+    whatever its purposes, may neither place, see nor release a hold; nothing changes when it tries."""
+    pid, _ = person(kluis, "marketing", email="houden@example.nl")
+    legal = headers(holds_key(kluis), "support")
+    ordinary = headers(api_key(kluis, ["support", "accounts", "marketing_email"]), "support")
+    body = {"scope": "person", "person_id": str(pid), "reason": "litigation", "reference": "ZAAK-1"}
+    refused = client.post("/api/v1/retention/holds", headers=ordinary, json=body)
+    assert refused.status_code == 403 and refused.json()["code"] == "power_required"
+    assert client.get("/api/v1/retention/holds", headers=ordinary).status_code == 403
+    placed = client.post("/api/v1/retention/holds", headers=legal, json=body)
+    assert placed.status_code == 201
+    release = client.post(f"/api/v1/retention/holds/{placed.json()['id']}/release", headers=ordinary)
+    assert release.status_code == 403 and release.json()["code"] == "power_required"
+    assert [h["id"] for h in client.get("/api/v1/retention/holds", headers=legal).json()] == [placed.json()["id"]]
+    with kluis.db.sessions() as session:
+        assert [h.id for h in service.held(session, clock, pid)] == [uuid.UUID(placed.json()["id"])]
+    with kluis.db.transaction() as session, pytest.raises(Invalid):
+        create_key(session, kluis.clock, kluis.policy, service="x", purposes=["support"], actor="test",
+                   powers=["everything"])
