@@ -116,3 +116,36 @@ def test_r_gate_1_a_batch_leaves_the_cycle_collector_as_it_found_it():
     with pytest.raises(RuntimeError), cycle_collector_paused():
         raise RuntimeError("a failing batch")
     assert gc.isenabled()
+
+
+def test_r_gate_1_batches_in_two_threads_that_interleave_leave_the_collector_on():
+    """Two server threads deciding batches at once: the first to end must not turn the collector back on
+    while the other still runs, and the last to end must not leave it off for good."""
+    import gc
+    import threading
+
+    from kluis.gate.service import cycle_collector_paused
+
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with cycle_collector_paused():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(5)
+        with cycle_collector_paused():
+            second_in.set()
+            first_out.wait(5)
+            seen.append(gc.isenabled())  # the first batch ended; this one still runs
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == [False]
+    assert gc.isenabled()
