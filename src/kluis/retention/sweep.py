@@ -35,10 +35,11 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import FromClause
+from sqlalchemy.sql import FromClause, Select
 
 from kluis.audit import service as audit
 from kluis.kit.clock import as_utc
@@ -167,9 +168,8 @@ def _sweep_batch(kluis: Kluis, session: Session, run_id: UUID, now: datetime, ba
         assert tally.earliest is not None and tally.latest is not None
         report.per_rule.setdefault(rule_id, RuleTally()).add(tally.records, tally.earliest, tally.latest)
     report.people += len(emptied)
-    run = session.get(SweepRun, run_id)
-    assert run is not None
-    run.records, run.people, run.per_rule = report.records, report.people, report.rules_dict()
+    session.execute(update(SweepRun).where(SweepRun.id == run_id)
+                    .values(records=report.records, people=report.people, per_rule=report.rules_dict()))
     records = sum(t.records for t in tallies.values())
     audit.append(session, kluis.clock, actor=actor, action="retention.swept", object_type="sweep",
                  object_ids=[run_id],
@@ -184,6 +184,20 @@ _SWEPT = Table("retention_swept_person", MetaData(), Column("person_id", Uuid),
                prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS")
 
 
+def _emptied_pg() -> Select[tuple[UUID]]:
+    """Of the people noted in ``_SWEPT``, those not yet erased who have no record left. The lateral
+    ``LIMIT 1`` keeps it one index probe per person whatever the planner thinks of the temporary
+    table (an anti-join could become a hash join over every record); the few it finds are then
+    looked up in ``person`` by key."""
+    table = Record.__table__
+    left = (select(literal_column("1").label("found")).select_from(table)
+            .where(table.c.person_id == _SWEPT.c.person_id).limit(1).lateral("left_over"))
+    nothing_left = (select(_SWEPT.c.person_id).select_from(_SWEPT.outerjoin(left, true()))
+                    .where(left.c.found.is_(None)))
+    return select(Person.id).where(Person.id == any_(func.array(nothing_left.scalar_subquery())),
+                                   Person.shredded_at.is_(None))
+
+
 def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch: int
                      ) -> tuple[dict[str, RuleTally], list[UUID]]:
     """One statement deletes the batch by row address (a TID scan of rows locked with SKIP LOCKED), notes
@@ -191,6 +205,7 @@ def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch:
     them has nothing left. Per record, nothing travels to this process."""
     table = Record.__table__
     _SWEPT.create(session.connection(), checkfirst=True)
+    # ORDER BY due_at is read off the due_at index (no sort): the earliest due go first.
     chosen = (select(literal_column("ctid")).where(sweepable(table, now, holds)).order_by(table.c.due_at)
               .limit(batch).with_for_update(skip_locked=True))
     gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
@@ -203,13 +218,7 @@ def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch:
     if not tallies:
         return {}, []
     audit.line_up(session)
-    # A correlated scalar subquery stays one index probe per person (NOT EXISTS could become a scan).
-    first_left = (select(table.c.person_id).where(table.c.person_id == _SWEPT.c.person_id).limit(1)
-                  .scalar_subquery())
-    candidates = list(session.scalars(select(_SWEPT.c.person_id).where(first_left.is_(None))))
-    emptied = list(session.scalars(select(Person.id).where(_among(Person.id, candidates, True),
-                                                           Person.shredded_at.is_(None)))) if candidates else []
-    return tallies, emptied
+    return tallies, list(session.scalars(_emptied_pg()))
 
 
 def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: int
