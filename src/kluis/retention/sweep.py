@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy import (
-    ARRAY,
     Column,
     ColumnElement,
+    Integer,
     MetaData,
+    String,
     Table,
     Uuid,
     and_,
     any_,
-    bindparam,
     delete,
     exists,
     func,
@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause, Select
 
 from kluis.audit import service as audit
+from kluis.db import UTCDateTime
 from kluis.kit.clock import as_utc
 from kluis.kit.ids import new_id
 from kluis.retention.holds import ActiveHolds, active_holds
@@ -221,41 +222,34 @@ def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch:
     return tallies, list(session.scalars(_emptied_pg()))
 
 
+# The same on SQLite, which has no data-modifying CTEs: the batch's rows (row number, person, rule, due
+# date) go to a temporary table, are deleted by row number and are counted and looked up from there.
+_SWEPT_ROWS = Table("retention_swept_row", MetaData(), Column("record_rowid", Integer), Column("person_id", Uuid),
+                    Column("rule_id", String(40)), Column("due_at", UTCDateTime()), prefixes=["TEMPORARY"])
+
+
 def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: int
                   ) -> tuple[dict[str, RuleTally], list[UUID]]:
-    """The same for a single-writer database (SQLite): delete, return who lost what, then look."""
-    table = Record.__table__
-    chosen = (select(table.c.id).where(sweepable(table, now, holds)).order_by(table.c.due_at).limit(batch))
-    rows = session.execute(delete(table).where(table.c.id.in_(chosen))
-                           .returning(table.c.person_id, table.c.rule_id, table.c.due_at)).all()
-    tallies: dict[str, RuleTally] = {}
-    people: set[UUID] = set()
-    for person_id, rule_id, due_at in rows:
-        people.add(person_id)
-        tallies.setdefault(rule_id or NO_RULE, RuleTally()).add(1, due_at, due_at)
-    return tallies, _left_without_records(session, people, False) if rows else []
-
-
-def _left_without_records(session: Session, people: set[UUID], pg: bool) -> list[UUID]:
-    """Of these people, those not yet erased who have no record left.
-
-    Every batch appends to the audit chain, whose head is locked until commit; taking that lock before
-    looking means a concurrent sweep's batch has committed by then, and this statement sees its deletes.
-    So two sweeps emptying the same person one record each cannot both miss that they did."""
+    """The same for a single-writer database (SQLite), set-based too: nothing per record reaches this
+    process."""
+    table, rows = Record.__table__, _SWEPT_ROWS
+    rows.create(session.connection(), checkfirst=True)
+    session.execute(delete(rows))
+    session.execute(insert(rows).from_select(
+        ["record_rowid", "person_id", "rule_id", "due_at"],
+        select(literal_column("record.rowid"), table.c.person_id, table.c.rule_id, table.c.due_at)
+        .where(sweepable(table, now, holds)).order_by(table.c.due_at).limit(batch)))
+    session.execute(delete(table).where(literal_column("record.rowid").in_(select(rows.c.record_rowid))))
+    tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
+               for rule_id, count, first, last in session.execute(
+                   select(rows.c.rule_id, func.count(), func.min(rows.c.due_at), func.max(rows.c.due_at))
+                   .group_by(rows.c.rule_id))}
+    if not tallies:
+        return {}, []
+    # Every batch appends to the audit chain, whose head is locked until commit; taking that lock before
+    # looking means a concurrent writer's batch has committed by then, and this statement sees its deletes.
     audit.line_up(session)
-    emptied: list[UUID] = []
-    ordered = list(people)
-    size = 10_000 if pg else 1000
-    for start in range(0, len(ordered), size):
-        ids = ordered[start:start + size]
-        # EXISTS per person in the select list: one index probe each, never a scan of every record.
-        kept = exists().where(Record.person_id == Person.id).correlate(Person)
-        emptied += [pid for pid, has_records in session.execute(
-            select(Person.id, kept).where(_among(Person.id, ids, pg), Person.shredded_at.is_(None))
-            ) if not has_records]
-    return emptied
-
-
-def _among(column: ColumnElement[UUID], ids: list[UUID], pg: bool) -> ColumnElement[bool]:
-    """``column IN ids``; on PostgreSQL one array parameter, which is parsed once however many ids it has."""
-    return column == any_(bindparam("ids", ids, type_=ARRAY(Uuid))) if pg else column.in_(ids)
+    # NOT EXISTS per person: one index probe each, never a scan of every record.
+    kept = exists().where(table.c.person_id == Person.id)
+    return tallies, list(session.scalars(select(Person.id).where(
+        Person.id.in_(select(rows.c.person_id).distinct()), Person.shredded_at.is_(None), ~kept)))
