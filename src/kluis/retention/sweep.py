@@ -218,12 +218,15 @@ def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch:
                    .group_by(gone.c.rule_id).add_cte(noted))}
     if not tallies:
         return {}, []
+    # Take the audit head's lock before looking: a concurrent sweep's batch has committed by then, and
+    # this statement sees its deletes, so two sweeps emptying one person a record each cannot both miss it.
     audit.line_up(session)
     return tallies, list(session.scalars(_emptied_pg()))
 
 
 # The same on SQLite, which has no data-modifying CTEs: the batch's rows (row number, person, rule, due
-# date) go to a temporary table, are deleted by row number and are counted and looked up from there.
+# date) go to a temporary table, are deleted by row number and are counted and looked up from there; the
+# table is emptied again in the same transaction.
 _SWEPT_ROWS = Table("retention_swept_row", MetaData(), Column("record_rowid", Integer), Column("person_id", Uuid),
                     Column("rule_id", String(40)), Column("due_at", UTCDateTime()), prefixes=["TEMPORARY"])
 
@@ -234,7 +237,6 @@ def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: in
     process."""
     table, rows = Record.__table__, _SWEPT_ROWS
     rows.create(session.connection(), checkfirst=True)
-    session.execute(delete(rows))
     session.execute(insert(rows).from_select(
         ["record_rowid", "person_id", "rule_id", "due_at"],
         select(literal_column("record.rowid"), table.c.person_id, table.c.rule_id, table.c.due_at)
@@ -251,5 +253,7 @@ def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: in
     audit.line_up(session)
     # NOT EXISTS per person: one index probe each, never a scan of every record.
     kept = exists().where(table.c.person_id == Person.id)
-    return tallies, list(session.scalars(select(Person.id).where(
+    emptied = list(session.scalars(select(Person.id).where(
         Person.id.in_(select(rows.c.person_id).distinct()), Person.shredded_at.is_(None), ~kept)))
+    session.execute(delete(rows))  # empty again before commit, as PostgreSQL's ON COMMIT DELETE ROWS
+    return tallies, emptied
