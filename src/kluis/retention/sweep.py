@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy import (
-    ARRAY,
     Column,
     ColumnElement,
+    Integer,
     MetaData,
+    String,
     Table,
     Uuid,
     and_,
     any_,
-    bindparam,
     delete,
     exists,
     func,
@@ -35,12 +35,14 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import FromClause
+from sqlalchemy.sql import FromClause, Select
 
 from kluis.audit import service as audit
+from kluis.db import UTCDateTime
 from kluis.kit.clock import as_utc
 from kluis.kit.ids import new_id
 from kluis.retention.holds import ActiveHolds, active_holds
@@ -167,9 +169,8 @@ def _sweep_batch(kluis: Kluis, session: Session, run_id: UUID, now: datetime, ba
         assert tally.earliest is not None and tally.latest is not None
         report.per_rule.setdefault(rule_id, RuleTally()).add(tally.records, tally.earliest, tally.latest)
     report.people += len(emptied)
-    run = session.get(SweepRun, run_id)
-    assert run is not None
-    run.records, run.people, run.per_rule = report.records, report.people, report.rules_dict()
+    session.execute(update(SweepRun).where(SweepRun.id == run_id)
+                    .values(records=report.records, people=report.people, per_rule=report.rules_dict()))
     records = sum(t.records for t in tallies.values())
     audit.append(session, kluis.clock, actor=actor, action="retention.swept", object_type="sweep",
                  object_ids=[run_id],
@@ -184,6 +185,20 @@ _SWEPT = Table("retention_swept_person", MetaData(), Column("person_id", Uuid),
                prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS")
 
 
+def _emptied_pg() -> Select[tuple[UUID]]:
+    """Of the people noted in ``_SWEPT``, those not yet erased who have no record left. The lateral
+    ``LIMIT 1`` keeps it one index probe per person whatever the planner thinks of the temporary
+    table (an anti-join could become a hash join over every record); the few it finds are then
+    looked up in ``person`` by key."""
+    table = Record.__table__
+    left = (select(literal_column("1").label("found")).select_from(table)
+            .where(table.c.person_id == _SWEPT.c.person_id).limit(1).lateral("left_over"))
+    nothing_left = (select(_SWEPT.c.person_id).select_from(_SWEPT.outerjoin(left, true()))
+                    .where(left.c.found.is_(None)))
+    return select(Person.id).where(Person.id == any_(func.array(nothing_left.scalar_subquery())),
+                                   Person.shredded_at.is_(None))
+
+
 def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch: int
                      ) -> tuple[dict[str, RuleTally], list[UUID]]:
     """One statement deletes the batch by row address (a TID scan of rows locked with SKIP LOCKED), notes
@@ -191,6 +206,7 @@ def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch:
     them has nothing left. Per record, nothing travels to this process."""
     table = Record.__table__
     _SWEPT.create(session.connection(), checkfirst=True)
+    # ORDER BY due_at is read off the due_at index (no sort): the earliest due go first.
     chosen = (select(literal_column("ctid")).where(sweepable(table, now, holds)).order_by(table.c.due_at)
               .limit(batch).with_for_update(skip_locked=True))
     gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
@@ -202,51 +218,42 @@ def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch:
                    .group_by(gone.c.rule_id).add_cte(noted))}
     if not tallies:
         return {}, []
+    # Take the audit head's lock before looking: a concurrent sweep's batch has committed by then, and
+    # this statement sees its deletes, so two sweeps emptying one person a record each cannot both miss it.
     audit.line_up(session)
-    # A correlated scalar subquery stays one index probe per person (NOT EXISTS could become a scan).
-    first_left = (select(table.c.person_id).where(table.c.person_id == _SWEPT.c.person_id).limit(1)
-                  .scalar_subquery())
-    candidates = list(session.scalars(select(_SWEPT.c.person_id).where(first_left.is_(None))))
-    emptied = list(session.scalars(select(Person.id).where(_among(Person.id, candidates, True),
-                                                           Person.shredded_at.is_(None)))) if candidates else []
-    return tallies, emptied
+    return tallies, list(session.scalars(_emptied_pg()))
+
+
+# The same on SQLite, which has no data-modifying CTEs: the batch's rows (row number, person, rule, due
+# date) go to a temporary table, are deleted by row number and are counted and looked up from there; the
+# table is emptied again in the same transaction.
+_SWEPT_ROWS = Table("retention_swept_row", MetaData(), Column("record_rowid", Integer), Column("person_id", Uuid),
+                    Column("rule_id", String(40)), Column("due_at", UTCDateTime()), prefixes=["TEMPORARY"])
 
 
 def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: int
                   ) -> tuple[dict[str, RuleTally], list[UUID]]:
-    """The same for a single-writer database (SQLite): delete, return who lost what, then look."""
-    table = Record.__table__
-    chosen = (select(table.c.id).where(sweepable(table, now, holds)).order_by(table.c.due_at).limit(batch))
-    rows = session.execute(delete(table).where(table.c.id.in_(chosen))
-                           .returning(table.c.person_id, table.c.rule_id, table.c.due_at)).all()
-    tallies: dict[str, RuleTally] = {}
-    people: set[UUID] = set()
-    for person_id, rule_id, due_at in rows:
-        people.add(person_id)
-        tallies.setdefault(rule_id or NO_RULE, RuleTally()).add(1, due_at, due_at)
-    return tallies, _left_without_records(session, people, False) if rows else []
-
-
-def _left_without_records(session: Session, people: set[UUID], pg: bool) -> list[UUID]:
-    """Of these people, those not yet erased who have no record left.
-
-    Every batch appends to the audit chain, whose head is locked until commit; taking that lock before
-    looking means a concurrent sweep's batch has committed by then, and this statement sees its deletes.
-    So two sweeps emptying the same person one record each cannot both miss that they did."""
+    """The same for a single-writer database (SQLite), set-based too: nothing per record reaches this
+    process."""
+    table, rows = Record.__table__, _SWEPT_ROWS
+    rows.create(session.connection(), checkfirst=True)
+    session.execute(insert(rows).from_select(
+        ["record_rowid", "person_id", "rule_id", "due_at"],
+        select(literal_column("record.rowid"), table.c.person_id, table.c.rule_id, table.c.due_at)
+        .where(sweepable(table, now, holds)).order_by(table.c.due_at).limit(batch)))
+    session.execute(delete(table).where(literal_column("record.rowid").in_(select(rows.c.record_rowid))))
+    tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
+               for rule_id, count, first, last in session.execute(
+                   select(rows.c.rule_id, func.count(), func.min(rows.c.due_at), func.max(rows.c.due_at))
+                   .group_by(rows.c.rule_id))}
+    if not tallies:
+        return {}, []
+    # Every batch appends to the audit chain, whose head is locked until commit; taking that lock before
+    # looking means a concurrent writer's batch has committed by then, and this statement sees its deletes.
     audit.line_up(session)
-    emptied: list[UUID] = []
-    ordered = list(people)
-    size = 10_000 if pg else 1000
-    for start in range(0, len(ordered), size):
-        ids = ordered[start:start + size]
-        # EXISTS per person in the select list: one index probe each, never a scan of every record.
-        kept = exists().where(Record.person_id == Person.id).correlate(Person)
-        emptied += [pid for pid, has_records in session.execute(
-            select(Person.id, kept).where(_among(Person.id, ids, pg), Person.shredded_at.is_(None))
-            ) if not has_records]
-    return emptied
-
-
-def _among(column: ColumnElement[UUID], ids: list[UUID], pg: bool) -> ColumnElement[bool]:
-    """``column IN ids``; on PostgreSQL one array parameter, which is parsed once however many ids it has."""
-    return column == any_(bindparam("ids", ids, type_=ARRAY(Uuid))) if pg else column.in_(ids)
+    # NOT EXISTS per person: one index probe each, never a scan of every record.
+    kept = exists().where(table.c.person_id == Person.id)
+    emptied = list(session.scalars(select(Person.id).where(
+        Person.id.in_(select(rows.c.person_id).distinct()), Person.shredded_at.is_(None), ~kept)))
+    session.execute(delete(rows))  # empty again before commit, as PostgreSQL's ON COMMIT DELETE ROWS
+    return tallies, emptied

@@ -118,7 +118,8 @@ class Rectification(Base):
     request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_subject_request.id", ondelete="CASCADE"),
                                                          index=True)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
-    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
+    # Indexed: deleting a record (sweep, erasure) cascades here, one lookup per deleted record.
+    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
     category: Mapped[str] = mapped_column(String(40))
     fields: Mapped[list[str]] = mapped_column(JSON)
     by: Mapped[str] = mapped_column(String(12))  # person | staff

@@ -10,8 +10,10 @@ from tests.integration.retention.retention_support import ams, employer, erased,
 
 from kluis.audit import service as audit
 from kluis.audit.models import AuditEvent
+from kluis.kit.ids import new_id
 from kluis.retention import holds, service, sweep
 from kluis.retention.models import SweepRun
+from kluis.rights.models import Rectification
 from kluis.vault.models import Identifier
 from kluis.worker import drain, pollers
 
@@ -163,3 +165,23 @@ def test_r_ret_2_the_worker_sweeps_once_a_day(kluis, clock):
     assert drain(kluis, pollers())["retention_sweep"] == 0 and not erased(kluis, second)
     clock.set(ams(2025, 7, 2, 12))
     assert drain(kluis, pollers())["retention_sweep"] == 1 and erased(kluis, second)
+
+
+def test_r_ret_2_a_swept_record_takes_its_corrections_with_it_and_the_person_goes_when_nothing_is_left(
+        kluis, clock):
+    """R-RET-2 with R-DSR-5: the sweep's delete cascades to the record's rectifications (looked up by
+    ``rectification.record_id``, which is indexed); a person left with nothing is erased entirely."""
+    clock.set(ams(2025, 1, 10, 9))
+    gone, gone_ids = person(kluis, "web", at=ams(2025, 1, 1, 9))
+    stays, stays_ids = person(kluis, "web", "account", at=ams(2025, 1, 1, 9))
+    with kluis.db.transaction() as session:
+        for pid, rid in ((gone, gone_ids["web"]), (stays, stays_ids["web"]), (stays, stays_ids["account"])):
+            session.add(Rectification(id=new_id(), person_id=pid, record_id=rid, category="web_traffic",
+                                      fields=["n"], by="person", told=[], at=clock.now()))
+    clock.set(ams(2025, 7, 2, 0))
+    report = sweep.sweep(kluis)
+    assert (report.records, report.people) == (2, 1)
+    with kluis.db.sessions() as session:
+        left = set(session.scalars(select(Rectification.record_id)))
+    assert left == {stays_ids["account"]}
+    assert erased(kluis, gone) and not erased(kluis, stays)
