@@ -3,8 +3,8 @@
 Deleting a record (the retention sweep, erasure) cascades to its corrections; without an index on
 ``rectification.record_id`` every deleted record scanned the whole table.
 
-Revision ID: 0010_rectification_record_index
-Revises: 0009_retention
+Revision ID: 0012_rectification_record_index
+Revises: 0011_key_powers
 Create Date: 2026-11-25 23:10:00
 """
 
@@ -12,8 +12,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0010_rectification_record_index"
-down_revision: str | None = "0009_retention"
+revision: str = "0012_rectification_record_index"
+down_revision: str | None = "0011_key_powers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
