@@ -22,6 +22,7 @@ from kluis.gate.fastpath import DecisionsFastPath
 from kluis.mail.views import router as mail_router
 from kluis.policy.views import router as policy_router
 from kluis.retention.api import router as retention_router
+from kluis.retention.console import router as holds_console
 from kluis.rights.api import router as rights_router
 from kluis.rights.console import router as rights_console
 from kluis.rights.package_views import router as package_pages
@@ -54,6 +55,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(package_pages)
     app.include_router(rights_console)
     app.include_router(erasure_console)
+    app.include_router(holds_console)
     app.include_router(mail_router)  # /demo/mail: answers only where the demo's mail catcher runs
     install_console(app)
     app.add_middleware(DecisionsFastPath, kluis=kluis)  # the decisions hot path (see its module)

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"  # the audit log and the state of its chain
     MARKETING = "marketing"  # the marketing areas of the console
     REQUESTS_RECORD = "requests.record"  # register what a person asked by e-mail or letter (opt-out, ...)
+    LEGAL_HOLDS = "legal_holds"  # place and release legal holds, which stop erasure and the sweep (R-RET-3)
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {

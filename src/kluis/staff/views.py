@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import re
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -25,7 +25,7 @@ from kluis.audit import service as audit
 from kluis.audit.models import AuditEvent
 from kluis.consent.marketing import Marketing
 from kluis.kit.clock import AMSTERDAM
-from kluis.kit.errors import DomainError, Invalid, NotAllowed, NotFound
+from kluis.kit.errors import DomainError, Invalid, NotAllowed, NotFound, Problem
 from kluis.kit.ids import token as random_token
 from kluis.staff import service
 from kluis.staff.rules import Permission
@@ -70,7 +70,7 @@ class ConsoleRoute(APIRoute):
             except SignInRequired:
                 response = RedirectResponse("/console/login", status_code=303)
             except DomainError as exc:
-                response = _error_page(request, exc.status, exc.message)
+                response = _error_page(request, exc.status, exc.message, problems=exc.problems)
             except RequestValidationError:
                 response = _error_page(request, 400, "The request was not understood.")
             except HTTPException as exc:
@@ -141,17 +141,19 @@ def _page(request: Request, name: str, title: str, staff: SignedIn | None = None
           **context: Any) -> Response:
     kluis = kluis_of(request)
     base = {"title": title, "staff": staff, "csrf": _session_csrf(kluis, staff) if staff else "",
-            "can_audit": bool(staff and staff.may(Permission.AUDIT_READ))}
+            "can_audit": bool(staff and staff.may(Permission.AUDIT_READ)),
+            "can_hold": bool(staff and staff.may(Permission.LEGAL_HOLDS))}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
-def _error_page(request: Request, status: int, message: str, look_up_staff: bool = True) -> Response:
+def _error_page(request: Request, status: int, message: str, look_up_staff: bool = True,
+                problems: Sequence[Problem] = ()) -> Response:
     staff = None
     if look_up_staff:
         with kluis_of(request).db.sessions() as session:
             staff = _signed_in(request, session)
     return _page(request, "staff/error.html", _TITLES.get(status, "Something went wrong"), staff, status,
-                 message=message)
+                 message=message, problems=list(problems))
 
 
 def _set_cookie(response: Response, kluis: Kluis, name: str, value: str, max_age: int, path: str,
