@@ -72,3 +72,15 @@ class Settings(BaseSettings):
     package_max_attempts: int = 5
     # A build claimed by a worker that died is taken over after this lease.
     package_lease_seconds: int = 1800
+
+    # The privacy centre's public intake (docs/rights.md, R-DSR-1). A request whose address never proved
+    # itself is closed ("expired") this many days after receipt, and what tied it to an address is deleted.
+    unverified_request_days: int = 30
+    # Submits (and new codes) per client network: an IPv4 address or an IPv6 /64, in a window of minutes.
+    intake_per_client: int = 5
+    intake_client_window_minutes: int = 60
+    # Submits (and new codes) per target address (whoever sends them), in a window of hours.
+    intake_per_address: int = 3
+    intake_address_window_hours: int = 24
+    # Proxies (addresses or networks) whose X-Forwarded-For is believed; without one, the peer address counts.
+    trusted_proxies: list[str] = []
