@@ -1,7 +1,7 @@
 """`kluis worker`: the second process role. It runs pollers against the database; run as many as needed.
 
 A poller is anything with a ``name`` and ``poll(kluis) -> int``: claim what is due, do it, and say how
-many items it handled (0: nothing due): deadline reminders, unverified requests (lapsed after a month), access
+many items it handled (0: nothing due): deadline reminders, unverified requests (lapsed after 30 days), access
 packages (build and expiry), the mail outbox. Later job kinds add theirs to ``pollers()``.
 """
 

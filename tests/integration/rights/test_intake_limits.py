@@ -282,3 +282,30 @@ def test_r_dsr_1_worker_prunes_passed_windows(browser, kluis, clock):
     clock.advance(timedelta(hours=1))
     UnverifiedPoller().poll(kluis)
     assert count(kluis, IntakeLimit) == 0
+
+
+def test_r_dsr_1_concurrent_submits_never_pass_the_limit(kluis, clock):
+    """Eight processes' worth of simultaneous hits on one key: exactly the limit gets through (row lock)."""
+    import threading
+
+    bucket = intake.client_bucket(kluis, "203.0.113.77")
+    passed: list[bool] = []
+    start = threading.Barrier(8)
+
+    def one() -> None:
+        start.wait()
+        try:
+            with kluis.db.transaction() as session:
+                intake.hit(session, clock.now(), [bucket])
+            passed.append(True)
+        except intake.RateLimited:
+            passed.append(False)
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(passed) == [False] * 3 + [True] * 5
+    with kluis.db.sessions() as session:
+        assert session.get(IntakeLimit, bucket.key).count == 5
