@@ -22,6 +22,7 @@ from kluis.kit.cli import domain_errors, err, out
 from kluis.kit.errors import ConfigurationError
 from kluis.policy.commands import app as policy_app
 from kluis.retention.commands import app as retention_app
+from kluis.rights.commands import app as requests_app
 from kluis.staff.commands import app as staff_app
 from kluis.vault.crypto import new_secret
 from kluis.worker import worker
@@ -36,6 +37,7 @@ app.add_typer(erasure_app, name="erasure")
 app.add_typer(certificate_app, name="certificate")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(retention_app, name="retention")
+app.add_typer(requests_app, name="requests")
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)

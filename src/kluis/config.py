@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The secrets file ``kluis init`` writes for local use; real deployments set the variables instead.
@@ -72,3 +73,33 @@ class Settings(BaseSettings):
     package_max_attempts: int = 5
     # A build claimed by a worker that died is taken over after this lease.
     package_lease_seconds: int = 1800
+
+    # The privacy centre's public intake (docs/rights.md, R-DSR-1). A request whose address never proved
+    # itself is closed ("expired") this many days after receipt, and what tied it to an address is deleted.
+    unverified_request_days: int = 30
+    # Submits (and new codes) per client network: an IPv4 address or an IPv6 /64, in a window of minutes.
+    intake_per_client: int = 5
+    intake_client_window_minutes: int = 60
+    # Submits (and new codes) per target address (whoever sends them), in a window of hours.
+    intake_per_address: int = 3
+    intake_address_window_hours: int = 24
+    # Proxies (addresses or networks) whose X-Forwarded-For is believed; without one, the peer address counts.
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"KLUIS_TRUSTED_PROXIES: {entry!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("unverified_request_days", "intake_per_client", "intake_client_window_minutes",
+                     "intake_per_address", "intake_address_window_hours")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value

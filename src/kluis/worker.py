@@ -1,8 +1,8 @@
 """`kluis worker`: the second process role. It runs pollers against the database; run as many as needed.
 
 A poller is anything with a ``name`` and ``poll(kluis) -> int``: claim what is due, do it, and say how
-many items it handled (0: nothing due): deadline reminders, access packages (build and expiry), the mail
-outbox. Later job kinds add theirs to ``pollers()``.
+many items it handled (0: nothing due): deadline reminders, unverified requests (lapsed after 30 days), access
+packages (build and expiry), the mail outbox. Later job kinds add theirs to ``pollers()``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from kluis.erasure.tasks import ErasurePoller
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.worker import MailPoller
 from kluis.retention.tasks import SweepPoller
-from kluis.rights.tasks import PackagePoller, ReminderPoller
+from kluis.rights.tasks import PackagePoller, ReminderPoller, UnverifiedPoller
 from kluis.wiring import Kluis
 
 log = logging.getLogger("kluis.worker")
@@ -42,7 +42,7 @@ def pollers() -> list[Poller]:
     for module in MESSAGE_MODULES:
         importlib.import_module(module)
     # Mail before erasure: notices queued before an erasure leave while the address is still there.
-    return [ReminderPoller(), SweepPoller(), PackagePoller(), MailPoller(), ErasurePoller()]
+    return [ReminderPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), MailPoller(), ErasurePoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:

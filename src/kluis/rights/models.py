@@ -15,7 +15,8 @@ class DataSubjectRequest(Base):
     """One request by a person about their data (R-DSR-1, R-DSR-2, R-DSR-8)."""
 
     __tablename__ = "data_subject_request"
-    __table_args__ = (Index("ix_dsr_state_deadline", "state", "deadline_at"),)
+    __table_args__ = (Index("ix_dsr_state_deadline", "state", "deadline_at"),
+                      Index("ix_dsr_state_received", "state", "received_at"))
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     type: Mapped[str] = mapped_column(String(16))
@@ -30,6 +31,9 @@ class DataSubjectRequest(Base):
     extension_reason: Mapped[str | None] = mapped_column(Text)
     # Who the address given in the privacy centre belongs to; the request is theirs only once verified.
     claimed_person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    # The intake's keyed digest of that address (``rights.intake``), so a new code counts against the address's
+    # limit; kept only while the request waits for its code: cleared on verification and on expiry.
+    address_key: Mapped[str | None] = mapped_column(String(64))
     person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_by: Mapped[str | None] = mapped_column(String(16))  # code | account | staff
@@ -48,6 +52,18 @@ class DataSubjectRequest(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IntakeLimit(Base):
+    """One rate-limit window of the public intake (R-DSR-1): the key is a keyed digest of the client's network
+    or of the target address (``rights.intake``), never the address itself. Rows whose window has passed are
+    deleted by the worker (``UnverifiedPoller``)."""
+
+    __tablename__ = "intake_limit"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class VerificationCode(Base):

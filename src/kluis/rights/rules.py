@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import hmac
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,16 +50,18 @@ class State(StrEnum):
     WAITING_ON_PERSON = "waiting_on_person"
     DONE = "done"
     REFUSED = "refused"
+    EXPIRED = "expired"  # never verified in time: closed by the worker, its ties to an address deleted
 
 
-CLOSED = frozenset({State.DONE, State.REFUSED})
+CLOSED = frozenset({State.DONE, State.REFUSED, State.EXPIRED})
 TRANSITIONS: dict[State, frozenset[State]] = {
-    State.RECEIVED: frozenset({State.VERIFIED, State.REFUSED}),
+    State.RECEIVED: frozenset({State.VERIFIED, State.REFUSED, State.EXPIRED}),
     State.VERIFIED: frozenset({State.IN_PROGRESS, State.REFUSED}),
     State.IN_PROGRESS: frozenset({State.WAITING_ON_PERSON, State.DONE, State.REFUSED}),
     State.WAITING_ON_PERSON: frozenset({State.IN_PROGRESS, State.REFUSED}),
     State.DONE: frozenset(),
     State.REFUSED: frozenset(),
+    State.EXPIRED: frozenset(),
 }
 
 
@@ -173,6 +176,39 @@ def code_format_ok(code: str) -> bool:
 
 def may_issue_code(issued_last_hour: int) -> bool:
     return issued_last_hour < CODES_PER_HOUR
+
+
+# --- unverified requests and the intake's rate limits (R-DSR-1) -----------------------------
+
+
+def unverified_expiry(received_at: datetime, days: int) -> datetime:
+    """The instant (UTC) an unverified request expires: ``days`` calendar days after receipt, at the same
+    wall-clock time in Amsterdam (so a daylight-saving change in between moves it by no hour)."""
+    local = as_utc(received_at).astimezone(AMSTERDAM)
+    return (local + timedelta(days=days)).astimezone(UTC)
+
+
+def unverified_expired(received_at: datetime, now: datetime, days: int) -> bool:
+    return as_utc(now) >= unverified_expiry(received_at, days)
+
+
+@dataclass(frozen=True)
+class Window:
+    """A fixed window of ``limit`` hits that starts at its first hit and lasts ``length``."""
+
+    limit: int
+    length: timedelta
+
+    def current(self, started: datetime | None, count: int, now: datetime) -> tuple[datetime, int]:
+        """The window that holds ``now`` and its count so far (a new, empty one once the last has passed)."""
+        if started is None or as_utc(now) >= as_utc(started) + self.length:
+            return as_utc(now), 0
+        return as_utc(started), count
+
+    def retry_after(self, started: datetime, now: datetime) -> int:
+        """Whole seconds until the window ends (at least 1), for the Retry-After header."""
+        left = as_utc(started) + self.length - as_utc(now)
+        return max(1, math.ceil(left.total_seconds()))
 
 
 # --- the status page link -------------------------------------------------------------------

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kluis.rights import intake
 from kluis.rights.package import write_access_package
 from kluis.rights.packages import Builder, Packages
 from kluis.rights.service import Rights
@@ -26,6 +27,21 @@ class ReminderPoller:
     def poll(self, kluis: Kluis) -> int:
         with kluis.db.transaction() as session:
             return Rights(session, kluis, WORKER).send_reminders()
+
+
+@dataclass
+class UnverifiedPoller:
+    """R-DSR-1: close privacy-centre requests never verified in time, one batch per transaction, and delete the
+    intake's passed rate-limit windows. Idempotent, and workers running it together skip each other's rows."""
+
+    batch: int = 500
+    name: str = "rights_unverified"
+
+    def poll(self, kluis: Kluis) -> int:
+        with kluis.db.transaction() as session:
+            expired = Rights(session, kluis, WORKER).expire_unverified(self.batch)
+            intake.prune(session, kluis, kluis.clock.now())
+        return expired
 
 
 @dataclass

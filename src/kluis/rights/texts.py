@@ -28,7 +28,10 @@ TEXT: dict[str, dict[str, str]] = {
         "scope_legitimate_interest": "Verwerking op grond van gerechtvaardigd belang",
         "state_received": "Wacht op bevestiging", "state_verified": "Bevestigd", "state_in_progress": "In behandeling",
         "state_waiting_on_person": "Wacht op informatie van u", "state_done": "Afgehandeld",
-        "state_refused": "Niet uitgevoerd",
+        "state_refused": "Niet uitgevoerd", "state_expired": "Vervallen: niet op tijd bevestigd",
+        "too_many": "Te veel verzoeken. Probeer het later opnieuw.",
+        "request_expired": "Dit verzoek is vervallen: het is niet op tijd bevestigd. "
+        "Dien zo nodig een nieuw verzoek in.",
         "package_title": "Uw gegevens downloaden", "package_intro": "Om te bevestigen dat u het bent, sturen we een "
         "code van 6 cijfers naar het e-mailadres dat we van u hebben. Vul die hieronder in; daarna kunt u het bestand "
         "een kwartier lang downloaden.", "package_send_code": "Stuur mij een code",
@@ -71,7 +74,10 @@ TEXT: dict[str, dict[str, str]] = {
         "scope_legitimate_interest": "Processing based on legitimate interest",
         "state_received": "Waiting for confirmation", "state_verified": "Confirmed", "state_in_progress": "In progress",
         "state_waiting_on_person": "Waiting for information from you", "state_done": "Handled",
-        "state_refused": "Not carried out",
+        "state_refused": "Not carried out", "state_expired": "Lapsed: not confirmed in time",
+        "too_many": "Too many requests. Please try again later.",
+        "request_expired": "This request has lapsed: it was not confirmed in time. "
+        "Please make a new request if needed.",
         "package_title": "Download your data", "package_intro": "To confirm it is you, we send a 6-digit code to "
         "the e-mail address we have for you. Enter it below; you can then download the file for fifteen minutes.",
         "package_send_code": "Send me a code",

@@ -16,12 +16,14 @@ from fastapi.templating import Jinja2Templates
 
 from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import DomainError
+from kluis.rights import intake
 from kluis.rights.models import DataSubjectRequest
 from kluis.rights.packages import Packages
 from kluis.rights.rules import OBJECTION_SCOPES, RequestType, short_reference
 from kluis.rights.service import Rights
 from kluis.rights.texts import TEXT
 from kluis.web.deps import KluisDep
+from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
@@ -49,13 +51,32 @@ def request_form(request: Request, lang: Lang = "nl") -> HTMLResponse:
     return _page(request, lang, "form")
 
 
+def _client(request: Request, kluis: Kluis) -> str:
+    """Who a submit counts against: the peer's address, or what a trusted proxy says it forwarded for."""
+    return intake.client_of(request.client.host if request.client else None,
+                            request.headers.get("x-forwarded-for"), kluis.settings.trusted_proxies)
+
+
+def _too_many(request: Request, lang: str, view: str, limited: intake.RateLimited, **context: object
+              ) -> HTMLResponse:
+    """The same page for every address: the limit per address holds for known and unknown ones alike."""
+    response = _page(request, lang, view, status=429, error=TEXT[lang]["too_many"], **context)
+    response.headers["Retry-After"] = str(limited.retry_after)
+    return response
+
+
 @router.post("/request")
 def submit_request(request: Request, kluis: KluisDep, kind: Annotated[str, Form(alias="type", max_length=16)],
                    email: Annotated[str, Form(max_length=320)], scope: Annotated[str, Form(max_length=24)] = "",
                    lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
+    """R-DSR-1: rate-limited per client network and per target address; over a limit, nothing is written."""
     try:
         with kluis.db.transaction() as session:
+            intake.hit(session, kluis.clock.now(), [intake.client_bucket(kluis, _client(request, kluis)),
+                                                    intake.address_bucket(kluis, intake.address_key(kluis, email))])
             received = Rights(session, kluis, ACTOR).receive_public(kind, email, lang, scope or None)
+    except intake.RateLimited as limited:
+        return _too_many(request, lang, "form", limited, chosen=kind, chosen_scope=scope)
     except DomainError as exc:
         return _page(request, lang, "form", status=422, error=TEXT[lang].get(exc.code, TEXT[lang]["form_error"]),
                      chosen=kind, chosen_scope=scope)
@@ -95,10 +116,19 @@ def new_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
             found = rights.by_token(token)
             if found is None:
                 return _not_found(request, lang)
+            if found.state == "received":  # a new code is a mail too: it counts like a submit
+                buckets = [intake.client_bucket(kluis, _client(request, kluis))]
+                if found.address_key:
+                    buckets.append(intake.address_bucket(kluis, found.address_key))
+                intake.hit(session, kluis.clock.now(), buckets)
             rights.request_code(found.id)
+    except intake.RateLimited as limited:
+        return _too_many(request, lang, "verify", limited, token=token)
     except DomainError as exc:
+        reason = ("code_limit" if exc.status == 429
+                  else "request_expired" if exc.code == "request_expired" else "already_verified")
         return _page(request, lang, "verify", status=429 if exc.status == 429 else 409, token=token,
-                     error=TEXT[lang]["code_limit" if exc.status == 429 else "already_verified"])
+                     error=TEXT[lang][reason])
     return _page(request, lang, "verify", token=token, notice=TEXT[lang]["code_resent"])
 
 

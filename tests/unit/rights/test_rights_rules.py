@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -97,6 +97,7 @@ LEGAL = [
     ("received", State.VERIFIED), ("received", State.REFUSED), ("verified", State.IN_PROGRESS),
     ("verified", State.REFUSED), ("in_progress", State.WAITING_ON_PERSON), ("waiting_on_person", State.IN_PROGRESS),
     ("in_progress", State.DONE), ("in_progress", State.REFUSED), ("waiting_on_person", State.REFUSED),
+    ("received", State.EXPIRED),  # R-DSR-1: only a request still awaiting verification lapses
 ]
 
 
@@ -146,3 +147,29 @@ def test_r_dsr_1_status_token_round_trip_and_forgery() -> None:
     assert rules.request_of_token(b"secret", token[:-2] + "AA") is None
     assert rules.request_of_token(b"secret", "nonsense") is None
     assert rules.short_reference(uuid.UUID("0123456789abcdef0123456789abcdef")) == "DSR-0123-4567"
+
+
+def test_r_dsr_1_expired_is_closed_and_final() -> None:
+    assert State.EXPIRED in rules.CLOSED and rules.TRANSITIONS[State.EXPIRED] == frozenset()
+    assert not rules.is_overdue(utc(2026, 1, 1), utc(2026, 6, 1), "expired")
+
+
+def test_r_dsr_1_unverified_expiry_counts_calendar_days_in_amsterdam() -> None:
+    received = utc(2026, 3, 10, 9, 30)  # 10:30 in Amsterdam (CET); 30 days later is CEST
+    expiry = rules.unverified_expiry(received, 30)
+    assert expiry == utc(2026, 4, 9, 8, 30)  # 10:30 in Amsterdam again, one UTC hour earlier
+    assert not rules.unverified_expired(received, expiry - timedelta(seconds=1), 30)
+    assert rules.unverified_expired(received, expiry, 30)
+    winter = utc(2026, 11, 1, 12)
+    assert rules.unverified_expiry(winter, 30) == winter + timedelta(days=30)  # no DST change in between
+
+
+def test_r_dsr_1_rate_window_counts_then_resets_and_tells_the_wait() -> None:
+    window = rules.Window(limit=5, length=timedelta(hours=1))
+    start = utc(2026, 11, 25, 12)
+    assert window.current(None, 0, start) == (start, 0)
+    assert window.current(start, 4, start + timedelta(minutes=59)) == (start, 4)
+    later = start + timedelta(hours=1)
+    assert window.current(start, 5, later) == (later, 0)
+    assert window.retry_after(start, start + timedelta(minutes=59, seconds=59, microseconds=1)) == 1
+    assert window.retry_after(start, start + timedelta(minutes=30)) == 1800
