@@ -4,9 +4,9 @@
 e-mail address). `data_subject_request.address_key` is that digest for a request awaiting its code, and the
 (state, received_at) index finds unverified requests that have expired.
 
-Revision ID: 0012_intake_limits
-Revises: 0011_key_powers
-Create Date: 2026-11-26 00:05:00
+Revision ID: 0013_intake_limits
+Revises: 0012_rectification_record_index
+Create Date: 2026-11-25 23:30:00
 """
 
 from collections.abc import Sequence
@@ -16,8 +16,8 @@ from alembic import op
 
 import kluis.db
 
-revision: str = "0012_intake_limits"
-down_revision: str | None = "0011_key_powers"
+revision: str = "0013_intake_limits"
+down_revision: str | None = "0012_rectification_record_index"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
