@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import resource
 import tempfile
 import uuid
@@ -18,6 +19,11 @@ from kluis.vault.crypto import new_secret
 from kluis.wiring import Kluis, build
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+# Progress of long steps (filling, sweeping) is logged when output is not a terminal (kluis.kit.cli.progress).
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+for quiet in ("alembic", "httpx"):
+    logging.getLogger(quiet).setLevel(logging.WARNING)
 
 
 @contextmanager
