@@ -11,9 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from tests.integration.erasure.erasure_support import person_with_everything, readable, records_of
 
+from kluis import schema
 from kluis.audit import service as audit
 from kluis.demo.datasets import create_demo_schemas
 from kluis.erasure import certificate
@@ -22,6 +24,7 @@ from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
 from kluis.vault.crypto import open_sealed
 from kluis.vault.models import Record
+from kluis.wiring import build
 
 
 def _env(settings) -> dict[str, str]:
@@ -77,8 +80,23 @@ def _state(kluis, person_id):
         return job.step, sorted(opened, key=json.dumps)
 
 
-def test_erasure_killed_at_every_checkpoint_finishes_the_same_r_dsr_6(kluis, settings, tmp_path):
+@pytest.fixture(params=["separate key store", "keys in the data database"])
+def placed(request, kluis, settings, clock):
+    """The key store apart (its own transactions) or in the data database (PostgreSQL's default: the vault,
+    the keys and the certificate commit together)."""
+    if request.param == "separate key store":
+        yield kluis, settings
+        return
+    shared = settings.model_copy(update={"keystore_url": settings.database_url})
+    instance = build(shared, clock=clock)
+    schema.upgrade(instance.db)
+    yield instance, shared
+    instance.close()
+
+
+def test_erasure_killed_at_every_checkpoint_finishes_the_same_r_dsr_6(placed, tmp_path):
     """R-DSR-6: kill -9 at each point, run again: the end state equals an uninterrupted run's."""
+    kluis, settings = placed
     # Enough records for several delete batches inside the vault transaction.
     victim, _ = person_with_everything(kluis, claims=3, extra=2 * erasure.BATCH + 5)
     witness, _ = person_with_everything(kluis, email="getuige@example.nl", phone="06 11223344", claims=2)
