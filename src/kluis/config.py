@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The secrets file ``kluis init`` writes for local use; real deployments set the variables instead.
@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # A claimed message is re-tried by another worker only after this lease: keep it well above the SMTP timeout.
     mail_lease_seconds: int = 300
     worker_poll_seconds: float = 5.0
+
+    # The largest request body any route accepts (a batch of records with files is split to fit).
+    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
 
     # Access packages (docs/access-package.md): how long a download link works, and how builds are retried.
     package_days: int = 7
