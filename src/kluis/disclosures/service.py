@@ -24,7 +24,6 @@ from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Invalid, NotAllowed, Problem
 from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy, Processor, Recipient, UnknownPolicyId
-from kluis.vault.models import Person
 
 MAX_BATCH = 10_000
 # A disclosure is logged when it happens; a service that logs afterwards may date it back this far.
@@ -97,11 +96,6 @@ class Disclosures:
         return [{"recipient": d.party, "at": d.at.isoformat(), "categories": list(d.categories),
                  "purpose": d.purpose, "reference": d.reference} for d in self.of(person_id)]
 
-    def parties_of(self, person_id: uuid.UUID, categories: Sequence[str]) -> set[str]:
-        """The parties that received any of these categories of the person (Art. 19)."""
-        wanted = set(categories)
-        return {d.party for d in self.of(person_id) if wanted & set(d.categories)}
-
     # --- checks -------------------------------------------------------------------------------
 
     def _check(self, item: DisclosureIn, at: str, now: datetime) -> list[Problem]:
@@ -140,21 +134,22 @@ class Disclosures:
         return problems
 
     def _check_people_and_gate(self, items: Sequence[DisclosureIn], single: bool) -> None:
-        ids = list({item.person_id for item in items})
-        found: set[uuid.UUID] = set()
-        for start in range(0, len(ids), 1000):
-            found |= set(self.session.scalars(select(Person.id).where(
-                Person.id.in_(ids[start:start + 1000]), Person.shredded_at.is_(None))))
-        unknown = [Problem("person_id" if single else f"items[{i}].person_id", "person_not_found", "no such person")
-                   for i, item in enumerate(items) if item.person_id not in found]
+        """One read of the gate's facts answers both: is the person held (not erased), and is the purpose
+        allowed for them now."""
+        decisions = Gate(self.session, self.policy, self.clock, self.actor).decide_many(
+            [(item.person_id, item.purpose) for item in items])
+        unknown, refused = [], []
+        for i, (item, decision) in enumerate(zip(items, decisions, strict=True)):
+            if decision.reason in ("person_unknown", "person_erased"):
+                unknown.append(Problem("person_id" if single else f"items[{i}].person_id", "person_not_found",
+                                       "no such person"))
+            elif not decision.allowed:
+                refused.append(Problem("purpose" if single else f"items[{i}].purpose", decision.reason,
+                                       f"the gate refuses purpose {item.purpose!r} for this person "
+                                       f"({decision.reason})"))
         if unknown:
             raise Invalid("the disclosure names a person Kluis does not hold", code="person_not_found",
                           problems=unknown[:100])
-        decisions = Gate(self.session, self.policy, self.clock, self.actor).decide_many(
-            [(item.person_id, item.purpose) for item in items])
-        refused = [Problem("purpose" if single else f"items[{i}].purpose", decision.reason,
-                           f"the gate refuses purpose {item.purpose!r} for this person ({decision.reason})")
-                   for i, (item, decision) in enumerate(zip(items, decisions, strict=True)) if not decision.allowed]
         if refused:
             raise NotAllowed("processing for this purpose is not allowed, so neither is the disclosure",
                              code="disclosure_refused", problems=refused[:100])

@@ -7,12 +7,11 @@ the console's error page) and nothing was written: the body never reached a hand
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.exceptions import HTTPException
 
-from kluis.web.problems import MEDIA_TYPE
+from kluis.web.problems import problem
 
 
 class BodyTooLarge(HTTPException):
@@ -32,7 +31,7 @@ class BodyLimit:
             return
         declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         seen, started = 0, False
 
@@ -54,13 +53,7 @@ class BodyLimit:
             await self.app(scope, bounded, tracked)
         except BodyTooLarge:
             if not started:  # a layer below let it through unanswered (the handlers answer it otherwise)
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send: Any) -> None:
-        # The shape web.problems gives an HTTP error (code ``http_413``), whichever layer refuses.
-        body = json.dumps({"type": "urn:kluis:problem:http_413", "title": "http 413", "status": 413,
-                           "code": "http_413", "detail": str(BodyTooLarge(self.limit).detail)}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await problem(413, "http_413", str(BodyTooLarge(self.limit).detail))(scope, receive, send)
