@@ -11,6 +11,8 @@ import base64
 import hashlib
 import io
 import json
+import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from kluis.erasure import rules
+from kluis.erasure.models import ErasureJob
 from kluis.kit.errors import ConfigurationError, Invalid
+from kluis.policy.schemas import Policy
 
 ALG = "Ed25519"
 
@@ -176,3 +181,34 @@ def trusted_key(text: str | None) -> Ed25519PublicKey | None:
         return configured_key().public_key()
     except ConfigurationError:
         return None
+
+
+def document(job: ErasureJob, policy: Policy, policy_version: int | None, now: datetime) -> dict[str, Any]:
+    """What the certificate states, from what the job recorded: no personal data, ids and counts only."""
+    vault = job.result.get("vault", {})
+    erased = vault.get("erased", {})
+    rule_reasons = {r.id: (r.reason.en if r.reason else r.id) for r in policy.retention}
+    rule_reasons[rules.HOLD_RULE] = "A legal hold covers this category: kept until the hold ends."
+    told = []
+    for entry in job.result.get("told", []):
+        party = policy.party(entry["party"])
+        name = party.name if isinstance(party.name, str) else party.name.en
+        told.append({"id": party.id, "kind": entry["party"].split(":", 1)[0], "name": name,
+                     "channel": entry["channel"]})
+    datasets = [t for tables in job.result.get("datasets", {}).values() for t in tables]
+    return {
+        "certificate_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"kluis:erasure:{job.id}")),
+        "job_id": str(job.id), "person_id": str(job.person_id),
+        "request_id": str(job.request_id) if job.request_id else None, "reason": job.reason,
+        "issued_at": now.isoformat(), "erased_at": vault.get("at"),
+        "issuer": {"name": policy.controller.name.en, "dpo": str(policy.dpo.email)},
+        "policy_version": policy_version,
+        "erased": {"categories": [{"category": c, "records": n} for c, n in sorted(erased.items())],
+                   "identifiers": vault.get("identifiers", 0),
+                   "interest_profile": bool(vault.get("interest_profile")),
+                   "data_key_destroyed": True, "already_erased": bool(vault.get("already_erased"))},
+        "kept": [{**k, "reason": rule_reasons.get(k["rule"], k["rule"])} for k in vault.get("kept", [])],
+        "datasets": datasets,
+        "recipients_told": told,
+        "suppression_kept": True,
+    }

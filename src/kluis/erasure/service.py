@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 from kluis.audit import service as audit
 from kluis.consent.marketing import delete_profile
 from kluis.datasets.errors import DatasetUnavailable
-from kluis.erasure import certificate, rules
+from kluis.erasure import certificate, notices, rules
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
-from kluis.kit.clock import AMSTERDAM, as_utc
+from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import ConfigurationError, Conflict, NotFound
 from kluis.kit.faults import checkpoint
 from kluis.kit.ids import new_id
@@ -340,8 +340,8 @@ class Runner:
         gone = session.execute(delete(identifier).where(identifier.c.person_id == person.id).returning(
             identifier.c.id, identifier.c.kind, identifier.c.created_at, identifier.c.ciphertext)).all()
         identifiers = len(gone)
-        address = self._address(person.id, old, gone)
-        self._seal_pending_mail(session, person.id, address)
+        address = notices.first_address(person.id, old, gone)
+        notices.seal_pending_mail(session, kluis, person.id, address)
         profile = delete_profile(session, person.id)
         kept_records = sum(kept.values())
         person.erased_at, person.updated_at = now, now
@@ -361,8 +361,8 @@ class Runner:
                      details={"records_erased": sum(erased.values()), "records_kept": kept_records,
                               "categories_erased": sorted(erased), "identifiers": int(identifiers or 0)})
         if job.request_id is not None:
-            self._notify(session, job, person.id, address)
-        self._tell_parties(session, job, sorted(erased))
+            notices.tell_person(session, kluis, self.actor, job, person.id, address)
+        notices.tell_parties(session, kluis, self.actor, job, sorted(erased))
         checkpoint("erasure.vault.before_commit")
 
     def _keys(self, session: Session, job: ErasureJob) -> None:
@@ -392,7 +392,7 @@ class Runner:
     def _certificate(self, session: Session, job: ErasureJob, key: Any) -> None:
         kluis = self.kluis
         now = self._now()
-        document = self._document(job, now)
+        document = certificate.document(job, kluis.policy, kluis.policy_version, now)
         job.certificate = certificate.sign(document, key)
         job.step, job.state, job.finished_at, job.updated_at = "done", JobState.DONE, now, now
         job.locked_by = job.locked_until = None
@@ -407,36 +407,6 @@ class Runner:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def _document(self, job: ErasureJob, now: datetime) -> dict[str, Any]:
-        vault = job.result.get("vault", {})
-        erased = vault.get("erased", {})
-        policy = self.kluis.policy
-        rule_reasons = {r.id: (r.reason.en if r.reason else r.id) for r in policy.retention}
-        rule_reasons[rules.HOLD_RULE] = "A legal hold covers this category: kept until the hold ends."
-        told = []
-        for entry in job.result.get("told", []):
-            party = policy.party(entry["party"])
-            name = party.name if isinstance(party.name, str) else party.name.en
-            told.append({"id": party.id, "kind": entry["party"].split(":", 1)[0], "name": name,
-                         "channel": entry["channel"]})
-        datasets = [t for tables in job.result.get("datasets", {}).values() for t in tables]
-        return {
-            "certificate_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"kluis:erasure:{job.id}")),
-            "job_id": str(job.id), "person_id": str(job.person_id),
-            "request_id": str(job.request_id) if job.request_id else None, "reason": job.reason,
-            "issued_at": now.isoformat(), "erased_at": vault.get("at"),
-            "issuer": {"name": policy.controller.name.en, "dpo": str(policy.dpo.email)},
-            "policy_version": self.kluis.policy_version,
-            "erased": {"categories": [{"category": c, "records": n} for c, n in sorted(erased.items())],
-                       "identifiers": vault.get("identifiers", 0),
-                       "interest_profile": bool(vault.get("interest_profile")),
-                       "data_key_destroyed": True, "already_erased": bool(vault.get("already_erased"))},
-            "kept": [{**k, "reason": rule_reasons.get(k["rule"], k["rule"])} for k in vault.get("kept", [])],
-            "datasets": datasets,
-            "recipients_told": told,
-            "suppression_kept": True,
-        }
-
     def _identities(self, session: Session, person_id: uuid.UUID) -> list[tuple[str, str | None, str]]:
         keys = self.kluis.keystore.data_keys(session, [person_id])
         if person_id not in keys:
@@ -447,57 +417,6 @@ class Runner:
                                 ident.ciphertext).decode()
             out.append((ident.kind, ident.scope, value))
         return out
-
-    @staticmethod
-    def _address(person_id: uuid.UUID, key: bytes, identifiers: list[Any]) -> str | None:
-        """The person's first e-mail address, from their identifiers as they were deleted."""
-        emails = sorted((i for i in identifiers if i.kind == "email"), key=lambda i: as_utc(i.created_at))
-        if not emails:
-            return None
-        first = emails[0]
-        return open_sealed(key, person_id, first.id, "identifier:email", first.ciphertext).decode()
-
-    def _notify(self, session: Session, job: ErasureJob, person_id: uuid.UUID, address: str | None) -> None:
-        from kluis.mail import service as mail
-        from kluis.rights import mail as rights_mail
-        from kluis.rights.models import DataSubjectRequest
-        request = session.get(DataSubjectRequest, job.request_id)
-        if request is None or address is None:
-            return
-        mail.enqueue(session, self.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=person_id,
-                     lang=request.lang, context={"notice": "erased", "request_id": str(request.id),
-                                                 "job_id": str(job.id)},
-                     actor=self.actor, sealed_to=mail.seal_address(self.kluis.keys.secret, person_id, address))
-
-    def _tell_parties(self, session: Session, job: ErasureJob, categories: list[str]) -> None:
-        """Art. 19: each recipient and processor that received an erased category is told once, by mail
-        to its contact in the policy, or else recorded for staff to tell another way."""
-        from kluis.erasure import mail as erasure_mail
-        from kluis.mail import service as mail
-        from kluis.rights.rectification import MAIL, parties_for
-        told: dict[str, str] = {}
-        for category in categories:
-            for party in parties_for(self.kluis.policy, category):
-                told.setdefault(party["party"], party["channel"])
-        for party, channel in told.items():
-            if channel == MAIL:
-                mail.enqueue(session, self.kluis.clock, template=erasure_mail.RECIPIENT_TEMPLATE, party=party,
-                             lang="nl", context={"job_id": str(job.id)}, actor=self.actor)
-        job.result = {**job.result, "told": [{"party": p, "channel": c} for p, c in sorted(told.items())]}
-
-    def _seal_pending_mail(self, session: Session, person_id: uuid.UUID, address: str | None) -> None:
-        """Administrative mail queued for the person before the erasure (request notices, say) still
-        reaches them: it carries the address sealed until sent. Marketing mail is simply cancelled."""
-        from kluis.mail import rules as mail_rules
-        from kluis.mail import service as mail
-        from kluis.mail.models import Outbox
-        pending = session.scalars(select(Outbox).where(Outbox.person_id == person_id,
-                                                       Outbox.state.in_((mail_rules.QUEUED, mail_rules.SENDING))))
-        for row in pending:
-            if row.kind != mail_rules.ADMINISTRATIVE or address is None:
-                row.state, row.last_error, row.sealed_to = mail_rules.CANCELLED, "person_erased", None
-            elif row.sealed_to is None:
-                row.sealed_to = mail.seal_address(self.kluis.keys.secret, person_id, address)
 
     def _restrict(self, session: Session, job: ErasureJob, person_id: uuid.UUID) -> None:
         """What a legal obligation keeps may serve that obligation only (R-RET-3): the gate allows

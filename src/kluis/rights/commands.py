@@ -9,7 +9,6 @@ import typer
 from kluis import wiring
 from kluis.kit.cli import domain_errors, out
 from kluis.rights import intake
-from kluis.rights.service import Rights
 
 app = typer.Typer(help="Data subject requests: housekeeping (R-DSR-1).", no_args_is_help=True)
 ACTOR = "cli"
@@ -25,11 +24,11 @@ def expire_unverified(dry_run: Annotated[bool, typer.Option("--dry-run", help="C
     total = 0
     if dry_run:
         with kluis.db.sessions() as session:
-            total = Rights(session, kluis, ACTOR).expire_unverified(batch=1_000_000_000, dry_run=True)
+            total = intake.expire_unverified(session, kluis, ACTOR, batch=1_000_000_000, dry_run=True)
     else:
         while True:
             with kluis.db.transaction() as session:
-                done = Rights(session, kluis, ACTOR).expire_unverified(batch=batch)
+                done = intake.expire_unverified(session, kluis, ACTOR, batch=batch)
                 if done == 0:
                     intake.prune(session, kluis, kluis.clock.now())
             total += done

@@ -1,4 +1,4 @@
-"""Rate limits of the privacy centre's public intake (R-DSR-1: "rate-limited").
+"""The privacy centre's public intake (R-DSR-1): its rate limits, and the lapse of requests never verified.
 
 Two limits hold for each submit of the form and each new code: one per client network (an IPv4 address, or
 the /64 of an IPv6 address: one connection usually owns a whole /64) and one per target address, whoever
@@ -19,9 +19,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from kluis.audit import service as audit
 from kluis.kit.errors import DomainError
-from kluis.rights.models import IntakeLimit
-from kluis.rights.rules import Window
+from kluis.mail.models import Outbox
+from kluis.rights import mail as rights_mail
+from kluis.rights import rules
+from kluis.rights.models import DataSubjectRequest, IntakeLimit, VerificationCode
+from kluis.rights.rules import Channel, State, Window
 from kluis.vault.identifiers import normalise
 
 if TYPE_CHECKING:
@@ -144,3 +148,48 @@ def prune(session: Session, kluis: Kluis, now: datetime) -> int:
                   timedelta(hours=kluis.settings.intake_address_window_hours))
     result = session.execute(delete(IntakeLimit).where(IntakeLimit.window_start <= now - longest))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def expire_unverified(session: Session, kluis: Kluis, actor: str, batch: int = 500,
+                      dry_run: bool = False) -> int:
+    """R-DSR-1: close one batch of privacy-centre requests that were not verified within
+    ``KLUIS_UNVERIFIED_REQUEST_DAYS`` calendar days of receipt, and delete what tied them to an address:
+    the claimed person, the intake's address digest, the codes and the code mail in the outbox. Nobody
+    is told (the address never proved itself); one audit event holds the count. Requests registered by
+    staff and verified requests are never touched. Returns how many it closed (0: none left)."""
+    now, days = kluis.clock.now(), kluis.settings.unverified_request_days
+    # Receipt plus N calendar days in Amsterdam is N x 24 hours give or take the one DST hour: fetch with
+    # that hour to spare, oldest first, then decide each exactly.
+    candidates = list(session.scalars(
+        select(DataSubjectRequest).where(
+            DataSubjectRequest.state == State.RECEIVED, DataSubjectRequest.channel == Channel.PRIVACY_CENTRE,
+            DataSubjectRequest.received_at <= now - timedelta(days=days) + timedelta(hours=1))
+        .order_by(DataSubjectRequest.received_at, DataSubjectRequest.id).limit(batch)
+        .with_for_update(skip_locked=True)))
+    due = [r for r in candidates if rules.unverified_expired(r.received_at, now, days)]
+    if dry_run or not due:
+        return len(due)
+    ids = [r.id for r in due]
+    codes = session.execute(delete(VerificationCode).where(VerificationCode.request_id.in_(ids)))
+    mails = 0
+    for request in due:
+        mails += _drop_code_mail(session, request)
+        rules.check_transition(request.state, State.EXPIRED)
+        request.state, request.closed_at, request.updated_at = State.EXPIRED, now, now
+        request.claimed_person_id = request.address_key = None
+    audit.append(session, kluis.clock, actor=actor, action="request.unverified_expired",
+                 object_type="request", details={"requests": len(due), "codes": int(codes.rowcount or 0),
+                                                 "mails": mails, "days": days})
+    return len(due)
+
+
+def _drop_code_mail(session: Session, request: DataSubjectRequest) -> int:
+    """The outbox rows of this request's code mail (queued or sent): they tie it to the person."""
+    if request.claimed_person_id is None:
+        return 0
+    rows = [o for o in session.scalars(select(Outbox).where(
+        Outbox.person_id == request.claimed_person_id, Outbox.template == rights_mail.CODE_TEMPLATE))
+        if (o.context or {}).get("request_id") == str(request.id)]
+    for row in rows:
+        session.delete(row)
+    return len(rows)

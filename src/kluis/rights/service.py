@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
@@ -21,7 +21,6 @@ from kluis.kit.clock import as_utc
 from kluis.kit.errors import Conflict, Invalid, NotFound
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
-from kluis.mail.models import Outbox
 from kluis.rights import intake, rules
 from kluis.rights import mail as rights_mail
 from kluis.rights.models import AccessPackage, DataSubjectRequest, Rectification, VerificationCode
@@ -327,48 +326,6 @@ class Rights:
                              context={"request_id": str(request.id), "days": listed.reminder_due})
             sent += 1
         return sent
-
-    def expire_unverified(self, batch: int = 500, dry_run: bool = False) -> int:
-        """R-DSR-1: close one batch of privacy-centre requests that were not verified within
-        ``KLUIS_UNVERIFIED_REQUEST_DAYS`` calendar days of receipt, and delete what tied them to an address:
-        the claimed person, the intake's address digest, the codes and the code mail in the outbox. Nobody
-        is told (the address never proved itself); one audit event holds the count. Requests registered by
-        staff and verified requests are never touched. Returns how many it closed (0: none left)."""
-        now, days = self._now(), self.kluis.settings.unverified_request_days
-        # Receipt plus N calendar days in Amsterdam is N x 24 hours give or take the one DST hour: fetch with
-        # that hour to spare, oldest first, then decide each exactly.
-        candidates = list(self.session.scalars(
-            select(DataSubjectRequest).where(
-                DataSubjectRequest.state == State.RECEIVED, DataSubjectRequest.channel == Channel.PRIVACY_CENTRE,
-                DataSubjectRequest.received_at <= now - timedelta(days=days) + timedelta(hours=1))
-            .order_by(DataSubjectRequest.received_at, DataSubjectRequest.id).limit(batch)
-            .with_for_update(skip_locked=True)))
-        due = [r for r in candidates if rules.unverified_expired(r.received_at, now, days)]
-        if dry_run or not due:
-            return len(due)
-        ids = [r.id for r in due]
-        codes = self.session.execute(delete(VerificationCode).where(VerificationCode.request_id.in_(ids)))
-        mails = 0
-        for request in due:
-            mails += self._drop_code_mail(request)
-            rules.check_transition(request.state, State.EXPIRED)
-            request.state, request.closed_at, request.updated_at = State.EXPIRED, now, now
-            request.claimed_person_id = request.address_key = None
-        audit.append(self.session, self.kluis.clock, actor=self.actor, action="request.unverified_expired",
-                     object_type="request", details={"requests": len(due), "codes": int(codes.rowcount or 0),
-                                                     "mails": mails, "days": days})
-        return len(due)
-
-    def _drop_code_mail(self, request: DataSubjectRequest) -> int:
-        """The outbox rows of this request's code mail (queued or sent): they tie it to the person."""
-        if request.claimed_person_id is None:
-            return 0
-        rows = [o for o in self.session.scalars(select(Outbox).where(
-            Outbox.person_id == request.claimed_person_id, Outbox.template == rights_mail.CODE_TEMPLATE))
-            if (o.context or {}).get("request_id") == str(request.id)]
-        for row in rows:
-            self.session.delete(row)
-        return len(rows)
 
     # --- reading ------------------------------------------------------------------------------
 

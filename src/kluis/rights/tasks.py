@@ -39,7 +39,7 @@ class UnverifiedPoller:
 
     def poll(self, kluis: Kluis) -> int:
         with kluis.db.transaction() as session:
-            expired = Rights(session, kluis, WORKER).expire_unverified(self.batch)
+            expired = intake.expire_unverified(session, kluis, WORKER, self.batch)
             intake.prune(session, kluis, kluis.clock.now())
         return expired
 

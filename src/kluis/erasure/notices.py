@@ -1,0 +1,74 @@
+"""What an erasure tells, and to whom (R-DSR-6, Art. 19): the person's last notice, queued while their address
+still exists and carried sealed until sent; mail already queued for them; the recipients and processors
+that received an erased category."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kluis.erasure.models import ErasureJob
+from kluis.kit.clock import as_utc
+from kluis.vault.crypto import open_sealed
+
+if TYPE_CHECKING:
+    from kluis.wiring import Kluis
+
+
+def first_address(person_id: uuid.UUID, key: bytes, identifiers: list[Any]) -> str | None:
+    """The person's first e-mail address, from their identifiers as they were deleted."""
+    emails = sorted((i for i in identifiers if i.kind == "email"), key=lambda i: as_utc(i.created_at))
+    if not emails:
+        return None
+    first = emails[0]
+    return open_sealed(key, person_id, first.id, "identifier:email", first.ciphertext).decode()
+
+
+def tell_person(session: Session, kluis: Kluis, actor: str, job: ErasureJob, person_id: uuid.UUID,
+                address: str | None) -> None:
+    """The person's last notice, queued before their address is erased: it carries the address sealed."""
+    from kluis.mail import service as mail
+    from kluis.rights import mail as rights_mail
+    from kluis.rights.models import DataSubjectRequest
+    request = session.get(DataSubjectRequest, job.request_id)
+    if request is None or address is None:
+        return
+    mail.enqueue(session, kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=person_id,
+                 lang=request.lang, context={"notice": "erased", "request_id": str(request.id),
+                                             "job_id": str(job.id)},
+                 actor=actor, sealed_to=mail.seal_address(kluis.keys.secret, person_id, address))
+
+
+def tell_parties(session: Session, kluis: Kluis, actor: str, job: ErasureJob, categories: list[str]) -> None:
+    """Art. 19: each recipient and processor that received an erased category is told once, by mail
+    to its contact in the policy, or else recorded for staff to tell another way."""
+    from kluis.erasure import mail as erasure_mail
+    from kluis.mail import service as mail
+    from kluis.rights.rectification import MAIL, parties_for
+    told: dict[str, str] = {}
+    for category in categories:
+        for party in parties_for(kluis.policy, category):
+            told.setdefault(party["party"], party["channel"])
+    for party, channel in told.items():
+        if channel == MAIL:
+            mail.enqueue(session, kluis.clock, template=erasure_mail.RECIPIENT_TEMPLATE, party=party,
+                         lang="nl", context={"job_id": str(job.id)}, actor=actor)
+    job.result = {**job.result, "told": [{"party": p, "channel": c} for p, c in sorted(told.items())]}
+
+
+def seal_pending_mail(session: Session, kluis: Kluis, person_id: uuid.UUID, address: str | None) -> None:
+    """Administrative mail queued for the person before the erasure (request notices, say) still
+    reaches them: it carries the address sealed until sent. Marketing mail is simply cancelled."""
+    from kluis.mail import rules as mail_rules
+    from kluis.mail import service as mail
+    from kluis.mail.models import Outbox
+    pending = session.scalars(select(Outbox).where(Outbox.person_id == person_id,
+                                                   Outbox.state.in_((mail_rules.QUEUED, mail_rules.SENDING))))
+    for row in pending:
+        if row.kind != mail_rules.ADMINISTRATIVE or address is None:
+            row.state, row.last_error, row.sealed_to = mail_rules.CANCELLED, "person_erased", None
+        elif row.sealed_to is None:
+            row.sealed_to = mail.seal_address(kluis.keys.secret, person_id, address)
