@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import fresh_kluis, peak_rss_mb  # noqa: E402
 
 from kluis.kit.cli import progress  # noqa: E402
-from kluis.retention import sweep  # noqa: E402
+from kluis.retention import keep, sweep  # noqa: E402
 from kluis.wiring import Kluis  # noqa: E402
 
 RECORDS_PER_PERSON = 10
@@ -77,6 +77,7 @@ def seed_postgresql(kluis: Kluis, people: int) -> None:
                              ELSE :now + make_interval(days => 1 + (bp.i + j) % 2000) END
                     FROM bp CROSS JOIN generate_series(0, {RECORDS_PER_PERSON - 1}) AS j CROSS JOIN (SELECT {arrays}) k
                     """), {"now": now})
+                _keep_until(conn, "person.id IN (SELECT id FROM bp)")
             step(n)
     with kluis.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
@@ -103,6 +104,7 @@ def seed_sqlite(kluis: Kluis, people: int) -> None:
                                   "controller, content_kind, ciphertext, collected_at, last_activity_at, created_at, "
                                   "updated_at, rule_id, due_at) VALUES (:id, :p, :c, :u, :b, :s, 'benvitaal', 'json', "
                                   ":x, :t, :t, :now, :now, :r, :d)"), records)
+                _keep_until(conn, "person.id IN (SELECT person_id FROM record)")
             with kluis.db.key_engine.begin() as conn:
                 conn.execute(text("INSERT INTO person_key (person_id, wrapped, kek_id, created_at) "
                                   "VALUES (:id, :w, 'bench', :now)"),
@@ -110,10 +112,19 @@ def seed_sqlite(kluis: Kluis, people: int) -> None:
             step(len(ids))
 
 
+def _keep_until(conn, which: str) -> None:
+    """Each person's ``keep_until`` as Kluis keeps it (kluis.retention.keep): the latest due date of their
+    records, or the far-future mark while any has none."""
+    conn.execute(text(f"UPDATE person SET keep_until = (SELECT CASE WHEN count(*) > count(due_at) THEN :open "
+                      f"ELSE max(due_at) END FROM record WHERE record.person_id = person.id) WHERE {which}"),
+                 {"open": keep.OPEN if conn.dialect.name != "sqlite" else keep.OPEN.replace(tzinfo=None)})
+
+
 def _restore(kluis: Kluis, pg: bool) -> None:
     """Put the due rows back, and undo the erasure of people left with nothing, for the next round."""
     with kluis.db.engine.begin() as conn:
         conn.execute(text("INSERT INTO record SELECT * FROM bench_due"))
+        _keep_until(conn, "shredded_at IS NOT NULL")
         conn.execute(text("UPDATE person SET shredded_at = NULL WHERE shredded_at IS NOT NULL"))
     with kluis.db.key_engine.begin() as conn:
         conn.execute(text("INSERT INTO person_key SELECT * FROM bench_key k WHERE NOT EXISTS "

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import ColumnElement, Connection, DateTime, Engine, MetaData, any_, bindparam, create_engine, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -81,6 +82,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return ping_when_idle(create_engine(url, **kwargs))
 
 
+def among(session: Session, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``: on PostgreSQL as ``= ANY(array)``, one parameter however many values, so the
+    statement is planned once (an IN list of thousands is a new statement to parse and plan each time)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, value=list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 # A pooled connection used within this many seconds is taken as alive: the server would have to go away in
 # that window, and then the first statement fails and the pool starts afresh.
 IDLE_PING_SECONDS = 10.0
@@ -132,6 +141,14 @@ class Database:
     def transaction(self) -> Iterator[Session]:
         """One unit of work: commits once at the end, rolls back everything on any error."""
         with self.sessions() as session, session.begin():
+            session.connection(execution_options={WRITE_OPTION: True})
+            yield session
+
+    @contextmanager
+    def transaction_on(self, connection: Connection) -> Iterator[Session]:
+        """One unit of work, as ``transaction``, on a connection the caller holds across several of them
+        (for state that lives in the connection, such as a temporary table)."""
+        with Session(bind=connection, expire_on_commit=False) as session, session.begin():
             session.connection(execution_options={WRITE_OPTION: True})
             yield session
 

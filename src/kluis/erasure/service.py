@@ -35,6 +35,7 @@ from kluis.kit.errors import ConfigurationError, Conflict, NotFound
 from kluis.kit.faults import checkpoint
 from kluis.kit.ids import new_id
 from kluis.retention import holds as retention_holds
+from kluis.retention import keep as retention_keep
 from kluis.vault.crypto import RecordCipher, open_sealed
 from kluis.vault.models import Identifier, Person, Record
 
@@ -291,6 +292,7 @@ class Runner:
         new_key: bytes | None = None
         erased: Counter[str] = Counter()
         kept: Counter[tuple[str, str, str | None]] = Counter()
+        kept_until: datetime | None = None  # the person's keep_until once only the kept records are left
         held_categories = {h.category: h for h in holds if h.scope == "category"}
         records = Record.__table__
         columns = select(records.c.id, records.c.category, records.c.purposes, records.c.ciphertext, records.c.due_at,
@@ -319,6 +321,7 @@ class Runner:
                 sealed.append({"record_id": row.id,
                                "ciphertext": RecordCipher(new_key).seal(person.id, row.id, row.category, plain)})
                 kept[(row.category, keep.rule_id, rules.iso(keep.until))] += 1
+                kept_until = retention_keep.widen(kept_until, row.due_at)
             if doomed:
                 # Through the person's index, where their rows sit together (ids alone are spread over the whole
                 # primary key: a page read each on a large table). The person row is locked, so no record of
@@ -345,6 +348,7 @@ class Runner:
         profile = delete_profile(session, person.id)
         kept_records = sum(kept.values())
         person.erased_at, person.updated_at = now, now
+        person.keep_until = kept_until
         if kept_records:
             self._restrict(session, job, person.id)
         else:

@@ -21,7 +21,7 @@ from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy, Trigger, did_you_mean
-from kluis.retention import rules
+from kluis.retention import keep, rules
 from kluis.retention.holds import held, held_record_ids
 from kluis.retention.models import Hold, TriggerEvent
 from kluis.vault import service as vault_service
@@ -103,6 +103,7 @@ def record_event(session: Session, clock: Clock, policy: Policy, actor: str, per
     session.add_all(events)
     session.flush()
     changed, due = _restamp(session, book(policy), person_id, trigger, [r for r in targets if r is not None], now)
+    keep.refresh(session, [person_id])  # records kept open until this trigger now have a due date
     audit.append(session, clock, actor=actor, action="retention.event_recorded", object_type="person",
                  object_ids=[person_id, *[r for r in targets if r is not None]],
                  details={"kind": kind, "records": changed, "with_consent": with_consent})
@@ -143,6 +144,7 @@ def record_activity(session: Session, clock: Clock, policy: Policy, actor: str, 
             .execution_options(synchronize_session=False))
         changed += int(result.rowcount or 0)  # type: ignore[attr-defined]
     if changed:
+        keep.refresh(session, [person_id])  # a later due date can also be an earlier one (a shorter rule)
         audit.append(session, clock, actor=actor, action="retention.activity_recorded", object_type="person",
                      object_ids=[person_id], details={"activity": activity, "records": changed})
     return ActivityResult(counted=True, records=changed)
@@ -207,6 +209,7 @@ def stamp_existing(session: Session, clock: Clock, policy: Policy, actor: str, a
     for row in changed:
         session.execute(update(Record).where(Record.id == row["id"])
                         .values(rule_id=row["rule_id"], due_at=row["due_at"]))
+    keep.refresh(session, {row["person_id"] for row in changed})
     if changed:
         audit.append(session, clock, actor=actor, action="retention.stamped", object_type="record",
                      details={"records": len(changed), "rules": sorted({str(r["rule_id"]) for r in changed})})

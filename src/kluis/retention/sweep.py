@@ -1,12 +1,20 @@
 """The sweep (R-RET-2): erase what is due and not held, in batches, resumably; and the dry run that
 reports what it would erase.
 
-Each batch is one transaction: take up to ``batch`` due, unheld records (on PostgreSQL with ``FOR
-UPDATE SKIP LOCKED``, so two sweeps never take the same rows or wait for each other), delete them,
-fully erase anyone left with no records (their key is destroyed: ``Vault.shred``), and write the
-batch's audit event with counts per rule. A sweep stopped at any point has committed whole batches
-only; run again, it takes up what is still due. The instant it sweeps up to is fixed when it starts,
-so its totals equal a dry run at that instant.
+Two phases, each a series of short transactions:
+1. Records. Each batch deletes up to ``batch`` due, unheld records and writes its audit event with
+   counts per rule. On PostgreSQL the sweep first notes the addresses of the due rows, in physical
+   order, in a temporary table (one scan, reading only pages that hold due rows, as a plain ``DELETE``
+   does); each batch then takes the next stretch of them, so a batch's rows lie together on disk, and
+   locks them with ``FOR UPDATE SKIP LOCKED``: two sweeps, or a sweep and an erasure, never take the
+   same rows or wait for each other. A row passed over because another writer held it is looked for
+   again at the end through the ``due_at`` index. On SQLite (one writer) batches come from that index.
+2. People. Anyone left with no records is erased entirely (their key destroyed: ``Vault.shred``). They
+   are found through ``person.keep_until`` (``kluis.retention.keep``): only people whose latest due date
+   has passed are looked at, not everyone who lost a record.
+A sweep stopped at any point has committed whole batches only; run again, it takes up what is still
+due and then the people, so nothing is lost. The instant it sweeps up to is fixed when it starts, so
+its totals equal a dry run at that instant.
 """
 
 from __future__ import annotations
@@ -18,13 +26,13 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     ColumnElement,
     Integer,
     MetaData,
     String,
     Table,
-    Uuid,
     and_,
     any_,
     delete,
@@ -35,11 +43,12 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    true,
+    tuple_,
     update,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import FromClause, Select
+from sqlalchemy.sql import FromClause
+from sqlalchemy.types import UserDefinedType
 
 from kluis.audit import service as audit
 from kluis.db import UTCDateTime
@@ -108,13 +117,13 @@ def plan(session: Session, now: datetime) -> SweepReport:
             select(table.c.rule_id, func.count(), func.min(table.c.due_at), func.max(table.c.due_at))
             .where(sweepable(table, now, holds)).group_by(table.c.rule_id)):
         report.per_rule.setdefault(rule_id or NO_RULE, RuleTally()).add(count, as_utc(earliest), as_utc(latest))
-    other = table.alias("other")
-    stays = or_(other.c.due_at.is_(None), other.c.due_at > now, holds.covers(other))
+    # Who would be left with nothing: people whose latest due date has passed (kluis.retention.keep) and
+    # none of whose records stays (not yet due, or held); as the sweep's second phase finds them.
+    stays = or_(table.c.due_at.is_(None), table.c.due_at > now, holds.covers(table))
     report.people = int(session.scalar(
-        select(func.count(func.distinct(table.c.person_id)))
-        .join(Person, Person.id == table.c.person_id)
-        .where(sweepable(table, now, holds), Person.shredded_at.is_(None),
-               ~exists().where(other.c.person_id == table.c.person_id, stays))) or 0)
+        select(func.count()).select_from(Person)
+        .where(Person.keep_until <= now, Person.shredded_at.is_(None),
+               ~exists().where(table.c.person_id == Person.id, stays))) or 0)
     return report
 
 
@@ -126,7 +135,8 @@ def due_count(session: Session, now: datetime) -> int:
 
 def sweep(kluis: Kluis, actor: str = "system", batch: int = BATCH, on_batch: Callable[[int], None] | None = None,
           now: datetime | None = None) -> SweepReport:
-    """Erase every record due at ``now`` (default: the clock, read once) that no hold covers."""
+    """Erase every record due at ``now`` (default: the clock, read once) that no hold covers, then
+    everyone left with nothing."""
     at = now or kluis.clock.now()
     report = SweepReport(at=at, dry_run=False)
     with kluis.db.transaction() as session:
@@ -136,14 +146,25 @@ def sweep(kluis: Kluis, actor: str = "system", batch: int = BATCH, on_batch: Cal
         audit.append(session, kluis.clock, actor=actor, action="retention.sweep_started", object_type="sweep",
                      object_ids=[run.id], details={"due_before": at.isoformat()})
     report.run_id = run.id
-    while True:
-        with kluis.db.transaction() as session:
-            taken = _sweep_batch(kluis, session, run.id, at, batch, actor, report)
+
+    def account(session: Session, tallies: dict[str, RuleTally]) -> int:
+        taken = _record_batch(kluis, session, run.id, actor, report, tallies)
         report.batches += 1 if taken else 0
         if on_batch and taken:
             on_batch(taken)
-        if taken < batch:
-            break
+        return taken
+
+    if kluis.db.dialect == "postgresql":
+        _sweep_records_pg(kluis, at, batch, account)
+    else:
+        while True:
+            with kluis.db.transaction() as session:
+                if account(session, _delete_batch(session, at, active_holds(session, at), batch)) < batch:
+                    break
+    last: tuple[datetime, UUID] | None = None
+    while last is not False:
+        with kluis.db.transaction() as session:
+            last = _erase_emptied(kluis, session, run.id, at, actor, report, last)
     with kluis.db.transaction() as session:
         finished = kluis.clock.now()
         session.execute(update(SweepRun).where(SweepRun.id == run.id).values(finished_at=finished))
@@ -154,106 +175,171 @@ def sweep(kluis: Kluis, actor: str = "system", batch: int = BATCH, on_batch: Cal
     return report
 
 
-def _sweep_batch(kluis: Kluis, session: Session, run_id: UUID, now: datetime, batch: int, actor: str,
-                 report: SweepReport) -> int:
-    holds = active_holds(session, now)
-    if session.connection().dialect.name == "postgresql":
-        tallies, emptied = _delete_batch_pg(session, now, holds, batch)
-    else:
-        tallies, emptied = _delete_batch(session, now, holds, batch)
+def _record_batch(kluis: Kluis, session: Session, run_id: UUID, actor: str, report: SweepReport,
+                  tallies: dict[str, RuleTally]) -> int:
+    """Account for one batch's deleted records: the run's totals and the batch's audit event."""
     if not tallies:
         return 0
-    if emptied:
-        kluis.vault(session, actor).shred(emptied, reason="retention")
     for rule_id, tally in tallies.items():
         assert tally.earliest is not None and tally.latest is not None
         report.per_rule.setdefault(rule_id, RuleTally()).add(tally.records, tally.earliest, tally.latest)
-    report.people += len(emptied)
     session.execute(update(SweepRun).where(SweepRun.id == run_id)
-                    .values(records=report.records, people=report.people, per_rule=report.rules_dict()))
+                    .values(records=report.records, per_rule=report.rules_dict()))
     records = sum(t.records for t in tallies.values())
     audit.append(session, kluis.clock, actor=actor, action="retention.swept", object_type="sweep",
                  object_ids=[run_id],
-                 details={"records": records, "people": len(emptied),
-                          "rules": {r: t.as_dict() for r, t in sorted(tallies.items())}})
+                 details={"records": records, "rules": {r: t.as_dict() for r, t in sorted(tallies.items())}})
     return records
 
 
-# Who lost records in this batch, kept on the server (PostgreSQL): one row per person, gone at commit.
-# No index: it is written once and read once, front to back.
-_SWEPT = Table("retention_swept_person", MetaData(), Column("person_id", Uuid),
-               prefixes=["TEMPORARY"], postgresql_on_commit="DELETE ROWS")
+PEOPLE_BATCH = 2000
 
 
-def _emptied_pg() -> Select[tuple[UUID]]:
-    """Of the people noted in ``_SWEPT``, those not yet erased who have no record left. The lateral
-    ``LIMIT 1`` keeps it one index probe per person whatever the planner thinks of the temporary
-    table (an anti-join could become a hash join over every record); the few it finds are then
-    looked up in ``person`` by key."""
+def _emptied(now: datetime) -> ColumnElement[bool]:
+    """People whose every record was due by ``now`` and who have none left, not yet erased."""
+    return and_(Person.keep_until <= now, Person.shredded_at.is_(None),
+                ~exists().where(Record.person_id == Person.id))
+
+
+def _erase_emptied(kluis: Kluis, session: Session, run_id: UUID, now: datetime, actor: str, report: SweepReport,
+                   after: tuple[datetime, UUID] | None) -> tuple[datetime, UUID] | bool:
+    """Erase up to ``PEOPLE_BATCH`` people left with nothing, in (keep_until, id) order from ``after``;
+    returns where to go on from, or False when done. On PostgreSQL one statement picks them, locking their
+    rows with SKIP LOCKED (a concurrent sweep passes over them; a record being added for one of them
+    waits for this commit), and marks them erased; their keys and identifiers go next."""
+    person = Person.__table__
+    query = (select(person.c.id, person.c.keep_until).where(_emptied(now))
+             .order_by(person.c.keep_until, person.c.id).limit(PEOPLE_BATCH))
+    if after is not None:
+        query = query.where(tuple_(person.c.keep_until, person.c.id) > tuple_(*after))
+    marked = session.get_bind().dialect.name == "postgresql"
+    if marked:
+        chosen = query.with_for_update(skip_locked=True).cte("chosen")
+        at = kluis.clock.now()
+        found = session.execute(
+            update(person).where(person.c.id == chosen.c.id)
+            .values(shredded_at=at, updated_at=at, keep_until=None)
+            .returning(chosen.c.id, chosen.c.keep_until)).all()
+        found.sort(key=lambda row: (row.keep_until, row.id))
+    else:
+        found = session.execute(query).all()
+    if not found:
+        return False
+    ids = [row.id for row in found]
+    kluis.vault(session, actor).shred(ids, reason="retention", marked=marked)
+    report.people += len(ids)
+    session.execute(update(SweepRun).where(SweepRun.id == run_id).values(people=report.people))
+    audit.append(session, kluis.clock, actor=actor, action="retention.people_erased", object_type="sweep",
+                 object_ids=[run_id], details={"people": len(ids)})
+    return (found[-1].keep_until, found[-1].id) if len(found) == PEOPLE_BATCH else False
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------------
+
+class _RowAddress(UserDefinedType[Any]):
+    """PostgreSQL's ``tid``: a row's physical address (page, slot)."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "tid"
+
+
+# The due rows' addresses, in physical order, for the length of one sweep (dropped with its connection).
+_DUE = Table("retention_sweep_due", MetaData(), Column("n", BigInteger, primary_key=True), Column("t", _RowAddress()),
+             prefixes=["TEMPORARY"])
+
+
+def _sweep_records_pg(kluis: Kluis, now: datetime, batch: int, account: Callable[[Session, dict[str, RuleTally]], int]
+                      ) -> None:
+    """Note the due rows' addresses once, then delete them a stretch at a time in that order; then,
+    if another writer held some of them, whatever is still due, from the index."""
+    with kluis.db.engine.connect() as connection:
+        with kluis.db.transaction_on(connection) as session:
+            _DUE.drop(session.connection(), checkfirst=True)
+            _DUE.create(session.connection())
+            table = Record.__table__
+            address = literal_column("ctid")
+            session.execute(insert(_DUE).from_select(["n", "t"], select(
+                func.row_number().over(order_by=address), address).where(
+                sweepable(table, now, active_holds(session, now)))))
+            noted = int(session.scalar(select(func.max(_DUE.c.n))) or 0)
+        passed_over = 0
+        for lo in range(0, noted, batch):
+            with kluis.db.transaction_on(connection) as session:
+                tallies, skipped = _delete_noted_pg(session, now, active_holds(session, now), lo, lo + batch)
+                account(session, tallies)
+                passed_over += skipped
+        with kluis.db.transaction_on(connection) as session:
+            _DUE.drop(session.connection())
+    while passed_over:
+        with kluis.db.transaction() as session:
+            tallies = _delete_batch_pg(session, now, active_holds(session, now), batch)
+            if account(session, tallies) < batch:
+                break
+
+
+def _delete_noted_pg(session: Session, now: datetime, holds: ActiveHolds, lo: int, hi: int
+                     ) -> tuple[dict[str, RuleTally], int]:
+    """Delete the due, unheld rows among the addresses noted as numbers (lo, hi] in the temporary table,
+    locking them with SKIP LOCKED; the counts per rule, and how many due rows were passed over because
+    another transaction held them."""
     table = Record.__table__
-    left = (select(literal_column("1").label("found")).select_from(table)
-            .where(table.c.person_id == _SWEPT.c.person_id).limit(1).lateral("left_over"))
-    nothing_left = (select(_SWEPT.c.person_id).select_from(_SWEPT.outerjoin(left, true()))
-                    .where(left.c.found.is_(None)))
-    return select(Person.id).where(Person.id == any_(func.array(nothing_left.scalar_subquery())),
-                                   Person.shredded_at.is_(None))
+    noted = func.array(select(_DUE.c.t).where(_DUE.c.n > lo, _DUE.c.n <= hi).scalar_subquery())
+    here = and_(literal_column("ctid") == any_(noted), sweepable(table, now, holds))
+    chosen = select(literal_column("ctid")).where(here).with_for_update(skip_locked=True)
+    gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
+            .returning(table.c.rule_id, table.c.due_at).cte("gone"))
+    # Counted in the same statement's snapshot: due rows there at its start, ours or held by another.
+    there = select(func.count()).select_from(table).where(here)
+    tallies: dict[str, RuleTally] = {}
+    deleted = present = 0
+    for rule_id, count, first, last, total in session.execute(
+            select(gone.c.rule_id, func.count(), func.min(gone.c.due_at), func.max(gone.c.due_at),
+                   there.scalar_subquery())
+            .group_by(gone.c.rule_id)):
+        tallies[rule_id or NO_RULE] = RuleTally(count, as_utc(first), as_utc(last))
+        deleted, present = deleted + count, total
+    if not tallies:
+        present = int(session.scalar(there) or 0)
+    return tallies, present - deleted
 
 
-def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch: int
-                     ) -> tuple[dict[str, RuleTally], list[UUID]]:
-    """One statement deletes the batch by row address (a TID scan of rows locked with SKIP LOCKED), notes
-    who lost records in a temporary table and returns only the counts per rule; a second finds who of
-    them has nothing left. Per record, nothing travels to this process."""
+def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch: int) -> dict[str, RuleTally]:
+    """Up to ``batch`` due, unheld rows from the due_at index, the earliest due first (no sort: the order
+    is the index's), locked with SKIP LOCKED and deleted by row address; the counts per rule."""
     table = Record.__table__
-    _SWEPT.create(session.connection(), checkfirst=True)
-    # ORDER BY due_at is read off the due_at index (no sort): the earliest due go first.
     chosen = (select(literal_column("ctid")).where(sweepable(table, now, holds)).order_by(table.c.due_at)
               .limit(batch).with_for_update(skip_locked=True))
     gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
-            .returning(table.c.person_id, table.c.rule_id, table.c.due_at).cte("gone"))
-    noted = insert(_SWEPT).from_select(["person_id"], select(gone.c.person_id).distinct()).cte("noted")
-    tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
-               for rule_id, count, first, last in session.execute(
-                   select(gone.c.rule_id, func.count(), func.min(gone.c.due_at), func.max(gone.c.due_at))
-                   .group_by(gone.c.rule_id).add_cte(noted))}
-    if not tallies:
-        return {}, []
-    # Take the audit head's lock before looking: a concurrent sweep's batch has committed by then, and
-    # this statement sees its deletes, so two sweeps emptying one person a record each cannot both miss it.
-    audit.line_up(session)
-    return tallies, list(session.scalars(_emptied_pg()))
+            .returning(table.c.rule_id, table.c.due_at).cte("gone"))
+    return {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
+            for rule_id, count, first, last in session.execute(
+                select(gone.c.rule_id, func.count(), func.min(gone.c.due_at), func.max(gone.c.due_at))
+                .group_by(gone.c.rule_id))}
 
 
-# The same on SQLite, which has no data-modifying CTEs: the batch's rows (row number, person, rule, due
-# date) go to a temporary table, are deleted by row number and are counted and looked up from there; the
-# table is emptied again in the same transaction.
-_SWEPT_ROWS = Table("retention_swept_row", MetaData(), Column("record_rowid", Integer), Column("person_id", Uuid),
+# --- SQLite ---------------------------------------------------------------------------------------------
+
+# SQLite has no data-modifying CTEs: the batch's rows (row number, rule, due date) go to a temporary table,
+# are deleted by row number and counted from there; the table is emptied again in the same transaction.
+_SWEPT_ROWS = Table("retention_swept_row", MetaData(), Column("record_rowid", Integer),
                     Column("rule_id", String(40)), Column("due_at", UTCDateTime()), prefixes=["TEMPORARY"])
 
 
-def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: int
-                  ) -> tuple[dict[str, RuleTally], list[UUID]]:
-    """The same for a single-writer database (SQLite), set-based too: nothing per record reaches this
-    process."""
+def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: int) -> dict[str, RuleTally]:
+    """Up to ``batch`` due, unheld records, the earliest due first; the counts per rule. Set-based:
+    nothing per record reaches this process."""
     table, rows = Record.__table__, _SWEPT_ROWS
     rows.create(session.connection(), checkfirst=True)
     session.execute(insert(rows).from_select(
-        ["record_rowid", "person_id", "rule_id", "due_at"],
-        select(literal_column("record.rowid"), table.c.person_id, table.c.rule_id, table.c.due_at)
+        ["record_rowid", "rule_id", "due_at"],
+        select(literal_column("record.rowid"), table.c.rule_id, table.c.due_at)
         .where(sweepable(table, now, holds)).order_by(table.c.due_at).limit(batch)))
     session.execute(delete(table).where(literal_column("record.rowid").in_(select(rows.c.record_rowid))))
     tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
                for rule_id, count, first, last in session.execute(
                    select(rows.c.rule_id, func.count(), func.min(rows.c.due_at), func.max(rows.c.due_at))
                    .group_by(rows.c.rule_id))}
-    if not tallies:
-        return {}, []
-    # Every batch appends to the audit chain, whose head is locked until commit; taking that lock before
-    # looking means a concurrent writer's batch has committed by then, and this statement sees its deletes.
-    audit.line_up(session)
-    # NOT EXISTS per person: one index probe each, never a scan of every record.
-    kept = exists().where(table.c.person_id == Person.id)
-    emptied = list(session.scalars(select(Person.id).where(
-        Person.id.in_(select(rows.c.person_id).distinct()), Person.shredded_at.is_(None), ~kept)))
-    session.execute(delete(rows))  # empty again before commit, as PostgreSQL's ON COMMIT DELETE ROWS
-    return tallies, emptied
+    session.execute(delete(rows))  # empty again before commit
+    return tallies

@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from kluis.db import Database
+from kluis.db import Database, among
 from kluis.vault.crypto import KeyRing, new_data_key
 from kluis.vault.models import PersonKey
 
@@ -81,7 +81,7 @@ class KeyStore:
         self._forget(data_session, ids)
         with self._session(data_session) as session:
             keys = PersonKey.__table__
-            result = session.execute(delete(keys).where(keys.c.person_id.in_(ids)))
+            result = session.execute(delete(keys).where(among(session, keys.c.person_id, ids)))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def adopt(self, data_session: Session, person_id: UUID, from_id: UUID) -> bool:

@@ -33,6 +33,9 @@ class Person(Base):
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Data key destroyed: nothing of the person can be read any more (R-VLT-5).
     shredded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The latest due date among the person's records (kluis.retention.keep): the sweep finds the people it
+    # may erase entirely through this index instead of probing everyone who lost a record.
+    keep_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class Identifier(Base):

@@ -14,10 +14,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
+from kluis.db import among
 from kluis.kit.clock import Clock
 from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy
+from kluis.retention import keep
 from kluis.retention import service as retention
 from kluis.vault import repository, rules
 from kluis.vault.crypto import KeyRing, RecordCipher, open_sealed, seal
@@ -145,13 +147,17 @@ class Vault:
         dek = self._data_key(row.person_id)
         return open_sealed(dek, row.person_id, row.id, f"identifier:{row.kind}", row.ciphertext).decode()
 
-    def shred(self, person_ids: Sequence[uuid.UUID], reason: str) -> int:
-        """Crypto-shredding (R-VLT-5): destroy the data keys; every copy of the records becomes unreadable."""
+    def shred(self, person_ids: Sequence[uuid.UUID], reason: str, marked: bool = False) -> int:
+        """Crypto-shredding (R-VLT-5): destroy the data keys; every copy of the records becomes unreadable.
+        ``marked``: the caller has already set these people's ``shredded_at`` in this transaction."""
         ids = list(dict.fromkeys(person_ids))
         destroyed = self.keystore.destroy(self.session, ids)
         now = self.clock.now()
-        self.session.execute(update(Person).where(Person.id.in_(ids)).values(shredded_at=now, updated_at=now))
-        self.session.execute(Identifier.__table__.delete().where(Identifier.person_id.in_(ids)))
+        if not marked:
+            self.session.execute(update(Person).where(among(self.session, Person.id, ids))
+                                 .values(shredded_at=now, updated_at=now, keep_until=None)
+                                 .execution_options(synchronize_session=False))
+        self.session.execute(Identifier.__table__.delete().where(among(self.session, Identifier.person_id, ids)))
         audit.append(self.session, self.clock, actor=self.actor, action="person.keys_destroyed",
                      object_type="person", object_ids=ids, details={"reason": reason, "keys_destroyed": destroyed})
         return destroyed
@@ -208,6 +214,7 @@ class Vault:
             })
         retention.stamp(self.session, retention.book(self.policy), rows)
         repository.insert_records(self.session, rows)
+        keep.extend(self.session, rows)
         ids = [r["id"] for r in rows]
         audit.append(self.session, self.clock, actor=self.actor, action="records.added", object_type="record",
                      object_ids=ids, details={"count": len(ids), "people": len(employers),
