@@ -1,0 +1,145 @@
+"""``person.keep_until``: the latest due date among a person's records, kept on every write that can move
+it, through which the sweep finds the people left with nothing (R-RET-1, R-RET-2)."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from alembic import command
+from sqlalchemy import select, text, update
+from tests.integration.retention.retention_support import KINDS, ams, employer, erased, person, record, records_of
+
+from kluis.retention import keep, service, sweep
+from kluis.schema import alembic_config
+from kluis.vault.models import Person
+from kluis.vault.schemas import RecordIn
+
+
+def keep_until(kluis, person_id):
+    with kluis.db.sessions() as session:
+        return session.scalar(select(Person.keep_until).where(Person.id == person_id))
+
+
+def test_r_ret_1_keep_until_follows_every_write_that_moves_a_due_date(kluis, clock):
+    clock.set(ams(2026, 1, 10, 9))
+    boss = employer(kluis)
+    pid, ids = person(kluis, "web", employer_id=boss, at=ams(2026, 1, 5, 9))
+    assert keep_until(kluis, pid) == record(kluis, ids["web"]).due_at == ams(2026, 7, 5, 0)
+    # An account runs until its contract ends: no due date yet, so nothing says when the person may go.
+    with kluis.db.transaction() as session:
+        [account] = kluis.vault(session, "test").add_records(pid, [service_record("account")])
+    assert record(kluis, account).due_at is None and keep_until(kluis, pid) == keep.OPEN
+    # The contract ends: the account gets its year, and the bound comes down to it.
+    with kluis.db.transaction() as session:
+        service.record_event(session, clock, kluis.policy, "test", pid, "contract_end", ams(2026, 1, 9, 17))
+    assert keep_until(kluis, pid) == record(kluis, account).due_at == ams(2027, 1, 9, 0)
+    # Marketing contact: its term moves with what the person does, and the bound with it.
+    with kluis.db.transaction() as session:
+        [contact] = kluis.vault(session, "test").add_records(pid, [service_record("marketing")])
+    first = record(kluis, contact).due_at
+    assert keep_until(kluis, pid) == first == ams(2029, 1, 10, 0)
+    clock.set(ams(2026, 3, 1, 9))
+    with kluis.db.transaction() as session:
+        service.record_activity(session, clock, kluis.policy, "test", pid, "click")
+    assert keep_until(kluis, pid) == record(kluis, contact).due_at == ams(2029, 3, 1, 0)
+
+
+def service_record(kind):
+    return RecordIn(**KINDS[kind], content={"n": 1})
+
+
+def test_r_ret_2_a_person_goes_only_when_no_record_is_left_whatever_keep_until_says(kluis, clock):
+    """The bound is only a way in: a person whose ``keep_until`` has passed but who still has a record (here
+    the bound is forced early, as a write racing the sweep could leave it) keeps everything."""
+    clock.set(ams(2025, 1, 10, 9))
+    pid, ids = person(kluis, "web", "account", at=ams(2025, 1, 1, 9))
+    with kluis.db.transaction() as session:
+        session.execute(update(Person).where(Person.id == pid).values(keep_until=ams(2025, 2, 1, 0)))
+    clock.set(ams(2025, 7, 2, 0))
+    with kluis.db.sessions() as session:
+        assert sweep.plan(session, clock.now()).people == 0
+    report = sweep.sweep(kluis)
+    assert (report.records, report.people) == (1, 0)
+    assert not erased(kluis, pid) and [r.id for r in records_of(kluis, pid)] == [ids["account"]]
+
+
+def test_r_ret_2_a_sweep_stopped_after_the_records_erases_the_people_when_run_again(kluis, clock, monkeypatch):
+    """Killed between its two phases, a sweep has deleted the records but erased nobody yet; run again, it
+    finds nothing more to delete and erases the people left with nothing."""
+    clock.set(ams(2025, 1, 10, 9))
+    gone = [person(kluis, "web", at=ams(2025, 1, 1, 9))[0] for _ in range(3)]
+    stays, _ = person(kluis, "web", "account", at=ams(2025, 1, 1, 9))
+    clock.set(ams(2025, 7, 2, 0))
+
+    def killed(*args, **kwargs):
+        raise SystemExit("killed")
+
+    monkeypatch.setattr(sweep, "_erase_emptied", killed)
+    with pytest.raises(SystemExit):
+        sweep.sweep(kluis)
+    assert all(records_of(kluis, pid) == [] and not erased(kluis, pid) for pid in gone)
+    monkeypatch.undo()
+    report = sweep.sweep(kluis)
+    assert (report.records, report.people) == (0, 3)
+    assert all(erased(kluis, pid) for pid in gone) and not erased(kluis, stays)
+    assert all(keep_until(kluis, pid) is None for pid in gone)
+
+
+def test_r_ret_2_a_row_another_writer_holds_is_passed_over_not_waited_for_and_taken_at_the_end(kluis, clock,
+                                                                                                monkeypatch):
+    """PostgreSQL: the sweep never waits on a row another transaction has locked (an erasure, another
+    sweep); it passes over it and, once the rest is done, looks for what is still due through the index."""
+    if kluis.db.dialect != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    clock.set(ams(2025, 1, 10, 9))
+    people = [person(kluis, "web", at=ams(2025, 1, 1 + n, 9)) for n in range(5)]
+    clock.set(ams(2025, 7, 10, 0))
+    held_id = people[2][1]["web"]
+    locked, release, released = threading.Event(), threading.Event(), threading.Event()
+
+    def other_writer():
+        with kluis.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1 FROM record WHERE id = :id FOR UPDATE"), {"id": held_id})
+            locked.set()
+            release.wait(timeout=60)
+            conn.rollback()
+        released.set()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    assert locked.wait(timeout=30)
+    index_pass = sweep._delete_batch_pg
+
+    def after_the_noted_rows(*args, **kwargs):
+        assert record(kluis, held_id) is not None  # passed over, not waited for
+        release.set()
+        assert released.wait(timeout=30)
+        return index_pass(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "_delete_batch_pg", after_the_noted_rows)
+    report = sweep.sweep(kluis, batch=2)
+    thread.join(timeout=30)
+    assert release.is_set(), "the index pass ran only because a row had been passed over"
+    assert (report.records, report.people) == (5, 5)
+    assert all(erased(kluis, pid) for pid, _ in people)
+
+
+def test_r_ret_2_the_migration_gives_existing_people_their_keep_until(kluis, clock):
+    """Migration 0014 computes the column for people written before it: the latest due date, the open mark
+    while a record has none, nothing for a person without records."""
+    clock.set(ams(2026, 1, 10, 9))
+    dated, _ = person(kluis, "web", "marketing", at=ams(2025, 12, 1, 9), last_activity=ams(2025, 12, 1, 9))
+    open_, _ = person(kluis, "web", "account", at=ams(2026, 1, 5, 9))
+    empty, _ = person(kluis)
+    before = {pid: keep_until(kluis, pid) for pid in (dated, open_, empty)}
+    assert before == {dated: ams(2028, 12, 1, 0), open_: keep.OPEN, empty: None}
+    with kluis.db.engine.begin() as conn:
+        config = alembic_config(kluis.db.url, "data")
+        config.attributes["connection"] = conn
+        # The schema as 0013 left it (dropped by hand: a batch downgrade on SQLite rebuilds the table).
+        conn.execute(text("DROP INDEX ix_person_keep_until"))
+        conn.execute(text("ALTER TABLE person DROP COLUMN keep_until"))
+        command.stamp(config, "0013_intake_limits")
+        command.upgrade(config, "head")
+    assert {pid: keep_until(kluis, pid) for pid in before} == before
