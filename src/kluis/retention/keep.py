@@ -21,7 +21,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, Uuid, bindparam, case, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from kluis.db import UTCDateTime
@@ -56,12 +57,21 @@ def extend(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     if not dues:
         return
     table = Person.__table__
-    new = bindparam("bound", type_=UTCDateTime())
-    session.execute(
-        update(table).where(table.c.id == bindparam("pid"))
-        .values(keep_until=case((or_(table.c.keep_until.is_(None), table.c.keep_until < new), new),
-                                else_=table.c.keep_until)),
-        [{"pid": pid, "bound": bound(d)} for pid, d in dues.items()])
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement with two array parameters, zipped on the server: one round trip per batch.
+        given = select(func.unnest(bindparam("pids", list(dues), type_=ARRAY(Uuid()))).label("pid"),
+                       func.unnest(bindparam("bounds", [bound(d) for d in dues.values()],
+                                             type_=ARRAY(UTCDateTime()))).label("bound")).subquery()
+        session.execute(update(table).where(table.c.id == given.c.pid)
+                        .values(keep_until=_raised(table.c.keep_until, given.c.bound)))
+        return
+    session.execute(update(table).where(table.c.id == bindparam("pid"))
+                    .values(keep_until=_raised(table.c.keep_until, bindparam("bound", type_=UTCDateTime()))),
+                    [{"pid": pid, "bound": bound(d)} for pid, d in dues.items()])
+
+
+def _raised(current: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnElement[Any]:
+    return case((or_(current.is_(None), current < new), new), else_=current)
 
 
 def refresh(session: Session, person_ids: Iterable[uuid.UUID]) -> None:

@@ -20,6 +20,7 @@ its totals equal a dry run at that instant.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -29,10 +30,12 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ColumnElement,
+    Connection,
     Integer,
     MetaData,
     String,
     Table,
+    Uuid,
     and_,
     any_,
     delete,
@@ -155,16 +158,19 @@ def sweep(kluis: Kluis, actor: str = "system", batch: int = BATCH, on_batch: Cal
         return taken
 
     if kluis.db.dialect == "postgresql":
-        _sweep_records_pg(kluis, at, batch, account)
+        # One connection for the whole run: the noted addresses and people live in its temporary tables.
+        with kluis.db.engine.connect() as connection:
+            unchanged = _sweep_records_pg(kluis, connection, at, batch, account)
+            _erase_people(kluis, lambda: kluis.db.transaction_on(connection), run.id, at, actor, report, unchanged)
+            with kluis.db.transaction_on(connection) as session:
+                for table in (_DUE, _PEOPLE):
+                    table.drop(session.connection(), checkfirst=True)
     else:
         while True:
             with kluis.db.transaction() as session:
                 if account(session, _delete_batch(session, at, active_holds(session, at), batch)) < batch:
                     break
-    last: tuple[datetime, UUID] | None = None
-    while last is not False:
-        with kluis.db.transaction() as session:
-            last = _erase_emptied(kluis, session, run.id, at, actor, report, last)
+        _erase_people(kluis, kluis.db.transaction, run.id, at, actor, report, unchanged=False)
     with kluis.db.transaction() as session:
         finished = kluis.clock.now()
         session.execute(update(SweepRun).where(SweepRun.id == run.id).values(finished_at=finished))
@@ -202,19 +208,28 @@ def _emptied(now: datetime) -> ColumnElement[bool]:
 
 
 def _erase_emptied(kluis: Kluis, session: Session, run_id: UUID, now: datetime, actor: str, report: SweepReport,
-                   after: tuple[datetime, UUID] | None) -> tuple[datetime, UUID] | bool:
+                   after: tuple[datetime, UUID] | None, unchanged: bool = False) -> tuple[datetime, UUID] | bool:
     """Erase up to ``PEOPLE_BATCH`` people left with nothing, in (keep_until, id) order from ``after``;
     returns where to go on from, or False when done. On PostgreSQL one statement picks them, locking their
     rows with SKIP LOCKED (a concurrent sweep passes over them; a record being added for one of them
-    waits for this commit), and marks them erased; their keys and identifiers go next."""
+    waits for this commit), and marks them erased; their keys and identifiers go next.
+
+    ``unchanged`` (PostgreSQL): take only the people noted before the records phase whose row has not
+    changed since (see ``_note_people``), without looking for records of theirs."""
     person = Person.__table__
-    query = (select(person.c.id, person.c.keep_until).where(_emptied(now))
-             .order_by(person.c.keep_until, person.c.id).limit(PEOPLE_BATCH))
+    if unchanged:
+        noted = _PEOPLE
+        query = (select(person.c.id, person.c.keep_until).select_from(
+            person.join(noted, and_(noted.c.id == person.c.id, noted.c.version == literal_column("person.xmin::text"))))
+            .where(person.c.keep_until <= now, person.c.shredded_at.is_(None)))
+    else:
+        query = select(person.c.id, person.c.keep_until).where(_emptied(now))
+    query = query.order_by(person.c.keep_until, person.c.id).limit(PEOPLE_BATCH)
     if after is not None:
         query = query.where(tuple_(person.c.keep_until, person.c.id) > tuple_(*after))
     marked = session.get_bind().dialect.name == "postgresql"
     if marked:
-        chosen = query.with_for_update(skip_locked=True).cte("chosen")
+        chosen = query.with_for_update(of=person, skip_locked=True).cte("chosen")
         at = kluis.clock.now()
         found = session.execute(
             update(person).where(person.c.id == chosen.c.id)
@@ -225,13 +240,25 @@ def _erase_emptied(kluis: Kluis, session: Session, run_id: UUID, now: datetime, 
         found = session.execute(query).all()
     if not found:
         return False
-    ids = [row.id for row in found]
+    ids = sorted(row.id for row in found)  # in key order: the lookups below walk each index forward
     kluis.vault(session, actor).shred(ids, reason="retention", marked=marked)
     report.people += len(ids)
     session.execute(update(SweepRun).where(SweepRun.id == run_id).values(people=report.people))
     audit.append(session, kluis.clock, actor=actor, action="retention.people_erased", object_type="sweep",
                  object_ids=[run_id], details={"people": len(ids)})
     return (found[-1].keep_until, found[-1].id) if len(found) == PEOPLE_BATCH else False
+
+
+def _erase_people(kluis: Kluis, transaction: Callable[[], AbstractContextManager[Session]], run_id: UUID,
+                  now: datetime, actor: str, report: SweepReport, unchanged: bool) -> None:
+    """The second phase: first (PostgreSQL, when it may) the noted people whose rows did not change, then
+    anyone else left with nothing, each looked for."""
+    for fast in ([True] if unchanged else []) + [False]:
+        last: tuple[datetime, UUID] | bool | None = None
+        while last is not False:
+            with transaction() as session:
+                last = _erase_emptied(kluis, session, run_id, now, actor, report,
+                                      last if isinstance(last, tuple) else None, unchanged=fast)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------------
@@ -247,36 +274,65 @@ class _RowAddress(UserDefinedType[Any]):
 
 # The due rows' addresses, in physical order, for the length of one sweep (dropped with its connection).
 _DUE = Table("retention_sweep_due", MetaData(), Column("n", BigInteger, primary_key=True), Column("t", _RowAddress()),
-             prefixes=["TEMPORARY"])
+             Column("person_id", Uuid), prefixes=["TEMPORARY"])
 
 
-def _sweep_records_pg(kluis: Kluis, now: datetime, batch: int, account: Callable[[Session, dict[str, RuleTally]], int]
-                      ) -> None:
+def _sweep_records_pg(kluis: Kluis, connection: Connection, now: datetime, batch: int,
+                      account: Callable[[Session, dict[str, RuleTally]], int]) -> bool:
     """Note the due rows' addresses once, then delete them a stretch at a time in that order; then,
-    if another writer held some of them, whatever is still due, from the index."""
-    with kluis.db.engine.connect() as connection:
+    if another writer held some of them, whatever is still due, from the index. True when every noted
+    row was taken and no hold was active throughout: then a noted person whose row has not changed since
+    has nothing left (``_note_people``)."""
+    with kluis.db.transaction_on(connection) as session:
+        for table in (_DUE, _PEOPLE):
+            table.drop(session.connection(), checkfirst=True)
+            table.create(session.connection())
+        holds = active_holds(session, now)
+        address = literal_column("ctid")
+        records = Record.__table__
+        session.execute(insert(_DUE).from_select(["n", "t", "person_id"], select(
+            func.row_number().over(order_by=address), address, records.c.person_id).where(
+            sweepable(records, now, holds))))
+        noted = int(session.scalar(select(func.max(_DUE.c.n))) or 0)
+        if not holds:
+            _note_people(session, now)
+    passed_over = 0
+    for lo in range(0, noted, batch):
         with kluis.db.transaction_on(connection) as session:
-            _DUE.drop(session.connection(), checkfirst=True)
-            _DUE.create(session.connection())
-            table = Record.__table__
-            address = literal_column("ctid")
-            session.execute(insert(_DUE).from_select(["n", "t"], select(
-                func.row_number().over(order_by=address), address).where(
-                sweepable(table, now, active_holds(session, now)))))
-            noted = int(session.scalar(select(func.max(_DUE.c.n))) or 0)
-        passed_over = 0
-        for lo in range(0, noted, batch):
-            with kluis.db.transaction_on(connection) as session:
-                tallies, skipped = _delete_noted_pg(session, now, active_holds(session, now), lo, lo + batch)
-                account(session, tallies)
-                passed_over += skipped
-        with kluis.db.transaction_on(connection) as session:
-            _DUE.drop(session.connection())
+            tallies, skipped = _delete_noted_pg(session, now, active_holds(session, now), lo, lo + batch)
+            account(session, tallies)
+            passed_over += skipped
     while passed_over:
-        with kluis.db.transaction() as session:
-            tallies = _delete_batch_pg(session, now, active_holds(session, now), batch)
-            if account(session, tallies) < batch:
+        with kluis.db.transaction_on(connection) as session:
+            if account(session, _delete_batch_pg(session, now, active_holds(session, now), batch)) < batch:
                 break
+    with kluis.db.transaction_on(connection) as session:
+        return not holds and not passed_over and not active_holds(session, now)
+
+
+# The people the records phase will leave with nothing, noted in the same snapshot as the due rows: their
+# latest due date has passed and every record of theirs is among the noted rows (counted in the record
+# table's person index, which needs no read of the rows themselves), with the version (xmin) of their
+# row. Every write that adds a record or moves a due date also writes the person's row
+# (kluis.retention.keep), so a noted person whose row is still that version has had nothing added or
+# re-dated since, and once every noted row is deleted, has nothing left. They need no look at the record
+# table after the deletes, where each of their just-deleted rows would cost a read of its page to see
+# that it is gone. Anyone else (changed since, or while a hold was active) is looked for.
+_PEOPLE = Table("retention_sweep_people", MetaData(), Column("id", Uuid, primary_key=True),
+                Column("version", String(20)), prefixes=["TEMPORARY"])
+
+
+def _note_people(session: Session, now: datetime) -> None:
+    person, records = Person.__table__, Record.__table__
+    candidates = (select(person.c.id).where(person.c.keep_until <= now, person.c.shredded_at.is_(None))
+                  .cte("candidates"))
+    noted = (select(_DUE.c.person_id, func.count().label("due")).where(_DUE.c.person_id.in_(select(candidates.c.id)))
+             .group_by(_DUE.c.person_id).cte("noted"))
+    kept = select(func.count()).select_from(records).where(records.c.person_id == person.c.id).scalar_subquery()
+    session.execute(insert(_PEOPLE).from_select(["id", "version"], select(
+        person.c.id, literal_column("person.xmin::text"))
+        .select_from(person.join(noted, noted.c.person_id == person.c.id))
+        .where(person.c.keep_until <= now, person.c.shredded_at.is_(None), kept == noted.c.due)))
 
 
 def _delete_noted_pg(session: Session, now: datetime, holds: ActiveHolds, lo: int, hi: int

@@ -143,3 +143,29 @@ def test_r_ret_2_the_migration_gives_existing_people_their_keep_until(kluis, clo
         command.stamp(config, "0013_intake_limits")
         command.upgrade(config, "head")
     assert {pid: keep_until(kluis, pid) for pid in before} == before
+
+
+def test_r_ret_2_a_record_added_during_the_sweep_keeps_its_person(kluis, clock, monkeypatch):
+    """PostgreSQL notes, before deleting, who will be left with nothing (and the version of their row); a
+    record added for one of them while the sweep runs (here: web traffic from a year ago, itself already
+    due) changes that row, so the sweep looks again instead of erasing a person who has data."""
+    if kluis.db.dialect != "postgresql":
+        pytest.skip("the noted people: PostgreSQL")
+    clock.set(ams(2025, 1, 10, 9))
+    late, _ = person(kluis, "web", at=ams(2025, 1, 1, 9))
+    others = [person(kluis, "web", at=ams(2025, 1, 2, 9))[0] for _ in range(2)]
+    clock.set(ams(2025, 7, 10, 0))
+    records_phase = sweep._sweep_records_pg
+
+    def and_meanwhile(*args, **kwargs):
+        unchanged = records_phase(*args, **kwargs)
+        with kluis.db.transaction() as session:
+            kluis.vault(session, "test").add_records(late, [RecordIn(**KINDS["web"], content={"n": 2},
+                                                                     collected_at=ams(2024, 12, 1, 9))])
+        return unchanged
+
+    monkeypatch.setattr(sweep, "_sweep_records_pg", and_meanwhile)
+    report = sweep.sweep(kluis)
+    assert (report.records, report.people) == (3, 2)
+    assert all(erased(kluis, pid) for pid in others)
+    assert not erased(kluis, late) and len(records_of(kluis, late)) == 1
