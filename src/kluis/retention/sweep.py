@@ -299,7 +299,7 @@ def _sweep_records_pg(kluis: Kluis, connection: Connection, now: datetime, batch
     passed_over = 0
     for lo in range(0, noted, batch):
         with kluis.db.transaction_on(connection) as session:
-            tallies, skipped = _delete_noted_pg(session, now, active_holds(session, now), lo, lo + batch)
+            tallies, skipped = _delete_noted_pg(session, now, active_holds(session, now), lo, min(lo + batch, noted))
             account(session, tallies)
             passed_over += skipped
     while passed_over:
@@ -346,19 +346,15 @@ def _delete_noted_pg(session: Session, now: datetime, holds: ActiveHolds, lo: in
     chosen = select(literal_column("ctid")).where(here).with_for_update(skip_locked=True)
     gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
             .returning(table.c.rule_id, table.c.due_at).cte("gone"))
-    # Counted in the same statement's snapshot: due rows there at its start, ours or held by another.
-    there = select(func.count()).select_from(table).where(here)
-    tallies: dict[str, RuleTally] = {}
-    deleted = present = 0
-    for rule_id, count, first, last, total in session.execute(
-            select(gone.c.rule_id, func.count(), func.min(gone.c.due_at), func.max(gone.c.due_at),
-                   there.scalar_subquery())
-            .group_by(gone.c.rule_id)):
-        tallies[rule_id or NO_RULE] = RuleTally(count, as_utc(first), as_utc(last))
-        deleted, present = deleted + count, total
-    if not tallies:
-        present = int(session.scalar(there) or 0)
-    return tallies, present - deleted
+    tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
+               for rule_id, count, first, last in session.execute(
+                   select(gone.c.rule_id, func.count(), func.min(gone.c.due_at), func.max(gone.c.due_at))
+                   .group_by(gone.c.rule_id))}
+    if sum(t.records for t in tallies.values()) == hi - lo:
+        return tallies, 0  # every noted row taken: nothing passed over
+    # Fewer: gone meanwhile, held or re-dated since, or locked by another transaction. Only the last are
+    # still there and due, unheld, as this transaction sees it (its own deletes included).
+    return tallies, int(session.scalar(select(func.count()).select_from(table).where(here)) or 0)
 
 
 def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch: int) -> dict[str, RuleTally]:
