@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -134,6 +134,15 @@ class Database:
         with self.sessions() as session, session.begin():
             session.connection(execution_options={WRITE_OPTION: True})
             yield session
+
+    @contextmanager
+    def connection_transaction(self) -> Iterator[Connection]:
+        """One unit of work on a bare connection, for a statement or two that need no ORM session (its set-up
+        and flush cost more than the statements themselves)."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                yield connection
 
     @contextmanager
     def key_transaction(self) -> Iterator[Session]:

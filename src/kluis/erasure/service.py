@@ -122,6 +122,13 @@ class Runner:
         self.kluis = kluis
         self.actor = actor
         self.owner = secrets.token_hex(8)
+        # PostgreSQL: the transaction that claims the job (or renews its lease) keeps the job's row locked while
+        # the first service database is erased, and commits the claim together with that database's counts.
+        # The row lock is as exclusive as a committed claim: other runners skip the row (SKIP LOCKED) or wait
+        # for it (a run, a cancellation), and it dies with the connection, so a killed runner's job is free at
+        # once instead of after its lease. It saves one commit per job. Not on SQLite: there the open
+        # transaction would hold the whole database's write lock for as long as a service database takes.
+        self._row_lock_holds = kluis.db.dialect == "postgresql"
         self._finished: dict[uuid.UUID, ErasureJob] = {}
 
     # --- scheduling ---------------------------------------------------------------------------
@@ -181,6 +188,7 @@ class Runner:
         shared_keys = kluis.db.key_engine is kluis.db.engine
         signing_key, unsigned = self._signing_key()
         identities: list[tuple[str, str | None, str]] = []
+        waiting: str | None = None
         # Changes to mapped rows (job, person, audit events) are written together at commit: one UPDATE per
         # row however many steps touched it.
         with kluis.db.transaction() as session, session.no_autoflush:
@@ -196,6 +204,13 @@ class Runner:
                 job.step = "vault"  # every dataset done (or none declared)
             if whole is None and job.step == "datasets":
                 identities = self._identities(session, job.person_id)  # read once, under the lease
+                if remaining and self._row_lock_holds:
+                    try:
+                        job.result = self._erase_dataset(remaining[0], identities, job.result)
+                        remaining = remaining[1:]
+                    except Waiting as wait:  # the claim is given up with the waiting state, in this commit
+                        waiting = str(wait)
+                        self._set_waiting(session, job, waiting)
             if whole is None and job.step == "vault":
                 self._vault(session, job, holds)
             if job.step == "keys" and shared_keys:
@@ -206,6 +221,9 @@ class Runner:
                 return JobState.DONE
             step = "held" if whole is not None else job.step
             result = dict(job.result)
+        if waiting is not None:
+            log.warning("erasure job %s waits: %s", job_id, waiting)
+            return JobState.WAITING
         try:
             if step == "held":
                 raise Waiting(whole or "")
@@ -241,28 +259,33 @@ class Runner:
         """R-DSR-9: each declared dataset in one transaction of its own, remembered once done (so a resumed
         job's certificate still counts what this attempt erased). The audit events follow with the vault's
         transaction, from what is remembered here."""
-        datasets = self.kluis.datasets()
         for dataset_id in remaining:
-            if identities:
-                try:
-                    outcome = datasets.erase(dataset_id, identities)
-                except DatasetUnavailable as exc:  # down or misconfigured: the job waits and tries again
-                    raise Waiting(exc.message) from exc
-                tables = [{"dataset": dataset_id, "table": t.table, "strategy": str(t.strategy), "rows": t.rows,
-                           **({"kept_reason": t.kept_reason.en} if t.kept_reason else {})}
-                          for t in outcome.tables]
-            else:
-                tables = []
-            checkpoint("erasure.dataset.erased")
-            result = {**result, "datasets": {**result.get("datasets", {}), dataset_id: tables}}
+            result = self._erase_dataset(dataset_id, identities, result)
             self._remember(job_id, result)
+
+    def _erase_dataset(self, dataset_id: str, identities: list[tuple[str, str | None, str]],
+                       result: dict[str, Any]) -> dict[str, Any]:
+        """One dataset erased and committed on its own database; the job's result with its counts, for the
+        caller to store."""
+        if identities:
+            try:
+                outcome = self.kluis.datasets().erase(dataset_id, identities)
+            except DatasetUnavailable as exc:  # down or misconfigured: the job waits and tries again
+                raise Waiting(exc.message) from exc
+            tables = [{"dataset": dataset_id, "table": t.table, "strategy": str(t.strategy), "rows": t.rows,
+                       **({"kept_reason": t.kept_reason.en} if t.kept_reason else {})}
+                      for t in outcome.tables]
+        else:
+            tables = []
+        checkpoint("erasure.dataset.erased")
+        return {**result, "datasets": {**result.get("datasets", {}), dataset_id: tables}}
 
     def _remember(self, job_id: uuid.UUID, result: dict[str, Any]) -> None:
         """Store the job's progress, if this runner still holds it: one statement."""
         now = self._now()
         jobs = ErasureJob.__table__
-        with self.kluis.db.transaction() as session:
-            held = session.execute(update(jobs).where(
+        with self.kluis.db.connection_transaction() as connection:  # no ORM session for one statement
+            held = connection.execute(update(jobs).where(
                 jobs.c.id == job_id, jobs.c.locked_by == self.owner, jobs.c.state == JobState.RUNNING)
                 .values(result=result, locked_until=now + LEASE, updated_at=now)).rowcount
             if not held:
@@ -466,16 +489,18 @@ class Runner:
 
     def _wait(self, job_id: uuid.UUID, message: str) -> None:
         with self.kluis.db.transaction() as session:
-            job = self._ours(session, job_id)
-            job.attempts += 1
-            job.state, job.last_error = JobState.WAITING, message[:2000]
-            job.next_attempt_at = self._now() + timedelta(seconds=rules.retry_after_seconds(job.attempts))
-            job.locked_by = job.locked_until = None
-            audit.append(session, self.kluis.clock, actor=self.actor, action="erasure.waiting",
-                         object_type="erasure_job", object_ids=[job.id, job.person_id],
-                         details={"step": job.step, "attempts": job.attempts,
-                                  "datasets_done": sorted(job.result.get("datasets", {}))})
+            self._set_waiting(session, self._ours(session, job_id), message)
         log.warning("erasure job %s waits: %s", job_id, message)
+
+    def _set_waiting(self, session: Session, job: ErasureJob, message: str) -> None:
+        job.attempts += 1
+        job.state, job.last_error = JobState.WAITING, message[:2000]
+        job.next_attempt_at = self._now() + timedelta(seconds=rules.retry_after_seconds(job.attempts))
+        job.locked_by = job.locked_until = None
+        audit.append(session, self.kluis.clock, actor=self.actor, action="erasure.waiting",
+                     object_type="erasure_job", object_ids=[job.id, job.person_id],
+                     details={"step": job.step, "attempts": job.attempts,
+                              "datasets_done": sorted(job.result.get("datasets", {}))})
 
     def _now(self) -> datetime:
         return self.kluis.clock.now()
