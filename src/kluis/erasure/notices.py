@@ -4,10 +4,11 @@ that received an erased category."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from kluis.erasure.models import ErasureJob
@@ -64,11 +65,17 @@ def seal_pending_mail(session: Session, kluis: Kluis, person_id: uuid.UUID, addr
     reaches them: it carries the address sealed until sent. Marketing mail is simply cancelled."""
     from kluis.mail import rules as mail_rules
     from kluis.mail import service as mail
-    from kluis.mail.models import Outbox
-    pending = session.scalars(select(Outbox).where(Outbox.person_id == person_id,
-                                                   Outbox.state.in_((mail_rules.QUEUED, mail_rules.SENDING))))
-    for row in pending:
+    for row in session.scalars(_pending_mail(), {"person_id": person_id}):
         if row.kind != mail_rules.ADMINISTRATIVE or address is None:
             row.state, row.last_error, row.sealed_to = mail_rules.CANCELLED, "person_erased", None
         elif row.sealed_to is None:
             row.sealed_to = mail.seal_address(kluis.keys.secret, person_id, address)
+
+
+@functools.cache
+def _pending_mail() -> Select[Any]:
+    """The person's queued and sending mail, built once (every erasure asks)."""
+    from kluis.mail import rules as mail_rules
+    from kluis.mail.models import Outbox
+    return select(Outbox).where(Outbox.person_id == bindparam("person_id"),
+                                Outbox.state.in_((mail_rules.QUEUED, mail_rules.SENDING)))

@@ -21,13 +21,13 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.consent.marketing import delete_profile
 from kluis.datasets.errors import DatasetUnavailable
-from kluis.erasure import certificate, notices, rules
+from kluis.erasure import certificate, notices, repository, rules
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
 from kluis.kit.clock import AMSTERDAM
@@ -36,7 +36,7 @@ from kluis.kit.faults import checkpoint
 from kluis.kit.ids import new_id
 from kluis.retention import holds as retention_holds
 from kluis.vault.crypto import RecordCipher, open_sealed
-from kluis.vault.models import Identifier, Person, Record
+from kluis.vault.models import Person
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -54,8 +54,7 @@ def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, 
     person = session.get(Person, person_id)
     if person is None or person.shredded_at is not None:
         raise NotFound("no such person", code="person_not_found")
-    open_job = session.scalars(select(ErasureJob).where(
-        ErasureJob.person_id == person_id, ErasureJob.state.not_in((JobState.DONE, JobState.CANCELLED)))).first()
+    open_job = repository.open_job(session, person_id)
     if open_job is not None:
         if request_id is not None and open_job.request_id is None:
             open_job.request_id = request_id
@@ -283,12 +282,8 @@ class Runner:
     def _remember(self, job_id: uuid.UUID, result: dict[str, Any]) -> None:
         """Store the job's progress, if this runner still holds it: one statement."""
         now = self._now()
-        jobs = ErasureJob.__table__
-        with self.kluis.db.connection_transaction() as connection:  # no ORM session for one statement
-            held = connection.execute(update(jobs).where(
-                jobs.c.id == job_id, jobs.c.locked_by == self.owner, jobs.c.state == JobState.RUNNING)
-                .values(result=result, locked_until=now + LEASE, updated_at=now)).rowcount
-            if not held:
+        with self.kluis.db.one_statement() as connection:
+            if not repository.remember(connection, job_id, self.owner, result, now + LEASE, now):
                 raise Lost()
 
     def _vault(self, session: Session, job: ErasureJob, holds: list[Any]) -> None:
@@ -301,7 +296,7 @@ class Runner:
             audit.append(session, kluis.clock, actor=self.actor, action="erasure.dataset_erased",
                          object_type="erasure_job", object_ids=[job.id, job.person_id],
                          details={"dataset": dataset_id, "rows": sum(t["rows"] for t in tables)})
-        person = session.scalars(select(Person).where(Person.id == job.person_id).with_for_update()).one_or_none()
+        person = repository.lock_person(session, job.person_id)
         if person is None or person.shredded_at is not None:
             job.result = {**job.result, "vault": {"already_erased": True, "erased": {}, "kept": [],
                                                   "identifiers": 0, "kept_records": 0}}
@@ -315,13 +310,9 @@ class Runner:
         erased: Counter[str] = Counter()
         kept: Counter[tuple[str, str, str | None]] = Counter()
         held_categories = {h.category: h for h in holds if h.scope == "category"}
-        records = Record.__table__
-        columns = select(records.c.id, records.c.category, records.c.purposes, records.c.ciphertext, records.c.due_at,
-                         records.c.rule_id).where(records.c.person_id == person.id).order_by(records.c.id).limit(BATCH)
-        resealed = update(records).where(records.c.id == bindparam("record_id"))
         last: uuid.UUID | None = None
         while True:  # a page at a time, by id: memory stays flat, and a usual person takes one round trip
-            page = session.execute(columns if last is None else columns.where(records.c.id > last)).all()
+            page = repository.record_page(session, person.id, last, BATCH)
             doomed: list[uuid.UUID] = []
             sealed: list[dict[str, Any]] = []
             for row in page:
@@ -343,25 +334,20 @@ class Runner:
                                "ciphertext": RecordCipher(new_key).seal(person.id, row.id, row.category, plain)})
                 kept[(row.category, keep.rule_id, rules.iso(keep.until))] += 1
             if doomed:
-                # Through the person's index, where their rows sit together (ids alone are spread over the whole
-                # primary key: a page read each on a large table). The person row is locked, so no record of
-                # theirs can be added meanwhile: a page that keeps nothing goes as its id range.
-                mine = records.c.person_id == person.id
+                # The person row is locked, so no record of theirs can be added meanwhile: a page that keeps
+                # nothing goes as its id range.
                 if len(doomed) == len(page):
-                    in_page = and_(mine, records.c.id <= page[-1].id, *([records.c.id > last] if last else []))
-                    session.execute(delete(records).where(in_page))
+                    repository.delete_page(session, person.id, last, page[-1].id)
                 else:
-                    session.execute(delete(records).where(mine, records.c.id.in_(doomed)))
+                    repository.delete_records(session, person.id, doomed)
             if sealed:
-                session.execute(resealed, sealed)
+                repository.reseal(session, sealed)
             if len(page) < BATCH:
                 break
             last = page[-1].id
             checkpoint("erasure.vault.batch")
         checkpoint("erasure.vault.records")
-        identifier = Identifier.__table__
-        gone = session.execute(delete(identifier).where(identifier.c.person_id == person.id).returning(
-            identifier.c.id, identifier.c.kind, identifier.c.created_at, identifier.c.ciphertext)).all()
+        gone = repository.delete_identifiers(session, person.id)
         identifiers = len(gone)
         address = notices.first_address(person.id, old, gone)
         notices.seal_pending_mail(session, kluis, person.id, address)
@@ -435,7 +421,7 @@ class Runner:
         if person_id not in keys:
             return []
         out = []
-        for ident in session.scalars(select(Identifier).where(Identifier.person_id == person_id)):
+        for ident in repository.identities(session, person_id):
             value = open_sealed(keys[person_id], person_id, ident.id, f"identifier:{ident.kind}",
                                 ident.ciphertext).decode()
             out.append((ident.kind, ident.scope, value))
@@ -482,7 +468,7 @@ class Runner:
         return job
 
     def _lock(self, session: Session, job_id: uuid.UUID) -> ErasureJob:
-        job = session.scalars(select(ErasureJob).where(ErasureJob.id == job_id).with_for_update()).one_or_none()
+        job = repository.lock_job(session, job_id)
         if job is None:
             raise NotFound("no such erasure job", code="erasure_job_not_found")
         return job
