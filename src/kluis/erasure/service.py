@@ -14,6 +14,7 @@ own transaction and each safe to repeat, so a job killed at any point (kill -9) 
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import uuid
@@ -302,10 +303,10 @@ class Runner:
                                                   "identifiers": 0, "kept_records": 0}}
             job.step = "keys"
             return
-        old_keys = kluis.keystore.data_keys(session, [person.id])
-        if person.id not in old_keys:
-            raise Conflict("the person's data key is missing", code="person_key_missing")
-        old = old_keys[person.id]
+        # The person's key is read only when something needs it (a record kept under a fresh key, the address
+        # for their notice or their pending mail): an erasure that keeps nothing and tells no one by mail does
+        # without that round trip.
+        old_key = functools.cache(lambda: self._data_key(session, person.id))
         new_key: bytes | None = None
         erased: Counter[str] = Counter()
         kept: Counter[tuple[str, str, str | None]] = Counter()
@@ -329,7 +330,7 @@ class Runner:
                     continue
                 if new_key is None:
                     new_key = self._fresh_key(session, job.id, now)
-                plain = open_sealed(old, person.id, row.id, row.category, row.ciphertext)
+                plain = open_sealed(old_key(), person.id, row.id, row.category, row.ciphertext)
                 sealed.append({"record_id": row.id,
                                "ciphertext": RecordCipher(new_key).seal(person.id, row.id, row.category, plain)})
                 kept[(row.category, keep.rule_id, rules.iso(keep.until))] += 1
@@ -349,7 +350,7 @@ class Runner:
         checkpoint("erasure.vault.records")
         gone = repository.delete_identifiers(session, person.id)
         identifiers = len(gone)
-        address = notices.first_address(person.id, old, gone)
+        address = functools.cache(lambda: notices.first_address(person.id, old_key, gone))
         notices.seal_pending_mail(session, kluis, person.id, address)
         profile = delete_profile(session, person.id)
         kept_records = sum(kept.values())
@@ -370,7 +371,7 @@ class Runner:
                      details={"records_erased": sum(erased.values()), "records_kept": kept_records,
                               "categories_erased": sorted(erased), "identifiers": int(identifiers or 0)})
         if job.request_id is not None:
-            notices.tell_person(session, kluis, self.actor, job, person.id, address)
+            notices.tell_person(session, kluis, self.actor, job, person.id, address())
         notices.tell_parties(session, kluis, self.actor, job, sorted(erased))
         checkpoint("erasure.vault.before_commit")
 
@@ -426,6 +427,12 @@ class Runner:
                                 ident.ciphertext).decode()
             out.append((ident.kind, ident.scope, value))
         return out
+
+    def _data_key(self, session: Session, person_id: uuid.UUID) -> bytes:
+        found = self.kluis.keystore.data_keys(session, [person_id])
+        if person_id not in found:
+            raise Conflict("the person's data key is missing", code="person_key_missing")
+        return found[person_id]
 
     def _restrict(self, session: Session, job: ErasureJob, person_id: uuid.UUID) -> None:
         """What a legal obligation keeps may serve that obligation only (R-RET-3): the gate allows
