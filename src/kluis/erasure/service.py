@@ -3,7 +3,9 @@
 ``queue`` rides the caller's transaction. ``Runner`` executes a job as a series of steps, each in its
 own transaction and each safe to repeat, so a job killed at any point (kill -9) finishes when run again:
 
-1. ``datasets``: each declared service database in one transaction of its own (R-DSR-9).
+1. ``datasets``: each declared service database in one transaction of its own (R-DSR-9), its counts stored on
+   the job as soon as it has committed. On PostgreSQL the first one is erased while the job's row is locked by
+   the claiming transaction, which then commits the claim and those counts together.
 2. ``vault``: one transaction: records a legal obligation keeps are sealed again under a fresh key,
    every other record, the identifiers and the interest profile go; the person is restricted to the
    obligation's purpose (or marked erased when nothing is kept); the person is told.
@@ -126,8 +128,11 @@ class Runner:
         # the first service database is erased, and commits the claim together with that database's counts.
         # The row lock is as exclusive as a committed claim: other runners skip the row (SKIP LOCKED) or wait
         # for it (a run, a cancellation), and it dies with the connection, so a killed runner's job is free at
-        # once instead of after its lease. It saves one commit per job. Not on SQLite: there the open
-        # transaction would hold the whole database's write lock for as long as a service database takes.
+        # once instead of after its lease. It saves one commit per job. What it cannot survive is the loss of
+        # that connection (the data server restarting) while the first dataset is erased: another runner may
+        # then erase that dataset alongside; the interrupted attempt's counts are lost, as they are with a
+        # committed claim when the data server goes down before the counts are stored. Not on SQLite: there the
+        # open transaction would hold the whole database's write lock for as long as a service database takes.
         self._row_lock_holds = kluis.db.dialect == "postgresql"
         self._finished: dict[uuid.UUID, ErasureJob] = {}
 
