@@ -153,6 +153,21 @@ class Database:
             yield session
 
     @contextmanager
+    def one_statement(self) -> Iterator[Connection]:
+        """A bare connection (no ORM session: its set-up costs more than the statement) for ONE statement that is
+        a transaction of its own. PostgreSQL runs it in autocommit mode: the server commits the statement by
+        itself, as durably as a COMMIT (synchronous_commit applies the same), and the BEGIN and COMMIT round
+        trips are saved. SQLite gets a transaction around it, its write lock taken at once."""
+        with self.engine.connect() as connection:
+            if self.dialect == "postgresql":
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                yield connection
+                return
+            connection.execution_options(**{WRITE_OPTION: True})
+            with connection.begin():
+                yield connection
+
+    @contextmanager
     def key_transaction(self) -> Iterator[Session]:
         with self.key_sessions() as session, session.begin():
             session.connection(execution_options={WRITE_OPTION: True})

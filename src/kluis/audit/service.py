@@ -15,6 +15,8 @@ from kluis.audit.rules import canonical, link_hash
 from kluis.kit.clock import Clock
 
 SYSTEM = "system"
+# Built once: every transaction that writes an event runs it, and building it costs more than running it.
+_LOCK_HEAD = select(AuditHead).where(AuditHead.id == 1).with_for_update()
 
 
 def append(session: Session, clock: Clock, *, actor: str, action: str, object_type: str,
@@ -41,7 +43,7 @@ def _locked_head(session: Session) -> AuditHead:
     held = session.info.get("kluis.audit.head")
     if held is not None and held[0] is transaction and transaction is not None and transaction.is_active:
         return held[1]  # type: ignore[no-any-return]
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    head = session.execute(_LOCK_HEAD).scalar_one_or_none()
     if head is None:
         head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
         session.add(head)

@@ -15,7 +15,21 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Connection, TableClause, column, delete, func, inspect, select, table, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Executable,
+    TableClause,
+    bindparam,
+    column,
+    delete,
+    func,
+    inspect,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -75,6 +89,7 @@ class Datasets:
         self.policy = policy
         self._digest = digest
         self._connections = Connections(urls)
+        self._statements: dict[tuple[str, str], Executable] = {}
 
     def ids(self) -> list[str]:
         return [d.id for d in self.policy.datasets]
@@ -160,29 +175,29 @@ class Datasets:
 
     def _erase_table(self, conn: Connection, dataset: Dataset, declared: DatasetTable,
                      values: list[str]) -> TableErasure:
-        plan = erasure_plan(declared)
         if not values:
             return _untouched(declared)
-        t = _clause(declared)
-        matches = _matches(declared, t, values)
-        if not plan.changes_rows:
-            count = select(func.count()).select_from(t).where(matches)
-            rows = _run(dataset, declared, values, lambda: conn.execute(count).scalar_one())
+        statement = self._erasure_statement(dataset, declared)
+        if declared.strategy == ErasureStrategy.KEEP:
+            rows = _run(dataset, declared, values, lambda: conn.execute(statement, {"values": values}).scalar_one())
             return TableErasure(declared.name, declared.strategy, int(rows), declared.kept_reason)
-        if declared.strategy == ErasureStrategy.DELETE_ROW:
-            rows = _run(dataset, declared, values, lambda: conn.execute(delete(t).where(matches)).rowcount)
-            return TableErasure(declared.name, declared.strategy, rows)
-        emptied: dict[str, Any] = dict.fromkeys(plan.nulled)
-        if plan.hashed is None:
-            rows = _run(dataset, declared, values,
-                        lambda: conn.execute(update(t).where(matches).values(emptied)).rowcount)
+        if declared.strategy != ErasureStrategy.KEYED_HASH:
+            rows = _run(dataset, declared, values, lambda: conn.execute(statement, {"values": values}).rowcount)
             return TableErasure(declared.name, declared.strategy, rows)
         rows = 0
         for value in values:  # each value gets its own hash, so one statement per value
-            statement = (update(t).where(_matches(declared, t, [value]))
-                         .values({**emptied, plan.hashed: self._digest(declared.identity.kind, value)}))
-            rows += _run(dataset, declared, values, lambda s=statement: conn.execute(s).rowcount)
+            bound = {"values": [value], "digest": self._digest(declared.identity.kind, value)}
+            rows += _run(dataset, declared, values, lambda b=bound: conn.execute(statement, b).rowcount)
         return TableErasure(declared.name, declared.strategy, rows)
+
+    def _erasure_statement(self, dataset: Dataset, declared: DatasetTable) -> Executable:
+        """The table's erasure statement, built once: the person's values (and, for keyed_hash, the digest) are
+        bound at run time, so an erasure does not build and key a new statement for every table it touches."""
+        key = (dataset.id, declared.name)
+        built = self._statements.get(key)
+        if built is None:
+            built = self._statements[key] = _erasure_statement(declared)
+        return built
 
 
 def audit_erasure(session: Session, clock: Clock, *, actor: str, person_id: UUID, result: ErasureResult) -> None:
@@ -217,7 +232,23 @@ def _clause(declared: DatasetTable) -> TableClause:
     return table(declared.name, *(column(c) for c in declared.columns))
 
 
-def _matches(declared: DatasetTable, t: TableClause, values: list[str]) -> ColumnElement[bool]:
+def _erasure_statement(declared: DatasetTable) -> Executable:
+    """keep: count the person's rows; delete_row: delete them; null_columns: empty the erased columns;
+    keyed_hash: the same, with the identity replaced by the bound ``digest``. ``values`` is bound when run."""
+    plan = erasure_plan(declared)
+    t = _clause(declared)
+    matches = _matches(declared, t, bindparam("values", expanding=True))
+    if not plan.changes_rows:
+        return select(func.count()).select_from(t).where(matches)
+    if declared.strategy == ErasureStrategy.DELETE_ROW:
+        return delete(t).where(matches)
+    emptied: dict[str, Any] = dict.fromkeys(plan.nulled)
+    if plan.hashed is not None:
+        emptied[plan.hashed] = bindparam("digest")
+    return update(t).where(matches).values(emptied)
+
+
+def _matches(declared: DatasetTable, t: TableClause, values: list[str] | BindParameter[Any]) -> ColumnElement[bool]:
     identity = t.c[declared.identity.column]
     if declared.identity.kind == IdentityKind.EMAIL:
         return func.lower(identity).in_(values)

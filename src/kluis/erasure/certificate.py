@@ -8,6 +8,7 @@ is for people; it carries the SHA-256 of its JSON, and ``kluis certificate verif
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import io
 import json
@@ -40,8 +41,10 @@ def canonical(document: Any) -> bytes:
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+@functools.lru_cache(maxsize=4)
 def private_key(secret: str | None) -> Ed25519PrivateKey:
-    """The signing key from KLUIS_CERTIFICATE_KEY: 32 random bytes, URL-safe base64 (`kluis init` writes one)."""
+    """The signing key from KLUIS_CERTIFICATE_KEY: 32 random bytes, URL-safe base64 (`kluis init` writes one).
+    Kept per secret: a worker signs every certificate with the same key, and loading it is not free."""
     if not secret:
         raise ConfigurationError("KLUIS_CERTIFICATE_KEY is not configured: erasure certificates cannot be signed "
                                  "(`kluis init` writes one locally; `kluis keys new-secret` prints one)",
@@ -65,11 +68,18 @@ def key_id(key: Ed25519PublicKey) -> str:
 
 
 def sign(document: dict[str, Any], key: Ed25519PrivateKey) -> str:
-    public = key.public_key()
+    key_name, public_key = _public_parts(key)
     signed = {"certificate": document,
-              "signature": {"alg": ALG, "key_id": key_id(public), "public_key": public_text(public),
+              "signature": {"alg": ALG, "key_id": key_name, "public_key": public_key,
                             "value": _b64(key.sign(canonical(document)))}}
     return json.dumps(signed, sort_keys=True, indent=2, ensure_ascii=False)
+
+
+@functools.lru_cache(maxsize=4)
+def _public_parts(key: Ed25519PrivateKey) -> tuple[str, str]:
+    """The key id and public key a signature names, worked out once per signing key."""
+    public = key.public_key()
+    return key_id(public), public_text(public)
 
 
 class NotGenuine(Invalid):

@@ -4,10 +4,12 @@ that received an erased category."""
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from kluis.erasure.models import ErasureJob
@@ -18,13 +20,14 @@ if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
 
-def first_address(person_id: uuid.UUID, key: bytes, identifiers: list[Any]) -> str | None:
-    """The person's first e-mail address, from their identifiers as they were deleted."""
+def first_address(person_id: uuid.UUID, key: Callable[[], bytes], identifiers: list[Any]) -> str | None:
+    """The person's first e-mail address, from their identifiers as they were deleted (``key`` gives their
+    data key, asked for only when there is an address to open)."""
     emails = sorted((i for i in identifiers if i.kind == "email"), key=lambda i: as_utc(i.created_at))
     if not emails:
         return None
     first = emails[0]
-    return open_sealed(key, person_id, first.id, "identifier:email", first.ciphertext).decode()
+    return open_sealed(key(), person_id, first.id, "identifier:email", first.ciphertext).decode()
 
 
 def tell_person(session: Session, kluis: Kluis, actor: str, job: ErasureJob, person_id: uuid.UUID,
@@ -59,16 +62,25 @@ def tell_parties(session: Session, kluis: Kluis, actor: str, job: ErasureJob, ca
     job.result = {**job.result, "told": [{"party": p, "channel": c} for p, c in sorted(told.items())]}
 
 
-def seal_pending_mail(session: Session, kluis: Kluis, person_id: uuid.UUID, address: str | None) -> None:
+def seal_pending_mail(session: Session, kluis: Kluis, person_id: uuid.UUID,
+                      address: Callable[[], str | None]) -> None:
     """Administrative mail queued for the person before the erasure (request notices, say) still
-    reaches them: it carries the address sealed until sent. Marketing mail is simply cancelled."""
+    reaches them: it carries the address sealed until sent. Marketing mail is simply cancelled. The address
+    is worked out only when such mail is found."""
     from kluis.mail import rules as mail_rules
     from kluis.mail import service as mail
-    from kluis.mail.models import Outbox
-    pending = session.scalars(select(Outbox).where(Outbox.person_id == person_id,
-                                                   Outbox.state.in_((mail_rules.QUEUED, mail_rules.SENDING))))
-    for row in pending:
-        if row.kind != mail_rules.ADMINISTRATIVE or address is None:
+    for row in session.scalars(_pending_mail(), {"person_id": person_id}):
+        to = address() if row.kind == mail_rules.ADMINISTRATIVE else None
+        if to is None:
             row.state, row.last_error, row.sealed_to = mail_rules.CANCELLED, "person_erased", None
         elif row.sealed_to is None:
-            row.sealed_to = mail.seal_address(kluis.keys.secret, person_id, address)
+            row.sealed_to = mail.seal_address(kluis.keys.secret, person_id, to)
+
+
+@functools.cache
+def _pending_mail() -> Select[Any]:
+    """The person's queued and sending mail, built once (every erasure asks)."""
+    from kluis.mail import rules as mail_rules
+    from kluis.mail.models import Outbox
+    return select(Outbox).where(Outbox.person_id == bindparam("person_id"),
+                                Outbox.state.in_((mail_rules.QUEUED, mail_rules.SENDING)))

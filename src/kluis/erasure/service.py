@@ -3,7 +3,9 @@
 ``queue`` rides the caller's transaction. ``Runner`` executes a job as a series of steps, each in its
 own transaction and each safe to repeat, so a job killed at any point (kill -9) finishes when run again:
 
-1. ``datasets``: each declared service database in one transaction of its own (R-DSR-9).
+1. ``datasets``: each declared service database in one transaction of its own (R-DSR-9), its counts stored on
+   the job as soon as it has committed. On PostgreSQL the first one is erased while the job's row is locked by
+   the claiming transaction, which then commits the claim and those counts together.
 2. ``vault``: one transaction: records a legal obligation keeps are sealed again under a fresh key,
    every other record, the identifiers and the interest profile go; the person is restricted to the
    obligation's purpose (or marked erased when nothing is kept); the person is told.
@@ -14,6 +16,7 @@ own transaction and each safe to repeat, so a job killed at any point (kill -9) 
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import uuid
@@ -21,13 +24,13 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, delete, or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.consent.marketing import delete_profile
 from kluis.datasets.errors import DatasetUnavailable
-from kluis.erasure import certificate, notices, rules
+from kluis.erasure import certificate, notices, repository, rules
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
 from kluis.kit.clock import AMSTERDAM
@@ -37,7 +40,7 @@ from kluis.kit.ids import new_id
 from kluis.retention import holds as retention_holds
 from kluis.retention import keep as retention_keep
 from kluis.vault.crypto import RecordCipher, open_sealed
-from kluis.vault.models import Identifier, Person, Record
+from kluis.vault.models import Person
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -55,8 +58,7 @@ def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, 
     person = session.get(Person, person_id)
     if person is None or person.shredded_at is not None:
         raise NotFound("no such person", code="person_not_found")
-    open_job = session.scalars(select(ErasureJob).where(
-        ErasureJob.person_id == person_id, ErasureJob.state.not_in((JobState.DONE, JobState.CANCELLED)))).first()
+    open_job = repository.open_job(session, person_id)
     if open_job is not None:
         if request_id is not None and open_job.request_id is None:
             open_job.request_id = request_id
@@ -123,6 +125,16 @@ class Runner:
         self.kluis = kluis
         self.actor = actor
         self.owner = secrets.token_hex(8)
+        # PostgreSQL: the transaction that claims the job (or renews its lease) keeps the job's row locked while
+        # the first service database is erased, and commits the claim together with that database's counts.
+        # The row lock is as exclusive as a committed claim: other runners skip the row (SKIP LOCKED) or wait
+        # for it (a run, a cancellation), and it dies with the connection, so a killed runner's job is free at
+        # once instead of after its lease. It saves one commit per job. What it cannot survive is the loss of
+        # that connection (the data server restarting) while the first dataset is erased: another runner may
+        # then erase that dataset alongside; the interrupted attempt's counts are lost, as they are with a
+        # committed claim when the data server goes down before the counts are stored. Not on SQLite: there the
+        # open transaction would hold the whole database's write lock for as long as a service database takes.
+        self._row_lock_holds = kluis.db.dialect == "postgresql"
         self._finished: dict[uuid.UUID, ErasureJob] = {}
 
     # --- scheduling ---------------------------------------------------------------------------
@@ -182,6 +194,7 @@ class Runner:
         shared_keys = kluis.db.key_engine is kluis.db.engine
         signing_key, unsigned = self._signing_key()
         identities: list[tuple[str, str | None, str]] = []
+        waiting: str | None = None
         # Changes to mapped rows (job, person, audit events) are written together at commit: one UPDATE per
         # row however many steps touched it.
         with kluis.db.transaction() as session, session.no_autoflush:
@@ -197,6 +210,13 @@ class Runner:
                 job.step = "vault"  # every dataset done (or none declared)
             if whole is None and job.step == "datasets":
                 identities = self._identities(session, job.person_id)  # read once, under the lease
+                if remaining and self._row_lock_holds:
+                    try:
+                        job.result = self._erase_dataset(remaining[0], identities, job.result)
+                        remaining = remaining[1:]
+                    except Waiting as wait:  # the claim is given up with the waiting state, in this commit
+                        waiting = str(wait)
+                        self._set_waiting(session, job, waiting)
             if whole is None and job.step == "vault":
                 self._vault(session, job, holds)
             if job.step == "keys" and shared_keys:
@@ -207,6 +227,9 @@ class Runner:
                 return JobState.DONE
             step = "held" if whole is not None else job.step
             result = dict(job.result)
+        if waiting is not None:
+            log.warning("erasure job %s waits: %s", job_id, waiting)
+            return JobState.WAITING
         try:
             if step == "held":
                 raise Waiting(whole or "")
@@ -242,31 +265,32 @@ class Runner:
         """R-DSR-9: each declared dataset in one transaction of its own, remembered once done (so a resumed
         job's certificate still counts what this attempt erased). The audit events follow with the vault's
         transaction, from what is remembered here."""
-        datasets = self.kluis.datasets()
         for dataset_id in remaining:
-            if identities:
-                try:
-                    outcome = datasets.erase(dataset_id, identities)
-                except DatasetUnavailable as exc:  # down or misconfigured: the job waits and tries again
-                    raise Waiting(exc.message) from exc
-                tables = [{"dataset": dataset_id, "table": t.table, "strategy": str(t.strategy), "rows": t.rows,
-                           **({"kept_reason": t.kept_reason.en} if t.kept_reason else {})}
-                          for t in outcome.tables]
-            else:
-                tables = []
-            checkpoint("erasure.dataset.erased")
-            result = {**result, "datasets": {**result.get("datasets", {}), dataset_id: tables}}
+            result = self._erase_dataset(dataset_id, identities, result)
             self._remember(job_id, result)
+
+    def _erase_dataset(self, dataset_id: str, identities: list[tuple[str, str | None, str]],
+                       result: dict[str, Any]) -> dict[str, Any]:
+        """One dataset erased and committed on its own database; the job's result with its counts, for the
+        caller to store."""
+        if identities:
+            try:
+                outcome = self.kluis.datasets().erase(dataset_id, identities)
+            except DatasetUnavailable as exc:  # down or misconfigured: the job waits and tries again
+                raise Waiting(exc.message) from exc
+            tables = [{"dataset": dataset_id, "table": t.table, "strategy": str(t.strategy), "rows": t.rows,
+                       **({"kept_reason": t.kept_reason.en} if t.kept_reason else {})}
+                      for t in outcome.tables]
+        else:
+            tables = []
+        checkpoint("erasure.dataset.erased")
+        return {**result, "datasets": {**result.get("datasets", {}), dataset_id: tables}}
 
     def _remember(self, job_id: uuid.UUID, result: dict[str, Any]) -> None:
         """Store the job's progress, if this runner still holds it: one statement."""
         now = self._now()
-        jobs = ErasureJob.__table__
-        with self.kluis.db.transaction() as session:
-            held = session.execute(update(jobs).where(
-                jobs.c.id == job_id, jobs.c.locked_by == self.owner, jobs.c.state == JobState.RUNNING)
-                .values(result=result, locked_until=now + LEASE, updated_at=now)).rowcount
-            if not held:
+        with self.kluis.db.one_statement() as connection:
+            if not repository.remember(connection, job_id, self.owner, result, now + LEASE, now):
                 raise Lost()
 
     def _vault(self, session: Session, job: ErasureJob, holds: list[Any]) -> None:
@@ -279,28 +303,24 @@ class Runner:
             audit.append(session, kluis.clock, actor=self.actor, action="erasure.dataset_erased",
                          object_type="erasure_job", object_ids=[job.id, job.person_id],
                          details={"dataset": dataset_id, "rows": sum(t["rows"] for t in tables)})
-        person = session.scalars(select(Person).where(Person.id == job.person_id).with_for_update()).one_or_none()
+        person = repository.lock_person(session, job.person_id)
         if person is None or person.shredded_at is not None:
             job.result = {**job.result, "vault": {"already_erased": True, "erased": {}, "kept": [],
                                                   "identifiers": 0, "kept_records": 0}}
             job.step = "keys"
             return
-        old_keys = kluis.keystore.data_keys(session, [person.id])
-        if person.id not in old_keys:
-            raise Conflict("the person's data key is missing", code="person_key_missing")
-        old = old_keys[person.id]
+        # The person's key is read only when something needs it (a record kept under a fresh key, the address
+        # for their notice or their pending mail): an erasure that keeps nothing and tells no one by mail does
+        # without that round trip.
+        old_key = functools.cache(lambda: self._data_key(session, person.id))
         new_key: bytes | None = None
         erased: Counter[str] = Counter()
         kept: Counter[tuple[str, str, str | None]] = Counter()
         kept_until: datetime | None = None  # the person's keep_until once only the kept records are left
         held_categories = {h.category: h for h in holds if h.scope == "category"}
-        records = Record.__table__
-        columns = select(records.c.id, records.c.category, records.c.purposes, records.c.ciphertext, records.c.due_at,
-                         records.c.rule_id).where(records.c.person_id == person.id).order_by(records.c.id).limit(BATCH)
-        resealed = update(records).where(records.c.id == bindparam("record_id"))
         last: uuid.UUID | None = None
         while True:  # a page at a time, by id: memory stays flat, and a usual person takes one round trip
-            page = session.execute(columns if last is None else columns.where(records.c.id > last)).all()
+            page = repository.record_page(session, person.id, last, BATCH)
             doomed: list[uuid.UUID] = []
             sealed: list[dict[str, Any]] = []
             for row in page:
@@ -317,33 +337,28 @@ class Runner:
                     continue
                 if new_key is None:
                     new_key = self._fresh_key(session, job.id, now)
-                plain = open_sealed(old, person.id, row.id, row.category, row.ciphertext)
+                plain = open_sealed(old_key(), person.id, row.id, row.category, row.ciphertext)
                 sealed.append({"record_id": row.id,
                                "ciphertext": RecordCipher(new_key).seal(person.id, row.id, row.category, plain)})
                 kept[(row.category, keep.rule_id, rules.iso(keep.until))] += 1
                 kept_until = retention_keep.widen(kept_until, row.due_at)
             if doomed:
-                # Through the person's index, where their rows sit together (ids alone are spread over the whole
-                # primary key: a page read each on a large table). The person row is locked, so no record of
-                # theirs can be added meanwhile: a page that keeps nothing goes as its id range.
-                mine = records.c.person_id == person.id
+                # The person row is locked, so no record of theirs can be added meanwhile: a page that keeps
+                # nothing goes as its id range.
                 if len(doomed) == len(page):
-                    in_page = and_(mine, records.c.id <= page[-1].id, *([records.c.id > last] if last else []))
-                    session.execute(delete(records).where(in_page))
+                    repository.delete_page(session, person.id, last, page[-1].id)
                 else:
-                    session.execute(delete(records).where(mine, records.c.id.in_(doomed)))
+                    repository.delete_records(session, person.id, doomed)
             if sealed:
-                session.execute(resealed, sealed)
+                repository.reseal(session, sealed)
             if len(page) < BATCH:
                 break
             last = page[-1].id
             checkpoint("erasure.vault.batch")
         checkpoint("erasure.vault.records")
-        identifier = Identifier.__table__
-        gone = session.execute(delete(identifier).where(identifier.c.person_id == person.id).returning(
-            identifier.c.id, identifier.c.kind, identifier.c.created_at, identifier.c.ciphertext)).all()
+        gone = repository.delete_identifiers(session, person.id)
         identifiers = len(gone)
-        address = notices.first_address(person.id, old, gone)
+        address = functools.cache(lambda: notices.first_address(person.id, old_key, gone))
         notices.seal_pending_mail(session, kluis, person.id, address)
         profile = delete_profile(session, person.id)
         kept_records = sum(kept.values())
@@ -365,7 +380,7 @@ class Runner:
                      details={"records_erased": sum(erased.values()), "records_kept": kept_records,
                               "categories_erased": sorted(erased), "identifiers": int(identifiers or 0)})
         if job.request_id is not None:
-            notices.tell_person(session, kluis, self.actor, job, person.id, address)
+            notices.tell_person(session, kluis, self.actor, job, person.id, address())
         notices.tell_parties(session, kluis, self.actor, job, sorted(erased))
         checkpoint("erasure.vault.before_commit")
 
@@ -416,11 +431,17 @@ class Runner:
         if person_id not in keys:
             return []
         out = []
-        for ident in session.scalars(select(Identifier).where(Identifier.person_id == person_id)):
+        for ident in repository.identities(session, person_id):
             value = open_sealed(keys[person_id], person_id, ident.id, f"identifier:{ident.kind}",
                                 ident.ciphertext).decode()
             out.append((ident.kind, ident.scope, value))
         return out
+
+    def _data_key(self, session: Session, person_id: uuid.UUID) -> bytes:
+        found = self.kluis.keystore.data_keys(session, [person_id])
+        if person_id not in found:
+            raise Conflict("the person's data key is missing", code="person_key_missing")
+        return found[person_id]
 
     def _restrict(self, session: Session, job: ErasureJob, person_id: uuid.UUID) -> None:
         """What a legal obligation keeps may serve that obligation only (R-RET-3): the gate allows
@@ -463,23 +484,25 @@ class Runner:
         return job
 
     def _lock(self, session: Session, job_id: uuid.UUID) -> ErasureJob:
-        job = session.scalars(select(ErasureJob).where(ErasureJob.id == job_id).with_for_update()).one_or_none()
+        job = repository.lock_job(session, job_id)
         if job is None:
             raise NotFound("no such erasure job", code="erasure_job_not_found")
         return job
 
     def _wait(self, job_id: uuid.UUID, message: str) -> None:
         with self.kluis.db.transaction() as session:
-            job = self._ours(session, job_id)
-            job.attempts += 1
-            job.state, job.last_error = JobState.WAITING, message[:2000]
-            job.next_attempt_at = self._now() + timedelta(seconds=rules.retry_after_seconds(job.attempts))
-            job.locked_by = job.locked_until = None
-            audit.append(session, self.kluis.clock, actor=self.actor, action="erasure.waiting",
-                         object_type="erasure_job", object_ids=[job.id, job.person_id],
-                         details={"step": job.step, "attempts": job.attempts,
-                                  "datasets_done": sorted(job.result.get("datasets", {}))})
+            self._set_waiting(session, self._ours(session, job_id), message)
         log.warning("erasure job %s waits: %s", job_id, message)
+
+    def _set_waiting(self, session: Session, job: ErasureJob, message: str) -> None:
+        job.attempts += 1
+        job.state, job.last_error = JobState.WAITING, message[:2000]
+        job.next_attempt_at = self._now() + timedelta(seconds=rules.retry_after_seconds(job.attempts))
+        job.locked_by = job.locked_until = None
+        audit.append(session, self.kluis.clock, actor=self.actor, action="erasure.waiting",
+                     object_type="erasure_job", object_ids=[job.id, job.person_id],
+                     details={"step": job.step, "attempts": job.attempts,
+                              "datasets_done": sorted(job.result.get("datasets", {}))})
 
     def _now(self) -> datetime:
         return self.kluis.clock.now()

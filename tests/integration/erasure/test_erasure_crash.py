@@ -136,3 +136,27 @@ def test_erasure_killed_at_every_checkpoint_finishes_the_same_r_dsr_6(placed, tm
     assert sum(d["rows"] for d in facts["datasets"]) > 0
     with kluis.db.sessions() as session:
         assert audit.verify(session).ok
+
+
+def test_counts_stored_before_a_kill_are_certified_after_the_restart_r_dsr_6(kluis, settings, tmp_path):
+    """R-DSR-6 / R-DSR-9: once a service database's counts are stored, kill -9 does not lose them. The job is
+    killed right after both datasets were erased and counted, before the vault (on PostgreSQL the first
+    dataset's counts commit with the claim, the second's as one autocommitted statement); run again, it finds
+    nothing left in the datasets and certifies exactly what the first attempt erased."""
+    victim, _ = person_with_everything(kluis, claims=1)
+    urls = {k: v.get_secret_value() for k, v in settings.dataset_urls.items()}
+    create_demo_schemas(urls, ["wissen@example.nl"], kluis.clock.now())
+    found = dataset_rows(kluis, "wissen@example.nl")
+    assert set(found) == {"benmobiel.trips", "benmobiel.mobility_budgets", "webinars.registrations",
+                          "webinars.questions"}
+    with kluis.db.transaction() as session:
+        job_id = erasure.queue(session, kluis, victim, Reason.STAFF, "test").id
+    # Checkpoints: before the datasets step, after each of the two datasets, then before the vault (the 4th).
+    assert _run(settings, tmp_path, job_id, kill_at=4) == -signal.SIGKILL
+    with kluis.db.sessions() as session:
+        job = session.get(ErasureJob, job_id)
+        assert job.step == "datasets" and sorted(job.result["datasets"]) == sorted(kluis.datasets().ids())
+    assert _run(settings, tmp_path, job_id, None) == 0
+    with kluis.db.sessions() as session:
+        facts = certificate.verify(session.get(ErasureJob, job_id).certificate)
+    assert {f"{d['dataset']}.{d['table']}": d["rows"] for d in facts["datasets"] if d["rows"]} == found
