@@ -284,8 +284,8 @@ def _sweep_records_pg(kluis: Kluis, connection: Connection, now: datetime, batch
                       account: Callable[[Session, dict[str, RuleTally]], int]) -> bool:
     """Note the due rows' addresses once, then delete them a stretch at a time in that order; then,
     if another writer held some of them, whatever is still due, from the index. True when every noted
-    row was taken and no hold was active throughout: then a noted person whose row has not changed since
-    has nothing left (``_note_people``)."""
+    row was taken by its batch and no hold was active at the start or the end: then a noted person whose
+    row has not changed since has nothing left (``_note_people``)."""
     with kluis.db.transaction_on(connection) as session:
         for table in (_DUE, _PEOPLE):
             table.drop(session.connection(), checkfirst=True)
@@ -300,10 +300,12 @@ def _sweep_records_pg(kluis: Kluis, connection: Connection, now: datetime, batch
         noted = int(session.scalar(select(func.max(_DUE.c.n))) or 0)
         if not holds:
             _note_people(session, now)
-    passed_over = 0
+    passed_over, short = 0, False
     for lo in range(0, noted, batch):
         with kluis.db.transaction_on(connection) as session:
             tallies, skipped = _delete_noted_pg(session, now, active_holds(session, now), lo, min(lo + batch, noted))
+            # Fewer taken than noted (held, re-dated, erased or locked meanwhile): the noted people are looked for.
+            short = short or sum(t.records for t in tallies.values()) < min(lo + batch, noted) - lo
             account(session, tallies)
             passed_over += skipped
     while passed_over:
@@ -311,7 +313,7 @@ def _sweep_records_pg(kluis: Kluis, connection: Connection, now: datetime, batch
             if account(session, _delete_batch_pg(session, now, active_holds(session, now), batch)) < batch:
                 break
     with kluis.db.transaction_on(connection) as session:
-        return not holds and not passed_over and not active_holds(session, now)
+        return not holds and not short and not active_holds(session, now)
 
 
 # The people the records phase will leave with nothing, noted in the same snapshot as the due rows: their

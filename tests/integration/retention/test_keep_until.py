@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import select, text, update
 from tests.integration.retention.retention_support import KINDS, ams, employer, erased, person, record, records_of
 
-from kluis.retention import keep, service, sweep
+from kluis.retention import holds, keep, service, sweep
 from kluis.schema import alembic_config
 from kluis.vault.models import Person
 from kluis.vault.schemas import RecordIn
@@ -169,3 +169,35 @@ def test_r_ret_2_a_record_added_during_the_sweep_keeps_its_person(kluis, clock, 
     assert (report.records, report.people) == (3, 2)
     assert all(erased(kluis, pid) for pid in others)
     assert not erased(kluis, late) and len(records_of(kluis, late)) == 1
+
+
+def test_r_ret_3_a_hold_placed_and_released_during_the_sweep_keeps_its_person(kluis, clock, monkeypatch):
+    """PostgreSQL: a hold placed after the due rows were noted keeps its records out of the batches; released
+    before the sweep ends, it leaves no active hold behind, yet the person still has those records, so the
+    sweep looks for them instead of trusting what it noted."""
+    if kluis.db.dialect != "postgresql":
+        pytest.skip("the noted people: PostgreSQL")
+    clock.set(ams(2025, 1, 10, 9))
+    held, _ = person(kluis, "web", at=ams(2025, 1, 1, 9))
+    free, _ = person(kluis, "web", at=ams(2025, 1, 1, 9))
+    clock.set(ams(2025, 7, 10, 0))
+    note, batch = sweep._note_people, sweep._delete_noted_pg
+    placed = []
+
+    def note_then_hold(*args, **kwargs):
+        note(*args, **kwargs)
+        with kluis.db.transaction() as session:
+            placed.append(holds.place(session, clock, kluis.policy, "dpo", scope="person", person_id=held,
+                                      reason="litigation").id)
+
+    def batch_then_release(*args, **kwargs):
+        result = batch(*args, **kwargs)
+        with kluis.db.transaction() as session:
+            holds.release(session, clock, "dpo", placed[0])
+        return result
+
+    monkeypatch.setattr(sweep, "_note_people", note_then_hold)
+    monkeypatch.setattr(sweep, "_delete_noted_pg", batch_then_release)
+    report = sweep.sweep(kluis)
+    assert (report.records, report.people) == (1, 1)
+    assert erased(kluis, free) and not erased(kluis, held) and len(records_of(kluis, held)) == 1
