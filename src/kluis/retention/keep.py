@@ -50,7 +50,8 @@ def bound(dues: Iterable[datetime | None]) -> datetime | None:
 
 def extend(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """New records (``person_id``, ``due_at``) were written: raise each person's bound to cover them,
-    one statement for the batch, reading no records."""
+    one statement for the batch, reading no records. It writes every such person's row even when the bound
+    stays the same: the sweep takes an unchanged row as proof that no record was added (sweep._note_people)."""
     dues: dict[uuid.UUID, list[datetime | None]] = {}
     for row in rows:
         dues.setdefault(row["person_id"], []).append(row["due_at"])
