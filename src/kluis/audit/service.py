@@ -3,58 +3,117 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import event as sqlalchemy_events
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
 from kluis.audit.models import GENESIS_HASH, AuditEvent, AuditHead
 from kluis.audit.rules import canonical, link_hash
 from kluis.kit.clock import Clock
 
 SYSTEM = "system"
-# Built once: every transaction that writes an event runs it, and building it costs more than running it.
-_LOCK_HEAD = select(AuditHead).where(AuditHead.id == 1).with_for_update()
+
+_events = AuditEvent.__table__
+_head = AuditHead.__table__
+# Built once: every transaction that writes an event runs them, and building one costs more than running it.
+_LOCK_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update()
+_NEW_HEAD = insert(_head)
+_MOVE_HEAD = update(_head).where(_head.c.id == 1).values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+_INSERT_EVENTS = insert(_events)
+_COLUMNS = [c.key for c in _events.c]
+_ONE_STATEMENT_UP_TO = 16  # events written with the head in one statement (PostgreSQL); more take two
+_written_with_head: dict[int, Any] = {}
+_INFO = "kluis.audit.chain"
+
+
+@dataclass
+class _Chain:
+    """The head as this transaction holds it (locked), and its events not yet written."""
+
+    transaction: SessionTransaction
+    seq: int
+    hash: str
+    pending: list[dict[str, Any]] = field(default_factory=list)
 
 
 def append(session: Session, clock: Clock, *, actor: str, action: str, object_type: str,
-           object_ids: Iterable[UUID | str] = (), details: dict[str, Any] | None = None) -> AuditEvent:
+           object_ids: Iterable[UUID | str] = (), details: dict[str, Any] | None = None) -> None:
     """Add one event in the caller's transaction; it commits or rolls back with the change it records.
 
-    The head row is locked once per transaction (later appends in the same transaction reuse it), and
-    the events are written at the next flush, together."""
-    head = _locked_head(session)
+    The head row is locked once per transaction (later appends in the same transaction reuse it). The
+    events are written together, with the head, when the transaction commits, or before the session's
+    next query when it flushes automatically (so the transaction reads them as the ORM's own changes)."""
+    chain = _locked_chain(session)
     ids = [str(i) for i in object_ids]
     body = details or {}
-    seq = head.seq + 1
+    seq = chain.seq + 1
     at = clock.now()
-    digest = link_hash(head.hash, canonical(seq, at, actor, action, object_type, ids, body, head.hash))
-    event = AuditEvent(seq=seq, at=at, actor=actor, action=action, object_type=object_type,
-                       object_ids=ids, details=body, prev_hash=head.hash, hash=digest)
-    session.add(event)
-    head.seq, head.hash = seq, digest
-    return event
+    digest = link_hash(chain.hash, canonical(seq, at, actor, action, object_type, ids, body, chain.hash))
+    chain.pending.append({"seq": seq, "at": at, "actor": actor, "action": action, "object_type": object_type,
+                          "object_ids": ids, "details": body, "prev_hash": chain.hash, "hash": digest})
+    chain.seq, chain.hash = seq, digest
 
 
-def _locked_head(session: Session) -> AuditHead:
+def _locked_chain(session: Session) -> _Chain:
     transaction = session.get_transaction()
-    held = session.info.get("kluis.audit.head")
-    if held is not None and held[0] is transaction and transaction is not None and transaction.is_active:
-        return held[1]  # type: ignore[no-any-return]
-    head = session.execute(_LOCK_HEAD).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS_HASH)
-        session.add(head)
-    session.info["kluis.audit.head"] = (session.get_transaction(), head)
-    return head
+    chain = session.info.get(_INFO)
+    if chain is not None and chain.transaction is transaction and transaction is not None and transaction.is_active:
+        return chain  # type: ignore[no-any-return]
+    connection = session.connection()
+    row = connection.execute(_LOCK_HEAD).one_or_none()
+    if row is None:
+        connection.execute(_NEW_HEAD, {"id": 1, "seq": 0, "hash": GENESIS_HASH})
+        row = connection.execute(_LOCK_HEAD).one()
+    chain = _Chain(session.get_transaction(), row.seq, row.hash)  # type: ignore[arg-type]
+    session.info[_INFO] = chain
+    return chain
+
+
+def write_pending(session: Session) -> None:
+    """Write this transaction's events and move the head: one statement on PostgreSQL, two elsewhere."""
+    chain = session.info.get(_INFO)
+    if chain is None or not chain.pending or chain.transaction is not session.get_transaction():
+        return
+    events, chain.pending = chain.pending, []
+    connection = session.connection()
+    head = {"head_seq": chain.seq, "head_hash": chain.hash}
+    if connection.dialect.name == "postgresql" and len(events) <= _ONE_STATEMENT_UP_TO:
+        params = {f"{c}_{i}": event[c] for i, event in enumerate(events) for c in _COLUMNS}
+        connection.execute(_with_head(len(events)), {**params, **head})
+        return
+    connection.execute(_INSERT_EVENTS, events)
+    connection.execute(_MOVE_HEAD, head)
+
+
+def _with_head(count: int) -> Any:
+    """INSERT of ``count`` events carrying the head's UPDATE as a data-modifying CTE, built once per count."""
+    built = _written_with_head.get(count)
+    if built is None:
+        move = _MOVE_HEAD.cte("moved_head")
+        rows = [{c: bindparam(f"{c}_{i}", type_=_events.c[c].type) for c in _COLUMNS} for i in range(count)]
+        built = _written_with_head[count] = insert(_events).values(rows).add_cte(move)
+    return built
+
+
+@sqlalchemy_events.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    write_pending(session)
+
+
+@sqlalchemy_events.listens_for(Session, "do_orm_execute")
+def _before_query(state: ORMExecuteState) -> None:
+    if state.session.autoflush and state.session.info.get(_INFO) is not None:
+        write_pending(state.session)
 
 
 def line_up(session: Session) -> None:
     """Take the chain head's lock now rather than at the next ``append``: every writer that appends
     waits here for the transactions before it to commit, so what it reads next sees their changes."""
-    _locked_head(session)
+    _locked_chain(session)
 
 
 @dataclass(frozen=True)

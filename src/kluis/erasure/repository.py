@@ -11,21 +11,34 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
+from kluis.retention import holds
 from kluis.vault.models import Identifier, Person, Record
 
 _jobs = ErasureJob.__table__
 _records = Record.__table__
 _identifiers = Identifier.__table__
+_people = Person.__table__
 
-_LOCK_JOB = select(ErasureJob).where(ErasureJob.id == bindparam("job_id")).with_for_update()
-_OPEN_JOB = select(ErasureJob).where(ErasureJob.person_id == bindparam("person_id"),
-                                     ErasureJob.state.not_in((JobState.DONE, JobState.CANCELLED)))
-_LOCK_PERSON = select(Person).where(Person.id == bindparam("person_id")).with_for_update()
+_LOCK_JOB = (select(_jobs, holds.ANY_ACTIVE.label("any_hold")).where(_jobs.c.id == bindparam("job_id"))
+             .with_for_update(of=_jobs))
+_SAVE_JOB = update(_jobs).where(_jobs.c.id == bindparam("job_id"))
+# What a run may change on its job; the rest (id, person, reason, creation) is fixed when it is queued.
+_RUN_COLUMNS = ("state", "step", "result", "attempts", "next_attempt_at", "locked_until", "locked_by", "last_error",
+                "certificate", "updated_at", "finished_at")
+_OPEN_JOB = (select(_jobs.c.id).where(_jobs.c.person_id == bindparam("person_id"),
+                                      _jobs.c.state.not_in((JobState.DONE, JobState.CANCELLED)))
+             .limit(1).scalar_subquery())
+_PERSON_AND_OPEN_JOB = select(_people.c.shredded_at, _OPEN_JOB.label("open_job")).where(
+    _people.c.id == bindparam("person_id"))
+_INSERT_JOB = insert(_jobs)
+_LOCK_PERSON = (select(_people.c.id, _people.c.shredded_at).where(_people.c.id == bindparam("person_id"))
+                .with_for_update())
+_ERASE_PERSON = update(_people).where(_people.c.id == bindparam("person_id"))
 _REMEMBER = (update(_jobs)
              .where(_jobs.c.id == bindparam("job_id"), _jobs.c.locked_by == bindparam("owner"),
                     _jobs.c.state == JobState.RUNNING)
@@ -48,16 +61,48 @@ _DELETE_IDENTIFIERS = delete(_identifiers).where(_identifiers.c.person_id == bin
     _identifiers.c.id, _identifiers.c.kind, _identifiers.c.created_at, _identifiers.c.ciphertext)
 
 
-def lock_job(session: Session, job_id: uuid.UUID) -> ErasureJob | None:
-    return session.scalars(_LOCK_JOB, {"job_id": job_id}).one_or_none()
+def lock_job(session: Session, job_id: uuid.UUID, now: datetime) -> tuple[ErasureJob | None, bool]:
+    """The job, its row locked, as an object the session does not track (the runner changes it in memory and
+    writes it with ``save_job``: one prebuilt statement, where the ORM's flush cost more client time than the
+    statement itself); and whether any legal hold is in force at ``now``, read in the same round trip."""
+    row = session.connection().execute(_LOCK_JOB, {"job_id": job_id, "now": now}).mappings().one_or_none()
+    if row is None:
+        return None, False
+    fields = dict(row)
+    any_hold = bool(fields.pop("any_hold"))
+    return ErasureJob(**fields), any_hold
 
 
-def open_job(session: Session, person_id: uuid.UUID) -> ErasureJob | None:
-    return session.scalars(_OPEN_JOB, {"person_id": person_id}).first()
+def save_job(session: Session, job: ErasureJob) -> None:
+    """Write what a run may have changed on a job read with ``lock_job``."""
+    session.connection().execute(_SAVE_JOB, {"job_id": job.id, **{c: getattr(job, c) for c in _RUN_COLUMNS}})
 
 
-def lock_person(session: Session, person_id: uuid.UUID) -> Person | None:
-    return session.scalars(_LOCK_PERSON, {"person_id": person_id}).one_or_none()
+def person_and_open_job(session: Session, person_id: uuid.UUID) -> tuple[bool, uuid.UUID | None]:
+    """Whether the person is in the vault and not erased, and the id of their open erasure job if any: one round
+    trip. Changes the session has not written yet are written first (the request a job is queued for)."""
+    session.flush()
+    row = session.connection().execute(_PERSON_AND_OPEN_JOB, {"person_id": person_id}).one_or_none()
+    if row is None or row.shredded_at is not None:
+        return False, None
+    return True, row.open_job
+
+
+def insert_job(session: Session, job: ErasureJob) -> None:
+    """A new job, written at once, as an object the session does not track (see ``lock_job``)."""
+    session.connection().execute(_INSERT_JOB, {c.key: getattr(job, c.key) for c in _jobs.c})
+
+
+def lock_person(session: Session, person_id: uuid.UUID) -> Any:
+    """The person's id and shredding time, their row locked (None for an unknown person)."""
+    return session.connection().execute(_LOCK_PERSON, {"person_id": person_id}).one_or_none()
+
+
+def mark_erased(session: Session, person_id: uuid.UUID, now: datetime, keep_until: datetime | None,
+                shredded: bool) -> None:
+    """The person as the vault step leaves them: erased now, bound to what is kept (or shredded, nothing kept)."""
+    session.connection().execute(_ERASE_PERSON, {"person_id": person_id, "erased_at": now, "updated_at": now,
+                                                 "keep_until": keep_until, "shredded_at": now if shredded else None})
 
 
 def remember(connection: Connection, job_id: uuid.UUID, owner: str, result: dict[str, Any], locked_until: datetime,

@@ -40,7 +40,6 @@ from kluis.kit.ids import new_id
 from kluis.retention import holds as retention_holds
 from kluis.retention import keep as retention_keep
 from kluis.vault.crypto import RecordCipher, open_sealed
-from kluis.vault.models import Person
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -55,10 +54,10 @@ def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, 
           request_id: uuid.UUID | None = None) -> ErasureJob:
     """Queue the erasure of a person in the caller's transaction. One open job per person: asking
     again returns the job already queued."""
-    person = session.get(Person, person_id)
-    if person is None or person.shredded_at is not None:
+    found, open_id = repository.person_and_open_job(session, person_id)
+    if not found:
         raise NotFound("no such person", code="person_not_found")
-    open_job = repository.open_job(session, person_id)
+    open_job = session.get(ErasureJob, open_id) if open_id is not None else None
     if open_job is not None:
         if request_id is not None and open_job.request_id is None:
             open_job.request_id = request_id
@@ -72,11 +71,11 @@ def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, 
                          object_ids=[cancelled.id, person_id], details={"reason": cancelled.reason, "again": True})
             return cancelled
     now = kluis.clock.now()
-    job = ErasureJob(id=new_id(), person_id=person_id, request_id=request_id, reason=reason, state=JobState.QUEUED,
-                     step="datasets", result={}, attempts=0, next_attempt_at=now, created_at=now,
-                     updated_at=now)
-    session.add(job)
-    session.flush()
+    job = ErasureJob(id=new_id(), person_id=person_id, request_id=request_id, reason=str(reason),
+                     state=JobState.QUEUED, step="datasets", result={}, attempts=0, next_attempt_at=now,
+                     locked_until=None, locked_by=None, last_error=None, certificate=None, created_at=now,
+                     updated_at=now, finished_at=None)
+    repository.insert_job(session, job)
     audit.append(session, kluis.clock, actor=actor, action="erasure.queued", object_type="erasure_job",
                  object_ids=[job.id, person_id], details={"reason": str(reason),
                                                           "request_id": str(request_id) if request_id else None})
@@ -198,12 +197,13 @@ class Runner:
         # Changes to mapped rows (job, person, audit events) are written together at commit: one UPDATE per
         # row however many steps touched it.
         with kluis.db.transaction() as session, session.no_autoflush:
-            job = self._claim_one(session, job_id, take_over) if claim else self._ours(session, job_id)
+            job, any_hold = self._claim_one(session, job_id, take_over) if claim else self._ours(session, job_id)
             if job.state == JobState.DONE:
                 self._finished[job_id] = job
                 return JobState.DONE
             checkpoint(f"erasure.before.{job.step}")
-            holds = self._holds(session, job.person_id) if job.step in ("datasets", "vault") else []
+            holds = (retention_holds.held_if_any(session, kluis.clock, job.person_id, any_hold)
+                     if job.step in ("datasets", "vault") else [])
             whole = self._whole_hold(holds)  # only before anything is erased
             remaining = [d for d in kluis.datasets().ids() if d not in job.result.get("datasets", {})]
             if whole is None and job.step == "datasets" and not remaining:
@@ -224,6 +224,8 @@ class Runner:
             if job.step == "certificate" and signing_key is not None:
                 self._certificate(session, job, signing_key)
                 self._finished[job_id] = job
+            repository.save_job(session, job)
+            if job.state == JobState.DONE:
                 return JobState.DONE
             step = "held" if whole is not None else job.step
             result = dict(job.result)
@@ -237,7 +239,9 @@ class Runner:
                 self._datasets(job_id, remaining, identities, result)
             elif step == "keys":  # a key store of its own: its transaction comes after the vault's commit
                 with kluis.db.transaction() as session:
-                    self._keys(session, self._ours(session, job_id))
+                    job, _ = self._ours(session, job_id)
+                    self._keys(session, job)
+                    repository.save_job(session, job)
             elif step == "certificate":
                 raise Waiting(unsigned)
         except Waiting as wait:
@@ -245,18 +249,18 @@ class Runner:
             return JobState.WAITING
         return JobState.RUNNING
 
-    def _claim_one(self, session: Session, job_id: uuid.UUID, take_over: bool) -> ErasureJob:
-        job = self._lock(session, job_id)
+    def _claim_one(self, session: Session, job_id: uuid.UUID, take_over: bool) -> tuple[ErasureJob, bool]:
+        job, any_hold = self._lock(session, job_id)
         if job.state == JobState.CANCELLED:
             raise Conflict("this erasure job was cancelled with its request", code="erasure_job_cancelled")
         if job.state == JobState.DONE:
-            return job
+            return job, any_hold
         if (job.state == JobState.RUNNING and job.locked_by != self.owner and job.locked_until
                 and job.locked_until > self._now() and not take_over):
             raise Conflict("another worker is running this job; if it died, run it with --take-over",
                            code="erasure_job_busy")
         self._hold(job)
-        return job
+        return job, any_hold
 
     # --- steps --------------------------------------------------------------------------------
 
@@ -362,12 +366,9 @@ class Runner:
         notices.seal_pending_mail(session, kluis, person.id, address)
         profile = delete_profile(session, person.id)
         kept_records = sum(kept.values())
-        person.erased_at, person.updated_at = now, now
-        person.keep_until = kept_until
+        repository.mark_erased(session, person.id, now, kept_until, shredded=not kept_records)
         if kept_records:
             self._restrict(session, job, person.id)
-        else:
-            person.shredded_at = now
         job.result = {**job.result, "vault": {
             "erased": dict(sorted(erased.items())), "identifiers": int(identifiers or 0),
             "interest_profile": profile, "kept_records": kept_records,
@@ -462,9 +463,6 @@ class Runner:
             return found[job_id]
         return self.kluis.keystore.create(session, [job_id], now)[job_id]
 
-    def _holds(self, session: Session, person_id: uuid.UUID) -> list[Any]:
-        return retention_holds.held(session, self.kluis.clock, person_id)
-
     @staticmethod
     def _whole_hold(held: list[Any]) -> str | None:
         """R-RET-3: a legal hold on the person or their employer stops the erasure for as long as it holds."""
@@ -476,22 +474,26 @@ class Runner:
         return (f"a legal hold ({hold.reason}{', ' + hold.reference if hold.reference else ''}) covers this "
                 f"person's data{until}: nothing is erased while it holds")
 
-    def _ours(self, session: Session, job_id: uuid.UUID) -> ErasureJob:
-        job = self._lock(session, job_id)
+    def _ours(self, session: Session, job_id: uuid.UUID) -> tuple[ErasureJob, bool]:
+        """The job this runner holds, its lease renewed, and whether any legal hold is in force; ``Lost`` if
+        another runner holds it now."""
+        job, any_hold = self._lock(session, job_id)
         if job.locked_by != self.owner or job.state != JobState.RUNNING:
             raise Lost()
         job.locked_until, job.updated_at = self._now() + LEASE, self._now()
-        return job
+        return job, any_hold
 
-    def _lock(self, session: Session, job_id: uuid.UUID) -> ErasureJob:
-        job = repository.lock_job(session, job_id)
+    def _lock(self, session: Session, job_id: uuid.UUID) -> tuple[ErasureJob, bool]:
+        job, any_hold = repository.lock_job(session, job_id, self._now())
         if job is None:
             raise NotFound("no such erasure job", code="erasure_job_not_found")
-        return job
+        return job, any_hold
 
     def _wait(self, job_id: uuid.UUID, message: str) -> None:
         with self.kluis.db.transaction() as session:
-            self._set_waiting(session, self._ours(session, job_id), message)
+            job, _ = self._ours(session, job_id)
+            self._set_waiting(session, job, message)
+            repository.save_job(session, job)
         log.warning("erasure job %s waits: %s", job_id, message)
 
     def _set_waiting(self, session: Session, job: ErasureJob, message: str) -> None:

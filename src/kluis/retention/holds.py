@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
 
@@ -59,9 +59,17 @@ class ActiveHolds:
         return or_(*parts) if parts else false()
 
 
+_holds = Hold.__table__
+# Built once: every erasure and access package reads it, and building it costs more than running it.
+_IN_FORCE = and_(_holds.c.released_at.is_(None), or_(_holds.c.until.is_(None), _holds.c.until > bindparam("now")))
+_ACTIVE = select(_holds.c.scope, _holds.c.person_id, _holds.c.category, _holds.c.employer_id).where(_IN_FORCE)
+# Whether any hold is in force at the bound ``now``: a column another statement can carry, so a caller that reads a
+# row anyway learns in the same round trip that there is nothing to look for (the usual case).
+ANY_ACTIVE = exists().where(_IN_FORCE)
+
+
 def active_holds(session: Session, now: datetime) -> ActiveHolds:
-    rows = session.execute(select(Hold.scope, Hold.person_id, Hold.category, Hold.employer_id)
-                           .where(_active(now))).all()
+    rows = session.execute(_ACTIVE, {"now": now}).all()
     return ActiveHolds(people=frozenset(r.person_id for r in rows if r.scope == "person"),
                        categories=frozenset(r.category for r in rows if r.scope == "category"),
                        employers=frozenset(r.employer_id for r in rows if r.scope == "employer"))
@@ -73,6 +81,11 @@ def held(session: Session, clock: Clock, person_id: uuid.UUID) -> list[Hold]:
     if not active_holds(session, clock.now()):
         return []
     return holds_of(session, clock.now(), person_id, active_only=True)
+
+
+def held_if_any(session: Session, clock: Clock, person_id: uuid.UUID, any_active: bool) -> list[Hold]:
+    """As ``held``, for a caller that has read ``ANY_ACTIVE`` already."""
+    return holds_of(session, clock.now(), person_id, active_only=True) if any_active else []
 
 
 def holds_of(session: Session, now: datetime, person_id: uuid.UUID, active_only: bool) -> list[Hold]:

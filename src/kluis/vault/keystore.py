@@ -7,12 +7,17 @@ from contextlib import contextmanager
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from kluis.db import Database, among
 from kluis.vault.crypto import KeyRing, new_data_key
 from kluis.vault.models import PersonKey
+
+_keys_table = PersonKey.__table__
+# Built once: every erasure and access package reads a key, and building the statement costs more than running it.
+_KEYS_OF = select(_keys_table.c.person_id, _keys_table.c.wrapped, _keys_table.c.kek_id).where(
+    _keys_table.c.person_id.in_(bindparam("ids", expanding=True)))
 
 
 class KeyStore:
@@ -50,8 +55,7 @@ class KeyStore:
         with self._session(data_session) as session:
             for start in range(0, len(wanted), 1000):
                 chunk = wanted[start:start + 1000]
-                rows = session.execute(select(PersonKey.person_id, PersonKey.wrapped, PersonKey.kek_id)
-                                       .where(PersonKey.person_id.in_(chunk)))
+                rows = session.execute(_KEYS_OF, {"ids": chunk})
                 for pid, wrapped, kek_id in rows:
                     found[pid] = self._keys.unwrap(pid, wrapped, kek_id)
         if known is not None:
