@@ -21,6 +21,7 @@ _events = AuditEvent.__table__
 _head = AuditHead.__table__
 # Built once: every transaction that writes an event runs them, and building one costs more than running it.
 _LOCK_HEAD = select(_head.c.seq, _head.c.hash).where(_head.c.id == 1).with_for_update()
+HEAD = _head  # for a statement that locks the head with a row of its own (see ``held``)
 _NEW_HEAD = insert(_head)
 _MOVE_HEAD = update(_head).where(_head.c.id == 1).values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
 _INSERT_EVENTS = insert(_events)
@@ -71,6 +72,20 @@ def _locked_chain(session: Session) -> _Chain:
     chain = _Chain(session.get_transaction(), row.seq, row.hash)  # type: ignore[arg-type]
     session.info[_INFO] = chain
     return chain
+
+
+def holding(session: Session) -> bool:
+    """Whether this transaction holds the chain's head already."""
+    chain = session.info.get(_INFO)
+    transaction = session.get_transaction()
+    return chain is not None and transaction is not None and chain.transaction is transaction
+
+
+def held(session: Session, seq: int, hash: str) -> None:  # noqa: A002 - the column's name
+    """The caller has locked the head row in this transaction (``HEAD`` joined to a row it locks anyway,
+    saving a round trip) and read ``seq`` and ``hash`` from it: appends use them instead of locking again."""
+    if not holding(session):
+        session.info[_INFO] = _Chain(session.get_transaction(), seq, hash)  # type: ignore[arg-type]
 
 
 def write_pending(session: Session) -> None:

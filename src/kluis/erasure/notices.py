@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kluis.erasure.models import ErasureJob
@@ -69,18 +69,29 @@ def seal_pending_mail(session: Session, kluis: Kluis, person_id: uuid.UUID,
     is worked out only when such mail is found."""
     from kluis.mail import rules as mail_rules
     from kluis.mail import service as mail
-    for row in session.scalars(_pending_mail(), {"person_id": person_id}):
+    read, write = _pending_mail()
+    changes = []
+    for row in session.execute(read, {"person_id": person_id}):
         to = address() if row.kind == mail_rules.ADMINISTRATIVE else None
         if to is None:
-            row.state, row.last_error, row.sealed_to = mail_rules.CANCELLED, "person_erased", None
+            changes.append({"outbox_id": row.id, "state": mail_rules.CANCELLED, "last_error": "person_erased",
+                            "sealed_to": None})
         elif row.sealed_to is None:
-            row.sealed_to = mail.seal_address(kluis.keys.secret, person_id, to)
+            changes.append({"outbox_id": row.id, "state": row.state, "last_error": row.last_error,
+                            "sealed_to": mail.seal_address(kluis.keys.secret, person_id, to)})
+    if changes:
+        session.execute(write, changes)
 
 
 @functools.cache
-def _pending_mail() -> Select[Any]:
-    """The person's queued and sending mail, built once (every erasure asks)."""
+def _pending_mail() -> tuple[Select[Any], Update]:
+    """The person's queued and sending mail, and the statement that seals or cancels it: built once (every
+    erasure asks)."""
     from kluis.mail import rules as mail_rules
     from kluis.mail.models import Outbox
-    return select(Outbox).where(Outbox.person_id == bindparam("person_id"),
-                                Outbox.state.in_((mail_rules.QUEUED, mail_rules.SENDING)))
+    outbox = Outbox.__table__
+    read = select(outbox.c.id, outbox.c.kind, outbox.c.state, outbox.c.last_error, outbox.c.sealed_to).where(
+        outbox.c.person_id == bindparam("person_id"), outbox.c.state.in_((mail_rules.QUEUED, mail_rules.SENDING)))
+    write = update(outbox).where(outbox.c.id == bindparam("outbox_id")).values(
+        state=bindparam("state"), last_error=bindparam("last_error"), sealed_to=bindparam("sealed_to"))
+    return read, write

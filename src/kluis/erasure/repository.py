@@ -14,15 +14,17 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from kluis.audit import service as audit
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
 from kluis.retention import holds
-from kluis.vault.models import Identifier, Person, Record
+from kluis.vault.models import Identifier, Person, PersonKey, Record
 
 _jobs = ErasureJob.__table__
 _records = Record.__table__
 _identifiers = Identifier.__table__
 _people = Person.__table__
+_person_keys = PersonKey.__table__
 
 _LOCK_JOB = (select(_jobs, holds.ANY_ACTIVE.label("any_hold")).where(_jobs.c.id == bindparam("job_id"))
              .with_for_update(of=_jobs))
@@ -38,6 +40,14 @@ _PERSON_AND_OPEN_JOB = select(_people.c.shredded_at, _OPEN_JOB.label("open_job")
 _INSERT_JOB = insert(_jobs)
 _LOCK_PERSON = (select(_people.c.id, _people.c.shredded_at).where(_people.c.id == bindparam("person_id"))
                 .with_for_update())
+_LOCK_PERSON_AND_HEAD = (select(_people.c.id, _people.c.shredded_at, audit.HEAD.c.seq, audit.HEAD.c.hash)
+                         .select_from(_people.join(audit.HEAD, audit.HEAD.c.id == 1))
+                         .where(_people.c.id == bindparam("person_id")).with_for_update(of=[_people, audit.HEAD]))
+# The same with the person's wrapped key (a key store in the data database): read now, where a page of kept
+# records or mail still queued would otherwise fetch it in a round trip of its own.
+_LOCK_PERSON_AND_HEAD_WITH_KEY = (
+    _LOCK_PERSON_AND_HEAD.add_columns(_person_keys.c.wrapped, _person_keys.c.kek_id)
+    .outerjoin(_person_keys, _person_keys.c.person_id == _people.c.id))
 _ERASE_PERSON = update(_people).where(_people.c.id == bindparam("person_id"))
 _REMEMBER = (update(_jobs)
              .where(_jobs.c.id == bindparam("job_id"), _jobs.c.locked_by == bindparam("owner"),
@@ -46,6 +56,11 @@ _REMEMBER = (update(_jobs)
                      updated_at=bindparam("updated_at")))
 _IDENTITIES = select(_identifiers.c.id, _identifiers.c.kind, _identifiers.c.scope, _identifiers.c.ciphertext).where(
     _identifiers.c.person_id == bindparam("person_id"))
+_KEY_AND_IDENTITIES = (select(_person_keys.c.wrapped, _person_keys.c.kek_id, _identifiers.c.id, _identifiers.c.kind,
+                              _identifiers.c.scope, _identifiers.c.ciphertext)
+                       .select_from(_person_keys.outerjoin(_identifiers,
+                                                           _identifiers.c.person_id == _person_keys.c.person_id))
+                       .where(_person_keys.c.person_id == bindparam("person_id")))
 _RECORD_PAGE = (select(_records.c.id, _records.c.category, _records.c.purposes, _records.c.ciphertext,
                        _records.c.due_at, _records.c.rule_id)
                 .where(_records.c.person_id == bindparam("person_id")).order_by(_records.c.id)
@@ -93,9 +108,18 @@ def insert_job(session: Session, job: ErasureJob) -> None:
     session.connection().execute(_INSERT_JOB, {c.key: getattr(job, c.key) for c in _jobs.c})
 
 
-def lock_person(session: Session, person_id: uuid.UUID) -> Any:
-    """The person's id and shredding time, their row locked (None for an unknown person)."""
-    return session.connection().execute(_LOCK_PERSON, {"person_id": person_id}).one_or_none()
+def lock_person(session: Session, person_id: uuid.UUID, with_key: bool) -> Any:
+    """The person's id and shredding time, their row locked (None for an unknown person); with the audit chain's
+    head locked in the same round trip, for the events the step appends next; and ``with_key``, their wrapped key
+    as ``wrapped`` and ``kek_id`` (None when it is gone). Without the chain's head, no key is read."""
+    connection = session.connection()
+    if not audit.holding(session):
+        statement = _LOCK_PERSON_AND_HEAD_WITH_KEY if with_key else _LOCK_PERSON_AND_HEAD
+        row = connection.execute(statement, {"person_id": person_id}).one_or_none()
+        if row is not None:
+            audit.held(session, row.seq, row.hash)
+            return row
+    return connection.execute(_LOCK_PERSON, {"person_id": person_id}).one_or_none()  # or there is no head yet
 
 
 def mark_erased(session: Session, person_id: uuid.UUID, now: datetime, keep_until: datetime | None,
@@ -114,6 +138,13 @@ def remember(connection: Connection, job_id: uuid.UUID, owner: str, result: dict
 
 def identities(session: Session, person_id: uuid.UUID) -> list[Any]:
     return list(session.execute(_IDENTITIES, {"person_id": person_id}))
+
+
+def key_and_identities(session: Session, person_id: uuid.UUID) -> list[Any]:
+    """The person's wrapped key (``wrapped``, ``kek_id``) on every row with one identifier each (``id``, ``kind``,
+    ``scope``, ``ciphertext``: None when they have none); no rows when the person has no key. For a key store in
+    the data database: one round trip where two would do."""
+    return list(session.connection().execute(_KEY_AND_IDENTITIES, {"person_id": person_id}))
 
 
 def record_page(session: Session, person_id: uuid.UUID, after: uuid.UUID | None, batch: int) -> list[Any]:

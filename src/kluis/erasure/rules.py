@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from kluis.kit.clock import AMSTERDAM
 from kluis.policy.schemas import Policy, RetentionRule
 
 
@@ -72,3 +73,8 @@ def retry_after_seconds(attempts: int) -> int:
 
 def iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def as_amsterdam_date(at: datetime | None) -> date | None:
+    """A due instant (00:00 Amsterdam on the due day) as that calendar day."""
+    return at.astimezone(AMSTERDAM).date() if at is not None else None

@@ -16,38 +16,31 @@ own transaction and each safe to repeat, so a job killed at any point (kill -9) 
 
 from __future__ import annotations
 
-import functools
 import logging
 import secrets
 import uuid
-from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
-from kluis.consent.marketing import delete_profile
 from kluis.datasets.errors import DatasetUnavailable
-from kluis.erasure import certificate, notices, repository, rules
+from kluis.erasure import certificate, repository, rules, vault_step
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
-from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import ConfigurationError, Conflict, NotFound
 from kluis.kit.faults import checkpoint
 from kluis.kit.ids import new_id
 from kluis.retention import holds as retention_holds
-from kluis.retention import keep as retention_keep
-from kluis.vault.crypto import RecordCipher, open_sealed
+from kluis.vault.crypto import open_sealed
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
 log = logging.getLogger("kluis.erasure")
 LEASE = timedelta(minutes=10)
-BATCH = 1000
-RESTRICTION_REASON = "kept_by_law"
 
 
 def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, actor: str,
@@ -298,92 +291,7 @@ class Runner:
                 raise Lost()
 
     def _vault(self, session: Session, job: ErasureJob, holds: list[Any]) -> None:
-        kluis = self.kluis
-        now = self._now()
-        today = as_amsterdam_date(now)  # due dates are Amsterdam calendar days, as the sweep reads them
-        assert today is not None
-        keeping = rules.keeping_rules(kluis.policy)
-        for dataset_id, tables in sorted(job.result.get("datasets", {}).items()):
-            audit.append(session, kluis.clock, actor=self.actor, action="erasure.dataset_erased",
-                         object_type="erasure_job", object_ids=[job.id, job.person_id],
-                         details={"dataset": dataset_id, "rows": sum(t["rows"] for t in tables)})
-        person = repository.lock_person(session, job.person_id)
-        if person is None or person.shredded_at is not None:
-            job.result = {**job.result, "vault": {"already_erased": True, "erased": {}, "kept": [],
-                                                  "identifiers": 0, "kept_records": 0}}
-            job.step = "keys"
-            return
-        # The person's key is read only when something needs it (a record kept under a fresh key, the address
-        # for their notice or their pending mail): an erasure that keeps nothing and tells no one by mail does
-        # without that round trip.
-        old_key = functools.cache(lambda: self._data_key(session, person.id))
-        new_key: bytes | None = None
-        erased: Counter[str] = Counter()
-        kept: Counter[tuple[str, str, str | None]] = Counter()
-        kept_until: datetime | None = None  # the person's keep_until once only the kept records are left
-        held_categories = {h.category: h for h in holds if h.scope == "category"}
-        last: uuid.UUID | None = None
-        while True:  # a page at a time, by id: memory stays flat, and a usual person takes one round trip
-            page = repository.record_page(session, person.id, last, BATCH)
-            doomed: list[uuid.UUID] = []
-            sealed: list[dict[str, Any]] = []
-            for row in page:
-                due = as_amsterdam_date(row.due_at)
-                hold = held_categories.get(row.category)
-                if hold is not None:
-                    keep: rules.Keep | None = rules.Keep(rules.HOLD_RULE, as_amsterdam_date(hold.until),
-                                                         "legal_hold")
-                else:
-                    keep = rules.keep_of(keeping, row.category, row.purposes, due, today, row.rule_id)
-                if keep is None:
-                    doomed.append(row.id)
-                    erased[row.category] += 1
-                    continue
-                if new_key is None:
-                    new_key = self._fresh_key(session, job.id, now)
-                plain = open_sealed(old_key(), person.id, row.id, row.category, row.ciphertext)
-                sealed.append({"record_id": row.id,
-                               "ciphertext": RecordCipher(new_key).seal(person.id, row.id, row.category, plain)})
-                kept[(row.category, keep.rule_id, rules.iso(keep.until))] += 1
-                kept_until = retention_keep.widen(kept_until, row.due_at)
-            if doomed:
-                # The person row is locked, so no record of theirs can be added meanwhile: a page that keeps
-                # nothing goes as its id range.
-                if len(doomed) == len(page):
-                    repository.delete_page(session, person.id, last, page[-1].id)
-                else:
-                    repository.delete_records(session, person.id, doomed)
-            if sealed:
-                repository.reseal(session, sealed)
-            if len(page) < BATCH:
-                break
-            last = page[-1].id
-            checkpoint("erasure.vault.batch")
-        checkpoint("erasure.vault.records")
-        gone = repository.delete_identifiers(session, person.id)
-        identifiers = len(gone)
-        address = functools.cache(lambda: notices.first_address(person.id, old_key, gone))
-        notices.seal_pending_mail(session, kluis, person.id, address)
-        profile = delete_profile(session, person.id)
-        kept_records = sum(kept.values())
-        repository.mark_erased(session, person.id, now, kept_until, shredded=not kept_records)
-        if kept_records:
-            self._restrict(session, job, person.id)
-        job.result = {**job.result, "vault": {
-            "erased": dict(sorted(erased.items())), "identifiers": int(identifiers or 0),
-            "interest_profile": profile, "kept_records": kept_records,
-            "kept": [{"category": c, "rule": r, "until": u, "records": n}
-                     for (c, r, u), n in sorted(kept.items(), key=lambda i: (i[0][0], i[0][1], i[0][2] or ""))],
-            "at": now.isoformat()}}
-        job.step = "keys"
-        audit.append(session, kluis.clock, actor=self.actor, action="erasure.vault_erased",
-                     object_type="erasure_job", object_ids=[job.id, person.id],
-                     details={"records_erased": sum(erased.values()), "records_kept": kept_records,
-                              "categories_erased": sorted(erased), "identifiers": int(identifiers or 0)})
-        if job.request_id is not None:
-            notices.tell_person(session, kluis, self.actor, job, person.id, address())
-        notices.tell_parties(session, kluis, self.actor, job, sorted(erased))
-        checkpoint("erasure.vault.before_commit")
+        vault_step.erase(session, self.kluis, self.actor, job, holds, self._now())
 
     def _keys(self, session: Session, job: ErasureJob) -> None:
         """Crypto-shredding (R-VLT-5). Safe to repeat: the fresh key's row exists until it has taken
@@ -428,40 +336,22 @@ class Runner:
     # --- helpers ------------------------------------------------------------------------------
 
     def _identities(self, session: Session, person_id: uuid.UUID) -> list[tuple[str, str | None, str]]:
-        keys = self.kluis.keystore.data_keys(session, [person_id])
-        if person_id not in keys:
-            return []
-        out = []
-        for ident in repository.identities(session, person_id):
-            value = open_sealed(keys[person_id], person_id, ident.id, f"identifier:{ident.kind}",
-                                ident.ciphertext).decode()
-            out.append((ident.kind, ident.scope, value))
-        return out
-
-    def _data_key(self, session: Session, person_id: uuid.UUID) -> bytes:
-        found = self.kluis.keystore.data_keys(session, [person_id])
-        if person_id not in found:
-            raise Conflict("the person's data key is missing", code="person_key_missing")
-        return found[person_id]
-
-    def _restrict(self, session: Session, job: ErasureJob, person_id: uuid.UUID) -> None:
-        """What a legal obligation keeps may serve that obligation only (R-RET-3): the gate allows
-        legal-obligation purposes to a restricted person and nothing else."""
-        from kluis.gate.models import Restriction
-        active = session.scalars(select(Restriction.id).where(
-            Restriction.person_id == person_id, Restriction.reason == RESTRICTION_REASON,
-            Restriction.lifted_at.is_(None))).first()
-        if active is None:
-            self.kluis.gate(session, self.actor).restrict(
-                person_id, RESTRICTION_REASON, "person" if job.reason == Reason.REQUEST else "staff",
-                reference=f"erasure {job.id}"[:80])
-
-    def _fresh_key(self, session: Session, job_id: uuid.UUID, now: datetime) -> bytes:
-        """The key for what is kept, stored under the job's id until it replaces the person's key."""
-        found = self.kluis.keystore.data_keys(session, [job_id])
-        if job_id in found:
-            return found[job_id]
-        return self.kluis.keystore.create(session, [job_id], now)[job_id]
+        """The person's identifiers in the clear (kind, scope, value), for the service databases' lookups; none
+        when their key is gone."""
+        keystore = self.kluis.keystore
+        if keystore.shared:
+            rows = repository.key_and_identities(session, person_id)
+            if not rows:
+                return []
+            key = keystore.read_with_data(session, person_id, rows[0].wrapped, rows[0].kek_id)
+            found = [row for row in rows if row.id is not None]
+        else:
+            keys = keystore.data_keys(session, [person_id])
+            if person_id not in keys:
+                return []
+            key, found = keys[person_id], repository.identities(session, person_id)
+        return [(ident.kind, ident.scope, open_sealed(key, person_id, ident.id, f"identifier:{ident.kind}",
+                                                      ident.ciphertext).decode()) for ident in found]
 
     @staticmethod
     def _whole_hold(held: list[Any]) -> str | None:
@@ -470,7 +360,7 @@ class Runner:
         if not holds:
             return None
         hold = holds[0]
-        until = f" until {as_amsterdam_date(hold.until)}" if hold.until else " until it is released"
+        until = f" until {rules.as_amsterdam_date(hold.until)}" if hold.until else " until it is released"
         return (f"a legal hold ({hold.reason}{', ' + hold.reference if hold.reference else ''}) covers this "
                 f"person's data{until}: nothing is erased while it holds")
 
@@ -508,11 +398,6 @@ class Runner:
 
     def _now(self) -> datetime:
         return self.kluis.clock.now()
-
-
-def as_amsterdam_date(at: datetime | None) -> date | None:
-    """A due instant (00:00 Amsterdam on the due day) as that calendar day."""
-    return at.astimezone(AMSTERDAM).date() if at is not None else None
 
 
 class Waiting(Exception):

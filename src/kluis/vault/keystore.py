@@ -62,6 +62,20 @@ class KeyStore:
             known.update(found)
         return found
 
+    @property
+    def shared(self) -> bool:
+        """Whether the key store is in the data database, so a key can be read together with data."""
+        return self._db.key_engine is self._db.engine
+
+    def read_with_data(self, data_session: Session, person_id: UUID, wrapped: bytes, kek_id: str) -> bytes:
+        """The person's key from a row of ``person_key`` the caller read in a statement of its own (``shared``
+        store only), remembered for the rest of the transaction as ``data_keys`` does."""
+        dek = self._keys.unwrap(person_id, wrapped, kek_id)
+        known = self._known(data_session)
+        if known is not None:
+            known[person_id] = dek
+        return dek
+
     def _known(self, data_session: Session) -> dict[UUID, bytes] | None:
         """The keys this transaction has read (same database only; None otherwise). Kept in the session,
         tied to its transaction: a new transaction starts empty."""

@@ -18,7 +18,7 @@ from tests.integration.erasure.erasure_support import person_with_everything, re
 from kluis import schema
 from kluis.audit import service as audit
 from kluis.demo.datasets import create_demo_schemas
-from kluis.erasure import certificate
+from kluis.erasure import certificate, vault_step
 from kluis.erasure import service as erasure
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
@@ -98,7 +98,7 @@ def test_erasure_killed_at_every_checkpoint_finishes_the_same_r_dsr_6(placed, tm
     """R-DSR-6: kill -9 at each point, run again: the end state equals an uninterrupted run's."""
     kluis, settings = placed
     # Enough records for several delete batches inside the vault transaction.
-    victim, _ = person_with_everything(kluis, claims=3, extra=2 * erasure.BATCH + 5)
+    victim, _ = person_with_everything(kluis, claims=3, extra=2 * vault_step.BATCH + 5)
     witness, _ = person_with_everything(kluis, email="getuige@example.nl", phone="06 11223344", claims=2)
     witness_before = readable(kluis, witness)
     urls = {k: v.get_secret_value() for k, v in settings.dataset_urls.items()}
@@ -127,7 +127,7 @@ def test_erasure_killed_at_every_checkpoint_finishes_the_same_r_dsr_6(placed, tm
         assert session.scalar(select(func.count()).select_from(Record).where(Record.person_id == victim)) == 3
     assert [o[0] for o in _state(kluis, victim)[1]] == ["financial"] * 3
     assert {c["category"]: c["records"] for c in facts["erased"]["categories"]} == {
-        "basic": 1, "content": 2 * erasure.BATCH + 5, "interests": 1}
+        "basic": 1, "content": 2 * vault_step.BATCH + 5, "interests": 1}
     assert facts["kept"][0]["records"] == 3
     assert readable(kluis, witness) == witness_before
     assert dataset_rows(kluis, "getuige@example.nl") == witness_rows
