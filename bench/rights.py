@@ -146,41 +146,45 @@ def kluis_access(kluis, requests: list) -> list[float]:
     return times
 
 
-def kluis_collect(kluis, ids: list, emails: list[str]) -> list[float]:
-    """Data collection alone: the person's records and identifiers decrypted, their dataset rows read."""
-    times = []
-    for person_id in ids:
-        started = time.perf_counter()
-        with kluis.db.sessions() as session:
-            vault = kluis.vault(session, "bench")
-            dek = kluis.keystore.data_keys(session, [person_id])[person_id]
-            records = [open_sealed(dek, r.person_id, r.id, r.category, r.ciphertext)
-                       for r in session.scalars(select(Record).where(Record.person_id == person_id))]
-            identities = [(i.kind, i.scope or None, vault.identifier_value(i)) for i in vault.identifiers_of(person_id)]
-        rows = [t for dataset in kluis.datasets().ids() for t in kluis.datasets().read(dataset, identities)]
-        times.append((time.perf_counter() - started) * 1000)
-        assert records and rows
-    return times
-
-
-def raw_collect(kluis, ids: list, emails: list[str], urls: dict[str, str]) -> list[float]:
-    """The same rows fetched with plain SQL: records, identifiers, key, and each dataset table's rows."""
+def collection_times(kluis, ids: list, emails: list[str], urls: dict[str, str]) -> tuple[list[float], list[float]]:
+    """Data collection by Kluis and the raw fetch of the same rows, person by person in turn (see ``erasure_times``)."""
     engines = {name: create_engine(url) for name, url in urls.items()}
-    times = []
+    kluis_times, raw_times = [], []
     for person_id, address in zip(ids, emails, strict=True):
-        started = time.perf_counter()
-        with kluis.db.engine.connect() as conn:
-            conn.execute(text("SELECT * FROM record WHERE person_id = :p"), {"p": person_id}).all()
-            conn.execute(text("SELECT * FROM identifier WHERE person_id = :p"), {"p": person_id}).all()
-            conn.execute(text("SELECT * FROM person_key WHERE person_id = :p"), {"p": person_id}).all()
-        for name, engine in engines.items():
-            with engine.connect() as conn:
-                for table in DATASET_TABLES[name]:
-                    conn.execute(text(f"SELECT * FROM {table} WHERE lower(email) = :e"), {"e": address}).all()
-        times.append((time.perf_counter() - started) * 1000)
+        kluis_times.append(kluis_collect(kluis, person_id))
+        raw_times.append(raw_collect(kluis, engines, person_id, address))
     for engine in engines.values():
         engine.dispose()
-    return times
+    return kluis_times, raw_times
+
+
+def kluis_collect(kluis, person_id) -> float:
+    """Data collection alone: the person's records and identifiers decrypted, their dataset rows read."""
+    started = time.perf_counter()
+    with kluis.db.sessions() as session:
+        vault = kluis.vault(session, "bench")
+        dek = kluis.keystore.data_keys(session, [person_id])[person_id]
+        records = [open_sealed(dek, r.person_id, r.id, r.category, r.ciphertext)
+                   for r in session.scalars(select(Record).where(Record.person_id == person_id))]
+        identities = [(i.kind, i.scope or None, vault.identifier_value(i)) for i in vault.identifiers_of(person_id)]
+    rows = [t for dataset in kluis.datasets().ids() for t in kluis.datasets().read(dataset, identities)]
+    elapsed = (time.perf_counter() - started) * 1000
+    assert records and rows
+    return elapsed
+
+
+def raw_collect(kluis, engines, person_id, address: str) -> float:
+    """The same rows fetched with plain SQL: records, identifiers, key, and each dataset table's rows."""
+    started = time.perf_counter()
+    with kluis.db.engine.connect() as conn:
+        conn.execute(text("SELECT * FROM record WHERE person_id = :p"), {"p": person_id}).all()
+        conn.execute(text("SELECT * FROM identifier WHERE person_id = :p"), {"p": person_id}).all()
+        conn.execute(text("SELECT * FROM person_key WHERE person_id = :p"), {"p": person_id}).all()
+    for name, engine in engines.items():
+        with engine.connect() as conn:
+            for table in DATASET_TABLES[name]:
+                conn.execute(text(f"SELECT * FROM {table} WHERE lower(email) = :e"), {"e": address}).all()
+    return (time.perf_counter() - started) * 1000
 
 
 def report_rendering(kluis, person_id) -> list[float]:
@@ -194,40 +198,46 @@ def report_rendering(kluis, person_id) -> list[float]:
     return times
 
 
-def kluis_erasure(kluis, ids: list) -> list[float]:
-    times = []
+def erasure_times(kluis, ours: list, theirs: list, emails: list[str],
+             urls: dict[str, str]) -> tuple[list[float], list[float]]:
+    """Kluis erasing ``ours`` (queued -> certified) and the same rows gone by raw SQL for ``theirs``, one of each in
+    turn, so that whatever else the machine does meanwhile weighs on both alike."""
     runner = erasure.Runner(kluis, "bench")
-    for person_id in ids:
-        started = time.perf_counter()
-        with kluis.db.transaction() as session:
-            job_id = erasure.queue(session, kluis, person_id, Reason.STAFF, "bench").id
-        job = runner.run(job_id)
-        times.append((time.perf_counter() - started) * 1000)
-        assert job.state == JobState.DONE, job.last_error
-    return times
-
-
-def raw_erasure(kluis, ids: list, emails: list[str], urls: dict[str, str]) -> list[float]:
-    """The same rows gone by hand: the person's rows in each dataset, then their records, identifiers
-    and key; one transaction per database, as Kluis does."""
     engines = {name: create_engine(url) for name, url in urls.items()}
-    times = []
-    for person_id, email in zip(ids, emails, strict=True):
-        started = time.perf_counter()
-        for name, engine in engines.items():
-            with engine.begin() as conn:
-                for table in DATASET_TABLES[name]:
-                    conn.execute(text(f"DELETE FROM {table} WHERE lower(email) = :e"), {"e": email})
-        with kluis.db.engine.begin() as conn:
-            conn.execute(text("DELETE FROM record WHERE person_id = :p"), {"p": person_id})
-            conn.execute(text("DELETE FROM identifier WHERE person_id = :p"), {"p": person_id})
-            conn.execute(text("UPDATE person SET shredded_at = now() WHERE id = :p"), {"p": person_id})
-        with kluis.db.key_engine.begin() as conn:
-            conn.execute(text("DELETE FROM person_key WHERE person_id = :p"), {"p": person_id})
-        times.append((time.perf_counter() - started) * 1000)
+    kluis_times, raw_times = [], []
+    for person_id, (other_id, email) in zip(ours, zip(theirs, emails, strict=True), strict=True):
+        kluis_times.append(kluis_erasure(kluis, runner, person_id))
+        raw_times.append(raw_erasure(kluis, engines, other_id, email))
     for engine in engines.values():
         engine.dispose()
-    return times
+    return kluis_times, raw_times
+
+
+def kluis_erasure(kluis, runner, person_id) -> float:
+    started = time.perf_counter()
+    with kluis.db.transaction() as session:
+        job_id = erasure.queue(session, kluis, person_id, Reason.STAFF, "bench").id
+    job = runner.run(job_id)
+    elapsed = (time.perf_counter() - started) * 1000
+    assert job.state == JobState.DONE, job.last_error
+    return elapsed
+
+
+def raw_erasure(kluis, engines, person_id, email: str) -> float:
+    """The same rows gone by hand: the person's rows in each dataset, then their records, identifiers
+    and key; one transaction per database, as Kluis does."""
+    started = time.perf_counter()
+    for name, engine in engines.items():
+        with engine.begin() as conn:
+            for table in DATASET_TABLES[name]:
+                conn.execute(text(f"DELETE FROM {table} WHERE lower(email) = :e"), {"e": email})
+    with kluis.db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM record WHERE person_id = :p"), {"p": person_id})
+        conn.execute(text("DELETE FROM identifier WHERE person_id = :p"), {"p": person_id})
+        conn.execute(text("UPDATE person SET shredded_at = now() WHERE id = :p"), {"p": person_id})
+    with kluis.db.key_engine.begin() as conn:
+        conn.execute(text("DELETE FROM person_key WHERE person_id = :p"), {"p": person_id})
+    return (time.perf_counter() - started) * 1000
 
 
 def pct(values: list[float], q: float) -> float:
@@ -257,14 +267,15 @@ def main() -> None:
               f"{args.samples} people per measurement")
         requests = verified_requests(kluis, a)
         access = kluis_access(kluis, requests)
-        collect, raw_fetch = kluis_collect(kluis, a, emails_a), raw_collect(kluis, a, emails_a, urls)
+        collect, raw_fetch = collection_times(kluis, a, emails_a, urls)
         rendering = report_rendering(kluis, a[0])
         show("access, verified -> JSON package stored", access)
         show("  data collection (decrypt + datasets)", collect)
         show("  raw SQL fetch of the same rows", raw_fetch)
         print(f"  ratio p50 collection / raw fetch: {statistics.median(collect) / statistics.median(raw_fetch):.2f}")
         show("report HTML + PDF (whole package, apart)", rendering)
-        ours, raw = kluis_erasure(kluis, a), raw_erasure(kluis, b, emails_b, urls)
+        erasure_times(kluis, a[:3], b[:3], emails_b[:3], urls)  # warm-up: connections made, statements prepared
+        ours, raw = erasure_times(kluis, a[3:], b[3:], emails_b[3:], urls)
         show("erasure, queued -> certified (Kluis)", ours)
         show("raw DELETEs, same rows", raw)
         print(f"  ratio p50 Kluis / raw: {statistics.median(ours) / statistics.median(raw):.2f}   "

@@ -27,7 +27,7 @@ _MOVE_HEAD = update(_head).where(_head.c.id == 1).values(seq=bindparam("head_seq
 _INSERT_EVENTS = insert(_events)
 _COLUMNS = [c.key for c in _events.c]
 _ONE_STATEMENT_UP_TO = 16  # events written with the head in one statement (PostgreSQL); more take two
-_written_with_head: dict[int, Any] = {}
+_written_with_head: dict[tuple[int, ...], Any] = {}
 _INFO = "kluis.audit.chain"
 
 
@@ -39,6 +39,7 @@ class _Chain:
     seq: int
     hash: str
     pending: list[dict[str, Any]] = field(default_factory=list)
+    along: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)  # writes to go with the events
 
 
 def append(session: Session, clock: Clock, *, actor: str, action: str, object_type: str,
@@ -88,29 +89,52 @@ def held(session: Session, seq: int, hash: str) -> None:  # noqa: A002 - the col
         session.info[_INFO] = _Chain(session.get_transaction(), seq, hash)  # type: ignore[arg-type]
 
 
-def write_pending(session: Session) -> None:
-    """Write this transaction's events and move the head: one statement on PostgreSQL, two elsewhere."""
+def along(session: Session, statement: Any, params: dict[str, Any]) -> None:
+    """Run ``statement`` (a write whose outcome the caller does not need: no RETURNING, no row count) when this
+    transaction's events are written, at the latest when it commits: on PostgreSQL in the same statement, as a
+    data-modifying CTE, saving its round trip. At once when the transaction holds no head (there are no events
+    to go with). Its bind names must differ from every other write's that may go along (prefix them)."""
     chain = session.info.get(_INFO)
-    if chain is None or not chain.pending or chain.transaction is not session.get_transaction():
+    if chain is None or chain.transaction is not session.get_transaction():
+        session.connection().execute(statement, params)
+        return
+    chain.along.append((statement, params))
+
+
+def write_pending(session: Session) -> None:
+    """Write this transaction's events and move the head, with the writes that go along: one statement on
+    PostgreSQL, one each elsewhere."""
+    chain = session.info.get(_INFO)
+    if chain is None or chain.transaction is not session.get_transaction() or not (chain.pending or chain.along):
         return
     events, chain.pending = chain.pending, []
+    writes, chain.along = chain.along, []
     connection = session.connection()
     head = {"head_seq": chain.seq, "head_hash": chain.hash}
-    if connection.dialect.name == "postgresql" and len(events) <= _ONE_STATEMENT_UP_TO:
+    if events and connection.dialect.name == "postgresql" and len(events) <= _ONE_STATEMENT_UP_TO:
         params = {f"{c}_{i}": event[c] for i, event in enumerate(events) for c in _COLUMNS}
-        connection.execute(_with_head(len(events)), {**params, **head})
+        for _, bound in writes:
+            params.update(bound)
+        connection.execute(_with_head(len(events), tuple(statement for statement, _ in writes)), {**params, **head})
         return
-    connection.execute(_INSERT_EVENTS, events)
-    connection.execute(_MOVE_HEAD, head)
+    if events:
+        connection.execute(_INSERT_EVENTS, events)
+        connection.execute(_MOVE_HEAD, head)
+    for statement, bound in writes:
+        connection.execute(statement, bound)
 
 
-def _with_head(count: int) -> Any:
-    """INSERT of ``count`` events carrying the head's UPDATE as a data-modifying CTE, built once per count."""
-    built = _written_with_head.get(count)
+def _with_head(count: int, writes: tuple[Any, ...]) -> Any:
+    """INSERT of ``count`` events carrying the head's UPDATE and ``writes`` as data-modifying CTEs, built once
+    per count and writes."""
+    key = (count, *(id(w) for w in writes))
+    built = _written_with_head.get(key)
     if built is None:
-        move = _MOVE_HEAD.cte("moved_head")
         rows = [{c: bindparam(f"{c}_{i}", type_=_events.c[c].type) for c in _COLUMNS} for i in range(count)]
-        built = _written_with_head[count] = insert(_events).values(rows).add_cte(move)
+        built = insert(_events).values(rows).add_cte(_MOVE_HEAD.cte("moved_head"))
+        for n, write in enumerate(writes):
+            built = built.add_cte(write.cte(f"along_{n}"))
+        _written_with_head[key] = built
     return built
 
 

@@ -28,15 +28,21 @@ _person_keys = PersonKey.__table__
 
 _LOCK_JOB = (select(_jobs, holds.ANY_ACTIVE.label("any_hold")).where(_jobs.c.id == bindparam("job_id"))
              .with_for_update(of=_jobs))
-_SAVE_JOB = update(_jobs).where(_jobs.c.id == bindparam("job_id"))
 # What a run may change on its job; the rest (id, person, reason, creation) is fixed when it is queued.
 _RUN_COLUMNS = ("state", "step", "result", "attempts", "next_attempt_at", "locked_until", "locked_by", "last_error",
                 "certificate", "updated_at", "finished_at")
+# Bind names carry a prefix: these writes may go along with the audit events, in one statement (audit.along).
+_SAVE_JOB = update(_jobs).where(_jobs.c.id == bindparam("job_job_id")).values(
+    {c: bindparam(f"job_{c}", type_=_jobs.c[c].type) for c in _RUN_COLUMNS})
 _OPEN_JOB = (select(_jobs.c.id).where(_jobs.c.person_id == bindparam("person_id"),
                                       _jobs.c.state.not_in((JobState.DONE, JobState.CANCELLED)))
              .limit(1).scalar_subquery())
 _PERSON_AND_OPEN_JOB = select(_people.c.shredded_at, _OPEN_JOB.label("open_job")).where(
     _people.c.id == bindparam("person_id"))
+# The same with the audit chain's head locked and read, for the event that queueing appends.
+_PERSON_AND_OPEN_JOB_AND_HEAD = (_PERSON_AND_OPEN_JOB.add_columns(audit.HEAD.c.seq, audit.HEAD.c.hash)
+                                 .join_from(_people, audit.HEAD, audit.HEAD.c.id == 1)
+                                 .with_for_update(of=audit.HEAD))
 _INSERT_JOB = insert(_jobs)
 _LOCK_PERSON = (select(_people.c.id, _people.c.shredded_at).where(_people.c.id == bindparam("person_id"))
                 .with_for_update())
@@ -48,7 +54,9 @@ _LOCK_PERSON_AND_HEAD = (select(_people.c.id, _people.c.shredded_at, audit.HEAD.
 _LOCK_PERSON_AND_HEAD_WITH_KEY = (
     _LOCK_PERSON_AND_HEAD.add_columns(_person_keys.c.wrapped, _person_keys.c.kek_id)
     .outerjoin(_person_keys, _person_keys.c.person_id == _people.c.id))
-_ERASE_PERSON = update(_people).where(_people.c.id == bindparam("person_id"))
+_ERASE_PERSON = update(_people).where(_people.c.id == bindparam("person_person_id")).values(
+    {c: bindparam(f"person_{c}", type_=_people.c[c].type)
+     for c in ("erased_at", "updated_at", "keep_until", "shredded_at")})
 _REMEMBER = (update(_jobs)
              .where(_jobs.c.id == bindparam("job_id"), _jobs.c.locked_by == bindparam("owner"),
                     _jobs.c.state == JobState.RUNNING)
@@ -89,15 +97,23 @@ def lock_job(session: Session, job_id: uuid.UUID, now: datetime) -> tuple[Erasur
 
 
 def save_job(session: Session, job: ErasureJob) -> None:
-    """Write what a run may have changed on a job read with ``lock_job``."""
-    session.connection().execute(_SAVE_JOB, {"job_id": job.id, **{c: getattr(job, c) for c in _RUN_COLUMNS}})
+    """Write what a run may have changed on a job read with ``lock_job``: with the transaction's audit events
+    when it has any, else at once."""
+    audit.along(session, _SAVE_JOB, {"job_job_id": job.id, **{f"job_{c}": getattr(job, c) for c in _RUN_COLUMNS}})
 
 
 def person_and_open_job(session: Session, person_id: uuid.UUID) -> tuple[bool, uuid.UUID | None]:
     """Whether the person is in the vault and not erased, and the id of their open erasure job if any: one round
     trip. Changes the session has not written yet are written first (the request a job is queued for)."""
     session.flush()
-    row = session.connection().execute(_PERSON_AND_OPEN_JOB, {"person_id": person_id}).one_or_none()
+    connection = session.connection()
+    row = None
+    if not audit.holding(session):
+        row = connection.execute(_PERSON_AND_OPEN_JOB_AND_HEAD, {"person_id": person_id}).one_or_none()
+        if row is not None:
+            audit.held(session, row.seq, row.hash)
+    if row is None:  # the transaction holds the head already, or there is no head yet (or no such person)
+        row = connection.execute(_PERSON_AND_OPEN_JOB, {"person_id": person_id}).one_or_none()
     if row is None or row.shredded_at is not None:
         return False, None
     return True, row.open_job
@@ -125,8 +141,9 @@ def lock_person(session: Session, person_id: uuid.UUID, with_key: bool) -> Any:
 def mark_erased(session: Session, person_id: uuid.UUID, now: datetime, keep_until: datetime | None,
                 shredded: bool) -> None:
     """The person as the vault step leaves them: erased now, bound to what is kept (or shredded, nothing kept)."""
-    session.connection().execute(_ERASE_PERSON, {"person_id": person_id, "erased_at": now, "updated_at": now,
-                                                 "keep_until": keep_until, "shredded_at": now if shredded else None})
+    audit.along(session, _ERASE_PERSON, {"person_person_id": person_id, "person_erased_at": now,
+                                         "person_updated_at": now, "person_keep_until": keep_until,
+                                         "person_shredded_at": now if shredded else None})
 
 
 def remember(connection: Connection, job_id: uuid.UUID, owner: str, result: dict[str, Any], locked_until: datetime,
