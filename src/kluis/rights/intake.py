@@ -115,15 +115,16 @@ def _ensure_row(session: Session, key: str, now: datetime) -> None:
             from sqlalchemy.dialects.postgresql import insert
         else:
             from sqlalchemy.dialects.sqlite import insert
-        session.execute(insert(IntakeLimit).values(key=key, window_start=now, count=0)
+        session.execute(insert(IntakeLimit).values(key=key, last_hit=now, hits=[])
                         .on_conflict_do_nothing(index_elements=["key"]))
     elif session.get(IntakeLimit, key) is None:
-        session.add(IntakeLimit(key=key, window_start=now, count=0))
+        session.add(IntakeLimit(key=key, last_hit=now, hits=[]))
         session.flush()
 
 
 def hit(session: Session, now: datetime, buckets: Sequence[Bucket]) -> None:
-    """Count one submit against every bucket, or raise ``RateLimited`` (with the longest wait) if any is full.
+    """Count one submit against every bucket, or raise ``RateLimited`` (with the longest wait) if any is full:
+    at most a bucket's limit of hits in any period of its window's length (a sliding log of hit times).
     Counts go in the caller's transaction: a refused or failed submit rolls them back, so it writes nothing.
     Rows are locked in key order, so two processes counting the same keys cannot deadlock."""
     waits: list[int] = []
@@ -131,11 +132,11 @@ def hit(session: Session, now: datetime, buckets: Sequence[Bucket]) -> None:
         _ensure_row(session, bucket.key, now)
         row = session.scalars(select(IntakeLimit).where(IntakeLimit.key == bucket.key).with_for_update()
                               .execution_options(populate_existing=True)).one()
-        started, count = bucket.window.current(row.window_start, row.count, now)
-        if count >= bucket.window.limit:
-            waits.append(bucket.window.retry_after(started, now))
+        log, wait = bucket.window.admit([datetime.fromisoformat(h) for h in row.hits or []], now)
+        if wait is not None:
+            waits.append(wait)
             continue
-        row.window_start, row.count = started, count + 1
+        row.hits, row.last_hit = [h.isoformat() for h in log], log[-1]
     if waits:
         raise RateLimited("too many requests from here or for this address; try again later",
                           retry_after=max(waits))
@@ -143,10 +144,10 @@ def hit(session: Session, now: datetime, buckets: Sequence[Bucket]) -> None:
 
 
 def prune(session: Session, kluis: Kluis, now: datetime) -> int:
-    """Delete the windows that have passed (the longest window decides); how many."""
+    """Delete the logs whose last hit has left the longest window; how many."""
     longest = max(timedelta(minutes=kluis.settings.intake_client_window_minutes),
                   timedelta(hours=kluis.settings.intake_address_window_hours))
-    result = session.execute(delete(IntakeLimit).where(IntakeLimit.window_start <= now - longest))
+    result = session.execute(delete(IntakeLimit).where(IntakeLimit.last_hit <= now - longest))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

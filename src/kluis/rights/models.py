@@ -62,8 +62,9 @@ class IntakeLimit(Base):
     __tablename__ = "intake_limit"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
-    count: Mapped[int] = mapped_column(Integer)
+    last_hit: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The hits still inside the window, oldest first, as ISO instants (at most the limit's worth): a sliding log.
+    hits: Mapped[list[str]] = mapped_column(JSON)
 
 
 class VerificationCode(Base):

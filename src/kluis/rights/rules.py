@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -194,21 +195,22 @@ def unverified_expired(received_at: datetime, now: datetime, days: int) -> bool:
 
 @dataclass(frozen=True)
 class Window:
-    """A fixed window of ``limit`` hits that starts at its first hit and lasts ``length``."""
+    """At most ``limit`` hits in any period of ``length``: a sliding log of the hits still inside it. A fixed
+    window would let twice the limit through around its edge (a full window's worth just before it ends and
+    another just after)."""
 
     limit: int
     length: timedelta
 
-    def current(self, started: datetime | None, count: int, now: datetime) -> tuple[datetime, int]:
-        """The window that holds ``now`` and its count so far (a new, empty one once the last has passed)."""
-        if started is None or as_utc(now) >= as_utc(started) + self.length:
-            return as_utc(now), 0
-        return as_utc(started), count
-
-    def retry_after(self, started: datetime, now: datetime) -> int:
-        """Whole seconds until the window ends (at least 1), for the Retry-After header."""
-        left = as_utc(started) + self.length - as_utc(now)
-        return max(1, math.ceil(left.total_seconds()))
+    def admit(self, hits: Sequence[datetime], now: datetime) -> tuple[list[datetime], int | None]:
+        """The log after a hit at ``now`` and None when it is admitted; else the log of hits still inside
+        the window and the whole seconds (at least 1) until its oldest leaves it, for Retry-After."""
+        now = as_utc(now)
+        inside = sorted(as_utc(h) for h in hits if as_utc(h) > now - self.length)
+        if len(inside) >= self.limit:
+            oldest = inside[-self.limit]
+            return inside, max(1, math.ceil((oldest + self.length - now).total_seconds()))
+        return [*inside, now], None
 
 
 # --- the status page link -------------------------------------------------------------------

@@ -197,6 +197,47 @@ def test_r_dsr_1_sixth_submit_from_one_ip_gets_429_nothing_written_other_ip_work
     assert submit(here, "nog-iemand@example.nl").status_code == 303
 
 
+def test_r_dsr_1_no_double_burst_around_the_end_of_an_hour(browser, kluis, clock):
+    """One submit, then four just before the hour is out: a fixed window would take five more the moment it
+    ends. The limit holds in any hour: each later submit waits until one of the earlier five is an hour old."""
+    here = browser("203.0.113.9")
+    assert submit(here, "een@example.nl").status_code == 303
+    clock.advance(timedelta(minutes=59))
+    assert [submit(here, f"snel{i}@example.nl").status_code for i in range(4)] == [303] * 4
+    clock.advance(timedelta(minutes=1))  # the first submit is an hour old: room for exactly one
+    assert submit(here, "na-het-uur@example.nl").status_code == 303
+    refused = submit(here, "nog-een@example.nl")
+    assert refused.status_code == 429 and refused.headers["retry-after"] == str(59 * 60)
+    before = requests_made(kluis)
+    clock.advance(timedelta(minutes=59))  # the four of 00:59 are an hour old
+    assert [submit(here, f"later{i}@example.nl").status_code for i in range(5)] == [303] * 4 + [429]
+    assert requests_made(kluis) == before + 4
+
+
+def test_r_dsr_1_the_migration_turns_a_window_into_a_log_of_its_count(kluis, clock):
+    """Migration 0015: a fixed window's count becomes as many hits at its start (conservative), so a limit
+    reached before the upgrade is still reached after it."""
+    from alembic import command
+    from sqlalchemy import column, table
+
+    from kluis.db import UTCDateTime
+    from kluis.schema import alembic_config
+    bucket = intake.client_bucket(kluis, "203.0.113.40")
+    with kluis.db.engine.begin() as conn:
+        config = alembic_config(kluis.db.url, "data")
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0014_person_keep_until")
+        old = table("intake_limit", column("key"), column("window_start", UTCDateTime()), column("count"))
+        conn.execute(old.insert().values(key=bucket.key, window_start=clock.now() - timedelta(minutes=10), count=5))
+        command.upgrade(config, "head")
+    with kluis.db.sessions() as session:
+        row = session.get(IntakeLimit, bucket.key)
+        assert len(row.hits) == 5 and row.last_hit == clock.now() - timedelta(minutes=10)
+    with pytest.raises(intake.RateLimited) as refused, kluis.db.transaction() as session:
+        intake.hit(session, clock.now(), [bucket])
+    assert refused.value.retry_after == 50 * 60
+
+
 def test_r_dsr_1_per_address_limit_holds_across_ips_and_is_the_same_for_unknown(browser, kluis, clock):
     new_person(kluis, "vrager@example.nl")
     pages = {}
@@ -248,7 +289,7 @@ def test_r_dsr_1_ipv6_counts_by_its_64_and_nothing_plain_is_stored(browser, klui
     assert submit(browser("2001:db8:1:2:ffff::1"), "w@example.nl").status_code == 429
     assert submit(browser("2001:db8:1:3::1"), "w@example.nl").status_code == 303
     with kluis.db.sessions() as session:
-        stored = json.dumps([[r.key, str(r.window_start), r.count] for r in session.scalars(select(IntakeLimit))])
+        stored = json.dumps([[r.key, str(r.last_hit), r.hits] for r in session.scalars(select(IntakeLimit))])
         keys = [r.address_key for r in session.scalars(select(DataSubjectRequest))]
     # the network in its plain form ("2001" alone may occur in a hex digest by chance; a colon may not)
     assert "2001:" not in stored and "example" not in stored and "@" not in stored
@@ -309,4 +350,4 @@ def test_r_dsr_1_concurrent_submits_never_pass_the_limit(kluis, clock):
         thread.join(timeout=60)
     assert sorted(passed) == [False] * 3 + [True] * 5
     with kluis.db.sessions() as session:
-        assert session.get(IntakeLimit, bucket.key).count == 5
+        assert len(session.get(IntakeLimit, bucket.key).hits) == 5

@@ -164,12 +164,37 @@ def test_r_dsr_1_unverified_expiry_counts_calendar_days_in_amsterdam() -> None:
     assert rules.unverified_expiry(winter, 30) == winter + timedelta(days=30)  # no DST change in between
 
 
-def test_r_dsr_1_rate_window_counts_then_resets_and_tells_the_wait() -> None:
+def test_r_dsr_1_rate_window_admits_the_limit_in_any_hour_and_tells_the_wait() -> None:
     window = rules.Window(limit=5, length=timedelta(hours=1))
     start = utc(2026, 11, 25, 12)
-    assert window.current(None, 0, start) == (start, 0)
-    assert window.current(start, 4, start + timedelta(minutes=59)) == (start, 4)
-    later = start + timedelta(hours=1)
-    assert window.current(start, 5, later) == (later, 0)
-    assert window.retry_after(start, start + timedelta(minutes=59, seconds=59, microseconds=1)) == 1
-    assert window.retry_after(start, start + timedelta(minutes=30)) == 1800
+    log: list[datetime] = []
+    for minute in (0, 50, 51, 52, 53):
+        log, wait = window.admit(log, start + timedelta(minutes=minute))
+        assert wait is None
+    assert log == [start + timedelta(minutes=m) for m in (0, 50, 51, 52, 53)]
+    kept, wait = window.admit(log, start + timedelta(minutes=59, seconds=59, microseconds=1))
+    assert kept == log and wait == 1  # the 12:00 hit leaves the window at 13:00
+    log, wait = window.admit(log, start + timedelta(hours=1))
+    assert wait is None and log[0] == start + timedelta(minutes=50)  # 12:00 is out, 13:00 is in
+    kept, wait = window.admit(log, start + timedelta(hours=1, seconds=1))
+    assert wait == 50 * 60 - 1  # until 13:50, when the 12:50 hit leaves
+
+
+def test_r_dsr_1_rate_window_lets_no_double_burst_through_at_an_edge() -> None:
+    """A fixed window starting at 12:00 would take five more at 13:00 after five at 12:59; a sliding one
+    waits until the first of those five is an hour old."""
+    window = rules.Window(limit=5, length=timedelta(hours=1))
+    start = utc(2026, 11, 25, 12)
+    log, wait = window.admit([], start)
+    burst = start + timedelta(minutes=59)
+    for _ in range(4):
+        log, wait = window.admit(log, burst)
+        assert wait is None
+    for at, expected in ((start + timedelta(hours=1), None), (start + timedelta(hours=1, seconds=1), 3539),
+                         (burst + timedelta(hours=1) - timedelta(seconds=1), 1)):
+        log2, wait = window.admit(log, at)
+        assert wait == expected, at
+        if wait is None:
+            log = log2
+    assert window.admit(log, burst + timedelta(hours=1))[1] is None
+    assert window.admit([start] * 7, start + timedelta(minutes=1))[1] == 3540  # a log longer than the limit
