@@ -90,6 +90,7 @@ class Datasets:
         self._digest = digest
         self._connections = Connections(urls)
         self._statements: dict[tuple[str, str], Executable] = {}
+        self._reads: dict[tuple[str, str], Executable] = {}
 
     def ids(self) -> list[str]:
         return [d.id for d in self.policy.datasets]
@@ -105,10 +106,9 @@ class Datasets:
             for declared, values in work:
                 rows: list[dict[str, Any]] = []
                 if values:
-                    t = _clause(declared)
-                    query = (select(*(t.c[c] for c in declared.columns)).where(_matches(declared, t, values))
-                             .order_by(*(t.c[c] for c in declared.columns)))
-                    result = _run(dataset, declared, values, lambda q=query: conn.execute(q).mappings().all())
+                    query = self._read_statement(dataset, declared)
+                    result = _run(dataset, declared, values,
+                                  lambda q=query, v=values: conn.execute(q, {"values": v}).mappings().all())
                     rows = [{k: plain(v) for k, v in row.items()} for row in result]
                 found.append(DatasetRows(dataset.id, dataset.name, declared.name, dict(declared.columns), rows))
         return found
@@ -189,6 +189,17 @@ class Datasets:
             bound = {"values": [value], "digest": self._digest(declared.identity.kind, value)}
             rows += _run(dataset, declared, values, lambda b=bound: conn.execute(statement, b).rowcount)
         return TableErasure(declared.name, declared.strategy, rows)
+
+    def _read_statement(self, dataset: Dataset, declared: DatasetTable) -> Executable:
+        """The table's declared columns of the person's rows, built once (as ``_erasure_statement``)."""
+        key = (dataset.id, declared.name)
+        built = self._reads.get(key)
+        if built is None:
+            t = _clause(declared)
+            columns = [t.c[c] for c in declared.columns]
+            built = self._reads[key] = (select(*columns).order_by(*columns)
+                                        .where(_matches(declared, t, bindparam("values", expanding=True))))
+        return built
 
     def _erasure_statement(self, dataset: Dataset, declared: DatasetTable) -> Executable:
         """The table's erasure statement, built once: the person's values (and, for keyed_hash, the digest) are
