@@ -50,9 +50,9 @@ def erase(session: Session, kluis: Kluis, actor: str, job: ErasureJob, holds: li
                                               "identifiers": 0, "kept_records": 0}}
         job.step = "keys"
         return
-    # The person's key is read only when something needs it (a record kept under a fresh key, the address
-    # for their notice or their pending mail): an erasure that keeps nothing and tells no one by mail does
-    # without that round trip.
+    # The person's key is unwrapped only when something needs it (a record kept under a fresh key, the address
+    # for their notice or their pending mail). With the key store in the data database it came with the lock;
+    # a separate store is asked then, in a round trip of its own.
     wrapped = getattr(person, "wrapped", None)
     old_key = functools.cache(
         lambda: kluis.keystore.read_with_data(session, person.id, wrapped, person.kek_id) if wrapped is not None
@@ -132,6 +132,7 @@ def _data_key(session: Session, kluis: Kluis, person_id: uuid.UUID) -> bytes:
         raise Conflict("the person's data key is missing", code="person_key_missing")
     return found[person_id]
 
+
 def _restrict(session: Session, kluis: Kluis, actor: str, job: ErasureJob, person_id: uuid.UUID) -> None:
     """What a legal obligation keeps may serve that obligation only (R-RET-3): the gate allows
     legal-obligation purposes to a restricted person and nothing else."""
@@ -143,6 +144,7 @@ def _restrict(session: Session, kluis: Kluis, actor: str, job: ErasureJob, perso
         kluis.gate(session, actor).restrict(
             person_id, RESTRICTION_REASON, "person" if job.reason == Reason.REQUEST else "staff",
             reference=f"erasure {job.id}"[:80])
+
 
 def _fresh_key(session: Session, kluis: Kluis, job_id: uuid.UUID, now: datetime) -> bytes:
     """The key for what is kept, stored under the job's id until it replaces the person's key."""

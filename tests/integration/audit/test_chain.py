@@ -117,3 +117,58 @@ def test_r_gov_1_cli_verify_and_anchor(kluis):
         assert runner.invoke(app, ["audit", "verify", "--anchor", "nonsense"]).exit_code == 2
     finally:
         wiring.use_for_cli(None)
+
+
+def test_r_gov_1_events_are_written_with_their_transaction_and_seen_by_its_own_queries(kluis):
+    """Events wait in the transaction until it commits or queries (as the ORM's own changes do): a query in
+    the same transaction sees them, and a rollback leaves neither events nor a moved head."""
+    from sqlalchemy import func, select
+    with kluis.db.transaction() as session:
+        audit.append(session, kluis.clock, actor="system", action="test.seen", object_type="thing")
+        assert session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.action == "test.seen")) == 1
+    before = _verify(kluis)
+    with pytest.raises(RuntimeError), kluis.db.transaction() as session:
+        audit.append(session, kluis.clock, actor="system", action="test.undone", object_type="thing")
+        raise RuntimeError("the change fails")
+    after = _verify(kluis)
+    assert after.ok and (after.head_seq, after.head_hash) == (before.head_seq, before.head_hash)
+
+
+def test_r_gov_1_a_write_that_goes_along_commits_and_rolls_back_with_the_events(kluis, clock):
+    """``audit.along``: a write handed over to go with the events (in one statement on PostgreSQL) is done by
+    the commit, undone with a rollback, and done at once when the transaction has no events to go with."""
+    from sqlalchemy import bindparam, func, insert, select
+
+    from kluis.rights.models import IntakeLimit
+    limits = IntakeLimit.__table__
+    note = insert(limits).values(key=bindparam("note_key"), last_hit=bindparam("note_at", type_=limits.c.last_hit.type),
+                                 hits=bindparam("note_hits", type_=limits.c.hits.type))
+
+    def row(key):
+        return {"note_key": key, "note_at": clock.now(), "note_hits": []}
+
+    def stored(session=None):
+        if session is not None:
+            return set(session.connection().execute(select(limits.c.key)).scalars())
+        with kluis.db.sessions() as own:
+            return set(own.scalars(select(limits.c.key)))
+
+    with pytest.raises(RuntimeError), kluis.db.transaction() as session:
+        audit.append(session, kluis.clock, actor="system", action="test.along", object_type="thing")
+        audit.along(session, note, row("a" * 64))
+        raise RuntimeError("the change fails")
+    assert stored() == set() and _verify(kluis).head_seq == 0
+    with pytest.raises(RuntimeError), kluis.db.transaction() as session:
+        audit.along(session, note, row("b" * 64))  # no events held: done at once, undone with the rest
+        assert stored(session) == {"b" * 64}
+        raise RuntimeError("the change fails")
+    assert stored() == set()
+    with kluis.db.transaction() as session:
+        audit.append(session, kluis.clock, actor="system", action="test.along", object_type="thing")
+        audit.along(session, note, row("c" * 64))
+        assert stored(session) == set()  # not yet: with the events, at commit
+    assert stored() == {"c" * 64}
+    with kluis.db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 1
+    assert _verify(kluis).ok
