@@ -143,6 +143,13 @@ def _before_commit(session: Session) -> None:
     write_pending(session)
 
 
+@sqlalchemy_events.listens_for(Session, "after_commit")
+@sqlalchemy_events.listens_for(Session, "after_rollback")
+def _let_go(session: Session) -> None:
+    """The transaction is over: its head and anything it did not write (rolled back) are let go."""
+    session.info.pop(_INFO, None)
+
+
 @sqlalchemy_events.listens_for(Session, "do_orm_execute")
 def _before_query(state: ORMExecuteState) -> None:
     if state.session.autoflush and state.session.info.get(_INFO) is not None:
