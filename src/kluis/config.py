@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # The secrets file ``kluis init`` writes for local use; real deployments set the variables instead.
 LOCAL_SECRETS_FILE = Path(".kluis/secrets.env")
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[2] / "policy" / "benvitaal.yaml"
+MAX_INTAKE_LIMIT = 1000  # hits per rate-limit window of the public intake (each is kept while it counts)
 
 
 class Settings(BaseSettings):
@@ -105,4 +106,12 @@ class Settings(BaseSettings):
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("intake_per_client", "intake_per_address")
+    @classmethod
+    def _a_log_that_stays_small(cls, value: int) -> int:
+        # Each counted hit is kept (the sliding log, rights.intake): a limit for people, not for machines.
+        if value > MAX_INTAKE_LIMIT:
+            raise ValueError(f"must be at most {MAX_INTAKE_LIMIT}")
         return value

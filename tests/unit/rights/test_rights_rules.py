@@ -198,3 +198,15 @@ def test_r_dsr_1_rate_window_lets_no_double_burst_through_at_an_edge() -> None:
             log = log2
     assert window.admit(log, burst + timedelta(hours=1))[1] is None
     assert window.admit([start] * 7, start + timedelta(minutes=1))[1] == 3540  # a log longer than the limit
+
+
+def test_r_dsr_1_intake_limits_are_bounded_in_configuration() -> None:
+    """Every hit inside a window is kept (the sliding log): a limit must stay one for people."""
+    from pydantic import ValidationError
+
+    from kluis.config import MAX_INTAKE_LIMIT, Settings
+    for name in ("intake_per_client", "intake_per_address"):
+        assert getattr(Settings(_env_file=None, **{name: MAX_INTAKE_LIMIT}), name) == MAX_INTAKE_LIMIT
+        for wrong in (0, MAX_INTAKE_LIMIT + 1):
+            with pytest.raises(ValidationError, match=name):
+                Settings(_env_file=None, **{name: wrong})
