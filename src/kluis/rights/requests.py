@@ -1,0 +1,118 @@
+"""What every request use case shares (R-DSR-1, R-DSR-2, R-DSR-8): reading requests, moving them from state to
+state, telling the person and auditing each change, queueing a package. ``verification`` receives and verifies
+requests on top of it; ``service.Rights`` carries them out. Services never commit; the caller's boundary does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kluis.audit import service as audit
+from kluis.kit.errors import Conflict, NotFound
+from kluis.mail import service as mail
+from kluis.rights import mail as rights_mail
+from kluis.rights import rules
+from kluis.rights.models import AccessPackage, DataSubjectRequest
+from kluis.rights.packages import Packages
+from kluis.rights.rules import State
+
+if TYPE_CHECKING:
+    from kluis.wiring import Kluis
+
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class Listed:
+    request: DataSubjectRequest
+    overdue: bool
+    reminder_due: int | None
+
+
+@dataclass
+class Requests:
+    """One transaction's view of the requests, acting for ``actor``."""
+
+    session: Session
+    kluis: Kluis
+    actor: str
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def get(self, request_id: uuid.UUID) -> DataSubjectRequest:
+        found = self.session.get(DataSubjectRequest, request_id)
+        if found is None:
+            raise NotFound("no such request", code="request_not_found")
+        return found
+
+    def by_token(self, token: str) -> DataSubjectRequest | None:
+        request_id = rules.request_of_token(self.kluis.keys.secret, token)
+        return None if request_id is None else self.session.get(DataSubjectRequest, request_id)
+
+    def token_of(self, request: DataSubjectRequest) -> str:
+        return rules.status_token(self.kluis.keys.secret, request.id, request.received_at)
+
+    def open_requests(self, include_closed: bool = False) -> list[Listed]:
+        """For staff: by deadline, soonest first, with overdue flags and due reminders."""
+        query = select(DataSubjectRequest).order_by(DataSubjectRequest.deadline_at, DataSubjectRequest.id)
+        if not include_closed:
+            query = query.where(DataSubjectRequest.state.not_in([s.value for s in rules.CLOSED]))
+        return [self.flags_of(r) for r in self.session.scalars(query)]
+
+    def flags_of(self, request: DataSubjectRequest) -> Listed:
+        now = self._now()
+        return Listed(request, rules.is_overdue(request.deadline_at, now, request.state),
+                      rules.reminder_due(request.deadline_on, now, request.state, tuple(request.reminders_sent or ())))
+
+    # --- access and portability packages (R-DSR-3, R-DSR-4) -----------------------------------
+
+    def build_package(self, request_id: uuid.UUID) -> AccessPackage:
+        """Queue the package of a verified access or portability request (on verification; staff: after the
+        employer's instruction, or after a failed build). The worker builds it and closes the request."""
+        request = self.get(request_id)
+        if request.state not in (State.VERIFIED, State.IN_PROGRESS):
+            raise Conflict(f"a request that is {request.state} gets no package", code="package_not_possible")
+        return self._packages().queue(request)
+
+    def _packages(self) -> Packages:
+        return Packages(self.session, self.kluis, self.actor)
+
+    # --- inside -------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self.kluis.clock.now()
+
+    def _move(self, request_id: uuid.UUID, target: State, reason: str | None = None, notify: bool = True
+              ) -> DataSubjectRequest:
+        request = self.get(request_id)
+        rules.check_transition(request.state, target, reason)
+        now = self._now()
+        request.state, request.updated_at = target, now
+        if target == State.REFUSED:
+            request.refusal_reason = (reason or "").strip()[:MAX_REASON]
+        if target in rules.CLOSED:
+            request.closed_at = now
+        self._audit(request, f"request.{target.value}")
+        if notify:
+            self._notify(request, target.value)
+        return request
+
+    def _notify(self, request: DataSubjectRequest, notice: str, person_id: uuid.UUID | None = None) -> None:
+        to = person_id or request.person_id
+        if to is None:
+            return
+        mail.enqueue(self.session, self.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=to,
+                     lang=request.lang, context={"notice": notice, "request_id": str(request.id)}, actor=self.actor)
+
+    def _audit(self, request: DataSubjectRequest, action: str, **details: str | int) -> None:
+        ids: list[uuid.UUID | str] = [request.id]
+        if request.person_id:
+            ids.append(request.person_id)
+        audit.append(self.session, self.kluis.clock, actor=self.actor, action=action, object_type="request",
+                     object_ids=ids, details={"type": request.type, "state": request.state, **details})

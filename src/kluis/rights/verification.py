@@ -1,0 +1,189 @@
+"""Requests received and verified (R-DSR-1, R-DSR-8): the privacy centre's form, the account page and staff
+registering a request that came by mail or letter; codes by e-mail to an address already known, or a
+verification staff record with a reason; data held for an employer forwarded to it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from kluis.kit.clock import as_utc
+from kluis.kit.errors import Conflict, Invalid, NotFound
+from kluis.kit.ids import new_id
+from kluis.mail import service as mail
+from kluis.rights import intake, rules
+from kluis.rights import mail as rights_mail
+from kluis.rights.models import DataSubjectRequest, VerificationCode
+from kluis.rights.requests import Requests
+from kluis.rights.rules import Channel, State
+from kluis.vault.models import Record
+from kluis.vault.schemas import IdentifierIn
+
+LOOKUP_PURPOSE = "support"  # the statement's purpose for answering the person's questions and requests
+
+
+@dataclass(frozen=True)
+class Received:
+    request: DataSubjectRequest
+    token: str  # the public reference for the status page
+
+
+class Verification(Requests):
+    """Requests received, and bound to a person once their identity is verified (the module's text)."""
+
+    # --- intake -------------------------------------------------------------------------------
+
+    def receive_public(self, kind: str, email: str, lang: str, scope: str | None = None) -> Received:
+        """The privacy centre's form. Known address or not, the visible outcome is the same: a request,
+        a code issued; only for a known address does the code go out (no disclosure of who is held)."""
+        claimed = None
+        try:
+            claimed = self.kluis.vault(self.session, self.actor).find_person(
+                IdentifierIn(kind="email", value=email), LOOKUP_PURPOSE).id
+        except NotFound:
+            claimed = None
+        request = self._new(kind, scope, Channel.PRIVACY_CENTRE, lang, self._now())
+        request.claimed_person_id = claimed
+        request.address_key = intake.address_key(self.kluis, email)
+        self._audit(request, "request.received", channel=request.channel)
+        self._issue_code(request)
+        return Received(request, self.token_of(request))
+
+    def receive_from_account(self, person_id: uuid.UUID, kind: str, lang: str, scope: str | None = None
+                             ) -> Received:
+        """A signed-in person asks from the account page: who they are is already known."""
+        self.kluis.vault(self.session, self.actor).person(person_id)
+        request = self._new(kind, scope, Channel.ACCOUNT, lang, self._now())
+        self._audit(request, "request.received", channel=request.channel)
+        self._notify(request, "received", person_id)
+        self._bind(request, person_id, "account", None)
+        return Received(request, self.token_of(request))
+
+    def register_by_staff(self, kind: str, received_at: datetime, reference: str, lang: str = "nl",
+                          scope: str | None = None, person_id: uuid.UUID | None = None,
+                          verification: str | None = None) -> Received:
+        """A request that came by e-mail or letter. Receipt is when it first reached benVitaal, so it may
+        lie in the past. With a person and a verification note, it is verified at once."""
+        received_at = as_utc(received_at)
+        if received_at > self._now():
+            raise Invalid("the receipt date cannot lie in the future", code="received_in_future")
+        if not reference.strip():
+            raise Invalid("give the reference of the e-mail or letter", code="reference_required")
+        request = self._new(kind, scope, Channel.STAFF, lang, received_at)
+        request.staff_reference = reference.strip()[:80]
+        self._audit(request, "request.received", channel=request.channel)
+        if person_id is not None:
+            self.kluis.vault(self.session, self.actor).person(person_id)
+            request.claimed_person_id = person_id
+            self._notify(request, "received", person_id)
+            if verification:
+                self.record_verification(request.id, person_id, verification)
+        return Received(request, self.token_of(request))
+
+    # --- verification -------------------------------------------------------------------------
+
+    def request_code(self, request_id: uuid.UUID) -> None:
+        """A new code for a request still awaiting verification (at most three an hour)."""
+        request = self.get(request_id)
+        if request.state == State.EXPIRED:
+            raise Conflict("this request lapsed: it was not verified in time; ask again", code="request_expired")
+        if request.state != State.RECEIVED:
+            raise Conflict("this request is already verified", code="already_verified")
+        self._issue_code(request)
+
+    def verify_code(self, request_id: uuid.UUID, code: str) -> bool:
+        """True when the code matches the request's newest live code; each wrong try counts."""
+        request = self.get(request_id)
+        if request.state != State.RECEIVED:
+            return request.person_id is not None and request.verified_by == "code"
+        now = self._now()
+        current = self.session.scalars(select(VerificationCode).where(VerificationCode.request_id == request.id)
+                                       .order_by(VerificationCode.created_at.desc()).limit(1)).first()
+        if (current is None or current.used_at is not None or now >= current.expires_at
+                or current.tries >= rules.CODE_MAX_TRIES):
+            return False
+        current.tries += 1
+        digest = rules.code_digest(self.kluis.keys.secret, str(request.id), code.strip())
+        if not (rules.code_format_ok(code.strip()) and secrets.compare_digest(digest, current.digest)
+                and request.claimed_person_id is not None):
+            self._audit(request, "request.code_refused", tries=current.tries)
+            return False
+        current.used_at = now
+        self._bind(request, request.claimed_person_id, "code", None)
+        return True
+
+    def record_verification(self, request_id: uuid.UUID, person_id: uuid.UUID, note: str) -> DataSubjectRequest:
+        """Staff confirmed the person's identity another way (e.g. through the employer), with a reason."""
+        if not note.strip():
+            raise Invalid("say how the identity was verified", code="reason_required")
+        request = self.get(request_id)
+        self.kluis.vault(self.session, self.actor).person(person_id)
+        self._bind(request, person_id, "staff", note.strip()[:200])
+        return request
+
+    # --- inside -------------------------------------------------------------------------------
+
+    def _new(self, kind: str, scope: str | None, channel: Channel, lang: str, received_at: datetime
+             ) -> DataSubjectRequest:
+        scope = rules.check_scope(kind, scope)
+        if lang not in ("nl", "en"):
+            raise Invalid("language is nl or en", code="lang_unknown")
+        deadline = rules.first_deadline(received_at)
+        now = self._now()
+        request = DataSubjectRequest(id=new_id(), type=kind, scope=scope, channel=channel, state=State.RECEIVED,
+                                     lang=lang, received_at=received_at, deadline_on=deadline.day,
+                                     deadline_at=deadline.at, processor_role=False, reminders_sent=[],
+                                     created_at=now, updated_at=now)
+        self.session.add(request)
+        self.session.flush()
+        return request
+
+    def _issue_code(self, request: DataSubjectRequest) -> None:
+        now = self._now()
+        issued = self.session.scalar(select(func.count()).select_from(VerificationCode).where(
+            VerificationCode.request_id == request.id, VerificationCode.created_at > now - timedelta(hours=1))) or 0
+        if not rules.may_issue_code(issued):
+            raise Conflict("three codes were sent in the last hour; try again later", code="code_rate_limited",
+                           status=429)
+        code_id = new_id()
+        code = rules.derive_code(self.kluis.keys.secret, code_id)
+        self.session.add(VerificationCode(
+            id=code_id, request_id=request.id, digest=rules.code_digest(self.kluis.keys.secret, str(request.id), code),
+            tries=0, created_at=now, expires_at=now + rules.CODE_LIFETIME))
+        self.session.flush()
+        self._audit(request, "request.code_issued")
+        if request.claimed_person_id is not None:
+            mail.enqueue(self.session, self.kluis.clock, template=rights_mail.CODE_TEMPLATE,
+                         person_id=request.claimed_person_id, lang=request.lang,
+                         context={"request_id": str(request.id), "code_id": str(code_id)}, actor=self.actor)
+
+    def _bind(self, request: DataSubjectRequest, person_id: uuid.UUID, method: str, note: str | None) -> None:
+        rules.check_transition(request.state, State.VERIFIED)
+        now = self._now()
+        request.person_id, request.state = person_id, State.VERIFIED
+        request.address_key = None  # the intake's limit needs it only while codes may still be asked
+        request.verified_at, request.verified_by, request.verification_note = now, method, note
+        request.updated_at = now
+        self._audit(request, "request.verified", method=method)
+        self._notify(request, "verified")
+        self._forward_if_processor(request)
+        if request.type in rules.PACKAGE_TYPES and not request.processor_role:
+            # Identity is verified: the worker builds the package. Data held for an employer waits for the
+            # employer's instruction; staff then queue it (``build_package``).
+            self.build_package(request.id)
+
+    def _forward_if_processor(self, request: DataSubjectRequest) -> None:
+        """R-DSR-8: data held for an employer belongs to that employer's answer; tell the person so."""
+        employer_id = self.session.scalars(select(Record.controller_employer_id).where(
+            Record.person_id == request.person_id, Record.controller == "employer").limit(1)).first()
+        if employer_id is None:
+            return
+        request.processor_role, request.forwarded_employer_id = True, employer_id
+        request.forwarded_at = self._now()
+        self._audit(request, "request.forwarded", employer_id=str(employer_id))
+        self._notify(request, "forwarded")
