@@ -27,7 +27,7 @@ _MOVE_HEAD = update(_head).where(_head.c.id == 1).values(seq=bindparam("head_seq
 _INSERT_EVENTS = insert(_events)
 _COLUMNS = [c.key for c in _events.c]
 _ONE_STATEMENT_UP_TO = 16  # events written with the head in one statement (PostgreSQL); more take two
-_written_with_head: dict[tuple[int, ...], Any] = {}
+_written_with_head: dict[tuple[Any, ...], Any] = {}
 _INFO = "kluis.audit.chain"
 
 
@@ -127,7 +127,7 @@ def write_pending(session: Session) -> None:
 def _with_head(count: int, writes: tuple[Any, ...]) -> Any:
     """INSERT of ``count`` events carrying the head's UPDATE and ``writes`` as data-modifying CTEs, built once
     per count and writes."""
-    key = (count, *(id(w) for w in writes))
+    key = (count, *writes)  # the statements themselves: the key keeps them alive, so no id is ever reused
     built = _written_with_head.get(key)
     if built is None:
         rows = [{c: bindparam(f"{c}_{i}", type_=_events.c[c].type) for c in _COLUMNS} for i in range(count)]

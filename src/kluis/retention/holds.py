@@ -78,9 +78,7 @@ def active_holds(session: Session, now: datetime) -> ActiveHolds:
 def held(session: Session, clock: Clock, person_id: uuid.UUID) -> list[Hold]:
     """The active holds that cover any of this person's data (for erasure requests and access packages).
     Usually there are none at all: one small query says so."""
-    if not active_holds(session, clock.now()):
-        return []
-    return holds_of(session, clock.now(), person_id, active_only=True)
+    return held_if_any(session, clock, person_id, bool(active_holds(session, clock.now())))
 
 
 def held_if_any(session: Session, clock: Clock, person_id: uuid.UUID, any_active: bool) -> list[Hold]:
