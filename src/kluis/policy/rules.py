@@ -22,10 +22,12 @@ from kluis.policy.schemas import (
     Policy,
     Purpose,
     RecipientKind,
+    SpecialCategory,
     Transfer,
     Trigger,
     did_you_mean,
 )
+from kluis.policy.special import special_names, special_reason
 
 EEA = frozenset({
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT",
@@ -109,7 +111,7 @@ def _purposes(policy: Policy) -> Iterator[Problem]:
                           "a legitimate-interest purpose must state the interest it serves")
         yield from _special_use(policy, purpose)
         yield from _references(f"{at}.categories", "category", purpose.categories, policy.category_ids,
-                               special=[s.id for s in policy.special_categories])
+                               special=policy.special_categories)
         yield from _references(f"{at}.subjects", "data subject", purpose.subjects, policy.subject_ids)
         yield from _references(f"{at}.sources", "source", purpose.sources, policy.source_ids)
         yield from _references(f"{at}.withdrawal", "withdrawal route", purpose.withdrawal, routes)
@@ -120,8 +122,7 @@ def _special_use(policy: Policy, purpose: Purpose) -> Iterator[Problem]:
     for category_id in purpose.categories:
         if category_id in special:
             yield Problem(f"purposes.{purpose.id}.categories", "special_category",
-                          f"uses category '{category_id}', which is marked special: the statement "
-                          "promises that no special-category data is processed")
+                          f"uses category '{category_id}', which is marked special: {special_reason(None)}")
 
 
 def _categories(policy: Policy) -> Iterator[Problem]:
@@ -129,8 +130,7 @@ def _categories(policy: Policy) -> Iterator[Problem]:
         at = f"categories.{category.id}"
         if category.special:
             yield Problem(f"{at}.special", "special_category",
-                          "special-category data is not processed (the statement promises none is); "
-                          "remove the category or set special: false if it is not special")
+                          f"the category is marked special: {special_reason(None)}")
         yield from _references(f"{at}.self_editable", "field", category.self_editable, category.field_ids())
 
 
@@ -254,7 +254,7 @@ def _dataset_table(policy: Policy, dataset: Dataset, table: DatasetTable) -> Ite
     at = f"datasets.{dataset.id}.tables.{table.name}"
     for column, category in table.columns.items():
         yield from _references(f"{at}.columns.{column}", "category", [category], policy.category_ids,
-                               special=[s.id for s in policy.special_categories])
+                               special=policy.special_categories)
     identity = table.identity
     kinds = [k.value for k in IdentityKind]
     if identity.kind not in kinds:
@@ -315,14 +315,13 @@ def item_key(item: Any) -> str | None:
 
 
 def _references(path: str, kind: str, names: Iterable[str], known: Iterable[str],
-                special: Iterable[str] = ()) -> Iterator[Problem]:
-    known_ids, special_ids = list(known), set(special)
+                special: Iterable[SpecialCategory] = ()) -> Iterator[Problem]:
+    known_ids, specials = list(known), {s.id: s for s in special}
     for name in names:
         if name in known_ids:
             continue
-        if name in special_ids:
-            yield Problem(path, "special_category",
-                          f"'{name}' is special-category data, which the statement promises is not processed")
+        if name in specials:
+            yield Problem(path, "special_category", f"'{name}' is {special_reason(specials[name])}")
         else:
             yield Problem(path, "unknown_reference", f"unknown {kind} '{name}'{did_you_mean(name, known_ids)}")
 
@@ -336,6 +335,6 @@ _ID_SECTIONS = ("purpose_groups", "legal_bases", "roles", "categories", "subject
                 "retention_triggers", "retention", "rights", "cookie_categories", "special_categories", "datasets")
 
 RULES: tuple[Callable[[Policy], Iterable[Problem]], ...] = (
-    _duplicate_ids, _purposes, _categories, _retention, _processors, _recipients, _rights_and_cookies, _texts,
-    _datasets,
+    _duplicate_ids, _purposes, _categories, special_names, _retention, _processors, _recipients,
+    _rights_and_cookies, _texts, _datasets,
 )

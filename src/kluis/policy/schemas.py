@@ -157,11 +157,12 @@ class RoleText(Model):
 
 
 class DataField(Named):
-    pass
+    description: Text | None = None
 
 
 class Category(Named):
     special: bool
+    description: Text | None = None
     fields: list[DataField] = Field(min_length=1)
     self_editable: list[str] = []
 
@@ -299,10 +300,13 @@ class Markers(Model):
 
 
 class SpecialCategory(Named):
-    """A special category of personal data (Art. 9/10 GDPR), with words that betray it in free text."""
+    """A special category of personal data (Art. 9/10 GDPR), with words that betray it in free text
+    (``markers``) and words that betray it only in the name of a category, field or column (``terms``:
+    "absence" in free text is seldom about health, a field called "absence" is)."""
 
     article: str
     markers: Markers
+    terms: Markers | None = None
 
 
 class Texts(Model):

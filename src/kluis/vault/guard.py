@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -17,74 +17,72 @@ from stdnum.nl import bsn
 
 from kluis.kit.errors import Problem
 from kluis.policy.schemas import Policy
+from kluis.policy.vocabulary import NATIONAL_ID, NATIONAL_ID_LAW, NATIONAL_ID_TERMS, Vocabulary, law_of
 
 # A run of digits with at most one space, dot or hyphen between two digits. A BSN is a whole run
 # written as people write one (123456782, 1234.56.782, 123 456 782), never a piece of a longer
-# number such as a phone number, an IBAN or an IP address.
+# number such as a phone number, an IBAN or an IP address. A BSN with a leading zero is often written
+# without it (012345672 as 12345672, 12 345 672 or 123.45.672): eight digits in those forms count too.
 _DIGIT_RUN = re.compile(r"\d(?:[ .-]?\d)*")
-_BSN_FORM = re.compile(r"\d{9}|\d{4}[ .-]\d{2}[ .-]\d{3}|\d{3}[ .-]\d{3}[ .-]\d{3}")
-_WORD = re.compile(r"\w+")
-_BSN_FIELD = re.compile(r"^(bsn|burgerservicenummer|sofi(nummer)?|social_security(_number)?|ssn)$", re.I)
+_BSN_FORM = re.compile(r"\d{9}|\d{4}[ .-]\d{2}[ .-]\d{3}|\d{3}[ .-]\d{3}[ .-]\d{3}"
+                       r"|\d{8}|\d{3}[ .-]\d{2}[ .-]\d{3}|\d{2}[ .-]\d{3}[ .-]\d{3}")
+_NATIONAL_ID_FIELD = Vocabulary({NATIONAL_ID: NATIONAL_ID_TERMS})
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
 TEXT_TYPES = {"text/plain", "text/csv"}
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
-
-
-def _fold(text: str) -> str:
-    """Lower case without accents, so 'Ziekte', 'ZIEKTE' and 'zíekte' all match one marker."""
-    if text.isascii():
-        return text.lower()
-    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+_BSN_REASON = f"benVitaal does not process citizen service numbers ({NATIONAL_ID_LAW})"
 
 
 def _holds_bsn(text: str) -> bool:
     for run in _DIGIT_RUN.findall(text):
-        if len(run) >= 9 and _BSN_FORM.fullmatch(run) and bsn.is_valid(re.sub(r"\D", "", run)):
-            return True
+        if len(run) >= 8 and _BSN_FORM.fullmatch(run):
+            digits = re.sub(r"\D", "", run)
+            if bsn.is_valid(digits) and not (len(digits) == 8 and _is_date(digits)):
+                return True
     return False
 
 
-class ContentGuard:
-    """Markers are matched as whole words (a phrase as consecutive words), after folding case and accents."""
+def _is_date(digits: str) -> bool:
+    """20261202 passes the elfproef as 020261202 but is a date as people and systems write one."""
+    try:
+        datetime.strptime(digits, "%Y%m%d")  # noqa: DTZ007 - only whether it is a calendar date
+    except ValueError:
+        return False
+    return 1900 <= int(digits[:4]) <= 2100
 
-    def __init__(self, markers: Mapping[str, Iterable[str]]) -> None:
-        # first word -> [(the marker's words, its special category)]
-        self._markers: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-        for category, words in markers.items():
-            for marker in words:
-                tokens = tuple(_WORD.findall(_fold(marker)))
-                if tokens:
-                    self._markers.setdefault(tokens[0], []).append((tokens, category))
+
+class ContentGuard:
+    """Markers are matched as whole words (a phrase as consecutive words), after folding case and accents.
+
+    ``laws`` names the provision of each special category (GDPR Art. 9 or 10), cited in refusals."""
+
+    def __init__(self, markers: Mapping[str, Iterable[str]], laws: Mapping[str, str] | None = None) -> None:
+        self._vocabulary = Vocabulary(markers)
+        self._laws = dict(laws or {})
         self._key_cache: dict[str, bool] = {}
 
-    def _categories(self, text: str) -> list[str]:
-        tokens = _WORD.findall(_fold(text))
-        if self._markers.keys().isdisjoint(tokens):
-            return []
-        found: list[str] = []
-        for index, token in enumerate(tokens):
-            for words, category in self._markers.get(token, ()):
-                if tuple(tokens[index:index + len(words)]) == words and category not in found:
-                    found.append(category)
-        return found
+    def _categories(self, text: str, name: bool = False) -> list[str]:
+        return self._vocabulary.labels(text, name)
 
     def _flagged(self, text: str) -> bool:
         return _holds_bsn(text) or bool(self._categories(text))
 
-    def scan_text(self, text: str, path: str) -> list[Problem]:
+    def scan_text(self, text: str, path: str, name: bool = False) -> list[Problem]:
+        """Why free text (or, with ``name``, a field name) is refused: a valid BSN, special-category words."""
         problems = []
-        if _holds_bsn(text):
-            problems.append(Problem(path, "bsn_refused",
-                                    "holds a citizen service number (BSN); benVitaal does not process BSNs"))
-        for category in self._categories(text):
+        if _holds_bsn(text) or (name and _NATIONAL_ID_FIELD.labels(text, name=True)):
+            problems.append(Problem(path, "bsn_refused", f"holds a citizen service number (BSN); {_BSN_REASON}"))
+        for category in self._categories(text, name):
+            law = self._laws.get(category, "GDPR Art. 9")
             problems.append(Problem(path, "special_category_refused",
-                                    f"mentions {category} data, a special category that benVitaal "
-                                    "does not process; leave it out"))
+                                    f"mentions {category} data, a special category of personal data ({law}) "
+                                    "that benVitaal does not process; leave it out"))
         return problems
 
     def scan_document(self, value: Any, path: str) -> list[Problem]:
-        """Every string in a JSON document, field names included, with the path where it was found."""
+        """Every string and whole number in a JSON document, field names included, with the path where it
+        was found. A number is read as its digits: 12345672 stored as a number is still a BSN."""
         if isinstance(value, str):
             return self.scan_text(value, path)
         problems: list[Problem] = []
@@ -92,25 +90,24 @@ class ContentGuard:
             for key, item in value.items():
                 key = str(key)
                 if self._key_flagged(key):
-                    child = f"{path}.{key}"
-                    if _BSN_FIELD.match(key):
-                        problems.append(Problem(child, "bsn_refused",
-                                                "a BSN field is not accepted; benVitaal does not process BSNs"))
+                    problems.extend(self.scan_text(key, f"{path}.{key}", name=True))
+                    if _NATIONAL_ID_FIELD.labels(key, name=True):
                         continue
-                    problems.extend(self.scan_text(key, child))
-                if isinstance(item, str | dict | list):
+                if isinstance(item, str | dict | list | int | float):
                     problems.extend(self.scan_document(item, f"{path}.{key}"))
         elif isinstance(value, list):
             for index, item in enumerate(value):
-                if isinstance(item, str | dict | list):
+                if isinstance(item, str | dict | list | int | float):
                     problems.extend(self.scan_document(item, f"{path}[{index}]"))
+        elif _whole_number(value) and _holds_bsn(str(int(value))):
+            problems.append(Problem(path, "bsn_refused", f"holds a citizen service number (BSN); {_BSN_REASON}"))
         return problems
 
     def _key_flagged(self, key: str) -> bool:
         """Field names repeat across records: decide each once (the cache is bounded)."""
         found = self._key_cache.get(key)
         if found is None:
-            found = bool(_BSN_FIELD.match(key)) or self._flagged(key)
+            found = bool(self.scan_text(key, "", name=True))
             if len(self._key_cache) < 10_000:
                 self._key_cache[key] = found
         return found
@@ -153,7 +150,16 @@ def strip_image_metadata(data: bytes, fmt: str, path: str) -> bytes | Problem:
         return Problem(path, "image_unreadable", "not a readable image")
 
 
+def _whole_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return value.is_integer() and 1e7 <= value < 1e9
+    return isinstance(value, int) and 10_000_000 <= value < 1_000_000_000
+
+
 def guard_for(policy: Policy) -> ContentGuard:
     """The guard for the special categories and marker words (NL and EN) the policy declares."""
     return ContentGuard({special.id: [*special.markers.nl, *special.markers.en]
-                         for special in policy.special_categories})
+                         for special in policy.special_categories},
+                        {special.id: law_of(special.article) for special in policy.special_categories})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 from kluis.policy.loader import check_policy, load_policy
@@ -66,7 +67,7 @@ def test_r_pol_2_purpose_naming_a_special_category_refused(lab) -> None:
     lab.item("purposes", "support")["categories"].append("health")
     problem = lab.problem("purposes.support.categories")
     assert problem.code == "special_category"
-    assert "'health' is special-category data" in problem.reason
+    assert "'health' is health data, a special category of personal data (GDPR Art. 9)" in problem.reason
 
 
 def test_r_pol_2_unknown_references_did_you_mean(lab) -> None:
@@ -187,3 +188,67 @@ def test_r_pol_2_content_hash_stable_across_formatting(lab, shipped_policy) -> N
     changed = load_policy(lab.write())
     assert changed.content_hash != shipped_policy.content_hash
     assert len(changed.content_hash) == 64
+
+
+@pytest.mark.parametrize("name", [{"nl": "Verzuim", "en": "Absence"}, {"nl": "Verzuimregistratie", "en": "Records"},
+                                  {"nl": "Gegevens", "en": "Union membership"}, {"nl": "Geloof", "en": "Data"}])
+def test_r_pol_2_category_special_by_its_name_refused_citing_the_law(lab, name) -> None:
+    """A category that is special by what it is called is refused though it is labelled special: false."""
+    lab.item("categories", "content")["name"] = name
+    problem = next(p for p in lab.refused() if p.path.startswith("categories.content.name"))
+    assert problem.code == "special_category"
+    assert "GDPR Art. 9" in problem.reason
+    assert "special: false" not in problem.reason and "remove it from the policy" in problem.reason
+
+
+@pytest.mark.parametrize("field_id", ["sick_leave", "health_status", "religion", "trade_union", "absence_days"])
+def test_r_pol_2_field_special_by_its_id_refused(lab, field_id) -> None:
+    lab.item("categories", "basic")["fields"].append({"id": field_id, "name": {"nl": "veld", "en": "field"}})
+    problem = lab.problem(f"categories.basic.fields.{field_id}.id")
+    assert problem.code == "special_category" and "GDPR Art. 9" in problem.reason
+
+
+def test_r_pol_2_category_special_by_its_description_refused(lab) -> None:
+    lab.item("categories", "content")["description"] = {"nl": "Foto's en opmerkingen", "en": "Notes on sick leave"}
+    problem = lab.problem("categories.content.description.en")
+    assert problem.code == "special_category" and "health data" in problem.reason
+
+
+def test_r_pol_2_criminal_records_cite_article_10(lab) -> None:
+    lab.item("categories", "basic")["fields"].append({"id": "criminal_record", "name": {"nl": "x", "en": "x"}})
+    assert "GDPR Art. 10" in lab.problem("categories.basic.fields.criminal_record.id").reason
+
+
+@pytest.mark.parametrize("field", [{"id": "bsn", "name": {"nl": "BSN", "en": "BSN"}},
+                                   {"id": "citizen_number", "name": {"nl": "burgerservicenummer", "en": "citizen"}},
+                                   {"id": "national_id", "name": {"nl": "nummer", "en": "number"}},
+                                   {"id": "ssn", "name": {"nl": "sofinummer", "en": "social security number"}}])
+def test_r_pol_2_field_for_a_national_identifier_refused_citing_uavg_46(lab, field) -> None:
+    lab.item("categories", "basic")["fields"].append(field)
+    problem = next(p for p in lab.refused() if p.path.startswith(f"categories.basic.fields.{field['id']}"))
+    assert problem.code == "national_identifier"
+    assert "UAVG art. 46" in problem.reason and "remove it from the policy" in problem.reason
+
+
+def test_r_pol_2_dataset_column_for_a_bsn_or_health_refused(lab) -> None:
+    dataset = lab.data["datasets"][0]
+    table = dataset["tables"][0]
+    table["columns"]["bsn_nummer"] = "basic"
+    table["columns"]["ziekteverzuim"] = "basic"
+    at = f"datasets.{dataset['id']}.tables.{table['name']}.columns"
+    assert lab.problem(f"{at}.bsn_nummer.id").code == "national_identifier"
+    assert lab.problem(f"{at}.ziekteverzuim.id").code == "special_category"
+
+
+def test_r_pol_2_marked_special_refusal_cites_the_law_and_never_suggests_relabelling(lab) -> None:
+    lab.item("categories", "content")["special"] = True
+    problem = lab.problem("categories.content.special")
+    assert "GDPR Art. 9" in problem.reason and "special: false" not in problem.reason
+    assert "GDPR Art. 9" in lab.problem("purposes.community.categories").reason
+
+
+def test_r_pol_2_ordinary_names_with_near_words_pass(shipped_policy) -> None:
+    """The shipped categories (web traffic, financial claims, ...) are not taken for special data."""
+    from kluis.policy.special import special_names
+
+    assert list(special_names(shipped_policy)) == []

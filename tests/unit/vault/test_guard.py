@@ -79,3 +79,39 @@ def test_r_vlt_4_ip_addresses_are_not_taken_for_a_bsn(ip):
                                  {"x": "a\nziek"}, {"ziek": True}, {"l": ["x", "Kerk"]}, {"x": "Burn out"}])
 def test_r_vlt_4_refusable_content_is_found_wherever_it_sits(doc):
     assert GUARD.scan_document(doc, "c")
+
+
+@pytest.mark.parametrize("text", ["bsn 12345672", "mijn nummer is 12 345 672", "BSN: 123.45.672", "nr 012345672"])
+def test_r_vlt_4_bsn_written_without_its_leading_zero_refused(text):
+    """012345672 is written as 12345672 by people who drop the zero; it is the same BSN."""
+    assert [p.code for p in GUARD.scan_text(text, "x")] == ["bsn_refused"]
+
+
+@pytest.mark.parametrize("text", ["klant 12345678", "order 11122233", "nummer 1234 5678", "datum 20261202",
+                                  "op 2026-12-02", "bel 06 1234 5678"])
+def test_r_vlt_4_eight_digit_numbers_that_fail_the_elfproef_or_are_dates_pass(text):
+    assert GUARD.scan_text(text, "x") == []
+
+
+@pytest.mark.parametrize("doc", [{"nummer": 12345672}, {"n": [111222333]}, {"n": 111222333.0}])
+def test_r_vlt_4_a_bsn_stored_as_a_json_number_refused(doc):
+    assert [p.code for p in GUARD.scan_document(doc, "c")] == ["bsn_refused"]
+
+
+def test_r_vlt_4_numbers_that_are_not_a_bsn_pass_as_json_numbers():
+    assert GUARD.scan_document({"amount": 12345678, "count": 3, "flag": True, "ratio": 0.5}, "c") == []
+
+
+@pytest.mark.parametrize("key", ["bsn_nummer", "bsnNumber", "BSN-nummer", "burgerservicenummer",
+                                 "social_security_number", "nationalId"])
+def test_r_vlt_4_national_identifier_field_names_refused_citing_the_law(key):
+    problems = GUARD.scan_document({key: "x"}, "c")
+    assert [p.code for p in problems] == ["bsn_refused"]
+    assert "UAVG art. 46" in problems[0].message
+
+
+@pytest.mark.parametrize("key", ["sick_leave", "sickLeave", "burn-out-datum"])
+def test_r_vlt_4_special_category_field_names_refused_whatever_the_separator(key):
+    problems = GUARD.scan_document({key: "ja"}, "c")
+    assert [p.code for p in problems] == ["special_category_refused"]
+    assert "GDPR Art. 9" in problems[0].message
