@@ -157,7 +157,7 @@ def settings(database_urls: tuple[str, str], tmp_path: Path) -> Settings:
     datasets = {name: f"sqlite:///{tmp_path / f'dataset-{name}.db'}" for name in ("benmobiel", "webinars")}
     return Settings(_env_file=None, database_url=data_url, keystore_url=key_url, master_key=new_secret(),
                     index_key=new_secret(), secret_key=new_secret(), certificate_key=new_secret(),
-                    dataset_urls=datasets)
+                    audit_key=new_secret(), dataset_urls=datasets)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 
 from kluis import __version__
-from kluis.audit import service as audit
+from kluis.audit import verify as audit_log
 from kluis.consent.api import router as consent_router
 from kluis.consent.cookies.api import router as cookie_api_router
 from kluis.consent.cookies.views import router as cookie_pages
@@ -70,9 +70,10 @@ def create_app(kluis: Kluis) -> FastAPI:
     def health() -> dict[str, Any]:
         with kluis.db.sessions() as session:
             session.execute(text("SELECT 1"))
-            head = audit.anchor(session)
+            sealing = audit_log.status(session, kluis.clock)
         return {"status": "ok", "version": __version__, "database": kluis.db.dialect,
-                "policy": kluis.policy.content_hash[:12], "audit_seq": head.seq}
+                "policy": kluis.policy.content_hash[:12], "audit_sealed_seq": sealing.sealed_seq,
+                "audit_unsealed": sealing.unsealed, "audit_lag_seconds": round(sealing.lag_seconds, 1)}
 
     return app
 

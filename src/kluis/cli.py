@@ -43,7 +43,8 @@ app.command("demo")(demo)
 app.command("worker")(worker)
 
 
-LOCAL_SECRET_NAMES = ("KLUIS_MASTER_KEY", "KLUIS_INDEX_KEY", "KLUIS_SECRET_KEY", "KLUIS_CERTIFICATE_KEY")
+LOCAL_SECRET_NAMES = ("KLUIS_MASTER_KEY", "KLUIS_INDEX_KEY", "KLUIS_SECRET_KEY", "KLUIS_CERTIFICATE_KEY",
+                      "KLUIS_AUDIT_KEY")
 
 
 def write_local_secrets(path: Path = LOCAL_SECRETS_FILE) -> bool:
@@ -70,9 +71,11 @@ def write_local_secrets(path: Path = LOCAL_SECRETS_FILE) -> bool:
 def init() -> None:
     """Prepare a Kluis: local keys (SQLite only), schema migrations, and the policy version."""
     settings = Settings()
-    if (settings.master_key is None or settings.certificate_key is None) and settings.is_sqlite:
+    if (settings.master_key is None or settings.certificate_key is None or settings.audit_key is None) \
+            and settings.is_sqlite:
         if write_local_secrets():
-            out.print(f"generated local keys (master, index, secret, certificate) in {LOCAL_SECRETS_FILE.resolve()}")
+            out.print(f"generated local keys (master, index, secret, certificate, audit) in "
+                      f"{LOCAL_SECRETS_FILE.resolve()}")
         settings = Settings()
     elif settings.master_key is None:
         raise ConfigurationError("KLUIS_MASTER_KEY is not configured: Kluis refuses to start against a server "

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     # Ed25519 key (32 bytes, URL-safe base64) that signs certificates of erasure (docs/erasure.md).
     certificate_key: SecretStr | None = None
+    # HMAC key (32 bytes, base64url) of the audit log's sealed links (docs/audit.md): outside the database, so
+    # whoever can write the database cannot rewrite the log unnoticed. Give auditors this key, not write access.
+    audit_key: SecretStr | None = None
     policy_file: Path = DEFAULT_POLICY_FILE
     base_url: str = "http://127.0.0.1:8000"
     cookie_secure: bool = False

@@ -2,7 +2,7 @@
 
 A poller is anything with a ``name`` and ``poll(kluis) -> int``: claim what is due, do it, and say how
 many items it handled (0: nothing due): deadline reminders, unverified requests (lapsed after 30 days), access
-packages (build and expiry), the mail outbox. Later job kinds add theirs to ``pollers()``.
+packages (build and expiry), the mail outbox, the audit log's sealer. Later job kinds add theirs to ``pollers()``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Annotated, Protocol
 import typer
 
 from kluis import schema, wiring
+from kluis.audit.tasks import SealPoller
 from kluis.erasure.tasks import ErasurePoller
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.worker import MailPoller
@@ -42,7 +43,9 @@ def pollers() -> list[Poller]:
     for module in MESSAGE_MODULES:
         importlib.import_module(module)
     # Mail before erasure: notices queued before an erasure leave while the address is still there.
-    return [ReminderPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), MailPoller(), ErasurePoller()]
+    # The sealer last: it links what the others committed in the same round.
+    return [ReminderPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), MailPoller(), ErasurePoller(),
+            SealPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:

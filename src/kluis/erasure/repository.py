@@ -39,21 +39,17 @@ _OPEN_JOB = (select(_jobs.c.id).where(_jobs.c.person_id == bindparam("person_id"
              .limit(1).scalar_subquery())
 _PERSON_AND_OPEN_JOB = select(_people.c.shredded_at, _OPEN_JOB.label("open_job")).where(
     _people.c.id == bindparam("person_id"))
-# The same with the audit chain's head locked and read, for the event that queueing appends.
-_PERSON_AND_OPEN_JOB_AND_HEAD = (_PERSON_AND_OPEN_JOB.add_columns(audit.HEAD.c.seq, audit.HEAD.c.hash)
-                                 .join_from(_people, audit.HEAD, audit.HEAD.c.id == 1)
-                                 .with_for_update(of=audit.HEAD))
+# The same with the person's row locked: two requests queueing for one person line up, and one job results.
+_LOCK_PERSON_AND_OPEN_JOB = _PERSON_AND_OPEN_JOB.with_for_update(of=_people)
 _INSERT_JOB = insert(_jobs)
 _LOCK_PERSON = (select(_people.c.id, _people.c.shredded_at).where(_people.c.id == bindparam("person_id"))
                 .with_for_update())
-_LOCK_PERSON_AND_HEAD = (select(_people.c.id, _people.c.shredded_at, audit.HEAD.c.seq, audit.HEAD.c.hash)
-                         .select_from(_people.join(audit.HEAD, audit.HEAD.c.id == 1))
-                         .where(_people.c.id == bindparam("person_id")).with_for_update(of=[_people, audit.HEAD]))
 # The same with the person's wrapped key (a key store in the data database): read now, where a page of kept
 # records or mail still queued would otherwise fetch it in a round trip of its own.
-_LOCK_PERSON_AND_HEAD_WITH_KEY = (
-    _LOCK_PERSON_AND_HEAD.add_columns(_person_keys.c.wrapped, _person_keys.c.kek_id)
-    .outerjoin(_person_keys, _person_keys.c.person_id == _people.c.id))
+_LOCK_PERSON_WITH_KEY = (
+    select(_people.c.id, _people.c.shredded_at, _person_keys.c.wrapped, _person_keys.c.kek_id)
+    .select_from(_people.outerjoin(_person_keys, _person_keys.c.person_id == _people.c.id))
+    .where(_people.c.id == bindparam("person_id")).with_for_update(of=_people))
 _ERASE_PERSON = update(_people).where(_people.c.id == bindparam("person_person_id")).values(
     {c: bindparam(f"person_{c}", type_=_people.c[c].type)
      for c in ("erased_at", "updated_at", "keep_until", "shredded_at")})
@@ -104,16 +100,11 @@ def save_job(session: Session, job: ErasureJob) -> None:
 
 def person_and_open_job(session: Session, person_id: uuid.UUID) -> tuple[bool, uuid.UUID | None]:
     """Whether the person is in the vault and not erased, and the id of their open erasure job if any: one round
-    trip. Changes the session has not written yet are written first (the request a job is queued for)."""
+    trip, the person's row locked. Changes the session has not written yet are written first (the request a job
+    is queued for)."""
     session.flush()
-    connection = session.connection()
-    row = None
-    if not audit.holding(session):
-        row = connection.execute(_PERSON_AND_OPEN_JOB_AND_HEAD, {"person_id": person_id}).one_or_none()
-        if row is not None:
-            audit.held(session, row.seq, row.hash)
-    if row is None:  # the transaction holds the head already, or there is no head yet (or no such person)
-        row = connection.execute(_PERSON_AND_OPEN_JOB, {"person_id": person_id}).one_or_none()
+    audit.expect(session)
+    row = session.connection().execute(_LOCK_PERSON_AND_OPEN_JOB, {"person_id": person_id}).one_or_none()
     if row is None or row.shredded_at is not None:
         return False, None
     return True, row.open_job
@@ -125,17 +116,12 @@ def insert_job(session: Session, job: ErasureJob) -> None:
 
 
 def lock_person(session: Session, person_id: uuid.UUID, with_key: bool) -> Any:
-    """The person's id and shredding time, their row locked (None for an unknown person); with the audit chain's
-    head locked in the same round trip, for the events the step appends next; and ``with_key``, their wrapped key
-    as ``wrapped`` and ``kek_id`` (None when it is gone). Without the chain's head, no key is read."""
-    connection = session.connection()
-    if not audit.holding(session):
-        statement = _LOCK_PERSON_AND_HEAD_WITH_KEY if with_key else _LOCK_PERSON_AND_HEAD
-        row = connection.execute(statement, {"person_id": person_id}).one_or_none()
-        if row is not None:
-            audit.held(session, row.seq, row.hash)
-            return row
-    return connection.execute(_LOCK_PERSON, {"person_id": person_id}).one_or_none()  # or there is no head yet
+    """The person's id and shredding time, their row locked (None for an unknown person); with ``with_key``, their
+    wrapped key as ``wrapped`` and ``kek_id`` (None when it is gone), in the same round trip. The writes the step
+    makes next go along with its audit events."""
+    audit.expect(session)
+    statement = _LOCK_PERSON_WITH_KEY if with_key else _LOCK_PERSON
+    return session.connection().execute(statement, {"person_id": person_id}).one_or_none()
 
 
 def mark_erased(session: Session, person_id: uuid.UUID, now: datetime, keep_until: datetime | None,

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from kluis.audit import service as audit
+from kluis.audit import verify as audit_log
 from kluis.audit.models import AuditEvent
 from kluis.consent.marketing import Marketing
 from kluis.kit.clock import AMSTERDAM
@@ -250,9 +251,9 @@ def dashboard(request: Request) -> Response:
         staff = _require(request, session, Permission.CONSOLE)
         people = session.scalar(select(func.count()).select_from(Person).where(Person.shredded_at.is_(None)))
         records = session.scalar(select(func.count()).select_from(Record))
-        chain = audit.verify(session) if staff.may(Permission.AUDIT_READ) else None
+        sealing = audit_log.status(session, kluis_of(request).clock) if staff.may(Permission.AUDIT_READ) else None
     return _page(request, "staff/dashboard.html", "Dashboard", staff, active="dashboard", people=people or 0,
-                 records=records or 0, chain=chain)
+                 records=records or 0, sealing=sealing)
 
 
 @router.get("/people/{person_id}")
@@ -304,4 +305,5 @@ def audit_page(request: Request) -> Response:
     with kluis_of(request).db.sessions() as session:
         staff = _require(request, session, Permission.AUDIT_READ)
         events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(AUDIT_PAGE)))
-    return _page(request, "staff/audit.html", "Audit log", staff, active="audit", events=events)
+        sealing = audit_log.status(session, kluis_of(request).clock)
+    return _page(request, "staff/audit.html", "Audit log", staff, active="audit", events=events, sealing=sealing)

@@ -69,7 +69,8 @@ def _env(settings):
     env.update({"KLUIS_DATABASE_URL": settings.database_url, "KLUIS_KEYSTORE_URL": settings.keystore_url or "",
                 "KLUIS_MASTER_KEY": settings.master_key.get_secret_value(),
                 "KLUIS_INDEX_KEY": settings.index_key.get_secret_value(),
-                "KLUIS_SECRET_KEY": settings.secret_key.get_secret_value(), "KLUIS_LOG_LEVEL": "WARNING"})
+                "KLUIS_SECRET_KEY": settings.secret_key.get_secret_value(),
+                "KLUIS_AUDIT_KEY": settings.audit_key.get_secret_value(), "KLUIS_LOG_LEVEL": "WARNING"})
     return env
 
 
@@ -104,6 +105,9 @@ def test_r_ret_2_a_sweep_killed_at_random_points_finishes_on_restart_with_nothin
     assert records == everything - due
     assert len(shredded) == plan.people
     assert swept == Counter({rule: tally.records for rule, tally in plan.per_rule.items()})
+    sealed = subprocess.run([sys.executable, "-c", "from kluis.cli import main; main()", "audit", "seal"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert sealed.returncode == 0 and sealed.stdout.startswith("sealed"), sealed.stdout + sealed.stderr
     verify = subprocess.run([sys.executable, "-c", "from kluis.cli import main; main()", "audit", "verify"],
                             env=env, capture_output=True, text=True, timeout=120)
     assert verify.returncode == 0 and verify.stdout.startswith("OK"), verify.stdout + verify.stderr
