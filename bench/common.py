@@ -40,7 +40,7 @@ def _ready(settings: Settings) -> Iterator[Kluis]:
 @contextmanager
 def fresh_kluis(backend: str, pg_url: str = PG_URL) -> Iterator[Kluis]:
     keys = {"master_key": new_secret(), "index_key": new_secret(), "secret_key": new_secret(),
-            "certificate_key": new_secret()}
+            "certificate_key": new_secret(), "audit_key": new_secret()}
     if backend == "sqlite":
         with tempfile.TemporaryDirectory(prefix="kluis-bench-") as tmp, _ready(
                 Settings(_env_file=None, database_url=f"sqlite:///{Path(tmp) / 'kluis.db'}", **keys)) as kluis:

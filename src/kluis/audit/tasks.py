@@ -13,7 +13,7 @@ log = logging.getLogger("kluis.audit")
 
 
 class SealPoller:
-    name = "audit seal"
+    name = "audit_seal"
 
     def __init__(self) -> None:
         self._told = False
