@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from kluis.gate.service import RESTRICTION_REASONS
+from kluis.gate.service import PENDING, RESTRICTION_REASONS
 from kluis.kit.errors import Conflict, Invalid
 from kluis.mail import service as mail
 from kluis.rights import mail as rights_mail
@@ -120,12 +120,30 @@ class Rights(Verification):
                               code="restriction_reason_required")
             request.restriction_id = gate.restrict(request.person_id, reason, "person", reference).id
         else:
-            # The scopes a person chooses are the gate's own: direct marketing (absolute, Art. 21(2)), the
-            # profiling purpose, or every purpose on legitimate interest.
-            request.objection_id = gate.object(request.person_id, str(request.scope), "person", reference).id
+            # Recorded in the gate on verification; one on legitimate interest is closed by the DPO's assessment.
+            self._record_objection(request)
+            if gate.objection(request.person_id, request.objection_id).assessment == PENDING:
+                raise Conflict("the DPO assesses this objection first: uphold it, or record compelling grounds",
+                               code="objection_pending")
         if request.state == State.VERIFIED:
             self._move(request.id, State.IN_PROGRESS, notify=False)
         return self._move(request.id, State.DONE)
+
+    def assess_objection(self, request_id: uuid.UUID, upheld: bool, grounds: str) -> DataSubjectRequest:
+        """Art. 21(1): the DPO upholds the objection (it stays in force) or records the compelling legitimate
+        grounds that override it (processing resumes). Either way the person is told the reasons, and of an
+        override also their right to complain to the Autoriteit Persoonsgegevens; the request is closed."""
+        request = self.get(request_id)
+        if request.type != RequestType.OBJECTION or request.person_id is None or request.objection_id is None \
+                or request.state not in (State.VERIFIED, State.IN_PROGRESS):
+            raise Conflict("only a verified, open objection request is assessed", code="request_not_open")
+        self.kluis.gate(self.session, self.actor).assess_objection(request.person_id, request.objection_id,
+                                                                   upheld, grounds)
+        if request.state == State.VERIFIED:
+            self._move(request.id, State.IN_PROGRESS, notify=False)
+        self._move(request.id, State.DONE, notify=False)
+        self._notify(request, "objection_upheld" if upheld else "objection_overridden")
+        return request
 
     def lift_restriction(self, request_id: uuid.UUID) -> DataSubjectRequest:
         """Art. 18(3): the person is told before the restriction is lifted. The notice is queued first, in the
