@@ -137,6 +137,9 @@ class Gate:
             row.lifted_at, row.lifted_by = now, "dpo"
         self._changed(person_id, "gate.objection_assessed", "objection", row.id,
                       {"scope": row.scope, "assessment": row.assessment})
+        if not upheld and row.scope == rules.ALL_LEGITIMATE_INTEREST:
+            # No grounds override an objection to direct marketing (Art. 21(3)): that part of it stays.
+            self.object(person_id, rules.MARKETING, row.on_behalf_of, row.reference, received_at=row.at)
         return row
 
     def withdraw_objection(self, person_id: uuid.UUID, objection_id: uuid.UUID, by: str,

@@ -144,8 +144,8 @@ def verify(request: Request, request_id: str, csrf: Csrf, person_id: Annotated[s
 
 
 @router.post("/{request_id}/assess")
-def assess(request: Request, request_id: str, csrf: Csrf, outcome: Annotated[str, Form(pattern="^(upheld|overridden)$")],
-           grounds: Text) -> Response:
+def assess(request: Request, request_id: str, csrf: Csrf, grounds: Text,
+           outcome: Annotated[str, Form(pattern="^(upheld|overridden)$")]) -> Response:
     """Art. 21(1), the DPO only: uphold the objection, or record the compelling grounds that override it."""
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
