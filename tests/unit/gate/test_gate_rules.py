@@ -41,7 +41,7 @@ def test_r_gate_1_an_objection_being_assessed_refuses_with_its_own_reason():
                                                                               "legitimate_interest")
     both = Facts(objections=frozenset({PENDING + "legitimate_interest", "profiling"}))
     assert decide(POLICY, "profiling", both, NOW).reason == "objected"
-    assert decide(POLICY, "accounts", pending, NOW).allowed
+    assert decide(POLICY, "accounts", pending, NOW).reason == "no_active_relation"
 
 
 def test_r_gate_1_objections_to_direct_marketing_and_profiling_are_absolute():
