@@ -62,6 +62,7 @@ class Rights(Verification):
         if self.get(request_id).type == rules.RequestType.ERASURE:
             raise Conflict("an erasure request is completed by its erasure job, with its certificate",
                            code="erasure_job_completes")
+        self._check_not_pending(self.get(request_id))
         return self._move(request_id, State.DONE)
 
     # --- access and portability packages (R-DSR-3, R-DSR-4) -----------------------------------
@@ -122,9 +123,7 @@ class Rights(Verification):
         else:
             # Recorded in the gate on verification; one on legitimate interest is closed by the DPO's assessment.
             self._record_objection(request)
-            if gate.objection(request.person_id, request.objection_id).assessment == PENDING:
-                raise Conflict("the DPO assesses this objection first: uphold it, or record compelling grounds",
-                               code="objection_pending")
+            self._check_not_pending(request)
         if request.state == State.VERIFIED:
             self._move(request.id, State.IN_PROGRESS, notify=False)
         return self._move(request.id, State.DONE)
@@ -145,6 +144,16 @@ class Rights(Verification):
         self._notify(request, "objection_upheld" if upheld else "objection_overridden")
         return request
 
+    def _check_not_pending(self, request: DataSubjectRequest) -> None:
+        """An objection waiting for the DPO's assessment is closed only by that assessment, which the person is
+        told with its reasons: not carried out or refused around it (it would stay pending in the gate)."""
+        if request.objection_id is None or request.person_id is None:
+            return
+        objection = self.kluis.gate(self.session, self.actor).objection(request.person_id, request.objection_id)
+        if objection.assessment == PENDING and objection.lifted_at is None:
+            raise Conflict("the DPO assesses this objection first: uphold it, or record compelling grounds",
+                           code="objection_pending")
+
     def lift_restriction(self, request_id: uuid.UUID) -> DataSubjectRequest:
         """Art. 18(3): the person is told before the restriction is lifted. The notice is queued first, in the
         same transaction: if it cannot be queued, nothing is lifted."""
@@ -163,6 +172,7 @@ class Rights(Verification):
 
     def refuse(self, request_id: uuid.UUID, reason: str) -> DataSubjectRequest:
         self._hold_erasure(request_id, State.REFUSED, reason)
+        self._check_not_pending(self.get(request_id))
         return self._move(request_id, State.REFUSED, reason)
 
     def _hold_erasure(self, request_id: uuid.UUID, target: State, reason: str | None = None) -> None:

@@ -67,9 +67,14 @@ def test_r_gate_1_r_dsr_7_objection_on_legitimate_interest_stops_processing_whil
             assert kluis.gate(session, "test").decide(person_id, purpose).reason == "objection_pending"
     request, objection = request_and_objection(kluis, request_id)
     assert (objection.assessment, objection.at, objection.on_behalf_of) == ("pending", request.received_at, "person")
-    with pytest.raises(Conflict) as pending, kluis.db.transaction() as session:
-        Rights(session, kluis, "staff:test").carry_out(request_id)
-    assert pending.value.code == "objection_pending"
+    for close in (lambda rights: rights.carry_out(request_id), lambda rights: rights.complete(request_id),
+                  lambda rights: rights.refuse(request_id, "not founded")):
+        with pytest.raises(Conflict) as pending, kluis.db.transaction() as session:
+            rights = Rights(session, kluis, "staff:test")
+            rights.start(request_id)
+            close(rights)
+        assert pending.value.code == "objection_pending"
+    assert request_and_objection(kluis, request_id)[0].state == "verified"
 
 
 def test_r_gate_1_objection_by_letter_counts_from_its_receipt(kluis, clock):
@@ -154,6 +159,22 @@ def test_r_gate_1_an_objection_to_direct_marketing_holds_at_once_without_assessm
     with kluis.db.transaction() as session:
         assert Rights(session, kluis, "staff:test").carry_out(request_id).state == "done"
         assert kluis.gate(session, "test").decide(person_id, "profiling").reason == "objected"
+
+
+def test_r_gate_1_staff_withdraw_an_objection_in_the_console_only_with_the_persons_word(client, kluis, clock):
+    person_id, request_id = objection_request(kluis)
+    path = f"/console/requests/{request_id}"
+    signed_in(client, kluis, clock, "support")
+    missing = client.post(f"{path}/withdraw-objection", data={"csrf": csrf(client, path), "reference": " "})
+    assert missing.status_code == 422
+    with kluis.db.sessions() as session:
+        assert kluis.gate(session, "test").decide(person_id, "security").reason == "objection_pending"
+    done = client.post(f"{path}/withdraw-objection", data={"csrf": csrf(client, path), "reference": "mail 2026-12-02"})
+    assert done.status_code == 200 and "mail 2026-12-02" in done.text
+    with kluis.db.sessions() as session:
+        assert kluis.gate(session, "test").decide(person_id, "security").allowed
+    with kluis.db.transaction() as session:
+        assert Rights(session, kluis, "staff:test").carry_out(request_id).state == "done"
 
 
 def test_r_gate_1_only_the_dpo_assesses_an_objection_in_the_console(client, kluis, clock):
