@@ -119,8 +119,9 @@ def facts(person_id: UUID, kluis: KluisDep, caller: CallerDep, purpose: PurposeD
         gate = kluis.gate(session, caller.actor)
         gate.person(person_id)
         return {
-            "objections": [{"id": o.id, "scope": o.scope, "at": o.at, "lifted_at": o.lifted_at,
-                            "on_behalf_of": o.on_behalf_of} for o in gate.objections_of(person_id)],
+            "objections": [{"id": o.id, "scope": o.scope, "at": o.at, "assessment": o.assessment,
+                            "lifted_at": o.lifted_at, "lifted_by": o.lifted_by, "on_behalf_of": o.on_behalf_of}
+                           for o in gate.objections_of(person_id)],
             "restrictions": [{"id": r.id, "reason": r.reason, "at": r.at, "lifted_at": r.lifted_at}
                              for r in gate.restrictions_of(person_id)],
             "relations": [{"id": r.id, "kind": r.kind, "employer_id": r.employer_id, "starts_at": r.starts_at,
