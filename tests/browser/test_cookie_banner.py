@@ -150,23 +150,54 @@ def test_r_cons_4_choice_on_an_outdated_banner_asks_again(context, live):
     wait_for_analytics(page)
 
 
-def test_r_cons_4_gpc_means_no_marketing_even_after_accept_all(gpc_context, live):
-    """R-CONS-4: Sec-GPC: 1 and navigator.globalPrivacyControl: marketing never loads; the reason is gpc."""
+def choose(page: Any, *categories: str) -> None:
+    """Open the banner's own choices, tick exactly ``categories`` (besides necessary) and save."""
+    button(page, "choose").click()
+    for box in page.locator(f"{BANNER} input[type=checkbox]:not([disabled])").all():
+        box.set_checked(box.get_attribute("name") in categories)
+    decide(page, "choose")
+
+
+def test_r_cons_4_gpc_keeps_marketing_off_until_the_visitor_turns_it_on(gpc_context, live):
+    """R-CONS-4: Sec-GPC: 1 and navigator.globalPrivacyControl set the default: marketing starts off and does not
+    load (reason gpc). The visitor who then explicitly turns marketing on gets it, and it stays on after a
+    reload; the receipt keeps both the GPC signal and the explicit choice."""
     page = open_page(gpc_context, live)
     assert page.locator(f"{BANNER} .kluis-cookies__gpc").is_visible()
-    decide(page, "accept_all")
-    wait_for_analytics(page)
-    page.reload()
-    wait_for_analytics(page)
-    assert "marketing" not in ran(page)
-    assert "demo_marketing" not in cookie_names(gpc_context)
-    page.locator("[data-kluis-open]").click()
     button(page, "choose").click()
-    assert page.locator(f"{BANNER} input[name=marketing]").is_disabled()
-    [receipt] = live.receipts()
-    assert receipt.refused == ["marketing"]
-    assert receipt.reason == "gpc" and receipt.gpc_sources == ["header", "script"]
-    assert receipt.objects_to_profiling is True
+    marketing = page.locator(f"{BANNER} input[name=marketing]")
+    assert marketing.is_enabled() and not marketing.is_checked()
+    page.keyboard.press("Escape")
+    choose(page, "analytics")
+    wait_for_analytics(page)
+    assert "marketing" not in ran(page) and "demo_marketing" not in cookie_names(gpc_context)
+    [by_default] = live.receipts()
+    assert (by_default.refused, by_default.reason, by_default.objects_to_profiling) == (["marketing"], "gpc", True)
+    page.locator("[data-kluis-open]").click()
+    choose(page, "analytics", "marketing")
+    page.wait_for_function("() => !!(window.kluisDemo && window.kluisDemo.marketing)")
+    assert "demo_marketing" in cookie_names(gpc_context)
+    page.reload()
+    page.wait_for_function("() => !!(window.kluisDemo && window.kluisDemo.marketing)")
+    assert page.locator(BANNER).is_hidden()
+    [explicit] = [r for r in live.receipts() if r.reason == "choice"]
+    assert "marketing" in explicit.granted and explicit.action == "choose"
+    assert explicit.gpc_sources == ["header", "script"] and explicit.objects_to_profiling is False
+
+
+def test_r_cons_4_gpc_switched_on_after_a_choice_for_marketing_asks_again(context, live):
+    """R-CONS-4: a choice for marketing made before the browser sent GPC is older than the signal: marketing does
+    not load and the banner asks again, with marketing off."""
+    page = open_page(context, live)
+    decide(page, "accept_all")
+    page.wait_for_function("() => !!(window.kluisDemo && window.kluisDemo.marketing)")
+    context.set_extra_http_headers({"Sec-GPC": "1"})
+    context.add_init_script("Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', "
+                            "{get: () => true, configurable: true});")
+    later = open_page(context, live)
+    assert later.locator(f"{BANNER} .kluis-cookies__gpc").is_visible() and "marketing" not in ran(later)
+    button(later, "choose").click()
+    assert not later.locator(f"{BANNER} input[name=marketing]").is_checked()
 
 
 def test_r_cons_4_accept_reject_and_choose_are_equally_easy(context, live):

@@ -52,8 +52,11 @@ class Caller:
 
 # Powers a key can be given besides its purposes. legal_holds: place, list and release legal holds, which
 # stop erasure and the retention sweep (R-RET-3); a service key for ordinary processing never has it.
+# person_account: the account page, passing on what the signed-in person decided themselves (withdrawing an
+# objection, which only the person may do: R-GATE-1).
 LEGAL_HOLDS = "legal_holds"
-POWERS = (LEGAL_HOLDS,)
+PERSON_ACCOUNT = "person_account"
+POWERS = (LEGAL_HOLDS, PERSON_ACCOUNT)
 
 
 def _hash(secret: str) -> str:

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from kluis.access.service import Caller, authenticate
+from kluis.access.service import PERSON_ACCOUNT, Caller, authenticate
 from kluis.kit.errors import Invalid, NotAllowed, Problem
 from kluis.policy.schemas import did_you_mean
 from kluis.web.deps import AuthorizationDep, CallerDep, KluisDep, PurposeDep, bearer
@@ -119,8 +119,9 @@ def facts(person_id: UUID, kluis: KluisDep, caller: CallerDep, purpose: PurposeD
         gate = kluis.gate(session, caller.actor)
         gate.person(person_id)
         return {
-            "objections": [{"id": o.id, "scope": o.scope, "at": o.at, "lifted_at": o.lifted_at,
-                            "on_behalf_of": o.on_behalf_of} for o in gate.objections_of(person_id)],
+            "objections": [{"id": o.id, "scope": o.scope, "at": o.at, "assessment": o.assessment,
+                            "lifted_at": o.lifted_at, "lifted_by": o.lifted_by, "on_behalf_of": o.on_behalf_of}
+                           for o in gate.objections_of(person_id)],
             "restrictions": [{"id": r.id, "reason": r.reason, "at": r.at, "lifted_at": r.lifted_at}
                              for r in gate.restrictions_of(person_id)],
             "relations": [{"id": r.id, "kind": r.kind, "employer_id": r.employer_id, "starts_at": r.starts_at,
@@ -138,12 +139,24 @@ def add_objection(person_id: UUID, body: ObjectionIn, kluis: KluisDep, caller: C
                                                                    body.reference).id)
 
 
-@router.delete("/people/{person_id}/objections/{objection_id}", status_code=204)
-def lift_objection(person_id: UUID, objection_id: UUID, kluis: KluisDep, caller: CallerDep,
-                   purpose: PurposeDep) -> None:
+@router.delete("/people/{person_id}/objections/{objection_id}", status_code=403)
+def lift_objection(person_id: UUID, objection_id: UUID, caller: CallerDep) -> None:
+    """Refused, always: a service never lifts an objection. Only the person withdraws one (the account page,
+    `POST …/withdrawal` with a `person_account` key) or staff on the person's recorded word (console)."""
+    raise NotAllowed("only the person may withdraw an objection: from the account page or the privacy centre, "
+                     "or through staff on their recorded word; a service cannot lift it",
+                     code="objection_withdrawal_by_person_only")
+
+
+@router.post("/people/{person_id}/objections/{objection_id}/withdrawal", response_model=Created)
+def withdraw_objection(person_id: UUID, objection_id: UUID, kluis: KluisDep, caller: CallerDep,
+                       purpose: PurposeDep) -> Created:
+    """The signed-in person withdraws their own objection on the account page. Needs a key with the
+    `person_account` power (`403 power_required` otherwise: an ordinary service key cannot)."""
     caller.require(purpose)
+    caller.require_power(PERSON_ACCOUNT)
     with kluis.db.transaction() as session:
-        kluis.gate(session, caller.actor).lift_objection(person_id, objection_id)
+        return Created(id=kluis.gate(session, caller.actor).withdraw_objection(person_id, objection_id, "person").id)
 
 
 @router.post("/people/{person_id}/restrictions", status_code=201, response_model=Created)
@@ -158,9 +171,11 @@ def add_restriction(person_id: UUID, body: RestrictionIn, kluis: KluisDep, calle
 @router.delete("/people/{person_id}/restrictions/{restriction_id}", status_code=204)
 def lift_restriction(person_id: UUID, restriction_id: UUID, kluis: KluisDep, caller: CallerDep,
                      purpose: PurposeDep) -> None:
+    """Lift a restriction benVitaal recorded on its own account (the person is told first). One the person
+    asked for is lifted by staff handling their request: `403 restriction_lift_not_allowed`."""
     caller.require(purpose)
     with kluis.db.transaction() as session:
-        kluis.gate(session, caller.actor).lift_restriction(person_id, restriction_id)
+        kluis.gate(session, caller.actor).lift_restriction(person_id, restriction_id, by_service=True)
 
 
 @router.post("/people/{person_id}/relations", status_code=201, response_model=Created)

@@ -6,14 +6,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, UTCDateTime
 
 
 class Objection(Base):
-    """An objection (Art. 21) to one purpose, or to every purpose on legitimate interest ('legitimate_interest')."""
+    """An objection (Art. 21) to one purpose, or to every purpose on legitimate interest ('legitimate_interest').
+
+    ``at`` is when it reached benVitaal. An objection to processing on legitimate interest made by request waits
+    for the DPO's assessment (``assessment`` 'pending'), and the gate refuses meanwhile; the DPO upholds it or
+    records compelling legitimate grounds (``grounds``), which lifts it. Absolute objections (direct marketing,
+    profiling) and those recorded as in force need no assessment (``assessment`` empty)."""
 
     __tablename__ = "objection"
 
@@ -25,6 +30,13 @@ class Objection(Base):
     reference: Mapped[str | None] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    assessment: Mapped[str | None] = mapped_column(String(12))  # pending | upheld | overridden
+    grounds: Mapped[str | None] = mapped_column(Text)  # the DPO's reasons, told to the person
+    assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    assessed_by: Mapped[str | None] = mapped_column(String(120))
+    lifted_by: Mapped[str | None] = mapped_column(String(12))  # person | staff | dpo (compelling grounds)
+    # Staff withdrawing it on the person's word: where that word is recorded (their e-mail or letter).
+    lift_reference: Mapped[str | None] = mapped_column(String(80))
 
 
 class Restriction(Base):

@@ -15,6 +15,8 @@ from kluis.policy.schemas import Policy
 ALL_LEGITIMATE_INTEREST = "legitimate_interest"
 MARKETING = "marketing"  # direct marketing incl. profiling: an absolute right (Art. 21(2)-(3))
 MARKETING_GROUP = "marketing"
+# In a person's current facts, an objection the DPO is still assessing (Art. 21(1)): "pending:<scope>".
+PENDING = "pending:"
 RELATION_KINDS = ("employment", "account", "order", "application")
 NOTHING: frozenset[str] = frozenset()
 EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -94,6 +96,25 @@ def objection_covers(scope: str, purpose_id: str, group: str, basis: str) -> boo
             or (scope == MARKETING and group == MARKETING_GROUP))
 
 
+def is_absolute(policy: Policy, scope: str) -> bool:
+    """An objection to direct marketing or to a marketing purpose (profiling) needs no weighing: it holds at once
+    and for good (Art. 21(2)-(3)). Any other objection to legitimate interest is weighed by the DPO (Art. 21(1))."""
+    terms = policy.purpose_terms.get(scope)
+    return scope == MARKETING or (terms is not None and terms[2] == MARKETING_GROUP)
+
+
+def _objection(facts: Facts, purpose_id: str, group: str, basis: str) -> tuple[str, str] | None:
+    """(reason, scope) of the objection that stops this purpose: one in force first, else one being assessed."""
+    pending = None
+    for entry in sorted(facts.objections):
+        scope = entry.removeprefix(PENDING)
+        if objection_covers(scope, purpose_id, group, basis):
+            if scope == entry:
+                return "objected", scope
+            pending = pending or ("objection_pending", scope)
+    return pending
+
+
 def decide(policy: Policy, purpose_id: str, facts: Facts, now: datetime) -> Decision:
     terms = policy.purpose_terms.get(purpose_id)
     if terms is None:
@@ -111,9 +132,9 @@ def decide(policy: Policy, purpose_id: str, facts: Facts, now: datetime) -> Deci
     if facts.restricted:
         return Decision(purpose_id, False, "restricted", basis, role, restricted)
     if (basis == "legitimate_interest" or group == MARKETING_GROUP) and facts.objections:
-        for scope in sorted(facts.objections):
-            if objection_covers(scope, purpose_id, group, basis):
-                return Decision(purpose_id, False, "objected", basis, role, {**restricted, "objection": scope})
+        objection = _objection(facts, purpose_id, group, basis)
+        if objection is not None:
+            return Decision(purpose_id, False, objection[0], basis, role, {**restricted, "objection": objection[1]})
     if role == "processor" and not any(r["kind"] == "employment" and r.get("employer_id") and active(r, now)
                                        for r in facts.relations):
         return Decision(purpose_id, False, "no_employer_instruction", basis, role, restricted)

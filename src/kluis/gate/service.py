@@ -20,7 +20,7 @@ from kluis.audit import service as audit
 from kluis.gate import rules
 from kluis.gate.models import GateState, Objection, Relation, Restriction
 from kluis.kit.clock import Clock, as_utc
-from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.kit.errors import Conflict, Invalid, NotAllowed, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy
 from kluis.vault.models import Employer, Person
@@ -34,6 +34,9 @@ FACTS_PG = _FACTS + "p.id = ANY(%s::uuid[])"  # one array parameter: the same st
 FACTS_SQL = _FACTS + "p.id IN ({ids})"
 Lifted = TypeVar("Lifted", Objection, Restriction)
 # kept_by_law: what an erasure left because a legal obligation keeps it (R-RET-3), set by the erasure job.
+# An objection's assessment by the DPO (Art. 21(1)); none for one that holds as recorded.
+PENDING, UPHELD, OVERRIDDEN = "pending", "upheld", "overridden"
+MAX_GROUNDS = 2000
 RESTRICTION_REASONS = ("accuracy_contested", "unlawful_processing", "legal_claims", "objection_pending", "kept_by_law",
                        "other")
 
@@ -79,7 +82,11 @@ class Gate:
 
     # --- objection (Art. 21) ------------------------------------------------------------------
 
-    def object(self, person_id: uuid.UUID, scope: str, on_behalf_of: str, reference: str | None = None) -> Objection:
+    def object(self, person_id: uuid.UUID, scope: str, on_behalf_of: str, reference: str | None = None, *,
+               received_at: datetime | None = None, assess: bool = False) -> Objection:
+        """Record an objection, in force from ``received_at`` (when it reached benVitaal; default now). With
+        ``assess`` (a request), an objection on legitimate interest that is not absolute waits for the DPO's
+        assessment, and the gate refuses the purposes it covers meanwhile ("objection_pending")."""
         self.person(person_id)
         scopes = {rules.ALL_LEGITIMATE_INTEREST, rules.MARKETING, *(
             p.id for p in self.policy.purposes if str(p.basis) == "legitimate_interest")}
@@ -95,19 +102,62 @@ class Gate:
             Objection.person_id == person_id, Objection.scope == scope, Objection.lifted_at.is_(None))).first()
         if current is not None:
             return current
+        assessment = PENDING if assess and not rules.is_absolute(self.policy, scope) else None
         row = Objection(id=new_id(), person_id=person_id, scope=scope, recorded_by=self.actor,
-                        on_behalf_of=on_behalf_of, reference=reference, at=self.clock.now())
+                        on_behalf_of=on_behalf_of, reference=reference, at=as_utc(received_at or self.clock.now()),
+                        assessment=assessment)
         self.session.add(row)
         self.session.flush()
         profiling = self.policy.purpose(marketing.PROFILING)
         deleted = rules.objection_covers(scope, profiling.id, profiling.group, str(profiling.basis)) and \
             marketing.delete_profile(self.session, person_id)
         self._changed(person_id, "gate.objection_recorded", "objection", row.id,
-                      {"scope": scope, "by": on_behalf_of, "interest_profile_deleted": bool(deleted)})
+                      {"scope": scope, "by": on_behalf_of, "assessment": assessment or "none",
+                       "interest_profile_deleted": bool(deleted)})
         return row
 
-    def lift_objection(self, person_id: uuid.UUID, objection_id: uuid.UUID) -> Objection:
-        return self._lift(Objection, person_id, objection_id, "objection")
+    def objection(self, person_id: uuid.UUID, objection_id: uuid.UUID) -> Objection:
+        return self._of_person(Objection, person_id, objection_id, "objection")
+
+    def assess_objection(self, person_id: uuid.UUID, objection_id: uuid.UUID, upheld: bool, grounds: str
+                         ) -> Objection:
+        """The DPO's assessment of a pending objection (Art. 21(1)): upheld, it stays in force; otherwise the DPO
+        records the compelling legitimate grounds that override the person's interests, which lifts it. The
+        grounds are kept on the objection (the person is told them), not in the audit log."""
+        row = self._of_person(Objection, person_id, objection_id, "objection")
+        if row.assessment != PENDING or row.lifted_at is not None:
+            raise Conflict("this objection is not waiting for an assessment", code="objection_not_pending")
+        if not grounds.strip():
+            raise Invalid("give the reasons of the assessment: the person is told them",
+                          code="grounds_required", problems=[Problem("grounds", "required", "the reasons")])
+        now = self.clock.now()
+        row.assessment = UPHELD if upheld else OVERRIDDEN
+        row.grounds, row.assessed_at, row.assessed_by = grounds.strip()[:MAX_GROUNDS], now, self.actor
+        if not upheld:
+            row.lifted_at, row.lifted_by = now, "dpo"
+        self._changed(person_id, "gate.objection_assessed", "objection", row.id,
+                      {"scope": row.scope, "assessment": row.assessment})
+        if not upheld and row.scope == rules.ALL_LEGITIMATE_INTEREST:
+            # No grounds override an objection to direct marketing (Art. 21(3)): that part of it stays.
+            self.object(person_id, rules.MARKETING, row.on_behalf_of, row.reference, received_at=row.at)
+        return row
+
+    def withdraw_objection(self, person_id: uuid.UUID, objection_id: uuid.UUID, by: str,
+                           reference: str | None = None) -> Objection:
+        """Only the person withdraws an objection: themselves (account page), or staff on their recorded word
+        (``reference``: their e-mail or letter). A service never lifts one; see the API's DELETE."""
+        problems = _check_common(by, reference)
+        if by == "staff" and not (reference or "").strip():
+            problems.append(Problem("reference", "required", "where the person's own withdrawal is recorded "
+                                    "(their e-mail or letter)"))
+        if problems:
+            raise Invalid("the objection was not withdrawn", code="withdrawal_invalid", problems=problems)
+        row = self._of_person(Objection, person_id, objection_id, "objection")
+        if row.lifted_at is None:
+            row.lifted_at, row.lifted_by, row.lift_reference = self.clock.now(), by, reference
+            self._changed(person_id, "gate.objection_withdrawn", "objection", row.id,
+                          {"scope": row.scope, "by": by})
+        return row
 
     # --- restriction (Art. 18) ----------------------------------------------------------------
 
@@ -126,29 +176,32 @@ class Gate:
         self._changed(person_id, "gate.restriction_recorded", "restriction", row.id, {"reason": reason})
         return row
 
-    def lift_restriction(self, person_id: uuid.UUID, restriction_id: uuid.UUID, tell_person: bool = True
-                         ) -> Restriction:
+    def lift_restriction(self, person_id: uuid.UUID, restriction_id: uuid.UUID, tell_person: bool = True,
+                         by_service: bool = False) -> Restriction:
         """Art. 18(3): the person is told before the restriction is lifted; the notice is queued first, in the
         same transaction, so nothing is lifted without it. A request's own path sends its own notice
-        (``tell_person=False``)."""
-        row = self.session.get(Restriction, restriction_id)
-        if tell_person and row is not None and row.person_id == person_id and row.lifted_at is None:
+        (``tell_person=False``). A service (``by_service``) may lift only what benVitaal restricted on its own
+        account: a restriction the person asked for is lifted by staff handling their request."""
+        row = self._of_person(Restriction, person_id, restriction_id, "restriction")
+        if by_service and row.on_behalf_of == "person":
+            raise NotAllowed("a restriction the person asked for is lifted only by staff handling their request, "
+                             "after telling them (Art. 18(3)); a service key cannot lift it",
+                             code="restriction_lift_not_allowed")
+        if tell_person and row.lifted_at is None:
             from kluis.mail import service as mail
             from kluis.mail.notices import ACCOUNT_NOTICE
             mail.enqueue(self.session, self.clock, template=ACCOUNT_NOTICE, person_id=person_id, lang="nl",
                          context={"notice": "restriction_lifted", "reference": str(restriction_id)},
                          actor=self.actor)
-        return self._lift(Restriction, person_id, restriction_id, "restriction")
+        if row.lifted_at is None:
+            row.lifted_at = self.clock.now()
+            self._changed(person_id, "gate.restriction_lifted", "restriction", row.id, {"reason": row.reason})
+        return row
 
-    def _lift(self, model: type[Lifted], person_id: uuid.UUID, row_id: uuid.UUID, name: str) -> Lifted:
-        """End an objection or restriction of this person (idempotent); any other id is simply not found."""
+    def _of_person(self, model: type[Lifted], person_id: uuid.UUID, row_id: uuid.UUID, name: str) -> Lifted:
         row = self.session.get(model, row_id)
         if row is None or row.person_id != person_id:
             raise NotFound(f"no such {name} for this person", code=f"{name}_not_found")
-        if row.lifted_at is None:
-            row.lifted_at = self.clock.now()
-            detail = {"scope": row.scope} if isinstance(row, Objection) else {"reason": row.reason}
-            self._changed(person_id, f"gate.{name}_lifted", name, row.id, detail)
         return row
 
     # --- relations ----------------------------------------------------------------------------
@@ -196,8 +249,10 @@ class Gate:
     def refresh(self, person_id: uuid.UUID) -> GateState:
         """Rewrite the person's current facts from the records of what happened (the proof)."""
         self.session.flush()
-        objections = sorted({s for s in self.session.scalars(select(Objection.scope).where(
-            Objection.person_id == person_id, Objection.lifted_at.is_(None)))})
+        objections = sorted({rules.PENDING + scope if assessment == PENDING else scope
+                             for scope, assessment in self.session.execute(select(
+                                 Objection.scope, Objection.assessment).where(
+                                 Objection.person_id == person_id, Objection.lifted_at.is_(None)))})
         restricted = self.session.scalars(select(Restriction.id).where(
             Restriction.person_id == person_id, Restriction.lifted_at.is_(None))).first() is not None
         consents = consent_service.current_consents(self.session, person_id)

@@ -88,12 +88,15 @@ def detail(request: Request, request_id: str) -> Response:
         listed = rights.flags_of(item)
         packages = Packages(session, kluis, staff.actor).for_request(item.id)
         rectifications = Rectifications(session, kluis, staff.actor).of_request(item.id)
+        objection = (kluis.gate(session, staff.actor).objection(item.person_id, item.objection_id)
+                     if item.objection_id and item.person_id else None)
         records = ([(r.id, r.category) for r in kluis.vault(session, staff.actor).records_of(item.person_id)
                     if r.content_kind == "json"]
                    if item.type == RequestType.RECTIFICATION and item.person_id else [])
     return _page(request, "rights/console_request.html", "Request", staff, item=item, listed=listed,
                  reference=short_reference(item.id), next_states=TRANSITIONS[State(item.state)],
-                 packages=packages, rectifications=rectifications, records=records,
+                 packages=packages, rectifications=rectifications, records=records, objection=objection,
+                 may_assess=staff.may(Permission.OBJECTIONS_ASSESS),
                  dataset_columns=[(d.id, t.name, column) for d in kluis.policy.datasets for t in d.tables
                                   for column in t.columns if column != t.identity.column],
                  fields={c.id: c.field_ids() for c in kluis.policy.categories},
@@ -137,6 +140,33 @@ def verify(request: Request, request_id: str, csrf: Csrf, person_id: Annotated[s
         _check_csrf(request, staff, csrf)
         Rights(session, kluis, staff.actor).record_verification(_uuid(request_id, "request"),
                                                                 _uuid(person_id, "person"), note)
+    return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
+
+
+@router.post("/{request_id}/assess")
+def assess(request: Request, request_id: str, csrf: Csrf, grounds: Text,
+           outcome: Annotated[str, Form(pattern="^(upheld|overridden)$")]) -> Response:
+    """Art. 21(1), the DPO only: uphold the objection, or record the compelling grounds that override it."""
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.OBJECTIONS_ASSESS)
+        _check_csrf(request, staff, csrf)
+        Rights(session, kluis, staff.actor).assess_objection(_uuid(request_id, "request"), outcome == "upheld", grounds)
+    return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
+
+
+@router.post("/{request_id}/withdraw-objection")
+def withdraw_objection(request: Request, request_id: str, csrf: Csrf,
+                       reference: Annotated[str, Form(max_length=80)]) -> Response:
+    """Only on the person's own word: ``reference`` says where it is recorded (their e-mail or letter)."""
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        _check_csrf(request, staff, csrf)
+        item = Rights(session, kluis, staff.actor).get(_uuid(request_id, "request"))
+        if item.objection_id is None or item.person_id is None:
+            raise NotFound("This request recorded no objection.", code="objection_not_found")
+        kluis.gate(session, staff.actor).withdraw_objection(item.person_id, item.objection_id, "staff", reference)
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
 

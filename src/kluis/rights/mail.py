@@ -75,6 +75,20 @@ NOTICES: dict[str, dict[str, tuple[str, str]]] = {
                "obliges us to keep, we keep restricted until the end of that term, and then erase it without you "
                "having to ask again:"),
     },
+    "objection_upheld": {
+        "nl": ("Uw bezwaar is gegrond", "We hebben uw bezwaar beoordeeld en stoppen de verwerking waartegen u "
+               "bezwaar maakte (artikel 21 AVG). Onze functionaris gegevensbescherming licht toe:"),
+        "en": ("Your objection is upheld", "We have assessed your objection and stop the processing you objected to "
+               "(Article 21 GDPR). Our data protection officer explains:"),
+    },
+    "objection_overridden": {
+        "nl": ("Over uw bezwaar", "Sinds uw bezwaar hebben we deze verwerking stilgezet. Na beoordeling hebben we "
+               "dwingende gerechtvaardigde gronden die zwaarder wegen dan uw belangen (artikel 21, lid 1 AVG); "
+               "daarom hervatten we de verwerking. Deze gronden zijn:"),
+        "en": ("About your objection", "Since your objection we have stopped this processing. Having assessed it, we "
+               "have compelling legitimate grounds that override your interests (Article 21(1) GDPR), so we are "
+               "resuming the processing. These grounds are:"),
+    },
     "forwarded": {
         "nl": ("Uw verzoek gaat naar uw werkgever", "benVitaal verwerkt deze gegevens in opdracht van uw werkgever, "
                "die verantwoordelijk is. We hebben uw verzoek daarom doorgestuurd naar:"),
@@ -82,6 +96,9 @@ NOTICES: dict[str, dict[str, tuple[str, str]]] = {
                "who is the controller. We have therefore forwarded your request to:"),
     },
 }
+
+# Notices after which nothing more is due: they name no deadline.
+CLOSING = ("done", "refused", "forwarded", "objection_upheld", "objection_overridden")
 
 TYPE_NAMES = {
     "nl": {"access": "inzage", "portability": "overdraagbaarheid", "rectification": "rectificatie",
@@ -149,13 +166,16 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
         detail = request.extension_reason or ""
     elif notice == "erased":
         detail = _kept_summary(session, row)
+    elif notice in ("objection_upheld", "objection_overridden") and request.person_id and request.objection_id:
+        detail = kluis.gate(session, "mail").objection(request.person_id, request.objection_id).grounds or ""
     elif notice == "forwarded" and request.forwarded_employer_id:
         employer = session.get(Employer, request.forwarded_employer_id)
         detail = employer.name if employer else ""
     authority = kluis.policy.supervisory_authority
     return mail.MessageContext(values={
         **_common(kluis, request, row.lang), "title": title, "text": text, "detail": detail, "notice": notice,
-        "authority": authority.name.get("en" if row.lang == "en" else "nl"), "authority_url": authority.website})
+        "authority": authority.name.get("en" if row.lang == "en" else "nl"), "authority_url": authority.website,
+        "closing": notice in CLOSING})
 
 
 def _kept_summary(session: Session, row: Outbox) -> str:

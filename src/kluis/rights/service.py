@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from kluis.gate.service import RESTRICTION_REASONS
+from kluis.gate.service import PENDING, RESTRICTION_REASONS
 from kluis.kit.errors import Conflict, Invalid
 from kluis.mail import service as mail
 from kluis.rights import mail as rights_mail
@@ -62,6 +62,7 @@ class Rights(Verification):
         if self.get(request_id).type == rules.RequestType.ERASURE:
             raise Conflict("an erasure request is completed by its erasure job, with its certificate",
                            code="erasure_job_completes")
+        self._check_not_pending(self.get(request_id))
         return self._move(request_id, State.DONE)
 
     # --- access and portability packages (R-DSR-3, R-DSR-4) -----------------------------------
@@ -120,12 +121,38 @@ class Rights(Verification):
                               code="restriction_reason_required")
             request.restriction_id = gate.restrict(request.person_id, reason, "person", reference).id
         else:
-            # The scopes a person chooses are the gate's own: direct marketing (absolute, Art. 21(2)), the
-            # profiling purpose, or every purpose on legitimate interest.
-            request.objection_id = gate.object(request.person_id, str(request.scope), "person", reference).id
+            # Recorded in the gate on verification; one on legitimate interest is closed by the DPO's assessment.
+            self._record_objection(request)
+            self._check_not_pending(request)
         if request.state == State.VERIFIED:
             self._move(request.id, State.IN_PROGRESS, notify=False)
         return self._move(request.id, State.DONE)
+
+    def assess_objection(self, request_id: uuid.UUID, upheld: bool, grounds: str) -> DataSubjectRequest:
+        """Art. 21(1): the DPO upholds the objection (it stays in force) or records the compelling legitimate
+        grounds that override it (processing resumes). Either way the person is told the reasons, and of an
+        override also their right to complain to the Autoriteit Persoonsgegevens; the request is closed."""
+        request = self.get(request_id)
+        if request.type != RequestType.OBJECTION or request.person_id is None or request.objection_id is None \
+                or request.state not in (State.VERIFIED, State.IN_PROGRESS):
+            raise Conflict("only a verified, open objection request is assessed", code="request_not_open")
+        self.kluis.gate(self.session, self.actor).assess_objection(request.person_id, request.objection_id,
+                                                                   upheld, grounds)
+        if request.state == State.VERIFIED:
+            self._move(request.id, State.IN_PROGRESS, notify=False)
+        self._move(request.id, State.DONE, notify=False)
+        self._notify(request, "objection_upheld" if upheld else "objection_overridden")
+        return request
+
+    def _check_not_pending(self, request: DataSubjectRequest) -> None:
+        """An objection waiting for the DPO's assessment is closed only by that assessment, which the person is
+        told with its reasons: not carried out or refused around it (it would stay pending in the gate)."""
+        if request.objection_id is None or request.person_id is None:
+            return
+        objection = self.kluis.gate(self.session, self.actor).objection(request.person_id, request.objection_id)
+        if objection.assessment == PENDING and objection.lifted_at is None:
+            raise Conflict("the DPO assesses this objection first: uphold it, or record compelling grounds",
+                           code="objection_pending")
 
     def lift_restriction(self, request_id: uuid.UUID) -> DataSubjectRequest:
         """Art. 18(3): the person is told before the restriction is lifted. The notice is queued first, in the
@@ -145,6 +172,7 @@ class Rights(Verification):
 
     def refuse(self, request_id: uuid.UUID, reason: str) -> DataSubjectRequest:
         self._hold_erasure(request_id, State.REFUSED, reason)
+        self._check_not_pending(self.get(request_id))
         return self._move(request_id, State.REFUSED, reason)
 
     def _hold_erasure(self, request_id: uuid.UUID, target: State, reason: str | None = None) -> None:

@@ -172,10 +172,22 @@ class Verification(Requests):
         self._audit(request, "request.verified", method=method)
         self._notify(request, "verified")
         self._forward_if_processor(request)
+        if request.type == rules.RequestType.OBJECTION:
+            self._record_objection(request)
         if request.type in rules.PACKAGE_TYPES and not request.processor_role:
             # Identity is verified: the worker builds the package. Data held for an employer waits for the
             # employer's instruction; staff then queue it (``build_package``).
             self.build_package(request.id)
+
+    def _record_objection(self, request: DataSubjectRequest) -> None:
+        """R-DSR-7 / Art. 21(1): a verified objection stops the processing it covers at once, counted from when
+        it reached benVitaal; one on legitimate interest waits for the DPO's assessment meanwhile. An unverified
+        claim stops nothing: anyone can type someone's address, and processing for security or fraud
+        prevention is not stopped on a stranger's word."""
+        if request.objection_id is None and request.person_id is not None:
+            request.objection_id = self.kluis.gate(self.session, self.actor).object(
+                request.person_id, str(request.scope), "person", rules.short_reference(request.id),
+                received_at=request.received_at, assess=True).id
 
     def _forward_if_processor(self, request: DataSubjectRequest) -> None:
         """R-DSR-8: data held for an employer belongs to that employer's answer; tell the person so."""

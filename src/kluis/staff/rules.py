@@ -25,6 +25,7 @@ class Permission(StrEnum):
     MARKETING = "marketing"  # the marketing areas of the console
     REQUESTS_RECORD = "requests.record"  # register what a person asked by e-mail or letter (opt-out, ...)
     LEGAL_HOLDS = "legal_holds"  # place and release legal holds, which stop erasure and the sweep (R-RET-3)
+    OBJECTIONS_ASSESS = "objections.assess"  # weigh an objection against compelling grounds (Art. 21(1)): the DPO
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -108,10 +108,9 @@ def test_r_cons_4_site_wide_scope_is_recorded(client, choice):
     assert (body["scope"], body["path"]) == ("site", "/")
 
 
-def test_r_cons_4_gpc_header_refuses_marketing_and_records_the_reason(client, kluis, choice):
-    """R-CONS-4: Sec-GPC: 1 turns marketing off even on "accept all"; reason gpc, objection to profiling."""
-    response = client.post(RECEIPTS, json=choice(action="accept_all", categories={}),
-                           headers={"Origin": ORIGIN, "Sec-GPC": "1"})
+def test_r_cons_4_gpc_header_keeps_marketing_off_by_default_and_records_the_reason(client, kluis, choice):
+    """R-CONS-4: Sec-GPC: 1 with marketing left off: reason gpc, an objection to profiling."""
+    response = client.post(RECEIPTS, json=choice(), headers={"Origin": ORIGIN, "Sec-GPC": "1"})
     body = response.json()
     assert body["granted"] == ["necessary", "analytics"]
     assert body["refused"] == ["marketing"]
@@ -119,12 +118,28 @@ def test_r_cons_4_gpc_header_refuses_marketing_and_records_the_reason(client, kl
     assert body["objects_to_profiling"] is True
 
 
-def test_r_cons_4_gpc_from_the_script_counts_too(client, choice):
-    """R-CONS-4: navigator.globalPrivacyControl, as the script reports it, has the same effect."""
-    body = client.post(RECEIPTS, json=choice(categories={"marketing": True}, gpc=True),
-                       headers={"Origin": ORIGIN, "Sec-GPC": "1"}).json()
-    assert body["refused"] == ["analytics", "marketing"]
-    assert body["gpc_sources"] == ["header", "script"] and body["reason"] == "gpc"
+@pytest.mark.parametrize("accept", [{"action": "choose", "categories": {"necessary": True, "marketing": True}},
+                                    {"action": "accept_all", "categories": {}}])
+def test_r_cons_4_after_gpc_the_visitors_explicit_acceptance_of_marketing_wins(client, kluis, clock, choice,
+                                                                                accept):
+    """R-CONS-4: GPC sets the default; the visitor who then explicitly accepts marketing cookies on this site gets
+    them, and the stored receipt records both: that GPC was present (header and script) and the explicit choice."""
+    gpc = {"Origin": ORIGIN, "Sec-GPC": "1"}
+    first = client.post(RECEIPTS, json=choice(gpc=True), headers=gpc).json()
+    assert first["reason"] == "gpc" and "marketing" in first["refused"]
+    clock.advance(timedelta(minutes=2))
+    later = client.post(RECEIPTS, json=choice(gpc=True, **accept), headers=gpc)
+    assert later.status_code == 201, later.text
+    body = later.json()
+    assert "marketing" in body["granted"] and "marketing" not in body["refused"]
+    assert (body["reason"], body["gpc_sources"], body["action"]) == ("choice", ["header", "script"], accept["action"])
+    assert body["objects_to_profiling"] is False
+    with kluis.db.sessions() as session:
+        receipt = session.get(CookieReceipt, uuid.UUID(body["id"]))
+    assert (receipt.gpc_sources, receipt.action, receipt.reason) == (["header", "script"], accept["action"], "choice")
+    assert "marketing" in receipt.granted
+    listed = client.get(RECEIPTS, headers={"Origin": ORIGIN, "Kluis-Visitor": VISITOR}).json()["receipts"]
+    assert [r["reason"] for r in listed[:2]] == ["choice", "gpc"]
 
 
 def test_r_cons_4_banner_revision_shows_what_was_shown(client, kluis, choice):

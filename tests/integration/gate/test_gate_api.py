@@ -1,11 +1,16 @@
 """The gate over HTTP, consent with proof, objection and restriction taking effect at once
 (R-GATE-1, R-CONS-1, R-DSR-7)."""
 
+from uuid import UUID
+
+import pytest
 from sqlalchemy import func, select
 from tests.helpers import api_key, headers
 
+from kluis.access.service import PERSON_ACCOUNT, create_key
 from kluis.audit.models import AuditEvent
 from kluis.consent.models import ConsentEvent
+from kluis.gate.models import Objection
 
 PURPOSES = ["accounts", "marketing_email", "profiling", "security", "expense_claims", "support"]
 NOTICE = "Ja, stuur mij de nieuwsbrief van benVitaal. U kunt zich altijd afmelden."
@@ -98,7 +103,7 @@ def test_r_cons_1_ipv6_truncated_to_48_and_bad_consent_changes_nothing(client, k
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == head
 
 
-def test_r_dsr_7_objection_stops_processing_at_once_and_can_be_lifted(client, kluis):
+def test_r_dsr_7_objection_stops_processing_at_once_and_only_the_person_withdraws_it(client, kluis):
     auth = api_key(kluis, PURPOSES)
     pid = _person(client, auth)
     assert _decide(client, auth, pid, "profiling")["allowed"]
@@ -110,10 +115,83 @@ def test_r_dsr_7_objection_stops_processing_at_once_and_can_be_lifted(client, kl
     assert not refused["allowed"] and refused["reason"] == "objected"
     assert _decide(client, auth, pid, "security")["allowed"]
     oid = created.json()["id"]
-    assert client.delete(f"/api/v1/people/{pid}/objections/{oid}", headers=headers(auth, "support")).status_code == 204
+    account = _account_key(kluis)
+    withdrawn = client.post(f"/api/v1/people/{pid}/objections/{oid}/withdrawal", headers=headers(account, "support"))
+    assert withdrawn.status_code == 200
     assert _decide(client, auth, pid, "profiling")["allowed"]
+    with kluis.db.sessions() as session:
+        assert session.get(Objection, UUID(oid)).lifted_by == "person"
     bad = client.post(f"/api/v1/people/{pid}/objections", json={"scope": "accounts"}, headers=headers(auth, "support"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "scope"
+
+
+def _account_key(kluis):
+    with kluis.db.transaction() as session:
+        _, token = create_key(session, kluis.clock, kluis.policy, service="account", purposes=["support"],
+                              actor="test", powers=[PERSON_ACCOUNT])
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _audit_head(kluis):
+    with kluis.db.sessions() as session:
+        return session.scalar(select(AuditHead.seq))
+
+
+@pytest.mark.parametrize("scope", ["marketing", "profiling"])
+def test_r_gate_1_r_cons_3_a_service_key_cannot_lift_an_absolute_objection(client, kluis, scope):
+    """R-GATE-1 / R-CONS-3: an objection to direct marketing or profiling (Art. 21(2)-(3)) is the person's to
+    withdraw. A service's DELETE is refused with problem+json and changes nothing; so is the person's own
+    withdrawal route with an ordinary service key (it needs the account page's power)."""
+    auth = api_key(kluis, PURPOSES)
+    pid = _person(client, auth)
+    oid = client.post(f"/api/v1/people/{pid}/objections", json={"scope": scope},
+                      headers=headers(auth, "support")).json()["id"]
+    head = _audit_head(kluis)
+    lifted = client.delete(f"/api/v1/people/{pid}/objections/{oid}", headers=headers(auth, "support"))
+    assert lifted.status_code == 403 and lifted.headers["content-type"].startswith("application/problem+json")
+    assert lifted.json()["code"] == "objection_withdrawal_by_person_only"
+    by_service = client.post(f"/api/v1/people/{pid}/objections/{oid}/withdrawal", headers=headers(auth, "support"))
+    assert by_service.status_code == 403 and by_service.json()["code"] == "power_required"
+    refused = _decide(client, auth, pid, "profiling")
+    assert (refused["allowed"], refused["reason"]) == (False, "objected")
+    with kluis.db.sessions() as session:
+        assert session.get(Objection, UUID(oid)).lifted_at is None
+    assert _audit_head(kluis) == head
+
+
+def test_r_gate_1_staff_withdraw_an_objection_only_with_a_reference_to_the_persons_word(client, kluis):
+    """R-GATE-1: staff act on the person's recorded word (their e-mail or letter), never without it."""
+    from kluis.kit.errors import Invalid
+
+    auth = api_key(kluis, PURPOSES)
+    pid = UUID(_person(client, auth))
+    with kluis.db.transaction() as session:
+        oid = kluis.gate(session, "staff:test").object(pid, "marketing", "person").id
+    for reference in (None, "  "):
+        with pytest.raises(Invalid) as refused, kluis.db.transaction() as session:
+            kluis.gate(session, "staff:test").withdraw_objection(pid, oid, "staff", reference)
+        assert refused.value.problems[0].path == "reference"
+    assert not _decide(client, auth, str(pid), "profiling")["allowed"]
+    with kluis.db.transaction() as session:
+        kluis.gate(session, "staff:test").withdraw_objection(pid, oid, "staff", "letter 2026-12-01")
+    assert _decide(client, auth, str(pid), "profiling")["allowed"]
+    with kluis.db.sessions() as session:
+        row = session.get(Objection, oid)
+    assert (row.lifted_by, row.lift_reference) == ("staff", "letter 2026-12-01")
+
+
+def test_r_gate_1_a_service_key_cannot_lift_a_restriction_the_person_asked_for(client, kluis):
+    """R-GATE-1 / R-DSR-7: the same class of mistake as lifting an objection: a restriction the person asked for
+    is lifted by staff handling their request (Art. 18(3)), not by a service whose processing it restricts."""
+    auth = api_key(kluis, PURPOSES)
+    pid = _person(client, auth)
+    rid = client.post(f"/api/v1/people/{pid}/restrictions", json={"reason": "accuracy_contested"},
+                      headers=headers(auth, "support")).json()["id"]
+    head = _audit_head(kluis)
+    lifted = client.delete(f"/api/v1/people/{pid}/restrictions/{rid}", headers=headers(auth, "support"))
+    assert lifted.status_code == 403 and lifted.json()["code"] == "restriction_lift_not_allowed"
+    assert _decide(client, auth, pid, "security")["reason"] == "restricted"
+    assert _audit_head(kluis) == head
 
 
 def test_r_dsr_7_restricted_person_data_is_not_returned(client, kluis):
@@ -129,9 +207,8 @@ def test_r_dsr_7_restricted_person_data_is_not_returned(client, kluis):
     assert (
         client.post(f"/api/v1/people/{pid}/records", json=record, headers=headers(auth, "security")).status_code == 201
     )
-    restriction = client.post(
-        f"/api/v1/people/{pid}/restrictions", json={"reason": "accuracy_contested"}, headers=headers(auth, "support")
-    )
+    own = {"reason": "legal_claims", "on_behalf_of": "staff"}
+    restriction = client.post(f"/api/v1/people/{pid}/restrictions", json=own, headers=headers(auth, "support"))
     assert restriction.status_code == 201
     read = client.get(f"/api/v1/people/{pid}/records", headers=headers(auth, "security"))
     assert read.status_code == 403 and read.json()["errors"][0]["code"] == "restricted"
@@ -198,7 +275,7 @@ def test_r_dsr_7_lifting_a_restriction_over_the_api_tells_the_person_first(clien
 
     auth = api_key(kluis, PURPOSES)
     pid = _person(client, auth)
-    rid = client.post(f"/api/v1/people/{pid}/restrictions", json={"reason": "accuracy_contested"},
+    rid = client.post(f"/api/v1/people/{pid}/restrictions", json={"reason": "legal_claims", "on_behalf_of": "staff"},
                       headers=headers(auth, "support")).json()["id"]
     for _ in range(2):
         assert client.delete(f"/api/v1/people/{pid}/restrictions/{rid}",

@@ -68,15 +68,24 @@ def test_r_cons_4_accept_reject_and_choose(policy):
     assert chosen.reason is Reason.CHOICE and not chosen.objects_to_profiling
 
 
-def test_r_cons_4_gpc_refuses_marketing_whatever_is_clicked(policy):
-    """R-CONS-4: with Global Privacy Control, marketing is refused, the reason is gpc, profiling objected to."""
+def test_r_cons_4_gpc_sets_the_default_marketing_stays_off_unless_turned_on(policy):
+    """R-CONS-4: with Global Privacy Control and marketing left off, the reason is gpc, profiling objected to."""
     banner = banner_for(policy)
-    outcome = decide(banner, Action.ACCEPT_ALL, {}, [GpcSource.SCRIPT, GpcSource.HEADER])
+    outcome = decide(banner, Action.CHOOSE, {"analytics": True}, [GpcSource.SCRIPT, GpcSource.HEADER])
     assert outcome.granted == ("necessary", "analytics")
     assert outcome.refused == ("marketing",)
     assert outcome.reason is Reason.GPC
     assert outcome.gpc_sources == (GpcSource.HEADER, GpcSource.SCRIPT)
     assert outcome.objects_to_profiling
+
+
+@pytest.mark.parametrize(("action", "wanted"), [(Action.CHOOSE, {"marketing": True}), (Action.ACCEPT_ALL, {})])
+def test_r_cons_4_the_visitors_explicit_choice_wins_over_gpc(policy, action, wanted):
+    """R-CONS-4: GPC is only the default; marketing the visitor turns on is granted, and the outcome keeps both
+    the signal (its sources) and that the categories are the visitor's own choice."""
+    outcome = decide(banner_for(policy), action, wanted, [GpcSource.HEADER])
+    assert "marketing" in outcome.granted and outcome.reason is Reason.CHOICE
+    assert outcome.gpc_sources == (GpcSource.HEADER,) and not outcome.objects_to_profiling
 
 
 @pytest.mark.parametrize(("action", "wanted", "code"), [

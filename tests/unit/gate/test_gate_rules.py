@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kluis.config import DEFAULT_POLICY_FILE
-from kluis.gate.rules import Facts, decide
+from kluis.gate.rules import PENDING, Facts, decide, is_absolute
 from kluis.policy.loader import load_policy
 
 POLICY = load_policy(DEFAULT_POLICY_FILE)
@@ -31,6 +31,22 @@ def test_r_gate_1_legitimate_interest_refused_after_objection(scope):
     assert decide(POLICY, "profiling", Facts(), NOW).allowed
     refused = decide(POLICY, "profiling", Facts(objections=frozenset({scope})), NOW)
     assert not refused.allowed and refused.reason == "objected" and refused.facts["objection"] == scope
+
+
+def test_r_gate_1_an_objection_being_assessed_refuses_with_its_own_reason():
+    """R-GATE-1 / R-DSR-7 (Art. 21(1)): stopped while the DPO assesses; an objection in force says so first."""
+    pending = Facts(objections=frozenset({PENDING + "legitimate_interest"}))
+    refused = decide(POLICY, "security", pending, NOW)
+    assert (refused.allowed, refused.reason, refused.facts["objection"]) == (False, "objection_pending",
+                                                                              "legitimate_interest")
+    both = Facts(objections=frozenset({PENDING + "legitimate_interest", "profiling"}))
+    assert decide(POLICY, "profiling", both, NOW).reason == "objected"
+    assert decide(POLICY, "accounts", pending, NOW).reason == "no_active_relation"
+
+
+def test_r_gate_1_objections_to_direct_marketing_and_profiling_are_absolute():
+    assert is_absolute(POLICY, "marketing") and is_absolute(POLICY, "profiling")
+    assert not is_absolute(POLICY, "legitimate_interest") and not is_absolute(POLICY, "security")
 
 
 def test_r_gate_1_objection_to_one_purpose_leaves_others():

@@ -84,10 +84,10 @@ BANNER_TEXTS: dict[str, Text] = {
     "categories_legend": Text(nl="Soorten cookies", en="Kinds of cookies"),
     "always_on": Text(nl="altijd aan", en="always on"),
     "gpc_note": Text(
-        nl="Uw browser geeft het signaal Global Privacy Control af. Daarom blijven cookies voor marketing "
-           "uit en maken we geen profiel van u.",
-        en="Your browser sends the Global Privacy Control signal, so marketing cookies stay off and we "
-           "do not profile you."),
+        nl="Uw browser geeft het signaal Global Privacy Control af. Daarom staan cookies voor marketing uit en "
+           "maken we geen profiel van u, tenzij u ze hier zelf aanzet.",
+        en="Your browser sends the Global Privacy Control signal, so marketing cookies are off and we do not "
+           "profile you, unless you turn them on here yourself."),
     "accept_all": Text(nl="Alles accepteren", en="Accept all"),
     "reject_all": Text(nl="Alles weigeren", en="Reject all"),
     "choose": Text(nl="Zelf kiezen", en="Choose"),
@@ -145,13 +145,17 @@ class Outcome:
 
     @property
     def objects_to_profiling(self) -> bool:
-        # A GPC signal is an objection to profiling (Art. 21(5) GDPR lets it be made by automated means).
-        return bool(self.gpc_sources)
+        # A GPC signal is an objection to profiling (Art. 21(5) GDPR lets it be made by automated means), unless
+        # the visitor then turned on what it covers here themselves: their own later choice on this site wins.
+        return self.reason is Reason.GPC
 
 
 def decide(banner: Banner, action: Action, wanted: Mapping[str, bool],
            gpc_sources: Iterable[GpcSource] = ()) -> Outcome:
-    """Turn a validated choice into granted/refused categories; GPC refuses what it covers, whatever was clicked."""
+    """Turn a validated choice into granted/refused categories. Global Privacy Control sets the default (the
+    banner shows what it covers switched off); the visitor's own explicit choice on this banner wins, and the
+    receipt keeps both: the GPC sources, and the action and categories chosen. The reason is ``gpc`` when the
+    default held (nothing GPC covers was turned on), ``choice`` otherwise."""
     problems = choice_problems(banner, action, wanted)
     if problems:
         raise Invalid("the cookie choice was not accepted", code="cookie_choice_invalid", problems=problems)
@@ -159,15 +163,13 @@ def decide(banner: Banner, action: Action, wanted: Mapping[str, bool],
     granted: list[str] = []
     refused: list[str] = []
     for category in banner.categories:
-        if category in banner.required:
-            granted.append(category)
-        elif sources and category in banner.gpc_refused:
-            refused.append(category)
-        elif action is Action.ACCEPT_ALL or (action is Action.CHOOSE and wanted.get(category, False)):
+        if category in banner.required or action is Action.ACCEPT_ALL or (
+                action is Action.CHOOSE and wanted.get(category, False)):
             granted.append(category)
         else:
             refused.append(category)
-    return Outcome(tuple(granted), tuple(refused), Reason.GPC if sources else Reason.CHOICE, sources)
+    gpc_held = bool(sources) and not banner.gpc_refused.intersection(granted)
+    return Outcome(tuple(granted), tuple(refused), Reason.GPC if gpc_held else Reason.CHOICE, sources)
 
 
 def choice_problems(banner: Banner, action: Action, wanted: Mapping[str, bool]) -> list[Problem]:

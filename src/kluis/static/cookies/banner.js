@@ -40,7 +40,8 @@
   const text = (key) => CONFIG.texts[key][lang];
   const now = () => Math.floor(Date.now() / 1000);
 
-  // --- the consent cookie: "1|<visitor>|<page or *>:<revision>:<granted+ids>:<seconds, base 36>|..." ---
+  // --- the consent cookie: "1|<visitor>|<page or *>:<revision>:<granted+ids>:<seconds, base 36>[:g]|..." ---
+  // ":g" marks a choice made while Global Privacy Control was on.
 
   function readState() {
     for (const pair of document.cookie.split(";")) {
@@ -59,13 +60,13 @@
     }
     const choices = {};
     for (const entry of entries) {
-      const [key, revision, ids, at] = entry.split(":");
+      const [key, revision, ids, at, flag] = entry.split(":");
       if (at === undefined) {
         continue;
       }
       try {
         choices[key === SITE_WIDE ? key : decodeURIComponent(key)] = {
-          revision, granted: ids ? ids.split("+") : [], at: parseInt(at, 36) };
+          revision, granted: ids ? ids.split("+") : [], at: parseInt(at, 36), gpc: flag === "g" };
       } catch (e) {
         // A damaged entry is dropped: that page asks again.
       }
@@ -80,7 +81,7 @@
     const encode = (k) => {
       const c = state.choices[k];
       return [k === SITE_WIDE ? k : encodeURIComponent(k), c.revision, c.granted.join("+"), c.at.toString(36)]
-        .join(":");
+        .concat(c.gpc ? ["g"] : []).join(":");
     };
     let value;
     do {
@@ -91,10 +92,14 @@
   }
 
   function currentChoice() {
-    // This page's choice, else the site-wide one; only while it is fresh and made on this banner revision.
+    // This page's choice, else the site-wide one; only while it is fresh and made on this banner revision. A
+    // choice that turned on what GPC covers, made before the browser sent GPC, is older than the signal: the
+    // signal's default holds again until the visitor chooses anew (a choice made with GPC on stands).
     const choice = state && (state.choices[path] || state.choices[SITE_WIDE]);
     const fresh = choice && now() - choice.at < CONFIG.cookie.max_age;
-    return fresh && choice.revision === CONFIG.revision ? choice : null;
+    const overtaken = choice && gpc && !choice.gpc && categories.some((c) => c.gpc_refused &&
+      choice.granted.includes(c.id));
+    return fresh && !overtaken && choice.revision === CONFIG.revision ? choice : null;
   }
 
   function newVisitor() {
@@ -109,7 +114,7 @@
     if (!category) {
       return false;
     }
-    return category.required || (granted.includes(id) && !(gpc && category.gpc_refused));
+    return category.required || granted.includes(id);
   }
 
   function activate(root) {
@@ -181,7 +186,8 @@
 
   function remember(visitor, receipt) {
     const before = granted;
-    const choice = { revision: receipt.revision, granted: receipt.granted, at: now() };
+    const choice = { revision: receipt.revision, granted: receipt.granted, at: now(),
+      gpc: receipt.gpc_sources.length > 0 };
     state = state && state.visitor === visitor ? state : { visitor, choices: {} };
     if (receipt.scope === "site") {
       state.choices = { [SITE_WIDE]: choice }; // a site-wide choice replaces the page choices
@@ -231,11 +237,12 @@
     const choice = currentChoice();
     const siteWide = !!choice && state.choices[path] !== choice;
     const boxes = categories.map((c) => {
-      const off = gpc && c.gpc_refused;
+      // With GPC and no choice of the visitor's own yet, what GPC covers starts off (no choice: all start off);
+      // the visitor may still turn it on: their explicit choice wins.
       const id = `kluis-cookies-${c.id}`;
       const box = el("input", { type: "checkbox", name: c.id, id,
-        checked: c.required || (!off && !!choice && choice.granted.includes(c.id)),
-        disabled: c.required || off, "aria-describedby": `${id}-about` });
+        checked: c.required || (!!choice && choice.granted.includes(c.id)),
+        disabled: c.required, "aria-describedby": `${id}-about` });
       return el("div", { class: "kluis-cookies__category" }, [box,
         el("label", { for: id }, [c.name[lang] + (c.required ? ` (${text("always_on")})` : "")]),
         el("p", { id: `${id}-about` }, [c.description[lang]])]);
