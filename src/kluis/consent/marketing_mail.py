@@ -39,8 +39,10 @@ def campaign_message(session: Session, kluis: Kluis, row: Outbox) -> MessageCont
     if campaign is None:
         raise Cancelled("campaign_gone")
     base = kluis.settings.base_url
-    unsubscribe = f"{base}/marketing/unsubscribe?t={quote(marketing.unsubscribe_token(row.person_id, LIST))}"
-    preferences = f"{base}/marketing/preferences?t={quote(marketing.manage_token(row.person_id))}"
+    # The mail's language goes along: the page, the proof of the opt-out and its confirmation mail use it.
+    unsubscribe = (f"{base}/marketing/unsubscribe?t={quote(marketing.unsubscribe_token(row.person_id, LIST))}"
+                   f"&lang={row.lang}")
+    preferences = f"{base}/marketing/preferences?t={quote(marketing.manage_token(row.person_id))}&lang={row.lang}"
     return MessageContext(values={"campaign_title": campaign.title, "campaign_text": campaign.text,
                                   "unsubscribe_url": unsubscribe, "preferences_url": preferences},
                           headers=unsubscribe_headers(unsubscribe, kluis.policy.dpo.email))
