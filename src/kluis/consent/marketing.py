@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kluis.audit import service as audit
 from kluis.consent.marketing_models import Campaign, InterestProfile, Suppression, UsedToken
 from kluis.consent.models import ConsentEvent, ConsentNotice, ConsentState
+from kluis.db import among
 from kluis.gate.models import Objection, Restriction
 from kluis.kit import signing
 from kluis.kit.errors import Invalid, NotFound, Problem
@@ -277,14 +278,14 @@ def stream_ids(session: Session, query: Any, batch: int = 5000) -> Iterator[uuid
         yield from (row[0] for row in copy.rows())
 
 
-def suppress_before_erasure(session: Session, now: datetime, person_ids: list[uuid.UUID]) -> int:
+def suppress_before_erasure(session: Session, now: datetime, person_ids: Sequence[uuid.UUID]) -> int:
     """Called before people's identifiers are erased: whoever was ever on the marketing list (any consent event
     for it) keeps their addresses' keyed digests on the suppression list, opted out or not, so that a partner
     list or a re-import cannot bring them back (R-CONS-2). No plaintext is kept. How many entries were added."""
     ever = exists().where(ConsentEvent.person_id == Identifier.person_id, ConsentEvent.purpose == LIST)
     known = exists().where(Suppression.digest == Identifier.digest, Suppression.list_id == LIST)
     digests = set(session.scalars(select(Identifier.digest).where(
-        Identifier.person_id.in_(person_ids), Identifier.kind == "email", ever, ~known)))
+        among(session, Identifier.person_id, person_ids), Identifier.kind == "email", ever, ~known)))
     session.add_all(Suppression(digest=d, list_id=LIST, route="erasure", created_at=now) for d in sorted(digests))
     session.flush()
     return len(digests)
