@@ -20,7 +20,7 @@ from kluis.consent.models import ConsentEvent, ConsentNotice, ConsentState
 from kluis.db import among
 from kluis.gate.models import Objection, Restriction
 from kluis.kit import signing
-from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
 from kluis.vault.crypto import open_sealed, seal
 from kluis.vault.models import Identifier, Person
 from kluis.vault.service import live_person
@@ -201,10 +201,17 @@ class Marketing:
         return campaign
 
     def send_campaign(self, campaign_id: str, lang: str = "nl") -> int:
-        """Queue the campaign for its audience now; each mail checks the gate again when it is sent."""
-        from kluis.mail.service import enqueue
+        """Queue the campaign for its audience now; each mail checks the gate again when it is sent. Refused
+        while the one-click unsubscribe link could not be https (it would never leave the outbox)."""
+        from kluis.mail.service import enqueue, one_click_url_allowed
 
         campaign = self.campaign(campaign_id)
+        base = self.kluis.settings.base_url
+        if not one_click_url_allowed(f"{base}/marketing/unsubscribe"):
+            raise Conflict(f"KLUIS_BASE_URL is {base}: marketing mail needs an https address for its one-click "
+                           "unsubscribe link (RFC 8058); set KLUIS_BASE_URL to the https address of this Kluis",
+                           code="base_url_not_https",
+                           problems=[Problem("base_url", "not_https", "https://… (plain http only on loopback)")])
         count, after = 0, None
         while True:  # keyset pages: constant memory however large the audience
             query = audience_query(campaign.list_id).order_by(Person.id).limit(1000)

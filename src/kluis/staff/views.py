@@ -27,6 +27,7 @@ from kluis.consent.marketing import Marketing
 from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import DomainError, Invalid, NotAllowed, NotFound, Problem
 from kluis.kit.ids import token as random_token
+from kluis.mail import service as mail
 from kluis.staff import service
 from kluis.staff.rules import Permission
 from kluis.staff.service import LoginRefused, SignedIn
@@ -252,8 +253,9 @@ def dashboard(request: Request) -> Response:
         people = session.scalar(select(func.count()).select_from(Person).where(Person.shredded_at.is_(None)))
         records = session.scalar(select(func.count()).select_from(Record))
         chain = audit.verify(session) if staff.may(Permission.AUDIT_READ) else None
+        stuck_count, stuck = mail.stuck(session, kluis_of(request).clock.now())
     return _page(request, "staff/dashboard.html", "Dashboard", staff, active="dashboard", people=people or 0,
-                 records=records or 0, chain=chain)
+                 records=records or 0, chain=chain, stuck_count=stuck_count, stuck=stuck)
 
 
 @router.get("/people/{person_id}")

@@ -12,10 +12,10 @@ from kluis.worker import drain, pollers
 NOTICE = "Ja, ik wil de nieuwsbrief van benVitaal ontvangen. Afmelden kan altijd."
 
 
-def person(kluis, email="lezer@example.nl"):
+def person(kluis, email: str | None = "lezer@example.nl"):
+    identifiers = [IdentifierIn(kind="email", value=email)] if email else []
     with kluis.db.transaction() as session:
-        return kluis.vault(session, "test").create_person(
-            PersonIn(subject_types=["lead"], identifiers=[IdentifierIn(kind="email", value=email)])).id
+        return kluis.vault(session, "test").create_person(PersonIn(subject_types=["lead"], identifiers=identifiers)).id
 
 
 def send_all(kluis):

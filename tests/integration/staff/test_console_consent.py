@@ -1,11 +1,13 @@
-"""R-CONS-1 and R-CONS-2 in the console: the proof of each consent event, and the e-mail to the DPO registered
-with when it reached benVitaal."""
+"""R-CONS-1 and R-CONS-2 in the console: the proof of each consent event, the e-mail to the DPO registered
+with when it reached benVitaal, and marketing mail that is stuck."""
 
 from __future__ import annotations
 
 from tests.integration.marketing.helpers import person
 
 from kluis.consent.marketing import Marketing
+from kluis.mail.service import enqueue
+from kluis.worker import drain, pollers
 
 NOTICE_EN = "Yes, I want the benVitaal newsletter. I can unsubscribe at any time."
 
@@ -26,3 +28,24 @@ def test_r_cons_1_console_shows_the_proof_of_each_consent_event(client, kluis, a
     for expected in ("form", "account", "given", "withdrawn", "<td>en</td>", "<td>nl</td>"):
         assert expected in text, expected
     assert "198.51.100.23" not in text
+
+
+def test_r_cons_2_the_dashboard_shows_mail_that_is_stuck_and_why(client, kluis, settings, add_member, sign_in):
+    """Mail that keeps failing or failed is not left to be found in the database: staff see it, with the reason."""
+    pid = person(kluis)
+    nobody = person(kluis, None)
+    with kluis.db.transaction() as session:
+        kluis.consents(session, "test").give(pid, "marketing_email", method="form", notice_text=NOTICE_EN, lang="en")
+        Marketing(session, kluis, "test").add_campaign("winter", "Winter", "Nieuws")
+    kluis.settings = settings.model_copy(update={"base_url": "https://kluis.benvitaal.test"})
+    with kluis.db.transaction() as session:
+        Marketing(session, kluis, "test").send_campaign("winter")
+        enqueue(session, kluis.clock, template="account_notice", person_id=nobody,
+                context={"notice": "account_updated"}, actor="test")
+    kluis.settings = settings.model_copy(update={"base_url": "http://kluis.benvitaal.nl"})
+    drain(kluis, pollers())
+    sign_in(add_member("support"))
+    page = client.get("/console").text
+    assert "2 message(s) keep failing" in page
+    assert "base_url_not_https" in page and "no_address" in page and "marketing_newsletter" in page
+    assert "example.nl" not in page  # codes and ids, never an address
