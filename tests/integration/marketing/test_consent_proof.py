@@ -59,3 +59,33 @@ def test_r_cons_1_api_and_pages_record_the_language_of_a_withdrawal(client, klui
     with kluis.db.sessions() as session:
         proof = kluis.consents(session, "t").history(a)[0]
     assert (proof["lang"], proof["ip_network"], proof["notice_text"]) == ("en", "192.0.2.0/24", NOTICE_EN)
+
+
+def test_r_cons_1_the_migration_gives_existing_events_the_language_of_their_notice(kluis, clock):
+    """Migration 0016: events recorded before it take their language from their notice and were recorded
+    when they took effect; an event without a notice has no known language."""
+    from alembic import command
+    from sqlalchemy import Uuid, column, table
+
+    from kluis.db import UTCDateTime
+    from kluis.kit.ids import new_id
+    from kluis.schema import alembic_config
+
+    pid = person(kluis)
+    with kluis.db.transaction() as session:
+        notice = kluis.consents(session, "test")._notice(NOTICE_EN, "en")
+    with_notice, without = new_id(), new_id()
+    with kluis.db.engine.begin() as conn:
+        config = alembic_config(kluis.db.url, "data")
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0015_intake_sliding_log")
+        old = table("consent_event", column("id", Uuid()), column("person_id", Uuid()), column("purpose"),
+                    column("action"), column("method"), column("at", UTCDateTime()), column("notice_hash"),
+                    column("recorded_by"))
+        common = {"person_id": pid, "purpose": "marketing_email", "method": "form", "at": clock.now(),
+                  "recorded_by": "test"}
+        conn.execute(old.insert(), [common | {"id": with_notice, "action": "given", "notice_hash": notice},
+                                    common | {"id": without, "action": "withdrawn", "notice_hash": None}])
+        command.upgrade(config, "head")
+    found = {e.id: (e.lang, e.recorded_at) for e in events(kluis, pid)}
+    assert found == {with_notice: ("en", clock.now()), without: (None, clock.now())}

@@ -3,13 +3,23 @@ with when it reached benVitaal, and marketing mail that is stuck."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
 from tests.integration.marketing.helpers import person
 
 from kluis.consent.marketing import Marketing
+from kluis.consent.models import ConsentEvent
 from kluis.mail.service import enqueue
 from kluis.worker import drain, pollers
 
 NOTICE_EN = "Yes, I want the benVitaal newsletter. I can unsubscribe at any time."
+
+
+def events(kluis, person_id):
+    with kluis.db.sessions() as session:
+        return list(session.scalars(select(ConsentEvent).where(ConsentEvent.person_id == person_id)
+                                    .order_by(ConsentEvent.seq)))
 
 
 def test_r_cons_1_console_shows_the_proof_of_each_consent_event(client, kluis, add_member, sign_in):
@@ -49,3 +59,26 @@ def test_r_cons_2_the_dashboard_shows_mail_that_is_stuck_and_why(client, kluis, 
     assert "2 message(s) keep failing" in page
     assert "base_url_not_https" in page and "no_address" in page and "marketing_newsletter" in page
     assert "example.nl" not in page  # codes and ids, never an address
+
+
+def test_r_cons_2_console_registers_the_dpo_email_from_when_it_arrived_in_amsterdam_time(
+        client, kluis, clock, add_member, sign_in, csrf_of):
+    pid = person(kluis)
+    with kluis.db.transaction() as session:
+        kluis.consents(session, "test").give(pid, "marketing_email", method="form", notice_text=NOTICE_EN, lang="en")
+    clock.advance(timedelta(days=1))
+    sign_in(add_member("support"))
+    page = client.get(f"/console/people/{pid}")
+    url = f"/console/people/{pid}/marketing-opt-out"
+    form = {"csrf": csrf_of(page), "reference": "DPO-2026-50", "lang": "en"}
+    for bad in ("gisteren", "2026-11-27T09:00"):  # not a time; in the future
+        refused = client.post(url, data=form | {"received_at": bad}, follow_redirects=False)
+        assert refused.status_code == 422, bad
+    assert len(events(kluis, pid)) == 1
+    done = client.post(url, data=form | {"received_at": "2026-11-26T08:45"}, follow_redirects=False)
+    assert done.status_code == 303
+    withdrawn = events(kluis, pid)[-1]
+    assert (withdrawn.method, withdrawn.at, withdrawn.recorded_at, withdrawn.lang) == (
+        "dpo_email", datetime(2026, 11, 26, 7, 45, tzinfo=UTC), clock.now(), "en")
+    shown = client.get(f"/console/people/{pid}").text
+    assert "2026-11-26 08:45:00 CET" in shown and "DPO-2026-50" in shown
