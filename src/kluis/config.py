@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     # A claimed message is re-tried by another worker only after this lease: keep it well above the SMTP timeout.
     mail_lease_seconds: int = 300
     worker_poll_seconds: float = 5.0
+    # DKIM signing of marketing mail (RFC 8058 wants List-Unsubscribe signed; docs/mail.md). Without a key the
+    # relay must sign. The key is PEM text or the path of a PEM file.
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
+    dkim_private_key: SecretStr | None = None
 
     # The largest request body any route accepts (a batch of records with files is split to fit).
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
@@ -90,6 +95,9 @@ class Settings(BaseSettings):
     # Submits (and new codes) per target address (whoever sends them), in a window of hours.
     intake_per_address: int = 3
     intake_address_window_hours: int = 24
+    # Opening a marketing link (unsubscribe, preferences, confirm) per client network, in the intake's client
+    # window: enough for a person, too few to guess a token (docs/marketing.md).
+    marketing_links_per_client: int = 30
     # Proxies (addresses or networks) whose X-Forwarded-For is believed; without one, the peer address counts.
     trusted_proxies: list[str] = []
 
@@ -104,14 +112,14 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("unverified_request_days", "intake_per_client", "intake_client_window_minutes",
-                     "intake_per_address", "intake_address_window_hours")
+                     "intake_per_address", "intake_address_window_hours", "marketing_links_per_client")
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
         return value
 
-    @field_validator("intake_per_client", "intake_per_address")
+    @field_validator("intake_per_client", "intake_per_address", "marketing_links_per_client")
     @classmethod
     def _a_log_that_stays_small(cls, value: int) -> int:
         # Each counted hit is kept (the sliding log, rights.intake): a limit for people, not for machines.

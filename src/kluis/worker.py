@@ -20,6 +20,7 @@ from kluis import schema, wiring
 from kluis.audit.tasks import SealPoller
 from kluis.erasure.tasks import ErasurePoller
 from kluis.kit.cli import domain_errors, err, out
+from kluis.mail.dkim import NO_KEY_WARNING, signer_of
 from kluis.mail.worker import MailPoller
 from kluis.retention.tasks import SweepPoller
 from kluis.rights.tasks import PackagePoller, ReminderPoller, UnverifiedPoller
@@ -102,6 +103,9 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Handle what is due
     by one worker, each record is erased once."""
     kluis = wiring.for_cli()
     schema.ensure_current(kluis.db)
+    if signer_of(kluis.settings) is None:  # also refuses half a DKIM configuration before anything is sent
+        log.warning(NO_KEY_WARNING)
+        err.print(f"worker: {NO_KEY_WARNING}")
     work = pollers()
     if once:
         handled = drain(kluis, work)

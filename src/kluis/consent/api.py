@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kluis.web.deps import CallerDep, KluisDep, PurposeDep
 
@@ -20,9 +20,12 @@ class ConsentIn(BaseModel):
     action: Literal["given", "withdrawn"]
     method: Annotated[str, Field(max_length=30)]
     notice_text: Annotated[str | None, Field(max_length=10_000)] = None
-    lang: Literal["nl", "en"] = "nl"
+    # The language of the notice shown (given: Dutch unless said); a withdrawal without one keeps the person's own.
+    lang: Literal["nl", "en"] | None = None
     ip: Annotated[str | None, Field(max_length=64)] = None
     reference: Annotated[str | None, Field(max_length=80)] = None
+    # For a message from the person (dpo_email, staff_written_request): when it reached benVitaal.
+    received_at: AwareDatetime | None = None
 
 
 class ConsentOut(BaseModel):
@@ -41,10 +44,12 @@ def record_consent(person_id: UUID, body: ConsentIn, kluis: KluisDep, caller: Ca
         consents = kluis.consents(session, caller.actor)
         if body.action == "given":
             event = consents.give(person_id, body.purpose, method=body.method, notice_text=body.notice_text or "",
-                                  lang=body.lang, ip=body.ip, reference=body.reference)
+                                  lang=body.lang or "nl", ip=body.ip, reference=body.reference,
+                                  received_at=body.received_at)
         else:
             event = consents.withdraw(person_id, body.purpose, method=body.method, notice_text=body.notice_text,
-                                      lang=body.lang, ip=body.ip, reference=body.reference)
+                                      lang=body.lang, ip=body.ip, reference=body.reference,
+                                      received_at=body.received_at)
         return ConsentOut(id=event.id, purpose=event.purpose, action=event.action,
                           policy_version=event.policy_version)
 

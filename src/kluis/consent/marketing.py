@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.consent.marketing_models import Campaign, InterestProfile, Suppression, UsedToken
-from kluis.consent.models import ConsentNotice, ConsentState
+from kluis.consent.models import ConsentEvent, ConsentNotice, ConsentState
+from kluis.db import among
 from kluis.gate.models import Objection, Restriction
 from kluis.kit import signing
-from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
 from kluis.vault.crypto import open_sealed, seal
 from kluis.vault.models import Identifier, Person
 from kluis.vault.service import live_person
@@ -31,6 +32,7 @@ LIST = "marketing_email"  # the marketing e-mail list is the consent purpose it 
 PROFILING = "profiling"
 CONFIRM_MAX_AGE = 48 * 3600
 MANAGE_MAX_AGE = 30 * 24 * 3600
+LINK_MAX_AGE: dict[str, int | None] = {"opt_in": CONFIRM_MAX_AGE, "unsubscribe": None, "manage": MANAGE_MAX_AGE}
 OPT_OUT_ROUTES = ("unsubscribe_link", "account", "dpo_email", "subscription_page")
 MAX_TOPIC = 60
 
@@ -88,31 +90,44 @@ class Marketing:
 
     # --- opt-out (four routes) -----------------------------------------------------------------
 
-    def opt_out(self, person_id: uuid.UUID, route: str, *, reference: str | None = None, ip: str | None = None) -> None:
-        """Withdraw marketing consent and suppress every address of the person. Idempotent."""
+    def opt_out(self, person_id: uuid.UUID, route: str, *, reference: str | None = None, ip: str | None = None,
+                lang: str | None = None, received_at: datetime | None = None) -> None:
+        """Withdraw marketing consent, suppress every address of the person, and confirm it by an administrative
+        mail (it goes although marketing is now withdrawn), whatever the route. A message to the DPO counts
+        from ``received_at``: queued marketing mail is checked against the consent when it is sent."""
+        from kluis.mail.notices import ACCOUNT_NOTICE, MARKETING_UNSUBSCRIBED
+        from kluis.mail.service import enqueue
+
         if route not in OPT_OUT_ROUTES:
             raise Invalid("unknown opt-out route", code="route_invalid",
                           problems=[Problem("route", "route_invalid", f"one of: {', '.join(OPT_OUT_ROUTES)}")])
         self._person(person_id)
-        self.kluis.consents(self.session, self.actor).withdraw(person_id, LIST, method=route, reference=reference,
-                                                               ip=ip)
+        event = self.kluis.consents(self.session, self.actor).withdraw(
+            person_id, LIST, method=route, reference=reference, ip=ip, lang=lang, received_at=received_at)
         now = self.kluis.clock.now()
         for digest in self._email_digests(person_id):
             if self.session.get(Suppression, (digest, LIST)) is None:
                 self.session.add(Suppression(digest=digest, list_id=LIST, route=route, created_at=now))
         self.session.flush()
+        enqueue(self.session, self.kluis.clock, template=ACCOUNT_NOTICE, person_id=person_id, lang=event.lang or "nl",
+                context={"notice": MARKETING_UNSUBSCRIBED}, actor=self.actor)
 
     def unsubscribe_token(self, person_id: uuid.UUID, list_id: str = LIST) -> str:
         """For the link in every marketing mail: bound to person and list, valid as long as needed."""
         return signing.sign(self.kluis.keys.secret, "unsubscribe", person_id, list_id, self.kluis.clock.now())
 
-    def unsubscribe(self, token: str, ip: str | None = None) -> uuid.UUID:
+    def unsubscribe(self, token: str, ip: str | None = None, lang: str | None = None) -> uuid.UUID:
         claims = self._verify(token, "unsubscribe", None)
         person = self.session.get(Person, claims.subject)
         if person is None or person.shredded_at is not None:
             return claims.subject  # erased: the suppression entry already keeps marketing away
-        self.opt_out(claims.subject, "unsubscribe_link", ip=ip)
+        self.opt_out(claims.subject, "unsubscribe_link", ip=ip, lang=lang)
         return claims.subject
+
+    def link_holder(self, token: str, kind: str) -> uuid.UUID:
+        """Whose link this is (``opt_in``, ``unsubscribe`` or ``manage``), changing nothing: what a page shows
+        before the person acts. Raises TokenRefused as the action itself would."""
+        return self._verify(token, kind, LINK_MAX_AGE[kind]).subject
 
     def manage_token(self, person_id: uuid.UUID) -> str:
         return signing.sign(self.kluis.keys.secret, "manage", person_id, LIST, self.kluis.clock.now())
@@ -186,10 +201,17 @@ class Marketing:
         return campaign
 
     def send_campaign(self, campaign_id: str, lang: str = "nl") -> int:
-        """Queue the campaign for its audience now; each mail checks the gate again when it is sent."""
-        from kluis.mail.service import enqueue
+        """Queue the campaign for its audience now; each mail checks the gate again when it is sent. Refused
+        while the one-click unsubscribe link could not be https (it would never leave the outbox)."""
+        from kluis.mail.service import enqueue, one_click_url_allowed
 
         campaign = self.campaign(campaign_id)
+        base = self.kluis.settings.base_url
+        if not one_click_url_allowed(f"{base}/marketing/unsubscribe"):
+            raise Conflict(f"KLUIS_BASE_URL is {base}: marketing mail needs an https address for its one-click "
+                           "unsubscribe link (RFC 8058); set KLUIS_BASE_URL to the https address of this Kluis",
+                           code="base_url_not_https",
+                           problems=[Problem("base_url", "not_https", "https://… (plain http only on loopback)")])
         count, after = 0, None
         while True:  # keyset pages: constant memory however large the audience
             query = audience_query(campaign.list_id).order_by(Person.id).limit(1000)
@@ -261,6 +283,19 @@ def stream_ids(session: Session, query: Any, batch: int = 5000) -> Iterator[uuid
     with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT") as copy:
         copy.set_types(["uuid"])
         yield from (row[0] for row in copy.rows())
+
+
+def suppress_before_erasure(session: Session, now: datetime, person_ids: Sequence[uuid.UUID]) -> int:
+    """Called before people's identifiers are erased: whoever was ever on the marketing list (any consent event
+    for it) keeps their addresses' keyed digests on the suppression list, opted out or not, so that a partner
+    list or a re-import cannot bring them back (R-CONS-2). No plaintext is kept. How many entries were added."""
+    ever = exists().where(ConsentEvent.person_id == Identifier.person_id, ConsentEvent.purpose == LIST)
+    known = exists().where(Suppression.digest == Identifier.digest, Suppression.list_id == LIST)
+    digests = set(session.scalars(select(Identifier.digest).where(
+        among(session, Identifier.person_id, person_ids), Identifier.kind == "email", ever, ~known)))
+    session.add_all(Suppression(digest=d, list_id=LIST, route="erasure", created_at=now) for d in sorted(digests))
+    session.flush()
+    return len(digests)
 
 
 def delete_profile(session: Session, person_id: uuid.UUID) -> bool:

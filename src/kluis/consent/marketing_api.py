@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kluis.consent.marketing import MAX_TOPIC, PROFILING, Marketing
 from kluis.kit.errors import NotAllowed, Problem
@@ -30,6 +30,10 @@ class OptOut(BaseModel):
 
     route: Literal["account", "dpo_email"]
     reference: Annotated[str | None, Field(max_length=80)] = None
+    # The language of the page or e-mail the person used; the confirmation goes in it (default: their own).
+    lang: Literal["nl", "en"] | None = None
+    # dpo_email: when the e-mail reached benVitaal; the withdrawal counts from then.
+    received_at: AwareDatetime | None = None
 
 
 class Click(BaseModel):
@@ -58,13 +62,15 @@ def opt_in(person_id: UUID, body: OptIn, kluis: KluisDep, caller: CallerDep, pur
 
 @router.post("/people/{person_id}/marketing/opt-out")
 def opt_out(person_id: UUID, body: OptOut, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> dict[str, str]:
-    """Routes (b) account preferences and (c) an e-mail to the DPO registered by staff (with its reference)."""
+    """Routes (b) account preferences and (c) an e-mail to the DPO registered by staff (with its reference and
+    when it was received). Either way the person gets a confirmation mail."""
     caller.require(purpose)
     if body.route == "dpo_email" and not body.reference:
         raise NotAllowed("staff register the DPO e-mail with its reference", code="reference_required",
                          problems=[Problem("reference", "required", "the reference of the e-mail to the DPO")])
     with kluis.db.transaction() as session:
-        Marketing(session, kluis, caller.actor).opt_out(person_id, body.route, reference=body.reference)
+        Marketing(session, kluis, caller.actor).opt_out(person_id, body.route, reference=body.reference,
+                                                        lang=body.lang, received_at=body.received_at)
     return {"status": "unsubscribed"}
 
 

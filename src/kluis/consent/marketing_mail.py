@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from kluis.consent.marketing import CONFIRM_MAX_AGE, LIST, Marketing
 from kluis.consent.marketing_models import Campaign
 from kluis.kit.clock import AMSTERDAM
-from kluis.mail.service import Cancelled, MessageContext, register_template, unsubscribe_headers
+from kluis.mail.service import Cancelled, MessageContext, Undeliverable, register_template, unsubscribe_headers
 
 if TYPE_CHECKING:
     from kluis.mail.models import Outbox
@@ -39,11 +39,17 @@ def campaign_message(session: Session, kluis: Kluis, row: Outbox) -> MessageCont
     if campaign is None:
         raise Cancelled("campaign_gone")
     base = kluis.settings.base_url
-    unsubscribe = f"{base}/marketing/unsubscribe?t={quote(marketing.unsubscribe_token(row.person_id, LIST))}"
-    preferences = f"{base}/marketing/preferences?t={quote(marketing.manage_token(row.person_id))}"
+    # The mail's language goes along: the page, the proof of the opt-out and its confirmation mail use it.
+    unsubscribe = (f"{base}/marketing/unsubscribe?t={quote(marketing.unsubscribe_token(row.person_id, LIST))}"
+                   f"&lang={row.lang}")
+    preferences = f"{base}/marketing/preferences?t={quote(marketing.manage_token(row.person_id))}&lang={row.lang}"
+    try:
+        headers = unsubscribe_headers(unsubscribe, kluis.policy.dpo.email)
+    except ValueError:  # KLUIS_BASE_URL changed to plain http after queueing: retrying cannot help
+        raise Undeliverable("base_url_not_https") from None
     return MessageContext(values={"campaign_title": campaign.title, "campaign_text": campaign.text,
                                   "unsubscribe_url": unsubscribe, "preferences_url": preferences},
-                          headers=unsubscribe_headers(unsubscribe, kluis.policy.dpo.email))
+                          headers=headers)
 
 
 register_template("marketing_confirm", confirm_message)

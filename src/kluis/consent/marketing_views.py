@@ -7,15 +7,25 @@ signed token, so no login is needed and nobody can act for another person.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
 
 from kluis.consent.marketing import Marketing, TokenRefused
+from kluis.kit.errors import NotFound
+from kluis.rights import intake
+from kluis.rights.rules import Window
 from kluis.web.deps import KluisDep
+
+if TYPE_CHECKING:
+    from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/marketing", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
@@ -39,6 +49,8 @@ TEXT = {
         "Gebruik de link uit uw meest recente e-mail, of mail dpo@benvitaal.nl.",
         "used_link": "Deze link is al gebruikt; uw aanmelding was al bevestigd.",
         "optin_notice": "Ja, ik wil marketing-e-mail van benVitaal ontvangen. Afmelden kan altijd.",
+        "too_many_title": "Even geduld", "too_many": "Er zijn vanaf uw netwerk te veel links geopend. Probeer het "
+        "later opnieuw.",
     },
     "en": {
         "confirm_title": "Confirm subscription", "confirm_ask": "Confirm that you want to receive marketing e-mail "
@@ -53,6 +65,8 @@ TEXT = {
         "bad_link": "This link is not (or no longer) valid. Use the link in your latest e-mail, or write to "
         "dpo@benvitaal.nl.", "used_link": "This link was already used; your subscription was confirmed before.",
         "optin_notice": "Yes, I want to receive marketing e-mail from benVitaal. I can unsubscribe at any time.",
+        "too_many_title": "Please wait", "too_many": "Too many links were opened from your network. Please try "
+        "again later.",
     },
 }
 
@@ -74,56 +88,102 @@ def _refused(request: Request, lang: str, exc: TokenRefused) -> HTMLResponse:
                  t["used_link"] if used else t["bad_link"], status=409 if used else 400, error=not used)
 
 
+def _count(request: Request, kluis: Kluis) -> None:
+    """One hit per use of a link, per client network, in the intake's sliding log (R-CONS-2). Committed on its
+    own: a guess that finds nothing counts all the same."""
+    settings = kluis.settings
+    client = intake.client_of(request.client.host if request.client else None,
+                              request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    bucket = intake.Bucket(kluis.keys.digest("marketing:link-client", "", client).hex(),
+                           Window(settings.marketing_links_per_client,
+                                  timedelta(minutes=settings.intake_client_window_minutes)))
+    with kluis.db.transaction() as session:
+        intake.hit(session, kluis.clock.now(), [bucket])
+
+
+def _answer(request: Request, kluis: Kluis, lang: str, act: Callable[[], HTMLResponse]) -> HTMLResponse:
+    """Count the use, then act. A forged or guessed token, or one of a person no longer held, answers exactly
+    as a missing page does: the answer tells nothing about which links exist."""
+    try:
+        _count(request, kluis)
+        return act()
+    except intake.RateLimited as limited:
+        response = _page(request, lang, TEXT[lang]["too_many_title"], TEXT[lang]["too_many"], status=429,
+                         error=True)
+        response.headers["Retry-After"] = str(limited.retry_after)
+        return response
+    except TokenRefused as exc:
+        if exc.code == "token_invalid":
+            raise HTTPException(404) from None
+        return _refused(request, lang, exc)
+    except NotFound:
+        raise HTTPException(404) from None
+
+
 @router.get("/confirm")
-def confirm_form(request: Request, t: Token, lang: Lang = "nl") -> HTMLResponse:
+def confirm_form(request: Request, kluis: KluisDep, t: Token, lang: Lang = "nl") -> HTMLResponse:
     text = TEXT[lang]
-    return _page(request, lang, text["confirm_title"], text["confirm_ask"],
-                 form_action=f"/marketing/confirm?lang={lang}", token=t,
-                 buttons=(("confirm", text["confirm_button"], ""),))
+
+    def show() -> HTMLResponse:
+        _holder(kluis, t, "opt_in")
+        return _page(request, lang, text["confirm_title"], text["confirm_ask"],
+                     form_action=f"/marketing/confirm?lang={lang}", token=t,
+                     buttons=(("confirm", text["confirm_button"], ""),))
+
+    return _answer(request, kluis, lang, show)
 
 
 @router.post("/confirm")
 def confirm(request: Request, kluis: KluisDep, t: FormToken, lang: Lang = "nl") -> HTMLResponse:
-    try:
+    def act() -> HTMLResponse:
         with kluis.db.transaction() as session:
             Marketing(session, kluis, "person").confirm_opt_in(t, ip=_ip(request))
-    except TokenRefused as exc:
-        return _refused(request, lang, exc)
-    return _page(request, lang, TEXT[lang]["confirm_title"], TEXT[lang]["confirmed"])
+        return _page(request, lang, TEXT[lang]["confirm_title"], TEXT[lang]["confirmed"])
+
+    return _answer(request, kluis, lang, act)
 
 
 @router.get("/unsubscribe")
-def unsubscribe_form(request: Request, t: Token, lang: Lang = "nl") -> HTMLResponse:
+def unsubscribe_form(request: Request, kluis: KluisDep, t: Token, lang: Lang = "nl") -> HTMLResponse:
     text = TEXT[lang]
-    return _page(request, lang, text["unsub_title"], text["unsub_ask"],
-                 form_action=f"/marketing/unsubscribe?t={t}&lang={lang}", token=t,
-                 buttons=(("unsubscribe", text["unsub_button"], ""),), note=text["admin_note"])
+
+    def show() -> HTMLResponse:
+        _holder(kluis, t, "unsubscribe")
+        return _page(request, lang, text["unsub_title"], text["unsub_ask"],
+                     form_action=f"/marketing/unsubscribe?t={quote(t)}&lang={lang}", token=t,
+                     buttons=(("unsubscribe", text["unsub_button"], ""),), note=text["admin_note"])
+
+    return _answer(request, kluis, lang, show)
 
 
 @router.post("/unsubscribe")
 def unsubscribe(request: Request, kluis: KluisDep, t: Token, lang: Lang = "nl") -> HTMLResponse:
-    """RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click` to the URL; the token in the URL is the proof."""
-    try:
+    """RFC 8058: the mail client POSTs `List-Unsubscribe=One-Click` to the URL; the token in the URL is the proof.
+    The person gets a confirmation mail, as on every opt-out route."""
+    def act() -> HTMLResponse:
         with kluis.db.transaction() as session:
-            Marketing(session, kluis, "person").unsubscribe(t, ip=_ip(request))
-    except TokenRefused as exc:
-        return _refused(request, lang, exc)
-    return _page(request, lang, TEXT[lang]["unsub_title"], TEXT[lang]["unsubscribed"], note=TEXT[lang]["admin_note"])
+            Marketing(session, kluis, "person").unsubscribe(t, ip=_ip(request), lang=lang)
+        return _page(request, lang, TEXT[lang]["unsub_title"], TEXT[lang]["unsubscribed"],
+                     note=TEXT[lang]["admin_note"])
+
+    return _answer(request, kluis, lang, act)
 
 
 @router.get("/preferences")
 def preferences(request: Request, kluis: KluisDep, t: Token, lang: Lang = "nl") -> HTMLResponse:
     text = TEXT[lang]
-    try:
+
+    def show() -> HTMLResponse:
         with kluis.db.sessions() as session:
             marketing = Marketing(session, kluis, "person")
             subscribed = marketing.subscribed(marketing.person_of_manage_token(t))
-    except TokenRefused as exc:
-        return _refused(request, lang, exc)
-    button = ("unsubscribe", text["unsub_button"], "") if subscribed else ("subscribe", text["prefs_subscribe"], "")
-    return _page(request, lang, text["prefs_title"], text["prefs_on"] if subscribed else text["prefs_off"],
-                 form_action=f"/marketing/preferences?lang={lang}", token=t, buttons=(button,),
-                 note=text["admin_note"])
+        button = (("unsubscribe", text["unsub_button"], "") if subscribed
+                  else ("subscribe", text["prefs_subscribe"], ""))
+        return _page(request, lang, text["prefs_title"], text["prefs_on"] if subscribed else text["prefs_off"],
+                     form_action=f"/marketing/preferences?lang={lang}", token=t, buttons=(button,),
+                     note=text["admin_note"])
+
+    return _answer(request, kluis, lang, show)
 
 
 @router.post("/preferences")
@@ -132,18 +192,24 @@ def change_preferences(request: Request, kluis: KluisDep, t: FormToken,
                        ) -> HTMLResponse:
     """Route (d) of the statement: the subscription-management tool, reached by a signed link."""
     text = TEXT[lang]
-    try:
+
+    def act() -> HTMLResponse:
         with kluis.db.transaction() as session:
             marketing = Marketing(session, kluis, "person")
             person_id = marketing.person_of_manage_token(t)
             if action == "unsubscribe":
-                marketing.opt_out(person_id, "subscription_page", ip=_ip(request))
+                marketing.opt_out(person_id, "subscription_page", ip=_ip(request), lang=lang)
             else:
                 marketing.request_opt_in(person_id, notice_text=text["optin_notice"], lang=lang)
-    except TokenRefused as exc:
-        return _refused(request, lang, exc)
-    message = text["unsubscribed"] if action == "unsubscribe" else text["resubscribe_sent"]
-    return _page(request, lang, text["prefs_title"], message, note=text["admin_note"])
+        message = text["unsubscribed"] if action == "unsubscribe" else text["resubscribe_sent"]
+        return _page(request, lang, text["prefs_title"], message, note=text["admin_note"])
+
+    return _answer(request, kluis, lang, act)
+
+
+def _holder(kluis: Kluis, token: str, kind: str) -> None:
+    with kluis.db.sessions() as session:
+        Marketing(session, kluis, "person").link_holder(token, kind)
 
 
 def _ip(request: Request) -> str | None:

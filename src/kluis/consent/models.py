@@ -34,7 +34,12 @@ class ConsentEvent(Base):
     purpose: Mapped[str] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(10))  # given | withdrawn
     method: Mapped[str] = mapped_column(String(30))
+    # When it took effect: for a message to the DPO, when that message reached benVitaal (R-CONS-2).
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When it was written down here (later than ``at`` for a registered e-mail); null on rows before 0016.
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The language of the notice or page the person used (nl/en): part of the proof, and of the reply.
+    lang: Mapped[str | None] = mapped_column(String(2))
     policy_version: Mapped[int | None] = mapped_column(Integer)
     notice_hash: Mapped[str | None] = mapped_column(ForeignKey("consent_notice.hash"))
     recorded_by: Mapped[str] = mapped_column(String(120))

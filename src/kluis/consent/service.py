@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -31,17 +32,30 @@ class Consents:
     actor: str
 
     def give(self, person_id: uuid.UUID, purpose: str, *, method: str, notice_text: str, lang: str,
-             ip: str | None = None, reference: str | None = None) -> ConsentEvent:
-        return self._record(person_id, purpose, "given", method, notice_text, lang, ip, reference)
+             ip: str | None = None, reference: str | None = None,
+             received_at: datetime | None = None) -> ConsentEvent:
+        return self._record(person_id, purpose, "given", method, notice_text, lang, ip, reference, received_at)
 
     def withdraw(self, person_id: uuid.UUID, purpose: str, *, method: str, notice_text: str | None = None,
-                 lang: str = "nl", ip: str | None = None, reference: str | None = None) -> ConsentEvent:
+                 lang: str | None = None, ip: str | None = None, reference: str | None = None,
+                 received_at: datetime | None = None) -> ConsentEvent:
         """One action, whatever the route; withdrawing what was never given is recorded too (it is harmless
-        and proves the wish), so nobody learns from the answer whether consent existed."""
-        return self._record(person_id, purpose, "withdrawn", method, notice_text, lang, ip, reference)
+        and proves the wish), so nobody learns from the answer whether consent existed. Without a language
+        the person's own (that of their latest consent) is kept. A message to the DPO counts from
+        ``received_at``, when it reached benVitaal, not from when staff register it."""
+        return self._record(person_id, purpose, "withdrawn", method, notice_text,
+                            lang or self.language(person_id, purpose), ip, reference, received_at)
+
+    def language(self, person_id: uuid.UUID, purpose: str) -> str:
+        """The language the person last used for this purpose (their notice's), Dutch when none is known."""
+        found = self.session.scalar(select(ConsentEvent.lang).where(
+            ConsentEvent.person_id == person_id, ConsentEvent.purpose == purpose, ConsentEvent.lang.is_not(None))
+            .order_by(ConsentEvent.seq.desc()).limit(1))
+        return found or "nl"
 
     def history(self, person_id: uuid.UUID) -> list[dict[str, Any]]:
-        """Every consent event of the person, with the notice text shown (for access packages)."""
+        """Every consent event of the person with its proof (R-CONS-1): when it took effect and was recorded,
+        how (route), under which statement version, the notice text shown, its language, the truncated IP."""
         live_person(self.session, person_id)
         rows = self.session.execute(select(ConsentEvent, ConsentNotice.text).outerjoin(
             ConsentNotice, ConsentNotice.hash == ConsentEvent.notice_hash).where(
@@ -52,15 +66,18 @@ class Consents:
             proof = (json.loads(open_sealed(dek, person_id, event.id, "consent_proof", event.proof))
                      if event.proof and dek else {})
             out.append({"id": str(event.id), "purpose": event.purpose, "action": event.action,
-                        "method": event.method, "at": event.at.isoformat(), "policy_version": event.policy_version,
-                        "notice_text": text, "reference": event.reference, "ip_network": proof.get("ip")})
+                        "method": event.method, "at": event.at.isoformat(),
+                        "recorded_at": event.recorded_at.isoformat() if event.recorded_at else None,
+                        "policy_version": event.policy_version, "notice_text": text, "lang": event.lang,
+                        "reference": event.reference, "ip_network": proof.get("ip")})
         return out
 
     def _record(self, person_id: uuid.UUID, purpose: str, action: str, method: str, notice_text: str | None,
-                lang: str, ip: str | None, reference: str | None) -> ConsentEvent:
+                lang: str, ip: str | None, reference: str | None, received_at: datetime | None) -> ConsentEvent:
         live_person(self.session, person_id)
         problems = []
         policy = self.kluis.policy
+        now = self.kluis.clock.now()
         if purpose not in policy.purpose_ids or str(policy.purpose(purpose).basis) != "consent":
             consent_purposes = [p.id for p in policy.purposes if str(p.basis) == "consent"]
             problems.append(Problem("purpose", "not_a_consent_purpose",
@@ -74,10 +91,13 @@ class Consents:
             problems.append(Problem("notice_text", "too_long", "at most 10,000 characters"))
         if lang not in ("nl", "en"):
             problems.append(Problem("lang", "lang_invalid", "nl or en"))
-        if method in ("staff_written_request", "dpo_email") and not reference:
+        if method in rules.MESSAGE_METHODS and not reference:
             problems.append(Problem("reference", "required", "staff record the reference of the person's message"))
         if reference is not None and len(reference) > 80:
             problems.append(Problem("reference", "too_long", "at most 80 characters"))
+        problems += rules.check_received_at(method, received_at, now)
+        if received_at is not None and not problems:
+            problems += self._not_overtaken(person_id, purpose, received_at)
         network = None
         if ip:
             try:
@@ -86,14 +106,14 @@ class Consents:
                 problems.append(Problem("ip", "ip_invalid", "not an IP address"))
         if problems:
             raise Invalid(f"the consent was not {action}", code="consent_invalid", problems=problems)
-        now = self.kluis.clock.now()
         notice_hash = self._notice(notice_text, lang) if notice_text else None
         event_id = new_id()
         proof = None
         if network:
             dek = self.kluis.keystore.data_keys(self.session, [person_id])[person_id]
             proof = seal(dek, person_id, event_id, "consent_proof", json.dumps({"ip": network}).encode())
-        event = ConsentEvent(id=event_id, person_id=person_id, purpose=purpose, action=action, method=method, at=now,
+        event = ConsentEvent(id=event_id, person_id=person_id, purpose=purpose, action=action, method=method,
+                             at=received_at or now, recorded_at=now, lang=lang,
                              policy_version=self.kluis.policy_version, notice_hash=notice_hash,
                              recorded_by=self.actor, reference=reference, proof=proof)
         self.session.add(event)
@@ -101,8 +121,19 @@ class Consents:
         gate_service.Gate(self.session, policy, self.kluis.clock, self.actor).refresh(person_id)
         audit.append(self.session, self.kluis.clock, actor=self.actor, action=f"consent.{action}",
                      object_type="consent_event", object_ids=[event.id, person_id],
-                     details={"purpose": purpose, "method": method, "policy_version": self.kluis.policy_version})
+                     details={"purpose": purpose, "method": method, "lang": lang,
+                              "policy_version": self.kluis.policy_version})
         return event
+
+    def _not_overtaken(self, person_id: uuid.UUID, purpose: str, received_at: datetime) -> list[Problem]:
+        """A message that arrived before the person's latest change for this purpose would undo a newer wish."""
+        latest = self.session.scalar(select(ConsentEvent.at).where(
+            ConsentEvent.person_id == person_id, ConsentEvent.purpose == purpose)
+            .order_by(ConsentEvent.seq.desc()).limit(1))
+        if latest is not None and latest > received_at:
+            return [Problem("received_at", "received_before_latest_change",
+                            "the person changed this consent after the message arrived; ask them what they want now")]
+        return []
 
     def _notice(self, text: str, lang: str) -> str:
         digest = hashlib.sha256(f"{lang}\x1f{text}".encode()).hexdigest()

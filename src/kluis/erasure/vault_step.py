@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
-from kluis.consent.marketing import delete_profile
+from kluis.consent.marketing import delete_profile, suppress_before_erasure
 from kluis.erasure import notices, repository, rules
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import Reason
@@ -100,6 +100,7 @@ def erase(session: Session, kluis: Kluis, actor: str, job: ErasureJob, holds: li
         last = page[-1].id
         checkpoint("erasure.vault.batch")
     checkpoint("erasure.vault.records")
+    suppressed = suppress_before_erasure(session, now, [person.id])  # before the digests go with the identifiers
     gone = repository.delete_identifiers(session, person.id)
     identifiers = len(gone)
     address = functools.cache(lambda: notices.first_address(person.id, old_key, gone))
@@ -119,7 +120,8 @@ def erase(session: Session, kluis: Kluis, actor: str, job: ErasureJob, holds: li
     audit.append(session, kluis.clock, actor=actor, action="erasure.vault_erased",
                  object_type="erasure_job", object_ids=[job.id, person.id],
                  details={"records_erased": sum(erased.values()), "records_kept": kept_records,
-                          "categories_erased": sorted(erased), "identifiers": int(identifiers or 0)})
+                          "categories_erased": sorted(erased), "identifiers": int(identifiers or 0),
+                          "suppressed": suppressed})
     if job.request_id is not None:
         notices.tell_person(session, kluis, actor, job, person.id, address())
     notices.tell_parties(session, kluis, actor, job, sorted(erased))

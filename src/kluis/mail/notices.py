@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
 ACCOUNT_NOTICE = "account_notice"
+MARKETING_UNSUBSCRIBED = "marketing_unsubscribed"
 
 # code -> language -> (title, one-sentence notice)
 NOTICES: dict[str, dict[str, tuple[str, str]]] = {
@@ -27,6 +28,14 @@ NOTICES: dict[str, dict[str, tuple[str, str]]] = {
     "account_updated": {
         "nl": ("Uw accountgegevens zijn gewijzigd", "De gegevens van uw benVitaal-account zijn gewijzigd."),
         "en": ("Your account details were changed", "The details of your benVitaal account were changed."),
+    },
+    MARKETING_UNSUBSCRIBED: {
+        "nl": ("U bent afgemeld voor marketing-e-mail",
+               "U ontvangt geen marketing-e-mail meer van benVitaal. Administratieve berichten, zoals "
+               "orderbevestigingen en berichten over uw account, blijft u ontvangen."),
+        "en": ("You are unsubscribed from marketing e-mail",
+               "You will receive no more marketing e-mail from benVitaal. You will still receive administrative "
+               "messages, such as order confirmations and notices about your account."),
     },
     "password_changed": {
         "nl": ("Uw wachtwoord is gewijzigd", "Het wachtwoord van uw benVitaal-account is zojuist gewijzigd."),

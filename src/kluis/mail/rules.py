@@ -21,6 +21,7 @@ STATES = (QUEUED, SENDING, SENT, FAILED, CANCELLED)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
 MAX_CONTEXT_TEXT = 200
+STUCK_DAYS = 30  # failed mail is shown to staff this long (docs/mail.md)
 
 # Headers the outbox sets itself; a template's builder may not replace them.
 RESERVED_HEADERS = frozenset({"from", "to", "cc", "bcc", "subject", "message-id", "date", "sender",
@@ -98,7 +99,7 @@ def unsubscribe_headers(one_click_url: str, mailto: str) -> dict[str, str]:
     """RFC 8058 one-click unsubscribe (with RFC 2369 mailto as the fallback). The URL must be https
     (plain http only on loopback, for the demo) and must itself carry the proof of who unsubscribes
     (a signed token): no login is asked."""
-    if not _one_click_url(one_click_url):
+    if not one_click_url_allowed(one_click_url):
         raise ValueError("RFC 8058 requires an https one-click unsubscribe URL")
     if not mailto.startswith("mailto:"):
         mailto = f"mailto:{mailto}"
@@ -109,10 +110,11 @@ def has_one_click_unsubscribe(headers: Mapping[str, str]) -> bool:
     """R-CONS-2 (a): every marketing mail carries the one-click opt-out."""
     found = {k.lower(): v for k, v in headers.items()}
     links = [part.strip().strip("<>") for part in found.get(UNSUBSCRIBE.lower(), "").split(",")]
-    return any(_one_click_url(link) for link in links) and found.get(UNSUBSCRIBE_POST.lower()) == ONE_CLICK
+    return any(one_click_url_allowed(link) for link in links) and found.get(UNSUBSCRIBE_POST.lower()) == ONE_CLICK
 
 
-def _one_click_url(url: str) -> bool:
+def one_click_url_allowed(url: str) -> bool:
+    """https (RFC 8058), or plain http on loopback for the demo."""
     parts = urlsplit(url)
     if parts.scheme == "https":
         return bool(parts.hostname)

@@ -14,11 +14,11 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
@@ -27,12 +27,13 @@ from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
 from kluis.mail import rules
 from kluis.mail.models import Outbox
-from kluis.mail.rules import unsubscribe_headers
+from kluis.mail.rules import one_click_url_allowed, unsubscribe_headers
 from kluis.mail.templates import Cancelled, MessageContext, Undeliverable, message_type, register_template
 
 # What other domains use, so that they import mail through this module only.
 __all__ = ["Cancelled", "MessageContext", "Undeliverable", "claim", "defer", "enqueue", "mark_cancelled",
-           "mark_failed", "mark_sent", "open_address", "register_template", "seal_address", "unsubscribe_headers"]
+           "mark_failed", "mark_sent", "one_click_url_allowed", "open_address", "register_template", "seal_address",
+           "stuck", "unsubscribe_headers"]
 
 log = logging.getLogger("kluis.mail")
 WORKER = "worker"
@@ -163,6 +164,17 @@ def _still_ours(session: Session, claimed: Outbox) -> Outbox | None:
                     claimed.id)
         return None
     return row
+
+
+def stuck(session: Session, now: datetime, *, limit: int = 50) -> tuple[int, list[Outbox]]:
+    """Mail staff should look at: waiting after a failed attempt, or failed in the last ``STUCK_DAYS`` days.
+    How many, and the latest ``limit`` of them (ids, template, state, attempts and an error code only)."""
+    query = select(Outbox).where(or_(
+        and_(Outbox.state.in_((rules.QUEUED, rules.SENDING)), Outbox.last_error.is_not(None)),
+        and_(Outbox.state == rules.FAILED, Outbox.created_at >= now - timedelta(days=rules.STUCK_DAYS))))
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(session.scalars(query.order_by(Outbox.created_at.desc(), Outbox.id).limit(limit)))
+    return count, rows
 
 
 def _address_key(secret: bytes) -> bytes:

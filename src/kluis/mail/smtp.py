@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.utils import parseaddr
 
 from kluis.config import Settings
+from kluis.mail.dkim import DkimSigner, flatten, signer_of
 
 
 class DeliveryError(Exception):
@@ -39,10 +40,11 @@ class SmtpTransport:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.signer = signer_of(settings)
 
     @contextmanager
     def connection(self) -> Iterator[SmtpConnection]:
-        conn = SmtpConnection(self.settings)
+        conn = SmtpConnection(self.settings, self.signer)
         try:
             yield conn
         finally:
@@ -50,15 +52,25 @@ class SmtpTransport:
 
 
 class SmtpConnection:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, signer: DkimSigner | None = None) -> None:
         self.settings = settings
+        self.signer = signer
         self.envelope_from = parseaddr(settings.mail_from)[1]
         self._smtp: smtplib.SMTP | None = None
 
     def send(self, message: EmailMessage, to: str) -> None:
+        """Flattened here, as smtplib's send_message would, so that the DKIM signature covers the exact bytes."""
         smtp = self._smtp or self._connect()
         try:
-            smtp.send_message(message, from_addr=self.envelope_from, to_addrs=[to])
+            international = not f"{self.envelope_from}{to}".isascii()
+            smtp.ehlo_or_helo_if_needed()
+            if international and not smtp.has_extn("smtputf8"):
+                raise smtplib.SMTPNotSupportedError("the relay does not take internationalised addresses")
+            raw = flatten(message, international)
+            if self.signer is not None:
+                raw = self.signer.sign(raw)
+            smtp.sendmail(self.envelope_from, [to], raw,
+                          mail_options=("SMTPUTF8", "BODY=8BITMIME") if international else ())
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
             raise _send_error(exc) from None

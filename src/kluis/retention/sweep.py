@@ -54,6 +54,7 @@ from sqlalchemy.sql import FromClause
 from sqlalchemy.types import UserDefinedType
 
 from kluis.audit import service as audit
+from kluis.consent.marketing import suppress_before_erasure
 from kluis.db import UTCDateTime
 from kluis.kit.clock import as_utc
 from kluis.kit.ids import new_id
@@ -244,6 +245,7 @@ def _erase_emptied(kluis: Kluis, session: Session, run_id: UUID, now: datetime, 
     if not found:
         return False
     ids = sorted(row.id for row in found)  # in key order: the lookups below walk each index forward
+    suppress_before_erasure(session, kluis.clock.now(), ids)  # R-CONS-2: before the identifiers go
     kluis.vault(session, actor).shred(ids, reason="retention", marked=marked)
     report.people += len(ids)
     session.execute(update(SweepRun).where(SweepRun.id == run_id).values(people=report.people))

@@ -28,6 +28,7 @@ from kluis.consent.marketing import Marketing
 from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import DomainError, Invalid, NotAllowed, NotFound, Problem
 from kluis.kit.ids import token as random_token
+from kluis.mail import service as mail
 from kluis.staff import service
 from kluis.staff.rules import Permission
 from kluis.staff.service import LoginRefused, SignedIn
@@ -52,7 +53,8 @@ _HTTP_MESSAGES = {404: "There is no such page in the console.", 405: "This page 
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
 templates = Jinja2Templates(directory=TEMPLATES)
-templates.env.filters["when"] = lambda at: at.astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S %Z")
+templates.env.filters["when"] = lambda at: (datetime.fromisoformat(at) if isinstance(at, str) else at).astimezone(
+    AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S %Z")  # a datetime, or an ISO instant from a service's history
 
 
 class SignInRequired(Exception):
@@ -252,8 +254,9 @@ def dashboard(request: Request) -> Response:
         people = session.scalar(select(func.count()).select_from(Person).where(Person.shredded_at.is_(None)))
         records = session.scalar(select(func.count()).select_from(Record))
         sealing = audit_log.status(session, kluis_of(request).clock) if staff.may(Permission.AUDIT_READ) else None
+        stuck_count, stuck = mail.stuck(session, kluis_of(request).clock.now())
     return _page(request, "staff/dashboard.html", "Dashboard", staff, active="dashboard", people=people or 0,
-                 records=records or 0, sealing=sealing)
+                 records=records or 0, sealing=sealing, stuck_count=stuck_count, stuck=stuck)
 
 
 @router.get("/people/{person_id}")
@@ -272,15 +275,19 @@ def person_page(request: Request, person_id: str) -> Response:
                                                       "identifier_kinds": sorted({r.kind for r in rows}),
                                                       "records_listed": len(records)})
         subscribed = Marketing(session, kluis, staff.actor).subscribed(person.id)
+        consents = kluis.consents(session, staff.actor).history(person.id)  # the proof of each (R-CONS-1)
     return _page(request, "staff/person.html", "Person", staff, person=person, identifiers=identifiers,
-                 records=records, subscribed=subscribed, may_record=staff.may(Permission.REQUESTS_RECORD),
-                 notice=request.query_params.get("done"))
+                 records=records, subscribed=subscribed, consents=consents,
+                 may_record=staff.may(Permission.REQUESTS_RECORD), notice=request.query_params.get("done"))
 
 
 @router.post("/people/{person_id}/marketing-opt-out")
 def register_opt_out(request: Request, person_id: str, csrf: Annotated[str, Form(max_length=128)] = "",
-                     reference: Annotated[str, Form(max_length=80)] = "") -> Response:
-    """Route (c) of the statement: the person e-mailed dpo@benvitaal.nl; staff register it with its reference."""
+                     reference: Annotated[str, Form(max_length=80)] = "",
+                     received_at: Annotated[str, Form(max_length=40)] = "",
+                     lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
+    """Route (c) of the statement: the person e-mailed dpo@benvitaal.nl; staff register it with its reference,
+    when it arrived (the withdrawal counts from then) and its language (the confirmation mail's)."""
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
         staff = _require(request, session, Permission.REQUESTS_RECORD)
@@ -289,8 +296,20 @@ def register_opt_out(request: Request, person_id: str, csrf: Annotated[str, Form
         if not reference.strip():
             raise Invalid("Give the reference of the person's e-mail to the DPO.", code="reference_required")
         Marketing(session, kluis, staff.actor).opt_out(_person_id(person_id), "dpo_email",
-                                                       reference=reference.strip())
+                                                       reference=reference.strip(), lang=lang,
+                                                       received_at=_amsterdam_instant(received_at))
     return RedirectResponse(f"/console/people/{person_id}?done=opt-out", status_code=303)
+
+
+def _amsterdam_instant(text: str) -> datetime:
+    """A time typed in the console: with its offset if given, else Amsterdam time (what the console shows)."""
+    try:
+        found = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise Invalid("Give when the e-mail reached benVitaal, e.g. 2026-11-25 09:30 (Amsterdam time).",
+                      code="received_at_invalid",
+                      problems=[Problem("received_at", "invalid", "a date and time")]) from None
+    return found if found.tzinfo is not None else found.replace(tzinfo=AMSTERDAM)
 
 
 def _person_id(text: str) -> uuid.UUID:

@@ -46,6 +46,7 @@ service.register_template(NEWSLETTER, newsletter, "marketing", directory=TEMPLAT
 class Received:
     to: list[str]
     message: EmailMessage
+    raw: bytes = b""  # as it came over the wire (what a receiver verifies a DKIM signature on)
 
     @property
     def message_id(self) -> str:
@@ -82,7 +83,8 @@ class ScriptedRelay:
             return "421 gone"
         message = email.message_from_bytes(envelope.original_content, policy=default_policy)
         with self._lock:
-            self.received.append(Received(list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+            self.received.append(Received(list(envelope.rcpt_tos), message,  # type: ignore[arg-type]
+                                          envelope.original_content))
         return "250 OK"
 
 

@@ -281,7 +281,8 @@ def test_r_cons_2_route_c_staff_register_an_opt_out_sent_to_the_dpo(
     assert no_reference.status_code == 422
     with kluis.db.sessions() as session:
         assert Marketing(session, kluis, "t").subscribed(uuid.UUID(person_id))
-    done = client.post(url, data={"csrf": csrf_of(page), "reference": "DPO-2026-031"}, follow_redirects=False)
+    done = client.post(url, data={"csrf": csrf_of(page), "reference": "DPO-2026-031",
+                                  "received_at": "2026-11-25T13:00"}, follow_redirects=False)
     assert done.status_code == 303
     with kluis.db.sessions() as session:
         assert not Marketing(session, kluis, "t").subscribed(uuid.UUID(person_id))

@@ -7,7 +7,7 @@ withdrew an objection (the person, or staff on the person's recorded word) or th
 Existing objections stay in force as they were (no assessment).
 
 Revision ID: 0017_objection_assessment
-Revises: 0015_intake_sliding_log
+Revises: 0016_consent_proof
 Create Date: 2026-12-02 05:00:00
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import kluis.db
 
 revision: str = "0017_objection_assessment"
-down_revision: str | None = "0015_intake_sliding_log"
+down_revision: str | None = "0016_consent_proof"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
