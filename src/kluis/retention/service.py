@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
@@ -27,8 +27,8 @@ from kluis.retention.models import Hold, TriggerEvent
 from kluis.vault import service as vault_service
 from kluis.vault.models import Person, Record
 
-__all__ = ["ActivityResult", "EventResult", "RecordRetention", "book", "explain", "held", "held_record_ids",
-           "record_activity", "record_event", "stamp", "stamp_existing"]
+__all__ = ["ActivityResult", "EventResult", "PersonActivity", "RecordRetention", "book", "explain", "follow", "held",
+           "held_record_ids", "record_activity", "record_event", "stamp", "stamp_existing"]
 
 # Reports may come from a server whose clock runs a little ahead.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -43,9 +43,12 @@ def book(policy: Policy) -> rules.RuleBook:
     return found
 
 
-# What is known of a person when their records are stamped: their own last activity (None: none registered)
-# and when they were first known (``person.created_at``); see ``rules.inherited_activity``.
-PersonActivity = tuple[datetime | None, datetime]
+class PersonActivity(NamedTuple):
+    """What is known of a person when their records are stamped (``rules.inherited_activity``)."""
+
+    activity: datetime | None  # their own last activity; None: none registered
+    since: datetime  # when they were first known (``person.created_at``)
+    has_records: bool = True  # ``person.keep_until`` is set: records of theirs may have to follow a new activity
 
 
 def stamp(session: Session, rule_book: rules.RuleBook, rows: Sequence[dict[str, Any]],
@@ -71,7 +74,7 @@ def stamp(session: Session, rule_book: rules.RuleBook, rows: Sequence[dict[str, 
         if rule is None:
             continue
         if rule.trigger == Trigger.LAST_ACTIVITY and row["source"] not in rule_book.own_sources:
-            known, since = people[row["person_id"]]
+            known, since, _ = people[row["person_id"]]
             given = own.get(row["person_id"])
             latest = given if known is None or (given is not None and given > known) else known
             row["last_activity_at"] = rules.inherited_activity(latest, since, row["collected_at"])
@@ -89,6 +92,27 @@ def stamp(session: Session, rule_book: rules.RuleBook, rows: Sequence[dict[str, 
             if event is not None:
                 row["due_at"] = rule_book.due_at(rule, *event)
     return own
+
+
+def follow(session: Session, rule_book: rules.RuleBook, people: Mapping[uuid.UUID, PersonActivity],
+           own: Mapping[uuid.UUID, datetime], now: datetime) -> None:
+    """Data the person gave (``own``, from ``stamp``) moved their own last activity forward: their records from
+    others kept from the last activity follow it, as they follow a reported activity (R-RET-1). Only people who
+    had records before are looked at, so a batch of new people costs nothing."""
+    moved = {pid: at for pid, at in own.items() if people[pid].has_records
+             and (people[pid].activity is None or at > people[pid].activity)}
+    kept = rule_book.rules_with({Trigger.LAST_ACTIVITY})
+    if not moved or not kept:
+        return
+    table = Record.__table__
+    for rule in kept:
+        session.execute(
+            update(table).where(table.c.person_id == bindparam("pid"), table.c.rule_id == rule.id,
+                                table.c.source.not_in(list(rule_book.own_sources)),
+                                table.c.last_activity_at < bindparam("clock"))
+            .values(last_activity_at=bindparam("clock"), due_at=bindparam("due"), updated_at=now),
+            [{"pid": pid, "clock": at, "due": rule_book.due_at(rule, at)} for pid, at in moved.items()])
+    keep.refresh(session, moved)
 
 
 @dataclass(frozen=True)
@@ -230,7 +254,7 @@ def stamp_existing(session: Session, clock: Clock, policy: Policy, actor: str, a
         return 0, None
     fields = ("rule_id", "due_at", "last_activity_at")
     before = {r["id"]: tuple(r[f] for f in fields) for r in found}
-    people = {pid: (activity, since) for pid, activity, since in session.execute(
+    people = {pid: PersonActivity(activity, since) for pid, activity, since in session.execute(
         select(Person.id, Person.last_activity_at, Person.created_at)
         .where(Person.id.in_({r["person_id"] for r in found})))}
     stamp(session, book(policy), found, people, new=False)
