@@ -64,6 +64,23 @@ def test_r_ret_2_dry_run_then_sweep_print_the_same_counts_per_rule(cli_kluis, cl
     assert re.search(r"cli\s+4 record\(s\)\s+2 person\(s\)\s+finished", sweeps.output)
 
 
+def test_r_ret_2_dry_run_sweep_and_sweeps_print_what_legal_holds_keep_per_rule_and_hold(cli_kluis, clock):
+    clock.set(ams(2025, 1, 10, 9))
+    held, _ = person(cli_kluis, "web", "marketing", at=ams(2022, 1, 5, 9), last_activity=ams(2022, 1, 5, 9))
+    person(cli_kluis, "web", at=ams(2022, 1, 5, 9))
+    added = _run("hold", "add", "--person", str(held), "--reason", "litigation", "--reference", "RB-2025-17")
+    assert added.exit_code == 0, added.output
+    hold_id = added.output.split()[1]
+    clock.set(ams(2025, 1, 6, 0))
+    for args in (("sweep", "--dry-run"), ("sweep",), ("sweeps",)):
+        result = _run(*args)
+        assert result.exit_code == 0, result.output
+        assert "held back by legal holds: 2 due record(s)" in result.output, args
+        assert re.search(r"marketing_contacts\s+1\n", result.output) and re.search(r"web_traffic\s+1\n", result.output)
+        assert (f"hold {hold_id} (person: litigation) 2 record(s): marketing_contacts 1, web_traffic 1"
+                in result.output), result.output
+
+
 def test_r_ret_3_hold_add_list_release_from_the_cli(cli_kluis, clock):
     clock.set(ams(2025, 1, 10, 9))
     pid, _ = person(cli_kluis, "web", at=ams(2025, 1, 2, 9))
