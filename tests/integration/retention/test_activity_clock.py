@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from alembic import command
+from sqlalchemy import select, text, update
 from tests.helpers import api_key, headers
 from tests.integration.retention.retention_support import ams, erased, person, record, records_of
 
 from kluis.retention import service, sweep
+from kluis.schema import alembic_config
 from kluis.vault.models import Person, Record
 from kluis.vault.schemas import RecordIn
 
@@ -112,3 +114,27 @@ def test_r_ret_1_stamp_all_re_dates_existing_records_from_others_from_the_own_ac
     assert record(kluis, enriched).due_at == record(kluis, ids["marketing"]).due_at == ams(2026, 5, 31, 0)
     with kluis.db.sessions() as session:
         assert session.scalar(select(Person.keep_until).where(Person.id == pid)) == ams(2026, 5, 31, 0)
+
+
+def test_r_ret_1_the_migration_gives_existing_people_their_own_last_activity(kluis, clock):
+    """Migration 0019: the latest last activity among the records a person gave; nothing for someone who gave none."""
+    clock.set(ams(2026, 1, 10, 9))
+    own, _ = person(kluis, "marketing", "web", at=ams(2025, 3, 1, 9), last_activity=ams(2025, 6, 1, 9))
+    others, _ = person(kluis)
+    _add(kluis, others)
+
+    def activity():
+        with kluis.db.sessions() as session:
+            return {pid: session.get(Person, pid).last_activity_at for pid in (own, others)}
+
+    assert activity() == {own: ams(2025, 6, 1, 9), others: None}
+    with kluis.db.engine.begin() as conn:
+        config = alembic_config(kluis.db.url, "data")
+        config.attributes["connection"] = conn
+        # The schema as 0015 left it (dropped by hand: a batch downgrade on SQLite rebuilds the table).
+        conn.execute(text("ALTER TABLE person DROP COLUMN last_activity_at"))
+        conn.execute(text("ALTER TABLE retention_sweep DROP COLUMN held"))
+        command.stamp(config, "0015_intake_sliding_log")
+        command.upgrade(config, "0019_activity_source")
+        command.stamp(config, "head")
+    assert activity() == {own: ams(2025, 6, 1, 9), others: None}
