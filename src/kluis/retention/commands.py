@@ -47,8 +47,9 @@ def explain(person: Annotated[str, typer.Argument(help="The person's id.")]) -> 
     for line in lines:
         held = ", ".join(f"hold {h.id} ({h.scope}: {h.reason})" for h in line.holds) or "no hold"
         trigger = f"{line.trigger} on {line.triggered_on}" if line.triggered_on else f"{line.trigger}: not yet"
+        obligation = "  legal obligation: kept after an erasure request until due" if line.legal_obligation else ""
         out.print(f"{line.record_id}  {line.category:<12} rule {line.rule_id or '-'}  {trigger}  "
-                  f"due {line.due_on or '-'}  {held}", highlight=False, soft_wrap=True)
+                  f"due {line.due_on or '-'}  {held}{obligation}", highlight=False, soft_wrap=True)
 
 
 @app.command("sweep")

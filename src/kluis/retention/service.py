@@ -212,6 +212,8 @@ class RecordRetention:
     due_on: date | None
     due_at: datetime | None
     holds: list[Hold]
+    # Kept for a legal obligation: an erasure request does not take it before it is due (R-RET-3).
+    legal_obligation: bool = False
 
 
 def explain(session: Session, clock: Clock, policy: Policy, person_id: uuid.UUID) -> list[RecordRetention]:
@@ -235,7 +237,8 @@ def explain(session: Session, clock: Clock, policy: Policy, person_id: uuid.UUID
             record_id=record.id, category=record.category, purposes=list(record.purposes),
             rule_id=record.rule_id, trigger=str(rule.trigger) if rule else None,
             triggered_on=rules.local_day(started) if started else None,
-            due_on=rules.local_day(record.due_at) if record.due_at else None, due_at=record.due_at, holds=mine))
+            due_on=rules.local_day(record.due_at) if record.due_at else None, due_at=record.due_at, holds=mine,
+            legal_obligation=bool(rule and rule.keep_on_erasure)))
     return out
 
 
