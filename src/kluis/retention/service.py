@@ -60,12 +60,14 @@ def stamp(session: Session, rule_book: rules.RuleBook, rows: Sequence[dict[str, 
     A row kept from the last activity that did not come from the person (R-RET-1) gets the person's own
     last activity as its ``last_activity_at``: the latest of ``people`` and of the rows the person gave here.
     Returns that own last activity per person as these rows show it, for ``keep.extend`` to move forward."""
-    own: dict[uuid.UUID, datetime] = {}
+    own_sources, own = rule_book.own_sources, {}
     for row in rows:
-        if row["source"] in rule_book.own_sources:
+        if row["source"] in own_sources:
             pid, at = row["person_id"], row["last_activity_at"]
-            if pid not in own or at > own[pid]:
+            before = own.get(pid)
+            if before is None or at > before:
                 own[pid] = at
+    clocks: dict[uuid.UUID, datetime | None] = {}  # the person's own last activity, with this batch's
     pending: list[tuple[dict[str, Any], Any]] = []
     for row in rows:
         rule = rule_book.rule(row["category"], row["purposes"])
@@ -73,11 +75,12 @@ def stamp(session: Session, rule_book: rules.RuleBook, rows: Sequence[dict[str, 
         row["due_at"] = None
         if rule is None:
             continue
-        if rule.trigger == Trigger.LAST_ACTIVITY and row["source"] not in rule_book.own_sources:
-            known, since, _ = people[row["person_id"]]
-            given = own.get(row["person_id"])
-            latest = given if known is None or (given is not None and given > known) else known
-            row["last_activity_at"] = rules.inherited_activity(latest, since, row["collected_at"])
+        if rule.trigger is Trigger.LAST_ACTIVITY and row["source"] not in own_sources:
+            pid = row["person_id"]
+            if pid not in clocks:
+                known, given = people[pid].activity, own.get(pid)
+                clocks[pid] = given if known is None or (given is not None and given > known) else known
+            row["last_activity_at"] = rules.inherited_activity(clocks[pid], people[pid].since, row["collected_at"])
         start = rule_book.known_start(rule, row["collected_at"], row["last_activity_at"])
         if start is not None:
             row["due_at"] = rule_book.due_at(rule, start)
