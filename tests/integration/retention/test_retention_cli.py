@@ -47,6 +47,17 @@ def test_r_ret_1_explain_prints_rule_trigger_and_due_day_per_record(cli_kluis, c
     assert bad.exit_code == 1 and "not a person id" in bad.output
 
 
+def test_r_ret_3_explain_prints_which_records_a_legal_obligation_keeps(cli_kluis, clock):
+    clock.set(ams(2026, 3, 1, 9))
+    pid, ids = person(cli_kluis, "claim", "web", employer_id=employer(cli_kluis), at=ams(2026, 2, 1, 9))
+    result = _run("explain", str(pid))
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line[:8] in (str(ids["claim"])[:8],
+                                                                                        str(ids["web"])[:8])}
+    assert "legal obligation: kept after an erasure request until due" in lines[str(ids["claim"])]
+    assert "legal obligation" not in lines[str(ids["web"])]
+
+
 def test_r_ret_2_dry_run_then_sweep_print_the_same_counts_per_rule(cli_kluis, clock):
     clock.set(ams(2025, 1, 10, 9))
     for _ in range(2):
