@@ -175,7 +175,10 @@ class Subject(Described):
 
 
 class Source(Described):
-    pass
+    """Where data comes from; ``by_person``: from the person themselves ("directly from you"), so writing it is
+    their own doing and counts as their activity (R-RET-1). Data from anyone else runs from the person's clock."""
+
+    by_person: bool = False
 
 
 class WithdrawalRoute(Described):

@@ -54,6 +54,8 @@ class RecordRetentionOut(BaseModel):
     triggered_on: date | None
     due_on: date | None
     holds: list[UUID]
+    legal_obligation: Annotated[bool, Field(description="kept for a legal obligation: an erasure request does "
+                                                        "not take it before its due day")]
 
 
 class HoldIn(BaseModel):
@@ -116,7 +118,8 @@ def explain(person_id: UUID, kluis: KluisDep, caller: CallerDep, purpose: Purpos
     with kluis.db.sessions() as session:
         lines = service.explain(session, kluis.clock, kluis.policy, person_id)
     return [RecordRetentionOut(record_id=x.record_id, category=x.category, rule_id=x.rule_id, trigger=x.trigger,
-                               triggered_on=x.triggered_on, due_on=x.due_on, holds=[h.id for h in x.holds])
+                               triggered_on=x.triggered_on, due_on=x.due_on, holds=[h.id for h in x.holds],
+                               legal_obligation=x.legal_obligation)
             for x in lines]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import select
@@ -47,8 +47,9 @@ def explain(person: Annotated[str, typer.Argument(help="The person's id.")]) -> 
     for line in lines:
         held = ", ".join(f"hold {h.id} ({h.scope}: {h.reason})" for h in line.holds) or "no hold"
         trigger = f"{line.trigger} on {line.triggered_on}" if line.triggered_on else f"{line.trigger}: not yet"
+        obligation = "  legal obligation: kept after an erasure request until due" if line.legal_obligation else ""
         out.print(f"{line.record_id}  {line.category:<12} rule {line.rule_id or '-'}  {trigger}  "
-                  f"due {line.due_on or '-'}  {held}", highlight=False, soft_wrap=True)
+                  f"due {line.due_on or '-'}  {held}{obligation}", highlight=False, soft_wrap=True)
 
 
 @app.command("sweep")
@@ -72,6 +73,18 @@ def sweep(dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what i
               highlight=False, soft_wrap=True)
     for rule_id, tally in sorted(report.per_rule.items()):
         out.print(f"  {rule_id:<20} {tally.records:>10}  due {_day(tally.earliest)} .. {_day(tally.latest)}",
+                  highlight=False, soft_wrap=True)
+    _print_held(report.held.as_dict(), "")
+
+
+def _print_held(held: dict[str, Any], indent: str) -> None:
+    """Due records legal holds keep from the sweep: per rule, then per hold (R-RET-2)."""
+    out.print(f"{indent}held back by legal holds: {held['records']} due record(s)", highlight=False, soft_wrap=True)
+    for rule_id, count in held["rules"].items():
+        out.print(f"{indent}  {rule_id:<20} {count:>10}", highlight=False, soft_wrap=True)
+    for hold_id, hold in held["holds"].items():
+        rules = ", ".join(f"{rule_id} {count}" for rule_id, count in hold["rules"].items())
+        out.print(f"{indent}  hold {hold_id} ({hold['scope']}: {hold['reason']}) {hold['records']} record(s): {rules}",
                   highlight=False, soft_wrap=True)
 
 
@@ -109,6 +122,8 @@ def sweeps(last: Annotated[int, typer.Option("--last", min=1, max=1000)] = 10) -
                   f"{run.people:>8} person(s)  {state}", highlight=False, soft_wrap=True)
         for rule_id, tally in sorted(run.per_rule.items()):
             out.print(f"    {rule_id:<20} {tally['records']:>10}", highlight=False, soft_wrap=True)
+        if run.held is not None:  # counted when the run finished (runs before this was counted have none)
+            _print_held(run.held, "    ")
 
 
 def _hold_line(hold: Hold) -> str:

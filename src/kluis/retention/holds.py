@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
 
@@ -34,12 +35,34 @@ def _active(now: datetime) -> ColumnElement[bool]:
 
 
 @dataclass(frozen=True)
+class HoldScope:
+    """One active hold as the sweep needs it: what it covers and why (its reason a category, never a name)."""
+
+    id: uuid.UUID
+    scope: str
+    reason: str
+    person_id: uuid.UUID | None
+    category: str | None
+    employer_id: uuid.UUID | None
+
+    def covers(self, record: FromClause) -> ColumnElement[bool]:
+        c = record.c
+        if self.scope == "person":
+            return c.person_id == self.person_id
+        if self.scope == "category":
+            return c.category == self.category
+        return or_(and_(c.controller_employer_id.is_not(None), c.controller_employer_id == self.employer_id),
+                   c.person_id.in_(select(Person.id).where(Person.employer_id == self.employer_id)))
+
+
+@dataclass(frozen=True)
 class ActiveHolds:
     """What the active holds cover, read once per sweep batch (holds are few; records are many)."""
 
     people: frozenset[uuid.UUID]
     categories: frozenset[str]
     employers: frozenset[uuid.UUID]
+    each: tuple[HoldScope, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.people or self.categories or self.employers)
@@ -62,7 +85,8 @@ class ActiveHolds:
 _holds = Hold.__table__
 # Built once: every erasure and access package reads it, and building it costs more than running it.
 _IN_FORCE = and_(_holds.c.released_at.is_(None), or_(_holds.c.until.is_(None), _holds.c.until > bindparam("now")))
-_ACTIVE = select(_holds.c.scope, _holds.c.person_id, _holds.c.category, _holds.c.employer_id).where(_IN_FORCE)
+_ACTIVE = (select(_holds.c.id, _holds.c.scope, _holds.c.reason, _holds.c.person_id, _holds.c.category,
+                  _holds.c.employer_id).where(_IN_FORCE).order_by(_holds.c.created_at, _holds.c.id))
 # Whether any hold is in force at the bound ``now``: a column another statement can carry, so a caller that reads a
 # row anyway learns in the same round trip that there is nothing to look for (the usual case).
 ANY_ACTIVE = exists().where(_IN_FORCE)
@@ -72,7 +96,46 @@ def active_holds(session: Session, now: datetime) -> ActiveHolds:
     rows = session.execute(_ACTIVE, {"now": now}).all()
     return ActiveHolds(people=frozenset(r.person_id for r in rows if r.scope == "person"),
                        categories=frozenset(r.category for r in rows if r.scope == "category"),
-                       employers=frozenset(r.employer_id for r in rows if r.scope == "employer"))
+                       employers=frozenset(r.employer_id for r in rows if r.scope == "employer"),
+                       each=tuple(HoldScope(r.id, r.scope, r.reason, r.person_id, r.category, r.employer_id)
+                                  for r in rows))
+
+
+@dataclass
+class HeldBack:
+    """Due records that active holds kept from a sweep (R-RET-2): per rule, and per hold per rule. A record two
+    holds cover counts once in the totals and once for each hold."""
+
+    per_rule: dict[str, int] = field(default_factory=dict)
+    per_hold: dict[uuid.UUID, tuple[HoldScope, dict[str, int]]] = field(default_factory=dict)
+
+    @property
+    def records(self) -> int:
+        return sum(self.per_rule.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the audit log and the sweep's row: ids, scopes, reasons and counts only."""
+        return {"records": self.records, "rules": dict(sorted(self.per_rule.items())),
+                "holds": {str(hold_id): {"scope": hold.scope, "reason": hold.reason, "records": sum(rules.values()),
+                                         "rules": dict(sorted(rules.items()))}
+                          for hold_id, (hold, rules) in self.per_hold.items()}}
+
+
+def held_back(session: Session, now: datetime, holds: ActiveHolds) -> HeldBack:
+    """What the holds keep of the records due at ``now``: one grouped count, and none at all without a hold."""
+    found = HeldBack()
+    if not holds:
+        return found
+    table = Record.__table__
+    each = [func.sum(case((hold.covers(table), 1), else_=0)) for hold in holds.each]
+    for rule_id, count, *per_hold in session.execute(
+            select(table.c.rule_id, func.count(), *each).where(table.c.due_at <= now, holds.covers(table))
+            .group_by(table.c.rule_id)):
+        found.per_rule[rule_id] = count
+        for hold, n in zip(holds.each, per_hold, strict=True):
+            if n:
+                found.per_hold.setdefault(hold.id, (hold, {}))[1][rule_id] = int(n)
+    return found
 
 
 def held(session: Session, clock: Clock, person_id: uuid.UUID) -> list[Hold]:

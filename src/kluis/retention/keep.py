@@ -48,31 +48,41 @@ def bound(dues: Iterable[datetime | None]) -> datetime | None:
     return latest
 
 
-def extend(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+def extend(session: Session, rows: Sequence[Mapping[str, Any]],
+           activity: Mapping[uuid.UUID, datetime] | None = None) -> None:
     """New records (``person_id``, ``due_at``) were written: raise each person's bound to cover them,
     one statement for the batch, reading no records. It writes every such person's row even when the bound
-    stays the same: the sweep takes an unchanged row as proof that no record was added (sweep._note_people)."""
+    stays the same: the sweep takes an unchanged row as proof that no record was added (sweep._note_people).
+    ``activity``: the person's own last activity as these records show it (data they gave, R-RET-1), moved
+    forward in the same statement."""
     dues: dict[uuid.UUID, list[datetime | None]] = {}
     for row in rows:
         dues.setdefault(row["person_id"], []).append(row["due_at"])
     if not dues:
         return
+    activity = activity or {}
     table = Person.__table__
     if session.get_bind().dialect.name == "postgresql":
-        # One statement with two array parameters, zipped on the server: one round trip per batch.
+        # One statement with three array parameters, zipped on the server: one round trip per batch.
         given = select(func.unnest(bindparam("pids", list(dues), type_=ARRAY(Uuid()))).label("pid"),
                        func.unnest(bindparam("bounds", [bound(d) for d in dues.values()],
-                                             type_=ARRAY(UTCDateTime()))).label("bound")).subquery()
+                                             type_=ARRAY(UTCDateTime()))).label("bound"),
+                       func.unnest(bindparam("activity", [activity.get(pid) for pid in dues],
+                                             type_=ARRAY(UTCDateTime()))).label("activity")).subquery()
         session.execute(update(table).where(table.c.id == given.c.pid)
-                        .values(keep_until=_raised(table.c.keep_until, given.c.bound)))
+                        .values(keep_until=_raised(table.c.keep_until, given.c.bound),
+                                last_activity_at=_raised(table.c.last_activity_at, given.c.activity)))
         return
     session.execute(update(table).where(table.c.id == bindparam("pid"))
-                    .values(keep_until=_raised(table.c.keep_until, bindparam("bound", type_=UTCDateTime()))),
-                    [{"pid": pid, "bound": bound(d)} for pid, d in dues.items()])
+                    .values(keep_until=_raised(table.c.keep_until, bindparam("bound", type_=UTCDateTime())),
+                            last_activity_at=_raised(table.c.last_activity_at,
+                                                     bindparam("activity", type_=UTCDateTime()))),
+                    [{"pid": pid, "bound": bound(d), "activity": activity.get(pid)} for pid, d in dues.items()])
 
 
 def _raised(current: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnElement[Any]:
-    return case((or_(current.is_(None), current < new), new), else_=current)
+    """The later of the two; a NULL ``new`` (nothing to raise it to) leaves ``current`` as it is."""
+    return case((new.is_(None), current), (or_(current.is_(None), current < new), new), else_=current)
 
 
 def refresh(session: Session, person_ids: Iterable[uuid.UUID]) -> None:

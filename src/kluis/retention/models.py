@@ -67,3 +67,5 @@ class SweepRun(Base):
     people: Mapped[int] = mapped_column(Integer, default=0)
     # rule id -> {"records": n, "earliest": iso, "latest": iso}
     per_rule: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Due records left because a legal hold covers them, counted when the run finished (see sweep.HeldTally).
+    held: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -4,8 +4,10 @@ A record is kept under the first retention rule of the policy that covers its ca
 its purposes (a rule without purposes covers every purpose). The rule's term runs from its trigger:
 
 - ``collected``: the day the record was collected;
-- ``last_activity``: the day of the person's last registered activity (only what they did counts;
-  the policy lists those activities);
+- ``last_activity``: the day of the person's last registered activity (only what they did counts:
+  the policy lists those activities, and the sources that are the person themselves). A record from
+  anyone else (an aggregator, a partner, an employer) runs from the person's own last activity
+  (``inherited_activity``): its arrival is not something the person did;
 - ``procedure_end`` / ``contract_end``: the day the application procedure or the contract ended;
 - ``fiscal_year_end_of_settlement``: the end of the fiscal (calendar) year in which the claim was
   settled, so the term runs from 1 January of the next year.
@@ -61,11 +63,19 @@ def start_of_day(day: date) -> datetime:
 
 
 def rule_for(policy: Policy, category: str, purposes: Sequence[str]) -> RetentionRule | None:
-    """The rule that keeps data of this category held for these purposes: the first in policy order."""
-    for rule in policy.retention:
-        if category in rule.categories and (not rule.purposes or any(p in rule.purposes for p in purposes)):
-            return rule
-    return None
+    """The rule that keeps data of this category held for these purposes: the first in policy order, except
+    that a legal obligation (a rule that keeps data on erasure) comes before every other, wherever the policy
+    lists it: what the law makes us keep is never cut short by a marketing or other term (R-RET-3)."""
+    covering = [rule for rule in policy.retention
+                if category in rule.categories and (not rule.purposes or any(p in rule.purposes for p in purposes))]
+    return next((rule for rule in covering if rule.keep_on_erasure), covering[0] if covering else None)
+
+
+def inherited_activity(person_activity: datetime | None, person_since: datetime, collected_at: datetime) -> datetime:
+    """The last activity a record that did not come from the person runs from: the person's own last activity.
+    With none registered, the earlier of when the person was first known and when the record was collected:
+    never later than the record's own collection, and a re-import never restarts it."""
+    return person_activity if person_activity is not None else min(person_since, collected_at)
 
 
 @dataclass
@@ -74,6 +84,11 @@ class RuleBook:
 
     policy: Policy
     _rules: dict[tuple[str, tuple[str, ...]], RetentionRule | None] = field(default_factory=dict)
+    # Sources that are the person themselves: writing their data is the person's own doing.
+    own_sources: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.own_sources = frozenset(s.id for s in self.policy.sources if s.by_person)
 
     def rule(self, category: str, purposes: Sequence[str]) -> RetentionRule | None:
         key = (category, tuple(purposes))

@@ -8,12 +8,12 @@ The sweep lives in ``kluis.retention.sweep``, holds in ``kluis.retention.holds``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
@@ -25,10 +25,10 @@ from kluis.retention import keep, rules
 from kluis.retention.holds import held, held_record_ids
 from kluis.retention.models import Hold, TriggerEvent
 from kluis.vault import service as vault_service
-from kluis.vault.models import Record
+from kluis.vault.models import Person, Record
 
-__all__ = ["ActivityResult", "EventResult", "RecordRetention", "book", "explain", "held", "held_record_ids",
-           "record_activity", "record_event", "stamp", "stamp_existing"]
+__all__ = ["ActivityResult", "EventResult", "PersonActivity", "RecordRetention", "book", "explain", "follow", "held",
+           "held_record_ids", "record_activity", "record_event", "stamp", "stamp_existing"]
 
 # Reports may come from a server whose clock runs a little ahead.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -43,10 +43,31 @@ def book(policy: Policy) -> rules.RuleBook:
     return found
 
 
-def stamp(session: Session, rule_book: rules.RuleBook, rows: Sequence[dict[str, Any]], new: bool = True) -> None:
+class PersonActivity(NamedTuple):
+    """What is known of a person when their records are stamped (``rules.inherited_activity``)."""
+
+    activity: datetime | None  # their own last activity; None: none registered
+    since: datetime  # when they were first known (``person.created_at``)
+    has_records: bool = True  # ``person.keep_until`` is set: records of theirs may have to follow a new activity
+
+
+def stamp(session: Session, rule_book: rules.RuleBook, rows: Sequence[dict[str, Any]],
+          people: Mapping[uuid.UUID, PersonActivity], new: bool = True) -> dict[uuid.UUID, datetime]:
     """Set ``rule_id`` and ``due_at`` on record rows about to be written (or rewritten). Triggers that are
     events (a contract or procedure that ended, a settled claim) are looked up only when a row needs one;
-    ``new`` rows cannot have a settlement of their own yet."""
+    ``new`` rows cannot have a settlement of their own yet.
+
+    A row kept from the last activity that did not come from the person (R-RET-1) gets the person's own
+    last activity as its ``last_activity_at``: the latest of ``people`` and of the rows the person gave here.
+    Returns that own last activity per person as these rows show it, for ``keep.extend`` to move forward."""
+    own_sources, own = rule_book.own_sources, {}
+    for row in rows:
+        if row["source"] in own_sources:
+            pid, at = row["person_id"], row["last_activity_at"]
+            before = own.get(pid)
+            if before is None or at > before:
+                own[pid] = at
+    clocks: dict[uuid.UUID, datetime | None] = {}  # the person's own last activity, with this batch's
     pending: list[tuple[dict[str, Any], Any]] = []
     for row in rows:
         rule = rule_book.rule(row["category"], row["purposes"])
@@ -54,20 +75,47 @@ def stamp(session: Session, rule_book: rules.RuleBook, rows: Sequence[dict[str, 
         row["due_at"] = None
         if rule is None:
             continue
+        if rule.trigger is Trigger.LAST_ACTIVITY and row["source"] not in own_sources:
+            pid = row["person_id"]
+            if pid not in clocks:
+                known, given = people[pid].activity, own.get(pid)
+                clocks[pid] = given if known is None or (given is not None and given > known) else known
+            row["last_activity_at"] = rules.inherited_activity(clocks[pid], people[pid].since, row["collected_at"])
         start = rule_book.known_start(rule, row["collected_at"], row["last_activity_at"])
         if start is not None:
             row["due_at"] = rule_book.due_at(rule, start)
         elif rule.trigger in rules.PERSON_TRIGGERS or not new:
             pending.append((row, rule))
-    if not pending:
+    if pending:
+        person_events = _latest_person_events(session, {row["person_id"] for row, _ in pending})
+        record_events = {} if new else _latest_record_events(session, [row["id"] for row, _ in pending])
+        for row, rule in pending:
+            event = (record_events.get(row["id"]) if rule.trigger in rules.RECORD_TRIGGERS
+                     else person_events.get((row["person_id"], rule.trigger)))
+            if event is not None:
+                row["due_at"] = rule_book.due_at(rule, *event)
+    return own
+
+
+def follow(session: Session, rule_book: rules.RuleBook, people: Mapping[uuid.UUID, PersonActivity],
+           own: Mapping[uuid.UUID, datetime], now: datetime) -> None:
+    """Data the person gave (``own``, from ``stamp``) moved their own last activity forward: their records from
+    others kept from the last activity follow it, as they follow a reported activity (R-RET-1). Only people who
+    had records before are looked at, so a batch of new people costs nothing."""
+    moved = {pid: at for pid, at in own.items() if people[pid].has_records
+             and (people[pid].activity is None or at > people[pid].activity)}
+    kept = rule_book.rules_with({Trigger.LAST_ACTIVITY})
+    if not moved or not kept:
         return
-    person_events = _latest_person_events(session, {row["person_id"] for row, _ in pending})
-    record_events = {} if new else _latest_record_events(session, [row["id"] for row, _ in pending])
-    for row, rule in pending:
-        event = (record_events.get(row["id"]) if rule.trigger in rules.RECORD_TRIGGERS
-                 else person_events.get((row["person_id"], rule.trigger)))
-        if event is not None:
-            row["due_at"] = rule_book.due_at(rule, *event)
+    table = Record.__table__
+    for rule in kept:
+        session.execute(
+            update(table).where(table.c.person_id == bindparam("pid"), table.c.rule_id == rule.id,
+                                table.c.source.not_in(list(rule_book.own_sources)),
+                                table.c.last_activity_at < bindparam("clock"))
+            .values(last_activity_at=bindparam("clock"), due_at=bindparam("due"), updated_at=now),
+            [{"pid": pid, "clock": at, "due": rule_book.due_at(rule, at)} for pid, at in moved.items()])
+    keep.refresh(session, moved)
 
 
 @dataclass(frozen=True)
@@ -121,7 +169,7 @@ def record_activity(session: Session, clock: Clock, policy: Policy, actor: str, 
     """Something happened with a contact. Only what the person did (``by_person``: a click, form, login,
     purchase, attendance) moves their last activity, and so the due date of data kept from it; a mail
     sent or opened is accepted and changes nothing."""
-    vault_service.live_person(session, person_id)
+    person = vault_service.live_person(session, person_id)
     now = clock.now()
     known = {a.id: a for a in policy.activities}
     problems = _check_at(at, now)
@@ -134,9 +182,12 @@ def record_activity(session: Session, clock: Clock, policy: Policy, actor: str, 
         return ActivityResult(counted=False, records=0)
     when = as_utc(at) if at else now
     rule_book, changed = book(policy), 0
-    for rule in rule_book.rules_with({Trigger.LAST_ACTIVITY}):
-        if activity not in rule.activities:
-            continue
+    counting = [rule for rule in rule_book.rules_with({Trigger.LAST_ACTIVITY}) if activity in rule.activities]
+    # The person's own clock, which records from others written later run from (R-RET-1); only forward.
+    moved = bool(counting) and (person.last_activity_at is None or person.last_activity_at < when)
+    if moved:
+        person.last_activity_at, person.updated_at = when, now
+    for rule in counting:
         result = session.execute(
             update(Record).where(Record.person_id == person_id, Record.rule_id == rule.id,
                                  Record.last_activity_at < when)
@@ -145,6 +196,7 @@ def record_activity(session: Session, clock: Clock, policy: Policy, actor: str, 
         changed += int(result.rowcount or 0)  # type: ignore[attr-defined]
     if changed:
         keep.refresh(session, [person_id])  # a later due date can also be an earlier one (a shorter rule)
+    if changed or moved:
         audit.append(session, clock, actor=actor, action="retention.activity_recorded", object_type="person",
                      object_ids=[person_id], details={"activity": activity, "records": changed})
     return ActivityResult(counted=True, records=changed)
@@ -163,6 +215,8 @@ class RecordRetention:
     due_on: date | None
     due_at: datetime | None
     holds: list[Hold]
+    # Kept for a legal obligation: an erasure request does not take it before it is due (R-RET-3).
+    legal_obligation: bool = False
 
 
 def explain(session: Session, clock: Clock, policy: Policy, person_id: uuid.UUID) -> list[RecordRetention]:
@@ -186,7 +240,8 @@ def explain(session: Session, clock: Clock, policy: Policy, person_id: uuid.UUID
             record_id=record.id, category=record.category, purposes=list(record.purposes),
             rule_id=record.rule_id, trigger=str(rule.trigger) if rule else None,
             triggered_on=rules.local_day(started) if started else None,
-            due_on=rules.local_day(record.due_at) if record.due_at else None, due_at=record.due_at, holds=mine))
+            due_on=rules.local_day(record.due_at) if record.due_at else None, due_at=record.due_at, holds=mine,
+            legal_obligation=bool(rule and rule.keep_on_erasure)))
     return out
 
 
@@ -194,7 +249,7 @@ def stamp_existing(session: Session, clock: Clock, policy: Policy, actor: str, a
                    batch: int = 2000, restamp: bool = False) -> tuple[int, uuid.UUID | None]:
     """Give existing records (written before retention, or under an older policy with ``restamp``) their
     rule and due date, one batch in id order from ``after``; returns (records stamped, last id seen)."""
-    query = select(Record.id, Record.person_id, Record.category, Record.purposes, Record.collected_at,
+    query = select(Record.id, Record.person_id, Record.category, Record.purposes, Record.source, Record.collected_at,
                    Record.last_activity_at, Record.rule_id, Record.due_at).order_by(Record.id)
     if after is not None:
         query = query.where(Record.id > after)
@@ -203,12 +258,16 @@ def stamp_existing(session: Session, clock: Clock, policy: Policy, actor: str, a
     found = [dict(r._mapping) for r in session.execute(query.limit(batch))]
     if not found:
         return 0, None
-    before = {r["id"]: (r["rule_id"], r["due_at"]) for r in found}
-    stamp(session, book(policy), found, new=False)
-    changed = [r for r in found if (r["rule_id"], r["due_at"]) != before[r["id"]]]
+    fields = ("rule_id", "due_at", "last_activity_at")
+    before = {r["id"]: tuple(r[f] for f in fields) for r in found}
+    people = {pid: PersonActivity(activity, since) for pid, activity, since in session.execute(
+        select(Person.id, Person.last_activity_at, Person.created_at)
+        .where(Person.id.in_({r["person_id"] for r in found})))}
+    stamp(session, book(policy), found, people, new=False)
+    changed = [r for r in found if tuple(r[f] for f in fields) != before[r["id"]]]
     for row in changed:
         session.execute(update(Record).where(Record.id == row["id"])
-                        .values(rule_id=row["rule_id"], due_at=row["due_at"]))
+                        .values(rule_id=row["rule_id"], due_at=row["due_at"], last_activity_at=row["last_activity_at"]))
     keep.refresh(session, {row["person_id"] for row in changed})
     if changed:
         audit.append(session, clock, actor=actor, action="retention.stamped", object_type="record",

@@ -58,7 +58,7 @@ from kluis.consent.marketing import suppress_before_erasure
 from kluis.db import UTCDateTime
 from kluis.kit.clock import as_utc
 from kluis.kit.ids import new_id
-from kluis.retention.holds import ActiveHolds, active_holds
+from kluis.retention.holds import ActiveHolds, HeldBack, active_holds, held_back
 from kluis.retention.models import SweepRun
 from kluis.vault.models import Person, Record
 
@@ -92,12 +92,13 @@ class RuleTally:
 @dataclass
 class SweepReport:
     """What a sweep erased, or (dry run) would erase: records per rule with their earliest and latest due
-    dates, and how many people would be left with nothing and so be erased entirely."""
+    dates, how many people would be left with nothing and so be erased entirely, and what legal holds keep."""
 
     at: datetime
     dry_run: bool
     per_rule: dict[str, RuleTally] = field(default_factory=dict)
     people: int = 0
+    held: HeldBack = field(default_factory=HeldBack)
     batches: int = 0
     run_id: UUID | None = None
 
@@ -131,6 +132,7 @@ def plan(session: Session, now: datetime) -> SweepReport:
         select(func.count()).select_from(Person)
         .where(Person.keep_until <= now, Person.shredded_at.is_(None),
                ~exists().where(table.c.person_id == Person.id, stays))) or 0)
+    report.held = held_back(session, now, holds)
     return report
 
 
@@ -176,12 +178,14 @@ def sweep(kluis: Kluis, actor: str = "system", batch: int = BATCH, on_batch: Cal
                     break
         _erase_people(kluis, kluis.db.transaction, run.id, at, actor, report, unchanged=False)
     with kluis.db.transaction() as session:
-        finished = kluis.clock.now()
-        session.execute(update(SweepRun).where(SweepRun.id == run.id).values(finished_at=finished))
+        # What the holds kept: counted once, after the deletes, when only the held rows are still due.
+        report.held = held_back(session, at, active_holds(session, at))
+        session.execute(update(SweepRun).where(SweepRun.id == run.id)
+                        .values(finished_at=kluis.clock.now(), held=report.held.as_dict()))
         audit.append(session, kluis.clock, actor=actor, action="retention.sweep_finished", object_type="sweep",
                      object_ids=[run.id],
                      details={"due_before": at.isoformat(), "records": report.records, "people": report.people,
-                              "batches": report.batches, "rules": report.rules_dict()})
+                              "batches": report.batches, "rules": report.rules_dict(), "held": report.held.as_dict()})
     return report
 
 

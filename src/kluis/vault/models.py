@@ -36,6 +36,9 @@ class Person(Base):
     # The latest due date among the person's records (kluis.retention.keep): the sweep finds the people it
     # may erase entirely through this index instead of probing everyone who lost a record.
     keep_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # The person's own last activity (R-RET-1): data they gave, or an activity of theirs a marketing rule counts.
+    # Records from anyone else kept from the last activity run from this, not from their own arrival.
+    last_activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Identifier(Base):

@@ -169,8 +169,10 @@ class Vault:
         single = person_id is not None
         owners = [person_id if single else item.person_id for item in items  # type: ignore[attr-defined]
                   ] if items else []
-        employers = dict(self.session.execute(select(Person.id, Person.employer_id).where(
-            Person.id.in_(set(owners)), Person.shredded_at.is_(None))).all())
+        living = self.session.execute(select(Person.id, Person.employer_id, Person.last_activity_at, Person.created_at,
+                                             Person.keep_until)
+                                      .where(Person.id.in_(set(owners)), Person.shredded_at.is_(None))).all()
+        employers = {row.id: row.employer_id for row in living}
         declared: dict[tuple[Any, ...], tuple[rules.Finding, ...]] = {}
         now = self.clock.now()
         problems: list[Problem] = []
@@ -212,9 +214,13 @@ class Vault:
                 "policy_version": self.policy_version, "collected_at": collected,
                 "last_activity_at": item.last_activity_at or collected, "created_at": now, "updated_at": now,
             })
-        retention.stamp(self.session, retention.book(self.policy), rows)
+        rule_book = retention.book(self.policy)
+        people = {row.id: retention.PersonActivity(row.last_activity_at, row.created_at, row.keep_until is not None)
+                  for row in living}
+        activity = retention.stamp(self.session, rule_book, rows, people)
         repository.insert_records(self.session, rows)
-        keep.extend(self.session, rows)
+        keep.extend(self.session, rows, activity)
+        retention.follow(self.session, rule_book, people, activity, now)
         ids = [r["id"] for r in rows]
         audit.append(self.session, self.clock, actor=self.actor, action="records.added", object_type="record",
                      object_ids=ids, details={"count": len(ids), "people": len(employers),

@@ -47,6 +47,17 @@ def test_r_ret_1_explain_prints_rule_trigger_and_due_day_per_record(cli_kluis, c
     assert bad.exit_code == 1 and "not a person id" in bad.output
 
 
+def test_r_ret_3_explain_prints_which_records_a_legal_obligation_keeps(cli_kluis, clock):
+    clock.set(ams(2026, 3, 1, 9))
+    pid, ids = person(cli_kluis, "claim", "web", employer_id=employer(cli_kluis), at=ams(2026, 2, 1, 9))
+    result = _run("explain", str(pid))
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.output.splitlines() if line[:8] in (str(ids["claim"])[:8],
+                                                                                        str(ids["web"])[:8])}
+    assert "legal obligation: kept after an erasure request until due" in lines[str(ids["claim"])]
+    assert "legal obligation" not in lines[str(ids["web"])]
+
+
 def test_r_ret_2_dry_run_then_sweep_print_the_same_counts_per_rule(cli_kluis, clock):
     clock.set(ams(2025, 1, 10, 9))
     for _ in range(2):
@@ -62,6 +73,23 @@ def test_r_ret_2_dry_run_then_sweep_print_the_same_counts_per_rule(cli_kluis, cl
     assert real.output.replace("erased 4", "would erase 4").replace("were erased", "would be erased") == dry.output
     sweeps = _run("sweeps")
     assert re.search(r"cli\s+4 record\(s\)\s+2 person\(s\)\s+finished", sweeps.output)
+
+
+def test_r_ret_2_dry_run_sweep_and_sweeps_print_what_legal_holds_keep_per_rule_and_hold(cli_kluis, clock):
+    clock.set(ams(2025, 1, 10, 9))
+    held, _ = person(cli_kluis, "web", "marketing", at=ams(2022, 1, 5, 9), last_activity=ams(2022, 1, 5, 9))
+    person(cli_kluis, "web", at=ams(2022, 1, 5, 9))
+    added = _run("hold", "add", "--person", str(held), "--reason", "litigation", "--reference", "RB-2025-17")
+    assert added.exit_code == 0, added.output
+    hold_id = added.output.split()[1]
+    clock.set(ams(2025, 1, 6, 0))
+    for args in (("sweep", "--dry-run"), ("sweep",), ("sweeps",)):
+        result = _run(*args)
+        assert result.exit_code == 0, result.output
+        assert "held back by legal holds: 2 due record(s)" in result.output, args
+        assert re.search(r"marketing_contacts\s+1\n", result.output) and re.search(r"web_traffic\s+1\n", result.output)
+        assert (f"hold {hold_id} (person: litigation) 2 record(s): marketing_contacts 1, web_traffic 1"
+                in result.output), result.output
 
 
 def test_r_ret_3_hold_add_list_release_from_the_cli(cli_kluis, clock):

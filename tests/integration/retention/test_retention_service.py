@@ -144,6 +144,18 @@ def test_r_ret_1_explain_shows_rule_trigger_due_date_and_holds(client, kluis, cl
                                                                      "web_traffic": "2026-08-01"}
 
 
+def test_r_ret_3_explain_says_which_records_a_legal_obligation_keeps_after_an_erasure_request(client, kluis, clock):
+    clock.set(ams(2026, 3, 1, 9))
+    boss = employer(kluis)
+    pid, ids = person(kluis, "claim", "web", "account", employer_id=boss, at=ams(2026, 2, 1, 9))
+    with kluis.db.sessions() as session:
+        lines = {x.record_id: x.legal_obligation for x in service.explain(session, clock, kluis.policy, pid)}
+    assert lines == {ids["claim"]: True, ids["web"]: False, ids["account"]: False}
+    response = client.get(f"/api/v1/people/{pid}/retention", headers=headers(api_key(kluis, ["support"]), "support"))
+    assert {x["rule_id"]: x["legal_obligation"] for x in response.json()} == {
+        "expense_claims": True, "web_traffic": False, "accounts": False}
+
+
 @pytest.mark.parametrize("restamp", [False, True])
 def test_r_ret_1_stamp_gives_existing_records_their_due_dates(kluis, clock, restamp):
     clock.set(datetime(2026, 4, 1, 9, tzinfo=UTC))

@@ -185,3 +185,45 @@ def test_r_ret_2_a_swept_record_takes_its_corrections_with_it_and_the_person_goe
         left = set(session.scalars(select(Rectification.record_id)))
     assert left == {stays_ids["account"]}
     assert erased(kluis, gone) and not erased(kluis, stays)
+
+
+def test_r_ret_2_what_legal_holds_keep_is_reported_per_hold_and_rule_in_the_dry_run_the_sweep_and_the_audit(
+        kluis, clock):
+    clock.set(ams(2023, 1, 10, 9))
+    boss = employer(kluis)
+    held_person, _ = person(kluis, "web", "marketing", at=ams(2023, 1, 1, 9), last_activity=ams(2023, 1, 1, 9))
+    employee, _ = person(kluis, "web", employer_id=boss, at=ams(2023, 1, 1, 9))
+    other, ids = person(kluis, "web", "marketing", at=ams(2023, 1, 1, 9), last_activity=ams(2023, 1, 1, 9))
+    with kluis.db.transaction() as session:
+        by_person = holds.place(session, clock, kluis.policy, "dpo", scope="person", person_id=held_person,
+                                reason="litigation")
+        by_category = holds.place(session, clock, kluis.policy, "dpo", scope="category", category="basic",
+                                  reason="tax_audit")
+        by_employer = holds.place(session, clock, kluis.policy, "dpo", scope="employer", employer_id=boss,
+                                  reason="authority_order")
+    clock.set(ams(2026, 2, 1, 9))
+    expected = {"records": 4, "rules": {"marketing_contacts": 2, "web_traffic": 2}, "holds": {
+        str(by_person.id): {"scope": "person", "reason": "litigation", "records": 2,
+                            "rules": {"marketing_contacts": 1, "web_traffic": 1}},
+        # The held person's marketing record is under both holds: once for each, once in the totals.
+        str(by_category.id): {"scope": "category", "reason": "tax_audit", "records": 2,
+                              "rules": {"marketing_contacts": 2}},
+        str(by_employer.id): {"scope": "employer", "reason": "authority_order", "records": 1,
+                              "rules": {"web_traffic": 1}}}}
+    with kluis.db.sessions() as session:
+        planned = sweep.plan(session, clock.now())
+    done = sweep.sweep(kluis)
+    assert planned.held.as_dict() == done.held.as_dict() == expected
+    assert done.records == 1 and record(kluis, ids["web"]) is None
+    assert len(records_of(kluis, held_person)) == 2 and len(records_of(kluis, employee)) == 1
+    assert len(records_of(kluis, other)) == 1
+    assert _swept_events(kluis)[-1].details["held"] == expected
+    with kluis.db.sessions() as session:
+        assert session.scalars(select(SweepRun)).one().held == expected
+        assert audit.verify(session).ok
+    # Released, the holds keep nothing: the next sweep takes everything and reports no hold.
+    with kluis.db.transaction() as session:
+        for hold in (by_person, by_category, by_employer):
+            holds.release(session, clock, "dpo", hold.id)
+    again = sweep.sweep(kluis)
+    assert again.records == 4 and again.held.as_dict() == {"records": 0, "rules": {}, "holds": {}}

@@ -99,3 +99,20 @@ def test_r_ret_1_a_changed_term_gives_a_new_due_date(policy):
     book = rules.RuleBook(policy)
     assert book.due_at(rule, _ams(2026, 1, 10, 9)) == _ams(2026, 7, 10, 0)
     assert book.due_at(shorter, _ams(2026, 1, 10, 9)) == _ams(2026, 4, 10, 0)
+
+
+def test_r_ret_3_a_legal_obligation_comes_before_marketing_whatever_the_policy_order(policy):
+    """A record kept for a legal obligation and for marketing is kept under the obligation, even when the policy
+    lists the marketing rule first; without an obligation the policy order decides."""
+    book = rules.RuleBook(policy.model_copy(update={"retention": list(reversed(policy.retention))}))
+    assert book.rule("basic", ["lead_management", "fiscal_retention"]).id == "expense_claims"
+    assert book.rule("basic", ["marketing_email", "expense_claims"]).id == "expense_claims"
+    assert book.rule("basic", ["accounts", "marketing_email"]).id == "accounts"
+
+
+def test_r_ret_1_only_a_source_that_is_the_person_counts_as_their_activity(policy):
+    assert rules.RuleBook(policy).own_sources == {"direct"}
+    since, collected = _ams(2026, 1, 15, 9), _ams(2025, 12, 31, 23)
+    assert rules.inherited_activity(_ams(2024, 2, 29, 9), since, collected) == _ams(2024, 2, 29, 9)
+    assert rules.inherited_activity(None, since, collected) == collected
+    assert rules.inherited_activity(None, since, _ams(2026, 8, 1, 9)) == since
