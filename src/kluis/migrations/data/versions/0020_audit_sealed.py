@@ -6,7 +6,7 @@ and `audit_seal` its watermark. Existing events keep their unkeyed links, still 
 new ones by the first sealer pass (the watermark starts at 0). See docs/adr/0002-audit-sealing.md.
 
 Revision ID: 0020_audit_sealed
-Revises: 0017_objection_assessment
+Revises: 0019_activity_source
 Create Date: 2026-12-02 05:00:00
 """
 
@@ -19,7 +19,7 @@ import kluis.db
 from kluis.audit.rules import canonical, link_hash
 
 revision: str = "0020_audit_sealed"
-down_revision: str | None = "0017_objection_assessment"
+down_revision: str | None = "0019_activity_source"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
