@@ -277,6 +277,8 @@ class Breaches:
         page = repo.snapshot_page(self.session, breach.id, breach.notify_after, batch)
         now = self.kluis.clock.now()
         if not page:
+            # Whoever of the frozen people was not mailed was erased meanwhile (their row may be gone entirely).
+            breach.skipped = max(breach.skipped, (breach.affected or 0) - breach.notified)
             breach.notify_state, breach.notify_done_at, breach.updated_at = "done", now, now
             self._audit(breach, "breach.notify_done", notified=breach.notified, skipped=breach.skipped)
             return 1
