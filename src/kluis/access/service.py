@@ -53,7 +53,11 @@ class Caller:
 # Powers a key can be given besides its purposes. legal_holds: place, list and release legal holds, which
 # stop erasure and the retention sweep (R-RET-3); a service key for ordinary processing never has it.
 LEGAL_HOLDS = "legal_holds"
-POWERS = (LEGAL_HOLDS,)
+# breach_report: register incidents and read the breach register; breach_decide: also decide on the risk, list the
+# affected people, file with the AP and notify the people concerned (R-GOV-3), as the DPO does in the console.
+BREACH_REPORT = "breach_report"
+BREACH_DECIDE = "breach_decide"
+POWERS = (LEGAL_HOLDS, BREACH_REPORT, BREACH_DECIDE)
 
 
 def _hash(secret: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from kluis.breaches.models import Breach, BreachFiling, BreachPerson
 from kluis.kit.clock import as_utc
-from kluis.vault.models import Person, Record
+from kluis.vault.models import Employer, Person, Record
 
 PAGE = 1000
 
@@ -117,3 +117,14 @@ def languages(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UU
                            .where(DataSubjectRequest.person_id.in_(person_ids))
                            .order_by(DataSubjectRequest.received_at))
     return {person_id: lang for person_id, lang in rows if person_id is not None}
+
+
+def employers(session: Session, limit: int = 1000) -> list[tuple[uuid.UUID, str]]:
+    return [(row[0], row[1]) for row in session.execute(select(Employer.id, Employer.name)
+                                                        .order_by(Employer.name).limit(limit))]
+
+
+def known_employers(session: Session, employer_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    if not employer_ids:
+        return set()
+    return set(session.scalars(select(Employer.id).where(Employer.id.in_(list(employer_ids)))))

@@ -119,10 +119,8 @@ class Breaches:
         return breach
 
     def _check_employers(self, employer_ids: Sequence[uuid.UUID]) -> list[Problem]:
-        from kluis.vault.models import Employer
-
-        return [Problem("employer_ids", "employer_unknown", f"no employer {e}")
-                for e in employer_ids if self.session.get(Employer, e) is None]
+        known = repo.known_employers(self.session, employer_ids)
+        return [Problem("employer_ids", "employer_unknown", f"no employer {e}") for e in employer_ids if e not in known]
 
     # --- read ------------------------------------------------------------------------------------
 
@@ -131,6 +129,10 @@ class Breaches:
         if found is None:
             raise NotFound("No such breach in the register.", code="breach_not_found")
         return found
+
+    def employers(self) -> list[tuple[uuid.UUID, str]]:
+        """(id, name) of the employers a breach can concern, for the report form."""
+        return repo.employers(self.session)
 
     def register(self) -> list[Breach]:
         return repo.all_breaches(self.session)
