@@ -71,11 +71,7 @@ def new_form(request: Request) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
         staff = _require(request, session, Permission.BREACH_REPORT)
-        from sqlalchemy import select
-
-        from kluis.vault.models import Employer
-
-        employers = list(session.scalars(select(Employer).order_by(Employer.name).limit(500)))
+        employers = Breaches(session, kluis, staff.actor).employers()
     return _page(request, "breaches/console_new.html", "Report a breach", staff, active="breaches",
                  natures=list(rules.Nature), categories=kluis.policy.categories, subjects=kluis.policy.subjects,
                  employers=employers, offsets=OFFSETS)
