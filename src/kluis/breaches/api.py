@@ -14,6 +14,7 @@ from kluis.access.service import BREACH_DECIDE, BREACH_REPORT
 from kluis.breaches import form
 from kluis.breaches.schemas import (
     AffectedPage,
+    AmendBody,
     BreachListed,
     BreachOut,
     DecisionBody,
@@ -63,6 +64,15 @@ def one(breach_id: UUID, kluis: KluisDep, caller: CallerDep) -> BreachOut:
     with kluis.db.sessions() as session:
         breaches = Breaches(session, kluis, caller.actor)
         return BreachOut.of(breaches, breaches.get(breach_id))
+
+
+@router.patch("/{breach_id}", response_model=BreachOut, responses={**ERRORS, 422: {"description": "refused"}})
+def amend(breach_id: UUID, body: AmendBody, kluis: KluisDep, caller: CallerDep) -> BreachOut:
+    """New facts: replace texts, set when the breach ended. Tell the AP with a follow-up filing."""
+    caller.require_power(BREACH_REPORT)
+    with kluis.db.transaction() as session:
+        breaches = Breaches(session, kluis, caller.actor)
+        return BreachOut.of(breaches, breaches.amend(breach_id, body.texts(), body.happened_until))
 
 
 @router.get("/{breach_id}/affected", response_model=AffectedPage, responses=ERRORS)

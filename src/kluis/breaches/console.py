@@ -152,6 +152,22 @@ def ap_draft(request: Request, breach_id: str, fmt: str) -> Response:
     return Response(form.as_json(draft), media_type="application/json", headers=headers)
 
 
+@router.post("/{breach_id}/amend")
+def amend(request: Request, breach_id: str, csrf: Csrf, summary: Text = "", systems: Text = "",
+          consequences: Text = "", measures: Text = "",
+          happened_until_local: Annotated[str, Form(max_length=32)] = "") -> Response:
+    """New facts; a text left empty stays as it was."""
+    kluis = kluis_of(request)
+    given = {"summary": summary, "systems": systems, "consequences": consequences, "measures": measures}
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.BREACH_REPORT)
+        _check_csrf(request, staff, csrf)
+        Breaches(session, kluis, staff.actor).amend(
+            _uuid(breach_id), {name: text for name, text in given.items() if text.strip()},
+            instant(happened_until_local, "amsterdam", "happened_until"))
+    return RedirectResponse(f"/console/breaches/{breach_id}", status_code=303)
+
+
 @router.post("/{breach_id}/decide")
 def decide(request: Request, breach_id: str, csrf: Csrf, risk: Annotated[str, Form(max_length=12)],
            reason: Text = "") -> Response:

@@ -36,6 +36,19 @@ class IncidentBody(BaseModel):
         return IncidentIn(**self.model_dump())
 
 
+class AmendBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    summary: Long | None = None
+    systems: Long | None = None
+    consequences: Long | None = None
+    measures: Long | None = None
+    happened_until: datetime | None = None
+
+    def texts(self) -> dict[str, str]:
+        return {k: v for k, v in self.model_dump(exclude={"happened_until"}).items() if v is not None}
+
+
 class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

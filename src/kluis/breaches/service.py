@@ -122,6 +122,34 @@ class Breaches:
         known = repo.known_employers(self.session, employer_ids)
         return [Problem("employer_ids", "employer_unknown", f"no employer {e}") for e in employer_ids if e not in known]
 
+    def amend(self, breach_id: uuid.UUID, texts: dict[str, str], happened_until: datetime | None = None) -> Breach:
+        """New facts: replace some of the texts (what happened, systems, consequences, measures) and set when the
+        breach ended. The people's mail reads the texts at send time; the AP hears of it by a follow-up filing."""
+        problems = [Problem(name, "field_unknown", f"one of: {', '.join(TEXTS)}")
+                    for name in texts if name not in TEXTS]
+        problems += [Problem(name, "too_long", f"at most {MAX_TEXT:,} characters")
+                     for name, text in texts.items() if len(text) > MAX_TEXT]
+        if texts.get("summary", "x").strip() == "":
+            problems.append(Problem("summary", "summary_required", "say briefly what happened"))
+        breach = self.get(breach_id, lock=True)
+        if happened_until is not None:
+            if happened_until.tzinfo is None:
+                problems.append(Problem("happened_until", "timezone_required", "give the instant with its offset"))
+            elif happened_until > self.kluis.clock.now() or happened_until < breach.happened_from:
+                problems.append(Problem("happened_until", "out_of_period",
+                                        "the end lies between the breach's start and now"))
+        if not texts and happened_until is None:
+            problems.append(Problem("texts", "nothing_to_amend", "give at least one fact that changed"))
+        if problems:
+            raise Invalid("the breach was not amended", code="breach_invalid", problems=problems)
+        current = self.texts(breach) | {name: text.strip() for name, text in texts.items()}
+        breach.texts = self._seal(breach.id, "texts", json.dumps(current))
+        if happened_until is not None:
+            breach.happened_until = as_utc(happened_until)
+        breach.updated_at = self.kluis.clock.now()
+        self._audit(breach, "breach.amended", fields=sorted(texts) + (["happened_until"] if happened_until else []))
+        return breach
+
     # --- read ------------------------------------------------------------------------------------
 
     def get(self, breach_id: uuid.UUID, lock: bool = False) -> Breach:

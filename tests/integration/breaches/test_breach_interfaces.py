@@ -97,12 +97,17 @@ def test_r_gov_3_console_support_reports_over_the_october_change_dpo_decides_and
     filed = client.post(path + "/file", data={"csrf": csrf(client, path), "ap_reference": "AP-2026-42",
                                               "late_reason": "Omvang pas dinsdag duidelijk."})
     assert filed.status_code == 200 and "AP-2026-42" in filed.text and "Omvang pas dinsdag" in filed.text
+    amended = client.post(path + "/amend", data={"csrf": csrf(client, path), "measures": "Wachtwoorden vervangen."})
+    assert amended.status_code == 200 and "Wachtwoorden vervangen." in amended.text
+    follow_up = client.post(path + "/file", data={"csrf": csrf(client, path), "ap_reference": "AP-2026-42",
+                                                  "changes": "Extra maatregel."})
+    assert follow_up.status_code == 200 and "follow-up" in follow_up.text and "Extra maatregel." in follow_up.text
     started = client.post(path + "/notify", data={"csrf": csrf(client, path)})
     assert started.status_code == 200 and "running: 0 mailed" in started.text
     listing = client.get("/console/breaches")
     assert "filed" in listing.text and "high risk" in listing.text
     exported = client.get("/console/breaches/register.csv")
-    assert list(csv.DictReader(io.StringIO(exported.text)))[0]["ap_references"] == "AP-2026-42"
+    assert list(csv.DictReader(io.StringIO(exported.text)))[0]["ap_references"] == "AP-2026-42;AP-2026-42"
     assert sealed_log(kluis).ok
 
 
@@ -136,6 +141,8 @@ def test_r_gov_3_api_powers_pages_and_openapi(client, kluis, clock):
                             headers=decider)
     assert follow_up.json()["kind"] == "follow_up"
     assert client.post(path + "/notification", headers=decider).status_code == 409  # not high risk
+    amended = client.patch(path, json={"consequences": "Bedragen kunnen onjuist zijn uitbetaald."}, headers=reporter)
+    assert amended.status_code == 200 and amended.json()["consequences"].startswith("Bedragen kunnen")
     assert client.get("/api/v1/breaches/register.csv", headers=decider).text.count("\n") == 2
     listed = client.get("/api/v1/breaches", headers=reporter).json()
     assert [b["id"] for b in listed] == [breach["id"]]

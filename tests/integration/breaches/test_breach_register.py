@@ -225,3 +225,23 @@ def test_r_gov_3_register_exports_as_csv_even_when_nothing_was_notified(kluis, c
     assert (decided["risk"], decided["risk_reason"], decided["ap_filed_at"]) == ("no_risk", "de stick was versleuteld",
                                                                                  "")
     assert decided["summary"] == SUMMARY
+
+
+def test_r_gov_3_new_facts_amend_the_sealed_texts_and_are_audited_by_field(kluis, clock):
+    breach = report(kluis, happened_until=None)
+    with pytest.raises(Invalid) as refused, kluis.db.transaction() as session:
+        Breaches(session, kluis, "staff:test").amend(breach.id, {"summary": " "})
+    assert refused.value.problems[0].code == "summary_required"
+    with pytest.raises(Invalid), kluis.db.transaction() as session:
+        Breaches(session, kluis, "staff:test").amend(breach.id, {}, clock.now() + timedelta(hours=1))
+    with kluis.db.transaction() as session:
+        breaches = Breaches(session, kluis, "staff:test")
+        amended = breaches.amend(breach.id, {"measures": "Alle wachtwoorden opnieuw ingesteld."},
+                                 clock.now() - timedelta(hours=1))
+        texts = breaches.texts(amended)
+    assert texts["measures"] == "Alle wachtwoorden opnieuw ingesteld." and texts["summary"] == SUMMARY
+    assert b"wachtwoorden" not in _raw(kluis, "breach")
+    with kluis.db.sessions() as session:
+        events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "breach.amended")))
+        assert [e.details for e in events] == [{"fields": ["measures", "happened_until"]}]
+        assert session.get(Breach, breach.id).happened_until is not None
