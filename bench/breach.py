@@ -7,9 +7,11 @@ with three records (basic, web traffic and, for employees, financial) collected 
 breach concerns financial data of employees of 5 employers, held during a period ending 30 days ago: about a
 fifth of everyone. Then times, each with the process's peak RSS after it:
   count:  Breaches.count_affected (one aggregate);
-  stream: Breaches.stream_affected, every id in keyset pages of 1,000 (what the CLI and the API pages do);
+  stream: Breaches.stream_affected, every id through one statement read 1,000 at a time (a server-side cursor);
+  page:   one keyset page of 1,000 ids (GET /api/v1/breaches/{id}/affected), from the middle of the selection;
   freeze: the DPO's decision, which writes the snapshot with INSERT ... SELECT;
-  raw:    the same selection as one hand-written SELECT read through a server-side cursor, and its COUNT(*).
+  raw:    the same selection as one hand-written SELECT, counted, read through a server-side cursor, and
+          inserted into the snapshot table of a second breach.
 """
 
 from __future__ import annotations
@@ -101,19 +103,29 @@ def main() -> None:
                 aware_at=now - timedelta(hours=1), happened_from=until - timedelta(days=2), happened_until=until,
                 nature=["confidentiality"], categories=["financial"], subject_types=["employee"],
                 summary="bench", employer_ids=[uuid.UUID(e) for e in employers[:HIT_EMPLOYERS]]))
+            twin = Breaches(session, kluis, "bench").report(IncidentIn(
+                aware_at=now - timedelta(hours=1), happened_from=until - timedelta(days=2), happened_until=until,
+                nature=["confidentiality"], categories=["financial"], subject_types=["employee"], summary="raw"))
         print(f"{args.people:,} people on PostgreSQL; peak RSS after seeding {peak_rss_mb():.1f} MB", flush=True)
+        params = {"employers": employers[:HIT_EMPLOYERS], "until": until}
         with kluis.db.transaction() as session:
             breaches = Breaches(session, kluis, "bench")
             found = breaches.get(breach.id)
             timed("count", lambda: breaches.count_affected(found))
+            with kluis.db.engine.connect() as conn:
+                timed("raw cnt", lambda: conn.execute(text(f"SELECT count(*) FROM ({RAW}) s"), params).scalar_one())
             timed("stream", lambda: sum(1 for _ in breaches.stream_affected(found)))
+            with kluis.db.engine.connect() as conn:
+                timed("raw", lambda: sum(1 for _ in conn.execution_options(stream_results=True, yield_per=1000)
+                                         .execute(text(RAW), params)))
+            middle = uuid.UUID(int=1 << 127)
+            timed("page", lambda: len(breaches.affected_page(found, middle, 1000)))
         with kluis.db.transaction() as session:
             timed("freeze", lambda: Breaches(session, kluis, "bench").decide(breach.id, "risk", "bench").affected)
-        params = {"employers": employers[:HIT_EMPLOYERS], "until": until}
-        with kluis.db.engine.connect() as conn:
-            timed("raw", lambda: sum(1 for _ in conn.execution_options(stream_results=True, yield_per=1000)
-                                     .execute(text(RAW), params)))
-            timed("raw cnt", lambda: conn.execute(text(f"SELECT count(*) FROM ({RAW}) s"), params).scalar_one())
+        with kluis.db.engine.begin() as conn:
+            timed("raw ins", lambda: conn.execute(text(
+                f"INSERT INTO breach_person (breach_id, person_id) SELECT CAST(:breach AS uuid), s.id FROM ({RAW}) s"),
+                params | {"breach": str(twin.id)}).rowcount)
 
 
 if __name__ == "__main__":

@@ -181,14 +181,12 @@ class Breaches:
         return repo.affected_page(self.session, breach, after, limit)
 
     def stream_affected(self, breach: Breach) -> Iterator[uuid.UUID]:
+        """Every person concerned, in constant memory (one statement read a page at a time)."""
         self._audit_read(breach, "breach.affected_listed", after=None, limit=None)
         if breach.risk is None:
             yield from repo.stream_affected(self.session, breach)
-            return
-        after = None
-        while page := repo.snapshot_page(self.session, breach.id, after, repo.PAGE):
-            yield from (person_id for person_id, _ in page)
-            after = page[-1][0]
+        else:
+            yield from repo.stream_snapshot(self.session, breach.id)
 
     # --- decide ----------------------------------------------------------------------------------
 

@@ -97,6 +97,7 @@ def test_r_gov_3_decision_needs_a_reason_and_freezes_the_affected_people(kluis, 
         assert list(session.scalars(select(BreachPerson.person_id))) == [first]
         breaches = Breaches(session, kluis, "staff:dpo")
         assert breaches.count_affected(breaches.get(breach.id)) == 1
+        assert list(breaches.stream_affected(breaches.get(breach.id))) == [first]
         assert b"leesbaar" not in _raw(kluis, "breach")
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "breach.decided")).one()
     assert event.details == {"risk": "high_risk", "previous": None, "affected": 1}
