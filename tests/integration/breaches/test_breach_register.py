@@ -89,6 +89,9 @@ def test_r_gov_3_decision_needs_a_reason_and_freezes_the_affected_people(kluis, 
     with pytest.raises(Invalid) as refused, kluis.db.transaction() as session:
         Breaches(session, kluis, "staff:dpo").decide(breach.id, "high_risk", "   ")
     assert refused.value.problems[0].code == "reason_required"
+    with kluis.db.sessions() as session:
+        assert session.get(Breach, breach.id).risk is None
+        assert session.scalar(select(func.count()).select_from(BreachPerson)) == 0
     with kluis.db.transaction() as session:
         decided = Breaches(session, kluis, "staff:dpo").decide(breach.id, "high_risk", "financiële gegevens leesbaar")
         assert decided.affected == 1
