@@ -4,7 +4,7 @@ an incident (support and DPO), and the DPO's steps: decision, AP draft (JSON/PDF
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -44,15 +44,12 @@ def instant(local: str, offset: str, path: str) -> datetime | None:
     if not local.strip():
         return None
     try:
-        at = datetime.fromisoformat(local.strip())
+        if offset == "amsterdam":
+            return datetime.fromisoformat(local.strip()).replace(tzinfo=AMSTERDAM)
+        return datetime.fromisoformat(local.strip() + offset)
     except ValueError as exc:
-        raise Invalid("The incident was not registered.", code="breach_invalid",
+        raise Invalid("The breach was not recorded.", code="breach_invalid",
                       problems=[Problem(path, "time_invalid", "give a date and time")]) from exc
-    if offset == "amsterdam":
-        return at.replace(tzinfo=AMSTERDAM)
-    sign = -1 if offset.startswith("-") else 1
-    hours, minutes = offset.lstrip("+-").split(":")
-    return at.replace(tzinfo=timezone(sign * timedelta(hours=int(hours), minutes=int(minutes))))
 
 
 @router.get("")

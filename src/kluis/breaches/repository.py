@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from kluis.breaches.models import Breach, BreachFiling, BreachPerson
 from kluis.kit.clock import as_utc
+from kluis.rights.models import DataSubjectRequest
 from kluis.vault.models import Employer, Person, Record
 
 PAGE = 1000
@@ -119,8 +120,6 @@ def notifying(session: Session) -> Breach | None:
 
 def languages(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The language each person last used with benVitaal (their latest request); absent: not known."""
-    from kluis.rights.models import DataSubjectRequest
-
     rows = session.execute(select(DataSubjectRequest.person_id, DataSubjectRequest.lang)
                            .where(DataSubjectRequest.person_id.in_(person_ids))
                            .order_by(DataSubjectRequest.received_at))

@@ -175,14 +175,14 @@ class Breaches:
         return repo.count_affected(self.session, breach)
 
     def affected_page(self, breach: Breach, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
-        self._audit_read(breach, "breach.affected_listed", after=str(after) if after else None, limit=limit)
+        self._audit(breach, "breach.affected_listed", after=str(after) if after else None, limit=limit)
         if breach.risk is not None:
             return [person_id for person_id, _ in repo.snapshot_page(self.session, breach.id, after, limit)]
         return repo.affected_page(self.session, breach, after, limit)
 
     def stream_affected(self, breach: Breach) -> Iterator[uuid.UUID]:
         """Every person concerned, in constant memory (one statement read a page at a time)."""
-        self._audit_read(breach, "breach.affected_listed", after=None, limit=None)
+        self._audit(breach, "breach.affected_listed", after=None, limit=None)
         if breach.risk is None:
             yield from repo.stream_affected(self.session, breach)
         else:
@@ -326,9 +326,6 @@ class Breaches:
     def _audit(self, breach: Breach, action: str, **details: Any) -> None:
         audit.append(self.session, self.kluis.clock, actor=self.actor, action=action, object_type="breach",
                      object_ids=[breach.id], details=details)
-
-    def _audit_read(self, breach: Breach, action: str, **details: Any) -> None:
-        self._audit(breach, action, **details)
 
     def audit_export(self, rows: Sequence[Breach]) -> None:
         audit.append(self.session, self.kluis.clock, actor=self.actor, action="breach.register_exported",
