@@ -32,6 +32,9 @@ MAX_TEXT = 10_000
 NOTIFY_BATCH = 500
 REMINDER_TEMPLATE = "breach_reminder"
 PERSON_TEMPLATE = "breach_person"
+# The purpose of every use of the affected people's data here: remedying a breach of security (the policy's
+# "security" purpose), as Art. 33 and 34 oblige.
+PURPOSE = "security"
 
 
 @dataclass(frozen=True)
@@ -175,14 +178,15 @@ class Breaches:
         return repo.count_affected(self.session, breach)
 
     def affected_page(self, breach: Breach, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
-        self._audit(breach, "breach.affected_listed", after=str(after) if after else None, limit=limit)
+        self._audit(breach, "breach.affected_listed", purpose=PURPOSE, after=str(after) if after else None,
+                    limit=limit)
         if breach.risk is not None:
             return [person_id for person_id, _ in repo.snapshot_page(self.session, breach.id, after, limit)]
         return repo.affected_page(self.session, breach, after, limit)
 
     def stream_affected(self, breach: Breach) -> Iterator[uuid.UUID]:
         """Every person concerned, in constant memory (one statement read a page at a time)."""
-        self._audit(breach, "breach.affected_listed", after=None, limit=None)
+        self._audit(breach, "breach.affected_listed", purpose=PURPOSE, after=None, limit=None)
         if breach.risk is None:
             yield from repo.stream_affected(self.session, breach)
         else:
@@ -205,7 +209,7 @@ class Breaches:
         breach.risk, breach.decided_by, breach.decided_at, breach.updated_at = risk, self.actor, now, now
         breach.risk_reason = self._seal(breach.id, "risk_reason", reason.strip())
         breach.affected = repo.freeze(self.session, breach)
-        self._audit(breach, "breach.decided", risk=risk, previous=previous, affected=breach.affected)
+        self._audit(breach, "breach.decided", risk=risk, previous=previous, affected=breach.affected, purpose=PURPOSE)
         return breach
 
     # --- the AP ----------------------------------------------------------------------------------
@@ -318,7 +322,7 @@ class Breaches:
         breach.notified += len(held)
         breach.skipped += len(page) - len(held)
         breach.notify_after, breach.updated_at = page[-1][0], now
-        self._audit(breach, "breach.notified", people=len(held), skipped=len(page) - len(held))
+        self._audit(breach, "breach.notified", purpose=PURPOSE, people=len(held), skipped=len(page) - len(held))
         return len(page)
 
     # --- audit -----------------------------------------------------------------------------------

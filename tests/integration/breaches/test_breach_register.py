@@ -103,7 +103,7 @@ def test_r_gov_3_decision_needs_a_reason_and_freezes_the_affected_people(kluis, 
         assert list(breaches.stream_affected(breaches.get(breach.id))) == [first]
         assert b"leesbaar" not in _raw(kluis, "breach")
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "breach.decided")).one()
-    assert event.details == {"risk": "high_risk", "previous": None, "affected": 1}
+    assert event.details == {"risk": "high_risk", "previous": None, "affected": 1, "purpose": "security"}
 
 
 def test_r_gov_3_late_filing_needs_reasons_and_follow_ups_say_what_changed(kluis, clock):
