@@ -1,5 +1,5 @@
 """`kluis breach`: the breach register from the command line (R-GOV-3), for the DPO on the server: report,
-list, show, stream the affected people, decide, draft the AP notification, record the filing, notify people,
+list, show one, stream the affected people, decide, draft the AP notification, record the filing, notify people,
 export the register."""
 
 from __future__ import annotations
@@ -81,6 +81,29 @@ def list_breaches() -> None:
             out.print(f"{b.id} {reference(b.id)} deadline {rules.amsterdam(b.deadline_at)} ({clock}) "
                       f"risk {b.risk or '-'} people {b.notify_state or '-'} {b.notified}/{b.affected or 0}",
                       highlight=False, soft_wrap=True)
+
+
+@app.command("show")
+@domain_errors
+def show(breach: Annotated[str, typer.Argument(help="The breach's id.")]) -> None:
+    """One incident: its clock, facts, decision, filings and notification progress."""
+    kluis = wiring.for_cli()
+    with kluis.db.sessions() as session:
+        breaches = Breaches(session, kluis, ACTOR)
+        found = breaches.get(_uuid(breach))
+        texts, filings = breaches.texts(found), breaches.filings(found.id)
+        lines = [f"{reference(found.id)}  aware {rules.amsterdam(found.aware_at)}",
+                 f"AP deadline {rules.amsterdam(found.deadline_at)} "
+                 f"({'filed' if found.ap_filed_at else rules.countdown(found.deadline_at, kluis.clock.now())})",
+                 f"nature {', '.join(found.nature)}; categories {', '.join(found.categories)}; "
+                 f"subjects {', '.join(found.subject_types)}; people {breaches.count_affected(found)}",
+                 *(f"{name}: {texts.get(name, '')}" for name in ("summary", "systems", "consequences", "measures")),
+                 f"decision: {found.risk or 'not decided'} {breaches.risk_reason(found)}",
+                 *(f"filing {f.kind} {f.filed_at.isoformat()} {f.ap_reference}{' late' if f.late else ''}"
+                   for f in filings),
+                 f"people notified: {found.notify_state or '-'} {found.notified} mailed, {found.skipped} skipped"]
+    for line in lines:
+        out.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command("affected")

@@ -180,5 +180,18 @@ def test_r_gov_3_cli_reports_streams_decides_and_exports(cli_kluis, clock, tmp_p
     assert runner.invoke(app, ["breach", "file", breach_id, "--ap-reference", "AP-1"]).exit_code == 0
     assert runner.invoke(app, ["breach", "export", "-o", str(tmp_path / "r.csv")]).exit_code == 0
     assert "AP-1" in (tmp_path / "r.csv").read_text()
+    shown = runner.invoke(app, ["breach", "show", breach_id])
+    assert "summary: Mail aan verkeerde lijst." in shown.output and "filing initial" in shown.output
     listed = runner.invoke(app, ["breach", "list"])
     assert breach_id in listed.output and "filed" in listed.output
+
+
+def test_r_gov_3_console_times_are_amsterdam_unless_an_offset_settles_the_repeated_hour():
+    from kluis.breaches.console import instant
+
+    # 02:30 on 25 Oct 2026 happens twice in Amsterdam: first in CEST, then, an hour later, in CET.
+    assert instant("2026-10-25T02:30", "amsterdam", "aware_at").astimezone(UTC) == datetime(2026, 10, 25, 0, 30,
+                                                                                             tzinfo=UTC)
+    assert instant("2026-10-25T02:30", "+01:00", "aware_at").astimezone(UTC) == datetime(2026, 10, 25, 1, 30,
+                                                                                          tzinfo=UTC)
+    assert instant(" ", "amsterdam", "aware_at") is None
