@@ -122,6 +122,24 @@ def affected(breach: Annotated[str, typer.Argument(help="The breach's id.")],
             sys.stdout.write(f"{person_id}\n")
 
 
+@app.command("amend")
+@domain_errors
+def amend(breach: Annotated[str, typer.Argument(help="The breach's id.")],
+          summary: Annotated[str | None, typer.Option("--summary")] = None,
+          systems: Annotated[str | None, typer.Option("--systems")] = None,
+          consequences: Annotated[str | None, typer.Option("--consequences")] = None,
+          measures: Annotated[str | None, typer.Option("--measures")] = None,
+          happened_until: Annotated[str | None, typer.Option("--until", help="When it ended (ISO 8601).")] = None
+          ) -> None:
+    """New facts: replace texts, set when the breach ended; tell the AP with `kluis breach file --changes`."""
+    kluis = wiring.for_cli()
+    given = {"summary": summary, "systems": systems, "consequences": consequences, "measures": measures}
+    with kluis.db.transaction() as session:
+        Breaches(session, kluis, ACTOR).amend(_uuid(breach), {k: v for k, v in given.items() if v is not None},
+                                              _instant(happened_until, "--until"))
+    out.print(f"{breach} amended", highlight=False)
+
+
 @app.command("decide")
 @domain_errors
 def decide(breach: Annotated[str, typer.Argument(help="The breach's id.")],

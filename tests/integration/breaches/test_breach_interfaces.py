@@ -180,8 +180,10 @@ def test_r_gov_3_cli_reports_streams_decides_and_exports(cli_kluis, clock, tmp_p
     assert runner.invoke(app, ["breach", "file", breach_id, "--ap-reference", "AP-1"]).exit_code == 0
     assert runner.invoke(app, ["breach", "export", "-o", str(tmp_path / "r.csv")]).exit_code == 0
     assert "AP-1" in (tmp_path / "r.csv").read_text()
+    assert runner.invoke(app, ["breach", "amend", breach_id, "--measures", "Lijst opgeschoond."]).exit_code == 0
     shown = runner.invoke(app, ["breach", "show", breach_id])
     assert "summary: Mail aan verkeerde lijst." in shown.output and "filing initial" in shown.output
+    assert "measures: Lijst opgeschoond." in shown.output
     listed = runner.invoke(app, ["breach", "list"])
     assert breach_id in listed.output and "filed" in listed.output
 
