@@ -10,6 +10,8 @@ from sqlalchemy import text
 
 from kluis import __version__
 from kluis.audit import verify as audit_log
+from kluis.breaches.api import router as breaches_router
+from kluis.breaches.console import router as breaches_console
 from kluis.consent.api import router as consent_router
 from kluis.consent.cookies.api import router as cookie_api_router
 from kluis.consent.cookies.views import router as cookie_pages
@@ -51,12 +53,14 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(marketing_pages)
     app.include_router(retention_router)
     app.include_router(disclosures_router)
+    app.include_router(breaches_router)
     app.include_router(rights_router)
     app.include_router(rights_pages)
     app.include_router(package_pages)
     app.include_router(rights_console)
     app.include_router(erasure_console)
     app.include_router(holds_console)
+    app.include_router(breaches_console)
     app.include_router(mail_router)  # /demo/mail: answers only where the demo's mail catcher runs
     install_console(app)
     app.add_middleware(DecisionsFastPath, kluis=kluis)  # the decisions hot path (see its module)

@@ -56,7 +56,11 @@ class Caller:
 # objection, which only the person may do: R-GATE-1).
 LEGAL_HOLDS = "legal_holds"
 PERSON_ACCOUNT = "person_account"
-POWERS = (LEGAL_HOLDS, PERSON_ACCOUNT)
+# breach_report: register incidents and read the breach register; breach_decide: also decide on the risk, list the
+# affected people, file with the AP and notify the people concerned (R-GOV-3), as the DPO does in the console.
+BREACH_REPORT = "breach_report"
+BREACH_DECIDE = "breach_decide"
+POWERS = (LEGAL_HOLDS, PERSON_ACCOUNT, BREACH_REPORT, BREACH_DECIDE)
 
 
 def _hash(secret: str) -> str:

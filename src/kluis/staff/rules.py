@@ -26,12 +26,14 @@ class Permission(StrEnum):
     REQUESTS_RECORD = "requests.record"  # register what a person asked by e-mail or letter (opt-out, ...)
     LEGAL_HOLDS = "legal_holds"  # place and release legal holds, which stop erasure and the sweep (R-RET-3)
     OBJECTIONS_ASSESS = "objections.assess"  # weigh an objection against compelling grounds (Art. 21(1)): the DPO
+    BREACH_REPORT = "breaches.report"  # register an incident and read the breach register (R-GOV-3)
+    BREACH_DECIDE = "breaches.decide"  # decide on the risk, file with the AP, notify the people concerned
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DPO: frozenset(Permission),
     Role.SUPPORT: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.PEOPLE_READ,
-                             Permission.REQUESTS_RECORD}),
+                             Permission.REQUESTS_RECORD, Permission.BREACH_REPORT}),
     Role.MARKETING: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.MARKETING}),
     # An auditor checks the controls, not the people: never personal data.
     Role.AUDITOR: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.AUDIT_READ}),

@@ -145,7 +145,8 @@ def _page(request: Request, name: str, title: str, staff: SignedIn | None = None
     kluis = kluis_of(request)
     base = {"title": title, "staff": staff, "csrf": _session_csrf(kluis, staff) if staff else "",
             "can_audit": bool(staff and staff.may(Permission.AUDIT_READ)),
-            "can_hold": bool(staff and staff.may(Permission.LEGAL_HOLDS))}
+            "can_hold": bool(staff and staff.may(Permission.LEGAL_HOLDS)),
+            "can_breach": bool(staff and staff.may(Permission.BREACH_REPORT))}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 

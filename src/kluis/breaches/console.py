@@ -1,0 +1,202 @@
+"""Staff console pages of the breach register (R-GOV-3): the register with each deadline's countdown, reporting
+an incident (support and DPO), and the DPO's steps: decision, AP draft (JSON/PDF), filing, notifying people."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from kluis.breaches import form, rules
+from kluis.breaches.service import Breaches, IncidentIn, reference
+from kluis.kit.clock import AMSTERDAM
+from kluis.kit.errors import Invalid, NotAllowed, NotFound, Problem
+from kluis.staff.rules import Permission
+from kluis.staff.service import SignedIn
+from kluis.staff.views import ConsoleRoute, _page, _require, _same, _session_csrf
+from kluis.web.deps import kluis_of
+
+router = APIRouter(prefix="/console/breaches", route_class=ConsoleRoute, include_in_schema=False)
+Csrf = Annotated[str, Form(max_length=128)]
+Text = Annotated[str, Form(max_length=10_000)]
+Short = Annotated[str, Form(max_length=80)]
+OFFSETS = ("amsterdam", "+01:00", "+02:00", "+00:00")
+
+
+def _check_csrf(request: Request, staff: SignedIn, csrf: str) -> None:
+    if not _same(_session_csrf(kluis_of(request), staff), csrf):
+        raise NotAllowed("This form has expired. Reload the page and try again.", code="csrf_invalid")
+
+
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError as exc:
+        raise NotFound("No such breach in the register.", code="breach_not_found") from exc
+
+
+def instant(local: str, offset: str, path: str) -> datetime | None:
+    """A date and time as typed, in Amsterdam time or with an explicit offset (which settles the hour that
+    occurs twice when the clocks go back)."""
+    if not local.strip():
+        return None
+    try:
+        if offset == "amsterdam":
+            return datetime.fromisoformat(local.strip()).replace(tzinfo=AMSTERDAM)
+        return datetime.fromisoformat(local.strip() + offset)
+    except ValueError as exc:
+        raise Invalid("The breach was not recorded.", code="breach_invalid",
+                      problems=[Problem(path, "time_invalid", "give a date and time")]) from exc
+
+
+@router.get("")
+def register_page(request: Request) -> Response:
+    kluis = kluis_of(request)
+    with kluis.db.sessions() as session:
+        staff = _require(request, session, Permission.BREACH_REPORT)
+        items = Breaches(session, kluis, staff.actor).register()
+    now = kluis.clock.now()
+    return _page(request, "breaches/console_list.html", "Breach register", staff, active="breaches", items=items,
+                 now=now, rules=rules, reference=reference, can_decide=staff.may(Permission.BREACH_DECIDE))
+
+
+@router.get("/new")
+def new_form(request: Request) -> Response:
+    kluis = kluis_of(request)
+    with kluis.db.sessions() as session:
+        staff = _require(request, session, Permission.BREACH_REPORT)
+        employers = Breaches(session, kluis, staff.actor).employers()
+    return _page(request, "breaches/console_new.html", "Report a breach", staff, active="breaches",
+                 natures=list(rules.Nature), categories=kluis.policy.categories, subjects=kluis.policy.subjects,
+                 employers=employers, offsets=OFFSETS)
+
+
+@router.post("")
+def report(request: Request, csrf: Csrf, aware_local: Annotated[str, Form(max_length=32)],
+           happened_from_local: Annotated[str, Form(max_length=32)], summary: Text,
+           aware_offset: Annotated[str, Form(pattern="^(amsterdam|[+-]\\d\\d:\\d\\d)$")] = "amsterdam",
+           happened_until_local: Annotated[str, Form(max_length=32)] = "",
+           nature: Annotated[list[str], Form(max_length=3)] = [],  # noqa: B006 - FastAPI reads the default
+           categories: Annotated[list[str], Form(max_length=40)] = [],  # noqa: B006
+           subject_types: Annotated[list[str], Form(max_length=20)] = [],  # noqa: B006
+           employer_ids: Annotated[list[str], Form(max_length=500)] = [],  # noqa: B006
+           cross_border: Annotated[bool, Form()] = False, systems: Text = "", consequences: Text = "",
+           measures: Text = "") -> Response:
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.BREACH_REPORT)
+        _check_csrf(request, staff, csrf)
+        aware = instant(aware_local, aware_offset, "aware_at")
+        began = instant(happened_from_local, "amsterdam", "happened_from")
+        if aware is None or began is None:
+            raise Invalid("The incident was not registered.", code="breach_invalid",
+                          problems=[Problem("aware_at", "required", "give when benVitaal became aware and when "
+                                                                    "the breach began")])
+        made = Breaches(session, kluis, staff.actor).report(IncidentIn(
+            aware_at=aware, happened_from=began,
+            happened_until=instant(happened_until_local, "amsterdam", "happened_until"), nature=nature,
+            categories=categories, subject_types=subject_types, summary=summary, systems=systems,
+            consequences=consequences, measures=measures,
+            employer_ids=[_uuid(e) for e in employer_ids if e.strip()], cross_border=cross_border))
+    return RedirectResponse(f"/console/breaches/{made.id}", status_code=303)
+
+
+@router.get("/register.csv")
+def register_csv(request: Request) -> Response:
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.BREACH_DECIDE)
+        text = form.register_csv(Breaches(session, kluis, staff.actor))
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": 'attachment; filename="breach-register.csv"'})
+
+
+@router.get("/{breach_id}")
+def detail(request: Request, breach_id: str) -> Response:
+    kluis = kluis_of(request)
+    with kluis.db.sessions() as session:
+        staff = _require(request, session, Permission.BREACH_REPORT)
+        breaches = Breaches(session, kluis, staff.actor)
+        breach = breaches.get(_uuid(breach_id))
+        texts, reason = breaches.texts(breach), breaches.risk_reason(breach)
+        filings = [(f, breaches.filing_texts(f)) for f in breaches.filings(breach.id)]
+        affected = breaches.count_affected(breach)
+    now = kluis.clock.now()
+    return _page(request, "breaches/console_breach.html", f"Breach {reference(breach.id)}", staff,
+                 active="breaches", breach=breach, texts=texts, reason=reason, filings=filings, affected=affected,
+                 reference=reference(breach.id), rules=rules, now=now, late=rules.is_late(breach.deadline_at, now),
+                 can_decide=staff.may(Permission.BREACH_DECIDE), risks=list(rules.Risk),
+                 categories={c.id: c.name.en for c in kluis.policy.categories})
+
+
+@router.get("/{breach_id}/ap-draft.{fmt}")
+def ap_draft(request: Request, breach_id: str, fmt: str) -> Response:
+    if fmt not in ("json", "pdf"):
+        raise NotFound("The draft comes as .json or .pdf.", code="format_unknown")
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.BREACH_DECIDE)
+        breaches = Breaches(session, kluis, staff.actor)
+        breach = breaches.get(_uuid(breach_id))
+        draft = form.draft(breaches, breach, follow_up=breach.ap_filed_at is not None)
+        breaches.audit_draft(breach, fmt)
+    headers = {"Content-Disposition": f'attachment; filename="ap-melding-{reference(breach.id)}.{fmt}"'}
+    if fmt == "pdf":
+        return Response(form.as_pdf(draft), media_type="application/pdf", headers=headers)
+    return Response(form.as_json(draft), media_type="application/json", headers=headers)
+
+
+@router.post("/{breach_id}/amend")
+def amend(request: Request, breach_id: str, csrf: Csrf, summary: Text = "", systems: Text = "",
+          consequences: Text = "", measures: Text = "",
+          happened_until_local: Annotated[str, Form(max_length=32)] = "") -> Response:
+    """New facts; a text left empty stays as it was."""
+    kluis = kluis_of(request)
+    given = {"summary": summary, "systems": systems, "consequences": consequences, "measures": measures}
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.BREACH_REPORT)
+        _check_csrf(request, staff, csrf)
+        Breaches(session, kluis, staff.actor).amend(
+            _uuid(breach_id), {name: text for name, text in given.items() if text.strip()},
+            instant(happened_until_local, "amsterdam", "happened_until"))
+    return RedirectResponse(f"/console/breaches/{breach_id}", status_code=303)
+
+
+@router.post("/{breach_id}/decide")
+def decide(request: Request, breach_id: str, csrf: Csrf, risk: Annotated[str, Form(max_length=12)],
+           reason: Text = "") -> Response:
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.BREACH_DECIDE)
+        _check_csrf(request, staff, csrf)
+        Breaches(session, kluis, staff.actor).decide(_uuid(breach_id), risk, reason)
+    return RedirectResponse(f"/console/breaches/{breach_id}", status_code=303)
+
+
+@router.post("/{breach_id}/file")
+def file(request: Request, breach_id: str, csrf: Csrf, ap_reference: Short,
+         filed_local: Annotated[str, Form(max_length=32)] = "", late_reason: Text = "",
+         changes: Text = "") -> Response:
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.BREACH_DECIDE)
+        _check_csrf(request, staff, csrf)
+        breaches = Breaches(session, kluis, staff.actor)
+        breach = breaches.get(_uuid(breach_id))
+        draft = form.draft(breaches, breach, follow_up=breach.ap_filed_at is not None, late_reason=late_reason)
+        breaches.file(breach.id, ap_reference=ap_reference, filed_at=instant(filed_local, "amsterdam", "filed_at"),
+                      late_reason=late_reason, changes=changes, form=draft)
+    return RedirectResponse(f"/console/breaches/{breach_id}", status_code=303)
+
+
+@router.post("/{breach_id}/notify")
+def notify(request: Request, breach_id: str, csrf: Csrf) -> Response:
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = _require(request, session, Permission.BREACH_DECIDE)
+        _check_csrf(request, staff, csrf)
+        Breaches(session, kluis, staff.actor).start_notifying(_uuid(breach_id))
+    return RedirectResponse(f"/console/breaches/{breach_id}", status_code=303)
