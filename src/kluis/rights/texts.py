@@ -43,7 +43,6 @@ TEXT: dict[str, dict[str, str]] = {
         "package_kind_portability": "Overdraagbaarheid: de gegevens die u ons gaf, in JSON en CSV",
         "package_expired_title": "Deze link is verlopen", "package_expired": "De downloadlink is verlopen en het "
         "bestand is verwijderd. Wilt u uw gegevens opnieuw ontvangen? Doe dan een nieuw verzoek.",
-        "package_forbidden": "Bevestig eerst met de code die we u mailen.",
         "package_status": "Uw bestand", "package_state_queued": "Wordt gemaakt",
         "package_state_building": "Wordt gemaakt", "package_state_ready": "Klaar: gebruik de link in uw e-mail",
         "package_state_expired": "Verlopen en verwijderd", "package_state_failed": "Vertraagd: we nemen contact op",
@@ -89,7 +88,6 @@ TEXT: dict[str, dict[str, str]] = {
         "package_kind_portability": "Portability: the data you gave us, as JSON and CSV",
         "package_expired_title": "This link has expired", "package_expired": "The download link has expired and the "
         "file has been deleted. If you want your data again, please make a new request.",
-        "package_forbidden": "Please confirm first with the code we e-mail you.",
         "package_status": "Your file", "package_state_queued": "Being made",
         "package_state_building": "Being made", "package_state_ready": "Ready: use the link in your e-mail",
         "package_state_expired": "Expired and deleted", "package_state_failed": "Delayed: we will contact you",
