@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 CODE_TEMPLATE = "rights_code"
 NOTICE_TEMPLATE = "rights_notice"
 REMINDER_TEMPLATE = "rights_reminder"
+OVERDUE_TEMPLATE = "rights_overdue"
 PACKAGE_TEMPLATE = "rights_package"
 RECTIFIED_TEMPLATE = "rights_rectified"
 RECIPIENT_TEMPLATE = "rights_recipient_notice"
@@ -197,6 +198,20 @@ def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageC
         "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/requests/{request.id}"})
 
 
+def build_overdue(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
+    """R-DSR-2, to a DPO: which request missed its deadline and how many Amsterdam calendar days late it is
+    now; the request's reference and type only, the rest is in the console."""
+    request = _request(session, row)
+    if request.state in rules.CLOSED:
+        raise mail.Cancelled("request_closed")
+    return mail.MessageContext(values={
+        "reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[row.lang][request.type],
+        "deadline": request.deadline_on.isoformat(), "extended": request.extended_at is not None,
+        "received": rules.receipt_date(request.received_at).isoformat(),
+        "days_late": max(1, rules.days_late(request.deadline_on, kluis.clock.now())),
+        "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/requests/{request.id}"})
+
+
 def _id_check(name: str) -> Callable[[Mapping[str, Any]], list[Problem]]:
     def check(context: Mapping[str, Any]) -> list[Problem]:
         try:
@@ -276,6 +291,7 @@ def build_restriction_lifted(session: Session, kluis: Kluis, row: Outbox) -> mai
 mail.register_template(NOTICE_TEMPLATE, build_notice, "administrative", check=check_notice)
 mail.register_template(CODE_TEMPLATE, build_code, "administrative", check=check_code)
 mail.register_template(REMINDER_TEMPLATE, build_reminder, "administrative", check=check_reminder)
+mail.register_template(OVERDUE_TEMPLATE, build_overdue, "administrative", check=check_notice_request)
 mail.register_template(PACKAGE_TEMPLATE, build_package, "administrative", check=_id_check("package_id"))
 mail.register_template(RECTIFIED_TEMPLATE, build_rectified, "administrative", check=_id_check("rectification_id"))
 mail.register_template(RECIPIENT_TEMPLATE, build_recipient_notice, "administrative",
