@@ -3,8 +3,8 @@ e-mail code (there is no password for data subjects), then download the decrypte
 
 A forged, altered or unknown link gets the same 404 page as every other unknown link; an expired one gets
 410 and says so (the file is gone). The download itself answers only to the code's grant: without it, a real
-link gets that same 404 page, so it tells nobody the link exists. The code goes only to the address on file, so another person's link
-is of no use to whoever holds it. Each download is audited.
+link gets that same 404 page, so it tells nobody the link exists. The code goes only to the address on file,
+so another person's link is of no use to whoever holds it. Each download is audited.
 """
 
 from __future__ import annotations
