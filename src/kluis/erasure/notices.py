@@ -32,17 +32,44 @@ def first_address(person_id: uuid.UUID, key: Callable[[], bytes], identifiers: l
 
 def tell_person(session: Session, kluis: Kluis, actor: str, job: ErasureJob, person_id: uuid.UUID,
                 address: str | None) -> None:
-    """The person's last notice, queued before their address is erased: it carries the address sealed."""
+    """The person's last notice, queued before their address is erased: it carries the address sealed. It is
+    held until the job's certificate is signed (``release_person_notice``), since it carries the certificate:
+    after the erasure the person has no account to fetch it from."""
     from kluis.mail import service as mail
     from kluis.rights import mail as rights_mail
     from kluis.rights.models import DataSubjectRequest
     request = session.get(DataSubjectRequest, job.request_id)
     if request is None or address is None:
         return
-    mail.enqueue(session, kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=person_id,
-                 lang=request.lang, context={"notice": "erased", "request_id": str(request.id),
-                                             "job_id": str(job.id)},
-                 actor=actor, sealed_to=mail.seal_address(kluis.keys.secret, person_id, address))
+    row = mail.enqueue(session, kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=person_id,
+                       lang=request.lang, context={"notice": "erased", "request_id": str(request.id),
+                                                   "job_id": str(job.id)},
+                       actor=actor, sealed_to=mail.seal_address(kluis.keys.secret, person_id, address), held=True)
+    job.result = {**job.result, "person_notice": str(row.id)}
+
+
+def release_person_notice(session: Session, kluis: Kluis, job: ErasureJob) -> None:
+    """The certificate is signed: the person's last notice, held for it, may go."""
+    from kluis.mail import service as mail
+    if job.result.get("person_notice"):
+        mail.release(session, kluis.clock, uuid.UUID(job.result["person_notice"]))
+
+
+def tell_held(session: Session, kluis: Kluis, actor: str, job: ErasureJob, holds: list[Any]) -> None:
+    """R-RET-3: a legal hold keeps all of the person's data from the erasure they asked for. Once per job, they
+    are told what is kept, on which ground and until when (the mail reads the holds when it leaves), and the data
+    is restricted to the hold's purpose from now on."""
+    from kluis.mail import service as mail
+    from kluis.rights import mail as rights_mail
+    from kluis.rights.models import DataSubjectRequest
+    request = session.get(DataSubjectRequest, job.request_id) if job.request_id else None
+    if request is None or job.result.get("held_told"):
+        return
+    kluis.gate(session, actor).restrict(job.person_id, "legal_claims", "person", reference=f"erasure {job.id}"[:80])
+    mail.enqueue(session, kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=job.person_id,
+                 lang=request.lang, context={"notice": "erasure_held", "request_id": str(request.id),
+                                             "job_id": str(job.id)}, actor=actor)
+    job.result = {**job.result, "held_told": sorted(str(h.id) for h in holds)}
 
 
 def tell_parties(session: Session, kluis: Kluis, actor: str, job: ErasureJob, categories: list[str]) -> None:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from kluis.erasure import service as erasure
 from kluis.kit.clock import AMSTERDAM, as_utc
-from kluis.kit.errors import Problem
+from kluis.kit.errors import NotFound, Problem
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
 from kluis.rights import rules
@@ -75,6 +76,14 @@ NOTICES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Your data has been erased", "We have erased your personal data, in our own systems too. What the law "
                "obliges us to keep, we keep restricted until the end of that term, and then erase it without you "
                "having to ask again:"),
+    },
+    "erasure_held": {
+        "nl": ("We kunnen uw gegevens nu nog niet verwijderen", "We hebben uw verzoek om verwijdering ontvangen, "
+               "maar de wet verplicht ons uw gegevens voorlopig te bewaren. Dit bewaren we, waarom, en tot wanneer; "
+               "zodra dat mag, verwijderen we ze zonder dat u het opnieuw hoeft te vragen:"),
+        "en": ("We cannot erase your data yet", "We have received your request for erasure, but the law obliges us "
+               "to keep your data for now. This is what we keep, why, and until when; as soon as we may, we erase "
+               "it without you having to ask again:"),
     },
     "forwarded": {
         "nl": ("Uw verzoek gaat naar uw werkgever", "benVitaal verwerkt deze gegevens in opdracht van uw werkgever, "
@@ -148,30 +157,28 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
         detail = request.refusal_reason or ""
     elif notice == "extended":
         detail = request.extension_reason or ""
-    elif notice == "erased":
-        detail = _kept_summary(session, row)
+    elif notice in ("erased", "erasure_held"):
+        kept = erasure.held_back(session, kluis, request.id, row.lang)
+        detail = "" if kept else ("Niets." if row.lang == "nl" else "Nothing.")
     elif notice == "forwarded" and request.forwarded_employer_id:
         employer = session.get(Employer, request.forwarded_employer_id)
         detail = employer.name if employer else ""
     authority = kluis.policy.supervisory_authority
     return mail.MessageContext(values={
         **_common(kluis, request, row.lang), "title": title, "text": text, "detail": detail, "notice": notice,
-        "authority": authority.name.get("en" if row.lang == "en" else "nl"), "authority_url": authority.website})
+        "kept": kept if notice in ("erased", "erasure_held") else [],
+        "authority": authority.name.get("en" if row.lang == "en" else "nl"), "authority_url": authority.website},
+        attachments=_certificate(session, row) if notice == "erased" else ())
 
 
-def _kept_summary(session: Session, row: Outbox) -> str:
-    """What the erasure kept, by category and until when; 'nothing' in the person's language."""
-    from kluis.erasure.models import ErasureJob
+def _certificate(session: Session, row: Outbox) -> list[mail.Attachment]:
+    """R-DSR-6: the signed certificate of erasure (the JSON is the proof, the PDF for reading), made from the
+    job when the mail leaves; it names ids and counts only, no personal data."""
     try:
-        job = session.get(ErasureJob, uuid.UUID(str(row.context.get("job_id"))))
-    except ValueError:
-        job = None
-    kept = (job.result.get("vault", {}).get("kept", []) if job is not None else [])
-    if not kept:
-        return "niets." if row.lang == "nl" else "nothing."
-    until = "tot" if row.lang == "nl" else "until"
-    open_term = "einde termijn" if row.lang == "nl" else "end of term"
-    return "; ".join(f"{k['category']} ({k['records']}) {until} {k['until'] or open_term}" for k in kept)
+        files = erasure.certificate_files(session, uuid.UUID(str(row.context.get("job_id"))))
+    except (ValueError, NotFound):
+        raise mail.Cancelled("job_gone") from None
+    return [mail.Attachment(name, media_type, data) for name, media_type, data in files]
 
 
 def build_code(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:

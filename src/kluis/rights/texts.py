@@ -19,6 +19,9 @@ TEXT: dict[str, dict[str, str]] = {
         "state": "Stand", "received": "Ontvangen op", "deadline": "Uiterlijk antwoord op",
         "extended": "De termijn is verlengd met twee maanden, om deze redenen:",
         "forwarded": "Uw werkgever is voor deze gegevens verantwoordelijk; we hebben uw verzoek doorgestuurd.",
+        "kept_title": "Wat we (nog) bewaren, en waarom", "kept_ground": "Grond", "kept_until": "Bewaard tot",
+        "kept_complaint": "Bent u het hier niet mee eens? U heeft het recht een klacht in te dienen bij de "
+        "Autoriteit Persoonsgegevens.",
         "not_found_title": "Niet gevonden", "not_found": "Deze link is niet (meer) geldig. Gebruik de link uit uw "
         "e-mail, of mail dpo@benvitaal.nl.", "privacy": "Privacyverklaring",
         "type_access": "Inzage in mijn gegevens", "type_portability": "Mijn gegevens meenemen (overdraagbaarheid)",
@@ -64,6 +67,9 @@ TEXT: dict[str, dict[str, str]] = {
         "state": "Status", "received": "Received on", "deadline": "We answer by",
         "extended": "The term was extended by two months, for these reasons:",
         "forwarded": "Your employer is the controller of this data; we have forwarded your request to them.",
+        "kept_title": "What we keep (for now), and why", "kept_ground": "Ground", "kept_until": "Kept until",
+        "kept_complaint": "Do you disagree? You have the right to lodge a complaint with the Autoriteit "
+        "Persoonsgegevens (the Dutch Data Protection Authority).",
         "not_found_title": "Not found", "not_found": "This link is not (or no longer) valid. Use the link in your "
         "e-mail, or write to dpo@benvitaal.nl.", "privacy": "Privacy statement",
         "type_access": "Access to my data", "type_portability": "Take my data with me (portability)",
