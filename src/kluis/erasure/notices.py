@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from kluis.erasure import certificate, kept, rules
 from kluis.erasure.models import ErasureJob
+from kluis.erasure.rules import JobState
 from kluis.kit.clock import as_utc
+from kluis.kit.errors import NotFound
 from kluis.vault.crypto import open_sealed
 
 if TYPE_CHECKING:
@@ -70,6 +73,40 @@ def tell_held(session: Session, kluis: Kluis, actor: str, job: ErasureJob, holds
                  lang=request.lang, context={"notice": "erasure_held", "request_id": str(request.id),
                                              "job_id": str(job.id)}, actor=actor)
     job.result = {**job.result, "held_told": sorted(str(h.id) for h in holds)}
+
+
+def held_back(session: Session, kluis: Kluis, request_id: uuid.UUID, lang: str) -> list[kept.KeptLine]:
+    """What the request's erasure keeps, and why (R-DSR-6, R-RET-3): what a finished job kept by law or hold,
+    or, while a legal hold keeps everything, that hold. Nothing when all is (to be) erased."""
+    from kluis.retention import holds as retention_holds
+    job = session.scalars(select(ErasureJob).where(ErasureJob.request_id == request_id)).first()
+    language = "en" if lang == "en" else "nl"
+    if job is None or job.state == JobState.CANCELLED:
+        return []
+    if job.state == JobState.DONE:
+        return kept.from_erasure(kluis.policy, job.result.get("vault", {}).get("kept", []), language)
+    if job.result.get("held_told") and job.step == "datasets":
+        in_force = [h for h in retention_holds.held(session, kluis.clock, job.person_id)
+                    if rules.whole_person_hold(h.scope)]
+        return kept.from_holds(kluis.policy, in_force, language)
+    return []
+
+
+class CertificateNotSigned(Exception):
+    """Asked for a job's certificate before it was signed (a mail that left its hold too early is tried again)."""
+
+
+def certificate_files(session: Session, job_id: uuid.UUID) -> list[tuple[str, str, bytes]]:
+    """The signed certificate as files to send along: (name, media type, bytes) of its JSON, which is the proof,
+    and of its PDF, for reading. NotFound when there is no such job."""
+    job = session.get(ErasureJob, job_id)
+    if job is None:
+        raise NotFound("no such erasure job", code="erasure_job_not_found")
+    if job.certificate is None:
+        raise CertificateNotSigned(str(job_id))
+    stem = f"erasure-certificate-{job.id}"
+    return [(f"{stem}.json", "application/json", job.certificate.encode()),
+            (f"{stem}.pdf", "application/pdf", certificate.render_pdf(job.certificate))]
 
 
 def tell_parties(session: Session, kluis: Kluis, actor: str, job: ErasureJob, categories: list[str]) -> None:

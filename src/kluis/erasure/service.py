@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.datasets.errors import DatasetUnavailable
-from kluis.erasure import certificate, kept, notices, repository, rules, vault_step
+from kluis.erasure import certificate, notices, repository, rules, vault_step
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
 from kluis.kit.errors import ConfigurationError, Conflict, NotFound
@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
 log = logging.getLogger("kluis.erasure")
+# What the person is told, for the rights domain (the request's status page and mail).
+held_back = notices.held_back
+certificate_files = notices.certificate_files
+CertificateNotSigned = notices.CertificateNotSigned
 
 
 def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, actor: str,
@@ -95,37 +99,6 @@ def job_of(session: Session, job_id: uuid.UUID) -> ErasureJob:
     if job is None:
         raise NotFound("no such erasure job", code="erasure_job_not_found")
     return job
-
-
-def held_back(session: Session, kluis: Kluis, request_id: uuid.UUID, lang: str) -> list[kept.KeptLine]:
-    """What the request's erasure keeps, and why (R-DSR-6, R-RET-3): what a finished job kept by law or hold,
-    or, while a legal hold keeps everything, that hold. Nothing when all is (to be) erased."""
-    job = session.scalars(select(ErasureJob).where(ErasureJob.request_id == request_id)).first()
-    language = "en" if lang == "en" else "nl"
-    if job is None or job.state == JobState.CANCELLED:
-        return []
-    if job.state == JobState.DONE:
-        return kept.from_erasure(kluis.policy, job.result.get("vault", {}).get("kept", []), language)
-    if job.result.get("held_told") and job.step == "datasets":
-        holds = [h for h in retention_holds.held(session, kluis.clock, job.person_id)
-                 if rules.whole_person_hold(h.scope)]
-        return kept.from_holds(kluis.policy, holds, language)
-    return []
-
-
-class CertificateNotSigned(Exception):
-    """Asked for a job's certificate before it was signed (a mail that left its hold too early is tried again)."""
-
-
-def certificate_files(session: Session, job_id: uuid.UUID) -> list[tuple[str, str, bytes]]:
-    """The signed certificate as files to send along: (name, media type, bytes) of its JSON, which is the proof,
-    and of its PDF, for reading."""
-    job = job_of(session, job_id)
-    if job.certificate is None:
-        raise CertificateNotSigned(str(job_id))
-    stem = f"erasure-certificate-{job.id}"
-    return [(f"{stem}.json", "application/json", job.certificate.encode()),
-            (f"{stem}.pdf", "application/pdf", certificate.render_pdf(job.certificate))]
 
 
 def jobs(session: Session, limit: int = 200, request_id: uuid.UUID | None = None) -> list[ErasureJob]:
