@@ -152,13 +152,15 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
     if notice not in NOTICES:
         raise mail.Undeliverable("notice_unknown")
     title, text = NOTICES[notice][row.lang]
-    detail = ""
+    detail, kept = "", []  # kept: erasure's KeptLine, for the erasure notices only
     if notice == "refused":
         detail = request.refusal_reason or ""
     elif notice == "extended":
         detail = request.extension_reason or ""
     elif notice in ("erased", "erasure_held"):
         kept = erasure.held_back(session, kluis, request.id, row.lang)
+        if notice == "erasure_held" and not kept:
+            raise mail.Cancelled("hold_ended")  # the erasure went ahead meanwhile; its own notice tells the rest
         detail = "" if kept else ("Niets." if row.lang == "nl" else "Nothing.")
     elif notice == "forwarded" and request.forwarded_employer_id:
         employer = session.get(Employer, request.forwarded_employer_id)
@@ -166,7 +168,7 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
     authority = kluis.policy.supervisory_authority
     return mail.MessageContext(values={
         **_common(kluis, request, row.lang), "title": title, "text": text, "detail": detail, "notice": notice,
-        "kept": kept if notice in ("erased", "erasure_held") else [],
+        "kept": kept,
         "authority": authority.name.get("en" if row.lang == "en" else "nl"), "authority_url": authority.website},
         attachments=_certificate(session, row) if notice == "erased" else ())
 

@@ -116,8 +116,8 @@ def test_r_dsr_6_the_final_mail_waits_for_the_certificate_and_then_carries_it(kl
 def test_r_ret_3_a_legal_hold_on_the_person_is_told_with_ground_date_and_restriction(kluis, catcher, client):
     person_id, _ = person_with_everything(kluis, claims=1)
     with kluis.db.transaction() as session:
-        holds.place(session, kluis.clock, kluis.policy, "test", scope="person", person_id=person_id,
-                    reason="litigation", reference="RB-2026-88", until=datetime(2027, 6, 30, 22, tzinfo=UTC))
+        hold = holds.place(session, kluis.clock, kluis.policy, "test", scope="person", person_id=person_id,
+                           reason="litigation", reference="RB-2026-88", until=datetime(2027, 6, 30, 22, tzinfo=UTC))
     request_id, token = _request(kluis, person_id, "nl")
     send_all(kluis)
     send_all(kluis)
@@ -135,3 +135,10 @@ def test_r_ret_3_a_legal_hold_on_the_person_is_told_with_ground_date_and_restric
         assert gate.decide(person_id, "fiscal_retention").allowed
     page = client.get(f"/privacy-centre/requests/{token}")
     assert "juridische procedure" in page.text and "1 juli 2027" in page.text
+    with kluis.db.transaction() as session:  # the hold ends: the erasure goes ahead, and its final mail follows
+        holds.release(session, kluis.clock, "test", hold.id)
+    erasure.Runner(kluis, "test").run(_job(kluis, request_id).id)
+    send_all(kluis)
+    assert len([m for m in catcher.messages if "nog niet verwijderen" in m.subject]) == 1
+    [final] = [m for m in catcher.messages if "verwijderd" in m.subject and m is not held]
+    assert final.to == (EMAIL,) and len(final.attachments) == 2 and "Financiële informatie (1)" in final.text
