@@ -43,7 +43,6 @@ log = logging.getLogger("kluis.erasure")
 # What the person is told, for the rights domain (the request's status page and mail).
 held_back = notices.held_back
 certificate_files = notices.certificate_files
-CertificateNotSigned = notices.CertificateNotSigned
 
 
 def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, actor: str,
