@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     package_max_attempts: int = 5
     # A build claimed by a worker that died is taken over after this lease.
     package_lease_seconds: int = 1800
+    # An erasure job claimed by a worker that died is taken over after this lease (by any worker, or at once by
+    # `kluis erasure run --take-over`); every step renews it.
+    erasure_lease_seconds: int = Field(default=600, ge=10)
 
     # The privacy centre's public intake (docs/rights.md, R-DSR-1). A request whose address never proved
     # itself is closed ("expired") this many days after receipt, and what tied it to an address is deleted.

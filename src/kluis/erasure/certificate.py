@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from kluis.erasure import rules
+from kluis.erasure import kept, rules
 from kluis.erasure.models import ErasureJob
 from kluis.kit.errors import ConfigurationError, Invalid
 from kluis.policy.schemas import Policy
@@ -148,9 +148,14 @@ def render_pdf(certificate_json: str) -> bytes:
         f"{'yes' if facts['erased']['data_key_destroyed'] else 'no (kept records only, under a new key)'}"),
         styles["Normal"]))
     story.append(Paragraph("Kept, and why", styles["Heading2"]))
-    kept = [[k["category"], str(k["records"]), k["rule"], k["reason"], k["until"] or "term not started"]
-            for k in facts["kept"]] or [["—", "0", "", "", ""]]
-    story.append(Table([["Category", "Records", "Rule", "Reason", "Until"], *kept]))
+    kept_rows = [[k["category"], str(k["records"]), Paragraph(escape(k["reason"]), styles["BodyText"]),
+                  k["until"] or "term not started", ", ".join(k.get("restricted_to", []))]
+                 for k in facts["kept"]] or [["—", "0", "", "", ""]]
+    story.append(Table([["Category", "Records", "Ground", "Until", "Restricted to"], *kept_rows],
+                       colWidths=[70, 45, 220, 80, 90]))
+    if facts["kept"]:
+        story.append(Paragraph("What is kept is restricted: it serves only the purposes named, and is erased when "
+                               "its term ends.", styles["Normal"]))
     story.append(Paragraph("Service databases", styles["Heading2"]))
     datasets = [[d["dataset"], d["table"], d["strategy"], str(d["rows"])] for d in facts["datasets"]] or [
         ["—", "", "", "0"]]
@@ -197,6 +202,7 @@ def document(job: ErasureJob, policy: Policy, policy_version: int | None, now: d
     """What the certificate states, from what the job recorded: no personal data, ids and counts only."""
     vault = job.result.get("vault", {})
     erased = vault.get("erased", {})
+    retention = {r.id: r for r in policy.retention if r.keep_on_erasure}
     rule_reasons = {r.id: (r.reason.en if r.reason else r.id) for r in policy.retention}
     rule_reasons[rules.HOLD_RULE] = "A legal hold covers this category: kept until the hold ends."
     told = []
@@ -217,7 +223,13 @@ def document(job: ErasureJob, policy: Policy, policy_version: int | None, now: d
                    "identifiers": vault.get("identifiers", 0),
                    "interest_profile": bool(vault.get("interest_profile")),
                    "data_key_destroyed": True, "already_erased": bool(vault.get("already_erased"))},
-        "kept": [{**k, "reason": rule_reasons.get(k["rule"], k["rule"])} for k in vault.get("kept", [])],
+        # R-RET-3: on which ground each kept category stays, and the only purposes it may still serve.
+        "kept": [{**k, "reason": rule_reasons.get(k["rule"], k["rule"]),
+                  "ground": "legal_hold" if k["rule"] == rules.HOLD_RULE or k["rule"] not in retention
+                  else "legal_obligation",
+                  "restricted_to": kept.obliged_purposes(policy, retention[k["rule"]]) if k["rule"] in retention
+                  else [rules.HOLD_RULE]}
+                 for k in vault.get("kept", [])],
         "datasets": datasets,
         "recipients_told": told,
         "suppression_kept": True,

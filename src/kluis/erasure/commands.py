@@ -38,7 +38,8 @@ def queue(person_id: uuid.UUID,
 def run(job_id: Annotated[uuid.UUID | None, typer.Argument(help="One job; without it, every job that is due.")]
         = None,
         take_over: Annotated[bool, typer.Option(
-            "--take-over", help="Run the job even though a worker holds it (only when that worker is dead).")]
+            "--take-over", help="With a job: run it even though a worker holds it (only when that worker is dead). "
+                                "Without: first take over every job whose worker's lease has lapsed.")]
         = False) -> None:
     """Carry out erasure jobs now. A job stopped at any point resumes where it was."""
     kluis = wiring.for_cli()
@@ -51,6 +52,10 @@ def run(job_id: Annotated[uuid.UUID | None, typer.Argument(help="One job; withou
             raise typer.Exit(3)
         return
     total = 0
+    if take_over:
+        taken, total = runner.take_over_lapsed()
+        out.print(f"{len(taken)} erasure job(s) taken over" + (f": {', '.join(map(str, taken))}" if taken else ""),
+                  highlight=False)
     while done := runner.run_due():
         total += done
     out.print(f"{total} erasure job(s) done")

@@ -12,8 +12,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from kluis.erasure import certificate, kept, rules
 from kluis.erasure.models import ErasureJob
+from kluis.erasure.rules import JobState
 from kluis.kit.clock import as_utc
+from kluis.kit.errors import NotFound
 from kluis.vault.crypto import open_sealed
 
 if TYPE_CHECKING:
@@ -32,17 +35,78 @@ def first_address(person_id: uuid.UUID, key: Callable[[], bytes], identifiers: l
 
 def tell_person(session: Session, kluis: Kluis, actor: str, job: ErasureJob, person_id: uuid.UUID,
                 address: str | None) -> None:
-    """The person's last notice, queued before their address is erased: it carries the address sealed."""
+    """The person's last notice, queued before their address is erased: it carries the address sealed. It is
+    held until the job's certificate is signed (``release_person_notice``), since it carries the certificate:
+    after the erasure the person has no account to fetch it from."""
     from kluis.mail import service as mail
     from kluis.rights import mail as rights_mail
     from kluis.rights.models import DataSubjectRequest
     request = session.get(DataSubjectRequest, job.request_id)
     if request is None or address is None:
         return
-    mail.enqueue(session, kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=person_id,
-                 lang=request.lang, context={"notice": "erased", "request_id": str(request.id),
-                                             "job_id": str(job.id)},
-                 actor=actor, sealed_to=mail.seal_address(kluis.keys.secret, person_id, address))
+    row = mail.enqueue(session, kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=person_id,
+                       lang=request.lang, context={"notice": "erased", "request_id": str(request.id),
+                                                   "job_id": str(job.id)},
+                       actor=actor, sealed_to=mail.seal_address(kluis.keys.secret, person_id, address), held=True)
+    job.result = {**job.result, "person_notice": str(row.id)}
+
+
+def release_person_notice(session: Session, kluis: Kluis, job: ErasureJob) -> None:
+    """The certificate is signed: the person's last notice, held for it, may go."""
+    from kluis.mail import service as mail
+    if job.result.get("person_notice"):
+        mail.release(session, kluis.clock, uuid.UUID(job.result["person_notice"]))
+
+
+def tell_held(session: Session, kluis: Kluis, actor: str, job: ErasureJob, holds: list[Any]) -> None:
+    """R-RET-3: a legal hold keeps all of the person's data from the erasure they asked for. Once per job, they
+    are told what is kept, on which ground and until when (the mail reads the holds when it leaves), and the data
+    is restricted to the hold's purpose from now on."""
+    from kluis.mail import service as mail
+    from kluis.rights import mail as rights_mail
+    from kluis.rights.models import DataSubjectRequest
+    request = session.get(DataSubjectRequest, job.request_id) if job.request_id else None
+    if request is None or job.result.get("held_told"):
+        return
+    kluis.gate(session, actor).restrict(job.person_id, "legal_claims", "person", reference=f"erasure {job.id}"[:80])
+    mail.enqueue(session, kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=job.person_id,
+                 lang=request.lang, context={"notice": "erasure_held", "request_id": str(request.id),
+                                             "job_id": str(job.id)}, actor=actor)
+    job.result = {**job.result, "held_told": sorted(str(h.id) for h in holds)}
+
+
+def held_back(session: Session, kluis: Kluis, request_id: uuid.UUID, lang: str) -> list[kept.KeptLine]:
+    """What the request's erasure keeps, and why (R-DSR-6, R-RET-3): what a finished job kept by law or hold,
+    or, while a legal hold keeps everything, that hold. Nothing when all is (to be) erased."""
+    from kluis.retention import holds as retention_holds
+    job = session.scalars(select(ErasureJob).where(ErasureJob.request_id == request_id)).first()
+    language = "en" if lang == "en" else "nl"
+    if job is None or job.state == JobState.CANCELLED:
+        return []
+    if job.state == JobState.DONE:
+        return kept.from_erasure(kluis.policy, job.result.get("vault", {}).get("kept", []), language)
+    if job.result.get("held_told") and job.step == "datasets":
+        in_force = [h for h in retention_holds.held(session, kluis.clock, job.person_id)
+                    if rules.whole_person_hold(h.scope)]
+        return kept.from_holds(kluis.policy, in_force, language)
+    return []
+
+
+class CertificateNotSigned(Exception):
+    """Asked for a job's certificate before it was signed (a mail that left its hold too early is tried again)."""
+
+
+def certificate_files(session: Session, job_id: uuid.UUID) -> list[tuple[str, str, bytes]]:
+    """The signed certificate as files to send along: (name, media type, bytes) of its JSON, which is the proof,
+    and of its PDF, for reading. NotFound when there is no such job."""
+    job = session.get(ErasureJob, job_id)
+    if job is None:
+        raise NotFound("no such erasure job", code="erasure_job_not_found")
+    if job.certificate is None:
+        raise CertificateNotSigned(str(job_id))
+    stem = f"erasure-certificate-{job.id}"
+    return [(f"{stem}.json", "application/json", job.certificate.encode()),
+            (f"{stem}.pdf", "application/pdf", certificate.render_pdf(job.certificate))]
 
 
 def tell_parties(session: Session, kluis: Kluis, actor: str, job: ErasureJob, categories: list[str]) -> None:

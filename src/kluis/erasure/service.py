@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.datasets.errors import DatasetUnavailable
-from kluis.erasure import certificate, repository, rules, vault_step
+from kluis.erasure import certificate, notices, repository, rules, vault_step
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
 from kluis.kit.errors import ConfigurationError, Conflict, NotFound
@@ -40,7 +40,9 @@ if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
 log = logging.getLogger("kluis.erasure")
-LEASE = timedelta(minutes=10)
+# What the person is told, for the rights domain (the request's status page and mail).
+held_back = notices.held_back
+certificate_files = notices.certificate_files
 
 
 def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, actor: str,
@@ -117,6 +119,7 @@ class Runner:
         self.kluis = kluis
         self.actor = actor
         self.owner = secrets.token_hex(8)
+        self.lease = timedelta(seconds=kluis.settings.erasure_lease_seconds)
         # PostgreSQL: the transaction that claims the job (or renews its lease) keeps the job's row locked while
         # the first service database is erased, and commits the claim together with that database's counts.
         # The row lock is as exclusive as a committed claim: other runners skip the row (SKIP LOCKED) or wait
@@ -138,6 +141,17 @@ class Runner:
                 done += 1
         return done
 
+    def take_over_lapsed(self, limit: int = 20) -> tuple[list[uuid.UUID], int]:
+        """The operator's ``--take-over`` without a job: every job a worker held whose lease has lapsed (its
+        worker is taken to be dead), claimed and run; a job whose lease still runs is left to its worker.
+        The jobs taken over, and how many of them are done."""
+        taken: list[uuid.UUID] = []
+        done = 0
+        while batch := self._claim(limit, lapsed_only=True):
+            taken += batch
+            done += sum(self._run_claimed(job_id) == JobState.DONE for job_id in batch)
+        return taken, done
+
     def run(self, job_id: uuid.UUID, take_over: bool = False) -> ErasureJob:
         """Run one job now, whatever its schedule (for the CLI and tests); returns it as left. A job
         another worker holds is refused, unless the operator knows that worker is dead (``take_over``)."""
@@ -151,13 +165,13 @@ class Runner:
             session.expunge(found)
             return found
 
-    def _claim(self, limit: int) -> list[uuid.UUID]:
+    def _claim(self, limit: int, lapsed_only: bool = False) -> list[uuid.UUID]:
         now = self._now()
+        lapsed = (ErasureJob.state == JobState.RUNNING) & (ErasureJob.locked_until < now)
+        due = ErasureJob.state.in_((JobState.QUEUED, JobState.WAITING)) & (ErasureJob.next_attempt_at <= now)
         with self.kluis.db.transaction() as session:
-            query = (select(ErasureJob).where(or_(
-                ErasureJob.state.in_((JobState.QUEUED, JobState.WAITING)) & (ErasureJob.next_attempt_at <= now),
-                (ErasureJob.state == JobState.RUNNING) & (ErasureJob.locked_until < now)))
-                .order_by(ErasureJob.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
+            query = (select(ErasureJob).where(lapsed if lapsed_only else or_(due, lapsed))
+                     .order_by(ErasureJob.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
             found = list(session.scalars(query))
             for job in found:
                 self._hold(job)
@@ -165,7 +179,7 @@ class Runner:
 
     def _hold(self, job: ErasureJob) -> None:
         now = self._now()
-        job.state, job.locked_by, job.locked_until, job.updated_at = JobState.RUNNING, self.owner, now + LEASE, now
+        job.state, job.locked_by, job.locked_until, job.updated_at = JobState.RUNNING, self.owner, now + self.lease, now
 
     def _run_claimed(self, job_id: uuid.UUID, claim: bool = False, take_over: bool = False) -> str:
         """Steps until done or waiting. Steps that touch only the data database share one transaction
@@ -198,6 +212,9 @@ class Runner:
             holds = (retention_holds.held_if_any(session, kluis.clock, job.person_id, any_hold)
                      if job.step in ("datasets", "vault") else [])
             whole = self._whole_hold(holds)  # only before anything is erased
+            if whole is not None:
+                notices.tell_held(session, kluis, self.actor, job, [h for h in holds
+                                                                   if rules.whole_person_hold(h.scope)])
             remaining = [d for d in kluis.datasets().ids() if d not in job.result.get("datasets", {})]
             if whole is None and job.step == "datasets" and not remaining:
                 job.step = "vault"  # every dataset done (or none declared)
@@ -287,7 +304,7 @@ class Runner:
         """Store the job's progress, if this runner still holds it: one statement."""
         now = self._now()
         with self.kluis.db.one_statement() as connection:
-            if not repository.remember(connection, job_id, self.owner, result, now + LEASE, now):
+            if not repository.remember(connection, job_id, self.owner, result, now + self.lease, now):
                 raise Lost()
 
     def _vault(self, session: Session, job: ErasureJob, holds: list[Any]) -> None:
@@ -329,6 +346,7 @@ class Runner:
                      object_type="erasure_job", object_ids=[job.id, job.person_id],
                      details={"certificate_id": document["certificate_id"],
                               "records_erased": sum(job.result.get("vault", {}).get("erased", {}).values())})
+        notices.release_person_notice(session, kluis, job)
         if job.request_id is not None:
             from kluis.rights.service import Rights
             Rights(session, kluis, self.actor).complete_erasure(job.request_id)
@@ -370,7 +388,7 @@ class Runner:
         job, any_hold = self._lock(session, job_id)
         if job.locked_by != self.owner or job.state != JobState.RUNNING:
             raise Lost()
-        job.locked_until, job.updated_at = self._now() + LEASE, self._now()
+        job.locked_until, job.updated_at = self._now() + self.lease, self._now()
         return job, any_hold
 
     def _lock(self, session: Session, job_id: uuid.UUID) -> tuple[ErasureJob, bool]:

@@ -30,6 +30,8 @@ class CaughtMessage:
     headers: tuple[tuple[str, str], ...]
     text: str
     html: str
+    # (file name, media type, bytes) of each attached file
+    attachments: tuple[tuple[str, str, bytes], ...] = ()
 
 
 class _Inbox:
@@ -47,7 +49,9 @@ class _Inbox:
             envelope_from=envelope.mail_from or "", to=tuple(envelope.rcpt_tos),
             subject=str(parsed.get("Subject", "")), message_id=str(parsed.get("Message-ID", "")),
             headers=tuple((name, str(value)) for name, value in parsed.items()),
-            text=_part(parsed, "plain"), html=_part(parsed, "html"))
+            text=_part(parsed, "plain"), html=_part(parsed, "html"),
+            attachments=tuple((str(part.get_filename()), part.get_content_type(), part.get_payload(decode=True))
+                              for part in parsed.iter_attachments()))
         with self._lock:
             self._messages.append(caught)
         return "250 OK: caught (kept in memory only)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +18,8 @@ LANGS = ("nl", "en")
 QUEUED, SENDING, SENT, FAILED, CANCELLED = "queued", "sending", "sent", "failed", "cancelled"
 STATES = (QUEUED, SENDING, SENT, FAILED, CANCELLED)
 
+# A held message's next attempt: never due until ``service.release`` sets it to now.
+HELD_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=6)
 MAX_CONTEXT_TEXT = 200

@@ -22,18 +22,18 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
-from kluis.kit.clock import Clock
+from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
 from kluis.mail import rules
 from kluis.mail.models import Outbox
 from kluis.mail.rules import one_click_url_allowed, unsubscribe_headers
-from kluis.mail.templates import Cancelled, MessageContext, Undeliverable, message_type, register_template
+from kluis.mail.templates import Attachment, Cancelled, MessageContext, Undeliverable, message_type, register_template
 
 # What other domains use, so that they import mail through this module only.
-__all__ = ["Cancelled", "MessageContext", "Undeliverable", "claim", "defer", "enqueue", "mark_cancelled",
-           "mark_failed", "mark_sent", "one_click_url_allowed", "open_address", "register_template", "seal_address",
-           "stuck", "unsubscribe_headers"]
+__all__ = ["Attachment", "Cancelled", "MessageContext", "Undeliverable", "claim", "defer", "enqueue",
+           "mark_cancelled", "mark_failed", "mark_sent", "one_click_url_allowed", "open_address", "register_template",
+           "release", "seal_address", "stuck", "unsubscribe_headers"]
 
 log = logging.getLogger("kluis.mail")
 WORKER = "worker"
@@ -42,12 +42,13 @@ WORKER = "worker"
 def enqueue(session: Session, clock: Clock, *, template: str, person_id: uuid.UUID | None = None,
             staff_id: uuid.UUID | None = None, lang: str = "nl", context: Mapping[str, Any] | None = None,
             kind: str = rules.ADMINISTRATIVE, list_id: str | None = None, actor: str,
-            party: str | None = None, sealed_to: bytes | None = None) -> Outbox:
+            party: str | None = None, sealed_to: bytes | None = None, held: bool = False) -> Outbox:
     """Queue one message in the caller's transaction (with its audit event): it is sent after that
     transaction commits, and never if it rolls back. ``context`` holds ids and codes only. The recipient
     is a person, a staff account, or a ``party`` of the policy (``recipient:<id>``, ``processor:<id>``).
     ``sealed_to`` (from ``seal_address``) carries the address of a person whose identifiers are erased
-    before the message leaves; it is cleared once the message is sent, failed or cancelled."""
+    before the message leaves; it is cleared once the message is sent, failed or cancelled. A ``held`` message
+    waits, queued, until ``release`` (its cause is not finished yet: an erasure's certificate, say)."""
     found = message_type(template)
     body = dict(context or {})
     problems: list[Problem] = []
@@ -64,7 +65,8 @@ def enqueue(session: Session, clock: Clock, *, template: str, person_id: uuid.UU
     now = clock.now()
     row = Outbox(id=new_id(), template=template, kind=kind, person_id=person_id, staff_id=staff_id, party=party,
                  lang=lang,
-                 context=body, list_id=list_id, state=rules.QUEUED, attempts=0, next_attempt_at=now,
+                 context=body, list_id=list_id, state=rules.QUEUED, attempts=0,
+                 next_attempt_at=rules.HELD_UNTIL if held else now,
                  created_at=now, sealed_to=sealed_to)
     session.add(row)
     session.flush()
@@ -76,6 +78,15 @@ def enqueue(session: Session, clock: Clock, *, template: str, person_id: uuid.UU
     audit.append(session, clock, actor=actor, action="mail.queued", object_type="mail", object_ids=[row.id],
                  details=details)
     return row
+
+
+def release(session: Session, clock: Clock, outbox_id: uuid.UUID) -> bool:
+    """Let a held message go now; False when it is not (or no longer) held. Safe to repeat."""
+    row = session.get(Outbox, outbox_id)
+    if row is None or row.state != rules.QUEUED or as_utc(row.next_attempt_at) < rules.HELD_UNTIL:
+        return False
+    row.next_attempt_at = clock.now()
+    return True
 
 
 def claim(session: Session, clock: Clock, *, limit: int, lease: timedelta, max_attempts: int,

@@ -7,7 +7,7 @@ no personal data and a message reflects the person's choices when it leaves, not
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -46,11 +46,21 @@ class Undeliverable(Exception):  # noqa: N818 - it names the outcome
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent along, made by the builder at send time (never stored in the outbox)."""
+
+    filename: str
+    media_type: str  # e.g. application/pdf
+    data: bytes
+
+
+@dataclass(frozen=True)
 class MessageContext:
-    """What a builder gives: the values the templates show, and extra headers (e.g. List-Unsubscribe)."""
+    """What a builder gives: the values the templates show, extra headers (e.g. List-Unsubscribe) and files."""
 
     values: Mapping[str, Any] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+    attachments: Sequence[Attachment] = ()
 
 
 Builder = Callable[[Session, "Kluis", Outbox], MessageContext]

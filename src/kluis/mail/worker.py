@@ -138,6 +138,9 @@ def compose(session: Session, kluis: Kluis, row: Outbox) -> tuple[EmailMessage, 
         message[name] = value
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
+    for attachment in built.attachments:
+        maintype, subtype = attachment.media_type.split("/", 1)
+        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return message, to
 
 

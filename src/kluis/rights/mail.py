@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session
 
+from kluis.erasure import service as erasure
 from kluis.kit.clock import AMSTERDAM, as_utc
-from kluis.kit.errors import Problem
+from kluis.kit.errors import NotFound, Problem
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
 from kluis.rights import rules
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 CODE_TEMPLATE = "rights_code"
 NOTICE_TEMPLATE = "rights_notice"
 REMINDER_TEMPLATE = "rights_reminder"
+OVERDUE_TEMPLATE = "rights_overdue"
 PACKAGE_TEMPLATE = "rights_package"
 RECTIFIED_TEMPLATE = "rights_rectified"
 RECIPIENT_TEMPLATE = "rights_recipient_notice"
@@ -88,6 +90,13 @@ NOTICES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("About your objection", "Since your objection we have stopped this processing. Having assessed it, we "
                "have compelling legitimate grounds that override your interests (Article 21(1) GDPR), so we are "
                "resuming the processing. These grounds are:"),
+    "erasure_held": {
+        "nl": ("We kunnen uw gegevens nu nog niet verwijderen", "We hebben uw verzoek om verwijdering ontvangen, "
+               "maar de wet verplicht ons uw gegevens voorlopig te bewaren. Dit bewaren we, waarom, en tot wanneer; "
+               "zodra dat mag, verwijderen we ze zonder dat u het opnieuw hoeft te vragen:"),
+        "en": ("We cannot erase your data yet", "We have received your request for erasure, but the law obliges us "
+               "to keep your data for now. This is what we keep, why, and until when; as soon as we may, we erase "
+               "it without you having to ask again:"),
     },
     "forwarded": {
         "nl": ("Uw verzoek gaat naar uw werkgever", "benVitaal verwerkt deze gegevens in opdracht van uw werkgever, "
@@ -159,13 +168,16 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
     if notice not in NOTICES:
         raise mail.Undeliverable("notice_unknown")
     title, text = NOTICES[notice][row.lang]
-    detail = ""
+    detail, kept = "", []  # kept: erasure's KeptLine, for the erasure notices only
     if notice == "refused":
         detail = request.refusal_reason or ""
     elif notice == "extended":
         detail = request.extension_reason or ""
-    elif notice == "erased":
-        detail = _kept_summary(session, row)
+    elif notice in ("erased", "erasure_held"):
+        kept = erasure.held_back(session, kluis, request.id, row.lang)
+        if notice == "erasure_held" and not kept:
+            raise mail.Cancelled("hold_ended")  # the erasure went ahead meanwhile; its own notice tells the rest
+        detail = "" if kept else ("Niets." if row.lang == "nl" else "Nothing.")
     elif notice in ("objection_upheld", "objection_overridden") and request.person_id and request.objection_id:
         detail = kluis.gate(session, "mail").objection(request.person_id, request.objection_id).grounds or ""
     elif notice == "forwarded" and request.forwarded_employer_id:
@@ -174,23 +186,20 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
     authority = kluis.policy.supervisory_authority
     return mail.MessageContext(values={
         **_common(kluis, request, row.lang), "title": title, "text": text, "detail": detail, "notice": notice,
+        "kept": kept,
         "authority": authority.name.get("en" if row.lang == "en" else "nl"), "authority_url": authority.website,
-        "closing": notice in CLOSING})
+        "closing": notice in CLOSING},
+        attachments=_certificate(session, row) if notice == "erased" else ())
 
 
-def _kept_summary(session: Session, row: Outbox) -> str:
-    """What the erasure kept, by category and until when; 'nothing' in the person's language."""
-    from kluis.erasure.models import ErasureJob
+def _certificate(session: Session, row: Outbox) -> list[mail.Attachment]:
+    """R-DSR-6: the signed certificate of erasure (the JSON is the proof, the PDF for reading), made from the
+    job when the mail leaves; it names ids and counts only, no personal data."""
     try:
-        job = session.get(ErasureJob, uuid.UUID(str(row.context.get("job_id"))))
-    except ValueError:
-        job = None
-    kept = (job.result.get("vault", {}).get("kept", []) if job is not None else [])
-    if not kept:
-        return "niets." if row.lang == "nl" else "nothing."
-    until = "tot" if row.lang == "nl" else "until"
-    open_term = "einde termijn" if row.lang == "nl" else "end of term"
-    return "; ".join(f"{k['category']} ({k['records']}) {until} {k['until'] or open_term}" for k in kept)
+        files = erasure.certificate_files(session, uuid.UUID(str(row.context.get("job_id"))))
+    except (ValueError, NotFound):
+        raise mail.Cancelled("job_gone") from None
+    return [mail.Attachment(name, media_type, data) for name, media_type, data in files]
 
 
 def build_code(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
@@ -214,6 +223,20 @@ def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageC
     return mail.MessageContext(values={
         "reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[row.lang][request.type],
         "deadline": request.deadline_on.isoformat(), "days": row.context["days"],
+        "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/requests/{request.id}"})
+
+
+def build_overdue(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
+    """R-DSR-2, to a DPO: which request missed its deadline and how many Amsterdam calendar days late it is
+    now; the request's reference and type only, the rest is in the console."""
+    request = _request(session, row)
+    if request.state in rules.CLOSED:
+        raise mail.Cancelled("request_closed")
+    return mail.MessageContext(values={
+        "reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[row.lang][request.type],
+        "deadline": request.deadline_on.isoformat(), "extended": request.extended_at is not None,
+        "received": rules.receipt_date(request.received_at).isoformat(),
+        "days_late": max(1, rules.days_late(request.deadline_on, kluis.clock.now())),
         "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/requests/{request.id}"})
 
 
@@ -296,6 +319,7 @@ def build_restriction_lifted(session: Session, kluis: Kluis, row: Outbox) -> mai
 mail.register_template(NOTICE_TEMPLATE, build_notice, "administrative", check=check_notice)
 mail.register_template(CODE_TEMPLATE, build_code, "administrative", check=check_code)
 mail.register_template(REMINDER_TEMPLATE, build_reminder, "administrative", check=check_reminder)
+mail.register_template(OVERDUE_TEMPLATE, build_overdue, "administrative", check=check_notice_request)
 mail.register_template(PACKAGE_TEMPLATE, build_package, "administrative", check=_id_check("package_id"))
 mail.register_template(RECTIFIED_TEMPLATE, build_rectified, "administrative", check=_id_check("rectification_id"))
 mail.register_template(RECIPIENT_TEMPLATE, build_recipient_notice, "administrative",

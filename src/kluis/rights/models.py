@@ -49,6 +49,8 @@ class DataSubjectRequest(Base):
     restriction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     objection_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     reminders_sent: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # The deadline the DPOs were mailed about once the request had passed it (R-DSR-2): once per missed deadline.
+    overdue_notice_for: Mapped[date | None] = mapped_column(Date)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

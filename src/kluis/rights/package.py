@@ -26,6 +26,7 @@ from sqlalchemy.sql import Select
 from kluis.audit import service as audit
 from kluis.datasets.service import DatasetRows, Identity
 from kluis.disclosures.service import Disclosures
+from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import Invalid, NotFound
 from kluis.policy.schemas import LANGS, Lang, version_label
 from kluis.retention import service as retention
@@ -105,10 +106,13 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
             holds = [_row(h, ("id", "scope", "category", "reason", "reference", "created_at", "until"))
                      for h in retention.held(session, kluis.clock, person_id)]
             writer.put_json("legal_holds.json", holds)
+            erasure_dates = writer.erasure_dates()
+            writer.put_json("erasure_dates.json", erasure_dates)
             view = None if not report else report_view(kluis.policy, lang, ReportFacts(
                 counts=facts.counts, purposes=facts.purposes, sources=facts.sources,
                 category_purposes=facts.category_purposes, consents=consents,
                 objections=objections, restrictions=restrictions, disclosures=disclosures, holds=holds,
+                erasure_dates=erasure_dates,
                 made_at=made_at, policy_version=version, datasets=[
                     {"dataset": r.dataset_id, "table": r.table, "categories": sorted(set(r.columns.values())),
                      "rows": len(r.rows)} for r in external]))
@@ -203,6 +207,16 @@ class _PackageWriter:
         if self.portability:
             query = query.where(Record.source == "direct", Record.legal_basis.in_(PORTABLE_BASES))
         return query
+
+    def erasure_dates(self) -> list[dict[str, Any]]:
+        """R-DSR-3: per category and retention rule, the first and the last Amsterdam calendar day on which the
+        person's records are due to be erased, and how many cannot be dated yet: one grouped query."""
+        rows = self.session.execute(self._query(Record.category, Record.rule_id, func.min(Record.due_at),
+                                                func.max(Record.due_at), func.count(), func.count(Record.due_at))
+                                    .group_by(Record.category, Record.rule_id)).all()
+        return sorted(({"category": category, "rule": rule, "first": _day(first), "last": _day(last),
+                        "undated": count - dated} for category, rule, first, last, count, dated in rows),
+                      key=lambda d: (d["category"], d["rule"] or ""))
 
     def _batches(self, query: Select[Any], size: int) -> Iterator[Sequence[Any]]:
         result = self.session.execute(query.execution_options(yield_per=size))
@@ -306,6 +320,11 @@ class _PackageWriter:
             for row in batch:
                 self.put_bytes(_file_path(category, row.id, row.media_type),
                                open_sealed(self.dek, self.person_id, row.id, category, row.ciphertext))
+
+
+def _day(at: datetime | None) -> str | None:
+    """A due instant (00:00 in Amsterdam on the due day) as that calendar day."""
+    return as_utc(at).astimezone(AMSTERDAM).date().isoformat() if at is not None else None
 
 
 def _file_path(category: str, record_id: uuid.UUID, media_type: str | None) -> str:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import IO, Any
 from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.lists import format_list
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from reportlab.lib import colors  # type: ignore[import-untyped]
@@ -60,6 +60,20 @@ WORDS: dict[str, tuple[str, str]] = {
     "term": ("Bewaartermijn", "Retention period"),
     "hold": ("Wij bewaren (een deel van) uw gegevens langer vanwege een juridische verplichting (legal hold)",
              "We keep (some of) your data longer because of a legal obligation (legal hold)"),
+    "erase_when": ("Wanneer we ze verwijderen", "When we erase it"),
+    "erase_on": ("Op {day}.", "On {day}."),
+    "erase_between": ("Tussen {first} en {last} (per gegeven de eigen datum).",
+                      "Between {first} and {last} (each item on its own date)."),
+    "erase_undated": ("{n} nog niet te dateren: de termijn is {term}, en dat is nog niet gebeurd.",
+                      "{n} cannot be dated yet: the term is {term}, which has not happened yet."),
+    "erase_no_rule": ("{n} nog niet te dateren: hiervoor geldt (nog) geen bewaarregel; vraag het onze "
+                      "functionaris gegevensbescherming.",
+                      "{n} cannot be dated yet: no retention rule applies (yet); ask our data protection "
+                      "officer."),
+    "erase_held": ("Een juridische blokkade (legal hold) houdt ze nu vast, {until}; daarna verwijderen we ze "
+                   "volgens de termijn hierboven.",
+                   "A legal hold keeps it for now, {until}; after that we erase it as the term above says."),
+    "hold_open": ("zonder einddatum", "with no end date"),
     "hold_since": ("sinds {at}", "since {at}"),
     "hold_until": ("tot {at}", "until {at}"),
     "hold_litigation": ("een juridische procedure", "legal proceedings"),
@@ -114,6 +128,8 @@ class ReportFacts:
     disclosures: Sequence[Mapping[str, Any]] = ()
     # Legal holds that cover the person's data (kluis.retention.service.held).
     holds: Sequence[Mapping[str, Any]] = ()
+    # Per category and rule: first and last due day (ISO, Amsterdam) and how many are undated (erasure_dates.json).
+    erasure_dates: Sequence[Mapping[str, Any]] = ()
     made_at: datetime | None = None
     policy_version: str = ""
     # One entry per searched dataset table: dataset, table, categories of its columns, rows found (R-DSR-9).
@@ -276,10 +292,42 @@ class _Report:
             if held_for is not None:
                 rules = [r for r in rules if not r.purposes or held_for & set(r.purposes)]
             texts = [self._rule_text(r, wording[r.id]) for r in rules] or [self.statement["retention_contact"]]
-            rows.append((self.t(self.policy.category(category).name), "\n".join(texts)))
+            rows.append((self.t(self.policy.category(category).name), "\n".join(texts),
+                         "\n".join(self._erased_when(category, wording))))
         holds = [self._hold(h) for h in self.facts.holds]
         return self._section(self.w("retention"), [self.statement["retention_intro"]],
-                             (self.w("category"), self.w("term")), rows, [*holds, self.statement["retention_contact"]])
+                             (self.w("category"), self.w("term"), self.w("erase_when")), rows,
+                             [*holds, self.statement["retention_contact"]])
+
+    def _erased_when(self, category: str, wording: Mapping[str, Mapping[str, str]]) -> list[str]:
+        """R-DSR-3: the day (or first and last day) Kluis erases the category's records, from their due dates;
+        per rule, how many cannot be dated yet and why; and a legal hold that keeps them for now."""
+        entries = [e for e in self.facts.erasure_dates if e["category"] == category]
+        firsts = sorted(e["first"] for e in entries if e["first"])
+        lasts = sorted(e["last"] for e in entries if e["last"])
+        lines = []
+        if firsts:
+            first, last = self.day(firsts[0]), self.day(lasts[-1])
+            lines.append(self.w("erase_on", day=last) if first == last else
+                         self.w("erase_between", first=first, last=last))
+        for entry in entries:
+            if not entry["undated"]:
+                continue
+            term = wording.get(str(entry["rule"]), {}).get("term")
+            lines.append(self.w("erase_undated", n=str(entry["undated"]), term=term) if term
+                         else self.w("erase_no_rule", n=str(entry["undated"])))
+        held = [h for h in self.facts.holds if h["scope"] != "category" or h.get("category") == category]
+        for hold in held:
+            until = self.w("hold_until", at=self.day(hold["until"])) if hold.get("until") else self.w("hold_open")
+            lines.append(self.w("erase_held", until=until))
+        return lines
+
+    def day(self, at: date | datetime | str) -> str:
+        """A calendar day in Amsterdam, as people write it (1 januari 2033 / 1 January 2033)."""
+        moment = datetime.fromisoformat(at) if isinstance(at, str) else at
+        if isinstance(moment, datetime):
+            moment = moment.astimezone(AMSTERDAM).date() if moment.tzinfo else moment.date()
+        return format_date(moment, "d MMMM y", locale=LOCALES[self.lang])
 
     def _hold(self, hold: Mapping[str, Any]) -> str:
         line = (f"{self.w('hold')}: {self.w('hold_' + str(hold['reason']))}, "

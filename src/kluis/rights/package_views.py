@@ -2,8 +2,9 @@
 e-mail code (there is no password for data subjects), then download the decrypted ZIP, streamed.
 
 A forged, altered or unknown link gets the same 404 page as every other unknown link; an expired one gets
-410 and says so (the file is gone). The code goes only to the address on file, so another person's link
-is of no use to whoever holds it. Each download is audited.
+410 and says so (the file is gone). The download itself answers only to the code's grant: without it, a real
+link gets that same 404 page, so it tells nobody the link exists. The code goes only to the address on file,
+so another person's link is of no use to whoever holds it. Each download is audited.
 """
 
 from __future__ import annotations
@@ -110,10 +111,12 @@ def sign_in(request: Request, kluis: KluisDep, token: str, code: Annotated[str, 
 
 @router.get("/{token}/download")
 def download(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> Response:
+    """Only for whoever entered the package's code: anyone else (no grant, another package's grant, an expired
+    one) gets exactly the page of a link that never existed, so the answer tells nobody that the link is real."""
     try:
         with kluis.db.transaction() as session:
             packages = Packages(session, kluis, ACTOR)
-            package = packages.by_token(token)
+            package = packages.by_grant(token, request.cookies.get(GRANT_COOKIE))
             if package is None:
                 return _not_found(request, lang)
             shown = Shown.of(package)
@@ -121,7 +124,7 @@ def download(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
     except PackageExpired:
         return _expired(request, lang)
     except DomainError:
-        return _show(request, lang, token, shown, status=403, error=TEXT[lang]["package_forbidden"])
+        return _not_found(request, lang)
     kind = "overdraagbaarheid" if shown.portability and lang == "nl" else (
         "portability" if shown.portability else "inzage" if lang == "nl" else "access")
     name = f"benvitaal-{kind}-{short_reference(shown.request_id).lower()}.zip"

@@ -148,6 +148,15 @@ class Packages:
         package_id = rules.package_of_token(self.kluis.keys.secret, token)
         return None if package_id is None else self.session.get(AccessPackage, package_id)
 
+    def by_grant(self, token: str, grant: str | None) -> AccessPackage | None:
+        """The link's package only for whoever entered its code (a live grant); None otherwise, decided from
+        the signatures alone before the database is asked, so a real link without its grant takes the same
+        path, time and answer as a link that never existed (R-DSR-3)."""
+        package_id = rules.package_of_token(self.kluis.keys.secret, token)
+        if package_id is None or not rules.grant_opens(self.kluis.keys.secret, grant, package_id, self._now()):
+            return None
+        return self.session.get(AccessPackage, package_id)
+
     def token_of(self, package: AccessPackage) -> str:
         assert package.ready_at is not None
         return rules.package_token(self.kluis.keys.secret, package.id, package.ready_at)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
@@ -64,6 +64,16 @@ class Requests:
         if not include_closed:
             query = query.where(DataSubjectRequest.state.not_in([s.value for s in rules.CLOSED]))
         return [self.flags_of(r) for r in self.session.scalars(query)]
+
+    def overdue_untold(self) -> list[DataSubjectRequest]:
+        """Open requests past their deadline (the extended one, if extended) whose DPOs were not yet told of
+        missing that deadline; locked, and skipped when another worker holds them."""
+        return list(self.session.scalars(select(DataSubjectRequest).where(
+            DataSubjectRequest.state.not_in([s.value for s in rules.CLOSED]),
+            DataSubjectRequest.deadline_at <= self._now(),
+            or_(DataSubjectRequest.overdue_notice_for.is_(None),
+                DataSubjectRequest.overdue_notice_for != DataSubjectRequest.deadline_on))
+            .order_by(DataSubjectRequest.deadline_at, DataSubjectRequest.id).with_for_update(skip_locked=True)))
 
     def flags_of(self, request: DataSubjectRequest) -> Listed:
         now = self._now()

@@ -147,6 +147,11 @@ def is_overdue(deadline_at: datetime, now: datetime, state: str) -> bool:
     return State(state) not in CLOSED and as_utc(now) >= as_utc(deadline_at)
 
 
+def days_late(deadline_day: date, now: datetime) -> int:
+    """How many Amsterdam calendar days have begun since the deadline day ended: 1 on the day after it."""
+    return max(0, (as_utc(now).astimezone(AMSTERDAM).date() - deadline_day).days)
+
+
 def reminder_due(deadline_day: date, now: datetime, state: str, sent: tuple[int, ...] = ()) -> int | None:
     """The reminder (days before the deadline) to send now, if any: the closest one not yet sent."""
     if State(state) in CLOSED:

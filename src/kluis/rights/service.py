@@ -191,6 +191,7 @@ class Rights(Verification):
         deadline = rules.extended_deadline(request.received_at)
         request.extended_at, request.extension_reason = now, reason.strip()[:MAX_REASON]
         request.deadline_on, request.deadline_at, request.updated_at = deadline.day, deadline.at, now
+        request.reminders_sent = []  # the reminders count down to the new deadline
         self._audit(request, "request.extended", deadline=deadline.day.isoformat())
         self._notify(request, "extended")
         return request
@@ -209,8 +210,7 @@ class Rights(Verification):
 
     def send_reminders(self) -> int:
         """R-DSR-2: tell the DPOs about each open request 7 and 2 days before its deadline (once each)."""
-        dpos = [a.id for a in staff_service.list_staff(self.session)
-                if a.role == "dpo" and staff_service.status_of(a, self._now()) != "disabled"]
+        dpos = self._dpos()
         sent = 0
         for listed in self.open_requests():
             if listed.reminder_due is None:
@@ -225,3 +225,22 @@ class Rights(Verification):
             sent += 1
         return sent
 
+    def tell_overdue(self) -> int:
+        """R-DSR-2: the DPOs are mailed as soon as an open request has passed its deadline (the extended one,
+        if extended): once per deadline missed, however often the worker looks. The mail says how late it is
+        when it leaves."""
+        dpos = self._dpos()
+        told = 0
+        for request in self.overdue_untold():
+            request.overdue_notice_for = request.deadline_on
+            self._audit(request, "request.overdue", deadline=request.deadline_on.isoformat(),
+                        days_late=rules.days_late(request.deadline_on, self._now()), staff=len(dpos))
+            for staff_id in dpos:
+                mail.enqueue(self.session, self.kluis.clock, template=rights_mail.OVERDUE_TEMPLATE,
+                             staff_id=staff_id, lang="en", actor=self.actor, context={"request_id": str(request.id)})
+            told += 1
+        return told
+
+    def _dpos(self) -> list[uuid.UUID]:
+        return [a.id for a in staff_service.list_staff(self.session)
+                if a.role == "dpo" and staff_service.status_of(a, self._now()) != "disabled"]

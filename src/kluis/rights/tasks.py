@@ -20,13 +20,15 @@ WORKER = "worker"
 
 
 class ReminderPoller:
-    """R-DSR-2: queue the 7- and 2-day deadline reminders that are due; idempotent, so any worker may run it."""
+    """R-DSR-2: queue the 7- and 2-day deadline reminders that are due, and tell the DPOs of each request that
+    has just passed its deadline; idempotent, so any worker may run it."""
 
     name = "rights_reminders"
 
     def poll(self, kluis: Kluis) -> int:
         with kluis.db.transaction() as session:
-            return Rights(session, kluis, WORKER).send_reminders()
+            rights = Rights(session, kluis, WORKER)
+            return rights.send_reminders() + rights.tell_overdue()
 
 
 @dataclass

@@ -19,6 +19,9 @@ TEXT: dict[str, dict[str, str]] = {
         "state": "Stand", "received": "Ontvangen op", "deadline": "Uiterlijk antwoord op",
         "extended": "De termijn is verlengd met twee maanden, om deze redenen:",
         "forwarded": "Uw werkgever is voor deze gegevens verantwoordelijk; we hebben uw verzoek doorgestuurd.",
+        "kept_title": "Wat we (nog) bewaren, en waarom", "kept_ground": "Grond", "kept_until": "Bewaard tot",
+        "kept_complaint": "Bent u het hier niet mee eens? U heeft het recht een klacht in te dienen bij de "
+        "Autoriteit Persoonsgegevens.",
         "not_found_title": "Niet gevonden", "not_found": "Deze link is niet (meer) geldig. Gebruik de link uit uw "
         "e-mail, of mail dpo@benvitaal.nl.", "privacy": "Privacyverklaring",
         "type_access": "Inzage in mijn gegevens", "type_portability": "Mijn gegevens meenemen (overdraagbaarheid)",
@@ -43,7 +46,6 @@ TEXT: dict[str, dict[str, str]] = {
         "package_kind_portability": "Overdraagbaarheid: de gegevens die u ons gaf, in JSON en CSV",
         "package_expired_title": "Deze link is verlopen", "package_expired": "De downloadlink is verlopen en het "
         "bestand is verwijderd. Wilt u uw gegevens opnieuw ontvangen? Doe dan een nieuw verzoek.",
-        "package_forbidden": "Bevestig eerst met de code die we u mailen.",
         "package_status": "Uw bestand", "package_state_queued": "Wordt gemaakt",
         "package_state_building": "Wordt gemaakt", "package_state_ready": "Klaar: gebruik de link in uw e-mail",
         "package_state_expired": "Verlopen en verwijderd", "package_state_failed": "Vertraagd: we nemen contact op",
@@ -65,6 +67,9 @@ TEXT: dict[str, dict[str, str]] = {
         "state": "Status", "received": "Received on", "deadline": "We answer by",
         "extended": "The term was extended by two months, for these reasons:",
         "forwarded": "Your employer is the controller of this data; we have forwarded your request to them.",
+        "kept_title": "What we keep (for now), and why", "kept_ground": "Ground", "kept_until": "Kept until",
+        "kept_complaint": "Do you disagree? You have the right to lodge a complaint with the Autoriteit "
+        "Persoonsgegevens (the Dutch Data Protection Authority).",
         "not_found_title": "Not found", "not_found": "This link is not (or no longer) valid. Use the link in your "
         "e-mail, or write to dpo@benvitaal.nl.", "privacy": "Privacy statement",
         "type_access": "Access to my data", "type_portability": "Take my data with me (portability)",
@@ -89,7 +94,6 @@ TEXT: dict[str, dict[str, str]] = {
         "package_kind_portability": "Portability: the data you gave us, as JSON and CSV",
         "package_expired_title": "This link has expired", "package_expired": "The download link has expired and the "
         "file has been deleted. If you want your data again, please make a new request.",
-        "package_forbidden": "Please confirm first with the code we e-mail you.",
         "package_status": "Your file", "package_state_queued": "Being made",
         "package_state_building": "Being made", "package_state_ready": "Ready: use the link in your e-mail",
         "package_state_expired": "Expired and deleted", "package_state_failed": "Delayed: we will contact you",

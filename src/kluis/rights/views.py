@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from kluis.erasure import service as erasure
 from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import DomainError
 from kluis.rights import intake
@@ -137,7 +138,10 @@ def status_page(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl"
     with kluis.db.sessions() as session:
         found: DataSubjectRequest | None = Rights(session, kluis, ACTOR).by_token(token)
         packages = Packages(session, kluis, ACTOR).for_request(found.id) if found else []
+        # R-DSR-6 / R-RET-3: what an erasure keeps (by law or a legal hold), why, until when, and for what only.
+        kept = (erasure.held_back(session, kluis, found.id, lang)
+                if found is not None and found.type == RequestType.ERASURE else [])
     if found is None:
         return _not_found(request, lang)
     return _page(request, lang, "status", token=token, item=found, reference=short_reference(found.id),
-                 package=packages[-1] if packages else None)
+                 package=packages[-1] if packages else None, kept=kept)

@@ -99,14 +99,15 @@ def test_erasure_request_erases_all_but_the_fiscal_claims_and_certifies_it_r_dsr
     # The claims are due on 1 January of the 8th year after the fiscal year of settlement (2025 -> 2033).
     facts = certificate.verify(job.certificate)
     assert facts["kept"] == [{"category": "financial", "records": 2, "rule": "expense_claims", "until": None,
-                              "reason": facts["kept"][0]["reason"]}]
+                              "reason": facts["kept"][0]["reason"], "ground": "legal_obligation",
+                              "restricted_to": ["fiscal_retention"]}]
     assert "fiscal" in facts["kept"][0]["reason"]
     assert {c["category"]: c["records"] for c in facts["erased"]["categories"]} == {"basic": 1, "interests": 1}
     assert facts["erased"]["identifiers"] == 2 and facts["request_id"] == str(request_id)
     # The person hears it at the address that is now erased, once; the sealed address is gone after sending.
     erased_notices = [m for m in catcher.messages if "verwijderd" in m.subject]
     assert [m.to for m in erased_notices] == [(EMAIL,)]
-    assert "financial (2)" in erased_notices[0].text
+    assert "Financiële informatie (2)" in erased_notices[0].text, erased_notices[0].text
     assert not [m for m in catcher.messages if "afgehandeld" in m.subject]
     with kluis.db.sessions() as session:
         assert all(row.sealed_to is None for row in session.scalars(select(Outbox)))

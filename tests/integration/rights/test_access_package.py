@@ -23,8 +23,11 @@ from sqlalchemy import select
 from kluis.audit.models import AuditEvent
 from kluis.disclosures.service import DisclosureIn, Disclosures
 from kluis.kit.errors import Invalid, NotFound
+from kluis.retention import holds
+from kluis.retention import service as retention
 from kluis.rights.package import write_access_package
 from kluis.vault.schemas import FileIn, IdentifierIn, PersonIn, RecordIn
+from kluis.vault.service import add_employer
 
 EMAIL = "anna.devries@example.nl"
 UPLOAD = b"Curriculum vitae van Anna\n"
@@ -277,3 +280,46 @@ def test_r_dsr_3_memory_stays_flat_with_many_records(kluis):
     large_peak, large_size = _peak(kluis, large)
     assert large_size > 5 * small_size
     assert large_peak < 1.5 * small_peak, (small_peak, large_peak)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_r_dsr_3_report_gives_per_category_the_erasure_date_or_why_it_cannot_be_dated(kluis, lang):
+    """R-DSR-3: besides the rule text, each category says when Kluis will erase it (Amsterdam calendar dates from
+    the records' due dates: one day, or the first and the last), or why it cannot be dated yet (the trigger has
+    not happened; a legal hold keeps it), in the report (HTML and PDF) and in erasure_dates.json."""
+    with kluis.db.transaction() as session:
+        vault = kluis.vault(session, "test")
+        boss = add_employer(session, kluis.clock, "test", "Werkgever BV")
+        pid = vault.create_person(PersonIn(subject_types=["employee"], employer_id=boss.id, identifiers=[
+            IdentifierIn(kind="email", value=EMAIL)])).id
+        vault.add_records(pid, [RecordIn(category="application", purposes=["recruitment"], legal_basis="contract",
+                                         source="direct", content={"motivation": "graag"})])
+        claims = vault.add_records(pid, [RecordIn(
+            category="financial", purposes=["expense_claims"], legal_basis="contract", source="employer",
+            controller="employer", controller_employer_id=boss.id, content={"amount": f"{n}.00"})
+            for n in (1, 2, 3)])
+        ids = list(claims)
+        retention.record_event(session, kluis.clock, kluis.policy, "test", pid, "settled",
+                               datetime(2024, 3, 15, 9, tzinfo=UTC), ids[:1])
+        retention.record_event(session, kluis.clock, kluis.policy, "test", pid, "settled",
+                               datetime(2025, 12, 31, 23, 30, tzinfo=UTC), ids[1:2])  # 1 January 2026 there
+        holds.place(session, kluis.clock, kluis.policy, "test", scope="category", category="application",
+                    reason="litigation", until=datetime(2027, 3, 31, 22, tzinfo=UTC))
+    _, zf = _build(kluis, pid, lang)
+    dates = json.loads(zf.read("erasure_dates.json"))
+    financial = [d for d in dates if d["category"] == "financial"]
+    assert financial == [{"category": "financial", "rule": "expense_claims", "first": "2032-01-01",
+                          "last": "2034-01-01", "undated": 1}]
+    html = zf.read("report.html").decode()
+    pdf = _pdf_text(zf.read("report.pdf"))
+    words = {"nl": ("Wanneer we ze verwijderen", "Tussen 1 januari 2032 en 1 januari 2034",
+                    "1 nog niet te dateren: de termijn is 7 jaar na het einde van het boekjaar waarin de "
+                    "declaratie is afgehandeld", "houdt ze nu vast, tot 1 april 2027"),
+             "en": ("When we erase it", "Between 1 January 2032 and 1 January 2034",
+                    "1 cannot be dated yet: the term is 7 years after the end of the fiscal year in which the "
+                    "claim was settled", "keeps it for now, until 1 April 2027")}[lang]
+    for fact in words:
+        assert fact in html, fact
+    assert "2034" in pdf and ("januari" if lang == "nl" else "January") in pdf
+    for entry in dates:  # every category the person has is dated or says why not
+        assert entry["first"] or entry["undated"]

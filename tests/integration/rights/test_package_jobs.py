@@ -21,6 +21,7 @@ from kluis.audit.models import AuditEvent
 from kluis.rights.models import AccessPackage, AccessPackageChunk, DataSubjectRequest
 from kluis.rights.package import write_access_package
 from kluis.rights.package_store import CHUNK, open_package_key, read_sealed
+from kluis.rights.package_views import GRANT_COOKIE
 from kluis.rights.packages import Packages
 from kluis.rights.rules import PackageState
 from kluis.rights.service import Rights
@@ -107,7 +108,7 @@ def test_r_dsr_3_download_after_code_login_is_the_zip_and_is_audited(client, klu
     path = link_in(catcher)
     page = client.get(f"{path}?lang=en")
     assert page.status_code == 200 and "Send me a code" in page.text
-    assert client.get(f"{path}/download").status_code == 403  # no code yet: nothing leaves
+    assert client.get(f"{path}/download").status_code == 404  # no code yet: nothing leaves
     wrong = client.post(f"{path}/sign-in?lang=en", data={"code": "000000"})
     assert wrong.status_code == 422 and "is not right" in wrong.text
     sign_in(client, kluis, catcher, path)
@@ -155,7 +156,7 @@ def test_r_dsr_3_tampered_foreign_and_unknown_links_are_refused_and_reveal_nothi
         assert client.get(f"{path}/download").status_code == 404
     sign_in(client, kluis, catcher, mine)  # signed in for my own package ...
     assert client.get(f"{mine}/download").status_code == 200
-    assert client.get(f"{theirs}/download").status_code == 403  # ... opens nobody else's
+    assert client.get(f"{theirs}/download").status_code == 404  # ... opens nobody else's
     # asking a code on their link mails it to their address on file, not to whoever holds the link
     assert client.post(f"{theirs}/code").status_code == 200
     send_all(kluis)
@@ -164,8 +165,39 @@ def test_r_dsr_3_tampered_foreign_and_unknown_links_are_refused_and_reveal_nothi
     assert client.post(f"{mine}/code").status_code == 200
     send_all(kluis)
     assert client.post(f"{theirs}/sign-in", data={"code": code_in(catcher)}).status_code == 422
-    assert client.get(f"{theirs}/download").status_code == 403
+    assert client.get(f"{theirs}/download").status_code == 404
     assert [e.object_ids[1] for e in audited(kluis, "package.downloaded")] == [str(first)]
+
+
+def _answer(response):
+    headers = {k: v for k, v in response.headers.items() if k not in ("date", "content-length")}
+    return response.status_code, headers, response.content
+
+
+def test_r_dsr_3_a_real_download_link_without_its_owner_answers_as_one_that_never_existed(client, kluis, catcher,
+                                                                                         clock):
+    """R-DSR-3: opened with no session, with the owner's session of another package, or after the code's grant
+    lapsed, a real download link gets the very answer of a link that never existed: 404, same body, same
+    headers. Nothing is downloaded or audited."""
+    verified_request(kluis, email="eerste@example.nl")
+    verified_request(kluis, email="tweede@example.nl")
+    send_all(kluis)
+    links = {m.to[0]: re.search(r"(/privacy-centre/packages/[^\s?]+)", m.text).group(1)
+             for m in catcher.messages if "Your data is ready" in m.subject}
+    mine, theirs = links["eerste@example.nl"], links["tweede@example.nl"]
+    never = f"/privacy-centre/packages/{theirs.rsplit('/', 1)[1][:-4]}AAAA"
+    for lang in ("nl", "en"):
+        unknown = _answer(client.get(f"{never}/download?lang={lang}"))
+        assert unknown[0] == 404
+        assert _answer(client.get(f"{theirs}/download?lang={lang}")) == unknown  # no session
+        sign_in(client, kluis, catcher, mine)
+        assert _answer(client.get(f"{theirs}/download?lang={lang}")) == unknown  # another person's session
+        client.cookies.set(GRANT_COOKIE, client.cookies.get(GRANT_COOKIE, path=mine), path=theirs)
+        assert _answer(client.get(f"{theirs}/download?lang={lang}")) == unknown  # their grant, sent along
+        clock.advance(timedelta(minutes=16))
+        assert _answer(client.get(f"{mine}/download?lang={lang}")) == unknown  # the grant has lapsed
+        client.cookies.clear()
+    assert audited(kluis, "package.downloaded") == []
 
 
 def test_r_dsr_3_expired_link_is_410_and_the_worker_deletes_the_file(client, kluis, catcher, clock):
@@ -174,7 +206,7 @@ def test_r_dsr_3_expired_link_is_410_and_the_worker_deletes_the_file(client, klu
     path = link_in(catcher)
     sign_in(client, kluis, catcher, path)
     clock.advance(timedelta(days=7, seconds=1))
-    assert client.get(f"{path}/download").status_code == 410  # expired before the clean-up ran
+    assert client.get(f"{path}/download").status_code == 404  # the code's grant has lapsed long before
     expired = client.get(f"{path}?lang=en")
     assert expired.status_code == 410 and "has expired" in expired.text
     assert PackagePoller().poll(kluis) == 1
@@ -182,7 +214,7 @@ def test_r_dsr_3_expired_link_is_410_and_the_worker_deletes_the_file(client, klu
     assert package.state == PackageState.EXPIRED and package.deleted_at == clock.now() and package.wrapped_key is None
     with kluis.db.sessions() as session:
         assert session.scalars(select(AccessPackageChunk)).first() is None
-    assert client.get(f"{path}/download").status_code == 410
+    assert client.get(f"{path}/download").status_code == 404
     assert client.post(f"{path}/code").status_code == 410
     assert len(audited(kluis, "package.deleted")) == 1
 

@@ -75,6 +75,26 @@ def test_r_dsr_3_html_escapes_and_pdf_is_a_pdf():
 def test_r_dsr_3_retention_shows_the_rules_for_the_purposes_the_data_is_held_for():
     view = report_view(POLICY, "en", _facts(counts={"basic": 1}, category_purposes={"basic": {"accounts"}}))
     retention = next(s for s in view["sections"] if s["heading"] == "How long we keep your data")
-    [(category, terms)] = retention["table"]["rows"]
+    [(category, terms, erased)] = retention["table"]["rows"]
     assert category == POLICY.category("basic").name.en
     assert "1 year after the end of the contract" in terms and "36 months" not in terms
+    assert erased == ""  # no due dates gathered in these facts: nothing to say
+
+
+def test_r_dsr_3_retention_names_the_erasure_day_or_range_or_why_not_dated():
+    """R-DSR-3: per category, the day Kluis erases it, or the first and last day, or why it cannot be dated."""
+    view = report_view(POLICY, "nl", _facts(
+        counts={"basic": 3, "web_traffic": 2}, category_purposes={"basic": {"accounts"}},
+        erasure_dates=[{"category": "basic", "rule": "accounts", "first": None, "last": None, "undated": 3},
+                       {"category": "web_traffic", "rule": "web_traffic", "first": "2027-02-28",
+                        "last": "2027-02-28", "undated": 0}],
+        holds=[{"scope": "category", "category": "web_traffic", "reason": "investigation",
+                "created_at": "2026-11-01T09:00:00+00:00", "until": None}]))
+    retention = next(s for s in view["sections"] if s["heading"] == "Hoe lang we uw gegevens bewaren")
+    rows = {row[0]: row[2] for row in retention["table"]["rows"]}
+    assert rows[POLICY.category("basic").name.nl] == (
+        "3 nog niet te dateren: de termijn is 1 jaar na het einde van de overeenkomst, en dat is nog niet gebeurd.")
+    assert rows[POLICY.category("web_traffic").name.nl].splitlines() == [
+        "Op 28 februari 2027.",
+        "Een juridische blokkade (legal hold) houdt ze nu vast, zonder einddatum; daarna verwijderen we ze "
+        "volgens de termijn hierboven."]

@@ -210,3 +210,11 @@ def test_r_dsr_1_intake_limits_are_bounded_in_configuration() -> None:
         for wrong in (0, MAX_INTAKE_LIMIT + 1):
             with pytest.raises(ValidationError, match=name):
                 Settings(_env_file=None, **{name: wrong})
+
+
+def test_r_dsr_2_days_late_counts_amsterdam_calendar_days_after_the_deadline_day():
+    feb_end = date(2027, 2, 28)
+    assert rules.days_late(feb_end, datetime(2027, 2, 28, 22, 59, tzinfo=UTC)) == 0  # 23:59 on the day itself
+    assert rules.days_late(feb_end, datetime(2027, 2, 28, 23, 0, tzinfo=UTC)) == 1  # 1 March has begun there
+    assert rules.days_late(feb_end, datetime(2027, 3, 31, 21, 59, tzinfo=UTC)) == 31  # 23:59 summer time
+    assert rules.days_late(feb_end, datetime(2027, 3, 31, 22, 0, tzinfo=UTC)) == 32

@@ -9,7 +9,7 @@ shipped policy's only source from the person; a migration must not change when t
 R-RET-2: each sweep run keeps the records it left because a legal hold covered them, per rule and hold.
 
 Revision ID: 0019_activity_source
-Revises: 0017_objection_assessment
+Revises: 0018_overdue_notice
 Create Date: 2026-12-02 05:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import kluis.db
 
 revision: str = "0019_activity_source"
-down_revision: str | None = "0017_objection_assessment"
+down_revision: str | None = "0018_overdue_notice"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
