@@ -90,6 +90,7 @@ NOTICES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("About your objection", "Since your objection we have stopped this processing. Having assessed it, we "
                "have compelling legitimate grounds that override your interests (Article 21(1) GDPR), so we are "
                "resuming the processing. These grounds are:"),
+    },
     "erasure_held": {
         "nl": ("We kunnen uw gegevens nu nog niet verwijderen", "We hebben uw verzoek om verwijdering ontvangen, "
                "maar de wet verplicht ons uw gegevens voorlopig te bewaren. Dit bewaren we, waarom, en tot wanneer; "
