@@ -25,12 +25,14 @@ class Permission(StrEnum):
     MARKETING = "marketing"  # the marketing areas of the console
     REQUESTS_RECORD = "requests.record"  # register what a person asked by e-mail or letter (opt-out, ...)
     LEGAL_HOLDS = "legal_holds"  # place and release legal holds, which stop erasure and the sweep (R-RET-3)
+    ORDERS_RECORD = "orders.record"  # record authority orders and refused informal requests (R-SHR-3)
+    ORDERS_DECIDE = "orders.decide"  # approve or reject an order recorded by someone else, produce its data
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DPO: frozenset(Permission),
     Role.SUPPORT: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.PEOPLE_READ,
-                             Permission.REQUESTS_RECORD}),
+                             Permission.REQUESTS_RECORD, Permission.ORDERS_RECORD}),
     Role.MARKETING: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.MARKETING}),
     # An auditor checks the controls, not the people: never personal data.
     Role.AUDITOR: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.AUDIT_READ}),
