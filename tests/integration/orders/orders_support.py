@@ -19,7 +19,7 @@ APPROVER = "staff:00000000-0000-4000-8000-000000000002"
 
 def order_pdf(text: str = "Bevel tot verstrekking van gegevens, art. 126nd Sv") -> bytes:
     out = io.BytesIO()
-    page = canvas.Canvas(out)
+    page = canvas.Canvas(out, invariant=1)  # the same bytes each time
     page.drawString(72, 720, text)
     page.save()
     return out.getvalue()
