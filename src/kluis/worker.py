@@ -21,6 +21,7 @@ from kluis.audit.tasks import SealPoller
 from kluis.erasure.tasks import ErasurePoller
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.worker import MailPoller
+from kluis.orders.tasks import ExportExpiryPoller
 from kluis.retention.tasks import SweepPoller
 from kluis.rights.tasks import PackagePoller, ReminderPoller, UnverifiedPoller
 from kluis.wiring import Kluis
@@ -44,8 +45,8 @@ def pollers() -> list[Poller]:
         importlib.import_module(module)
     # Mail before erasure: notices queued before an erasure leave while the address is still there.
     # The sealer last: it links what the others committed in the same round.
-    return [ReminderPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), MailPoller(), ErasurePoller(),
-            SealPoller()]
+    return [ReminderPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), ExportExpiryPoller(), MailPoller(),
+            ErasurePoller(), SealPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:
