@@ -20,6 +20,7 @@ from kluis.erasure.console import router as erasure_console
 from kluis.gate.api import router as gate_router
 from kluis.gate.fastpath import DecisionsFastPath
 from kluis.mail.views import router as mail_router
+from kluis.orders.api import router as orders_router
 from kluis.orders.console import router as orders_console
 from kluis.policy.views import router as policy_router
 from kluis.retention.api import router as retention_router
@@ -52,6 +53,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(marketing_pages)
     app.include_router(retention_router)
     app.include_router(disclosures_router)
+    app.include_router(orders_router)
     app.include_router(rights_router)
     app.include_router(rights_pages)
     app.include_router(package_pages)

@@ -53,7 +53,10 @@ class Caller:
 # Powers a key can be given besides its purposes. legal_holds: place, list and release legal holds, which
 # stop erasure and the retention sweep (R-RET-3); a service key for ordinary processing never has it.
 LEGAL_HOLDS = "legal_holds"
-POWERS = (LEGAL_HOLDS,)
+# authority_orders: record authority orders and refused informal requests, and read their state (R-SHR-3); the
+# decision stays with a DPO in the console or CLI, so a key never approves.
+AUTHORITY_ORDERS = "authority_orders"
+POWERS = (LEGAL_HOLDS, AUTHORITY_ORDERS)
 
 
 def _hash(secret: str) -> str:

@@ -200,7 +200,7 @@ def test_r_shr_3_a_deferred_disclosure_appears_in_the_access_package_only_once_t
     approve(kluis, record(kluis, [told], reference="OM-2026-0043"))
     shown, report = _package_disclosures(kluis, told)
     assert [(d["recipient"], d["reference"]) for d in shown] == [("recipient:authorities", "OM-2026-0043")]
-    assert "Overheidsinstanties" in report
+    assert "Overheidsinstanties" in report and "Op grond van een bevel van de autoriteit" in report
     assert _package_disclosures(kluis, deferred)[0] == []
     clock.set(datetime(2027, 2, 28, 23, 59, tzinfo=ams(2027, 1, 1).tzinfo))
     assert _package_disclosures(kluis, deferred)[0] == []
