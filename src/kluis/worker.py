@@ -2,7 +2,8 @@
 
 A poller is anything with a ``name`` and ``poll(kluis) -> int``: claim what is due, do it, and say how
 many items it handled (0: nothing due): deadline reminders, unverified requests (lapsed after 30 days), access
-packages (build and expiry), the mail outbox, the audit log's sealer. Later job kinds add theirs to ``pollers()``.
+packages (build and expiry), expired authority-order exports, the mail outbox, the audit log's sealer. Later
+job kinds add theirs to ``pollers()``.
 """
 
 from __future__ import annotations
