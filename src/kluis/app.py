@@ -22,6 +22,8 @@ from kluis.erasure.console import router as erasure_console
 from kluis.gate.api import router as gate_router
 from kluis.gate.fastpath import DecisionsFastPath
 from kluis.mail.views import router as mail_router
+from kluis.orders.api import router as orders_router
+from kluis.orders.console import router as orders_console
 from kluis.policy.views import router as policy_router
 from kluis.retention.api import router as retention_router
 from kluis.retention.console import router as holds_console
@@ -54,6 +56,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(retention_router)
     app.include_router(disclosures_router)
     app.include_router(breaches_router)
+    app.include_router(orders_router)
     app.include_router(rights_router)
     app.include_router(rights_pages)
     app.include_router(package_pages)
@@ -61,6 +64,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(erasure_console)
     app.include_router(holds_console)
     app.include_router(breaches_console)
+    app.include_router(orders_console)
     app.include_router(mail_router)  # /demo/mail: answers only where the demo's mail catcher runs
     install_console(app)
     app.add_middleware(DecisionsFastPath, kluis=kluis)  # the decisions hot path (see its module)

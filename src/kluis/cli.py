@@ -21,6 +21,7 @@ from kluis.erasure.commands import app as erasure_app
 from kluis.erasure.commands import certificate_app
 from kluis.kit.cli import domain_errors, err, out
 from kluis.kit.errors import ConfigurationError
+from kluis.orders.commands import app as orders_app
 from kluis.policy.commands import app as policy_app
 from kluis.retention.commands import app as retention_app
 from kluis.rights.commands import app as requests_app
@@ -40,6 +41,7 @@ app.add_typer(datasets_app, name="datasets")
 app.add_typer(retention_app, name="retention")
 app.add_typer(requests_app, name="requests")
 app.add_typer(breach_app, name="breach")
+app.add_typer(orders_app, name="orders")
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)

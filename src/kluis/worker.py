@@ -2,7 +2,8 @@
 
 A poller is anything with a ``name`` and ``poll(kluis) -> int``: claim what is due, do it, and say how
 many items it handled (0: nothing due): deadline reminders, unverified requests (lapsed after 30 days), access
-packages (build and expiry), the mail outbox, the audit log's sealer. Later job kinds add theirs to ``pollers()``.
+packages (build and expiry), expired authority-order exports, the mail outbox, the audit log's sealer. Later
+job kinds add theirs to ``pollers()``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from kluis.erasure.tasks import ErasurePoller
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.dkim import NO_KEY_WARNING, signer_of
 from kluis.mail.worker import MailPoller
+from kluis.orders.tasks import ExportExpiryPoller
 from kluis.retention.tasks import SweepPoller
 from kluis.rights.tasks import PackagePoller, ReminderPoller, UnverifiedPoller
 from kluis.wiring import Kluis
@@ -47,7 +49,7 @@ def pollers() -> list[Poller]:
     # Mail before erasure: notices queued before an erasure leave while the address is still there.
     # The sealer last: it links what the others committed in the same round.
     return [ReminderPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), DeadlinePoller(), NotifyPoller(),
-            MailPoller(), ErasurePoller(), SealPoller()]
+            ExportExpiryPoller(), MailPoller(), ErasurePoller(), SealPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:

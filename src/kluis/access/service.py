@@ -60,7 +60,10 @@ PERSON_ACCOUNT = "person_account"
 # affected people, file with the AP and notify the people concerned (R-GOV-3), as the DPO does in the console.
 BREACH_REPORT = "breach_report"
 BREACH_DECIDE = "breach_decide"
-POWERS = (LEGAL_HOLDS, PERSON_ACCOUNT, BREACH_REPORT, BREACH_DECIDE)
+# authority_orders: record authority orders and refused informal requests, and read their state (R-SHR-3); the
+# decision stays with a DPO in the console or CLI, so a key never approves.
+AUTHORITY_ORDERS = "authority_orders"
+POWERS = (LEGAL_HOLDS, PERSON_ACCOUNT, BREACH_REPORT, BREACH_DECIDE, AUTHORITY_ORDERS)
 
 
 def _hash(secret: str) -> str:

@@ -80,7 +80,8 @@ def record_batch(body: Batch, kluis: KluisDep, caller: CallerDep) -> Recorded:
 @router.get("/people/{person_id}/disclosures", response_model=list[DisclosureOut])
 def list_of(person_id: UUID, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> list[DisclosureOut]:
     """The person's logged disclosures, oldest first, if the gate allows the purpose named in the
-    Kluis-Purpose header for this person (403 with the reason otherwise)."""
+    Kluis-Purpose header for this person (403 with the reason otherwise). A disclosure by an authority's order
+    whose deferral is still in force is not listed (R-SHR-3)."""
     name = caller.require(purpose)
     with kluis.db.sessions() as session:
         kluis.vault(session, caller.actor).person(person_id)
@@ -89,4 +90,4 @@ def list_of(person_id: UUID, kluis: KluisDep, caller: CallerDep, purpose: Purpos
             raise NotAllowed(f"processing for {name!r} is refused: {decision.reason}", code="processing_refused",
                              problems=[Problem("purpose", decision.reason, f"the gate refuses {name!r}")])
         return [DisclosureOut.of(r) for r in Disclosures(session, kluis.policy, kluis.clock, caller.actor)
-                .of(person_id)]
+                .of(person_id, kluis.clock.now())]

@@ -1,5 +1,6 @@
 """One row per disclosure of a person's data to a party of the policy. No personal data: ids, the party's
-reference, category and purpose ids, a time and the caller's reference."""
+reference, category and purpose ids, a time and the caller's reference. A disclosure by an authority's order
+(R-SHR-3) names the order, and is withheld from the person until ``withheld_until`` when the order defers it."""
 
 from __future__ import annotations
 
@@ -25,3 +26,5 @@ class Disclosure(Base):
     reference: Mapped[str | None] = mapped_column(String(80))
     recorded_by: Mapped[str] = mapped_column(String(120))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("authority_order.id"), index=True)
+    withheld_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

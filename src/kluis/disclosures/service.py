@@ -26,6 +26,8 @@ from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy, Processor, Recipient, UnknownPolicyId
 
 MAX_BATCH = 10_000
+# The purpose of a disclosure by an authority's order: not a purpose of the policy, a legal duty to comply.
+ORDER_PURPOSE = "authority_order"
 # A disclosure is logged when it happens; a service that logs afterwards may date it back this far.
 MAX_BACKDATE = timedelta(days=31)
 
@@ -87,14 +89,36 @@ class Disclosures:
                               "purposes": sorted({r.purpose for r in rows})})
         return rows
 
-    def of(self, person_id: uuid.UUID) -> list[Disclosure]:
-        return list(self.session.scalars(select(Disclosure).where(Disclosure.person_id == person_id)
-                                         .order_by(Disclosure.at, Disclosure.party, Disclosure.id)))
+    def of(self, person_id: uuid.UUID, shown_at: datetime | None = None) -> list[Disclosure]:
+        """The person's disclosures; with ``shown_at``, only those the person may see then: an authority's order
+        can defer telling them (R-SHR-3) until ``withheld_until``."""
+        rows = self.session.scalars(select(Disclosure).where(Disclosure.person_id == person_id)
+                                    .order_by(Disclosure.at, Disclosure.party, Disclosure.id))
+        return [d for d in rows if shown_at is None or d.withheld_until is None or as_utc(d.withheld_until) <= shown_at]
 
-    def for_package(self, person_id: uuid.UUID) -> list[dict[str, Any]]:
-        """As the access package shows them (disclosures.json and the report)."""
+    def for_package(self, person_id: uuid.UUID, at: datetime) -> list[dict[str, Any]]:
+        """As the access package made at ``at`` shows them (disclosures.json and the report): without those an
+        authority's order still keeps from the person then (R-SHR-3)."""
         return [{"recipient": d.party, "at": d.at.isoformat(), "categories": list(d.categories),
-                 "purpose": d.purpose, "reference": d.reference} for d in self.of(person_id)]
+                 "purpose": d.purpose, "reference": d.reference} for d in self.of(person_id, at)]
+
+    def record_by_order(self, order_id: uuid.UUID, party: str, person_ids: Sequence[uuid.UUID],
+                        categories: Sequence[str], reference: str, withheld_until: datetime | None) -> list[Disclosure]:
+        """Log the disclosure to an authority under an approved order (R-SHR-3), one row per person. The routine
+        checks do not apply: the order service checked the order, its people and its DPO's approval; the gate
+        does not apply either, as an order overrides consent and objection."""
+        now = self.clock.now()
+        rows = [Disclosure(id=new_id(), person_id=pid, party=party, categories=sorted(set(categories)),
+                           purpose=ORDER_PURPOSE, at=now, reference=reference[:80], recorded_by=self.actor,
+                           recorded_at=now, order_id=order_id, withheld_until=withheld_until) for pid in person_ids]
+        self.session.add_all(rows)
+        self.session.flush()
+        audit.append(self.session, self.clock, actor=self.actor, action="disclosure.recorded",
+                     object_type="disclosure", object_ids=[order_id, *[r.id for r in rows][:100]],
+                     details={"disclosures": len(rows), "people": len(rows), "parties": [party],
+                              "purposes": [ORDER_PURPOSE], "order": str(order_id),
+                              "withheld": withheld_until is not None})
+        return rows
 
     # --- checks -------------------------------------------------------------------------------
 

@@ -101,7 +101,7 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
             writer.put_json("consents.json", consents)
             writer.put_json("gate.json", {"objections": objections, "restrictions": restrictions,
                                           "relations": relations})
-            disclosures = Disclosures(session, kluis.policy, kluis.clock, actor).for_package(person_id)
+            disclosures = Disclosures(session, kluis.policy, kluis.clock, actor).for_package(person_id, made_at)
             writer.put_json("disclosures.json", disclosures)
             holds = [_row(h, ("id", "scope", "category", "reason", "reference", "created_at", "until"))
                      for h in retention.held(session, kluis.clock, person_id)]

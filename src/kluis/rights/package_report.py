@@ -22,6 +22,7 @@ from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-unty
 from reportlab.lib.units import cm  # type: ignore[import-untyped]
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle  # type: ignore[import-untyped]
 
+from kluis.disclosures.service import ORDER_PURPOSE
 from kluis.policy.render import LOCALES, fill, statement_view
 from kluis.policy.schemas import Lang, Policy, RetentionRule, Text
 
@@ -56,6 +57,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "no_disclosures": ("Er zijn geen verstrekkingen van uw gegevens aan anderen vastgelegd.",
                        "No disclosures of your data to others have been logged."),
     "when": ("Wanneer", "When"),
+    "by_order": ("Op grond van een bevel van de autoriteit (rechterlijk bevel of vergelijkbare order)",
+                 "Under the authority's order (a court order or similar order)"),
     "retention": ("Hoe lang we uw gegevens bewaren", "How long we keep your data"),
     "term": ("Bewaartermijn", "Retention period"),
     "hold": ("Wij bewaren (een deel van) uw gegevens langer vanwege een juridische verplichting (legal hold)",
@@ -268,9 +271,10 @@ class _Report:
     def _disclosures(self) -> dict[str, Any]:
         names = {f"recipient:{r.id}": self.t(r.name) for r in self.policy.recipients}
         names |= {f"processor:{p.id}": f"{p.name} ({self.t(p.service)})" for p in self.policy.processors}
-        purposes = {p.id: self.t(p.name) for p in self.policy.purposes}
+        purposes = {p.id: self.t(p.name) for p in self.policy.purposes} | {ORDER_PURPOSE: self.w("by_order")}
         categories = {c.id: self.t(c.name) for c in self.policy.categories}
-        rows = [(names.get(str(d.get("recipient", "")), str(d.get("recipient", ""))), self.when(d.get("at")),
+        rows = [(names.get(str(d.get("recipient", "")), str(d.get("recipient", "")).removeprefix("authority:")),
+                 self.when(d.get("at")),
                  self.join([categories.get(c, c) for c in d.get("categories", ())]),
                  purposes.get(str(d.get("purpose", "")), str(d.get("purpose", ""))))
                 for d in self.facts.disclosures]

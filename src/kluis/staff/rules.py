@@ -28,12 +28,14 @@ class Permission(StrEnum):
     OBJECTIONS_ASSESS = "objections.assess"  # weigh an objection against compelling grounds (Art. 21(1)): the DPO
     BREACH_REPORT = "breaches.report"  # register an incident and read the breach register (R-GOV-3)
     BREACH_DECIDE = "breaches.decide"  # decide on the risk, file with the AP, notify the people concerned
+    ORDERS_RECORD = "orders.record"  # record authority orders and refused informal requests (R-SHR-3)
+    ORDERS_DECIDE = "orders.decide"  # approve or reject an order recorded by someone else, produce its data
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DPO: frozenset(Permission),
     Role.SUPPORT: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.PEOPLE_READ,
-                             Permission.REQUESTS_RECORD, Permission.BREACH_REPORT}),
+                             Permission.REQUESTS_RECORD, Permission.BREACH_REPORT, Permission.ORDERS_RECORD}),
     Role.MARKETING: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.MARKETING}),
     # An auditor checks the controls, not the people: never personal data.
     Role.AUDITOR: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.AUDIT_READ}),

@@ -146,7 +146,8 @@ def _page(request: Request, name: str, title: str, staff: SignedIn | None = None
     base = {"title": title, "staff": staff, "csrf": _session_csrf(kluis, staff) if staff else "",
             "can_audit": bool(staff and staff.may(Permission.AUDIT_READ)),
             "can_hold": bool(staff and staff.may(Permission.LEGAL_HOLDS)),
-            "can_breach": bool(staff and staff.may(Permission.BREACH_REPORT))}
+            "can_breach": bool(staff and staff.may(Permission.BREACH_REPORT)),
+            "can_orders": bool(staff and staff.may(Permission.ORDERS_RECORD))}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
