@@ -25,12 +25,16 @@ class Permission(StrEnum):
     MARKETING = "marketing"  # the marketing areas of the console
     REQUESTS_RECORD = "requests.record"  # register what a person asked by e-mail or letter (opt-out, ...)
     LEGAL_HOLDS = "legal_holds"  # place and release legal holds, which stop erasure and the sweep (R-RET-3)
+    # Complaints (R-GOV-2): the list (that a complaint exists, its dates) and registering one; the text and
+    # correspondence, and assigning a handler (DPO; an assigned handler reads their own complaint only).
+    COMPLAINTS_LIST = "complaints.list"
+    COMPLAINTS_READ = "complaints.read"
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DPO: frozenset(Permission),
     Role.SUPPORT: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.PEOPLE_READ,
-                             Permission.REQUESTS_RECORD}),
+                             Permission.REQUESTS_RECORD, Permission.COMPLAINTS_LIST}),
     Role.MARKETING: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.MARKETING}),
     # An auditor checks the controls, not the people: never personal data.
     Role.AUDITOR: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.AUDIT_READ}),
