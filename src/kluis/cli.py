@@ -12,6 +12,7 @@ import typer
 from kluis import schema, wiring
 from kluis.access.commands import app as keys_app
 from kluis.audit.commands import app as audit_app
+from kluis.complaints.commands import app as complaints_app
 from kluis.config import LOCAL_SECRETS_FILE, Settings
 from kluis.consent.commands import app as marketing_app
 from kluis.datasets.commands import app as datasets_app
@@ -38,6 +39,7 @@ app.add_typer(certificate_app, name="certificate")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(retention_app, name="retention")
 app.add_typer(requests_app, name="requests")
+app.add_typer(complaints_app, name="complaints")
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)

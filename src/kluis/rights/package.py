@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from kluis.audit import service as audit
+from kluis.complaints.service import Complaints
 from kluis.datasets.service import DatasetRows, Identity
 from kluis.disclosures.service import Disclosures
 from kluis.kit.errors import Invalid, NotFound
@@ -102,6 +103,7 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
                                           "relations": relations})
             disclosures = Disclosures(session, kluis.policy, kluis.clock, actor).for_package(person_id)
             writer.put_json("disclosures.json", disclosures)
+            writer.put_json("complaints.json", Complaints(session, kluis, actor).for_package(person_id))
             holds = [_row(h, ("id", "scope", "category", "reason", "reference", "created_at", "until"))
                      for h in retention.held(session, kluis.clock, person_id)]
             writer.put_json("legal_holds.json", holds)
