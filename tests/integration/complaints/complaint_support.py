@@ -1,0 +1,56 @@
+"""Shared by the complaint tests (R-GOV-2): staff signed in to the console, and a look into the stored rows."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+from sqlalchemy import select
+from sqlalchemy import text as sql
+
+from kluis.complaints.models import Complaint, ComplaintMessage
+from kluis.staff import service as staff_service
+
+PASSWORD = "Stevige-Wachtzin-2026"
+CSRF = re.compile(r'name="csrf" value="([^"]*)"')
+
+
+def add_staff(kluis, clock, role, email=None):
+    with kluis.db.transaction() as session:
+        enrolment = staff_service.add_staff(session, clock, kluis.keys, email or f"{role}@benvitaal.nl", role,
+                                            PASSWORD)
+        return enrolment
+
+
+def sign_in(client, kluis, clock, role, email=None):
+    """A fresh console session for a new staff member of ``role``; returns their account id."""
+    email = email or f"{role}@benvitaal.nl"
+    enrolment = add_staff(kluis, clock, role, email)
+    client.cookies.clear()
+    page = client.get("/console/login")
+    done = client.post("/console/login", data={"email": email, "password": PASSWORD, "csrf": CSRF.search(page.text)[1],
+                                               "code": pyotp.TOTP(enrolment.totp_secret).at(clock.now())},
+                       follow_redirects=False)
+    assert done.status_code == 303, done.text
+    with kluis.db.sessions() as session:
+        return staff_service.account_by_email(session, kluis.keys, email).id
+
+
+def csrf(client, path):
+    return CSRF.search(client.get(path).text)[1]
+
+
+def stored(kluis):
+    """(complaints, sealed messages) as the database holds them."""
+    with kluis.db.sessions() as session:
+        return (list(session.scalars(select(Complaint))), list(session.scalars(select(ComplaintMessage))))
+
+
+TABLES = ("complaint", "complaint_message", "complaint_code", "outbox", "audit_event")
+
+
+def nothing_holds(kluis, text: str) -> bool:
+    """No row of the complaint tables, the outbox or the audit log holds ``text`` in the clear."""
+    with kluis.db.sessions() as session:
+        return all(text not in repr(row) for table in TABLES
+                   for row in session.execute(sql(f"SELECT * FROM {table}")).all())
