@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pyotp
 from sqlalchemy import select
@@ -16,24 +17,29 @@ CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 
 
 def add_staff(kluis, clock, role, email=None):
-    with kluis.db.transaction() as session:
-        enrolment = staff_service.add_staff(session, clock, kluis.keys, email or f"{role}@benvitaal.nl", role,
-                                            PASSWORD)
-        return enrolment
-
-
-def sign_in(client, kluis, clock, role, email=None):
-    """A fresh console session for a new staff member of ``role``; returns their account id."""
+    """A new staff member: (account id, e-mail, TOTP secret)."""
     email = email or f"{role}@benvitaal.nl"
-    enrolment = add_staff(kluis, clock, role, email)
+    with kluis.db.transaction() as session:
+        enrolment = staff_service.add_staff(session, clock, kluis.keys, email, role, PASSWORD)
+        account_id = staff_service.account_by_email(session, kluis.keys, email).id
+    return account_id, email, enrolment.totp_secret
+
+
+def log_in(client, clock, email, secret):
+    """A fresh console session; the clock moves one code step on, as a code is never accepted twice."""
+    clock.advance(timedelta(seconds=31))
     client.cookies.clear()
     page = client.get("/console/login")
     done = client.post("/console/login", data={"email": email, "password": PASSWORD, "csrf": CSRF.search(page.text)[1],
-                                               "code": pyotp.TOTP(enrolment.totp_secret).at(clock.now())},
-                       follow_redirects=False)
+                                               "code": pyotp.TOTP(secret).at(clock.now())}, follow_redirects=False)
     assert done.status_code == 303, done.text
-    with kluis.db.sessions() as session:
-        return staff_service.account_by_email(session, kluis.keys, email).id
+
+
+def sign_in(client, kluis, clock, role, email=None):
+    """A new staff member of ``role``, signed in; returns their account id."""
+    account_id, email, secret = add_staff(kluis, clock, role, email)
+    log_in(client, clock, email, secret)
+    return account_id
 
 
 def csrf(client, path):
