@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from kluis.complaints.models import Complaint, ComplaintCode, ComplaintMessage
 from kluis.complaints.rules import CLOSED, REMINDER_DAYS, State
+from kluis.mail.models import Outbox
 
 
 def listing(session: Session, include_closed: bool = False) -> list[Complaint]:
@@ -67,3 +68,14 @@ def codes_since(session: Session, complaint_id: uuid.UUID, since: datetime) -> i
 def newest_code(session: Session, complaint_id: uuid.UUID) -> ComplaintCode | None:
     return session.scalars(select(ComplaintCode).where(ComplaintCode.complaint_id == complaint_id)
                            .order_by(ComplaintCode.created_at.desc()).limit(1)).first()
+
+
+def forget_unverified(session: Session, complaint: Complaint, code_template: str) -> None:
+    """Delete what ties a lapsed complaint to an address: its sealed text, its codes and the code mail."""
+    session.execute(delete(ComplaintMessage).where(ComplaintMessage.complaint_id == complaint.id))
+    session.execute(delete(ComplaintCode).where(ComplaintCode.complaint_id == complaint.id))
+    if complaint.claimed_person_id is not None:
+        for row in session.scalars(select(Outbox).where(Outbox.person_id == complaint.claimed_person_id,
+                                                        Outbox.template == code_template)):
+            if (row.context or {}).get("complaint_id") == str(complaint.id):
+                session.delete(row)

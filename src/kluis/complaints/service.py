@@ -264,13 +264,12 @@ class Complaints:
         return sent
 
     def lapse_unverified(self, batch: int = 500) -> int:
-        """Privacy-centre complaints never confirmed within KLUIS_UNVERIFIED_REQUEST_DAYS: their text, codes
-        and ties to an address are deleted; one audit event holds the count."""
+        """Privacy-centre complaints never confirmed within KLUIS_UNVERIFIED_REQUEST_DAYS: their text, codes, code
+        mail and ties to an address are deleted (the address never proved itself); one audit event, the count."""
         days = self.kluis.settings.unverified_request_days
         due = repository.unverified_before(self.session, self._now() - timedelta(days=days), batch)
         for complaint in due:
-            for message in repository.messages(self.session, complaint.id):
-                self.session.delete(message)
+            repository.forget_unverified(self.session, complaint, complaint_mail.CODE_TEMPLATE)
             complaint.state, complaint.updated_at = State.LAPSED, self._now()
             complaint.claimed_person_id = complaint.address_key = None
         if due:

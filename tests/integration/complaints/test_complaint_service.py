@@ -11,6 +11,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from tests.helpers import sealed_log
 from tests.integration.complaints.complaint_support import add_staff, stored
 from tests.integration.rights.rights_support import catcher_fixture, mail_settings, new_person, send_all
@@ -18,9 +19,11 @@ from typer.testing import CliRunner
 
 from kluis import wiring
 from kluis.cli import app
+from kluis.complaints.models import ComplaintCode
 from kluis.complaints.service import Complaints
 from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import Invalid, NotAllowed, NotFound
+from kluis.mail.models import Outbox
 from kluis.rights.package import write_access_package
 from kluis.rights.service import Rights
 from kluis.staff.service import SignedIn
@@ -127,6 +130,9 @@ def test_r_gov_2_unconfirmed_privacy_centre_complaint_lapses_and_its_text_is_del
     send_all(kluis)
     complaints, messages = stored(kluis)
     assert complaints[0].state == "lapsed" and complaints[0].claimed_person_id is None and messages == []
+    with kluis.db.sessions() as session:
+        assert session.scalars(select(ComplaintCode)).all() == []
+        assert session.scalars(select(Outbox).where(Outbox.template == "complaint_code")).all() == []
     assert sealed_log(kluis).ok
 
 
