@@ -11,13 +11,14 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import inspect, select
 from tests.helpers import sealed_log
 from tests.integration.complaints.complaint_support import add_staff, stored
 from tests.integration.rights.rights_support import catcher_fixture, mail_settings, new_person, send_all
 from typer.testing import CliRunner
 
-from kluis import wiring
+from kluis import schema, wiring
 from kluis.cli import app
 from kluis.complaints.models import ComplaintCode
 from kluis.complaints.service import Complaints
@@ -26,6 +27,7 @@ from kluis.kit.errors import Invalid, NotAllowed, NotFound
 from kluis.mail.models import Outbox
 from kluis.rights.package import write_access_package
 from kluis.rights.service import Rights
+from kluis.schema import alembic_config
 from kluis.staff.service import SignedIn
 from kluis.vault.crypto import Unreadable
 
@@ -191,3 +193,13 @@ def test_r_gov_2_command_line_register_show_assign_answer(cli_kluis, catcher):
     assert "answered: 1" in runner.invoke(app, ["complaints", "counts"]).output
     send_all(kluis)
     assert ANSWER in catcher.messages[-1].text
+
+
+def test_r_gov_2_migration_0022_goes_down_and_up_to_the_models(kluis):
+    with kluis.db.engine.begin() as conn:
+        config = alembic_config(kluis.db.url, "data")
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0020_audit_sealed")
+        assert "complaint" not in inspect(conn).get_table_names()
+        command.upgrade(config, "head")
+    assert schema.differences(kluis.db) == []
