@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, UTCDateTime
@@ -48,9 +48,11 @@ class ComplaintMessage(Base):
     """The correspondence of a complaint, sealed by its key: the complaint itself, notes, the answer."""
 
     __tablename__ = "complaint_message"
+    __table_args__ = (UniqueConstraint("complaint_id", "seq"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaint.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)  # its place in the complaint's correspondence, from 1
     kind: Mapped[str] = mapped_column(String(12))  # complaint | note | answer
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     by: Mapped[str] = mapped_column(String(64))  # person | key:<id> | staff:<id>

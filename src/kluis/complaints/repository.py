@@ -52,7 +52,12 @@ def messages(session: Session, complaint_id: uuid.UUID, kind: str | None = None)
     query = select(ComplaintMessage).where(ComplaintMessage.complaint_id == complaint_id)
     if kind is not None:
         query = query.where(ComplaintMessage.kind == kind)
-    return list(session.scalars(query.order_by(ComplaintMessage.at, ComplaintMessage.id)))
+    return list(session.scalars(query.order_by(ComplaintMessage.seq)))
+
+
+def next_seq(session: Session, complaint_id: uuid.UUID) -> int:
+    return int(session.scalar(select(func.coalesce(func.max(ComplaintMessage.seq), 0)).where(
+        ComplaintMessage.complaint_id == complaint_id)) or 0) + 1
 
 
 def of_person(session: Session, person_id: uuid.UUID) -> list[Complaint]:

@@ -301,6 +301,7 @@ class Complaints:
         key = key if key is not None else sealing.key_of(self.session, self.kluis, complaint)
         message_id = new_id()
         self.session.add(ComplaintMessage(id=message_id, complaint_id=complaint.id, kind=kind, by=by[:64],
+                                          seq=repository.next_seq(self.session, complaint.id),
                                           at=self._now(), sealed=sealing.seal(key, complaint.id, message_id, kind,
                                                                               text)))
         self.session.flush()
@@ -336,7 +337,9 @@ class Complaints:
                          context={"complaint_id": str(complaint.id), "code_id": str(code_id)})
 
     def _open_one(self, complaint_id: uuid.UUID, closed_too: bool = False) -> Complaint:
+        """The complaint, locked for this transaction: two hands writing to it take turns."""
         complaint = self.get(complaint_id)
+        self.session.refresh(complaint, with_for_update=True)
         if complaint.state != State.OPEN and not closed_too:
             raise Conflict(f"this complaint is {complaint.state}", code="complaint_closed")
         return complaint

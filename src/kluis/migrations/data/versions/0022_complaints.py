@@ -56,7 +56,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_complaint_person_id"), ["person_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_complaint_request_id"), ["request_id"], unique=False)
     for table, columns in (
-        ("complaint_message", [sa.Column("kind", sa.String(length=12), nullable=False),
+        ("complaint_message", [sa.Column("seq", sa.Integer(), nullable=False),
+                               sa.Column("kind", sa.String(length=12), nullable=False),
                                sa.Column("sealed", sa.LargeBinary(), nullable=False),
                                sa.Column("by", sa.String(length=64), nullable=False),
                                sa.Column("at", kluis.db.UTCDateTime(timezone=True), nullable=False)]),
@@ -73,6 +74,8 @@ def upgrade() -> None:
             sa.ForeignKeyConstraint(["complaint_id"], ["complaint.id"],
                                     name=op.f(f"fk_{table}_complaint_id_complaint"), ondelete="CASCADE"),
             sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{table}")),
+            *([sa.UniqueConstraint("complaint_id", "seq", name=op.f("uq_complaint_message_complaint_id_seq"))]
+              if table == "complaint_message" else []),
         )
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.create_index(batch_op.f(f"ix_{table}_complaint_id"), ["complaint_id"], unique=False)
