@@ -88,6 +88,9 @@ def test_r_gov_2_receipt_in_the_future_and_empty_text_write_nothing(client, klui
     assert future.status_code == 422 and "future" in future.text
     empty = register(client, text="   ")
     assert empty.status_code == 422 and "cannot be empty" in empty.text
+    forged = client.post("/console/complaints", data={"csrf": "0" * 64, "text": TEXT, "received_on": "2026-11-20",
+                                                      "received_time": "09:00", "reference": "Brief"})
+    assert forged.status_code == 403 and "expired" in forged.text
     assert stored(kluis) == ([], [])
 
 

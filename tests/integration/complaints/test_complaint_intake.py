@@ -153,3 +153,12 @@ def test_r_gov_2_api_is_documented(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert "post" in paths["/api/v1/people/{person_id}/complaints"]
     assert "get" in paths["/api/v1/people/{person_id}/complaints/{complaint_id}"]
+
+
+def test_r_gov_2_new_code_counts_like_a_submit_three_an_hour(client, kluis, catcher):
+    new_person(kluis)
+    token = submit(client, "vrager@example.nl").headers["location"].split("/")[3]
+    again = [client.post(f"/privacy-centre/complaints/{token}/new-code") for _ in range(3)]
+    assert [a.status_code for a in again] == [200, 200, 429]  # the address's limit: 3 mails, the form's included
+    send_all(kluis)
+    assert len(catcher.messages) == 3
