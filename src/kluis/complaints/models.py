@@ -35,8 +35,9 @@ class Complaint(Base):
     breach_ref: Mapped[str | None] = mapped_column(String(64))  # the breach register's id, kept opaque
     staff_reference: Mapped[str | None] = mapped_column(String(80))
     handler_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_account.id", ondelete="SET NULL"))
-    # The complaint's own key, wrapped by the data key of ``key_person_id`` or, without a person, the master key.
-    key_person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # The complaint's own key, wrapped by a data key in the key store: the person's (``key_owner_id`` is the
+    # person's id) or, without a person, one made for this complaint (``key_owner_id`` is the complaint's id).
+    key_owner_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     reminders_sent: Mapped[list[int]] = mapped_column(JSON, default=list)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,9 +1,10 @@
 """The complaint's own key and its sealed correspondence (R-GOV-2: confidential at rest).
 
-Each complaint gets a random AES-256-GCM key. With a person, it is wrapped by that person's data key (as an
-access package's key is), so erasing the person leaves the text unreadable; without one (a letter from
-someone Kluis does not hold, an address not in the vault), by the master key. Each message is sealed with
-associated data naming the complaint, the message and its kind, so it cannot be moved to another row.
+Each complaint gets a random AES-256-GCM key, wrapped by a data key in the key store (kept apart from the data,
+re-wrapped by ``kluis keys rotate``): the person's, when there is one at intake (as an access package's key
+is), so erasing the person leaves the text unreadable; otherwise a data key made for the complaint alone, stored
+under the complaint's id. Each message is sealed with associated data naming the complaint, the message and
+its kind, so it cannot be moved to another row.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.orm import Session
 
 from kluis.complaints.models import Complaint
-from kluis.kit.errors import NotFound
 from kluis.vault.crypto import Unreadable
 
 if TYPE_CHECKING:
@@ -35,33 +35,37 @@ def _message_aad(complaint_id: uuid.UUID, message_id: uuid.UUID, kind: str) -> b
     return b"kluis/complaint-msg/v1|" + complaint_id.bytes + message_id.bytes + kind.encode()
 
 
-def _person_key(session: Session, kluis: Kluis, person_id: uuid.UUID) -> bytes:
-    dek = kluis.keystore.data_keys(session, [person_id]).get(person_id)
-    if dek is None:
-        raise NotFound("this person's data was erased", code="person_erased")
-    return dek
-
-
 def new_key(session: Session, kluis: Kluis, complaint_id: uuid.UUID, person_id: uuid.UUID | None
             ) -> tuple[bytes, bytes]:
-    """(key, wrapped key) of a new complaint, wrapped for ``person_id`` or by the master key."""
-    key = AESGCM.generate_key(bit_length=256)
+    """(key, wrapped key) of a new complaint: wrapped by the person's data key, or by one made for it."""
     if person_id is None:
-        return key, kluis.keys.seal_secret(_key_aad(complaint_id), key)
-    nonce = os.urandom(NONCE)
-    return key, FORMAT + nonce + AESGCM(_person_key(session, kluis, person_id)).encrypt(
-        nonce, key, _key_aad(complaint_id))
+        owner_key = kluis.keystore.create(session, [complaint_id], kluis.clock.now())[complaint_id]
+    else:
+        owner_key = _owner_key(session, kluis, person_id)
+    key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(NONCE)
+    return key, FORMAT + nonce + AESGCM(owner_key).encrypt(nonce, key, _key_aad(complaint_id))
+
+
+def _owner_key(session: Session, kluis: Kluis, owner_id: uuid.UUID) -> bytes:
+    found = kluis.keystore.data_keys(session, [owner_id]).get(owner_id)
+    if found is None:
+        raise Unreadable("the complaint's key is gone: the person was erased or the complaint lapsed")
+    return found
 
 
 def key_of(session: Session, kluis: Kluis, complaint: Complaint) -> bytes:
-    if complaint.key_person_id is None:
-        return kluis.keys.open_secret(_key_aad(complaint.id), complaint.wrapped_key)
     wrapped = complaint.wrapped_key
     try:
-        return AESGCM(_person_key(session, kluis, complaint.key_person_id)).decrypt(
+        return AESGCM(_owner_key(session, kluis, complaint.key_owner_id)).decrypt(
             wrapped[1:1 + NONCE], wrapped[1 + NONCE:], _key_aad(complaint.id))
-    except (InvalidTag, NotFound) as exc:
-        raise Unreadable("the complaint's key does not open: the person's key is gone") from exc
+    except InvalidTag as exc:
+        raise Unreadable("the complaint's key does not open") from exc
+
+
+def forget_own_key(session: Session, kluis: Kluis, complaint: Complaint) -> None:
+    """Destroy a key made for this complaint alone (never a person's): what it sealed can no longer be read."""
+    if complaint.key_owner_id == complaint.id:
+        kluis.keystore.destroy(session, [complaint.id])
 
 
 def seal(key: bytes, complaint_id: uuid.UUID, message_id: uuid.UUID, kind: str, text: str) -> bytes:

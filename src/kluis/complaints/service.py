@@ -270,6 +270,7 @@ class Complaints:
         due = repository.unverified_before(self.session, self._now() - timedelta(days=days), batch)
         for complaint in due:
             repository.forget_unverified(self.session, complaint, complaint_mail.CODE_TEMPLATE)
+            sealing.forget_own_key(self.session, self.kluis, complaint)
             complaint.state, complaint.updated_at = State.LAPSED, self._now()
             complaint.claimed_person_id = complaint.address_key = None
         if due:
@@ -289,7 +290,7 @@ class Complaints:
         key, wrapped = sealing.new_key(self.session, self.kluis, complaint_id, key_person)
         complaint = Complaint(id=complaint_id, channel=channel, state=state, lang=rules.check_lang(lang),
                               received_at=received_at, deadline_on=due.day, deadline_at=due.at,
-                              key_person_id=key_person, wrapped_key=wrapped, reminders_sent=[],
+                              key_owner_id=key_person or complaint_id, wrapped_key=wrapped, reminders_sent=[],
                               created_at=now, updated_at=now)
         self.session.add(complaint)
         self.session.flush()

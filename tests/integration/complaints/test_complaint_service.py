@@ -125,16 +125,21 @@ def test_r_gov_2_unconfirmed_privacy_centre_complaint_lapses_and_its_text_is_del
     new_person(kluis)
     with kluis.db.transaction() as session:
         Complaints(session, kluis, "person").receive_public("vrager@example.nl", TEXT, "nl")
+        unknown, _ = Complaints(session, kluis, "person").receive_public("niemand@example.nl", TEXT, "nl")
+    with kluis.db.sessions() as session:
+        assert unknown.id in kluis.keystore.data_keys(session, [unknown.id])  # a key of its own, in the key store
     clock.advance(timedelta(days=kluis.settings.unverified_request_days - 1))
     send_all(kluis)
     assert stored(kluis)[0][0].state == "unverified"
     clock.advance(timedelta(days=2))
     send_all(kluis)
     complaints, messages = stored(kluis)
-    assert complaints[0].state == "lapsed" and complaints[0].claimed_person_id is None and messages == []
+    assert {c.state for c in complaints} == {"lapsed"} and messages == []
+    assert all(c.claimed_person_id is None and c.address_key is None for c in complaints)
     with kluis.db.sessions() as session:
         assert session.scalars(select(ComplaintCode)).all() == []
         assert session.scalars(select(Outbox).where(Outbox.template == "complaint_code")).all() == []
+        assert kluis.keystore.data_keys(session, [unknown.id]) == {}  # its own key destroyed
     assert sealed_log(kluis).ok
 
 

@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("breach_ref", sa.String(length=64), nullable=True),
         sa.Column("staff_reference", sa.String(length=80), nullable=True),
         sa.Column("handler_id", sa.Uuid(), nullable=True),
-        sa.Column("key_person_id", sa.Uuid(), nullable=True),
+        sa.Column("key_owner_id", sa.Uuid(), nullable=False),
         sa.Column("wrapped_key", sa.LargeBinary(), nullable=False),
         sa.Column("reminders_sent", sa.JSON(), nullable=False),
         sa.Column("answered_at", kluis.db.UTCDateTime(timezone=True), nullable=True),
