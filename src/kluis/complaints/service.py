@@ -93,8 +93,9 @@ class Complaints:
         """A service files the complaint of a person it knows (signed in to its account page)."""
         text = rules.check_text(text)
         self.kluis.vault(self.session, self.actor).person(person_id)
+        request = self._request(request_id, person_id)
         complaint = self._new(Channel.ACCOUNT, State.OPEN, lang, self._now(), person_id, text, self.actor)
-        complaint.request_id = self._request(request_id, person_id)
+        complaint.request_id = request
         self._open(complaint, person_id)
         return complaint
 
@@ -108,10 +109,9 @@ class Complaints:
             raise Invalid("give the reference of the mail, call or letter", code="reference_required")
         if person_id is not None:
             self.kluis.vault(self.session, self.actor).person(person_id)
+        request, breach = self._request(request_id, person_id), self._breach(breach_ref)
         complaint = self._new(Channel.STAFF, State.OPEN, lang, received, person_id, text, self.actor)
-        complaint.staff_reference = reference.strip()[:80]
-        complaint.request_id = self._request(request_id, person_id)
-        complaint.breach_ref = self._breach(breach_ref)
+        complaint.staff_reference, complaint.request_id, complaint.breach_ref = reference.strip()[:80], request, breach
         self._open(complaint, person_id)
         return complaint
 
@@ -285,10 +285,11 @@ class Complaints:
 
     def _new(self, channel: Channel, state: State, lang: str, received_at: datetime, key_person: uuid.UUID | None,
              text: str, by: str) -> Complaint:
-        complaint_id, now = new_id(), self._now()
+        """Every check is made before the key is: a separate key store commits it at once."""
+        lang, complaint_id, now = rules.check_lang(lang), new_id(), self._now()
         due = rules.deadline(received_at, self.kluis.policy.complaints.answer_within_days)
         key, wrapped = sealing.new_key(self.session, self.kluis, complaint_id, key_person)
-        complaint = Complaint(id=complaint_id, channel=channel, state=state, lang=rules.check_lang(lang),
+        complaint = Complaint(id=complaint_id, channel=channel, state=state, lang=lang,
                               received_at=received_at, deadline_on=due.day, deadline_at=due.at,
                               key_owner_id=key_person or complaint_id, wrapped_key=wrapped, reminders_sent=[],
                               created_at=now, updated_at=now)

@@ -6,11 +6,12 @@ import re
 from datetime import timedelta
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
 from kluis.complaints.models import Complaint, ComplaintMessage
 from kluis.staff import service as staff_service
+from kluis.vault.models import PersonKey
 
 PASSWORD = "Stevige-Wachtzin-2026"
 CSRF = re.compile(r'name="csrf" value="([^"]*)"')
@@ -44,6 +45,12 @@ def sign_in(client, kluis, clock, role, email=None):
 
 def csrf(client, path):
     return CSRF.search(client.get(path).text)[1]
+
+
+def key_count(kluis) -> int:
+    """Data keys in the key store (people's and complaints' own)."""
+    with kluis.db.key_sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(PersonKey)))
 
 
 def stored(kluis):

@@ -14,7 +14,7 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect, select
 from tests.helpers import sealed_log
-from tests.integration.complaints.complaint_support import add_staff, stored
+from tests.integration.complaints.complaint_support import add_staff, key_count, stored
 from tests.integration.rights.rights_support import catcher_fixture, mail_settings, new_person, send_all
 from typer.testing import CliRunner
 
@@ -153,13 +153,19 @@ def test_r_gov_2_text_is_sealed_under_the_persons_key_erasing_it_leaves_nothing_
         Complaints(session, kluis, "test").read(complaint_id, acting(dpo_id, "dpo"))
 
 
-def test_r_gov_2_receipt_without_zone_or_in_the_future_is_refused(kluis):
-    for received, code in ((datetime(2026, 11, 20, 9, 0), "received_without_zone"),
-                           (kluis.clock.now() + timedelta(minutes=1), "received_in_future")):
-        with pytest.raises(Invalid) as refused, kluis.db.transaction() as session:
-            Complaints(session, kluis, "test").register_by_staff(TEXT, received, "Brief")
+def test_r_gov_2_bad_receipt_request_or_language_is_refused_and_writes_nothing_not_even_a_key(kluis):
+    received = kluis.clock.now() - timedelta(days=1)
+    for options, error, code in (
+            ({"received_at": datetime(2026, 11, 20, 9, 0)}, Invalid, "received_without_zone"),
+            ({"received_at": kluis.clock.now() + timedelta(minutes=1)}, Invalid, "received_in_future"),
+            ({"request_id": uuid.uuid4()}, NotFound, "request_not_found"),
+            ({"lang": "de"}, Invalid, "lang_unknown"),
+            ({"breach_ref": "b" * 65}, Invalid, "breach_ref_invalid")):
+        with pytest.raises(error) as refused, kluis.db.transaction() as session:
+            Complaints(session, kluis, "test").register_by_staff(TEXT, **({"received_at": received} | options),
+                                                                 reference="Brief")
         assert refused.value.code == code
-    assert stored(kluis) == ([], [])
+    assert stored(kluis) == ([], []) and key_count(kluis) == 0
 
 
 @pytest.fixture
