@@ -103,7 +103,8 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
                                           "relations": relations})
             disclosures = Disclosures(session, kluis.policy, kluis.clock, actor).for_package(person_id)
             writer.put_json("disclosures.json", disclosures)
-            writer.put_json("complaints.json", Complaints(session, kluis, actor).for_package(person_id))
+            complaints = Complaints(session, kluis, actor).for_package(person_id)
+            writer.put_json("complaints.json", complaints)
             holds = [_row(h, ("id", "scope", "category", "reason", "reference", "created_at", "until"))
                      for h in retention.held(session, kluis.clock, person_id)]
             writer.put_json("legal_holds.json", holds)
@@ -111,6 +112,7 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
                 counts=facts.counts, purposes=facts.purposes, sources=facts.sources,
                 category_purposes=facts.category_purposes, consents=consents,
                 objections=objections, restrictions=restrictions, disclosures=disclosures, holds=holds,
+                complaints=complaints,
                 made_at=made_at, policy_version=version, datasets=[
                     {"dataset": r.dataset_id, "table": r.table, "categories": sorted(set(r.columns.values())),
                      "rows": len(r.rows)} for r in external]))

@@ -92,6 +92,15 @@ def test_r_gov_2_complaint_and_answer_appear_in_the_persons_access_package(kluis
     listed = json.loads(zipfile.ZipFile(io.BytesIO(out.getvalue())).read("complaints.json"))
     assert len(listed) == 1 and listed[0]["state"] == "answered" and listed[0]["channel"] == "staff"
     assert [(c["kind"], c["text"]) for c in listed[0]["correspondence"]] == [("complaint", TEXT), ("answer", ANSWER)]
+    report = zipfile.ZipFile(io.BytesIO(report_out(kluis, person_id))).read("report.html").decode()
+    assert "Uw klachten" in report and "beantwoord" in report and TEXT not in report
+
+
+def report_out(kluis, person_id):
+    out = io.BytesIO()
+    with kluis.db.transaction() as session:
+        write_access_package(kluis, session, person_id, "nl", out)
+    return out.getvalue()
 
 
 def test_r_gov_2_handler_and_dpos_are_reminded_and_the_handler_alone_besides_dpo_reads(kluis, clock, catcher):
