@@ -357,9 +357,9 @@ class Complaints:
         """A request to link: it must exist and, where both are known, be the same person's."""
         if request_id is None:
             return None
-        from kluis.rights.models import DataSubjectRequest
-        found = self.session.get(DataSubjectRequest, request_id)
-        if found is None or (person_id is not None and found.person_id not in (None, person_id)):
+        from kluis.rights.service import Rights  # imported here: the access package imports this module
+        found = Rights(self.session, self.kluis, self.actor).get(request_id)
+        if person_id is not None and found.person_id not in (None, person_id):
             raise NotFound("no such request", code="request_not_found")
         return request_id
 
