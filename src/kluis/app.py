@@ -12,6 +12,9 @@ from kluis import __version__
 from kluis.audit import verify as audit_log
 from kluis.breaches.api import router as breaches_router
 from kluis.breaches.console import router as breaches_console
+from kluis.complaints.api import router as complaints_router
+from kluis.complaints.console import router as complaints_console
+from kluis.complaints.views import router as complaint_pages
 from kluis.consent.api import router as consent_router
 from kluis.consent.cookies.api import router as cookie_api_router
 from kluis.consent.cookies.views import router as cookie_pages
@@ -62,6 +65,9 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(package_pages)
     app.include_router(rights_console)
     app.include_router(erasure_console)
+    app.include_router(complaints_router)
+    app.include_router(complaint_pages)
+    app.include_router(complaints_console)
     app.include_router(holds_console)
     app.include_router(breaches_console)
     app.include_router(orders_console)

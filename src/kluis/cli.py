@@ -13,6 +13,7 @@ from kluis import schema, wiring
 from kluis.access.commands import app as keys_app
 from kluis.audit.commands import app as audit_app
 from kluis.breaches.commands import app as breach_app
+from kluis.complaints.commands import app as complaints_app
 from kluis.config import LOCAL_SECRETS_FILE, Settings
 from kluis.consent.commands import app as marketing_app
 from kluis.datasets.commands import app as datasets_app
@@ -42,6 +43,7 @@ app.add_typer(retention_app, name="retention")
 app.add_typer(requests_app, name="requests")
 app.add_typer(breach_app, name="breach")
 app.add_typer(orders_app, name="orders")
+app.add_typer(complaints_app, name="complaints")
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)

@@ -20,6 +20,7 @@ import typer
 from kluis import schema, wiring
 from kluis.audit.tasks import SealPoller
 from kluis.breaches.tasks import DeadlinePoller, NotifyPoller
+from kluis.complaints.tasks import ComplaintPoller
 from kluis.erasure.tasks import ErasurePoller
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.dkim import NO_KEY_WARNING, signer_of
@@ -34,7 +35,7 @@ log = logging.getLogger("kluis.worker")
 # Modules that register mail templates when imported (``kluis.mail.service.register_template``):
 # the worker must know every message type that the other roles may queue.
 MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing_mail", "kluis.rights.mail",
-                                     "kluis.erasure.mail", "kluis.breaches.mail")
+                                     "kluis.erasure.mail", "kluis.breaches.mail", "kluis.complaints.mail")
 
 
 class Poller(Protocol):
@@ -48,8 +49,8 @@ def pollers() -> list[Poller]:
         importlib.import_module(module)
     # Mail before erasure: notices queued before an erasure leave while the address is still there.
     # The sealer last: it links what the others committed in the same round.
-    return [ReminderPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), DeadlinePoller(), NotifyPoller(),
-            ExportExpiryPoller(), MailPoller(), ErasurePoller(), SealPoller()]
+    return [ReminderPoller(), ComplaintPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), DeadlinePoller(),
+            NotifyPoller(), ExportExpiryPoller(), MailPoller(), ErasurePoller(), SealPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:

@@ -131,6 +131,12 @@ class SupervisoryAuthority(Model):
     phone: str
 
 
+class Complaints(Model):
+    """How complaints are handled (R-GOV-2): the term to answer in, in Amsterdam calendar days from receipt."""
+
+    answer_within_days: Annotated[int, Field(ge=1, le=90)] = 28
+
+
 class Named(Model):
     id: Id
     name: Text
@@ -413,6 +419,7 @@ class Policy(Model):
     special_categories: list[SpecialCategory]
     texts: Texts
     datasets: list[Dataset] = []
+    complaints: Complaints = Complaints()
 
     def category(self, category_id: str) -> Category:
         return _find(self.categories, category_id, "category")

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from kluis.audit import service as audit
+from kluis.complaints.service import Complaints
 from kluis.datasets.service import DatasetRows, Identity
 from kluis.disclosures.service import Disclosures
 from kluis.kit.clock import AMSTERDAM, as_utc
@@ -103,6 +104,8 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
                                           "relations": relations})
             disclosures = Disclosures(session, kluis.policy, kluis.clock, actor).for_package(person_id, made_at)
             writer.put_json("disclosures.json", disclosures)
+            complaints = Complaints(session, kluis, actor).for_package(person_id)
+            writer.put_json("complaints.json", complaints)
             holds = [_row(h, ("id", "scope", "category", "reason", "reference", "created_at", "until"))
                      for h in retention.held(session, kluis.clock, person_id)]
             writer.put_json("legal_holds.json", holds)
@@ -113,6 +116,7 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
                 category_purposes=facts.category_purposes, consents=consents,
                 objections=objections, restrictions=restrictions, disclosures=disclosures, holds=holds,
                 erasure_dates=erasure_dates,
+                complaints=complaints,
                 made_at=made_at, policy_version=version, datasets=[
                     {"dataset": r.dataset_id, "table": r.table, "categories": sorted(set(r.columns.values())),
                      "rows": len(r.rows)} for r in external]))

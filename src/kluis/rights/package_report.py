@@ -59,6 +59,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "when": ("Wanneer", "When"),
     "by_order": ("Op grond van een bevel van de autoriteit (rechterlijk bevel of vergelijkbare order)",
                  "Under the authority's order (a court order or similar order)"),
+    "complaints": ("Uw klachten (complaints.json)", "Your complaints (complaints.json)"),
+    "no_complaints": ("U heeft bij ons geen klacht ingediend.", "You have not filed a complaint with us."),
+    "complaint_columns": ("Kenmerk|Ontvangen|Stand|Beantwoord", "Reference|Received|Status|Answered"),
+    "complaint_open": ("in behandeling", "being handled"),
+    "complaint_answered": ("beantwoord", "answered"),
     "retention": ("Hoe lang we uw gegevens bewaren", "How long we keep your data"),
     "term": ("Bewaartermijn", "Retention period"),
     "hold": ("Wij bewaren (een deel van) uw gegevens langer vanwege een juridische verplichting (legal hold)",
@@ -129,6 +134,7 @@ class ReportFacts:
     objections: Sequence[Mapping[str, Any]] = ()
     restrictions: Sequence[Mapping[str, Any]] = ()
     disclosures: Sequence[Mapping[str, Any]] = ()
+    complaints: Sequence[Mapping[str, Any]] = ()  # kluis.complaints.service.Complaints.for_package
     # Legal holds that cover the person's data (kluis.retention.service.held).
     holds: Sequence[Mapping[str, Any]] = ()
     # Per category and rule: first and last due day (ISO, Amsterdam) and how many are undated (erasure_dates.json).
@@ -209,8 +215,9 @@ class _Report:
             "header": [self.w("intro"), f"{self.w('made_at')}: {made}",
                        f"{self.w('policy_version')}: {self.facts.policy_version}"],
             "sections": [self._categories(), self._your_purposes(), self._all_purposes(), self._recipients(),
-                         self._datasets(), self._disclosures(), self._retention(), self._sources(), self._consents(),
-                         self._objections(), self._rights(), self._complaint(), self._dpo()],
+                         self._datasets(), self._disclosures(), self._complaints(), self._retention(),
+                         self._sources(), self._consents(), self._objections(), self._rights(), self._complaint(),
+                         self._dpo()],
         }
 
     def _section(self, heading: str, paragraphs: Sequence[str] = (), header: Sequence[str] = (),
@@ -280,6 +287,13 @@ class _Report:
                 for d in self.facts.disclosures]
         return self._section(self.w("disclosures"), [] if rows else [self.w("no_disclosures")],
                              (self.w("recipient"), self.w("when"), self.w("category"), self.w("description")), rows)
+
+    def _complaints(self) -> dict[str, Any]:
+        """What the person complained about and was answered is in complaints.json; here, when and how it stands."""
+        rows = [(str(c["reference"]), self.when(c["received_at"]), self.w(f"complaint_{c['state']}"),
+                 self.when(c.get("answered_at"))) for c in self.facts.complaints if c["state"] in ("open", "answered")]
+        return self._section(self.w("complaints"), [] if rows else [self.w("no_complaints")],
+                             self.w("complaint_columns").split("|"), rows)
 
     def _rule_text(self, rule: RetentionRule, wording: Mapping[str, str]) -> str:
         purposes = self.join([self.t(self.policy.purpose(p).name) for p in rule.purposes]) if rule.purposes \

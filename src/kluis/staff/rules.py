@@ -30,12 +30,17 @@ class Permission(StrEnum):
     BREACH_DECIDE = "breaches.decide"  # decide on the risk, file with the AP, notify the people concerned
     ORDERS_RECORD = "orders.record"  # record authority orders and refused informal requests (R-SHR-3)
     ORDERS_DECIDE = "orders.decide"  # approve or reject an order recorded by someone else, produce its data
+    # Complaints (R-GOV-2): the list (that a complaint exists, its dates) and registering one; the text and
+    # correspondence, and assigning a handler (DPO; an assigned handler reads their own complaint only).
+    COMPLAINTS_LIST = "complaints.list"
+    COMPLAINTS_READ = "complaints.read"
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DPO: frozenset(Permission),
     Role.SUPPORT: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.PEOPLE_READ,
-                             Permission.REQUESTS_RECORD, Permission.BREACH_REPORT, Permission.ORDERS_RECORD}),
+                             Permission.REQUESTS_RECORD, Permission.BREACH_REPORT, Permission.ORDERS_RECORD,
+                             Permission.COMPLAINTS_LIST}),
     Role.MARKETING: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.MARKETING}),
     # An auditor checks the controls, not the people: never personal data.
     Role.AUDITOR: frozenset({Permission.CONSOLE, Permission.COUNTS, Permission.AUDIT_READ}),

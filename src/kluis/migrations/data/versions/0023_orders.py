@@ -2,7 +2,7 @@
 name, their sealed exports; a disclosure names the order it was made under and until when it is withheld
 
 Revision ID: 0023_orders
-Revises: 0021_breaches
+Revises: 0022_complaints
 Create Date: 2026-12-02 05:10:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import kluis.db
 
 revision: str = "0023_orders"
-down_revision: str | None = "0021_breaches"
+down_revision: str | None = "0022_complaints"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

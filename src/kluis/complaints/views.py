@@ -1,0 +1,155 @@
+"""The privacy centre's complaint pages (R-GOV-2): write a complaint, confirm it with a code, follow it.
+
+The same abuse protections as requests: the intake's rate limits per client network and per address
+(``rights.intake``), a form token bound to a cookie (CSRF), and pages that never depend on whether an
+address is in the vault: a known and an unknown address get the same page and status; only a known one
+gets mail. The status page answers only to its signed link; any other gets the same "not found".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from kluis.complaints.models import Complaint
+from kluis.complaints.rules import MAX_TEXT, short_reference
+from kluis.complaints.service import Complaints
+from kluis.complaints.texts import TEXT
+from kluis.kit.errors import DomainError
+from kluis.rights import intake
+from kluis.web.deps import KluisDep
+from kluis.wiring import Kluis
+
+router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
+           "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
+ACTOR = "person"
+FORM_COOKIE = "kluis_complaint_form"
+Lang = Annotated[str, Query(pattern="^(nl|en)$")]
+
+
+def _form_token(kluis: Kluis, nonce: str) -> str:
+    return hmac.new(kluis.keys.secret, f"kluis/complaints/form|{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def _page(request: Request, lang: str, view: str, *, status: int = 200, **context: object) -> HTMLResponse:
+    authority = request.app.state.kluis.policy.supervisory_authority
+    response = templates.TemplateResponse(request, "complaints/page.html", {
+        "lang": lang, "t": TEXT[lang], "view": view, "max_text": MAX_TEXT, "authority": authority,
+        **context}, status_code=status)
+    response.headers.update(HEADERS)
+    return response
+
+
+def _form(request: Request, kluis: Kluis, lang: str, *, status: int = 200, **context: object) -> HTMLResponse:
+    """The form with a fresh token, bound to a SameSite=Strict cookie: a page elsewhere cannot post it."""
+    nonce = secrets.token_urlsafe(24)
+    response = _page(request, lang, "form", status=status, csrf=_form_token(kluis, nonce), **context)
+    response.set_cookie(FORM_COOKIE, nonce, max_age=3600, path="/privacy-centre/complaint", httponly=True,
+                        samesite="strict", secure=kluis.settings.cookie_secure)
+    return response
+
+
+def _client(request: Request, kluis: Kluis) -> str:
+    return intake.client_of(request.client.host if request.client else None,
+                            request.headers.get("x-forwarded-for"), kluis.settings.trusted_proxies)
+
+
+def _too_many(request: Request, response: HTMLResponse, limited: intake.RateLimited) -> HTMLResponse:
+    response.headers["Retry-After"] = str(limited.retry_after)
+    return response
+
+
+@router.get("/complaint")
+def complaint_form(request: Request, kluis: KluisDep, lang: Lang = "nl") -> HTMLResponse:
+    return _form(request, kluis, lang)
+
+
+@router.post("/complaint")
+def submit_complaint(request: Request, kluis: KluisDep, email: Annotated[str, Form(max_length=320)],
+                     text: Annotated[str, Form(max_length=MAX_TEXT + 1000)],
+                     csrf: Annotated[str, Form(max_length=128)] = "",
+                     lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
+    """R-GOV-2: the form token must match its cookie; rate-limited per client and per address; over a limit or
+    on bad input, nothing is written."""
+    nonce = request.cookies.get(FORM_COOKIE, "")
+    if not nonce or not hmac.compare_digest(_form_token(kluis, nonce), csrf):
+        return _form(request, kluis, lang, status=403, error=TEXT[lang]["form_expired"])
+    try:
+        with kluis.db.transaction() as session:
+            intake.hit(session, kluis.clock.now(), [intake.client_bucket(kluis, _client(request, kluis)),
+                                                    intake.address_bucket(kluis, intake.address_key(kluis, email))])
+            _, token = Complaints(session, kluis, ACTOR).receive_public(email, text, lang)
+    except intake.RateLimited as limited:
+        return _too_many(request, _form(request, kluis, lang, status=429, error=TEXT[lang]["too_many"]), limited)
+    except DomainError:
+        return _form(request, kluis, lang, status=422, error=TEXT[lang]["form_error"])
+    return RedirectResponse(f"/privacy-centre/complaints/{token}/verify?lang={lang}", status_code=303)
+
+
+@router.get("/complaints/{token}/verify")
+def verify_form(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> Response:
+    with kluis.db.sessions() as session:
+        found = Complaints(session, kluis, ACTOR).by_token(token)
+    if found is None:
+        return _page(request, lang, "not_found", status=404)
+    if found.state != "unverified":
+        return RedirectResponse(f"/privacy-centre/complaints/{token}?lang={lang}", status_code=303)
+    return _page(request, lang, "verify", token=token)
+
+
+@router.post("/complaints/{token}/code")
+def submit_code(request: Request, kluis: KluisDep, token: str, code: Annotated[str, Form(max_length=12)],
+                lang: Lang = "nl") -> Response:
+    with kluis.db.transaction() as session:
+        complaints = Complaints(session, kluis, ACTOR)
+        found = complaints.by_token(token)
+        verified = found is not None and complaints.verify_code(found, code)
+    if found is None:
+        return _page(request, lang, "not_found", status=404)
+    if not verified:
+        return _page(request, lang, "verify", status=422, token=token, error=TEXT[lang]["code_refused"])
+    return RedirectResponse(f"/privacy-centre/complaints/{token}?lang={lang}", status_code=303)
+
+
+@router.post("/complaints/{token}/new-code")
+def new_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> Response:
+    try:
+        with kluis.db.transaction() as session:
+            complaints = Complaints(session, kluis, ACTOR)
+            found = complaints.by_token(token)
+            if found is None:
+                return _page(request, lang, "not_found", status=404)
+            if found.state == "unverified":  # a new code is a mail too: it counts like a submit
+                buckets = [intake.client_bucket(kluis, _client(request, kluis))]
+                if found.address_key:
+                    buckets.append(intake.address_bucket(kluis, found.address_key))
+                intake.hit(session, kluis.clock.now(), buckets)
+            complaints.request_code(found)
+    except intake.RateLimited as limited:
+        return _too_many(request, _page(request, lang, "verify", status=429, token=token,
+                                        error=TEXT[lang]["too_many"]), limited)
+    except DomainError as exc:
+        limit = exc.status == 429
+        return _page(request, lang, "verify", status=429 if limit else 409, token=token,
+                     error=TEXT[lang]["code_limit" if limit else "already_verified"])
+    return _page(request, lang, "verify", token=token, notice=TEXT[lang]["code_resent"])
+
+
+@router.get("/complaints/{token}")
+def status_page(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> Response:
+    with kluis.db.sessions() as session:
+        found: Complaint | None = Complaints(session, kluis, ACTOR).by_token(token)
+    if found is None:
+        return _page(request, lang, "not_found", status=404)
+    if found.state == "unverified":
+        return RedirectResponse(f"/privacy-centre/complaints/{token}/verify?lang={lang}", status_code=303)
+    return _page(request, lang, "status", item=found, reference=short_reference(found.id))
