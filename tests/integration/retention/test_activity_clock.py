@@ -131,10 +131,10 @@ def test_r_ret_1_the_migration_gives_existing_people_their_own_last_activity(klu
     with kluis.db.engine.begin() as conn:
         config = alembic_config(kluis.db.url, "data")
         config.attributes["connection"] = conn
-        # The schema as 0015 left it (dropped by hand: a batch downgrade on SQLite rebuilds the table).
+        # The schema as 0018 left it (dropped by hand: a batch downgrade on SQLite rebuilds the table).
         conn.execute(text("ALTER TABLE person DROP COLUMN last_activity_at"))
         conn.execute(text("ALTER TABLE retention_sweep DROP COLUMN held"))
-        command.stamp(config, "0015_intake_sliding_log")
+        command.stamp(config, "0018_overdue_notice")
         command.upgrade(config, "0019_activity_source")
         command.stamp(config, "head")
     assert activity() == {own: ams(2025, 6, 1, 9), others: None}
