@@ -57,6 +57,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else as_utc(value)
 
 
+# A server process runs sync endpoints on up to 40 threads (AnyIO's default), each holding a connection for its
+# request (and one more for the caller's key). SQLAlchemy's default pool (5 kept, 10 more opened and closed again)
+# made most requests under load open a new PostgreSQL connection: 20 are kept, 20 more may be opened.
+POOL_SIZE = 20
+MAX_OVERFLOW = 20
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
@@ -79,7 +86,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    return ping_when_idle(create_engine(url, **kwargs))
+    options = {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW, **kwargs}
+    return ping_when_idle(create_engine(url, **options))
 
 
 def among(session: Session, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
