@@ -37,10 +37,11 @@ def test_r_cons_2_kluis_worker_once_sends_what_is_due_and_exits(cli_kluis, relay
     desk.queue(person, lang="en", context={"notice": "account_created"})
     result = runner.invoke(app, ["worker", "--once"])
     assert result.exit_code == 0, result.output
-    assert "mail 2," in result.output and result.output.rstrip().endswith("handled")
+    said = " ".join(result.output.split())  # the terminal may wrap the summary line
+    assert "mail 2," in said and said.endswith("handled")
     assert len(relay.received) == 2
     again = runner.invoke(app, ["worker", "--once"])
-    assert again.exit_code == 0 and "mail 0," in again.output and len(relay.received) == 2
+    assert again.exit_code == 0 and "mail 0," in " ".join(again.output.split()) and len(relay.received) == 2
 
 
 def test_r_cons_2_drain_runs_every_poller_until_nothing_is_due(kluis, relay, desk):
