@@ -15,6 +15,8 @@ from kluis.app import create_app
 from kluis.audit.models import AuditEvent
 from kluis.vault import fastpath
 from kluis.vault.fastpath import RecordsFastPath
+from kluis.vault.models import PersonKey
+from kluis.wiring import build
 
 PURPOSES = ["accounts", "expense_claims", "security", "support", "marketing_email"]
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -233,3 +235,35 @@ def test_r_gate_2_sqlite_reads_go_to_the_endpoint(client, kluis, answered):
     filed, _ = _filed(client, auth)
     read = client.get(f"/api/v1/people/{filed}/records", headers=headers(auth, "accounts"))
     assert read.status_code == 200 and len(read.json()["records"]) == 2 and answered == []
+
+
+@pytest.mark.postgres
+def test_r_gate_2_hot_path_with_the_key_store_in_the_data_database(client, kluis, answered):
+    """The key store in the data database (one server database, as the benchmark runs): the person's key is read in
+    the same statement as the records, and the answers are the same."""
+    _postgres(kluis)
+    auth = api_key(kluis, PURPOSES[:4])
+    filed, _ = _filed(client, auth)
+    urls = [f"/api/v1/people/{filed}/records{query}" for query in ("", "?category=basic", "?category=content")]
+    asked = [(url, purpose) for url in urls for purpose in PURPOSES[:4]]
+    expected = [client.get(url, headers=headers(auth, purpose)).content for url, purpose in asked]
+    table = PersonKey.__table__
+    with kluis.db.key_engine.connect() as connection:
+        keys = [dict(row) for row in connection.execute(select(table)).mappings()]
+    table.create(kluis.db.engine)
+    try:
+        with kluis.db.engine.begin() as connection:
+            connection.execute(table.insert(), keys)
+        shared = build(kluis.settings.model_copy(update={"keystore_url": kluis.settings.database_url}),
+                       clock=kluis.clock)
+        try:
+            assert shared.keystore.shared
+            with TestClient(create_app(shared)) as shared_client:
+                answered.clear()
+                got = [shared_client.get(url, headers=headers(auth, purpose)).content for url, purpose in asked]
+            assert got == expected and answered == [True] * len(asked)
+            assert sealed_log(shared).ok
+        finally:
+            shared.close()
+    finally:
+        table.drop(kluis.db.engine)
