@@ -121,8 +121,14 @@ def answer(kluis: Kluis, connection: Any, key_connection: Any, person_id: uuid.U
     event = audit.event(kluis.clock, actor=caller.actor, action="records.read", object_type="record",
                         object_ids=[r.id for r in records],
                         details={"person_id": pid, "purpose": purpose, "count": len(records)})
-    connection.execute(_insert_sql(), {"audit_events": audit.pg_events_json([event])})
+    write_event(connection, event)
     return body
+
+
+def write_event(connection: Any, event: dict[str, Any]) -> None:
+    """The read's audit event, by the audit service's own INSERT (compiled once), committed by the server with
+    the statement (autocommit)."""
+    connection.execute(_insert_sql(), {"audit_events": audit.pg_events_json([event])})
 
 
 def _records(rows: Sequence[Any], person_id: uuid.UUID) -> list[RecordRow]:
@@ -144,7 +150,6 @@ def _body(kluis: Kluis, purpose: str, records: list[RecordRow], person_key: tupl
 
 @functools.cache
 def _insert_sql() -> str:
-    """The audit service's INSERT, compiled once for PostgreSQL."""
     return audit.pg_insert_sql(postgresql_psycopg.dialect())
 
 
