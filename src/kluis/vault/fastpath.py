@@ -22,11 +22,14 @@ requests: key, facts and records are read afresh every time.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import re
+import threading
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import psycopg
@@ -49,6 +52,10 @@ _PATH = re.compile(r"/api/v1/people/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 # max_length (40) is left to the endpoint's 422.
 _CATEGORY = re.compile(rb"category=([A-Za-z0-9_.-]{1,40})")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+# Requests answered at once per process, each on its own thread and connections: a read waits for its audit
+# event's commit (the WAL flush), and on the event loop every other request would wait behind it; on threads
+# the commits overlap and the server flushes them together.
+THREADS = 8
 
 _READ = ("SELECT k.id, k.service, k.secret_hash, k.revoked_at IS NOT NULL, CAST(k.purposes AS TEXT), f.*, "
          "{key_columns}, r.id, r.category, r.purposes, r.legal_basis, r.source, r.controller, "
@@ -158,12 +165,16 @@ class RecordsFastPath:
 
     def __init__(self, app: Any, kluis: Kluis) -> None:
         self.app, self.kluis = app, kluis
-        # This process's own autocommit connections (data; key store when apart), made on first use.
-        self._connection: Any = None
-        self._key_connection: Any = None
+        # Each thread's own autocommit connections (data; key store when apart), made on first use.
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="kluis-records")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        content = self._answer(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
+        request = self._request(scope) if scope["type"] == "http" and scope["method"] == "GET" else None
+        content = None
+        if request is not None:
+            content = await asyncio.get_running_loop().run_in_executor(self._threads, self._answer, *request)
         if content is None:
             await self.app(scope, receive, send)
             return
@@ -171,7 +182,8 @@ class RecordsFastPath:
                     "headers": [(b"content-length", str(len(content)).encode()), *_JSON_HEADERS]})
         await send({"type": "http.response.body", "body": content})
 
-    def _answer(self, scope: dict[str, Any]) -> bytes | None:
+    def _request(self, scope: dict[str, Any]) -> tuple[uuid.UUID, str | None, str, str] | None:
+        """(person id, category, token, purpose) of a request the hot path may answer, else None."""
         path = _PATH.fullmatch(scope["path"])
         db = self.kluis.db
         if path is None or db.dialect != "postgresql" or db.key_engine.dialect.name != "postgresql":
@@ -195,20 +207,28 @@ class RecordsFastPath:
                 purpose = value
         if token is None or not purpose:
             return None
-        token_text = token.decode("latin-1").removeprefix("Bearer ").strip()
-        # A short, synchronous unit of work on the event loop, as in kluis.gate.fastpath.
+        return (uuid.UUID(path.group(1)), category, token.decode("latin-1").removeprefix("Bearer ").strip(),
+                purpose.decode("latin-1"))
+
+    def _answer(self, person_id: uuid.UUID, category: str | None, token: str, purpose: str) -> bytes | None:
+        db, local = self.kluis.db, self._local
         try:
-            if self._connection is None or self._connection.closed:
-                self._connection = db.held_connection()
-            if db.key_engine is not db.engine and (self._key_connection is None or self._key_connection.closed):
-                self._key_connection = db.held_connection(key_store=True)
-            return answer(self.kluis, self._connection, self._key_connection, uuid.UUID(path.group(1)), category,
-                          token_text, purpose.decode("latin-1"))
+            if getattr(local, "connection", None) is None or local.connection.closed:
+                with self._lock:  # the database keeps a list of held connections to close
+                    local.connection = db.held_connection()
+            key_connection = None
+            if db.key_engine is not db.engine:
+                key_connection = getattr(local, "key_connection", None)
+                if key_connection is None or key_connection.closed:
+                    with self._lock:
+                        key_connection = local.key_connection = db.held_connection(key_store=True)
+            return answer(self.kluis, local.connection, key_connection, person_id, category, token, purpose)
         except (psycopg.Error, DBAPIError):
             # A broken connection is dropped (the next request makes a new one); this request goes the
             # endpoint's way, which answers or fails as it always has.
-            for connection in (self._connection, self._key_connection):
+            for name in ("connection", "key_connection"):
+                connection = getattr(local, name, None)
                 if connection is not None:
                     connection.close()
-            self._connection = self._key_connection = None
+                setattr(local, name, None)
             return None
