@@ -55,7 +55,7 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 # Requests answered at once per process, each on its own thread and connections: a read waits for its audit
 # event's commit (the WAL flush), and on the event loop every other request would wait behind it; on threads
 # the commits overlap and the server flushes them together.
-THREADS = 8
+THREADS = 4
 
 _READ = ("SELECT k.id, k.service, k.secret_hash, k.revoked_at IS NOT NULL, CAST(k.purposes AS TEXT), f.*, "
          "{key_columns}, r.id, r.category, r.purposes, r.legal_basis, r.source, r.controller, "
