@@ -3,21 +3,21 @@
 The endpoint spends most of its time outside the read itself: routing, dependency injection, ORM sessions and
 six round trips (key in a session of its own, gate facts, person, records, person key, audit event and
 commit). On PostgreSQL this middleware answers a read the endpoint would answer with 200 in two statements on
-the process's own autocommit connection:
+autocommit connections of its own:
 
-1. one SELECT (one snapshot): the key row, the person's gate facts, the person's wrapped data key and the
-   records, in the endpoint's order (with the category filter in SQL when one is given);
-2. the audit event's INSERT (``kluis.audit.service``'s own statement), a transaction of its own that commits
-   before a byte of the answer is sent: no records leave without their committed audit event.
+1. one SELECT (one snapshot): the key row, the person's gate facts, the person's wrapped data key (when the key
+   store is in the data database; otherwise one more SELECT on the key store, only when records are to be
+   opened) and the records, in the endpoint's order (the category filter in SQL when one is given);
+2. the audit event's INSERT (``kluis.audit.service``'s own statement and fields), a transaction of its own that
+   commits before a byte of the answer is sent: no records leave without their committed audit event.
 
 The key, the purpose, the gate's decision and the records are judged by the functions the endpoint uses
 (``key_accepts``, ``Caller.require``, ``gate.rules.decide``, ``vault.service.readable`` and ``record_out``)
 and the body is serialized by the endpoint's response model, so the bytes are the endpoint's. Anything else
 goes to the application unchanged and gets the endpoint's answer, errors included: another path, method or
 query, a missing, bad or revoked key, a purpose the key lacks, a refusal by the gate (403), an unknown or
-erased person (404), a record that does not open (410), SQLite, a key store in a database of its own (the
-data key would need a second connection and transaction), and any database error. Nothing is cached across
-requests: key, facts and records are read afresh every time.
+erased person (404), a data key or record that does not open (410), SQLite, and any database error. Nothing
+is cached across requests: key, facts and records are read afresh every time.
 """
 
 from __future__ import annotations

@@ -4,10 +4,11 @@ same audit event, hands everything else to the endpoint, and reads the key afres
 
 import base64
 import io
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, update
 from tests.helpers import api_key, headers, sealed_log
 
 from kluis.access.service import revoke_key
@@ -15,7 +16,7 @@ from kluis.app import create_app
 from kluis.audit.models import AuditEvent
 from kluis.vault import fastpath
 from kluis.vault.fastpath import RecordsFastPath
-from kluis.vault.models import PersonKey
+from kluis.vault.models import PersonKey, Record
 from kluis.wiring import build
 
 PURPOSES = ["accounts", "expense_claims", "security", "support", "marketing_email"]
@@ -269,3 +270,22 @@ def test_r_gate_2_hot_path_with_the_key_store_in_the_data_database(client, kluis
     finally:
         if made:
             table.drop(kluis.db.engine)
+
+
+@pytest.mark.postgres
+def test_r_gate_2_a_record_that_does_not_open_goes_to_the_endpoint(client, endpoint_only, kluis, answered):
+    """An altered ciphertext: the endpoint's 410, never a partial answer from the hot path."""
+    _postgres(kluis)
+    auth = api_key(kluis, PURPOSES[:4])
+    filed, _ = _filed(client, auth)
+    with kluis.db.transaction() as session:
+        session.execute(update(Record).where(Record.person_id == uuid.UUID(filed), Record.category == "web_traffic")
+                        .values(ciphertext=b"\x01" + bytes(40)))
+    answered.clear()
+    before = _last_events(kluis, 1)
+    fast = client.get(f"/api/v1/people/{filed}/records", headers=headers(auth, "security"))
+    slow = endpoint_only.get(f"/api/v1/people/{filed}/records", headers=headers(auth, "security"))
+    assert (fast.status_code, fast.content) == (slow.status_code, slow.content) and fast.status_code == 410
+    assert answered == [False] and _last_events(kluis, 1) == before
+    assert client.get(f"/api/v1/people/{filed}/records", headers=headers(auth, "accounts")).status_code == 200
+    assert answered == [False, True]
