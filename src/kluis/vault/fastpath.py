@@ -41,7 +41,7 @@ from kluis.audit import service as audit
 from kluis.gate import rules
 from kluis.gate.service import FACTS_PG, facts_from_rows, uuid_array
 from kluis.kit.clock import as_utc
-from kluis.kit.errors import ConfigurationError, DomainError
+from kluis.kit.errors import DomainError
 from kluis.vault.api import RecordsOut
 from kluis.vault.crypto import open_sealed
 from kluis.vault.service import readable, record_out
@@ -121,7 +121,7 @@ def answer(kluis: Kluis, connection: Any, key_connection: Any, person_id: uuid.U
         person_key = rows[0][_PERSON_KEY] if shared or not records else (
             key_connection.execute(PERSON_KEY_PG, (person_id,)).fetchone() or (None, None))
         body = _body(kluis, purpose, records, person_key)
-    except (DomainError, ConfigurationError):
+    except DomainError:  # Unreadable, ConfigurationError (a master key not configured)
         return None  # a destroyed or foreign key, an altered record: the endpoint says so
     if body is None:
         return None
