@@ -36,6 +36,7 @@ from kluis.rights.package_views import router as package_pages
 from kluis.rights.views import router as rights_pages
 from kluis.staff.views import install as install_console
 from kluis.vault.api import router as vault_router
+from kluis.vault.fastpath import RecordsFastPath
 from kluis.web import problems
 from kluis.web.limits import BodyLimit
 from kluis.wiring import Kluis
@@ -74,6 +75,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(mail_router)  # /demo/mail: answers only where the demo's mail catcher runs
     install_console(app)
     app.add_middleware(DecisionsFastPath, kluis=kluis)  # the decisions hot path (see its module)
+    app.add_middleware(RecordsFastPath, kluis=kluis)  # the audited records read (see its module)
     app.add_middleware(BodyLimit, limit=kluis.settings.max_request_bytes)  # outermost: bounds every body
 
     @app.get("/", include_in_schema=False)

@@ -181,10 +181,11 @@ class Database:
             session.connection(execution_options={WRITE_OPTION: True})
             yield session
 
-    def held_connection(self) -> Any:
-        """A driver connection of the data database in autocommit mode (each statement sees what is committed
-        at that moment), outside the pool, for one owner that uses it serially; closed by ``dispose``."""
-        raw = self.engine.raw_connection()
+    def held_connection(self, key_store: bool = False) -> Any:
+        """A driver connection of the data database (or of the key store) in autocommit mode (each statement sees
+        what is committed at that moment), outside the pool, for one owner that uses it serially; closed by
+        ``dispose``."""
+        raw = (self.key_engine if key_store else self.engine).raw_connection()
         connection = raw.driver_connection
         raw.detach()
         connection.rollback()

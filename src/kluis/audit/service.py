@@ -7,6 +7,7 @@ and nothing else is shared. Verifying and anchoring live in ``kluis.audit.verify
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,9 +44,15 @@ def append(session: Session, clock: Clock, *, actor: str, action: str, object_ty
 
     Events are written together when the transaction commits, or before the session's next query when it
     flushes automatically (so the transaction reads them as the ORM's own changes)."""
-    _pending(session).events.append({"at": clock.now(), "actor": actor, "action": action,
-                                     "object_type": object_type, "object_ids": [str(i) for i in object_ids],
-                                     "details": details or {}})
+    _pending(session).events.append(event(clock, actor=actor, action=action, object_type=object_type,
+                                          object_ids=object_ids, details=details))
+
+
+def event(clock: Clock, *, actor: str, action: str, object_type: str, object_ids: Iterable[UUID | str] = (),
+          details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One event's fields, as ``append`` keeps them until they are written."""
+    return {"at": clock.now(), "actor": actor, "action": action, "object_type": object_type,
+            "object_ids": [str(i) for i in object_ids], "details": details or {}}
 
 
 def _pending(session: Session) -> _Pending:
@@ -87,7 +94,7 @@ def write_pending(session: Session) -> None:
     writes, pending.along = pending.along, []
     connection = session.connection()
     if events and connection.dialect.name == "postgresql":
-        params = {"audit_events": [{**e, "at": as_utc(e["at"]).isoformat()} for e in events]}
+        params = {"audit_events": _pg_rows(events)}
         for _, bound in writes:
             params.update(bound)
         connection.execute(_pg_insert(tuple(statement for statement, _ in writes)), params)
@@ -96,6 +103,21 @@ def write_pending(session: Session) -> None:
         connection.execute(_INSERT_EVENTS, [{"seq": None, **e} for e in events])
     for statement, bound in writes:
         connection.execute(statement, bound)
+
+
+def _pg_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events as the PostgreSQL INSERT's one JSON parameter takes them."""
+    return [{**e, "at": as_utc(e["at"]).isoformat()} for e in events]
+
+
+def pg_insert_sql(dialect: Any) -> str:
+    """The events' INSERT on PostgreSQL as SQL text for the driver's own connection (no writes going along),
+    with its one parameter ``audit_events``: give it ``pg_events_json(events)``."""
+    return str(_pg_insert(()).compile(dialect=dialect))
+
+
+def pg_events_json(events: list[dict[str, Any]]) -> str:
+    return json.dumps(_pg_rows(events), separators=(",", ":"), ensure_ascii=False)
 
 
 def _pg_insert(writes: tuple[Any, ...]) -> Any:
