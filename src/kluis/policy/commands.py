@@ -86,6 +86,8 @@ def records(
                                                 "then be that version's policy file.")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.",
                                              dir_okay=False, writable=True)] = None,
+    per_employer: Annotated[bool, typer.Option("--per-employer", help="Art. 30(2): a row per client employer "
+                                               "in the vault, not one for 'each client employer'.")] = False,
     file: PolicyFile = None,
 ) -> None:
     """The records of processing activities (Art. 30(1) and 30(2) GDPR) from the policy in force."""
@@ -95,7 +97,7 @@ def records(
     policy = kluis.policy if file is None else _load(file)
     with kluis.db.transaction() as session:
         found = records_of_processing(session, kluis.clock, policy, lang=lang.value, fmt=fmt.value, actor="cli",
-                                      seq=version)
+                                      seq=version, per_employer=per_employer)
     body = export(found, fmt.value)
     if out is not None:
         out.write_bytes(body)

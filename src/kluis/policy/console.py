@@ -21,7 +21,8 @@ router = APIRouter(prefix="/console/policy", route_class=ConsoleRoute, include_i
 
 
 @router.get("/records")
-def records(request: Request, format: str = "", lang: str = "nl", version: str = "") -> Response:  # noqa: A002
+def records(request: Request, format: str = "", lang: str = "nl", version: str = "",  # noqa: A002
+            per_employer: bool = False) -> Response:
     """Without ``format`` the page; with it the file, generated from the loaded policy (or stored ``version``)."""
     kluis = kluis_of(request)
     if not format:
@@ -34,7 +35,7 @@ def records(request: Request, format: str = "", lang: str = "nl", version: str =
         staff = _require(request, session, Permission.AUDIT_READ)
         fmt, language, seq = _choice(format, FORMATS, "format"), _choice(lang, LANGS, "lang"), _seq(version)
         found = records_of_processing(session, kluis.clock, kluis.policy, lang=language, fmt=fmt,
-                                      actor=staff.actor, seq=seq)
+                                      actor=staff.actor, seq=seq, per_employer=per_employer)
     name = f"records-of-processing-{language}.{fmt}"
     return Response(export(found, fmt), media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

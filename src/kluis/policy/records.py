@@ -9,6 +9,7 @@ Pure: no database, no framework; every value is a plain string in the language a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from babel import Locale
@@ -89,11 +90,18 @@ def label(key: str, lang: Lang) -> str:
     return LABELS[key][0 if lang == "nl" else 1]
 
 
-def derive(policy: Policy, lang: Lang, version: str) -> Records:
-    """The Art. 30(1) and 30(2) registers of this policy; ``version`` is how the policy version is shown."""
+def derive(policy: Policy, lang: Lang, version: str, employers: Sequence[str] = ()) -> Records:
+    """The Art. 30(1) and 30(2) registers of this policy; ``version`` is how the policy version is shown.
+
+    With ``employers`` (the client employers' names) the 30(2) register has a row per processor-role purpose
+    per employer; without, one row per purpose for "each client employer".
+    """
     words = _Words(policy, lang)
     controller_rows = [words.controller_row(p) for p in policy.purposes]
-    processor_rows = [words.processor_row(p) for p in policy.purposes if p.role == Role.PROCESSOR]
+    controllers = [f"{name} ({label('controller', lang).lower()})" for name in employers] or [
+        label("each_employer", lang)]
+    processor_rows = [words.processor_row(p, controller) for p in policy.purposes if p.role == Role.PROCESSOR
+                      for controller in controllers]
     return Records(lang=lang, version=version, controller_register=controller_rows,
                    processor_register=processor_rows)
 
@@ -130,9 +138,9 @@ class _Words:
             "recipients": self.recipients(purpose), "retention": self.retention(purpose)}
         return {column: row.get(column, "") for column in COLUMNS}
 
-    def processor_row(self, purpose: Purpose) -> Row:
+    def processor_row(self, purpose: Purpose, controller: str) -> Row:
         row = self._common(PROCESSOR_REGISTER, purpose) | {
-            "controller": self.label("each_employer"), "processor": self.controller(),
+            "controller": controller, "processor": self.controller(),
             "sub_processors": self.join([self.processor(p) for p in self.processors(purpose)])}
         return {column: row.get(column, "") for column in COLUMNS}
 

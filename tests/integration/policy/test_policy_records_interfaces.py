@@ -18,6 +18,7 @@ from kluis import wiring
 from kluis.audit.models import AuditEvent
 from kluis.cli import app
 from kluis.policy.records import COLUMNS, PROCESSOR_REGISTER, label
+from kluis.vault.service import add_employer
 
 runner = CliRunner()
 ACTION = "policy.records_exported"
@@ -49,6 +50,13 @@ def test_r_gov_5_cli_exports_csv_json_and_pdf_from_the_version_in_force(cli_klui
     body = json.loads(made.stdout)
     assert body["lang"] == "nl" and body["version"].startswith("1 (sha256:")
 
+    with cli_kluis.db.transaction() as session:
+        add_employer(session, cli_kluis.clock, "test", "Gemeente Zuid")
+    made = runner.invoke(app, ["policy", "records", "--format", "json", "--lang", "en", "--per-employer"])
+    assert made.exit_code == 0, made.output
+    assert [r["controller"] for r in json.loads(made.stdout)["registers"]["art30_2"]["rows"]] == [
+        "Gemeente Zuid (controller)"] * 2
+
     pdf = tmp_path / "register.pdf"
     made = runner.invoke(app, ["policy", "records", "--format", "pdf", "--out", str(pdf)])
     assert made.exit_code == 0, made.output
@@ -56,7 +64,10 @@ def test_r_gov_5_cli_exports_csv_json_and_pdf_from_the_version_in_force(cli_klui
 
     events = _exports(cli_kluis)
     assert [(e.actor, e.object_ids, e.details["format"], e.details["lang"]) for e in events] == [
-        ("cli", ["1"], "csv", "en"), ("cli", ["1"], "json", "nl"), ("cli", ["1"], "pdf", "nl")]
+        ("cli", ["1"], "csv", "en"), ("cli", ["1"], "json", "nl"), ("cli", ["1"], "json", "en"),
+        ("cli", ["1"], "pdf", "nl")]
+    assert [e.details["per_employer"] for e in events] == [False, False, True, False]
+    assert events[2].details["rows"]["art30_2"] == 2
     assert events[0].details["rows"] == {"art30_1": len(cli_kluis.policy.purposes), "art30_2": 2}
     assert sealed_log(cli_kluis).ok
 
@@ -95,15 +106,20 @@ def test_r_gov_5_console_download_for_auditor_and_dpo_refused_to_marketing(clien
     events = _exports(kluis)
     assert [(e.actor.startswith("staff:"), e.details["format"], e.details["lang"]) for e in events] == [
         (True, "csv", "nl"), (True, "pdf", "en")]
-    assert set(events[0].details) == {"format", "lang", "content_hash", "rows"}
+    assert set(events[0].details) == {"format", "lang", "content_hash", "per_employer", "rows"}
 
     sign_in(client, kluis, clock, "dpo")
     assert client.get("/console/policy/records?format=json&lang=en").json()["lang"] == "en"
+    with kluis.db.transaction() as session:
+        add_employer(session, kluis.clock, "test", "Gemeente Zuid")
+    per_employer = client.get("/console/policy/records?format=json&lang=nl&per_employer=1").json()
+    assert {r["controller"] for r in per_employer["registers"]["art30_2"]["rows"]} == {
+        "Gemeente Zuid (verwerkingsverantwoordelijke)"}
 
     sign_in(client, kluis, clock, "marketing")
     refused = client.get("/console/policy/records?format=csv&lang=nl")
     assert refused.status_code == 403
     assert client.get("/console/policy/records").status_code == 403
     assert 'href="/console/policy/records"' not in client.get("/console").text
-    assert len(_exports(kluis)) == 3
+    assert len(_exports(kluis)) == 4
     assert sealed_log(kluis).ok

@@ -68,6 +68,14 @@ def test_r_gov_5_processor_register_has_the_processor_role_purposes(shipped_poli
         assert row["legal_basis"] == row["retention"] == ""  # fields of the other register stay empty
 
 
+def test_r_gov_5_processor_register_per_employer_names_each_controller(shipped_policy: Policy) -> None:
+    records = derive(shipped_policy, "en", VERSION, employers=["Bouwbedrijf Noord B.V.", "Gemeente Zuid"])
+    assert [(r["purpose_id"], r["controller"]) for r in records.processor_register] == [
+        ("expense_claims", "Bouwbedrijf Noord B.V. (controller)"), ("expense_claims", "Gemeente Zuid (controller)"),
+        ("fiscal_retention", "Bouwbedrijf Noord B.V. (controller)"), ("fiscal_retention", "Gemeente Zuid (controller)")]
+    assert records.controller_register == derive(shipped_policy, "en", VERSION).controller_register
+
+
 def test_r_gov_5_csv_parses_back_with_both_registers(shipped_policy: Policy) -> None:
     records = derive(shipped_policy, "nl", VERSION)
     rows = list(csv.reader(io.StringIO(as_csv(records))))
