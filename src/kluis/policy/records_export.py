@@ -40,8 +40,13 @@ def as_csv(records: Records) -> str:
     writer = csv.writer(out)
     writer.writerow([label(c, records.lang) for c in COLUMNS])
     for rows in records.registers().values():
-        writer.writerows([row[c] for c in COLUMNS] for row in rows)
+        writer.writerows([_cell(row[c]) for c in COLUMNS] for row in rows)
     return out.getvalue()
+
+
+def _cell(value: str) -> str:
+    # Employer names come from outside: a leading = + - @ would make a spreadsheet run the cell as a formula.
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
 
 
 def as_json(records: Records) -> str:

@@ -87,6 +87,13 @@ def test_r_gov_5_csv_parses_back_with_both_registers(shipped_policy: Policy) -> 
     assert export(records, "csv").startswith("\ufeff".encode())  # spreadsheets read it as UTF-8
 
 
+def test_r_gov_5_csv_cells_never_start_a_spreadsheet_formula(shipped_policy: Policy) -> None:
+    records = derive(shipped_policy, "en", VERSION, employers=['=HYPERLINK("http://x","y")'])
+    rows = list(csv.reader(io.StringIO(as_csv(records))))
+    assert rows[-1][COLUMNS.index("controller")].startswith("'=HYPERLINK")
+    assert not any(cell[:1] in "=+-@" for row in rows for cell in row if cell)
+
+
 def test_r_gov_5_json_has_the_documented_shape(shipped_policy: Policy) -> None:
     body = json.loads(as_json(derive(shipped_policy, "en", VERSION)))
     assert set(body) == {"title", "version", "lang", "registers"} and body["version"] == VERSION
