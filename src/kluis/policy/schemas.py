@@ -418,6 +418,8 @@ class Policy(Model):
     cookie_categories: list[CookieCategory]
     special_categories: list[SpecialCategory]
     texts: Texts
+    # The technical and organisational measures in general terms, as the Art. 30 records state them (R-GOV-5).
+    security_measures: Text
     datasets: list[Dataset] = []
     complaints: Complaints = Complaints()
 

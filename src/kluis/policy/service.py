@@ -10,8 +10,11 @@ from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.kit.clock import AMSTERDAM, Clock, as_utc
+from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.policy.models import PolicyVersion
-from kluis.policy.schemas import Policy
+from kluis.policy.records import Records, derive
+from kluis.policy.schemas import Lang, Policy, version_label
+from kluis.vault import service as vault
 
 
 def register_version(session: Session, clock: Clock, policy: Policy, *, source: str,
@@ -48,3 +51,39 @@ def current_version(session: Session) -> PolicyVersion | None:
 def list_versions(session: Session) -> list[PolicyVersion]:
     """All versions, oldest first."""
     return list(session.execute(select(PolicyVersion).order_by(PolicyVersion.seq)).scalars())
+
+
+def records_of_processing(session: Session, clock: Clock, policy: Policy, *, lang: Lang, fmt: str, actor: str,
+                          seq: int | None = None, per_employer: bool = False) -> Records:
+    """The Art. 30 records (R-GOV-5) of ``policy``, labelled with its stored version; the export is audited.
+    ``per_employer``: the 30(2) register names each client employer in the vault (else "each client employer").
+
+    Only a version's hash is stored, not its text: records of an older version ``seq`` are generated from
+    that version's policy file, and a file whose content is not that version is refused.
+    """
+    version = _stored_version(session, policy, seq)
+    label = version_label(policy.content_hash, version.seq if version else None)
+    records = derive(policy, lang, label, employers=vault.employer_names(session) if per_employer else ())
+    audit.append(session, clock, actor=actor, action="policy.records_exported", object_type="policy_version",
+                 object_ids=[str(version.seq)] if version else [],
+                 details={"format": fmt, "lang": lang, "content_hash": policy.content_hash,
+                          "per_employer": per_employer,
+                          "rows": {name: len(rows) for name, rows in records.registers().items()}})
+    return records
+
+
+def _stored_version(session: Session, policy: Policy, seq: int | None) -> PolicyVersion | None:
+    if seq is None:
+        same = select(PolicyVersion).where(PolicyVersion.content_hash == policy.content_hash)
+        return session.execute(same.order_by(PolicyVersion.seq.desc()).limit(1)).scalar_one_or_none()
+    version = session.get(PolicyVersion, seq)
+    if version is None:
+        known = ", ".join(str(v.seq) for v in list_versions(session)) or "none"
+        raise NotFound(f"There is no policy version {seq} (stored: {known}).", code="policy_version_not_found",
+                       problems=[Problem("version", "unknown", f"one of: {known}")])
+    if version.content_hash != policy.content_hash:
+        raise Invalid(f"Policy version {version.label} is not the content of this policy file "
+                      f"({version_label(policy.content_hash)}): give that version's file.",
+                      code="policy_version_mismatch",
+                      problems=[Problem("version", "mismatch", "the policy file of that version")])
+    return version

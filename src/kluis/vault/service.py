@@ -397,6 +397,11 @@ def add_employer(session: Session, clock: Clock, actor: str, name: str) -> Emplo
     return employer
 
 
+def employer_names(session: Session) -> list[str]:
+    """The client employers by name (company data, not personal data): the controllers benVitaal processes for."""
+    return list(session.scalars(select(Employer.name).order_by(Employer.name, Employer.id)))
+
+
 def readable(policy: Policy, purpose: str, records: Iterable[Any]) -> list[Any]:
     """Of a person's records (in the order read), those kept for this purpose. Data held as processor serves
     only the employer's (processor-role) purposes. Also used by the records fast path (``vault.fastpath``)."""
