@@ -106,6 +106,15 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, console_http_error)
 
 
+def unexpected_page(request: Request, reference: str) -> Response:
+    """A console page's answer to an error nobody handled (``kluis.web.unexpected``): the console's own error
+    page, without looking up who is signed in (the database may be what failed)."""
+    response = _error_page(request, 500, f"Something went wrong on our side; nothing was saved. If it happens "
+                                         f"again, quote reference {reference}.", look_up_staff=False)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
 def _in_console(request: Request) -> bool:
     return request.url.path == router.prefix or request.url.path.startswith(router.prefix + "/")
 
