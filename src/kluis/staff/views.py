@@ -34,6 +34,7 @@ from kluis.staff.rules import Permission
 from kluis.staff.service import LoginRefused, SignedIn
 from kluis.vault.models import Person, Record
 from kluis.web.deps import kluis_of
+from kluis.web.problems import http_headers
 from kluis.wiring import Kluis
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -97,7 +98,7 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, HTTPException) and _in_console(request):
             response = _error_page(request, exc.status_code, _HTTP_MESSAGES.get(exc.status_code, str(exc.detail)),
                                    look_up_staff=False)
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update({**http_headers(request, exc), **SECURITY_HEADERS})
             return response
         if fallback is None:
             raise exc

@@ -10,11 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from kluis.kit.errors import DomainError, Problem
 
 log = logging.getLogger("kluis.web")
 MEDIA_TYPE = "application/problem+json"
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def problem(status: int, code: str, detail: str, problems: list[Problem] | None = None) -> JSONResponse:
@@ -51,5 +53,17 @@ def install(app: FastAPI) -> None:
                                         "nothing was saved, try again")
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, f"http_{exc.status_code}", str(exc.detail))
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        response = problem(exc.status_code, f"http_{exc.status_code}", str(exc.detail))
+        response.headers.update(http_headers(request, exc))
+        return response
+
+
+def http_headers(request: Request, exc: HTTPException) -> dict[str, str]:
+    """The headers an HTTP error keeps; a 405 names every method its path takes (RFC 9110 requires Allow),
+    over all the path's routes: Starlette names only those of the first route it tried."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(method for method in METHODS if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes))
+    return headers
