@@ -51,6 +51,7 @@ def create_app(kluis: Kluis) -> FastAPI:
                               "in the `Kluis-Purpose` header.")
     app.state.kluis = kluis
     problems.install(app)
+    problems.document(app)
     app.include_router(policy_router)
     app.include_router(vault_router)
     app.include_router(gate_router)
