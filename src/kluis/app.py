@@ -36,10 +36,12 @@ from kluis.rights.console import router as rights_console
 from kluis.rights.package_views import router as package_pages
 from kluis.rights.views import router as rights_pages
 from kluis.staff.views import install as install_console
+from kluis.staff.views import unexpected_page
 from kluis.vault.api import router as vault_router
 from kluis.vault.fastpath import RecordsFastPath
 from kluis.web import problems
 from kluis.web.limits import BodyLimit
+from kluis.web.unexpected import Unexpected
 from kluis.wiring import Kluis
 
 
@@ -50,6 +52,7 @@ def create_app(kluis: Kluis) -> FastAPI:
                               "in the `Kluis-Purpose` header.")
     app.state.kluis = kluis
     problems.install(app)
+    problems.document(app)
     app.include_router(policy_router)
     app.include_router(vault_router)
     app.include_router(gate_router)
@@ -78,7 +81,8 @@ def create_app(kluis: Kluis) -> FastAPI:
     install_console(app)
     app.add_middleware(DecisionsFastPath, kluis=kluis)  # the decisions hot path (see its module)
     app.add_middleware(RecordsFastPath, kluis=kluis)  # the audited records read (see its module)
-    app.add_middleware(BodyLimit, limit=kluis.settings.max_request_bytes)  # outermost: bounds every body
+    app.add_middleware(BodyLimit, limit=kluis.settings.max_request_bytes)  # bounds every body
+    app.add_middleware(Unexpected, pages={"/console": unexpected_page})  # outermost: no bare 500 anywhere
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -101,6 +101,14 @@ def create_key(session: Session, clock: Clock, policy: Policy, *, service: str, 
     return key, f"kluis_{prefix}_{secret}"
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (the scheme in any case, RFC 7235), else None:
+    a bare token or another scheme is not a key. Every path that takes a key (the endpoints and both hot
+    paths) reads the header through here."""
+    scheme, _, token = (authorization or "").strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def split_token(token: str | None) -> tuple[str, str] | None:
     """(prefix, hash of the secret) of a well-formed token, else None."""
     match = _TOKEN.match(token or "")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from kluis.kit.clock import AMSTERDAM, as_utc
+from kluis.kit.clock import AMSTERDAM, as_utc, past_instant
 from kluis.kit.errors import Invalid
 from kluis.staff.rules import Permission, may
 
@@ -48,11 +48,7 @@ def deadline(received_at: datetime, days: int) -> Deadline:
 
 def check_received_at(received_at: datetime, now: datetime) -> datetime:
     """When a complaint really reached benVitaal: an instant with its offset, not in the future."""
-    if received_at.tzinfo is None or received_at.utcoffset() is None:
-        raise Invalid("give the receipt time with its time zone (e.g. +01:00)", code="received_without_zone")
-    if as_utc(received_at) > as_utc(now):
-        raise Invalid("the receipt time cannot lie in the future", code="received_in_future")
-    return as_utc(received_at)
+    return past_instant(received_at, now, "the receipt time", "received")
 
 
 def check_text(text: str, what: str = "the complaint") -> str:

@@ -10,10 +10,10 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from kluis.access.service import PERSON_ACCOUNT, Caller, authenticate
+from kluis.access.service import PERSON_ACCOUNT, Caller, authenticate, bearer_token
 from kluis.kit.errors import Invalid, NotAllowed, Problem
 from kluis.policy.schemas import did_you_mean
-from kluis.web.deps import AuthorizationDep, CallerDep, KluisDep, PurposeDep, bearer
+from kluis.web.deps import AuthorizationDep, CallerDep, KluisDep, PurposeDep
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/api/v1", tags=["gate"])
@@ -103,7 +103,7 @@ def decide(body: Question | Questions, kluis: KluisDep, authorization: Authoriza
     Needs an API key (Authorization: Bearer …) bound to the purposes asked about."""
     questions = [body] if isinstance(body, Question) else body.items
     with kluis.db.sessions() as session:  # the hot path: the key and the facts in one connection
-        caller = authenticate(session, bearer(authorization))
+        caller = authenticate(session, bearer_token(authorization))
         _check_purposes(kluis, caller, questions, isinstance(body, Question))
         decisions = kluis.gate(session, caller.actor).decide_many([(q.person_id, q.purpose) for q in questions])
     # Answered as JSON directly: the shape is DecisionOut(s), already plain data (the hot path of every service).

@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
-from kluis.access.service import authenticate, key_accepts, split_token
+from kluis.access.service import authenticate, bearer_token, key_accepts, split_token
 from kluis.gate.api import MAX_DECISIONS
 from kluis.gate.service import FACTS_PG, cycle_collector_paused, decide_all, facts_from_rows, uuid_array
 from kluis.kit.errors import DomainError
@@ -158,9 +158,9 @@ class DecisionsFastPath:
                 content_type = value
         if token is None or content_type is None or content_type.split(b";", 1)[0].strip() != b"application/json":
             return None
-        token_text = token.decode("latin-1").removeprefix("Bearer ").strip()
+        token_text = bearer_token(token.decode("latin-1"))
         parsed = parse(body)
-        if parsed is None:
+        if parsed is None or token_text is None:
             return None
         # A short, synchronous unit of work on the event loop: a thread hop would cost more than the work.
         if self.kluis.db.dialect != "postgresql":

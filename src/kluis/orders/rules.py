@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from kluis.kit.clock import AMSTERDAM
+from kluis.kit.clock import AMSTERDAM, EARLIEST
 from kluis.kit.errors import Problem
 
 MAX_DOCUMENT = 10 * 1024 * 1024
@@ -78,6 +78,8 @@ def order_problems(facts: OrderFacts, today: date) -> list[Problem]:
         problems.append(Problem("order_date", "order_date_required", "give the date of the order"))
     elif facts.order_date > today:
         problems.append(Problem("order_date", "in_future", "an order is recorded once it has been issued"))
+    elif facts.order_date < EARLIEST.date():
+        problems.append(Problem("order_date", "too_early", f"an order is dated {EARLIEST:%Y-%m-%d} or later"))
     if facts.defer_until is not None and facts.order_date is not None and facts.defer_until <= facts.order_date:
         problems.append(Problem("defer_until", "deferral_before_order",
                                 "the deferral must end after the order's date"))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.disclosures.service import Disclosures
-from kluis.kit.clock import AMSTERDAM, as_utc
+from kluis.kit.clock import AMSTERDAM, as_utc, past_instant
 from kluis.kit.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.orders import rules, sealing
@@ -66,10 +66,11 @@ class Orders:
         problems = []
         if not " ".join(authority.split()) or len(authority.strip()) > 120:
             problems.append(Problem("authority", "authority_required", "name the authority that asked (120 max)"))
-        if asked_at is not None and asked_at.tzinfo is None:
-            problems.append(Problem("asked_at", "timezone_required", "give a time zone"))
-        elif asked_at is not None and asked_at > now:
-            problems.append(Problem("asked_at", "in_future", "record a request once it was made"))
+        if asked_at is not None:
+            try:
+                past_instant(asked_at, now, "the time asked", "asked_at")
+            except Invalid as exc:
+                problems.append(Problem("asked_at", exc.code, exc.message))
         if not answer.strip() or len(answer) > MAX_ANSWER:
             problems.append(Problem("answer", "answer_required", f"give the answer sent (up to {MAX_ANSWER})"))
         if problems:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from kluis.kit.clock import as_utc
+from kluis.kit.clock import past_instant
 from kluis.kit.errors import Conflict, Invalid, NotFound
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
@@ -69,9 +69,7 @@ class Verification(Requests):
                           verification: str | None = None) -> Received:
         """A request that came by e-mail or letter. Receipt is when it first reached benVitaal, so it may
         lie in the past. With a person and a verification note, it is verified at once."""
-        received_at = as_utc(received_at)
-        if received_at > self._now():
-            raise Invalid("the receipt date cannot lie in the future", code="received_in_future")
+        received_at = past_instant(received_at, self._now(), "the receipt date", "received")
         if not reference.strip():
             raise Invalid("give the reference of the e-mail or letter", code="reference_required")
         request = self._new(kind, scope, Channel.STAFF, lang, received_at)

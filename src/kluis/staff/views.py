@@ -34,6 +34,7 @@ from kluis.staff.rules import Permission
 from kluis.staff.service import LoginRefused, SignedIn
 from kluis.vault.models import Person, Record
 from kluis.web.deps import kluis_of
+from kluis.web.problems import http_headers
 from kluis.wiring import Kluis
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
@@ -97,13 +98,22 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, HTTPException) and _in_console(request):
             response = _error_page(request, exc.status_code, _HTTP_MESSAGES.get(exc.status_code, str(exc.detail)),
                                    look_up_staff=False)
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update({**http_headers(request, exc), **SECURITY_HEADERS})
             return response
         if fallback is None:
             raise exc
         return await fallback(request, exc)  # type: ignore[no-any-return]
 
     app.add_exception_handler(HTTPException, console_http_error)
+
+
+def unexpected_page(request: Request, reference: str) -> Response:
+    """A console page's answer to an error nobody handled (``kluis.web.unexpected``): the console's own error
+    page, without looking up who is signed in (the database may be what failed)."""
+    response = _error_page(request, 500, f"Something went wrong on our side; nothing was saved. If it happens "
+                                         f"again, quote reference {reference}.", look_up_staff=False)
+    response.headers.update(SECURITY_HEADERS)
+    return response
 
 
 def _in_console(request: Request) -> bool:

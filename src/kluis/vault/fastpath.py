@@ -36,7 +36,7 @@ import psycopg
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.exc import DBAPIError
 
-from kluis.access.service import Caller, key_accepts, split_token
+from kluis.access.service import Caller, bearer_token, key_accepts, split_token
 from kluis.audit import service as audit
 from kluis.gate import rules
 from kluis.gate.service import FACTS_PG, facts_from_rows, uuid_array
@@ -205,10 +205,10 @@ class RecordsFastPath:
                 if purpose is not None:
                     return None
                 purpose = value
-        if token is None or not purpose:
+        token_text = bearer_token(token.decode("latin-1")) if token is not None else None
+        if token_text is None or not purpose:
             return None
-        return (uuid.UUID(path.group(1)), category, token.decode("latin-1").removeprefix("Bearer ").strip(),
-                purpose.decode("latin-1"))
+        return uuid.UUID(path.group(1)), category, token_text, purpose.decode("latin-1")
 
     def _answer(self, person_id: uuid.UUID, category: str | None, token: str, purpose: str) -> bytes | None:
         db, local = self.kluis.db, self._local

@@ -21,6 +21,7 @@ from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy
 from kluis.retention import keep
 from kluis.retention import service as retention
+from kluis.vault import content as content_shape
 from kluis.vault import repository, rules
 from kluis.vault.crypto import KeyRing, RecordCipher, open_sealed, seal
 from kluis.vault.guard import ContentGuard
@@ -268,7 +269,8 @@ class Vault:
         known = self.policy.category(record.category).field_ids()
         problems += [Problem(f"fields.{name}", "field_unknown", f"not a field of {record.category!r} "
                              f"(one of: {', '.join(known)})") for name in changes if name not in known]
-        problems += self.guard.scan_document({k: v for k, v in changes.items() if v is not None}, "fields")
+        shape = content_shape.check(changes, "fields")
+        problems += shape or self.guard.scan_document({k: v for k, v in changes.items() if v is not None}, "fields")
         if problems:
             raise Invalid("the record was not corrected", code="rectification_invalid", problems=problems)
         dek = self._data_key(person_id)
@@ -281,7 +283,9 @@ class Vault:
                 content.pop(name, None)
             else:
                 content[name] = value
-        payload = json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+        payload = content_shape.encode(content, "fields")
+        if isinstance(payload, list):
+            raise Invalid("the record was not corrected", code="rectification_invalid", problems=payload)
         record.ciphertext = seal(dek, person_id, record.id, record.category, payload)
         record.updated_at = self.clock.now()
         audit.append(self.session, self.clock, actor=self.actor, action="record.rectified", object_type="record",
@@ -296,8 +300,12 @@ class Vault:
             problems.append(Problem(path, "content_required", "give exactly one of 'content' or 'file'"))
             return None
         if item.content is not None:
+            payload = content_shape.encode(item.content, f"{path}.content")
+            if isinstance(payload, list):
+                problems += payload
+                return None
             problems += self.guard.scan_document(item.content, f"{path}.content")
-            return json.dumps(item.content, separators=(",", ":"), ensure_ascii=False).encode()
+            return payload
         assert item.file is not None
         try:
             data = base64.b64decode(item.file.data_base64, validate=True)

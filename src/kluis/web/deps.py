@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from kluis.access.service import Caller, authenticate
+from kluis.access.service import Caller, authenticate, bearer_token
 from kluis.wiring import Kluis
 
 PURPOSE_HEADER = "Kluis-Purpose"
@@ -14,13 +14,9 @@ def kluis_of(request: Request) -> Kluis:
     return request.app.state.kluis  # type: ignore[no-any-return]
 
 
-def bearer(authorization: str | None) -> str | None:
-    return authorization.removeprefix("Bearer ").strip() if authorization else None
-
-
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:
     with kluis_of(request).db.sessions() as session:
-        return authenticate(session, bearer(authorization))
+        return authenticate(session, bearer_token(authorization))
 
 
 def purpose(kluis_purpose: Annotated[str | None, Header(alias=PURPOSE_HEADER)] = None) -> str | None:

@@ -10,11 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from kluis.kit.errors import DomainError, Problem
 
 log = logging.getLogger("kluis.web")
 MEDIA_TYPE = "application/problem+json"
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def problem(status: int, code: str, detail: str, problems: list[Problem] | None = None) -> JSONResponse:
@@ -51,5 +53,57 @@ def install(app: FastAPI) -> None:
                                         "nothing was saved, try again")
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, f"http_{exc.status_code}", str(exc.detail))
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        response = problem(exc.status_code, f"http_{exc.status_code}", str(exc.detail))
+        response.headers.update(http_headers(request, exc))
+        return response
+
+
+def http_headers(request: Request, exc: HTTPException) -> dict[str, str]:
+    """The headers an HTTP error keeps; a 405 names every method its path takes (RFC 9110 requires Allow),
+    over all the path's routes: Starlette names only those of the first route it tried."""
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(method for method in METHODS if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in request.app.router.routes))
+    return headers
+
+
+DOCUMENTED = {401: "No valid API key", 403: "The key may not do this, or not for this purpose",
+              404: "No such resource", 409: "In conflict with the current state", 413: "The request body is too large",
+              422: "The request was not accepted (errors[] names each problem and its path)",
+              429: "Too many requests; try again later", 500: "Something went wrong on our side (quote the reference)"}
+PROBLEM_SCHEMA = {
+    "type": "object", "required": ["type", "title", "status", "code", "detail"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "code": {"type": "string"}, "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["path", "code", "message"],
+            "properties": {"path": {"type": "string"}, "code": {"type": "string"}, "message": {"type": "string"}}}},
+    },
+}
+
+
+def document(app: FastAPI) -> None:
+    """The OpenAPI document declares, for every operation, the problem+json answers any of them can give (the
+    handlers above, the body limit, the rate limits), in place of FastAPI's own 422 shape, which no answer has."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # FastAPI caches the document; it is completed once
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        if "Problem" in components:
+            return schema
+        components["Problem"] = PROBLEM_SCHEMA
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, description in DOCUMENTED.items():
+                    responses[str(status)] = {"description": description, "content": {
+                        MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
