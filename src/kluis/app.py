@@ -44,6 +44,12 @@ from kluis.web.limits import BodyLimit
 from kluis.web.unexpected import Unexpected
 from kluis.wiring import Kluis
 
+# Options every server Kluis starts gets (serve, its workers, the demo). uvicorn believes X-Forwarded-For from
+# 127.0.0.1 by default and puts it in the request's client address, which would let anyone on this host, or
+# behind a local proxy that passes the header on, pick the address the intake limits count (R-DSR-1). Kluis
+# reads the header itself, from KLUIS_TRUSTED_PROXIES only (kluis.rights.intake.client_of).
+SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "log_level": "warning"}
+
 
 def create_app(kluis: Kluis) -> FastAPI:
     app = FastAPI(title="Kluis", version=__version__,

@@ -118,18 +118,18 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
     """Serve the HTTP API and pages (stateless: run as many as needed behind a load balancer)."""
     import uvicorn
 
-    from kluis.app import create_app
+    from kluis.app import SERVER_OPTIONS, create_app
 
     kluis = wiring.for_cli()
     schema.ensure_current(kluis.db)
     kluis.register_policy()
     err.print(f"Kluis on http://{host}:{port}  (statement /privacy, API docs /docs, health /health)")
     if workers == 1:
-        uvicorn.run(create_app(kluis), host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(create_app(kluis), host=host, port=port, access_log=False, **SERVER_OPTIONS)
         return
     kluis.close()  # each worker process builds its own (connections are not shared across processes)
-    uvicorn.run("kluis.app:from_settings", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    uvicorn.run("kluis.app:from_settings", factory=True, host=host, port=port, workers=workers, access_log=False,
+                **SERVER_OPTIONS)
 
 
 def main() -> None:

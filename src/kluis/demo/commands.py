@@ -72,7 +72,7 @@ def run_demo_server(kluis: Kluis, port: int) -> None:
     messages (kept in memory only) are shown at /demo/mail."""
     import uvicorn
 
-    from kluis.app import create_app
+    from kluis.app import SERVER_OPTIONS, create_app
     from kluis.mail.catcher import start_catcher
     from kluis.worker import run_in_background
 
@@ -87,7 +87,7 @@ def run_demo_server(kluis: Kluis, port: int) -> None:
     app.state.mail_catcher = catcher
     out.print(f"  mail sent by Kluis  http://127.0.0.1:{port}/demo/mail")
     try:
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.run(app, host="127.0.0.1", port=port, **SERVER_OPTIONS)
     finally:
         stop_worker()
         catcher.stop()

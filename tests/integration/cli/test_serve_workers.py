@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+from sqlalchemy import text
 from tests.helpers import api_key
 from tests.integration.erasure.test_erasure_crash import _env
 
@@ -64,3 +65,41 @@ def test_r_gate_1_serve_with_two_workers_answers_health_and_decisions(kluis, set
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def _serving(settings, tmp_path, *args: str):
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "kluis", "serve", "--port", str(port), *args],
+                              env=_env(settings), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    deadline = time.monotonic() + 60  # waiting for a real process to come up, not for time to pass
+    while True:
+        try:
+            if _get(port, "GET", "/health")[0] == 200:
+                return server, port
+        except OSError:
+            pass
+        assert server.poll() is None, server.stderr.read().decode() if server.stderr else ""
+        assert time.monotonic() < deadline, "the server did not come up"
+        time.sleep(0.1)
+
+
+def test_r_dsr_1_serve_believes_no_forwarded_for_header_unless_the_proxy_is_trusted(kluis, settings, tmp_path):
+    """uvicorn's default believes X-Forwarded-For from 127.0.0.1: a client on this host naming a new address in
+    each submit would never meet the per-client intake limit. Five submits from one client, then 429, whatever
+    address the header names."""
+    for args in ((), ("--workers", "2")):
+        server, port = _serving(settings, tmp_path, *args)
+        try:
+            answers = []
+            for i in range(6):
+                form = f"type=access&email=iemand{i}.{len(args)}%40example.nl&lang=nl".encode()
+                answers.append(_get(port, "POST", "/privacy-centre/request", form,
+                                    {"Content-Type": "application/x-www-form-urlencoded",
+                                     "X-Forwarded-For": f"198.51.100.{i + 10 * len(args)}"})[0])
+            assert answers == [303] * 5 + [429], (args, answers)
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        with kluis.db.transaction() as session:  # the next round starts with an empty log of hits
+            session.execute(text("DELETE FROM intake_limit"))
