@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 
 from kluis import schema
 from kluis.config import Settings
-from kluis.vault.crypto import new_secret
+from kluis.kit.secrets import new_secret
 from kluis.wiring import Kluis, build
 
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -21,7 +21,7 @@ from kluis.app import create_app
 from kluis.config import Settings
 from kluis.demo.datasets import create_demo_schemas
 from kluis.kit.clock import SettableClock
-from kluis.vault.crypto import new_secret
+from kluis.kit.secrets import new_secret
 from kluis.wiring import Kluis, build
 
 SERVER_URL = os.environ.get("KLUIS_TEST_DATABASE_URL")  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test

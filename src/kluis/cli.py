@@ -22,12 +22,12 @@ from kluis.erasure.commands import app as erasure_app
 from kluis.erasure.commands import certificate_app
 from kluis.kit.cli import domain_errors, err, out
 from kluis.kit.errors import ConfigurationError
+from kluis.kit.secrets import new_secret
 from kluis.orders.commands import app as orders_app
 from kluis.policy.commands import app as policy_app
 from kluis.retention.commands import app as retention_app
 from kluis.rights.commands import app as requests_app
 from kluis.staff.commands import app as staff_app
-from kluis.vault.crypto import new_secret
 from kluis.worker import worker
 
 app = typer.Typer(help="Kluis: the privacy engine behind benVitaal's privacy statement.", no_args_is_help=True)

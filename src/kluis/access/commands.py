@@ -10,7 +10,7 @@ from kluis import wiring
 from kluis.access import service
 from kluis.audit.service import append
 from kluis.kit.cli import domain_errors, out, progress
-from kluis.vault.crypto import new_secret
+from kluis.kit.secrets import new_secret
 
 app = typer.Typer(help="Service API keys (bound to purposes) and master-key rotation.", no_args_is_help=True)
 

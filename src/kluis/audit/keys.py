@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from kluis.kit.errors import ConfigurationError
-from kluis.vault.crypto import parse_secret
+from kluis.kit.secrets import parse_secret
 
 
 def audit_key(configured: SecretStr | str | None) -> bytes:

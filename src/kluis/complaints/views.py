@@ -24,7 +24,7 @@ from kluis.complaints.service import Complaints
 from kluis.complaints.texts import TEXT
 from kluis.kit.errors import DomainError
 from kluis.rights import intake
-from kluis.web.deps import KluisDep
+from kluis.web.deps import KluisDep, client_address
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
@@ -58,10 +58,6 @@ def _form(request: Request, kluis: Kluis, lang: str, *, status: int = 200, **con
     return response
 
 
-def _client(request: Request, kluis: Kluis) -> str:
-    return intake.client_of(request.client.host if request.client else None,
-                            request.headers.get("x-forwarded-for"), kluis.settings.trusted_proxies)
-
 
 def _too_many(request: Request, response: HTMLResponse, limited: intake.RateLimited) -> HTMLResponse:
     response.headers["Retry-After"] = str(limited.retry_after)
@@ -85,7 +81,7 @@ def submit_complaint(request: Request, kluis: KluisDep, email: Annotated[str, Fo
         return _form(request, kluis, lang, status=403, error=TEXT[lang]["form_expired"])
     try:
         with kluis.db.transaction() as session:
-            intake.hit(session, kluis.clock.now(), [intake.client_bucket(kluis, _client(request, kluis)),
+            intake.hit(session, kluis.clock.now(), [intake.client_bucket(kluis, client_address(request)),
                                                     intake.address_bucket(kluis, intake.address_key(kluis, email))])
             _, token = Complaints(session, kluis, ACTOR).receive_public(email, text, lang)
     except intake.RateLimited as limited:
@@ -129,7 +125,7 @@ def new_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
             if found is None:
                 return _page(request, lang, "not_found", status=404)
             if found.state == "unverified":  # a new code is a mail too: it counts like a submit
-                buckets = [intake.client_bucket(kluis, _client(request, kluis))]
+                buckets = [intake.client_bucket(kluis, client_address(request))]
                 if found.address_key:
                     buckets.append(intake.address_bucket(kluis, found.address_key))
                 intake.hit(session, kluis.clock.now(), buckets)

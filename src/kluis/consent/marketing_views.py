@@ -22,7 +22,7 @@ from kluis.consent.marketing import Marketing, TokenRefused
 from kluis.kit.errors import NotFound
 from kluis.rights import intake
 from kluis.rights.rules import Window
-from kluis.web.deps import KluisDep
+from kluis.web.deps import KluisDep, client_address
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -92,8 +92,7 @@ def _count(request: Request, kluis: Kluis) -> None:
     """One hit per use of a link, per client network, in the intake's sliding log (R-CONS-2). Committed on its
     own: a guess that finds nothing counts all the same."""
     settings = kluis.settings
-    client = intake.client_of(request.client.host if request.client else None,
-                              request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+    client = client_address(request)
     bucket = intake.Bucket(kluis.keys.digest("marketing:link-client", "", client).hex(),
                            Window(settings.marketing_links_per_client,
                                   timedelta(minutes=settings.intake_client_window_minutes)))

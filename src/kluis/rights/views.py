@@ -23,8 +23,7 @@ from kluis.rights.packages import Packages
 from kluis.rights.rules import OBJECTION_SCOPES, RequestType, short_reference
 from kluis.rights.service import Rights
 from kluis.rights.texts import TEXT
-from kluis.web.deps import KluisDep
-from kluis.wiring import Kluis
+from kluis.web.deps import KluisDep, client_address
 
 router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
@@ -52,11 +51,6 @@ def request_form(request: Request, lang: Lang = "nl") -> HTMLResponse:
     return _page(request, lang, "form")
 
 
-def _client(request: Request, kluis: Kluis) -> str:
-    """Who a submit counts against: the peer's address, or what a trusted proxy says it forwarded for."""
-    return intake.client_of(request.client.host if request.client else None,
-                            request.headers.get("x-forwarded-for"), kluis.settings.trusted_proxies)
-
 
 def _too_many(request: Request, lang: str, view: str, limited: intake.RateLimited, **context: object
               ) -> HTMLResponse:
@@ -73,7 +67,7 @@ def submit_request(request: Request, kluis: KluisDep, kind: Annotated[str, Form(
     """R-DSR-1: rate-limited per client network and per target address; over a limit, nothing is written."""
     try:
         with kluis.db.transaction() as session:
-            intake.hit(session, kluis.clock.now(), [intake.client_bucket(kluis, _client(request, kluis)),
+            intake.hit(session, kluis.clock.now(), [intake.client_bucket(kluis, client_address(request)),
                                                     intake.address_bucket(kluis, intake.address_key(kluis, email))])
             received = Rights(session, kluis, ACTOR).receive_public(kind, email, lang, scope or None)
     except intake.RateLimited as limited:
@@ -118,7 +112,7 @@ def new_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
             if found is None:
                 return _not_found(request, lang)
             if found.state == "received":  # a new code is a mail too: it counts like a submit
-                buckets = [intake.client_bucket(kluis, _client(request, kluis))]
+                buckets = [intake.client_bucket(kluis, client_address(request))]
                 if found.address_key:
                     buckets.append(intake.address_bucket(kluis, found.address_key))
                 intake.hit(session, kluis.clock.now(), buckets)

@@ -7,8 +7,6 @@ ciphertext to its person, record and category, so a ciphertext copied to another
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import os
@@ -20,6 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kluis.config import Settings
 from kluis.kit.errors import ConfigurationError, DomainError
+from kluis.kit.secrets import parse_secret
 
 FORMAT = b"\x01"
 NONCE = 12
@@ -31,21 +30,6 @@ class Unreadable(DomainError):
 
     code: str = "unreadable"
     status: int = 410
-
-
-def new_secret() -> str:
-    """A fresh 256-bit secret in the text form the configuration takes."""
-    return base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
-
-
-def parse_secret(name: str, text: str) -> bytes:
-    try:
-        raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
-    except (binascii.Error, ValueError) as exc:
-        raise ConfigurationError(f"{name} is not valid base64url") from exc
-    if len(raw) != 32:
-        raise ConfigurationError(f"{name} must be 32 bytes (base64url), got {len(raw)}")
-    return raw
 
 
 def key_id(key: bytes) -> str:

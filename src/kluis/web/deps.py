@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from kluis.access.service import Caller, authenticate, bearer_token
+from kluis.rights.intake import client_of
 from kluis.wiring import Kluis
 
 PURPOSE_HEADER = "Kluis-Purpose"
@@ -12,6 +13,12 @@ PURPOSE_HEADER = "Kluis-Purpose"
 
 def kluis_of(request: Request) -> Kluis:
     return request.app.state.kluis  # type: ignore[no-any-return]
+
+
+def client_address(request: Request) -> str:
+    """Who a public submit counts against: the peer's address, or what a trusted proxy says it forwarded for."""
+    return client_of(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
+                     kluis_of(request).settings.trusted_proxies)
 
 
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:

@@ -16,8 +16,8 @@ from kluis.audit.models import AuditEvent, AuditLink, AuditSeal
 from kluis.audit.rules import key_id, seal_mac, sealed_body, watermark_mac
 from kluis.cli import app
 from kluis.kit.errors import Conflict
+from kluis.kit.secrets import new_secret, parse_secret
 from kluis.rights.models import IntakeLimit
-from kluis.vault.crypto import new_secret, parse_secret
 
 
 def _fill(kluis, n=5, action="test.event"):

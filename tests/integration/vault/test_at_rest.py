@@ -14,7 +14,8 @@ from sqlalchemy.engine import make_url
 from kluis import schema
 from kluis.config import Settings
 from kluis.db import Database
-from kluis.vault.crypto import Unreadable, new_secret, open_sealed, parse_secret
+from kluis.kit.secrets import new_secret, parse_secret
+from kluis.vault.crypto import Unreadable, open_sealed
 from kluis.vault.models import PersonKey, Record
 from kluis.vault.schemas import IdentifierIn, PersonIn, RecordIn
 from kluis.wiring import build

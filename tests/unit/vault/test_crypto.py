@@ -4,7 +4,8 @@ import uuid
 
 import pytest
 
-from kluis.vault.crypto import KeyRing, Unreadable, new_data_key, new_secret, open_sealed, parse_secret, seal
+from kluis.kit.secrets import new_secret, parse_secret
+from kluis.vault.crypto import KeyRing, Unreadable, new_data_key, open_sealed, seal
 
 
 def ring(**over) -> KeyRing:
