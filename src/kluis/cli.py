@@ -19,7 +19,7 @@ from kluis.consent.commands import app as marketing_app
 from kluis.datasets.commands import app as datasets_app
 from kluis.demo.commands import demo, seed
 from kluis.erasure.commands import app as erasure_app
-from kluis.erasure.commands import certificate_app
+from kluis.erasure.commands import certificate_app, restore_app
 from kluis.kit.cli import domain_errors, err, out
 from kluis.kit.errors import ConfigurationError
 from kluis.kit.secrets import new_secret
@@ -38,6 +38,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(marketing_app, name="marketing")
 app.add_typer(erasure_app, name="erasure")
 app.add_typer(certificate_app, name="certificate")
+app.add_typer(restore_app, name="restore")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(retention_app, name="retention")
 app.add_typer(requests_app, name="requests")

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # Person keys live apart from the data, so a backup of the data holds ciphertext only.
     # Default: a second SQLite file beside the database (SQLite) or the same server (others).
     keystore_url: str | None = None
+    # A second copy of the erasure log, kept by the operator apart from both databases' backups: one JSON line per
+    # key destroyed and per suppression change, synced before it commits (docs/restore.md).
+    erasure_log_file: Path | None = None
     master_key: SecretStr | None = None
     previous_master_keys: SecretStr | None = None
     index_key: SecretStr | None = None

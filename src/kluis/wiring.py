@@ -35,7 +35,7 @@ class Kluis:
 
     @cached_property
     def keystore(self) -> KeyStore:
-        return KeyStore(self.db, self.keys)
+        return KeyStore(self.db, self.keys, self.clock, self.settings.erasure_log_file)
 
     @cached_property
     def guard(self) -> ContentGuard:

@@ -65,7 +65,7 @@ def key_of(session: Session, kluis: Kluis, complaint: Complaint) -> bytes:
 def forget_own_key(session: Session, kluis: Kluis, complaint: Complaint) -> None:
     """Destroy a key made for this complaint alone (never a person's): what it sealed can no longer be read."""
     if complaint.key_owner_id == complaint.id:
-        kluis.keystore.destroy(session, [complaint.id])
+        kluis.keystore.destroy(session, [complaint.id], reason="complaint")
 
 
 def seal(key: bytes, complaint_id: uuid.UUID, message_id: uuid.UUID, kind: str, text: str) -> bytes:

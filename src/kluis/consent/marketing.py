@@ -15,6 +15,7 @@ from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
+from kluis.consent import suppression
 from kluis.consent.marketing_models import Campaign, InterestProfile, Suppression, UsedToken
 from kluis.consent.models import ConsentEvent, ConsentNotice, ConsentState
 from kluis.db import among
@@ -26,6 +27,7 @@ from kluis.vault.models import Identifier, Person
 from kluis.vault.service import live_person
 
 if TYPE_CHECKING:
+    from kluis.vault.keystore import KeyStore
     from kluis.wiring import Kluis
 
 LIST = "marketing_email"  # the marketing e-mail list is the consent purpose it rests on
@@ -83,9 +85,7 @@ class Marketing:
         self.kluis.consents(self.session, self.actor).give(
             claims.subject, list_id, method="email_confirmation", notice_text=text.text if text else "",
             lang=lang, ip=ip)
-        for digest_ in self._email_digests(claims.subject):
-            self.session.execute(delete(Suppression).where(Suppression.digest == digest_,
-                                                           Suppression.list_id == list_id))
+        suppression.remove(self.session, self.kluis.keystore, list_id, self._email_digests(claims.subject), "opt_in")
         return claims.subject
 
     # --- opt-out (four routes) -----------------------------------------------------------------
@@ -104,11 +104,8 @@ class Marketing:
         self._person(person_id)
         event = self.kluis.consents(self.session, self.actor).withdraw(
             person_id, LIST, method=route, reference=reference, ip=ip, lang=lang, received_at=received_at)
-        now = self.kluis.clock.now()
-        for digest in self._email_digests(person_id):
-            if self.session.get(Suppression, (digest, LIST)) is None:
-                self.session.add(Suppression(digest=digest, list_id=LIST, route=route, created_at=now))
-        self.session.flush()
+        suppression.add(self.session, self.kluis.keystore, self.kluis.clock.now(), LIST,
+                        self._email_digests(person_id), route)
         enqueue(self.session, self.kluis.clock, template=ACCOUNT_NOTICE, person_id=person_id, lang=event.lang or "nl",
                 context={"notice": MARKETING_UNSUBSCRIBED}, actor=self.actor)
 
@@ -285,17 +282,16 @@ def stream_ids(session: Session, query: Any, batch: int = 5000) -> Iterator[uuid
         yield from (row[0] for row in copy.rows())
 
 
-def suppress_before_erasure(session: Session, now: datetime, person_ids: Sequence[uuid.UUID]) -> int:
+def suppress_before_erasure(session: Session, keystore: KeyStore, now: datetime, person_ids: Sequence[uuid.UUID],
+                            job_id: uuid.UUID | None = None) -> int:
     """Called before people's identifiers are erased: whoever was ever on the marketing list (any consent event
     for it) keeps their addresses' keyed digests on the suppression list, opted out or not, so that a partner
-    list or a re-import cannot bring them back (R-CONS-2). No plaintext is kept. How many entries were added."""
+    list or a re-import cannot bring them back (R-CONS-2); logged, so a restored backup gets them back too. No
+    plaintext is kept. How many entries were added."""
     ever = exists().where(ConsentEvent.person_id == Identifier.person_id, ConsentEvent.purpose == LIST)
-    known = exists().where(Suppression.digest == Identifier.digest, Suppression.list_id == LIST)
-    digests = set(session.scalars(select(Identifier.digest).where(
-        among(session, Identifier.person_id, person_ids), Identifier.kind == "email", ever, ~known)))
-    session.add_all(Suppression(digest=d, list_id=LIST, route="erasure", created_at=now) for d in sorted(digests))
-    session.flush()
-    return len(digests)
+    digests = session.scalars(select(Identifier.digest).where(
+        among(session, Identifier.person_id, person_ids), Identifier.kind == "email", ever))
+    return len(suppression.add(session, keystore, now, LIST, digests, "erasure", job_id))
 
 
 def delete_profile(session: Session, person_id: uuid.UUID) -> bool:

@@ -1,22 +1,28 @@
-"""`kluis erasure` (queue, run and list erasure jobs) and `kluis certificate` (export and verify)."""
+"""`kluis erasure` (queue, run and list erasure jobs), `kluis certificate` (export and verify) and `kluis restore`
+(bring a restored backup back in line with the erasure log)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kluis import wiring
-from kluis.erasure import certificate
+from kluis import schema, wiring
+from kluis.erasure import certificate, replay
 from kluis.erasure import service as erasure
 from kluis.erasure.rules import JobState, Reason
-from kluis.kit.cli import domain_errors, err, out
-from kluis.kit.errors import Invalid
+from kluis.kit.cli import domain_errors, err, out, progress
+from kluis.kit.clock import as_utc
+from kluis.kit.errors import Invalid, Problem
+from kluis.vault import erasure_log
 
 app = typer.Typer(help="Erasure jobs (R-DSR-6): queue, run, list.", no_args_is_help=True)
 certificate_app = typer.Typer(help="Certificates of erasure: export as JSON and PDF, verify.", no_args_is_help=True)
+restore_app = typer.Typer(help="After restoring a backup: re-apply the erasures made since (R-VLT-5, docs/restore.md).",
+                          no_args_is_help=True)
 
 
 @app.command("queue")
@@ -123,3 +129,69 @@ def verify(file: Annotated[Path, typer.Argument(help="The certificate's JSON (or
 def public_key() -> None:
     """Print the public key that verifies this Kluis's certificates (to give to whoever checks them)."""
     typer.echo(certificate.public_text(certificate.configured_key().public_key()))
+
+
+def _since(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise Invalid("--since is not an ISO 8601 instant with its offset", code="time_invalid",
+                      problems=[Problem("since", "time_invalid", "e.g. 2026-11-25T03:00+01:00")])
+    return as_utc(at)
+
+
+@restore_app.command("replay")
+@domain_errors
+def replay_log(
+        since: Annotated[str | None, typer.Option(
+            help="The backup's point in time (ISO 8601 with offset): entries from then on. Default: every entry; "
+                 "those whose effects are present change nothing.")] = None,
+        log_file: Annotated[Path | None, typer.Option(
+            "--log-file", help="The operator's copy of the erasure log (default: KLUIS_ERASURE_LOG_FILE, when it "
+                               "exists); needed when the key store was restored too.")] = None) -> None:
+    """Re-apply every erasure, suppression and key destruction the erasure log records since the backup: erased
+    people's records, identifiers and profile go again, suppression entries come back, destroyed keys go again."""
+    kluis = wiring.for_cli()
+    schema.ensure_current(kluis.db)
+    at = _since(since)
+    copy = log_file
+    configured = kluis.settings.erasure_log_file
+    if copy is None and configured is not None:
+        if configured.exists():
+            copy = configured
+        else:
+            err.print(f"note: KLUIS_ERASURE_LOG_FILE ({configured}) does not exist (yet): replaying the key store's "
+                      "log only", highlight=False)
+    if copy is None and kluis.keystore.shared:
+        err.print("warning: the key store shares the data database, so a restored backup brought back its erasure "
+                  "log as old as itself; without the operator's copy (--log-file) the erasures made since the backup "
+                  "are not known", highlight=False)
+    chosen = replay.plan(kluis, at, copy)
+    with progress("replaying erasures", len(chosen.keys())) as step:
+        done = replay.replay(kluis, chosen, "cli", step)
+    out.print(f"{done.entries} log entr{'y' if done.entries == 1 else 'ies'} replayed"
+              + (f" ({done.imported} taken from {copy} into the key store)" if done.imported else "")
+              + f": {done.people} erased {'person' if done.people == 1 else 'people'} brought back in line "
+              f"({done.records} record(s), {done.identifiers} identifier(s) erased), {done.keys_destroyed} key(s) "
+              f"destroyed, {done.suppressed} suppression entr{'y' if done.suppressed == 1 else 'ies'} restored, "
+              f"{done.unsuppressed} removed", highlight=False)
+    if done.kept_lost:
+        err.print(f"note: {done.kept_lost} erased person(s) had records kept by law; the backup held them sealed "
+                  "under the key their erasure destroyed, so they could not be kept (see the audit events "
+                  "restore.erasure_replayed with kept_lost)", highlight=False)
+
+
+@restore_app.command("export-log")
+@domain_errors
+def export_log(out_file: Annotated[Path, typer.Option("--out", help="A new file (JSON lines) to write.")],
+               since: Annotated[str | None, typer.Option(help="Only entries from then on (ISO 8601, offset).")]
+               = None) -> None:
+    """Write the key store's erasure log to a file, to keep apart from the backups (docs/restore.md)."""
+    kluis = wiring.for_cli()
+    entries, _ = kluis.keystore.logged(_since(since))
+    count = erasure_log.export(out_file, entries)
+    out.print(f"wrote {count} erasure log entr{'y' if count == 1 else 'ies'} to {out_file}", highlight=False)

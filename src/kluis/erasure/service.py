@@ -319,7 +319,7 @@ class Runner:
             replaced = kluis.keystore.adopt(session, job.person_id, job.id)
             action, details = "erasure.key_replaced", {"replaced": replaced}
         else:
-            destroyed = kluis.keystore.destroy(session, [job.person_id, job.id])
+            destroyed = kluis.keystore.destroy(session, [job.person_id, job.id], reason="erasure", job_id=job.id)
             action, details = "person.keys_destroyed", {"reason": "erasure", "keys_destroyed": destroyed}
         checkpoint("erasure.keys.done")
         job.step = "certificate"

@@ -100,7 +100,8 @@ def erase(session: Session, kluis: Kluis, actor: str, job: ErasureJob, holds: li
         last = page[-1].id
         checkpoint("erasure.vault.batch")
     checkpoint("erasure.vault.records")
-    suppressed = suppress_before_erasure(session, now, [person.id])  # before the digests go with the identifiers
+    # Before the digests go with the identifiers.
+    suppressed = suppress_before_erasure(session, kluis.keystore, now, [person.id], job.id)
     gone = repository.delete_identifiers(session, person.id)
     identifiers = len(gone)
     address = functools.cache(lambda: notices.first_address(person.id, old_key, gone))
@@ -109,7 +110,8 @@ def erase(session: Session, kluis: Kluis, actor: str, job: ErasureJob, holds: li
     kept_records = sum(kept.values())
     repository.mark_erased(session, person.id, now, kept_until, shredded=not kept_records)
     if kept_records:
-        _restrict(session, kluis, actor, job, person.id)
+        restrict_kept(session, kluis, actor, person.id, "person" if job.reason == Reason.REQUEST else "staff",
+                      f"erasure {job.id}"[:80])
     job.result = {**job.result, "vault": {
         "erased": dict(sorted(erased.items())), "identifiers": int(identifiers or 0),
         "interest_profile": profile, "kept_records": kept_records,
@@ -135,17 +137,17 @@ def _data_key(session: Session, kluis: Kluis, person_id: uuid.UUID) -> bytes:
     return found[person_id]
 
 
-def _restrict(session: Session, kluis: Kluis, actor: str, job: ErasureJob, person_id: uuid.UUID) -> None:
+def restrict_kept(session: Session, kluis: Kluis, actor: str, person_id: uuid.UUID, on_behalf_of: str,
+                  reference: str) -> bool:
     """What a legal obligation keeps may serve that obligation only (R-RET-3): the gate allows
-    legal-obligation purposes to a restricted person and nothing else."""
+    legal-obligation purposes to a restricted person and nothing else. Whether a restriction was recorded now."""
     from kluis.gate.models import Restriction
     active = session.scalars(select(Restriction.id).where(
         Restriction.person_id == person_id, Restriction.reason == RESTRICTION_REASON,
         Restriction.lifted_at.is_(None))).first()
     if active is None:
-        kluis.gate(session, actor).restrict(
-            person_id, RESTRICTION_REASON, "person" if job.reason == Reason.REQUEST else "staff",
-            reference=f"erasure {job.id}"[:80])
+        kluis.gate(session, actor).restrict(person_id, RESTRICTION_REASON, on_behalf_of, reference=reference)
+    return active is None
 
 
 def _fresh_key(session: Session, kluis: Kluis, job_id: uuid.UUID, now: datetime) -> bytes:

@@ -249,7 +249,7 @@ def _erase_emptied(kluis: Kluis, session: Session, run_id: UUID, now: datetime, 
     if not found:
         return False
     ids = sorted(row.id for row in found)  # in key order: the lookups below walk each index forward
-    suppress_before_erasure(session, kluis.clock.now(), ids)  # R-CONS-2: before the identifiers go
+    suppress_before_erasure(session, kluis.keystore, kluis.clock.now(), ids)  # R-CONS-2: before the identifiers go
     kluis.vault(session, actor).shred(ids, reason="retention", marked=marked)
     report.people += len(ids)
     session.execute(update(SweepRun).where(SweepRun.id == run_id).values(people=report.people))

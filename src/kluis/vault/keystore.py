@@ -1,29 +1,39 @@
-"""The key store: wrapped person keys, kept apart from the data (docs/adr/0001-key-store.md)."""
+"""The key store: wrapped person keys, kept apart from the data (docs/adr/0001-key-store.md), and the erasure log
+(docs/adr/0010-erasure-log.md): every key it destroys or replaces, and every change to the suppression list, is
+logged in the same key-store transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from uuid import UUID
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from kluis.db import Database, among
+from kluis.kit.clock import Clock
+from kluis.vault import erasure_log
 from kluis.vault.crypto import KeyRing, new_data_key
+from kluis.vault.erasure_log import Entry
 from kluis.vault.models import PersonKey
 
 _keys_table = PersonKey.__table__
 # Built once: every erasure and access package reads a key, and building the statement costs more than running it.
 _KEYS_OF = select(_keys_table.c.person_id, _keys_table.c.wrapped, _keys_table.c.kek_id).where(
     _keys_table.c.person_id.in_(bindparam("ids", expanding=True)))
+# Why keys go again when a restored key store is brought in line with the log.
+RESTORE = "restore"
 
 
 class KeyStore:
-    def __init__(self, db: Database, keys: KeyRing) -> None:
+    def __init__(self, db: Database, keys: KeyRing, clock: Clock, log_copy: Path | None = None) -> None:
         self._db = db
         self._keys = keys
+        self._clock = clock
+        self._log_copy = log_copy
 
     @contextmanager
     def _session(self, data_session: Session) -> Iterator[Session]:
@@ -94,17 +104,25 @@ class KeyStore:
             for pid in person_ids:
                 known.pop(pid, None)
 
-    def destroy(self, data_session: Session, person_ids: Iterable[UUID]) -> int:
-        ids = list(person_ids)
+    def destroy(self, data_session: Session, key_ids: Iterable[UUID], *, reason: str,
+                job_id: UUID | None = None) -> int:
+        """Crypto-shredding (R-VLT-5): the keys go, each logged in the same key-store transaction, so a restored
+        backup can be brought back in line (``reason``: why; ``job_id``: the erasure job, if one). How many went."""
+        ids = list(key_ids)
         self._forget(data_session, ids)
         with self._session(data_session) as session:
             keys = PersonKey.__table__
-            result = session.execute(delete(keys).where(among(session, keys.c.person_id, ids)))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            gone = sorted(session.scalars(delete(keys).where(among(session, keys.c.person_id, ids))
+                                          .returning(keys.c.person_id)))
+            now = self._clock.now()
+            erasure_log.write(session, [Entry(at=now, action=erasure_log.KEY_DESTROYED, reason=reason, key_id=key_id,
+                                              job_id=job_id) for key_id in gone], self._log_copy)
+        return len(gone)
 
     def adopt(self, data_session: Session, person_id: UUID, from_id: UUID) -> bool:
-        """Make the key stored under ``from_id`` the person's key, destroying the person's old one, in
-        one key-store transaction. False when there is nothing to adopt (it was adopted before)."""
+        """Make the key stored under ``from_id`` (an erasure job's fresh key) the person's key, destroying the
+        person's old one, in one key-store transaction, logged in it. False when there is nothing to adopt (it was
+        adopted before)."""
         self._forget(data_session, [person_id, from_id])
         with self._session(data_session) as session:
             row = session.get(PersonKey, from_id)
@@ -115,7 +133,52 @@ class KeyStore:
             session.execute(PersonKey.__table__.insert(), [{
                 "person_id": person_id, "wrapped": self._keys.wrap(person_id, dek), "kek_id": self._keys.master_id,
                 "created_at": row.created_at}])
+            erasure_log.write(session, [Entry(at=self._clock.now(), action=erasure_log.KEY_REPLACED, reason="erasure",
+                                              key_id=person_id, job_id=from_id, key_created_at=row.created_at)],
+                              self._log_copy)
         return True
+
+    def log_suppression(self, data_session: Session, action: str, list_id: str, digests: Iterable[bytes],
+                        reason: str, job_id: UUID | None = None) -> None:
+        """Log addresses' digests put on (``SUPPRESSED``) or taken off (``UNSUPPRESSED``) a suppression list; no
+        person is named. With a key store of its own this commits before the caller's change: the log may name a
+        change that was then rolled back and is made again, never lack one that was made."""
+        hexes = tuple(sorted(d.hex() for d in digests))
+        if hexes:
+            with self._session(data_session) as session:
+                erasure_log.write(session, [Entry(at=self._clock.now(), action=action, reason=reason,
+                                                  list_id=list_id, digests=hexes, job_id=job_id)], self._log_copy)
+
+    def bring_in_line(self, data_session: Session, entry: Entry) -> int:
+        """The key store's side of one logged entry, for a key store restored from before it: a destroyed key that
+        is back goes again; a replaced key that is back is replaced by its replacement if that is back too, else
+        destroyed. A key made after the entry is a later key and stays. How many keys went."""
+        if entry.action not in (erasure_log.KEY_DESTROYED, erasure_log.KEY_REPLACED) or entry.key_id is None:
+            return 0
+        with self._session(data_session) as session:
+            made = session.scalar(select(PersonKey.created_at).where(PersonKey.person_id == entry.key_id))
+        if made is None:
+            return 0
+        if entry.action == erasure_log.KEY_DESTROYED:
+            if made > entry.at:
+                return 0
+        else:
+            if entry.key_created_at is None or made >= entry.key_created_at:
+                return 0
+            if entry.job_id is not None and self.adopt(data_session, entry.key_id, entry.job_id):
+                return 1
+        return self.destroy(data_session, [entry.key_id], reason=RESTORE, job_id=entry.job_id)
+
+    def logged(self, since: datetime | None = None) -> tuple[list[Entry], set[UUID]]:
+        """The erasure log's entries from ``since`` on, in order, and the ids of all its entries."""
+        with self._db.key_sessions() as session:
+            return erasure_log.stored(session, since), erasure_log.stored_ids(session)
+
+    def take_into_log(self, data_session: Session, entries: list[Entry]) -> None:
+        """Entries from the operator's copy that a restored key store lacks, put back as they were (they are in
+        the copy already: not written to it again)."""
+        with self._session(data_session) as session:
+            erasure_log.write(session, entries, None)
 
     def outdated(self) -> int:
         with self._db.key_sessions() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, KeyBase, UTCDateTime
@@ -93,3 +93,28 @@ class PersonKey(KeyBase):
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     kek_id: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ErasureLogEntry(KeyBase):
+    """One erasure fact a restored backup would undo (docs/adr/0010-erasure-log.md): a key destroyed or replaced,
+    an address's digest put on or taken off the suppression list. Ids and keyed digests only; never deleted.
+    Kept in the key store, written in the transaction that makes the change there."""
+
+    __tablename__ = "erasure_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=True)
+    # Names the entry in the operator's copy too (KLUIS_ERASURE_LOG_FILE), so the two can be merged.
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # key_destroyed, key_replaced, suppressed or unsuppressed
+    action: Mapped[str] = mapped_column(String(16))
+    # The key's id: a person's id for a person's key, else the erasure job or complaint it was made for.
+    key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    job_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    reason: Mapped[str] = mapped_column(String(40))
+    list_id: Mapped[str | None] = mapped_column(String(40))
+    # Suppression entries: the addresses' keyed digests (hex), with no person named.
+    digests: Mapped[list[str] | None] = mapped_column(JSON)
+    # key_replaced: when the replacing key was made, which tells it from the key it replaced.
+    key_created_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

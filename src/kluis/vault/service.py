@@ -152,7 +152,7 @@ class Vault:
         """Crypto-shredding (R-VLT-5): destroy the data keys; every copy of the records becomes unreadable.
         ``marked``: the caller has already set these people's ``shredded_at`` in this transaction."""
         ids = list(dict.fromkeys(person_ids))
-        destroyed = self.keystore.destroy(self.session, ids)
+        destroyed = self.keystore.destroy(self.session, ids, reason=reason)
         now = self.clock.now()
         if not marked:
             self.session.execute(update(Person).where(among(self.session, Person.id, ids))

@@ -157,7 +157,7 @@ def test_r_gov_2_text_is_sealed_under_the_persons_key_erasing_it_leaves_nothing_
     dpo_id, _, _ = add_staff(kluis, kluis.clock, "dpo")
     complaint_id = letter(kluis, person_id)
     with kluis.db.transaction() as session:
-        kluis.keystore.destroy(session, [person_id])
+        kluis.keystore.destroy(session, [person_id], reason="test")
     with pytest.raises(Unreadable), kluis.db.transaction() as session:
         Complaints(session, kluis, "test").read(complaint_id, acting(dpo_id, "dpo"))
 

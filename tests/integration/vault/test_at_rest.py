@@ -166,7 +166,7 @@ def test_r_vlt_5_a_key_destroyed_in_a_transaction_is_not_served_again_from_its_r
         person_id = _store_known_person(kluis)
         with kluis.db.transaction() as session:
             assert person_id in kluis.keystore.data_keys(session, [person_id])
-            assert kluis.keystore.destroy(session, [person_id]) == 1
+            assert kluis.keystore.destroy(session, [person_id], reason="test") == 1
             assert kluis.keystore.data_keys(session, [person_id]) == {}
         with kluis.db.transaction() as session:
             assert kluis.keystore.data_keys(session, [person_id]) == {}
