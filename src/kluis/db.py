@@ -6,9 +6,20 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import ColumnElement, Connection, DateTime, Engine, MetaData, any_, bindparam, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -32,12 +43,16 @@ class Base(DeclarativeBase):
     """Tables of the data database (people, records, audit, staff, policy versions, ...)."""
 
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:  # every model maps one table (none a join or a select), so Core statements take it
+        __table__: ClassVar[Table]
 
 
 class KeyBase(DeclarativeBase):
     """Tables of the key store, kept apart from the data (see docs/adr/0001-key-store.md)."""
 
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:  # as Base
+        __table__: ClassVar[Table]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -122,7 +137,7 @@ def ping_when_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS,
             return
         try:
             alive = engine.dialect.do_ping(dbapi_conn)
-        except engine.dialect.loaded_dbapi.Error as exc:  # type: ignore[attr-defined]
+        except engine.dialect.loaded_dbapi.Error as exc:
             raise DisconnectionError("the pooled connection is gone") from exc
         if not alive:
             raise DisconnectionError("the pooled connection is gone")
@@ -187,6 +202,7 @@ class Database:
         ``dispose``."""
         raw = (self.key_engine if key_store else self.engine).raw_connection()
         connection = raw.driver_connection
+        assert connection is not None  # a connection just taken from the pool is open
         raw.detach()
         connection.rollback()
         connection.autocommit = True
