@@ -6,14 +6,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    CursorResult,
     DateTime,
     Engine,
     MetaData,
+    Result,
     Table,
     any_,
     bindparam,
@@ -22,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from kluis.kit.clock import as_utc
@@ -105,12 +107,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return ping_when_idle(create_engine(url, **options))
 
 
-def among(session: Session, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+def among(session: Session, column: ColumnElement[Any] | QueryableAttribute[Any],
+          values: Sequence[Any]) -> ColumnElement[bool]:
     """``column IN (values)``: on PostgreSQL as ``= ANY(array)``, one parameter however many values, so the
     statement is planned once (an IN list of thousands is a new statement to parse and plan each time)."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, value=list(values), type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` is typed to give a plain ``Result``; for those
+    statements it is a ``CursorResult``, which counts them."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 # A pooled connection used within this many seconds is taken as alive: the server would have to go away in

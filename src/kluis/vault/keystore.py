@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from kluis.db import Database, among
+from kluis.db import Database, among, rowcount
 from kluis.vault.crypto import KeyRing, new_data_key
 from kluis.vault.models import PersonKey
 
@@ -86,7 +86,7 @@ class KeyStore:
         if held is None or held[0] is not transaction:
             held = (transaction, {})
             data_session.info["kluis.keys"] = held
-        return held[1]  # type: ignore[no-any-return]
+        return held[1]
 
     def _forget(self, data_session: Session, person_ids: Iterable[UUID]) -> None:
         known = self._known(data_session)
@@ -100,7 +100,7 @@ class KeyStore:
         with self._session(data_session) as session:
             keys = PersonKey.__table__
             result = session.execute(delete(keys).where(among(session, keys.c.person_id, ids)))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return rowcount(result)
 
     def adopt(self, data_session: Session, person_id: UUID, from_id: UUID) -> bool:
         """Make the key stored under ``from_id`` the person's key, destroying the person's old one, in
