@@ -6,12 +6,25 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from sqlalchemy import ColumnElement, Connection, DateTime, Engine, MetaData, any_, bindparam, create_engine, event
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    CursorResult,
+    DateTime,
+    Engine,
+    MetaData,
+    Result,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from kluis.kit.clock import as_utc
@@ -32,12 +45,16 @@ class Base(DeclarativeBase):
     """Tables of the data database (people, records, audit, staff, policy versions, ...)."""
 
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:  # every model maps one table (none a join or a select), so Core statements take it
+        __table__: ClassVar[Table]
 
 
 class KeyBase(DeclarativeBase):
     """Tables of the key store, kept apart from the data (see docs/adr/0001-key-store.md)."""
 
     metadata = MetaData(naming_convention=NAMING)
+    if TYPE_CHECKING:  # as Base
+        __table__: ClassVar[Table]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -90,12 +107,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return ping_when_idle(create_engine(url, **options))
 
 
-def among(session: Session, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+def among(session: Session, column: ColumnElement[Any] | QueryableAttribute[Any],
+          values: Sequence[Any]) -> ColumnElement[bool]:
     """``column IN (values)``: on PostgreSQL as ``= ANY(array)``, one parameter however many values, so the
     statement is planned once (an IN list of thousands is a new statement to parse and plan each time)."""
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, value=list(values), type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE matched. ``Session.execute`` is typed to give a plain ``Result``; for those
+    statements it is a ``CursorResult``, which counts them."""
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 # A pooled connection used within this many seconds is taken as alive: the server would have to go away in
@@ -122,7 +146,7 @@ def ping_when_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS,
             return
         try:
             alive = engine.dialect.do_ping(dbapi_conn)
-        except engine.dialect.loaded_dbapi.Error as exc:  # type: ignore[attr-defined]
+        except engine.dialect.loaded_dbapi.Error as exc:
             raise DisconnectionError("the pooled connection is gone") from exc
         if not alive:
             raise DisconnectionError("the pooled connection is gone")
@@ -187,6 +211,7 @@ class Database:
         ``dispose``."""
         raw = (self.key_engine if key_store else self.engine).raw_connection()
         connection = raw.driver_connection
+        assert connection is not None  # a connection just taken from the pool is open
         raw.detach()
         connection.rollback()
         connection.autocommit = True

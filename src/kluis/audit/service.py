@@ -60,11 +60,12 @@ def _pending(session: Session) -> _Pending:
     if transaction is None:
         session.connection()
         transaction = session.get_transaction()
+        assert transaction is not None  # connection() began one
     pending = session.info.get(_INFO)
     if pending is None or pending.transaction is not transaction:
-        pending = _Pending(transaction)  # type: ignore[arg-type]
+        pending = _Pending(transaction)
         session.info[_INFO] = pending
-    return pending  # type: ignore[no-any-return]
+    return pending
 
 
 def expect(session: Session) -> None:

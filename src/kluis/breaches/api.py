@@ -4,7 +4,7 @@ and notify the people concerned: the same split as the support and DPO roles in 
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -26,8 +26,9 @@ from kluis.breaches.service import Breaches, reference
 from kluis.web.deps import CallerDep, KluisDep
 
 router = APIRouter(prefix="/api/v1/breaches", tags=["breaches"])
-ERRORS = {401: {"description": "no valid key"}, 403: {"description": "the key lacks the power"},
-          404: {"description": "no such breach"}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid key"}, 403: {"description": "the key lacks the power"},
+    404: {"description": "no such breach"}}
 
 
 @router.post("", status_code=201, response_model=BreachOut, responses={**ERRORS, 422: {"description": "refused"}})

@@ -19,6 +19,7 @@ from kluis.mail import service as mail
 from kluis.mail.models import Outbox
 
 if TYPE_CHECKING:
+    from kluis.policy.schemas import Lang
     from kluis.wiring import Kluis
 
 WORKER = "worker"
@@ -66,7 +67,7 @@ def build_person(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
     """Read at send time: the texts as the DPO last wrote them, the DPO's contact from the policy."""
     breach = _breach(session, row)
     texts = Breaches(session, kluis, WORKER).texts(breach)
-    lang = "en" if row.lang == "en" else "nl"
+    lang: Lang = "en" if row.lang == "en" else "nl"
     dpo = kluis.policy.dpo
     return mail.MessageContext(values={
         "reference": reference(breach.id), "summary": texts.get("summary", ""),

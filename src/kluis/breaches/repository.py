@@ -34,7 +34,7 @@ def _affected_filter(breach: Breach) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def affected_statement(breach: Breach) -> Select[tuple[uuid.UUID]]:
+def affected_statement(breach: Breach) -> Select[uuid.UUID]:
     return select(Person.id).where(*_affected_filter(breach))
 
 
@@ -60,7 +60,7 @@ def stream_snapshot(session: Session, breach_id: uuid.UUID, page: int = PAGE) ->
     yield from _stream(session, select(BreachPerson.person_id).where(BreachPerson.breach_id == breach_id), page)
 
 
-def _stream(session: Session, query: Select[tuple[uuid.UUID]], page: int) -> Iterator[uuid.UUID]:
+def _stream(session: Session, query: Select[uuid.UUID], page: int) -> Iterator[uuid.UUID]:
     for partition in session.execute(query.execution_options(yield_per=page)).scalars().partitions():
         yield from partition
 

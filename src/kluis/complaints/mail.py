@@ -66,7 +66,7 @@ def _common(kluis: Kluis, complaint: Complaint, lang: str) -> dict[str, Any]:
     authority = kluis.policy.supervisory_authority
     address = authority.address
     return {"reference": rules.short_reference(complaint.id), "deadline": complaint.deadline_on.strftime("%d-%m-%Y"),
-            "authority": authority.name.get(lang), "authority_url": authority.website,
+            "authority": authority.name.get("en" if lang == "en" else "nl"), "authority_url": authority.website,
             "authority_address": f"{address.street}, {address.postcode} {address.city}",
             "dpo": str(kluis.policy.dpo.email)}
 

@@ -18,7 +18,7 @@ from kluis.audit import service as audit
 from kluis.consent import suppression
 from kluis.consent.marketing_models import Campaign, InterestProfile, Suppression, UsedToken
 from kluis.consent.models import ConsentEvent, ConsentNotice, ConsentState
-from kluis.db import among
+from kluis.db import among, rowcount
 from kluis.gate.models import Objection, Restriction
 from kluis.kit import signing
 from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
@@ -297,4 +297,4 @@ def suppress_before_erasure(session: Session, keystore: KeyStore, now: datetime,
 def delete_profile(session: Session, person_id: uuid.UUID) -> bool:
     """Art. 21(3): once a person objects to profiling, the profile goes at once."""
     profiles = InterestProfile.__table__
-    return bool(session.execute(delete(profiles).where(profiles.c.person_id == person_id)).rowcount)
+    return bool(rowcount(session.execute(delete(profiles).where(profiles.c.person_id == person_id))))

@@ -268,8 +268,9 @@ def _matches(declared: DatasetTable, t: TableClause, values: list[str] | BindPar
     return identity.in_(values)
 
 
-def _run(dataset: Dataset, declared: DatasetTable, hide: Sequence[str], step: Callable[[], R]) -> R:
-    """Run one statement; a database error rolls the dataset's transaction back and is told to staff."""
+def _run(dataset: Dataset, declared: DatasetTable, hide: Sequence[str], step: Callable[..., R]) -> R:
+    """Run one statement; a database error rolls the dataset's transaction back and is told to staff. ``step`` is
+    called without arguments (a loop's values are bound as its parameters' defaults)."""
     try:
         return step()
     except SQLAlchemyError as exc:

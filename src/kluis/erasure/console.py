@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from kluis.erasure import certificate
 from kluis.erasure import service as erasure
@@ -28,7 +29,7 @@ def _job_id(text: str) -> uuid.UUID:
         raise NotFound("No such erasure job.", code="erasure_job_not_found") from None
 
 
-def _may_read(request: Request, session) -> SignedIn:  # type: ignore[no-untyped-def]
+def _may_read(request: Request, session: Session) -> SignedIn:
     try:
         return _require(request, session, Permission.REQUESTS_RECORD)
     except NotAllowed:

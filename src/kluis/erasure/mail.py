@@ -17,6 +17,7 @@ from kluis.mail import service as mail
 from kluis.mail.models import Outbox
 
 if TYPE_CHECKING:
+    from kluis.policy.schemas import Lang
     from kluis.wiring import Kluis
 
 RECIPIENT_TEMPLATE = "erasure_recipient_notice"
@@ -34,7 +35,7 @@ def build(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
     job = session.get(ErasureJob, uuid.UUID(str(row.context["job_id"])))
     if job is None:
         raise mail.Cancelled("job_gone")
-    lang = "en" if row.lang == "en" else "nl"
+    lang: Lang = "en" if row.lang == "en" else "nl"
     vault = job.result.get("vault", {})
     categories = [kluis.policy.category(c).name.get(lang) for c in vault.get("erased", {})
                   if c in kluis.policy.category_ids]

@@ -20,6 +20,7 @@ from kluis.kit.errors import NotFound
 from kluis.vault.crypto import open_sealed
 
 if TYPE_CHECKING:
+    from kluis.policy.schemas import Lang
     from kluis.wiring import Kluis
 
 
@@ -80,7 +81,7 @@ def held_back(session: Session, kluis: Kluis, request_id: uuid.UUID, lang: str) 
     or, while a legal hold keeps everything, that hold. Nothing when all is (to be) erased."""
     from kluis.retention import holds as retention_holds
     job = session.scalars(select(ErasureJob).where(ErasureJob.request_id == request_id)).first()
-    language = "en" if lang == "en" else "nl"
+    language: Lang = "en" if lang == "en" else "nl"
     if job is None or job.state == JobState.CANCELLED:
         return []
     if job.state == JobState.DONE:
@@ -117,8 +118,8 @@ def tell_parties(session: Session, kluis: Kluis, actor: str, job: ErasureJob, ca
     from kluis.rights.rectification import MAIL, parties_for
     told: dict[str, str] = {}
     for category in categories:
-        for party in parties_for(kluis.policy, category):
-            told.setdefault(party["party"], party["channel"])
+        for entry in parties_for(kluis.policy, category):
+            told.setdefault(entry["party"], entry["channel"])
     for party, channel in told.items():
         if channel == MAIL:
             mail.enqueue(session, kluis.clock, template=erasure_mail.RECIPIENT_TEMPLATE, party=party,

@@ -68,7 +68,8 @@ def whole_person_hold(scope: str) -> bool:
 
 def retry_after_seconds(attempts: int) -> int:
     """1 minute, doubling, at most 6 hours: a dataset that is down is asked again, not hammered."""
-    return min(60 * 2 ** max(attempts - 1, 0), 6 * 3600)
+    doubled: int = 2 ** max(attempts - 1, 0)  # never a negative power, so an int
+    return min(60 * doubled, 6 * 3600)
 
 
 def iso(value: datetime | date | None) -> str | None:

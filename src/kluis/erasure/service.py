@@ -315,6 +315,7 @@ class Runner:
         the old key's place, and destroying a key that is gone destroys nothing."""
         kluis = self.kluis
         vault = job.result.get("vault", {})
+        details: dict[str, Any]
         if vault.get("kept_records"):
             replaced = kluis.keystore.adopt(session, job.person_id, job.id)
             action, details = "erasure.key_replaced", {"replaced": replaced}

@@ -139,7 +139,7 @@ class DecisionsFastPath:
             async def replay() -> dict[str, Any]:
                 nonlocal replayed
                 if replayed:
-                    return await receive()  # type: ignore[no-any-return]
+                    return await receive()
                 replayed = True
                 return {"type": "http.request", "body": body, "more_body": False}
 

@@ -6,7 +6,7 @@ import gc
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -67,7 +67,7 @@ class Gate:
         found: dict[uuid.UUID, rules.Facts] = dict.fromkeys(wanted, rules.UNKNOWN_PERSON)
         conn = self.session.connection()
         if conn.dialect.name == "postgresql":
-            with conn.connection.cursor() as cursor:  # the driver's own cursor, in the session's transaction
+            with closing(conn.connection.cursor()) as cursor:  # the driver's own, in the session's transaction
                 for start in range(0, len(wanted), 10_000):
                     cursor.execute(FACTS_PG, (uuid_array(wanted[start:start + 10_000]),))
                     found.update(facts_from_rows(cursor.fetchall()))

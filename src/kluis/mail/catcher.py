@@ -50,8 +50,7 @@ class _Inbox:
             subject=str(parsed.get("Subject", "")), message_id=str(parsed.get("Message-ID", "")),
             headers=tuple((name, str(value)) for name, value in parsed.items()),
             text=_part(parsed, "plain"), html=_part(parsed, "html"),
-            attachments=tuple((str(part.get_filename()), part.get_content_type(), part.get_payload(decode=True))
-                              for part in parsed.iter_attachments()))
+            attachments=tuple(_attachment(part) for part in parsed.iter_attachments()))
         with self._lock:
             self._messages.append(caught)
         return "250 OK: caught (kept in memory only)"
@@ -68,6 +67,12 @@ class _Inbox:
 def _part(message: EmailMessage, subtype: str) -> str:
     part = message.get_body((subtype,))
     return str(part.get_content()) if part is not None else ""
+
+
+def _attachment(part: EmailMessage) -> tuple[str, str, bytes]:
+    """(file name, media type, bytes); an attached message (message/rfc822) decodes to no bytes of its own."""
+    payload = part.get_payload(decode=True)
+    return str(part.get_filename()), part.get_content_type(), payload if isinstance(payload, bytes) else b""
 
 
 class MailCatcher:

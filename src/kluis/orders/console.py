@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -114,10 +114,11 @@ def _order_page(request: Request, staff: SignedIn, order_id: uuid.UUID, issued: 
     with kluis.db.sessions() as session:
         orders = Orders(session, kluis, staff.actor)
         order = orders.get(order_id)
-        context = {"order": order, "people": orders.people_of(order.id), "exports": orders.exports_of(order.id),
-                   "reasons": orders.reasons_of(order) if staff.may(Permission.ORDERS_DECIDE) else None,
-                   "may_decide": staff.may(Permission.ORDERS_DECIDE) and order.recorded_by != staff.actor,
-                   "may_produce": staff.may(Permission.ORDERS_DECIDE), "now": kluis.clock.now()}
+        context: dict[str, Any] = {
+            "order": order, "people": orders.people_of(order.id), "exports": orders.exports_of(order.id),
+            "reasons": orders.reasons_of(order) if staff.may(Permission.ORDERS_DECIDE) else None,
+            "may_decide": staff.may(Permission.ORDERS_DECIDE) and order.recorded_by != staff.actor,
+            "may_produce": staff.may(Permission.ORDERS_DECIDE), "now": kluis.clock.now()}
     link = f"/console/orders/exports/{issued.token}" if issued else None
     return _page(request, "orders/console_order.html", f"Order {order.reference}", staff, link=link,
                  active="orders", **context)

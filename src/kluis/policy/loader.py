@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, NoReturn, get_args
+from typing import TYPE_CHECKING, Any, NoReturn, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -66,10 +66,13 @@ def _refuse(file: str, problems: list[PolicyProblem]) -> NoReturn:
 
 
 # The C parser when PyYAML was built with libyaml: the same results, several times faster.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:  # both have the constructor methods the strict loader uses
+    _SafeLoader = yaml.SafeLoader
+else:
+    _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _StrictLoader(_SafeLoader):  # type: ignore[valid-type,misc]
+class _StrictLoader(_SafeLoader):
     """Safe YAML that refuses a key given twice in one mapping (PyYAML would silently keep the last)."""
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:

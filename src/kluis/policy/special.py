@@ -61,9 +61,9 @@ def _named(vocabulary: Vocabulary, specials: dict[str, SpecialCategory], at: str
            name: Text | None, description: Text | None) -> Iterator[Problem]:
     """One problem for the item, at the first of its texts that gives it away."""
     texts = [("id", item_id, True)]
-    for key, text in (("name", name), ("description", description)):
-        if text is not None:
-            texts += [(f"{key}.nl", text.nl, True), (f"{key}.en", text.en, True)]
+    for key, given in (("name", name), ("description", description)):
+        if given is not None:
+            texts += [(f"{key}.nl", given.nl, True), (f"{key}.en", given.en, True)]
     for key, text, is_name in texts:
         labels = vocabulary.labels(text, name=is_name)
         if NATIONAL_ID in labels:

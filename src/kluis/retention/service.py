@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
+from kluis.db import rowcount
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
@@ -60,7 +61,8 @@ def stamp(session: Session, rule_book: rules.RuleBook, rows: Sequence[dict[str, 
     A row kept from the last activity that did not come from the person (R-RET-1) gets the person's own
     last activity as its ``last_activity_at``: the latest of ``people`` and of the rows the person gave here.
     Returns that own last activity per person as these rows show it, for ``keep.extend`` to move forward."""
-    own_sources, own = rule_book.own_sources, {}
+    own_sources = rule_book.own_sources
+    own: dict[uuid.UUID, datetime] = {}
     for row in rows:
         if row["source"] in own_sources:
             pid, at = row["person_id"], row["last_activity_at"]
@@ -103,7 +105,7 @@ def follow(session: Session, rule_book: rules.RuleBook, people: Mapping[uuid.UUI
     others kept from the last activity follow it, as they follow a reported activity (R-RET-1). Only people who
     had records before are looked at, so a batch of new people costs nothing."""
     moved = {pid: at for pid, at in own.items() if people[pid].has_records
-             and (people[pid].activity is None or at > people[pid].activity)}
+             and ((before := people[pid].activity) is None or at > before)}
     kept = rule_book.rules_with({Trigger.LAST_ACTIVITY})
     if not moved or not kept:
         return
@@ -193,7 +195,7 @@ def record_activity(session: Session, clock: Clock, policy: Policy, actor: str, 
                                  Record.last_activity_at < when)
             .values(last_activity_at=when, due_at=rule_book.due_at(rule, when), updated_at=now)
             .execution_options(synchronize_session=False))
-        changed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        changed += rowcount(result)
     if changed:
         keep.refresh(session, [person_id])  # a later due date can also be an earlier one (a shorter rule)
     if changed or moved:
@@ -307,6 +309,7 @@ def _latest_record_events(session: Session, record_ids: Sequence[uuid.UUID]) -> 
         for rid, at, consent in session.execute(
                 select(TriggerEvent.record_id, TriggerEvent.at, TriggerEvent.with_consent)
                 .where(TriggerEvent.record_id.in_(ids)).order_by(TriggerEvent.at, TriggerEvent.recorded_at)):
+            assert rid is not None  # one of ids
             found[rid] = (as_utc(at), consent)
     return found
 
@@ -329,7 +332,7 @@ def _restamp(session: Session, rule_book: rules.RuleBook, person_id: uuid.UUID, 
         due = rule_book.due_at(rule, *start)
         result = session.execute(update(Record).where(Record.person_id == person_id, Record.rule_id == rule.id)
                                  .values(due_at=due, updated_at=now).execution_options(synchronize_session=False))
-        changed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+        changed += rowcount(result)
     return changed, due
 
 

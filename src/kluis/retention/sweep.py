@@ -33,6 +33,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Uuid,
@@ -239,13 +240,12 @@ def _erase_emptied(kluis: Kluis, session: Session, run_id: UUID, now: datetime, 
     if marked:
         chosen = query.with_for_update(of=person, skip_locked=True).cte("chosen")
         at = kluis.clock.now()
-        found = session.execute(
+        found = sorted(session.execute(
             update(person).where(person.c.id == chosen.c.id)
             .values(shredded_at=at, updated_at=at, keep_until=None)
-            .returning(chosen.c.id, chosen.c.keep_until)).all()
-        found.sort(key=lambda row: (row.keep_until, row.id))
+            .returning(chosen.c.id, chosen.c.keep_until)).all(), key=lambda row: (row.keep_until, row.id))
     else:
-        found = session.execute(query).all()
+        found = list(session.execute(query).all())
     if not found:
         return False
     ids = sorted(row.id for row in found)  # in key order: the lookups below walk each index forward
@@ -297,7 +297,7 @@ def _sweep_records_pg(kluis: Kluis, connection: Connection, now: datetime, batch
             table.drop(session.connection(), checkfirst=True)
             table.create(session.connection())
         holds = active_holds(session, now)
-        address = literal_column("ctid")
+        address: ColumnElement[Any] = literal_column("ctid")
         records = Record.__table__
         # Numbered in the order the scan meets them, which for a large sweep (a bitmap scan) is physical order;
         # no sort of a million addresses.
@@ -355,7 +355,7 @@ def _delete_noted_pg(session: Session, now: datetime, holds: ActiveHolds, lo: in
     table = Record.__table__
     noted = func.array(select(_DUE.c.t).where(_DUE.c.n > lo, _DUE.c.n <= hi).scalar_subquery())
     here = and_(literal_column("ctid") == any_(noted), sweepable(table, now, holds))
-    chosen = select(literal_column("ctid")).where(here).with_for_update(skip_locked=True)
+    chosen: Select[Any] = select(literal_column("ctid")).where(here).with_for_update(skip_locked=True)
     gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
             .returning(table.c.rule_id, table.c.due_at).cte("gone"))
     tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
@@ -373,8 +373,8 @@ def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch:
     """Up to ``batch`` due, unheld rows from the due_at index, the earliest due first (no sort: the order
     is the index's), locked with SKIP LOCKED and deleted by row address; the counts per rule."""
     table = Record.__table__
-    chosen = (select(literal_column("ctid")).where(sweepable(table, now, holds)).order_by(table.c.due_at)
-              .limit(batch).with_for_update(skip_locked=True))
+    chosen: Select[Any] = (select(literal_column("ctid")).where(sweepable(table, now, holds)).order_by(table.c.due_at)
+                           .limit(batch).with_for_update(skip_locked=True))
     gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
             .returning(table.c.rule_id, table.c.due_at).cte("gone"))
     return {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))

@@ -17,9 +17,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
+from kluis.db import rowcount
 from kluis.kit.errors import DomainError
 from kluis.mail.models import Outbox
 from kluis.rights import mail as rights_mail
@@ -110,13 +112,11 @@ def address_bucket(kluis: Kluis, key: str) -> Bucket:
 
 def _ensure_row(session: Session, key: str, now: datetime) -> None:
     dialect = session.get_bind().dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
-        session.execute(insert(IntakeLimit).values(key=key, last_hit=now, hits=[])
-                        .on_conflict_do_nothing(index_elements=["key"]))
+    row = {"key": key, "last_hit": now, "hits": []}
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(IntakeLimit).values(row).on_conflict_do_nothing(index_elements=["key"]))
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(IntakeLimit).values(row).on_conflict_do_nothing(index_elements=["key"]))
     elif session.get(IntakeLimit, key) is None:
         session.add(IntakeLimit(key=key, last_hit=now, hits=[]))
         session.flush()
@@ -148,7 +148,7 @@ def prune(session: Session, kluis: Kluis, now: datetime) -> int:
     longest = max(timedelta(minutes=kluis.settings.intake_client_window_minutes),
                   timedelta(hours=kluis.settings.intake_address_window_hours))
     result = session.execute(delete(IntakeLimit).where(IntakeLimit.last_hit <= now - longest))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def expire_unverified(session: Session, kluis: Kluis, actor: str, batch: int = 500,
@@ -179,7 +179,7 @@ def expire_unverified(session: Session, kluis: Kluis, actor: str, batch: int = 5
         request.state, request.closed_at, request.updated_at = State.EXPIRED, now, now
         request.claimed_person_id = request.address_key = None
     audit.append(session, kluis.clock, actor=actor, action="request.unverified_expired",
-                 object_type="request", details={"requests": len(due), "codes": int(codes.rowcount or 0),
+                 object_type="request", details={"requests": len(due), "codes": rowcount(codes),
                                                  "mails": mails, "days": days})
     return len(due)
 

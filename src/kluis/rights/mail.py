@@ -23,6 +23,7 @@ from kluis.rights.models import AccessPackage, DataSubjectRequest, Rectification
 from kluis.vault.models import Employer
 
 if TYPE_CHECKING:
+    from kluis.policy.schemas import Lang
     from kluis.wiring import Kluis
 
 CODE_TEMPLATE = "rights_code"
@@ -290,7 +291,7 @@ def party_names(kluis: Kluis, told: list[dict[str, str]], lang: str) -> list[dic
 def build_rectified(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
     """R-DSR-5: the person hears what was corrected (field names) and which recipients were told."""
     rectification = _row_of(session, Rectification, row, "rectification_id")
-    lang = "en" if row.lang == "en" else "nl"
+    lang: Lang = "en" if row.lang == "en" else "nl"
     category = kluis.policy.category(rectification.category)
     fields = {f.id: f.name.get(lang) for f in category.fields}
     return mail.MessageContext(values={
@@ -303,7 +304,7 @@ def build_recipient_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.
     """Art. 19 to a recipient or processor: which person's record was corrected, by ids only; the recipient
     reads the corrected values through Kluis or asks the DPO."""
     rectification = _row_of(session, Rectification, row, "rectification_id")
-    lang = "en" if row.lang == "en" else "nl"
+    lang: Lang = "en" if row.lang == "en" else "nl"
     return mail.MessageContext(values={
         "person_id": str(rectification.person_id), "record_id": str(rectification.record_id),
         "category": kluis.policy.category(rectification.category).name.get(lang),

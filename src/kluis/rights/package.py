@@ -82,9 +82,9 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         writer = _PackageWriter(zf, session, person_id, dek, portability)
         facts = writer.write_records()
-        manifest = {"kind": "portability" if portability else "access", "person_id": str(person_id),
-                    "made_at": made_at.isoformat(), "language": lang, "policy_version": version,
-                    "counts": facts.counts}
+        manifest: dict[str, Any] = {"kind": "portability" if portability else "access", "person_id": str(person_id),
+                                    "made_at": made_at.isoformat(), "language": lang, "policy_version": version,
+                                    "counts": facts.counts}
         if not portability:
             manifest["datasets"] = dataset_counts
             for rows in external:
@@ -234,16 +234,16 @@ class _PackageWriter:
         # (JSON, then CSV with the columns the JSON pass found), so memory stays flat whatever the size.
         counts: dict[str, int] = {}
         with_files: set[str] = set()
-        read_once: dict[str, list[dict[str, Any]]] | None = {}
+        read_once: dict[str, list[dict[str, Any]]] | None = None
         first = list(self._entries(None, limit=READ_ONCE + 1))
         if len(first) <= READ_ONCE:
+            read_once = {}
             for entry in first:
-                read_once.setdefault(entry["category"], []).append(entry)  # type: ignore[union-attr]
+                read_once.setdefault(entry["category"], []).append(entry)
                 counts[entry["category"]] = counts.get(entry["category"], 0) + 1
                 if "file" in entry:
                     with_files.add(entry["category"])
         else:
-            read_once = None
             first.clear()
             kinds = self.session.execute(self._query(Record.category, Record.content_kind, func.count())
                                          .group_by(Record.category, Record.content_kind)).all()
@@ -253,7 +253,7 @@ class _PackageWriter:
                     with_files.add(category)
         facts = ReportFacts(counts=dict(sorted(counts.items())))
         for category in facts.counts:
-            entries = ((lambda c=category: iter(read_once[c])) if read_once is not None  # type: ignore[misc]
+            entries = ((lambda c=category: iter(read_once[c])) if read_once is not None
                        else (lambda c=category: self._entries(c)))
             columns = self._write_json(category, facts, entries)
             facts.purposes |= facts.category_purposes[category]

@@ -14,6 +14,7 @@ import os
 import struct
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -22,6 +23,9 @@ from sqlalchemy.orm import Session
 
 from kluis.rights.models import AccessPackageChunk
 from kluis.vault.crypto import Unreadable
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 CHUNK = 64 * 1024
 PREFIX = 7  # random nonce prefix; + 4-byte chunk number + 1-byte last flag = the 12-byte GCM nonce
@@ -70,15 +74,16 @@ class SealedWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+    def write(self, data: Buffer, /) -> int:
         if self.closed:
             raise ValueError("write to a closed package")
+        size = memoryview(data).nbytes
         self._buffer += data
-        self.size += len(data)
+        self.size += size
         while len(self._buffer) > CHUNK:  # keep the tail: the last chunk is only known at close
             self._emit(bytes(self._buffer[:CHUNK]), last=False)
             del self._buffer[:CHUNK]
-        return len(data)
+        return size
 
     def close(self) -> None:
         if not self.closed:

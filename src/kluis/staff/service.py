@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.config import Settings
+from kluis.db import rowcount
 from kluis.kit.clock import Clock
 from kluis.kit.errors import Conflict, Invalid, NotFound, Problem, Unauthenticated
 from kluis.kit.ids import new_id
@@ -342,4 +343,4 @@ def logout(session: Session, clock: Clock, token: str | None) -> bool:
 
 def _end_sessions(session: Session, staff_id: uuid.UUID) -> int:
     result = session.execute(delete(StaffSession).where(StaffSession.staff_id == staff_id))
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rowcount(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import inspect
 import re
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
@@ -102,7 +103,8 @@ def install(app: FastAPI) -> None:
             return response
         if fallback is None:
             raise exc
-        return await fallback(request, exc)  # type: ignore[no-any-return]
+        answer = fallback(request, exc)  # Starlette takes plain and async handlers alike
+        return await answer if inspect.isawaitable(answer) else answer
 
     app.add_exception_handler(HTTPException, console_http_error)
 

@@ -139,7 +139,8 @@ def write_event(connection: Any, event: dict[str, Any]) -> None:
 
 
 def _records(rows: Sequence[Any], person_id: uuid.UUID) -> list[RecordRow]:
-    return [RecordRow(*row[_RECORD:_RECORD + 10], as_utc(row[_RECORD + 10]), as_utc(row[_RECORD + 11]), person_id)
+    return [RecordRow._make((*row[_RECORD:_RECORD + 10], as_utc(row[_RECORD + 10]), as_utc(row[_RECORD + 11]),
+                             person_id))
             for row in rows if row[_RECORD] is not None]
 
 

@@ -96,7 +96,7 @@ class KeyStore:
         if held is None or held[0] is not transaction:
             held = (transaction, {})
             data_session.info["kluis.keys"] = held
-        return held[1]  # type: ignore[no-any-return]
+        return held[1]
 
     def _forget(self, data_session: Session, person_ids: Iterable[UUID]) -> None:
         known = self._known(data_session)

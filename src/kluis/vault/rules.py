@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from kluis.kit.errors import Problem
@@ -76,5 +77,5 @@ def with_path(findings: tuple[Finding, ...], path: str) -> list[Problem]:
     return [Problem(f"{path}.{field}", code, message) for field, code, message in findings]
 
 
-def _list(ids: set[str] | list[str]) -> str:
+def _list(ids: Iterable[str]) -> str:
     return ", ".join(sorted(ids))

@@ -8,7 +8,7 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,7 +28,7 @@ from kluis.vault.guard import ContentGuard
 from kluis.vault.identifiers import normalise
 from kluis.vault.keystore import KeyStore
 from kluis.vault.models import Employer, Identifier, Person, Record
-from kluis.vault.schemas import FileIn, IdentifierIn, PersonIn, PersonPatch, RecordIn, RecordOut
+from kluis.vault.schemas import BatchRecordIn, FileIn, IdentifierIn, PersonIn, PersonPatch, RecordIn, RecordOut
 
 
 @dataclass
@@ -168,8 +168,8 @@ class Vault:
     def add_records(self, person_id: uuid.UUID | None, items: Sequence[RecordIn]) -> list[uuid.UUID]:
         """Add one or many records atomically: any bad item rejects all, listing every problem."""
         single = person_id is not None
-        owners = [person_id if single else item.person_id for item in items  # type: ignore[attr-defined]
-                  ] if items else []
+        # Without a person_id the items are a batch's, each naming its person.
+        owners = [person_id if single else cast(BatchRecordIn, item).person_id for item in items] if items else []
         living = self.session.execute(select(Person.id, Person.employer_id, Person.last_activity_at, Person.created_at,
                                              Person.keep_until)
                                       .where(Person.id.in_(set(owners)), Person.shredded_at.is_(None))).all()
@@ -180,7 +180,7 @@ class Vault:
         prepared: list[tuple[uuid.UUID, RecordIn, bytes, uuid.UUID | None]] = []
         for index, (owner, item) in enumerate(zip(owners, items, strict=True)):
             path = "record" if single else f"items[{index}]"
-            if owner not in employers:
+            if owner is None or owner not in employers:
                 problems.append(Problem("person_id" if single else f"{path}.person_id", "person_not_found",
                                         "no such person"))
                 continue

@@ -12,7 +12,7 @@ PURPOSE_HEADER = "Kluis-Purpose"
 
 
 def kluis_of(request: Request) -> Kluis:
-    return request.app.state.kluis  # type: ignore[no-any-return]
+    return request.app.state.kluis
 
 
 def client_address(request: Request) -> str:

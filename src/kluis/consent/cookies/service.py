@@ -31,6 +31,7 @@ from kluis.consent.cookies.rules import (
     normalise_path,
     parse_sites,
 )
+from kluis.db import rowcount
 from kluis.kit.clock import Clock
 from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
@@ -163,7 +164,7 @@ class CookieConsent:
             statement = sqlite.insert(CookieBannerRevision).values(row).on_conflict_do_nothing()
         else:
             statement = insert(CookieBannerRevision).values(row)
-        if self.session.execute(statement).rowcount:  # type: ignore[attr-defined]
+        if rowcount(self.session.execute(statement)):
             audit.append(self.session, self.clock, actor=audit.SYSTEM, action="cookie_banner.revision_kept",
                          object_type="cookie_banner_revision", object_ids=[banner.revision],
                          details={"categories": list(banner.categories)})

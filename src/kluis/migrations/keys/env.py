@@ -1,7 +1,7 @@
 """Alembic environment shared by both schemas; the target (data or keys) comes from the config."""
 
 from alembic import context
-from sqlalchemy import engine_from_config, pool
+from sqlalchemy import Connection, engine_from_config, pool
 
 from kluis.migrations.models import METADATA
 
@@ -11,7 +11,7 @@ metadata = METADATA[target]
 VERSION_TABLE = "alembic_version" if target == "data" else "alembic_version_keys"
 
 
-def run(connection) -> None:  # type: ignore[no-untyped-def]
+def run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,

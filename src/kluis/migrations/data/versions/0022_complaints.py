@@ -6,6 +6,7 @@ Create Date: 2026-12-02 05:00:00
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -55,7 +56,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_complaint_state_deadline", ["state", "deadline_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_complaint_person_id"), ["person_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_complaint_request_id"), ["request_id"], unique=False)
-    for table, columns in (
+    tables: tuple[tuple[str, list[sa.Column[Any]]], ...] = (
         ("complaint_message", [sa.Column("seq", sa.Integer(), nullable=False),
                                sa.Column("kind", sa.String(length=12), nullable=False),
                                sa.Column("sealed", sa.LargeBinary(), nullable=False),
@@ -65,7 +66,8 @@ def upgrade() -> None:
                             sa.Column("tries", sa.Integer(), nullable=False),
                             sa.Column("created_at", kluis.db.UTCDateTime(timezone=True), nullable=False),
                             sa.Column("expires_at", kluis.db.UTCDateTime(timezone=True), nullable=False),
-                            sa.Column("used_at", kluis.db.UTCDateTime(timezone=True), nullable=True)])):
+                            sa.Column("used_at", kluis.db.UTCDateTime(timezone=True), nullable=True)]))
+    for table, columns in tables:
         op.create_table(
             table,
             sa.Column("id", sa.Uuid(), nullable=False),
