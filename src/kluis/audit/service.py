@@ -158,7 +158,7 @@ def _renamed(statement: Any, n: int) -> Any:
     already and keep their values."""
     renamed: dict[str, BindParameter[Any]] = {}
 
-    def rename(element: Any) -> Any:
+    def rename(element: Any, **_: Any) -> Any:
         if not isinstance(element, BindParameter) or element.unique:
             return None
         if element.key not in renamed:

@@ -339,7 +339,7 @@ def test_r_gov_1_writes_that_go_along_keep_their_own_bind_names_and_values(kluis
         audit.along(session, note, {"key": "b" * 64, "at": clock.now(), "hits": [2]})
         audit.along(session, touch, {"which": "c" * 64, "hits": [3]})
     with kluis.db.sessions() as session:
-        found = dict(session.execute(select(limits.c.key, limits.c.hits)).tuples().all())
+        found = {key: hits for key, hits in session.execute(select(limits.c.key, limits.c.hits))}
     assert found == {"a" * 64: [1], "b" * 64: [2], "c" * 64: [3]}
 
 
