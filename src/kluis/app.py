@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 
 from kluis import __version__
+from kluis.audit import verifications
 from kluis.audit import verify as audit_log
 from kluis.breaches.api import router as breaches_router
 from kluis.breaches.console import router as breaches_console
@@ -99,9 +100,14 @@ def create_app(kluis: Kluis) -> FastAPI:
         with kluis.db.sessions() as session:
             session.execute(text("SELECT 1"))
             sealing = audit_log.status(session, kluis.clock)
+            verified = verifications.last(session, kluis.clock, kluis.settings)
         return {"status": "ok", "version": __version__, "database": kluis.db.dialect,
                 "policy": kluis.policy.content_hash[:12], "audit_sealed_seq": sealing.sealed_seq,
-                "audit_unsealed": sealing.unsealed, "audit_lag_seconds": round(sealing.lag_seconds, 1)}
+                "audit_unsealed": sealing.unsealed, "audit_lag_seconds": round(sealing.lag_seconds, 1),
+                "audit_verified_at": verified.at.isoformat() if verified else None,
+                "audit_verified_seq": verified.through_seq if verified else None,
+                "audit_verified_ok": verified.ok and verified.trusted is not False if verified else None,
+                "audit_verified_stale": verified.stale if verified else True}
 
     return app
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     # HMAC key (32 bytes, base64url) of the audit log's sealed links (docs/audit.md): outside the database, so
     # whoever can write the database cannot rewrite the log unnoticed. Give auditors this key, not write access.
     audit_key: SecretStr | None = None
+    # The worker verifies the audit log this often (incrementally: what was sealed since the last run) and walks
+    # it in full this often; the console warns when the newest verification is older than twice the first.
+    audit_verify_minutes: float = Field(default=60, gt=0)
+    audit_full_verify_hours: float = Field(default=24, gt=0)
     policy_file: Path = DEFAULT_POLICY_FILE
     base_url: str = "http://127.0.0.1:8000"
     cookie_secure: bool = False

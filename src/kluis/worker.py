@@ -2,8 +2,8 @@
 
 A poller is anything with a ``name`` and ``poll(kluis) -> int``: claim what is due, do it, and say how
 many items it handled (0: nothing due): deadline reminders, unverified requests (lapsed after 30 days), access
-packages (build and expiry), expired authority-order exports, the mail outbox, the audit log's sealer. Later
-job kinds add theirs to ``pollers()``.
+packages (build and expiry), expired authority-order exports, the mail outbox, the audit log's sealer and its
+scheduled verification. Later job kinds add theirs to ``pollers()``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Annotated, Protocol
 import typer
 
 from kluis import schema, wiring
-from kluis.audit.tasks import SealPoller
+from kluis.audit.tasks import SealPoller, VerifyPoller
 from kluis.breaches.tasks import DeadlinePoller, NotifyPoller
 from kluis.complaints.tasks import ComplaintPoller
 from kluis.erasure.tasks import ErasurePoller
@@ -48,9 +48,9 @@ def pollers() -> list[Poller]:
     for module in MESSAGE_MODULES:
         importlib.import_module(module)
     # Mail before erasure: notices queued before an erasure leave while the address is still there.
-    # The sealer last: it links what the others committed in the same round.
+    # The sealer last: it links what the others committed in the same round; then, when due, the verifier.
     return [ReminderPoller(), ComplaintPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), DeadlinePoller(),
-            NotifyPoller(), ExportExpiryPoller(), MailPoller(), ErasurePoller(), SealPoller()]
+            NotifyPoller(), ExportExpiryPoller(), MailPoller(), ErasurePoller(), SealPoller(), VerifyPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:

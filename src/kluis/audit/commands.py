@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from kluis import wiring
-from kluis.audit import sealer
+from kluis.audit import sealer, verifications
 from kluis.audit import verify as audit_log
 from kluis.audit.keys import audit_key
 from kluis.kit.cli import domain_errors, err, out
@@ -23,8 +23,12 @@ def verify(anchor: Annotated[list[str] | None, typer.Option(
            key: Annotated[str | None, typer.Option(
                "--key", envvar="KLUIS_AUDIT_KEY", show_envvar=False,
                help="The audit key (base64url), for an auditor without the configuration; "
-                    "default KLUIS_AUDIT_KEY.")] = None) -> None:
-    """Walk the whole log and report the first event that does not hold (exit 1), or OK with what is unsealed."""
+                    "default KLUIS_AUDIT_KEY.")] = None,
+           record: Annotated[bool, typer.Option(
+               "--record/--no-record", help="Record the outcome, which the console shows (only when verifying with "
+                                            "the configured key); --no-record for read-only access.")] = True) -> None:
+    """Walk the whole log and report the first event that does not hold (exit 1), or OK with what is unsealed.
+    The outcome is recorded: the console shows the newest verification, the worker's or this one."""
     try:
         anchors = [audit_log.Anchor.parse(a) for a in anchor or []]
     except ValueError as exc:
@@ -32,8 +36,10 @@ def verify(anchor: Annotated[list[str] | None, typer.Option(
         raise typer.Exit(2) from None
     kluis = wiring.for_cli()
     secret = audit_key(key if key is not None else kluis.settings.audit_key)
-    with kluis.db.sessions() as session:
-        result = audit_log.verify(session, secret, anchors)
+    configured = kluis.settings.audit_key
+    own_key = configured is not None and key in (None, configured.get_secret_value())
+    result = verifications.run(kluis.db, secret, kluis.clock, by=verifications.CLI, anchors=anchors,
+                               record=record and own_key)
     if not result.ok:
         where = f"at event {result.broken_seq}" if result.broken_seq is not None else "before any event"
         err.print(f"[red]BROKEN[/red] {where}: {result.reason} ({result.checked} sealed events before it hold)",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, Sequence, String
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Integer, Sequence, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, UTCDateTime
@@ -62,3 +62,29 @@ class AuditSeal(Base):
     key_id: Mapped[str | None] = mapped_column(String(32))
     sealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditVerification(Base):
+    """One run of verification (the worker's, on its schedule, or `kluis audit verify`): when, how far it got,
+    and what it found. The console shows the newest instead of walking the log per page. Each row is MACed with
+    the audit key, so the next run may start from its ``through_seq`` / ``through_mac`` (an incremental run) and
+    treat them as an anchor; a row written without the key is not trusted."""
+
+    __tablename__ = "audit_verification"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())  # when the run ended
+    by: Mapped[str] = mapped_column(String(16))  # "worker" or "cli"
+    full: Mapped[bool] = mapped_column(Boolean)  # walked from the first event, not from an earlier run
+    from_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    through_seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    through_mac: Mapped[str] = mapped_column(String(64))
+    checked: Mapped[int] = mapped_column(Integer)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    broken_seq: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    reason: Mapped[str] = mapped_column(String(400))
+    unsealed: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+    full_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the last full walk this run builds on
+    key_id: Mapped[str] = mapped_column(String(32))
+    mac: Mapped[str] = mapped_column(String(64))

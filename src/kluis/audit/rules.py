@@ -51,6 +51,13 @@ def watermark_mac(key: bytes, sealed_seq: int, sealed_mac: str, key_id: str) -> 
                     hashlib.sha256).hexdigest()
 
 
+def verification_mac(key: bytes, fields: dict[str, Any]) -> str:
+    """The MAC of a recorded verification (every field but its row id and this MAC): only a holder of the key
+    can write a record that a later run starts from, or that the console trusts."""
+    body = {name: _instant(value) if isinstance(value, datetime) else value for name, value in fields.items()}
+    return hmac.new(key, b"kluis-audit-verification\x00" + _dump(body), hashlib.sha256).hexdigest()
+
+
 def key_id(key: bytes) -> str:
     """A name for the key that reveals nothing of it: which key sealed the chain, so a wrong one is told apart
     from tampering."""

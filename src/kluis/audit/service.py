@@ -16,6 +16,8 @@ from uuid import UUID
 from sqlalchemy import JSON, DateTime, String, bindparam, column, func, insert, select, true
 from sqlalchemy import event as sqlalchemy_events
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.visitors import replacement_traverse
 
 from kluis.audit.models import EVENT_SEQUENCE, AuditEvent
 from kluis.kit.clock import Clock, as_utc
@@ -77,7 +79,11 @@ def along(session: Session, statement: Any, params: dict[str, Any]) -> None:
     """Run ``statement`` (a write whose outcome the caller does not need: no RETURNING, no row count) when this
     transaction's events are written, at the latest when it commits: on PostgreSQL in the same statement, as a
     data-modifying CTE, saving its round trip. At once when the transaction neither appended nor ``expect``-ed
-    events. Its bind names must differ from every other write's that may go along (prefix them)."""
+    events. ``params`` are the statement's own bind names: the combined statement gives each write bind names of
+    its own, so two writes (the same statement twice, too) may use the same names. Every value the statement
+    writes is a ``bindparam`` or a literal in the statement (none named only by ``params``). Writes that go along
+    together must not depend on one another: PostgreSQL runs sibling CTEs on one snapshot, so none sees the
+    rows another writes."""
     pending = session.info.get(_INFO)
     if pending is None or pending.transaction is not session.get_transaction():
         session.connection().execute(statement, params)
@@ -96,8 +102,8 @@ def write_pending(session: Session) -> None:
     connection = session.connection()
     if events and connection.dialect.name == "postgresql":
         params = {"audit_events": _pg_rows(events)}
-        for _, bound in writes:
-            params.update(bound)
+        for n, (_, bound) in enumerate(writes):
+            params.update({_along_name(n, name): value for name, value in bound.items()})
         connection.execute(_pg_insert(tuple(statement for statement, _ in writes)), params)
         return
     if events:  # SQLite: seq is the rowid, numbered by the one writer when NULL is given
@@ -138,9 +144,31 @@ def _pg_insert(writes: tuple[Any, ...]) -> Any:
                     .select_from(txid.join(rows, true())))
         built = insert(_events).from_select(["seq", *_FIELDS], numbered)
         for n, write in enumerate(writes):
-            built = built.add_cte(write.cte(f"along_{n}"))
+            built = built.add_cte(_renamed(write, n).cte(f"along_{n}"))
         _pg_inserts[writes] = built  # the statements themselves are the key: it keeps them alive
     return built
+
+
+def _along_name(n: int, name: str) -> str:
+    return f"along_{n}_{name}"
+
+
+def _renamed(statement: Any, n: int) -> Any:
+    """The ``n``-th write going along, its bind names made its own (``along_<n>_<name>``): the writes and the
+    events share one statement, and so one namespace of parameters. Anonymous binds (literals) are unique
+    already and keep their values."""
+    renamed: dict[str, BindParameter[Any]] = {}
+
+    def rename(element: Any, **_: Any) -> Any:
+        if not isinstance(element, BindParameter) or element.unique:
+            return None
+        if element.key not in renamed:
+            renamed[element.key] = BindParameter(_along_name(n, element.key), element.value, type_=element.type,
+                                                 required=element.required, expanding=element.expanding,
+                                                 callable_=element.callable)
+        return renamed[element.key]
+
+    return replacement_traverse(statement, {}, rename)
 
 
 @sqlalchemy_events.listens_for(Session, "before_commit")

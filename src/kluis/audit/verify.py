@@ -2,7 +2,10 @@
 
 Verification streams every event with its link in sequence order (constant memory) and needs only read
 access and the audit key: an auditor can run it without being able to write the database. It names the
-first event whose link does not hold: changed, added after sealing, missing, or moved.
+first event whose link does not hold: changed, added after sealing, missing, or moved. It may also start
+after an event an earlier run verified (``since``): the keyed links chain from there, so everything sealed
+after it is checked as in a full walk, but not what lies before (``kluis.audit.verifications`` says when a
+full walk is due).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from kluis.audit.models import GENESIS_HASH, AuditEvent, AuditLink, AuditSeal
@@ -23,6 +26,7 @@ _events = AuditEvent.__table__
 _links = AuditLink.__table__
 _WALK = (select(_events, _links.c.gap_before, _links.c.mac)
          .select_from(_events.outerjoin(_links, _links.c.seq == _events.c.seq)).order_by(_events.c.seq))
+_WALK_AFTER = _WALK.where(_events.c.seq > bindparam("after"))
 
 
 @dataclass(frozen=True)
@@ -128,9 +132,13 @@ class _Walk:
         return None
 
 
-def verify(session: Session, key: bytes, anchors: Iterable[Anchor] = (), batch: int = 2000) -> Verification:
-    """Walk the whole log in sequence order, in constant memory; report the first event that does not hold.
+def verify(session: Session, key: bytes, anchors: Iterable[Anchor] = (), batch: int = 2000,
+           since: Anchor | None = None) -> Verification:
+    """Walk the log in sequence order, in constant memory; report the first event that does not hold.
 
+    The whole log, or with ``since`` (an event and its link that an earlier run verified, kept where only the
+    key could have written it) the events after it: their keyed links chain from ``since``, and the unkeyed
+    links of events from before sealing are left to full walks. ``checked`` then counts the events after it.
     The links are walked before the watermark is judged, so a rewrite names the first event it changed, not
     the watermark it could not forge."""
     seal = session.get(AuditSeal, 1)
@@ -138,9 +146,16 @@ def verify(session: Session, key: bytes, anchors: Iterable[Anchor] = (), batch: 
         return Verification(False, 0, 0, GENESIS_HASH, 1, "the seal row is missing: the log was rewritten")
     kid = key_id(key)
     walk = _Walk(key, {a.seq: a.hash for a in anchors})
+    resumed = since is not None and since.seq > 0
+    if since is not None and resumed:
+        reason = _resume(session, seal, since)
+        if reason:
+            return walk.broken(since.seq, reason)
+        walk.seq, walk.mac = since.seq, since.hash
+    events = (_WALK_AFTER if resumed else _WALK).execution_options(yield_per=batch)
     unsealed, oldest = 0, None
-    for event in session.execute(_WALK.execution_options(yield_per=batch)):
-        reason = walk.old_link(event)
+    for event in session.execute(events, {"after": walk.seq} if resumed else {}):
+        reason = None if resumed else walk.old_link(event)
         if reason:
             return walk.broken(event.seq, reason)
         if event.seq > seal.sealed_seq:
@@ -165,3 +180,14 @@ def verify(session: Session, key: bytes, anchors: Iterable[Anchor] = (), batch: 
                                          "(removed, or the log was cut back before it)")
     return Verification(True, walk.checked, walk.seq, walk.mac, unsealed=unsealed, oldest_unsealed_at=oldest,
                         gaps=walk.gaps)
+
+
+def _resume(session: Session, seal: AuditSeal, since: Anchor) -> str | None:
+    """Why an incremental walk cannot start after ``since``, if it cannot."""
+    if seal.sealed_seq < since.seq:
+        return (f"the watermark ({seal.sealed_seq}) is behind event {since.seq}, which an earlier verification "
+                "found sealed: an old watermark was put back, or the log cut back")
+    link = session.get(AuditLink, since.seq)
+    if link is None or not same(link.mac, since.hash):
+        return "the event's link changed (or went) after an earlier verification found it sound"
+    return None

@@ -31,9 +31,8 @@ _LOCK_JOB = (select(_jobs, holds.ANY_ACTIVE.label("any_hold")).where(_jobs.c.id 
 # What a run may change on its job; the rest (id, person, reason, creation) is fixed when it is queued.
 _RUN_COLUMNS = ("state", "step", "result", "attempts", "next_attempt_at", "locked_until", "locked_by", "last_error",
                 "certificate", "updated_at", "finished_at")
-# Bind names carry a prefix: these writes may go along with the audit events, in one statement (audit.along).
-_SAVE_JOB = update(_jobs).where(_jobs.c.id == bindparam("job_job_id")).values(
-    {c: bindparam(f"job_{c}", type_=_jobs.c[c].type) for c in _RUN_COLUMNS})
+_SAVE_JOB = update(_jobs).where(_jobs.c.id == bindparam("job_id")).values(
+    {c: bindparam(c, type_=_jobs.c[c].type) for c in _RUN_COLUMNS})
 _OPEN_JOB = (select(_jobs.c.id).where(_jobs.c.person_id == bindparam("person_id"),
                                       _jobs.c.state.not_in((JobState.DONE, JobState.CANCELLED)))
              .limit(1).scalar_subquery())
@@ -50,9 +49,8 @@ _LOCK_PERSON_WITH_KEY = (
     select(_people.c.id, _people.c.shredded_at, _person_keys.c.wrapped, _person_keys.c.kek_id)
     .select_from(_people.outerjoin(_person_keys, _person_keys.c.person_id == _people.c.id))
     .where(_people.c.id == bindparam("person_id")).with_for_update(of=_people))
-_ERASE_PERSON = update(_people).where(_people.c.id == bindparam("person_person_id")).values(
-    {c: bindparam(f"person_{c}", type_=_people.c[c].type)
-     for c in ("erased_at", "updated_at", "keep_until", "shredded_at")})
+_ERASE_PERSON = update(_people).where(_people.c.id == bindparam("person_id")).values(
+    {c: bindparam(c, type_=_people.c[c].type) for c in ("erased_at", "updated_at", "keep_until", "shredded_at")})
 _REMEMBER = (update(_jobs)
              .where(_jobs.c.id == bindparam("job_id"), _jobs.c.locked_by == bindparam("owner"),
                     _jobs.c.state == JobState.RUNNING)
@@ -95,7 +93,7 @@ def lock_job(session: Session, job_id: uuid.UUID, now: datetime) -> tuple[Erasur
 def save_job(session: Session, job: ErasureJob) -> None:
     """Write what a run may have changed on a job read with ``lock_job``: with the transaction's audit events
     when it has any, else at once."""
-    audit.along(session, _SAVE_JOB, {"job_job_id": job.id, **{f"job_{c}": getattr(job, c) for c in _RUN_COLUMNS}})
+    audit.along(session, _SAVE_JOB, {"job_id": job.id, **{c: getattr(job, c) for c in _RUN_COLUMNS}})
 
 
 def person_and_open_job(session: Session, person_id: uuid.UUID) -> tuple[bool, uuid.UUID | None]:
@@ -127,9 +125,8 @@ def lock_person(session: Session, person_id: uuid.UUID, with_key: bool) -> Any:
 def mark_erased(session: Session, person_id: uuid.UUID, now: datetime, keep_until: datetime | None,
                 shredded: bool) -> None:
     """The person as the vault step leaves them: erased now, bound to what is kept (or shredded, nothing kept)."""
-    audit.along(session, _ERASE_PERSON, {"person_person_id": person_id, "person_erased_at": now,
-                                         "person_updated_at": now, "person_keep_until": keep_until,
-                                         "person_shredded_at": now if shredded else None})
+    audit.along(session, _ERASE_PERSON, {"person_id": person_id, "erased_at": now, "updated_at": now,
+                                         "keep_until": keep_until, "shredded_at": now if shredded else None})
 
 
 def remember(connection: Connection, job_id: uuid.UUID, owner: str, result: dict[str, Any], locked_until: datetime,

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
 from kluis.audit import service as audit
+from kluis.audit import verifications
 from kluis.audit import verify as audit_log
 from kluis.audit.models import AuditEvent
 from kluis.consent.marketing import Marketing
@@ -267,10 +268,12 @@ def dashboard(request: Request) -> Response:
         staff = _require(request, session, Permission.CONSOLE)
         people = session.scalar(select(func.count()).select_from(Person).where(Person.shredded_at.is_(None)))
         records = session.scalar(select(func.count()).select_from(Record))
-        sealing = audit_log.status(session, kluis_of(request).clock) if staff.may(Permission.AUDIT_READ) else None
+        audits = staff.may(Permission.AUDIT_READ)
+        sealing = audit_log.status(session, kluis_of(request).clock) if audits else None
+        verified = verifications.last(session, kluis_of(request).clock, kluis_of(request).settings) if audits else None
         stuck_count, stuck = mail.stuck(session, kluis_of(request).clock.now())
     return _page(request, "staff/dashboard.html", "Dashboard", staff, active="dashboard", people=people or 0,
-                 records=records or 0, sealing=sealing, stuck_count=stuck_count, stuck=stuck)
+                 records=records or 0, sealing=sealing, verified=verified, stuck_count=stuck_count, stuck=stuck)
 
 
 @router.get("/people/{person_id}")
@@ -339,4 +342,6 @@ def audit_page(request: Request) -> Response:
         staff = _require(request, session, Permission.AUDIT_READ)
         events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(AUDIT_PAGE)))
         sealing = audit_log.status(session, kluis_of(request).clock)
-    return _page(request, "staff/audit.html", "Audit log", staff, active="audit", events=events, sealing=sealing)
+        verified = verifications.last(session, kluis_of(request).clock, kluis_of(request).settings)
+    return _page(request, "staff/audit.html", "Audit log", staff, active="audit", events=events, sealing=sealing,
+                 verified=verified)

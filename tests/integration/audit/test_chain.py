@@ -287,11 +287,11 @@ def test_r_gov_1_a_write_that_goes_along_commits_and_rolls_back_with_the_events(
     """``audit.along``: a write handed over to go with the events (in one statement on PostgreSQL) is done by
     the commit, undone with a rollback, and done at once when the transaction has no events to go with."""
     limits = IntakeLimit.__table__
-    note = insert(limits).values(key=bindparam("note_key"), last_hit=bindparam("note_at", type_=limits.c.last_hit.type),
-                                 hits=bindparam("note_hits", type_=limits.c.hits.type))
+    note = insert(limits).values(key=bindparam("key"), last_hit=bindparam("at", type_=limits.c.last_hit.type),
+                                 hits=bindparam("hits", type_=limits.c.hits.type))
 
     def row(key):
-        return {"note_key": key, "note_at": clock.now(), "note_hits": []}
+        return {"key": key, "at": clock.now(), "hits": []}
 
     def stored(session=None):
         if session is not None:
@@ -320,6 +320,27 @@ def test_r_gov_1_a_write_that_goes_along_commits_and_rolls_back_with_the_events(
     assert stored() == {"c" * 64} and events() == 1
     _seal(kluis)
     assert _verify(kluis).ok
+
+
+def test_r_gov_1_writes_that_go_along_keep_their_own_bind_names_and_values(kluis, clock):
+    """The caller names its statement's parameters as it likes: two writes with the same bind names (one
+    statement handed over twice, and another that reuses a name) each keep their own values in the events'
+    statement."""
+    limits = IntakeLimit.__table__
+    note = insert(limits).values(key=bindparam("key"), last_hit=bindparam("at", type_=limits.c.last_hit.type),
+                                 hits=bindparam("hits", type_=limits.c.hits.type))
+    touch = (update(limits).where(limits.c.key == bindparam("which"))
+             .values(hits=bindparam("hits", type_=limits.c.hits.type)))
+    with kluis.db.transaction() as session:
+        session.execute(note, {"key": "c" * 64, "at": clock.now(), "hits": []})
+    with kluis.db.transaction() as session:
+        audit.append(session, kluis.clock, actor="system", action="test.along", object_type="thing")
+        audit.along(session, note, {"key": "a" * 64, "at": clock.now(), "hits": [1]})
+        audit.along(session, note, {"key": "b" * 64, "at": clock.now(), "hits": [2]})
+        audit.along(session, touch, {"which": "c" * 64, "hits": [3]})
+    with kluis.db.sessions() as session:
+        found = {key: hits for key, hits in session.execute(select(limits.c.key, limits.c.hits))}
+    assert found == {"a" * 64: [1], "b" * 64: [2], "c" * 64: [3]}
 
 
 def test_r_gov_1_the_key_id_names_the_key_without_revealing_it(kluis):
