@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, text, update
 
+from kluis import jobs
 from kluis.audit.models import AuditEvent, AuditLink, AuditSeal
 from kluis.audit.rules import key_id, same, seal_mac, sealed_body, watermark_mac
 from kluis.db import Database
@@ -69,7 +70,7 @@ def seal_pass(db: Database, key: bytes, clock: Clock, batch: int = BATCH) -> Pas
     kid = key_id(key)
     with db.transaction() as session:
         connection = session.connection()
-        statement = _SEAL_ROW.with_for_update(skip_locked=True) if db.dialect == "postgresql" else _SEAL_ROW
+        statement = jobs.unclaimed(_SEAL_ROW) if db.dialect == "postgresql" else _SEAL_ROW
         row = connection.execute(statement).one_or_none()
         if row is None:
             return Pass(0, False)  # another sealer holds the row

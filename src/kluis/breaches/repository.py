@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, String, cast, delete, exists, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
+from kluis import jobs
 from kluis.breaches.models import Breach, BreachFiling, BreachPerson
 from kluis.kit.clock import as_utc
 from kluis.rights.models import DataSubjectRequest
@@ -106,16 +107,16 @@ def filings(session: Session, breach_id: uuid.UUID) -> list[BreachFiling]:
 def unfiled_needing_reminder(session: Session, horizon: datetime) -> Sequence[Breach]:
     """Breaches not filed with the AP whose deadline is within the horizon (or passed), not decided as no risk;
     locked, skipping what another worker holds."""
-    return list(session.scalars(
+    return list(session.scalars(jobs.unclaimed(
         select(Breach).where(Breach.ap_filed_at.is_(None), Breach.deadline_at <= horizon,
                              or_(Breach.risk.is_(None), Breach.risk != "no_risk"))
-        .order_by(Breach.deadline_at).with_for_update(skip_locked=True)))
+        .order_by(Breach.deadline_at))))
 
 
 def notifying(session: Session) -> Breach | None:
     """One breach whose people are being notified, locked (skipping one another worker holds)."""
-    return session.scalars(select(Breach).where(Breach.notify_state == "running").order_by(Breach.notify_started_at)
-                           .limit(1).with_for_update(skip_locked=True)).first()
+    return session.scalars(jobs.unclaimed(select(Breach).where(Breach.notify_state == "running")
+                                          .order_by(Breach.notify_started_at).limit(1))).first()
 
 
 def languages(session: Session, person_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from kluis import jobs
 from kluis.complaints.models import Complaint, ComplaintCode, ComplaintMessage
 from kluis.complaints.rules import CLOSED, REMINDER_DAYS, State
 from kluis.mail.models import Outbox
@@ -35,17 +36,15 @@ def reminder_candidates(session: Session, now: datetime, batch: int) -> Sequence
     """Open complaints within the longest reminder's reach of their deadline (a day spare for time zones),
     locked so that two workers do not remind twice."""
     horizon = now + timedelta(days=max(REMINDER_DAYS) + 1)
-    return list(session.scalars(select(Complaint).where(Complaint.state == State.OPEN,
-                                                        Complaint.deadline_at <= horizon)
-                                .order_by(Complaint.deadline_at, Complaint.id).limit(batch)
-                                .with_for_update(skip_locked=True)))
+    return list(session.scalars(jobs.unclaimed(select(Complaint).where(Complaint.state == State.OPEN,
+                                                                       Complaint.deadline_at <= horizon)
+                                               .order_by(Complaint.deadline_at, Complaint.id).limit(batch))))
 
 
 def unverified_before(session: Session, before: datetime, batch: int) -> Sequence[Complaint]:
-    return list(session.scalars(select(Complaint).where(Complaint.state == State.UNVERIFIED,
-                                                        Complaint.received_at <= before)
-                                .order_by(Complaint.received_at, Complaint.id).limit(batch)
-                                .with_for_update(skip_locked=True)))
+    return list(session.scalars(jobs.unclaimed(select(Complaint).where(Complaint.state == State.UNVERIFIED,
+                                                                       Complaint.received_at <= before)
+                                               .order_by(Complaint.received_at, Complaint.id).limit(batch))))
 
 
 def messages(session: Session, complaint_id: uuid.UUID, kind: str | None = None) -> list[ComplaintMessage]:

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kluis import jobs
 from kluis.db import Base, UTCDateTime
+from kluis.erasure.rules import RETRY, JobState
 
 
 class ErasureJob(Base):
@@ -38,3 +40,9 @@ class ErasureJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Erasure jobs as jobs: a run holds its job through several transactions, renewing the lease at each. A claim leaves
+# ``next_attempt_at`` alone (a lapsed lease is found by ``locked_until``), and ``attempts`` counts the waits.
+ERASURE_JOBS = jobs.JobKind(ErasureJob, waiting=(JobState.QUEUED, JobState.WAITING), running=JobState.RUNNING,
+                            backoff=RETRY, counts_claims=False, lease_ends_next_attempt=False)

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
@@ -51,11 +51,6 @@ _LOCK_PERSON_WITH_KEY = (
     .where(_people.c.id == bindparam("person_id")).with_for_update(of=_people))
 _ERASE_PERSON = update(_people).where(_people.c.id == bindparam("person_id")).values(
     {c: bindparam(c, type_=_people.c[c].type) for c in ("erased_at", "updated_at", "keep_until", "shredded_at")})
-_REMEMBER = (update(_jobs)
-             .where(_jobs.c.id == bindparam("job_id"), _jobs.c.locked_by == bindparam("owner"),
-                    _jobs.c.state == JobState.RUNNING)
-             .values(result=bindparam("result"), locked_until=bindparam("locked_until"),
-                     updated_at=bindparam("updated_at")))
 _IDENTITIES = select(_identifiers.c.id, _identifiers.c.kind, _identifiers.c.scope, _identifiers.c.ciphertext).where(
     _identifiers.c.person_id == bindparam("person_id"))
 _KEY_AND_IDENTITIES = (select(_person_keys.c.wrapped, _person_keys.c.kek_id, _identifiers.c.id, _identifiers.c.kind,
@@ -127,13 +122,6 @@ def mark_erased(session: Session, person_id: uuid.UUID, now: datetime, keep_unti
     """The person as the vault step leaves them: erased now, bound to what is kept (or shredded, nothing kept)."""
     audit.along(session, _ERASE_PERSON, {"person_id": person_id, "erased_at": now, "updated_at": now,
                                          "keep_until": keep_until, "shredded_at": now if shredded else None})
-
-
-def remember(connection: Connection, job_id: uuid.UUID, owner: str, result: dict[str, Any], locked_until: datetime,
-             now: datetime) -> bool:
-    """Store the job's progress if ``owner`` still holds it; False when it does not."""
-    return bool(connection.execute(_REMEMBER, {"job_id": job_id, "owner": owner, "result": result,
-                                               "locked_until": locked_until, "updated_at": now}).rowcount)
 
 
 def identities(session: Session, person_id: uuid.UUID) -> list[Any]:

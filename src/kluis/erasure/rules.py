@@ -6,9 +6,10 @@ No database and no web: the service feeds these the facts of each record.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from kluis.jobs.rules import Backoff
 from kluis.kit.clock import AMSTERDAM
 from kluis.policy.schemas import Policy, RetentionRule
 
@@ -59,17 +60,14 @@ def keep_of(rules: list[RetentionRule], category: str, purposes: list[str], due:
 
 
 HOLD_RULE = "legal_hold"
+# A job that waits (a dataset down, no certificate key) is tried again after 1 minute, doubling, at most 6 hours:
+# a dataset that is down is asked again, not hammered.
+RETRY = Backoff(first=timedelta(minutes=1), longest=timedelta(hours=6))
 
 
 def whole_person_hold(scope: str) -> bool:
     """A hold on the person or on their employer's data covers everything: nothing may be erased."""
     return scope in ("person", "employer")
-
-
-def retry_after_seconds(attempts: int) -> int:
-    """1 minute, doubling, at most 6 hours: a dataset that is down is asked again, not hammered."""
-    doubled: int = 2 ** max(attempts - 1, 0)  # never a negative power, so an int
-    return min(60 * doubled, 6 * 3600)
 
 
 def iso(value: datetime | date | None) -> str | None:

@@ -1,7 +1,8 @@
 """Erasure use cases (R-DSR-6, R-VLT-5, R-RET-3).
 
-``queue`` rides the caller's transaction. ``Runner`` executes a job as a series of steps, each in its
-own transaction and each safe to repeat, so a job killed at any point (kill -9) finishes when run again:
+``queue`` rides the caller's transaction. ``Runner`` carries out a job as a sequence of steps
+(``kluis.erasure.steps``), each safe to repeat and each recording its progress on the job, so a job killed at any
+point (kill -9) finishes when run again:
 
 1. ``datasets``: each declared service database in one transaction of its own (R-DSR-9), its counts stored on
    the job as soon as it has committed. On PostgreSQL the first one is erased while the job's row is locked by
@@ -16,25 +17,25 @@ own transaction and each safe to repeat, so a job killed at any point (kill -9) 
 
 from __future__ import annotations
 
+import functools
 import logging
-import secrets
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kluis import jobs as kluis_jobs  # this module has its own ``jobs`` (the list)
 from kluis.audit import service as audit
-from kluis.datasets.errors import DatasetUnavailable
-from kluis.erasure import certificate, notices, repository, rules, vault_step
-from kluis.erasure.models import ErasureJob
+from kluis.erasure import notices, repository, steps
+from kluis.erasure.models import ERASURE_JOBS, ErasureJob
 from kluis.erasure.rules import JobState, Reason
-from kluis.kit.errors import ConfigurationError, Conflict, NotFound
+from kluis.kit.errors import Conflict, NotFound
 from kluis.kit.faults import checkpoint
 from kluis.kit.ids import new_id
-from kluis.retention import holds as retention_holds
-from kluis.vault.crypto import open_sealed
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -83,11 +84,12 @@ def cancel_for_request(session: Session, kluis: Kluis, request_id: uuid.UUID, ac
     job = session.scalars(select(ErasureJob).where(ErasureJob.request_id == request_id).with_for_update()).first()
     if job is None or job.state == JobState.CANCELLED:
         return False
-    started = job.state == JobState.DONE or job.step != "datasets" or job.result.get("datasets") or (
-        job.state == JobState.RUNNING and job.locked_until is not None and job.locked_until > kluis.clock.now())
+    started = (job.state == JobState.DONE or job.step != "datasets" or job.result.get("datasets")
+               or kluis_jobs.live(job, ERASURE_JOBS, kluis.clock.now()))
     if started:
         raise Conflict("the erasure is already being carried out; it cannot be stopped", code="erasure_started")
-    job.state, job.updated_at, job.locked_by, job.locked_until = JobState.CANCELLED, kluis.clock.now(), None, None
+    job.state, job.updated_at = JobState.CANCELLED, kluis.clock.now()
+    kluis_jobs.release(job)
     audit.append(session, kluis.clock, actor=actor, action="erasure.cancelled", object_type="erasure_job",
                  object_ids=[job.id, job.person_id], details={"request_id": str(request_id)})
     return True
@@ -107,18 +109,24 @@ def jobs(session: Session, limit: int = 200, request_id: uuid.UUID | None = None
     return list(session.scalars(query))
 
 
+# How a transaction of a run holds its job: claimed (the run's first), or with its lease renewed (the others).
+# The job, and whether any legal hold is in force.
+Hold = Callable[[Session, uuid.UUID], tuple[ErasureJob, bool]]
+
+
 class Lost(Exception):
     """Another worker holds the job now (this one overran its lease)."""
 
 
 class Runner:
-    """Runs erasure jobs. Any number may run side by side: a job is held by one runner at a time
-    (a lease, taken with SKIP LOCKED on PostgreSQL), and a dead runner's job is taken over after it."""
+    """Runs erasure jobs, each a sequence of steps (``kluis.erasure.steps``). Any number may run side by side: a job
+    is held by one runner at a time (the shared lease, ``kluis.jobs``), and a dead runner's job is taken over once
+    its lease has lapsed. As a job handler (``claim`` and ``handle``), it runs what a poll claims."""
 
     def __init__(self, kluis: Kluis, actor: str = "worker") -> None:
         self.kluis = kluis
         self.actor = actor
-        self.owner = secrets.token_hex(8)
+        self.owner = kluis_jobs.new_owner()
         self.lease = timedelta(seconds=kluis.settings.erasure_lease_seconds)
         # PostgreSQL: the transaction that claims the job (or renews its lease) keeps the job's row locked while
         # the first service database is erased, and commits the claim together with that database's counts.
@@ -129,17 +137,15 @@ class Runner:
         # then erase that dataset alongside; the interrupted attempt's counts are lost, as they are with a
         # committed claim when the data server goes down before the counts are stored. Not on SQLite: there the
         # open transaction would hold the whole database's write lock for as long as a service database takes.
-        self._row_lock_holds = kluis.db.dialect == "postgresql"
+        self.erases_under_row_lock = kluis.db.dialect == "postgresql"
         self._finished: dict[uuid.UUID, ErasureJob] = {}
 
     # --- scheduling ---------------------------------------------------------------------------
 
     def run_due(self, limit: int = 20) -> int:
-        done = 0
-        for job_id in self._claim(limit):
-            if self._run_claimed(job_id) == JobState.DONE:
-                done += 1
-        return done
+        """Claim and run the jobs that are due (and those whose lease lapsed); how many are done."""
+        polled = kluis_jobs.poll(self.kluis.db, self, self.owner, limit)
+        return sum(state == JobState.DONE for state in polled.outcomes)
 
     def take_over_lapsed(self, limit: int = 20) -> tuple[list[uuid.UUID], int]:
         """The operator's ``--take-over`` without a job: every job a worker held whose lease has lapsed (its
@@ -147,16 +153,16 @@ class Runner:
         The jobs taken over, and how many of them are done."""
         taken: list[uuid.UUID] = []
         done = 0
-        while batch := self._claim(limit, lapsed_only=True):
-            taken += batch
-            done += sum(self._run_claimed(job_id) == JobState.DONE for job_id in batch)
+        while (polled := kluis_jobs.poll(self.kluis.db, _LapsedOnly(self), self.owner, limit)).claim:
+            taken += [job.id for job in polled.claim.taken]
+            done += sum(state == JobState.DONE for state in polled.outcomes)
         return taken, done
 
     def run(self, job_id: uuid.UUID, take_over: bool = False) -> ErasureJob:
         """Run one job now, whatever its schedule (for the CLI and tests); returns it as left. A job
         another worker holds is refused, unless the operator knows that worker is dead (``take_over``)."""
         self._finished.pop(job_id, None)
-        self._run_claimed(job_id, claim=True, take_over=take_over)
+        self._run(job_id, functools.partial(self._claim_one, take_over=take_over))
         finished = self._finished.pop(job_id, None)
         if finished is not None:  # as the last transaction committed it
             return finished
@@ -165,231 +171,82 @@ class Runner:
             session.expunge(found)
             return found
 
-    def _claim(self, limit: int, lapsed_only: bool = False) -> list[uuid.UUID]:
+    def claim(self, session: Session, owner: str, limit: int,
+              lapsed_only: bool = False) -> kluis_jobs.Claim[ErasureJob]:
         now = self._now()
-        lapsed = (ErasureJob.state == JobState.RUNNING) & (ErasureJob.locked_until < now)
-        due = ErasureJob.state.in_((JobState.QUEUED, JobState.WAITING)) & (ErasureJob.next_attempt_at <= now)
-        with self.kluis.db.transaction() as session:
-            query = (select(ErasureJob).where(lapsed if lapsed_only else or_(due, lapsed))
-                     .order_by(ErasureJob.next_attempt_at).limit(limit).with_for_update(skip_locked=True))
-            found = list(session.scalars(query))
-            for job in found:
-                self._hold(job)
-            return [job.id for job in found]
+        found = kluis_jobs.claim(session, ERASURE_JOBS, now, owner, self.lease, limit=limit, lapsed_only=lapsed_only)
+        for job in found.taken:
+            job.updated_at = now
+        return found
 
-    def _hold(self, job: ErasureJob) -> None:
-        now = self._now()
-        job.state, job.locked_by, job.locked_until, job.updated_at = JobState.RUNNING, self.owner, now + self.lease, now
+    def handle(self, job: ErasureJob) -> str:
+        return self._run(job.id, self._ours)
 
-    def _run_claimed(self, job_id: uuid.UUID, claim: bool = False, take_over: bool = False) -> str:
-        """Steps until done or waiting. Steps that touch only the data database share one transaction
-        (with the key store in the same database, vault + keys + certificate commit together); the
-        datasets and a separate key store get transactions of their own, in order."""
+    # --- one run ------------------------------------------------------------------------------
+
+    def _run(self, job_id: uuid.UUID, hold: Hold) -> str:
+        """Transactions until the job is done or waits (or another runner holds it), the first holding the job
+        with ``hold``, the others with a renewed lease."""
         try:
-            while True:
-                state = self._transaction(job_id, claim, take_over)
-                claim = False
-                if state != JobState.RUNNING:
-                    return state
+            while (state := self._transaction(job_id, hold)) == JobState.RUNNING:
+                hold = self._ours
         except Lost:
             log.warning("erasure job %s: lease lost; left to the runner holding it", job_id)
             return JobState.RUNNING
+        return state
 
-    def _transaction(self, job_id: uuid.UUID, claim: bool, take_over: bool) -> str:
+    def _transaction(self, job_id: uuid.UUID, hold: Hold) -> str:
+        """One transaction of a run: the job held (claimed, or its lease renewed), its steps as far as the
+        transaction takes them (``steps.advance``), the job written back; then the work that must follow the
+        commit. The job's state after."""
         kluis = self.kluis
-        shared_keys = kluis.db.key_engine is kluis.db.engine
-        signing_key, unsigned = self._signing_key()
-        identities: list[tuple[str, str | None, str]] = []
-        waiting: str | None = None
-        # Changes to mapped rows (job, person, audit events) are written together at commit: one UPDATE per
-        # row however many steps touched it.
+        # Changes to mapped rows (person, audit events) are written together at commit, and the job with one
+        # prebuilt statement: one UPDATE per row however many steps touched it.
         with kluis.db.transaction() as session, session.no_autoflush:
-            job, any_hold = self._claim_one(session, job_id, take_over) if claim else self._ours(session, job_id)
+            job, any_hold = hold(session, job_id)
             if job.state == JobState.DONE:
                 self._finished[job_id] = job
                 return JobState.DONE
             checkpoint(f"erasure.before.{job.step}")
-            holds = (retention_holds.held_if_any(session, kluis.clock, job.person_id, any_hold)
-                     if job.step in ("datasets", "vault") else [])
-            whole = self._whole_hold(holds)  # only before anything is erased
-            if whole is not None:
-                notices.tell_held(session, kluis, self.actor, job, [h for h in holds
-                                                                   if rules.whole_person_hold(h.scope)])
-            remaining = [d for d in kluis.datasets().ids() if d not in job.result.get("datasets", {})]
-            if whole is None and job.step == "datasets" and not remaining:
-                job.step = "vault"  # every dataset done (or none declared)
-            if whole is None and job.step == "datasets":
-                identities = self._identities(session, job.person_id)  # read once, under the lease
-                if remaining and self._row_lock_holds:
-                    try:
-                        job.result = self._erase_dataset(remaining[0], identities, job.result)
-                        remaining = remaining[1:]
-                    except Waiting as wait:  # the claim is given up with the waiting state, in this commit
-                        waiting = str(wait)
-                        self._set_waiting(session, job, waiting)
-            if whole is None and job.step == "vault":
-                self._vault(session, job, holds)
-            if job.step == "keys" and shared_keys:
-                self._keys(session, job)
-            if job.step == "certificate" and signing_key is not None:
-                self._certificate(session, job, signing_key)
-                self._finished[job_id] = job
+            after = steps.advance(steps.HeldJob(self, session, job, any_hold))
             repository.save_job(session, job)
-            if job.state == JobState.DONE:
-                return JobState.DONE
-            step = "held" if whole is not None else job.step
-            result = dict(job.result)
-        if waiting is not None:
-            log.warning("erasure job %s waits: %s", job_id, waiting)
-            return JobState.WAITING
-        try:
-            if step == "held":
-                raise Waiting(whole or "")
-            if step == "datasets":
-                self._datasets(job_id, remaining, identities, result)
-            elif step == "keys":  # a key store of its own: its transaction comes after the vault's commit
-                with kluis.db.transaction() as session:
-                    job, _ = self._ours(session, job_id)
-                    self._keys(session, job)
-                    repository.save_job(session, job)
-            elif step == "certificate":
-                raise Waiting(unsigned)
-        except Waiting as wait:
-            self._wait(job_id, str(wait))
-            return JobState.WAITING
-        return JobState.RUNNING
+        if job.state == JobState.DONE:
+            self._finished[job_id] = job
+        elif job.state == JobState.WAITING:
+            log.warning("erasure job %s waits: %s", job_id, job.last_error)
+        elif after is not None:
+            try:
+                after()
+            except steps.Waiting as wait:
+                self._wait(job_id, str(wait))
+                return JobState.WAITING
+        return job.state
+
+    # --- the lease ----------------------------------------------------------------------------
 
     def _claim_one(self, session: Session, job_id: uuid.UUID, take_over: bool) -> tuple[ErasureJob, bool]:
+        """The job claimed by this runner, whatever its schedule; refused while another runner holds it on a live
+        lease, unless the operator knows that runner is dead (``take_over``)."""
         job, any_hold = self._lock(session, job_id)
         if job.state == JobState.CANCELLED:
             raise Conflict("this erasure job was cancelled with its request", code="erasure_job_cancelled")
         if job.state == JobState.DONE:
             return job, any_hold
-        if (job.state == JobState.RUNNING and job.locked_by != self.owner and job.locked_until
-                and job.locked_until > self._now() and not take_over):
+        if kluis_jobs.live(job, ERASURE_JOBS, self._now()) and job.locked_by != self.owner and not take_over:
             raise Conflict("another worker is running this job; if it died, run it with --take-over",
                            code="erasure_job_busy")
-        self._hold(job)
+        kluis_jobs.take(job, ERASURE_JOBS, self.owner, self._now(), self.lease)
+        job.updated_at = self._now()
         return job, any_hold
-
-    # --- steps --------------------------------------------------------------------------------
-
-    def _datasets(self, job_id: uuid.UUID, remaining: list[str], identities: list[tuple[str, str | None, str]],
-                  result: dict[str, Any]) -> None:
-        """R-DSR-9: each declared dataset in one transaction of its own, remembered once done (so a resumed
-        job's certificate still counts what this attempt erased). The audit events follow with the vault's
-        transaction, from what is remembered here."""
-        for dataset_id in remaining:
-            result = self._erase_dataset(dataset_id, identities, result)
-            self._remember(job_id, result)
-
-    def _erase_dataset(self, dataset_id: str, identities: list[tuple[str, str | None, str]],
-                       result: dict[str, Any]) -> dict[str, Any]:
-        """One dataset erased and committed on its own database; the job's result with its counts, for the
-        caller to store."""
-        if identities:
-            try:
-                outcome = self.kluis.datasets().erase(dataset_id, identities)
-            except DatasetUnavailable as exc:  # down or misconfigured: the job waits and tries again
-                raise Waiting(exc.message) from exc
-            tables = [{"dataset": dataset_id, "table": t.table, "strategy": str(t.strategy), "rows": t.rows,
-                       **({"kept_reason": t.kept_reason.en} if t.kept_reason else {})}
-                      for t in outcome.tables]
-        else:
-            tables = []
-        checkpoint("erasure.dataset.erased")
-        return {**result, "datasets": {**result.get("datasets", {}), dataset_id: tables}}
-
-    def _remember(self, job_id: uuid.UUID, result: dict[str, Any]) -> None:
-        """Store the job's progress, if this runner still holds it: one statement."""
-        now = self._now()
-        with self.kluis.db.one_statement() as connection:
-            if not repository.remember(connection, job_id, self.owner, result, now + self.lease, now):
-                raise Lost()
-
-    def _vault(self, session: Session, job: ErasureJob, holds: list[Any]) -> None:
-        vault_step.erase(session, self.kluis, self.actor, job, holds, self._now())
-
-    def _keys(self, session: Session, job: ErasureJob) -> None:
-        """Crypto-shredding (R-VLT-5). Safe to repeat: the fresh key's row exists until it has taken
-        the old key's place, and destroying a key that is gone destroys nothing."""
-        kluis = self.kluis
-        vault = job.result.get("vault", {})
-        details: dict[str, Any]
-        if vault.get("kept_records"):
-            replaced = kluis.keystore.adopt(session, job.person_id, job.id)
-            action, details = "erasure.key_replaced", {"replaced": replaced}
-        else:
-            destroyed = kluis.keystore.destroy(session, [job.person_id, job.id], reason="erasure", job_id=job.id)
-            action, details = "person.keys_destroyed", {"reason": "erasure", "keys_destroyed": destroyed}
-        checkpoint("erasure.keys.done")
-        job.step = "certificate"
-        audit.append(session, kluis.clock, actor=self.actor, action=action, object_type="person",
-                     object_ids=[job.person_id, job.id], details=details)
-
-    def _signing_key(self) -> tuple[Any, str]:
-        """The certificate key, or None and the reason there is none."""
-        try:
-            configured = self.kluis.settings.certificate_key
-            return certificate.private_key(configured.get_secret_value() if configured else None), ""
-        except ConfigurationError as exc:
-            return None, exc.message
-
-    def _certificate(self, session: Session, job: ErasureJob, key: Any) -> None:
-        kluis = self.kluis
-        now = self._now()
-        document = certificate.document(job, kluis.policy, kluis.policy_version, now)
-        job.certificate = certificate.sign(document, key)
-        job.step, job.state, job.finished_at, job.updated_at = "done", JobState.DONE, now, now
-        job.locked_by = job.locked_until = None
-        job.last_error = None
-        audit.append(session, kluis.clock, actor=self.actor, action="erasure.certified",
-                     object_type="erasure_job", object_ids=[job.id, job.person_id],
-                     details={"certificate_id": document["certificate_id"],
-                              "records_erased": sum(job.result.get("vault", {}).get("erased", {}).values())})
-        notices.release_person_notice(session, kluis, job)
-        if job.request_id is not None:
-            from kluis.rights.service import Rights
-            Rights(session, kluis, self.actor).complete_erasure(job.request_id)
-
-    # --- helpers ------------------------------------------------------------------------------
-
-    def _identities(self, session: Session, person_id: uuid.UUID) -> list[tuple[str, str | None, str]]:
-        """The person's identifiers in the clear (kind, scope, value), for the service databases' lookups; none
-        when their key is gone."""
-        keystore = self.kluis.keystore
-        if keystore.shared:
-            rows = repository.key_and_identities(session, person_id)
-            if not rows:
-                return []
-            key = keystore.read_with_data(session, person_id, rows[0].wrapped, rows[0].kek_id)
-            found = [row for row in rows if row.id is not None]
-        else:
-            keys = keystore.data_keys(session, [person_id])
-            if person_id not in keys:
-                return []
-            key, found = keys[person_id], repository.identities(session, person_id)
-        return [(ident.kind, ident.scope, open_sealed(key, person_id, ident.id, f"identifier:{ident.kind}",
-                                                      ident.ciphertext).decode()) for ident in found]
-
-    @staticmethod
-    def _whole_hold(held: list[Any]) -> str | None:
-        """R-RET-3: a legal hold on the person or their employer stops the erasure for as long as it holds."""
-        holds = [h for h in held if rules.whole_person_hold(h.scope)]
-        if not holds:
-            return None
-        hold = holds[0]
-        until = f" until {rules.as_amsterdam_date(hold.until)}" if hold.until else " until it is released"
-        return (f"a legal hold ({hold.reason}{', ' + hold.reference if hold.reference else ''}) covers this "
-                f"person's data{until}: nothing is erased while it holds")
 
     def _ours(self, session: Session, job_id: uuid.UUID) -> tuple[ErasureJob, bool]:
         """The job this runner holds, its lease renewed, and whether any legal hold is in force; ``Lost`` if
         another runner holds it now."""
         job, any_hold = self._lock(session, job_id)
-        if job.locked_by != self.owner or job.state != JobState.RUNNING:
+        if not kluis_jobs.holds(job, ERASURE_JOBS, self.owner):
             raise Lost()
-        job.locked_until, job.updated_at = self._now() + self.lease, self._now()
+        kluis_jobs.renew(job, ERASURE_JOBS, self._now(), self.lease)
+        job.updated_at = self._now()
         return job, any_hold
 
     def _lock(self, session: Session, job_id: uuid.UUID) -> tuple[ErasureJob, bool]:
@@ -398,26 +255,42 @@ class Runner:
             raise NotFound("no such erasure job", code="erasure_job_not_found")
         return job, any_hold
 
-    def _wait(self, job_id: uuid.UUID, message: str) -> None:
-        with self.kluis.db.transaction() as session:
-            job, _ = self._ours(session, job_id)
-            self._set_waiting(session, job, message)
-            repository.save_job(session, job)
-        log.warning("erasure job %s waits: %s", job_id, message)
+    def remember(self, job_id: uuid.UUID, result: dict[str, Any]) -> None:
+        """Store the job's progress, if this runner still holds it: one statement, which renews the lease."""
+        now = self._now()
+        with self.kluis.db.one_statement() as connection:
+            if not kluis_jobs.renew_held(connection, ERASURE_JOBS, job_id, self.owner, now, self.lease, result=result,
+                                   updated_at=now):
+                raise Lost()
 
-    def _set_waiting(self, session: Session, job: ErasureJob, message: str) -> None:
-        job.attempts += 1
-        job.state, job.last_error = JobState.WAITING, message[:2000]
-        job.next_attempt_at = self._now() + timedelta(seconds=rules.retry_after_seconds(job.attempts))
-        job.locked_by = job.locked_until = None
+    def wait(self, session: Session, job: ErasureJob, message: str) -> None:
+        """The job cannot go on yet: it waits for its next attempt, after the backoff, with the reason."""
+        job.last_error = message[:2000]
+        kluis_jobs.retry(job, ERASURE_JOBS, self._now(), JobState.WAITING)
         audit.append(session, self.kluis.clock, actor=self.actor, action="erasure.waiting",
                      object_type="erasure_job", object_ids=[job.id, job.person_id],
                      details={"step": job.step, "attempts": job.attempts,
                               "datasets_done": sorted(job.result.get("datasets", {}))})
 
+    def _wait(self, job_id: uuid.UUID, message: str) -> None:
+        with self.kluis.db.transaction() as session:
+            job, _ = self._ours(session, job_id)
+            self.wait(session, job, message)
+            repository.save_job(session, job)
+        log.warning("erasure job %s waits: %s", job_id, message)
+
     def _now(self) -> datetime:
         return self.kluis.clock.now()
 
 
-class Waiting(Exception):
-    """A step cannot run yet; the job waits and is tried again later, with the reason shown to staff."""
+@dataclass(frozen=True)
+class _LapsedOnly:
+    """The runner as a job handler that claims only jobs whose lease has lapsed."""
+
+    runner: Runner
+
+    def claim(self, session: Session, owner: str, limit: int) -> kluis_jobs.Claim[ErasureJob]:
+        return self.runner.claim(session, owner, limit, lapsed_only=True)
+
+    def handle(self, job: ErasureJob) -> str:
+        return self.runner.handle(job)

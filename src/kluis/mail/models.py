@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Index, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kluis import jobs
 from kluis.db import Base, UTCDateTime
+from kluis.mail import rules
 
 
 class Outbox(Base):
@@ -55,3 +57,7 @@ class Outbox(Base):
     # Only for the last notice to a person whose addresses are being erased: the address, sealed with a
     # key derived from the secret key, and cleared as soon as the message is sent, failed or cancelled.
     sealed_to: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+# Outbox rows as jobs: a claim makes a message ``sending`` and counts an attempt (docs/mail.md).
+OUTBOX_JOBS = jobs.JobKind(Outbox, waiting=(rules.QUEUED,), running=rules.SENDING, backoff=rules.RETRY)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from kluis.jobs.rules import Backoff
 from kluis.kit.errors import Problem
 
 ADMINISTRATIVE = "administrative"
@@ -20,8 +21,9 @@ STATES = (QUEUED, SENDING, SENT, FAILED, CANCELLED)
 
 # A held message's next attempt: never due until ``service.release`` sets it to now.
 HELD_UNTIL = datetime(9999, 12, 31, tzinfo=UTC)
-FIRST_RETRY = timedelta(minutes=1)
-LONGEST_RETRY = timedelta(hours=6)
+# After a failed attempt: 1, 2, 4, ... minutes, at most 6 hours, each ±25 % so that a relay that was down is not
+# hit by every waiting message in the same second.
+RETRY = Backoff(first=timedelta(minutes=1), longest=timedelta(hours=6), jitter=0.25)
 MAX_CONTEXT_TEXT = 200
 STUCK_DAYS = 30  # failed mail is shown to staff this long (docs/mail.md)
 
@@ -38,14 +40,6 @@ LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 def message_id(outbox_id: uuid.UUID, domain: str) -> str:
     """The same id for every attempt of one message, so a receiver can drop a repeated delivery."""
     return f"<{outbox_id}@{domain}>"
-
-
-def retry_delay(attempts: int, random: Callable[[], float]) -> timedelta:
-    """Exponential backoff after the given number of attempts, with ±25 % jitter so that a relay
-    that was down is not hit by every waiting message in the same second."""
-    doublings = min(max(0, attempts - 1), 16)  # 2**16 minutes is far past the cap already
-    base = min(FIRST_RETRY * (1 << doublings), LONGEST_RETRY)
-    return base * (0.75 + 0.5 * random())
 
 
 def check_recipient(kind: str, person_id: uuid.UUID | None, staff_id: uuid.UUID | None,

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import logging
 import os
-import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -21,12 +20,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from kluis import jobs
 from kluis.audit import service as audit
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
 from kluis.mail import rules
-from kluis.mail.models import Outbox
+from kluis.mail.models import OUTBOX_JOBS, Outbox
 from kluis.mail.rules import one_click_url_allowed, unsubscribe_headers
 from kluis.mail.templates import Attachment, Cancelled, MessageContext, Undeliverable, message_type, register_template
 
@@ -90,35 +90,28 @@ def release(session: Session, clock: Clock, outbox_id: uuid.UUID) -> bool:
 
 
 def claim(session: Session, clock: Clock, *, limit: int, lease: timedelta, max_attempts: int,
-          domain: str) -> list[Outbox]:
-    """Take up to ``limit`` due messages for this worker: queued ones whose attempt is due, and
-    sending ones whose worker's lease ran out (it died, perhaps after the relay had accepted the
-    message: the retry carries the same Message-ID). On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets
-    workers claim side by side without waiting or overlapping; SQLite's engine takes the write lock
-    at BEGIN, so claims there simply line up. Returned rows in state ``sending`` are this worker's;
-    an abandoned row that already used all its attempts comes back ``failed``."""
+          domain: str, owner: str | None = None) -> jobs.Claim[Outbox]:
+    """Take up to ``limit`` due messages for this worker (``owner``, a fresh token by default): queued ones whose
+    attempt is due, and sending ones whose worker's lease ran out (it died, perhaps after the relay had accepted the
+    message: the retry carries the same Message-ID). The shared lease (``kluis.jobs``) claims them; those taken are
+    ``sending``, and an abandoned row that already used all its attempts comes back ``failed``."""
     now = clock.now()
-    rows = list(session.scalars(
-        select(Outbox).where(Outbox.state.in_((rules.QUEUED, rules.SENDING)), Outbox.next_attempt_at <= now)
-        .order_by(Outbox.next_attempt_at).limit(limit).with_for_update(skip_locked=True)))
-    token = secrets.token_hex(16)
-    for row in rows:
-        if row.state == rules.SENDING and row.attempts >= max_attempts:
-            _fail(session, clock, row, "abandoned")
-            continue
-        row.state, row.attempts, row.locked_by = rules.SENDING, row.attempts + 1, token
-        row.locked_until = row.next_attempt_at = now + lease
+    found = jobs.claim(session, OUTBOX_JOBS, now, owner or jobs.new_owner(), lease, limit=limit,
+                       max_attempts=max_attempts)
+    for row in found.abandoned:
+        _fail(session, clock, row, "abandoned")
+    for row in found.taken:
         row.message_id = row.message_id or rules.message_id(row.id, domain)
     session.flush()
-    return rows
+    return found
 
 
 def mark_sent(session: Session, clock: Clock, claimed: Outbox) -> bool:
     row = _still_ours(session, claimed)
     if row is None:
         return False
-    row.state, row.sent_at, row.last_error = rules.SENT, clock.now(), None
-    row.locked_until = row.locked_by = row.sealed_to = None
+    row.state, row.sent_at, row.last_error, row.sealed_to = rules.SENT, clock.now(), None, None
+    jobs.release(row)
     audit.append(session, clock, actor=WORKER, action="mail.sent", object_type="mail", object_ids=[row.id],
                  details={"template": row.template, "kind": row.kind, "attempts": row.attempts})
     return True
@@ -136,8 +129,8 @@ def mark_cancelled(session: Session, clock: Clock, claimed: Outbox, reason: str)
     row = _still_ours(session, claimed)
     if row is None:
         return False
-    row.state, row.last_error = rules.CANCELLED, reason[:64]
-    row.locked_until = row.locked_by = row.sealed_to = None
+    row.state, row.last_error, row.sealed_to = rules.CANCELLED, reason[:64], None
+    jobs.release(row)
     audit.append(session, clock, actor=WORKER, action="mail.cancelled", object_type="mail", object_ids=[row.id],
                  details={"template": row.template, "kind": row.kind, "reason": reason[:64]})
     return True
@@ -150,18 +143,17 @@ def defer(session: Session, clock: Clock, claimed: Outbox, code: str, *, max_att
     row = _still_ours(session, claimed)
     if row is None:
         return None
-    if row.attempts >= max_attempts:
+    if jobs.used_up(row, max_attempts):
         _fail(session, clock, row, code)
         return rules.FAILED
-    row.state, row.last_error = rules.QUEUED, code[:64]
-    row.next_attempt_at = clock.now() + rules.retry_delay(row.attempts, random)
-    row.locked_until = row.locked_by = None
+    row.last_error = code[:64]
+    jobs.retry(row, OUTBOX_JOBS, clock.now(), rules.QUEUED, random)
     return rules.QUEUED
 
 
 def _fail(session: Session, clock: Clock, row: Outbox, code: str) -> None:
-    row.state, row.last_error = rules.FAILED, code[:64]
-    row.locked_until = row.locked_by = row.sealed_to = None
+    row.state, row.last_error, row.sealed_to = rules.FAILED, code[:64], None
+    jobs.release(row)
     audit.append(session, clock, actor=WORKER, action="mail.failed", object_type="mail", object_ids=[row.id],
                  details={"template": row.template, "kind": row.kind, "error": code[:64], "attempts": row.attempts})
 
@@ -169,8 +161,8 @@ def _fail(session: Session, clock: Clock, row: Outbox, code: str) -> None:
 def _still_ours(session: Session, claimed: Outbox) -> Outbox | None:
     """The row, locked, if this worker's claim still holds. A worker that overran its lease finds
     another worker's claim (or its outcome) and leaves the row alone."""
-    row = session.scalars(select(Outbox).where(Outbox.id == claimed.id).with_for_update()).one_or_none()
-    if row is None or row.state != rules.SENDING or row.locked_by != claimed.locked_by:
+    row: Outbox | None = jobs.held(session, OUTBOX_JOBS, claimed.id, claimed.locked_by)
+    if row is None:
         log.warning("mail %s: the claim was lost (lease expired); its outcome is left to the current holder",
                     claimed.id)
         return None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import random as random_module
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from kluis import jobs
 from kluis.kit.errors import ConfigurationError, NotFound
 from kluis.mail import rules, service
 from kluis.mail.models import Outbox
@@ -49,24 +51,8 @@ class MailPoller:
     name: str = "mail"
 
     def poll(self, kluis: Kluis) -> int:
-        settings = kluis.settings
-        with kluis.db.transaction() as session:
-            rows = service.claim(session, kluis.clock, limit=self.batch,
-                                 lease=timedelta(seconds=settings.mail_lease_seconds),
-                                 max_attempts=settings.mail_max_attempts, domain=settings.mail_domain)
-        mine = [row for row in rows if row.state == rules.SENDING]
-        if mine:
-            with SmtpTransport(settings).connection() as conn:
-                for index, row in enumerate(mine):
-                    try:
-                        self._deliver(kluis, conn, row)
-                    except RelayUnavailable as exc:
-                        log.warning("mail relay %s:%s unavailable (%s); %d message(s) wait for a retry",
-                                    settings.smtp_host, settings.smtp_port, exc.code, len(mine) - index)
-                        for waiting in mine[index:]:
-                            self._record(kluis, waiting, rules.QUEUED, exc.code)
-                        break
-        return len(rows)
+        with _Sending(self, kluis) as sending:
+            return len(jobs.poll(kluis.db, sending, jobs.new_owner(), self.batch).claim)
 
     def _deliver(self, kluis: Kluis, conn: SmtpConnection, row: Outbox) -> None:
         outcome, code = self._attempt(kluis, conn, row)
@@ -112,6 +98,50 @@ class MailPoller:
         # The relay has it. If this worker dies before the outcome commits, the lease runs out and
         # the same Message-ID goes again (see the module docstring).
         return rules.SENT, ""
+
+
+class _Sending:
+    """The mail's job handler for one poll: each claimed message is composed and sent over the poll's one SMTP
+    connection, opened at the first message. Once the relay is unavailable, the poll's other messages wait for a
+    retry without being tried."""
+
+    def __init__(self, poller: MailPoller, kluis: Kluis) -> None:
+        self.poller, self.kluis = poller, kluis
+        self._open = ExitStack()
+        self._conn: SmtpConnection | None = None
+        self._down: RelayUnavailable | None = None
+        self._waiting = 0
+
+    def __enter__(self) -> _Sending:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._open.close()
+        if self._down is not None:
+            log.warning("mail relay %s:%s unavailable (%s); %d message(s) wait for a retry",
+                        self.kluis.settings.smtp_host, self.kluis.settings.smtp_port, self._down.code, self._waiting)
+
+    def claim(self, session: Session, owner: str, limit: int) -> jobs.Claim[Outbox]:
+        settings = self.kluis.settings
+        return service.claim(session, self.kluis.clock, limit=limit,
+                             lease=timedelta(seconds=settings.mail_lease_seconds),
+                             max_attempts=settings.mail_max_attempts, domain=settings.mail_domain, owner=owner)
+
+    def handle(self, row: Outbox) -> None:
+        if self._down is None:
+            try:
+                self.poller._deliver(self.kluis, self._connection(), row)
+                return
+            except RelayUnavailable as exc:
+                self._down = exc
+        self._waiting += 1
+        self.poller._record(self.kluis, row, rules.QUEUED, self._down.code)
+
+    def _connection(self) -> SmtpConnection:
+        if self._conn is None:
+            self._conn = self._open.enter_context(SmtpTransport(self.kluis.settings).connection())
+        return self._conn
+
 
 def compose(session: Session, kluis: Kluis, row: Outbox) -> tuple[EmailMessage, str]:
     """The message as it goes out now, and its recipient's address (read from the vault or the staff

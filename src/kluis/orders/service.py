@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kluis import jobs
 from kluis.audit import service as audit
 from kluis.disclosures.service import Disclosures
 from kluis.kit.clock import AMSTERDAM, as_utc, past_instant
@@ -215,9 +216,9 @@ class Orders:
     def expire_due(self, limit: int = 50) -> int:
         """Delete the ciphertext of exports whose link has expired; the row stays as proof."""
         now = self._now()
-        rows = list(self.session.scalars(select(OrderExport).where(
+        rows = list(self.session.scalars(jobs.unclaimed(select(OrderExport).where(
             OrderExport.ciphertext.is_not(None), OrderExport.expires_at <= now)
-            .order_by(OrderExport.expires_at).limit(limit).with_for_update(skip_locked=True)))
+            .order_by(OrderExport.expires_at).limit(limit))))
         for export in rows:
             export.ciphertext, export.deleted_at = None, now
             self._audit("order.export_deleted", [export.order_id, export.id], downloads=export.downloads)

@@ -33,7 +33,6 @@ from sqlalchemy import (
     Connection,
     Integer,
     MetaData,
-    Select,
     String,
     Table,
     Uuid,
@@ -54,6 +53,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
 from sqlalchemy.types import UserDefinedType
 
+from kluis import jobs
 from kluis.audit import service as audit
 from kluis.consent.marketing import suppress_before_erasure
 from kluis.db import UTCDateTime
@@ -238,7 +238,7 @@ def _erase_emptied(kluis: Kluis, session: Session, run_id: UUID, now: datetime, 
         query = query.where(tuple_(person.c.keep_until, person.c.id) > tuple_(*after))
     marked = session.get_bind().dialect.name == "postgresql"
     if marked:
-        chosen = query.with_for_update(of=person, skip_locked=True).cte("chosen")
+        chosen = jobs.unclaimed(query, of=person).cte("chosen")
         at = kluis.clock.now()
         found = sorted(session.execute(
             update(person).where(person.c.id == chosen.c.id)
@@ -355,7 +355,7 @@ def _delete_noted_pg(session: Session, now: datetime, holds: ActiveHolds, lo: in
     table = Record.__table__
     noted = func.array(select(_DUE.c.t).where(_DUE.c.n > lo, _DUE.c.n <= hi).scalar_subquery())
     here = and_(literal_column("ctid") == any_(noted), sweepable(table, now, holds))
-    chosen: Select[Any] = select(literal_column("ctid")).where(here).with_for_update(skip_locked=True)
+    chosen = jobs.unclaimed(select(literal_column("ctid")).where(here))
     gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
             .returning(table.c.rule_id, table.c.due_at).cte("gone"))
     tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
@@ -373,8 +373,8 @@ def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch:
     """Up to ``batch`` due, unheld rows from the due_at index, the earliest due first (no sort: the order
     is the index's), locked with SKIP LOCKED and deleted by row address; the counts per rule."""
     table = Record.__table__
-    chosen: Select[Any] = (select(literal_column("ctid")).where(sweepable(table, now, holds)).order_by(table.c.due_at)
-                           .limit(batch).with_for_update(skip_locked=True))
+    chosen = jobs.unclaimed(select(literal_column("ctid")).where(sweepable(table, now, holds))
+                            .order_by(table.c.due_at).limit(batch))
     gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
             .returning(table.c.rule_id, table.c.due_at).cte("gone"))
     return {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))

@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from kluis import jobs
 from kluis.audit import service as audit
 from kluis.db import rowcount
 from kluis.kit.errors import DomainError
@@ -161,12 +162,11 @@ def expire_unverified(session: Session, kluis: Kluis, actor: str, batch: int = 5
     now, days = kluis.clock.now(), kluis.settings.unverified_request_days
     # Receipt plus N calendar days in Amsterdam is N x 24 hours give or take the one DST hour: fetch with
     # that hour to spare, oldest first, then decide each exactly.
-    candidates = list(session.scalars(
+    candidates = list(session.scalars(jobs.unclaimed(
         select(DataSubjectRequest).where(
             DataSubjectRequest.state == State.RECEIVED, DataSubjectRequest.channel == Channel.PRIVACY_CENTRE,
             DataSubjectRequest.received_at <= now - timedelta(days=days) + timedelta(hours=1))
-        .order_by(DataSubjectRequest.received_at, DataSubjectRequest.id).limit(batch)
-        .with_for_update(skip_locked=True)))
+        .order_by(DataSubjectRequest.received_at, DataSubjectRequest.id).limit(batch))))
     due = [r for r in candidates if rules.unverified_expired(r.received_at, now, days)]
     if dry_run or not due:
         return len(due)

@@ -8,7 +8,9 @@ from datetime import date, datetime
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from kluis import jobs
 from kluis.db import Base, UTCDateTime
+from kluis.rights import rules
 
 
 class DataSubjectRequest(Base):
@@ -112,6 +114,11 @@ class AccessPackage(Base):
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Packages as jobs: a claim makes a package ``building`` and counts an attempt (docs/access-package.md).
+PACKAGE_JOBS = jobs.JobKind(AccessPackage, waiting=(rules.PackageState.QUEUED,), running=rules.PackageState.BUILDING,
+                            backoff=rules.PACKAGE_RETRY)
 
 
 class AccessPackageChunk(Base):

@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from kluis import jobs
 from kluis.audit import service as audit
 from kluis.kit.errors import Conflict, NotFound
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
 from kluis.rights import mail as rights_mail
 from kluis.rights import rules
-from kluis.rights.models import AccessPackage, DataSubjectRequest, VerificationCode
+from kluis.rights.models import PACKAGE_JOBS, AccessPackage, DataSubjectRequest, VerificationCode
 from kluis.rights.package import write_access_package
 from kluis.rights.package_store import SealedWriter, delete_chunks, new_package_key, open_package_key, read_sealed
 from kluis.rights.rules import PackageState
@@ -63,29 +64,20 @@ class Packages:
         self._audit(package, "package.queued")
         return package
 
-    def claim(self, token: str, limit: int = 1) -> list[AccessPackage]:
-        """Take due jobs for this worker: queued ones whose attempt is due, and builds whose worker's lease
-        ran out (a claim moves ``next_attempt_at`` to the lease's end, so one index range finds both).
-        ``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite's single writer lines claims up. An abandoned
-        build that has used all its attempts is failed instead (``abandoned``)."""
-        now = self._now()
-        rows = list(self.session.scalars(
-            select(AccessPackage).where(AccessPackage.state.in_((PackageState.QUEUED, PackageState.BUILDING)),
-                                        AccessPackage.next_attempt_at <= now)
-            .order_by(AccessPackage.next_attempt_at).limit(limit).with_for_update(skip_locked=True)))
-        lease = timedelta(seconds=self.kluis.settings.package_lease_seconds)
-        claimed = []
-        for row in rows:
-            if row.state == PackageState.BUILDING and row.attempts >= self.kluis.settings.package_max_attempts:
-                row.state, row.last_error = PackageState.FAILED, "abandoned"
-                row.locked_by = row.locked_until = None
-                self._audit(row, "package.build_failed", error="abandoned", attempts=row.attempts)
-                continue
-            row.state, row.attempts, row.locked_by = PackageState.BUILDING, row.attempts + 1, token
-            row.locked_until = row.next_attempt_at = now + lease
-            claimed.append(row)
+    def claim(self, token: str, limit: int = 1) -> jobs.Claim[AccessPackage]:
+        """Take due jobs for this worker (``token``) with the shared lease (``kluis.jobs``): queued ones whose
+        attempt is due, and builds whose worker's lease ran out. An abandoned build that has used all its attempts
+        is failed instead (``abandoned``); the claim's ``taken`` are this worker's to build."""
+        settings = self.kluis.settings
+        lease = timedelta(seconds=settings.package_lease_seconds)
+        found = jobs.claim(self.session, PACKAGE_JOBS, self._now(), token, lease, limit=limit,
+                           max_attempts=settings.package_max_attempts)
+        for row in found.abandoned:
+            row.state, row.last_error = PackageState.FAILED, "abandoned"
+            jobs.release(row)
+            self._audit(row, "package.build_failed", error="abandoned", attempts=row.attempts)
         self.session.flush()
-        return claimed
+        return found
 
     def build(self, package_id: uuid.UUID, token: str, builder: Builder = write_access_package) -> AccessPackage | None:
         """Write the ZIP encrypted into the store and make the package ready, all in the caller's transaction:
@@ -110,7 +102,8 @@ class Packages:
         now = self._now()
         package.state, package.size, package.ready_at = PackageState.READY, writer.size, now
         package.expires_at = now + timedelta(days=self.kluis.settings.package_days)
-        package.locked_by = package.locked_until = package.last_error = None
+        package.last_error = None
+        jobs.release(package)
         self._audit(package, "package.ready", size=writer.size, chunks=writer.seq)
         mail.enqueue(self.session, self.kluis.clock, template=rights_mail.PACKAGE_TEMPLATE, person_id=package.person_id,
                      lang=package.lang, context={"package_id": str(package.id)}, actor=self.actor)
@@ -121,21 +114,21 @@ class Packages:
         package = self._ours(package_id, token)
         if package is None:
             return None
-        package.last_error, package.locked_by, package.locked_until = code[:64], None, None
-        if package.attempts >= self.kluis.settings.package_max_attempts:
+        package.last_error = code[:64]
+        if jobs.used_up(package, self.kluis.settings.package_max_attempts):
             package.state = PackageState.FAILED
+            jobs.release(package)
         else:
-            package.state = PackageState.QUEUED
-            package.next_attempt_at = self._now() + rules.package_retry_delay(package.attempts)
+            jobs.retry(package, PACKAGE_JOBS, self._now(), PackageState.QUEUED)
         self._audit(package, "package.build_failed", error=code[:64], attempts=package.attempts)
         return package.state
 
     def expire_due(self, limit: int = 50) -> int:
         """Delete the packages whose link has expired: their chunks and their key go; the row stays as proof."""
         now = self._now()
-        rows = list(self.session.scalars(select(AccessPackage).where(
+        rows = list(self.session.scalars(jobs.unclaimed(select(AccessPackage).where(
             AccessPackage.state == PackageState.READY, AccessPackage.expires_at <= now)
-            .order_by(AccessPackage.expires_at).limit(limit).with_for_update(skip_locked=True)))
+            .order_by(AccessPackage.expires_at).limit(limit))))
         for package in rows:
             delete_chunks(self.session, package.id)
             package.state, package.wrapped_key, package.deleted_at = PackageState.EXPIRED, None, now
@@ -228,11 +221,8 @@ class Packages:
     # --- inside -------------------------------------------------------------------------------
 
     def _ours(self, package_id: uuid.UUID, token: str) -> AccessPackage | None:
-        package = self.session.scalars(select(AccessPackage).where(AccessPackage.id == package_id)
-                                       .with_for_update()).one_or_none()
-        if package is None or package.state != PackageState.BUILDING or package.locked_by != token:
-            return None
-        return package
+        found: AccessPackage | None = jobs.held(self.session, PACKAGE_JOBS, package_id, token)
+        return found
 
     def _now(self) -> datetime:
         return self.kluis.clock.now()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from kluis import jobs
 from kluis.audit import service as audit
 from kluis.kit.errors import Conflict, NotFound
 from kluis.mail import service as mail
@@ -68,12 +69,12 @@ class Requests:
     def overdue_untold(self) -> list[DataSubjectRequest]:
         """Open requests past their deadline (the extended one, if extended) whose DPOs were not yet told of
         missing that deadline; locked, and skipped when another worker holds them."""
-        return list(self.session.scalars(select(DataSubjectRequest).where(
+        return list(self.session.scalars(jobs.unclaimed(select(DataSubjectRequest).where(
             DataSubjectRequest.state.not_in([s.value for s in rules.CLOSED]),
             DataSubjectRequest.deadline_at <= self._now(),
             or_(DataSubjectRequest.overdue_notice_for.is_(None),
                 DataSubjectRequest.overdue_notice_for != DataSubjectRequest.deadline_on))
-            .order_by(DataSubjectRequest.deadline_at, DataSubjectRequest.id).with_for_update(skip_locked=True)))
+            .order_by(DataSubjectRequest.deadline_at, DataSubjectRequest.id))))
 
     def flags_of(self, request: DataSubjectRequest) -> Listed:
         now = self._now()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
+from kluis.jobs.rules import Backoff
 from kluis.kit import signing
 from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import Conflict, Invalid
@@ -247,8 +248,8 @@ PACKAGE_TYPES = frozenset({RequestType.ACCESS, RequestType.PORTABILITY})
 PACKAGE_LINK = "rights/package"
 DOWNLOAD_GRANT = "rights/package-download"
 DOWNLOAD_GRANT_LIFETIME = timedelta(minutes=15)
-FIRST_PACKAGE_RETRY = timedelta(minutes=1)
-LONGEST_PACKAGE_RETRY = timedelta(hours=1)
+# Backoff after a failed build: 1, 2, 4, ... minutes, at most an hour.
+PACKAGE_RETRY = Backoff(first=timedelta(minutes=1), longest=timedelta(hours=1))
 
 
 class PackageState(StrEnum):
@@ -260,11 +261,6 @@ class PackageState(StrEnum):
 
 
 ACTIVE_PACKAGE = frozenset({PackageState.QUEUED, PackageState.BUILDING, PackageState.READY})
-
-
-def package_retry_delay(attempts: int) -> timedelta:
-    """Backoff after a failed build: 1, 2, 4, ... minutes, at most an hour."""
-    return min(FIRST_PACKAGE_RETRY * (1 << min(max(0, attempts - 1), 10)), LONGEST_PACKAGE_RETRY)
 
 
 def package_token(secret: bytes, package_id: uuid.UUID, ready_at: datetime) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
 
@@ -12,14 +11,6 @@ from kluis.mail import rules
 from kluis.mail.models import Outbox
 from kluis.mail.notices import NOTICES, account_notice, check_notice
 from kluis.mail.templates import MAIL_TEMPLATES, Undeliverable, message_type, register_template
-
-
-def test_r_cons_2_retry_delay_doubles_from_a_minute_up_to_six_hours_with_bounded_jitter():
-    middle = [rules.retry_delay(n, lambda: 0.5) for n in range(1, 12)]
-    assert middle[:4] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
-    assert max(middle) == timedelta(hours=6) and middle[-1] == timedelta(hours=6)
-    assert rules.retry_delay(3, lambda: 0.0) == timedelta(minutes=3)
-    assert rules.retry_delay(3, lambda: 0.999999) < timedelta(minutes=5)
 
 
 def test_r_cons_2_message_id_is_the_same_for_every_attempt():
