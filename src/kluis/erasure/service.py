@@ -28,8 +28,10 @@ from sqlalchemy.orm import Session
 from kluis.audit import service as audit
 from kluis.datasets.errors import DatasetUnavailable
 from kluis.erasure import certificate, notices, repository, rules, vault_step
+from kluis.erasure.events import ErasureCertified
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState, Reason
+from kluis.kit import events
 from kluis.kit.errors import ConfigurationError, Conflict, NotFound
 from kluis.kit.faults import checkpoint
 from kluis.kit.ids import new_id
@@ -347,9 +349,7 @@ class Runner:
                      details={"certificate_id": document["certificate_id"],
                               "records_erased": sum(job.result.get("vault", {}).get("erased", {}).values())})
         notices.release_person_notice(session, kluis, job)
-        if job.request_id is not None:
-            from kluis.rights.service import Rights
-            Rights(session, kluis, self.actor).complete_erasure(job.request_id)
+        events.publish(session, ErasureCertified(kluis, self.actor, job.id, job.person_id, job.request_id))
 
     # --- helpers ------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from kluis.consent.marketing import delete_profile, suppress_before_erasure
 from kluis.erasure import notices, repository, rules
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import Reason
+from kluis.gate.models import Restriction
 from kluis.kit.errors import Conflict
 from kluis.kit.faults import checkpoint
 from kluis.retention import keep as retention_keep
@@ -138,7 +139,6 @@ def _data_key(session: Session, kluis: Kluis, person_id: uuid.UUID) -> bytes:
 def _restrict(session: Session, kluis: Kluis, actor: str, job: ErasureJob, person_id: uuid.UUID) -> None:
     """What a legal obligation keeps may serve that obligation only (R-RET-3): the gate allows
     legal-obligation purposes to a restricted person and nothing else."""
-    from kluis.gate.models import Restriction
     active = session.scalars(select(Restriction.id).where(
         Restriction.person_id == person_id, Restriction.reason == RESTRICTION_REASON,
         Restriction.lifted_at.is_(None))).first()
