@@ -6,6 +6,8 @@ never imports the domains that react: this is the one place that knows both.
 
 from __future__ import annotations
 
+from typing import Any
+
 from kluis.complaints import reactions as complaints
 from kluis.consent import reactions as consent
 from kluis.erasure.events import ErasureCertified, ErasureHeld, PersonErased
@@ -15,7 +17,7 @@ from kluis.mail import reactions as mail
 from kluis.rights import reactions as rights
 from kluis.rights.events import PackageBuilding
 
-SUBSCRIPTIONS: tuple[Subscription[object], ...] = (
+SUBSCRIPTIONS: tuple[Subscription[Any], ...] = (
     Subscription(ObjectionRecorded, consent.objection_recorded),  # the interest profile goes (Art. 21(3))
     Subscription(RestrictionLifted, mail.restriction_lifted),  # the person is told first (Art. 18(3))
     Subscription(ErasureHeld, rights.erasure_held),  # the request's person is told what a legal hold keeps
