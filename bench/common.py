@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+import kluis.subscriptions  # noqa: F401 - installs who reacts to which domain event
 from kluis import schema
 from kluis.config import Settings
 from kluis.kit.secrets import new_secret

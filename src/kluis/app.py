@@ -8,7 +8,8 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from sqlalchemy import text
 
-from kluis import __version__
+import kluis.subscriptions  # noqa: F401 - installs who reacts to which domain event
+from kluis import __version__, wiring
 from kluis.audit import verifications
 from kluis.audit import verify as audit_log
 from kluis.breaches.api import router as breaches_router
@@ -115,8 +116,6 @@ def create_app(kluis: Kluis) -> FastAPI:
 
 def from_settings() -> FastAPI:
     """The application of one server process of ``kluis serve --workers N``, wired from the environment."""
-    from kluis import wiring
-
     kluis = wiring.for_cli()
     kluis.register_policy()
     return create_app(kluis)

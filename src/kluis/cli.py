@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+import kluis.subscriptions  # noqa: F401 - installs who reacts to which domain event
 from kluis import schema, wiring
 from kluis.access.commands import app as keys_app
 from kluis.audit.commands import app as audit_app
 from kluis.breaches.commands import app as breach_app
 from kluis.complaints.commands import app as complaints_app
-from kluis.config import LOCAL_SECRETS_FILE, Settings
 from kluis.consent.commands import app as marketing_app
 from kluis.datasets.commands import app as datasets_app
 from kluis.demo.commands import demo, seed
 from kluis.erasure.commands import app as erasure_app
 from kluis.erasure.commands import certificate_app, restore_app
 from kluis.kit.cli import domain_errors, err, out
-from kluis.kit.errors import ConfigurationError
-from kluis.kit.secrets import new_secret
 from kluis.orders.commands import app as orders_app
 from kluis.policy.commands import app as policy_app
+from kluis.prepare import init
 from kluis.retention.commands import app as retention_app
 from kluis.rights.commands import app as requests_app
 from kluis.staff.commands import app as staff_app
@@ -48,51 +46,7 @@ app.add_typer(complaints_app, name="complaints")
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)
-
-
-LOCAL_SECRET_NAMES = ("KLUIS_MASTER_KEY", "KLUIS_INDEX_KEY", "KLUIS_SECRET_KEY", "KLUIS_CERTIFICATE_KEY",
-                      "KLUIS_AUDIT_KEY")
-
-
-def write_local_secrets(path: Path = LOCAL_SECRETS_FILE) -> bool:
-    """Generate local keys once (SQLite only); a file from an older version gets the keys it lacks.
-    Returns whether anything was written."""
-    if path.exists():
-        present = {line.split("=", 1)[0].strip() for line in path.read_text().splitlines() if "=" in line}
-        missing = [name for name in LOCAL_SECRET_NAMES if name not in present]
-        if missing:
-            with path.open("a") as fh:
-                fh.writelines(f"{name}={new_secret()}\n" for name in missing)
-        return bool(missing)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write("# Local keys written by `kluis init`. Keep this file out of backups of the data.\n")
-        for name in LOCAL_SECRET_NAMES:
-            fh.write(f"{name}={new_secret()}\n")
-    return True
-
-
-@app.command("init")
-@domain_errors
-def init() -> None:
-    """Prepare a Kluis: local keys (SQLite only), schema migrations, and the policy version."""
-    settings = Settings()
-    if (settings.master_key is None or settings.certificate_key is None or settings.audit_key is None) \
-            and settings.is_sqlite:
-        if write_local_secrets():
-            out.print(f"generated local keys (master, index, secret, certificate, audit) in "
-                      f"{LOCAL_SECRETS_FILE.resolve()}")
-        settings = Settings()
-    elif settings.master_key is None:
-        raise ConfigurationError("KLUIS_MASTER_KEY is not configured: Kluis refuses to start against a server "
-                                 "database without keys from your key management", code="keys_missing")
-    kluis = wiring.build(settings)
-    wiring.use_for_cli(kluis)
-    schema.upgrade(kluis.db)
-    seq = kluis.register_policy(actor="cli")
-    out.print(f"database ready: {settings.database_url} (keys: {settings.resolved_keystore_url()}); "
-              f"policy version {seq}", highlight=False)
+app.command("init")(init)
 
 
 @app.command("migrate")
@@ -117,6 +71,7 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
           port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
           workers: Annotated[int, typer.Option(min=1, max=64, help="server processes on this port")] = 1) -> None:
     """Serve the HTTP API and pages (stateless: run as many as needed behind a load balancer)."""
+    # Imported here for start-up speed: only `serve` needs the web server and the application's routes.
     import uvicorn
 
     from kluis.app import SERVER_OPTIONS, create_app

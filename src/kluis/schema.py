@@ -11,6 +11,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 from kluis.db import Database
+from kluis.kit.errors import ConfigurationError
+from kluis.migrations.models import METADATA
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -54,16 +56,12 @@ def ensure_current(db: Database) -> None:
     """Refuse to serve or work on an old schema: a clear message now, not errors on every request later."""
     stale = behind(db)
     if stale:
-        from kluis.kit.errors import ConfigurationError
-
         raise ConfigurationError(f"the {' and '.join(stale)} schema is not up to date: run `kluis migrate` first",
                                  code="schema_outdated")
 
 
 def differences(db: Database) -> list[Any]:
     """What the migrated schema lacks or has beyond the models (empty when head matches the models)."""
-    from kluis.migrations.models import METADATA
-
     found: list[Any] = []
     for engine, target in ((db.engine, "data"), (db.key_engine, "keys")):
         version_table = "alembic_version" if target == "data" else "alembic_version_keys"
@@ -76,8 +74,6 @@ def differences(db: Database) -> list[Any]:
 def _foreign_table(diff: Any, target: str) -> bool:
     """When both schemas share one database, each sees the other's tables and their indexes: those are
     not differences."""
-    from kluis.migrations.models import METADATA
-
     if not (isinstance(diff, tuple) and diff):
         return False
     other = METADATA["keys" if target == "data" else "data"]

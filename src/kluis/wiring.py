@@ -19,6 +19,7 @@ from kluis.kit.clock import Clock, SystemClock
 from kluis.policy.loader import load_policy
 from kluis.policy.schemas import Policy
 from kluis.policy.service import register_version
+from kluis.retention.service import due_dates
 from kluis.vault.crypto import KeyRing, keyring_from_settings
 from kluis.vault.guard import ContentGuard, guard_for
 from kluis.vault.keystore import KeyStore
@@ -45,7 +46,8 @@ class Kluis:
 
     def vault(self, session: Session, actor: str) -> Vault:
         return Vault(session=session, keys=self.keys, keystore=self.keystore, policy=self.policy,
-                     guard=self.guard, clock=self.clock, actor=actor, policy_version=self.policy_version)
+                     guard=self.guard, clock=self.clock, actor=actor, due_dates=due_dates,
+                     policy_version=self.policy_version)
 
     def gate(self, session: Session, actor: str) -> Gate:
         return Gate(session=session, policy=self.policy, clock=self.clock, actor=actor)

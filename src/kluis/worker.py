@@ -18,6 +18,7 @@ from typing import Annotated, Protocol
 
 import typer
 
+import kluis.subscriptions  # noqa: F401 - installs who reacts to which domain event
 from kluis import schema, wiring
 from kluis.audit.tasks import SealPoller, VerifyPoller
 from kluis.breaches.tasks import DeadlinePoller, NotifyPoller

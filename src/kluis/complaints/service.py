@@ -27,6 +27,7 @@ from kluis.kit.signing import BadToken, sign, verify
 from kluis.mail import service as mail
 from kluis.rights import intake
 from kluis.rights import rules as request_rules
+from kluis.rights.service import Rights
 from kluis.staff import service as staff_service
 from kluis.staff.rules import Permission, may
 from kluis.vault.schemas import IdentifierIn
@@ -357,7 +358,6 @@ class Complaints:
         """A request to link: it must exist and, where both are known, be the same person's."""
         if request_id is None:
             return None
-        from kluis.rights.service import Rights  # imported here: the access package imports this module
         found = Rights(self.session, self.kluis, self.actor).get(request_id)
         if person_id is not None and found.person_id not in (None, person_id):
             raise NotFound("no such request", code="request_not_found")

@@ -18,17 +18,19 @@ from kluis.audit import service as audit
 from kluis.consent import suppression
 from kluis.consent.marketing_models import Campaign, InterestProfile, Suppression, UsedToken
 from kluis.consent.models import ConsentEvent, ConsentNotice, ConsentState
+from kluis.consent.service import Running
 from kluis.db import among, rowcount
 from kluis.gate.models import Objection, Restriction
 from kluis.kit import signing
 from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
+from kluis.mail.notices import ACCOUNT_NOTICE, MARKETING_UNSUBSCRIBED
+from kluis.mail.service import enqueue, one_click_url_allowed
 from kluis.vault.crypto import open_sealed, seal
 from kluis.vault.models import Identifier, Person
 from kluis.vault.service import live_person
 
 if TYPE_CHECKING:
     from kluis.vault.keystore import KeyStore
-    from kluis.wiring import Kluis
 
 LIST = "marketing_email"  # the marketing e-mail list is the consent purpose it rests on
 PROFILING = "profiling"
@@ -46,7 +48,7 @@ class TokenRefused(Invalid):
 @dataclass
 class Marketing:
     session: Session
-    kluis: Kluis
+    kluis: Running
     actor: str
 
     # --- opt-in (double) -----------------------------------------------------------------------
@@ -54,8 +56,6 @@ class Marketing:
     def request_opt_in(self, person_id: uuid.UUID, *, notice_text: str, lang: str) -> uuid.UUID:
         """Queue the confirmation mail; nothing counts as consent until its link is used (by POST).
         The link's token is derived from the queued message when it is sent, so it is stored nowhere."""
-        from kluis.mail.service import enqueue
-
         self._person(person_id)
         if not notice_text.strip() or len(notice_text) > 10_000 or lang not in ("nl", "en"):
             raise Invalid("the opt-in was not requested", code="opt_in_invalid",
@@ -95,9 +95,6 @@ class Marketing:
         """Withdraw marketing consent, suppress every address of the person, and confirm it by an administrative
         mail (it goes although marketing is now withdrawn), whatever the route. A message to the DPO counts
         from ``received_at``: queued marketing mail is checked against the consent when it is sent."""
-        from kluis.mail.notices import ACCOUNT_NOTICE, MARKETING_UNSUBSCRIBED
-        from kluis.mail.service import enqueue
-
         if route not in OPT_OUT_ROUTES:
             raise Invalid("unknown opt-out route", code="route_invalid",
                           problems=[Problem("route", "route_invalid", f"one of: {', '.join(OPT_OUT_ROUTES)}")])
@@ -200,8 +197,6 @@ class Marketing:
     def send_campaign(self, campaign_id: str, lang: str = "nl") -> int:
         """Queue the campaign for its audience now; each mail checks the gate again when it is sent. Refused
         while the one-click unsubscribe link could not be https (it would never leave the outbox)."""
-        from kluis.mail.service import enqueue, one_click_url_allowed
-
         campaign = self.campaign(campaign_id)
         base = self.kluis.settings.base_url
         if not one_click_url_allowed(f"{base}/marketing/unsubscribe"):

@@ -10,15 +10,15 @@ from sqlalchemy.orm import Session
 
 from kluis.consent.marketing import CONFIRM_MAX_AGE, LIST, Marketing
 from kluis.consent.marketing_models import Campaign
+from kluis.consent.service import Running
 from kluis.kit.clock import AMSTERDAM
 from kluis.mail.service import Cancelled, MessageContext, Undeliverable, register_template, unsubscribe_headers
 
 if TYPE_CHECKING:
     from kluis.mail.models import Outbox
-    from kluis.wiring import Kluis
 
 
-def confirm_message(session: Session, kluis: Kluis, row: Outbox) -> MessageContext:
+def confirm_message(session: Session, kluis: Running, row: Outbox) -> MessageContext:
     marketing = Marketing(session, kluis, "worker")
     assert row.person_id is not None
     token = marketing.opt_in_token(row.id, row.person_id, row.lang, str(row.context["notice"]), row.created_at)
@@ -27,7 +27,7 @@ def confirm_message(session: Session, kluis: Kluis, row: Outbox) -> MessageConte
                                   "expires": expires.strftime("%Y-%m-%d %H:%M %Z")})
 
 
-def campaign_message(session: Session, kluis: Kluis, row: Outbox) -> MessageContext:
+def campaign_message(session: Session, kluis: Running, row: Outbox) -> MessageContext:
     """Checked again at send time: a person who opted out, objected or was erased after queueing gets nothing."""
     assert row.person_id is not None
     marketing = Marketing(session, kluis, "worker")

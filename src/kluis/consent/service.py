@@ -7,28 +7,46 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import kluis.gate.service as gate_service
 from kluis.audit import service as audit
+from kluis.config import Settings
 from kluis.consent import rules
 from kluis.consent.models import ConsentEvent, ConsentNotice, ConsentState
+from kluis.kit.clock import Clock
 from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
-from kluis.vault.crypto import open_sealed, seal
+from kluis.policy.schemas import Policy
+from kluis.vault.crypto import KeyRing, open_sealed, seal
+from kluis.vault.keystore import KeyStore
 from kluis.vault.service import live_person
 
-if TYPE_CHECKING:
-    from kluis.wiring import Kluis
+
+class Running(Protocol):
+    """What consent uses of the running Kluis (``kluis.wiring.Kluis``, which is built above this domain)."""
+
+    settings: Settings
+    policy: Policy
+    policy_version: int | None
+    keys: KeyRing
+    clock: Clock
+
+    @property
+    def keystore(self) -> KeyStore: ...
+
+    def gate(self, session: Session, actor: str) -> gate_service.Gate: ...
+
+    def consents(self, session: Session, actor: str) -> Consents: ...
 
 
 @dataclass
 class Consents:
     session: Session
-    kluis: Kluis
+    kluis: Running
     actor: str
 
     def give(self, person_id: uuid.UUID, purpose: str, *, method: str, notice_text: str, lang: str,
@@ -118,7 +136,9 @@ class Consents:
                              recorded_by=self.actor, reference=reference, proof=proof)
         self.session.add(event)
         self.session.flush()
-        gate_service.Gate(self.session, policy, self.kluis.clock, self.actor).refresh(person_id)
+        consents = current_consents(self.session, person_id)
+        store_current(self.session, person_id, consents)
+        gate_service.Gate(self.session, policy, self.kluis.clock, self.actor).refresh(person_id, consents)
         audit.append(self.session, self.kluis.clock, actor=self.actor, action=f"consent.{action}",
                      object_type="consent_event", object_ids=[event.id, person_id],
                      details={"purpose": purpose, "method": method, "lang": lang,

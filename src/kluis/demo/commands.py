@@ -7,8 +7,15 @@ from typing import Annotated
 import typer
 
 from kluis import wiring
+from kluis.access.service import create_key
+from kluis.demo.datasets import prepare_demo_datasets
 from kluis.kit.cli import domain_errors, out, progress
+from kluis.mail.service import enqueue
+from kluis.prepare import init
+from kluis.staff.service import add_staff
+from kluis.vault.models import Person
 from kluis.wiring import Kluis
+from kluis.worker import run_in_background
 
 
 @domain_errors
@@ -16,7 +23,7 @@ def seed(subjects: Annotated[int, typer.Option("--subjects", min=1, max=10_000_0
          seed_value: Annotated[int, typer.Option("--seed", help="Same seed, same people.")] = 1,
          batch: Annotated[int, typer.Option(min=1, max=10_000)] = 500) -> None:
     """Fill the vault with realistic Dutch demo people (about 10 records each), in streamed batches."""
-    from kluis.demo.seed import seed as run_seed
+    from kluis.demo.seed import seed as run_seed  # imported here for start-up speed: Faker loads slowly
 
     kluis = wiring.for_cli()
     kluis.register_policy(actor="cli")
@@ -30,13 +37,6 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
          serve: Annotated[bool, typer.Option(help="Serve after preparing (off: prepare and exit).")] = True) -> None:
     """Zero set-up demo: local SQLite and keys, demo people, an API key and a DPO login, then serve."""
-    from kluis.access.service import create_key
-    from kluis.cli import init
-    from kluis.demo.datasets import prepare_demo_datasets
-    from kluis.mail.service import enqueue
-    from kluis.staff.service import add_staff
-    from kluis.vault.models import Person
-
     init()
     kluis = wiring.for_cli()
     with kluis.db.sessions() as session:
@@ -70,11 +70,11 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
 def run_demo_server(kluis: Kluis, port: int) -> None:
     """One process for the demo: the HTTP app, the worker in a thread, and a local SMTP catcher whose
     messages (kept in memory only) are shown at /demo/mail."""
+    # Imported here for start-up speed: only the demo needs the web server, the routes and the mail catcher.
     import uvicorn
 
     from kluis.app import SERVER_OPTIONS, create_app
     from kluis.mail.catcher import start_catcher
-    from kluis.worker import run_in_background
 
     settings = kluis.settings
     try:

@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from kluis.config import Settings
 from kluis.erasure import kept, rules
 from kluis.erasure.models import ErasureJob
 from kluis.kit.errors import ConfigurationError, Invalid
@@ -179,7 +180,6 @@ def write_files(certificate_json: str, directory: Path, stem: str) -> tuple[Path
 
 
 def configured_key() -> Ed25519PrivateKey:
-    from kluis.config import Settings
     configured = Settings().certificate_key
     return private_key(configured.get_secret_value() if configured else None)
 

@@ -13,10 +13,18 @@ from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from kluis.erasure import certificate, kept, rules
+from kluis.erasure import mail as erasure_mail
+from kluis.erasure.events import PERSON_NOTICE, ErasureHeld, PersonErased
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
+from kluis.kit import events
 from kluis.kit.clock import as_utc
 from kluis.kit.errors import NotFound
+from kluis.mail import rules as mail_rules
+from kluis.mail import service as mail
+from kluis.mail.models import Outbox
+from kluis.policy.parties import MAIL, parties_for
+from kluis.retention import holds as retention_holds
 from kluis.vault.crypto import open_sealed
 
 if TYPE_CHECKING:
@@ -38,48 +46,34 @@ def tell_person(session: Session, kluis: Kluis, actor: str, job: ErasureJob, per
                 address: str | None) -> None:
     """The person's last notice, queued before their address is erased: it carries the address sealed. It is
     held until the job's certificate is signed (``release_person_notice``), since it carries the certificate:
-    after the erasure the person has no account to fetch it from."""
-    from kluis.mail import service as mail
-    from kluis.rights import mail as rights_mail
-    from kluis.rights.models import DataSubjectRequest
-    request = session.get(DataSubjectRequest, job.request_id)
-    if request is None or address is None:
+    after the erasure the person has no account to fetch it from. The notice is the request's (``rights``)."""
+    if job.request_id is None:
         return
-    row = mail.enqueue(session, kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=person_id,
-                       lang=request.lang, context={"notice": "erased", "request_id": str(request.id),
-                                                   "job_id": str(job.id)},
-                       actor=actor, sealed_to=mail.seal_address(kluis.keys.secret, person_id, address), held=True)
-    job.result = {**job.result, "person_notice": str(row.id)}
+    reported = events.publish(session, PersonErased(kluis, actor, job.id, person_id, job.request_id, address))
+    if PERSON_NOTICE in reported:
+        job.result = {**job.result, PERSON_NOTICE: reported[PERSON_NOTICE]}
 
 
 def release_person_notice(session: Session, kluis: Kluis, job: ErasureJob) -> None:
     """The certificate is signed: the person's last notice, held for it, may go."""
-    from kluis.mail import service as mail
-    if job.result.get("person_notice"):
-        mail.release(session, kluis.clock, uuid.UUID(job.result["person_notice"]))
+    if job.result.get(PERSON_NOTICE):
+        mail.release(session, kluis.clock, uuid.UUID(job.result[PERSON_NOTICE]))
 
 
 def tell_held(session: Session, kluis: Kluis, actor: str, job: ErasureJob, holds: list[Any]) -> None:
     """R-RET-3: a legal hold keeps all of the person's data from the erasure they asked for. Once per job, they
     are told what is kept, on which ground and until when (the mail reads the holds when it leaves), and the data
-    is restricted to the hold's purpose from now on."""
-    from kluis.mail import service as mail
-    from kluis.rights import mail as rights_mail
-    from kluis.rights.models import DataSubjectRequest
-    request = session.get(DataSubjectRequest, job.request_id) if job.request_id else None
-    if request is None or job.result.get("held_told"):
+    is restricted to the hold's purpose from now on. The notice is the request's (``rights``)."""
+    if job.request_id is None or job.result.get("held_told"):
         return
     kluis.gate(session, actor).restrict(job.person_id, "legal_claims", "person", reference=f"erasure {job.id}"[:80])
-    mail.enqueue(session, kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=job.person_id,
-                 lang=request.lang, context={"notice": "erasure_held", "request_id": str(request.id),
-                                             "job_id": str(job.id)}, actor=actor)
+    events.publish(session, ErasureHeld(kluis, actor, job.id, job.person_id, job.request_id))
     job.result = {**job.result, "held_told": sorted(str(h.id) for h in holds)}
 
 
 def held_back(session: Session, kluis: Kluis, request_id: uuid.UUID, lang: str) -> list[kept.KeptLine]:
     """What the request's erasure keeps, and why (R-DSR-6, R-RET-3): what a finished job kept by law or hold,
     or, while a legal hold keeps everything, that hold. Nothing when all is (to be) erased."""
-    from kluis.retention import holds as retention_holds
     job = session.scalars(select(ErasureJob).where(ErasureJob.request_id == request_id)).first()
     language: Lang = "en" if lang == "en" else "nl"
     if job is None or job.state == JobState.CANCELLED:
@@ -113,9 +107,6 @@ def certificate_files(session: Session, job_id: uuid.UUID) -> list[tuple[str, st
 def tell_parties(session: Session, kluis: Kluis, actor: str, job: ErasureJob, categories: list[str]) -> None:
     """Art. 19: each recipient and processor that received an erased category is told once, by mail
     to its contact in the policy, or else recorded for staff to tell another way."""
-    from kluis.erasure import mail as erasure_mail
-    from kluis.mail import service as mail
-    from kluis.rights.rectification import MAIL, parties_for
     told: dict[str, str] = {}
     for category in categories:
         for entry in parties_for(kluis.policy, category):
@@ -132,8 +123,6 @@ def seal_pending_mail(session: Session, kluis: Kluis, person_id: uuid.UUID,
     """Administrative mail queued for the person before the erasure (request notices, say) still
     reaches them: it carries the address sealed until sent. Marketing mail is simply cancelled. The address
     is worked out only when such mail is found."""
-    from kluis.mail import rules as mail_rules
-    from kluis.mail import service as mail
     read, write = _pending_mail()
     changes = []
     for row in session.execute(read, {"person_id": person_id}):
@@ -152,8 +141,6 @@ def seal_pending_mail(session: Session, kluis: Kluis, person_id: uuid.UUID,
 def _pending_mail() -> tuple[Select[Any], Update]:
     """The person's queued and sending mail, and the statement that seals or cancels it: built once (every
     erasure asks)."""
-    from kluis.mail import rules as mail_rules
-    from kluis.mail.models import Outbox
     outbox = Outbox.__table__
     read = select(outbox.c.id, outbox.c.kind, outbox.c.state, outbox.c.last_error, outbox.c.sealed_to).where(
         outbox.c.person_id == bindparam("person_id"), outbox.c.state.in_((mail_rules.QUEUED, mail_rules.SENDING)))

@@ -24,19 +24,32 @@ from kluis import jobs
 from kluis.audit import service as audit
 from kluis.datasets.errors import DatasetUnavailable
 from kluis.erasure import certificate, notices, repository, rules, vault_step
+from kluis.erasure.events import ErasureCertified
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
+from kluis.kit import events
 from kluis.kit.errors import ConfigurationError
 from kluis.kit.faults import checkpoint
 from kluis.retention import holds as retention_holds
 from kluis.vault.crypto import open_sealed
 
 if TYPE_CHECKING:
-    from kluis.erasure.service import Runner
     from kluis.wiring import Kluis
 
 Identities = list[tuple[str, str | None, str]]  # (kind, scope, value) in the clear, for the service databases
 AfterCommit = Callable[[], None]
+
+
+class Runner(Protocol):
+    """What the steps use of the runner that holds the job (``kluis.erasure.service.Runner``)."""
+
+    kluis: Kluis
+    actor: str
+    erases_under_row_lock: bool
+
+    def remember(self, job_id: uuid.UUID, result: dict[str, Any]) -> None: ...
+
+    def wait(self, session: Session, job: ErasureJob, message: str) -> None: ...
 
 
 class Waiting(Exception):
@@ -188,10 +201,8 @@ STEPS: dict[str, Step] = {"datasets": Datasets(), "vault": Vault(), "keys": Keys
 
 
 def _request_done(session: Session, kluis: Kluis, actor: str, job: ErasureJob) -> None:
-    """The request the erasure was for, if any, is done."""
-    if job.request_id is not None:
-        from kluis.rights.service import Rights
-        Rights(session, kluis, actor).complete_erasure(job.request_id)
+    """Told to whoever reacts (the request the erasure was for, if any, is done), in this step's transaction."""
+    events.publish(session, ErasureCertified(kluis, actor, job.id, job.person_id, job.request_id))
 
 
 def _erase_rest(runner: Runner, job_id: uuid.UUID, remaining: list[str], identities: Identities,

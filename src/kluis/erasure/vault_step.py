@@ -22,6 +22,7 @@ from kluis.consent.marketing import delete_profile, suppress_before_erasure
 from kluis.erasure import notices, repository, rules
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import Reason
+from kluis.gate.models import Restriction
 from kluis.kit.errors import Conflict
 from kluis.kit.faults import checkpoint
 from kluis.retention import keep as retention_keep
@@ -141,7 +142,6 @@ def restrict_kept(session: Session, kluis: Kluis, actor: str, person_id: uuid.UU
                   reference: str) -> bool:
     """What a legal obligation keeps may serve that obligation only (R-RET-3): the gate allows
     legal-obligation purposes to a restricted person and nothing else. Whether a restriction was recorded now."""
-    from kluis.gate.models import Restriction
     active = session.scalars(select(Restriction.id).where(
         Restriction.person_id == person_id, Restriction.reason == RESTRICTION_REASON,
         Restriction.lifted_at.is_(None))).first()

@@ -14,11 +14,11 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import kluis.consent.marketing as marketing
-import kluis.consent.service as consent_service
 from kluis.audit import service as audit
 from kluis.gate import rules
+from kluis.gate.events import INTEREST_PROFILE_DELETED, ObjectionRecorded, RestrictionLifted
 from kluis.gate.models import GateState, Objection, Relation, Restriction
+from kluis.kit import events
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Conflict, Invalid, NotAllowed, NotFound, Problem
 from kluis.kit.ids import new_id
@@ -108,12 +108,12 @@ class Gate:
                         assessment=assessment)
         self.session.add(row)
         self.session.flush()
-        profiling = self.policy.purpose(marketing.PROFILING)
-        deleted = rules.objection_covers(scope, profiling.id, profiling.group, str(profiling.basis)) and \
-            marketing.delete_profile(self.session, person_id)
+        covered = frozenset(p.id for p in self.policy.purposes
+                            if rules.objection_covers(scope, p.id, p.group, str(p.basis)))
+        reported = events.publish(self.session, ObjectionRecorded(person_id, row.id, scope, covered))
         self._changed(person_id, "gate.objection_recorded", "objection", row.id,
                       {"scope": scope, "by": on_behalf_of, "assessment": assessment or "none",
-                       "interest_profile_deleted": bool(deleted)})
+                       INTEREST_PROFILE_DELETED: bool(reported.get(INTEREST_PROFILE_DELETED))})
         return row
 
     def objection(self, person_id: uuid.UUID, objection_id: uuid.UUID) -> Objection:
@@ -187,13 +187,9 @@ class Gate:
             raise NotAllowed("a restriction the person asked for is lifted only by staff handling their request, "
                              "after telling them (Art. 18(3)); a service key cannot lift it",
                              code="restriction_lift_not_allowed")
-        if tell_person and row.lifted_at is None:
-            from kluis.mail import service as mail
-            from kluis.mail.notices import ACCOUNT_NOTICE
-            mail.enqueue(self.session, self.clock, template=ACCOUNT_NOTICE, person_id=person_id, lang="nl",
-                         context={"notice": "restriction_lifted", "reference": str(restriction_id)},
-                         actor=self.actor)
         if row.lifted_at is None:
+            events.publish(self.session, RestrictionLifted(person_id, restriction_id, tell_person, self.clock,
+                                                           self.actor))
             row.lifted_at = self.clock.now()
             self._changed(person_id, "gate.restriction_lifted", "restriction", row.id, {"reason": row.reason})
         return row
@@ -246,8 +242,9 @@ class Gate:
 
     # --- current facts ------------------------------------------------------------------------
 
-    def refresh(self, person_id: uuid.UUID) -> GateState:
-        """Rewrite the person's current facts from the records of what happened (the proof)."""
+    def refresh(self, person_id: uuid.UUID, consents: dict[str, Any] | None = None) -> GateState:
+        """Rewrite the person's current facts from the records of what happened (the proof). ``consents``: their
+        current consents, from the consent domain when one changed; otherwise those already in their facts."""
         self.session.flush()
         objections = sorted({rules.PENDING + scope if assessment == PENDING else scope
                              for scope, assessment in self.session.execute(select(
@@ -255,17 +252,17 @@ class Gate:
                                  Objection.person_id == person_id, Objection.lifted_at.is_(None)))})
         restricted = self.session.scalars(select(Restriction.id).where(
             Restriction.person_id == person_id, Restriction.lifted_at.is_(None))).first() is not None
-        consents = consent_service.current_consents(self.session, person_id)
-        consent_service.store_current(self.session, person_id, consents)
         relations = [{"kind": r.kind, "employer_id": str(r.employer_id) if r.employer_id else None,
                       "starts_at": r.starts_at.isoformat(), "ends_at": r.ends_at.isoformat() if r.ends_at else None}
                      for r in self.session.scalars(select(Relation).where(Relation.person_id == person_id)
                                                    .order_by(Relation.starts_at))]
         state = self.session.get(GateState, person_id)
         if state is None:
-            state = GateState(person_id=person_id)
+            state = GateState(person_id=person_id, consents={})
             self.session.add(state)
-        state.restricted, state.objections, state.consents = restricted, objections, consents
+        if consents is not None:
+            state.consents = consents
+        state.restricted, state.objections = restricted, objections
         state.relations, state.updated_at = relations, self.clock.now()
         self.session.flush()
         return state

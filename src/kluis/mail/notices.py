@@ -4,7 +4,7 @@ after a marketing opt-out). Context: ``{"notice": <code>, "reference": <optional
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -12,9 +12,6 @@ from kluis.kit.errors import Problem
 from kluis.mail.models import Outbox
 from kluis.mail.rules import ADMINISTRATIVE
 from kluis.mail.templates import MessageContext, Undeliverable, register_template
-
-if TYPE_CHECKING:
-    from kluis.wiring import Kluis
 
 ACCOUNT_NOTICE = "account_notice"
 MARKETING_UNSUBSCRIBED = "marketing_unsubscribed"
@@ -69,7 +66,7 @@ def check_notice(context: Mapping[str, Any]) -> list[Problem]:
     return []
 
 
-def account_notice(session: Session, kluis: Kluis, row: Outbox) -> MessageContext:
+def account_notice(session: Session, kluis: object, row: Outbox) -> MessageContext:
     texts = NOTICES.get(str(row.context.get("notice")))
     if texts is None:
         raise Undeliverable("notice_unknown")

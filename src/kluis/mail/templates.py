@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
@@ -19,9 +19,6 @@ from sqlalchemy.orm import Session
 from kluis.kit.errors import ConfigurationError, Problem
 from kluis.mail import rules
 from kluis.mail.models import Outbox
-
-if TYPE_CHECKING:
-    from kluis.wiring import Kluis
 
 MAIL_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "mail"
 PARTS = ("subject.{lang}.txt", "body.{lang}.txt", "body.{lang}.html")
@@ -63,7 +60,8 @@ class MessageContext:
     attachments: Sequence[Attachment] = ()
 
 
-Builder = Callable[[Session, "Kluis", Outbox], MessageContext]
+# The second argument is the running Kluis (``kluis.wiring.Kluis``), built above mail: each builder names the type.
+Builder = Callable[[Session, Any, Outbox], MessageContext]
 ContextCheck = Callable[[Mapping[str, Any]], list[Problem]]
 
 

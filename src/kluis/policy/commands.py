@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from kluis import wiring
+from kluis.config import Settings
 from kluis.kit.cli import domain_errors
 from kluis.policy.loader import load_policy
 from kluis.policy.records_export import export
@@ -17,6 +18,7 @@ from kluis.policy.render import render_statement
 from kluis.policy.rules import PolicyInvalid
 from kluis.policy.schemas import Policy, version_label
 from kluis.policy.service import records_of_processing
+from kluis.vault.service import employer_names
 
 app = typer.Typer(help="The privacy statement as data: check the policy file and render the statement.",
                   no_args_is_help=True)
@@ -97,7 +99,7 @@ def records(
     policy = kluis.policy if file is None else _load(file)
     with kluis.db.transaction() as session:
         found = records_of_processing(session, kluis.clock, policy, lang=lang.value, fmt=fmt.value, actor="cli",
-                                      seq=version, per_employer=per_employer)
+                                      seq=version, employers=employer_names(session) if per_employer else None)
     body = export(found, fmt.value)
     if out is not None:
         out.write_bytes(body)
@@ -109,9 +111,7 @@ def records(
 def _resolve(file: Path | None) -> Path:
     if file is not None:
         return file
-    from kluis.config import Settings  # only when no file is named: settings read the environment
-
-    return Settings().policy_file
+    return Settings().policy_file  # only when no file is named: settings read the environment
 
 
 def _load(path: Path) -> Policy:

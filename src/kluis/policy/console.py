@@ -14,6 +14,7 @@ from kluis.policy.schemas import LANGS
 from kluis.policy.service import list_versions, records_of_processing
 from kluis.staff.rules import Permission
 from kluis.staff.views import ConsoleRoute, _page, _require
+from kluis.vault.service import employer_names
 from kluis.web.deps import kluis_of
 
 T = TypeVar("T", bound=str)
@@ -35,7 +36,8 @@ def records(request: Request, format: str = "", lang: str = "nl", version: str =
         staff = _require(request, session, Permission.AUDIT_READ)
         fmt, language, seq = _choice(format, FORMATS, "format"), _choice(lang, LANGS, "lang"), _seq(version)
         found = records_of_processing(session, kluis.clock, kluis.policy, lang=language, fmt=fmt,
-                                      actor=staff.actor, seq=seq, per_employer=per_employer)
+                                      actor=staff.actor, seq=seq,
+                                      employers=employer_names(session) if per_employer else None)
     name = f"records-of-processing-{language}.{fmt}"
     return Response(export(found, fmt), media_type=MEDIA_TYPES[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
 from pathlib import PurePath
 
@@ -14,7 +15,6 @@ from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.policy.models import PolicyVersion
 from kluis.policy.records import Records, derive
 from kluis.policy.schemas import Lang, Policy, version_label
-from kluis.vault import service as vault
 
 
 def register_version(session: Session, clock: Clock, policy: Policy, *, source: str,
@@ -54,20 +54,21 @@ def list_versions(session: Session) -> list[PolicyVersion]:
 
 
 def records_of_processing(session: Session, clock: Clock, policy: Policy, *, lang: Lang, fmt: str, actor: str,
-                          seq: int | None = None, per_employer: bool = False) -> Records:
+                          seq: int | None = None, employers: Sequence[str] | None = None) -> Records:
     """The Art. 30 records (R-GOV-5) of ``policy``, labelled with its stored version; the export is audited.
-    ``per_employer``: the 30(2) register names each client employer in the vault (else "each client employer").
+    ``employers``: the client employers in the vault by name (``vault.service.employer_names``), for a 30(2)
+    register that names each; without them it says "each client employer".
 
     Only a version's hash is stored, not its text: records of an older version ``seq`` are generated from
     that version's policy file, and a file whose content is not that version is refused.
     """
     version = _stored_version(session, policy, seq)
     label = version_label(policy.content_hash, version.seq if version else None)
-    records = derive(policy, lang, label, employers=vault.employer_names(session) if per_employer else ())
+    records = derive(policy, lang, label, employers=employers or ())
     audit.append(session, clock, actor=actor, action="policy.records_exported", object_type="policy_version",
                  object_ids=[str(version.seq)] if version else [],
                  details={"format": fmt, "lang": lang, "content_hash": policy.content_hash,
-                          "per_employer": per_employer,
+                          "per_employer": employers is not None,
                           "rows": {name: len(rows) for name, rows in records.registers().items()}})
     return records
 

@@ -8,7 +8,7 @@ The sweep lives in ``kluis.retention.sweep``, holds in ``kluis.retention.holds``
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
@@ -28,8 +28,8 @@ from kluis.retention.models import Hold, TriggerEvent
 from kluis.vault import service as vault_service
 from kluis.vault.models import Person, Record
 
-__all__ = ["ActivityResult", "EventResult", "PersonActivity", "RecordRetention", "book", "explain", "follow", "held",
-           "held_record_ids", "record_activity", "record_event", "stamp", "stamp_existing"]
+__all__ = ["ActivityResult", "EventResult", "PersonActivity", "RecordRetention", "book", "due_dates", "explain",
+           "follow", "held", "held_record_ids", "record_activity", "record_event", "stamp", "stamp_existing"]
 
 # Reports may come from a server whose clock runs a little ahead.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -118,6 +118,22 @@ def follow(session: Session, rule_book: rules.RuleBook, people: Mapping[uuid.UUI
             .values(last_activity_at=bindparam("clock"), due_at=bindparam("due"), updated_at=now),
             [{"pid": pid, "clock": at, "due": rule_book.due_at(rule, at)} for pid, at in moved.items()])
     keep.refresh(session, moved)
+
+
+def due_dates(session: Session, policy: Policy, rows: Sequence[dict[str, Any]], people: Sequence[Any],
+              now: datetime) -> Callable[[], None]:
+    """The vault's ``DueDates``: records written get their rule and due date (``stamp``); once they are in, the
+    person's ``keep_until`` covers them and their records from others follow the activity the new ones show."""
+    rule_book = book(policy)
+    activity = {row.id: PersonActivity(row.last_activity_at, row.created_at, row.keep_until is not None)
+                for row in people}
+    own = stamp(session, rule_book, rows, activity)
+
+    def written() -> None:
+        keep.extend(session, rows, own)
+        follow(session, rule_book, activity, own, now)
+
+    return written
 
 
 @dataclass(frozen=True)

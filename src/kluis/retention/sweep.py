@@ -23,7 +23,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy import (
@@ -56,15 +56,14 @@ from sqlalchemy.types import UserDefinedType
 from kluis import jobs
 from kluis.audit import service as audit
 from kluis.consent.marketing import suppress_before_erasure
-from kluis.db import UTCDateTime
-from kluis.kit.clock import as_utc
+from kluis.db import Database, UTCDateTime
+from kluis.kit.clock import Clock, as_utc
 from kluis.kit.ids import new_id
 from kluis.retention.holds import ActiveHolds, HeldBack, active_holds, held_back
 from kluis.retention.models import SweepRun
+from kluis.vault.keystore import KeyStore
 from kluis.vault.models import Person, Record
-
-if TYPE_CHECKING:
-    from kluis.wiring import Kluis
+from kluis.vault.service import Vault
 
 # Records per batch. A batch holds its rows' locks until it commits (about half a second at this size on the
 # benchmark's machine) but not the audit chain's head, which it takes only to append its event: larger
@@ -72,6 +71,17 @@ if TYPE_CHECKING:
 BATCH = 50_000
 # A record with no rule has no term to run out; it is never swept.
 NO_RULE = "(none)"
+
+
+class Running(Protocol):
+    """What the sweep uses of the running Kluis (``kluis.wiring.Kluis``, which is built above this domain)."""
+
+    db: Database
+    clock: Clock
+    @property
+    def keystore(self) -> KeyStore: ...
+
+    def vault(self, session: Session, actor: str) -> Vault: ...
 
 
 @dataclass
@@ -143,7 +153,7 @@ def due_count(session: Session, now: datetime) -> int:
     return int(session.scalar(select(func.count()).select_from(table).where(sweepable(table, now, holds))) or 0)
 
 
-def sweep(kluis: Kluis, actor: str = "system", batch: int = BATCH, on_batch: Callable[[int], None] | None = None,
+def sweep(kluis: Running, actor: str = "system", batch: int = BATCH, on_batch: Callable[[int], None] | None = None,
           now: datetime | None = None) -> SweepReport:
     """Erase every record due at ``now`` (default: the clock, read once) that no hold covers, then
     everyone left with nothing."""
@@ -190,7 +200,7 @@ def sweep(kluis: Kluis, actor: str = "system", batch: int = BATCH, on_batch: Cal
     return report
 
 
-def _record_batch(kluis: Kluis, session: Session, run_id: UUID, actor: str, report: SweepReport,
+def _record_batch(kluis: Running, session: Session, run_id: UUID, actor: str, report: SweepReport,
                   tallies: dict[str, RuleTally]) -> int:
     """Account for one batch's deleted records: the run's totals and the batch's audit event."""
     if not tallies:
@@ -216,7 +226,7 @@ def _emptied(now: datetime) -> ColumnElement[bool]:
                 ~exists().where(Record.person_id == Person.id))
 
 
-def _erase_emptied(kluis: Kluis, session: Session, run_id: UUID, now: datetime, actor: str, report: SweepReport,
+def _erase_emptied(kluis: Running, session: Session, run_id: UUID, now: datetime, actor: str, report: SweepReport,
                    after: tuple[datetime, UUID] | None, unchanged: bool = False) -> tuple[datetime, UUID] | bool:
     """Erase up to ``PEOPLE_BATCH`` people left with nothing, in (keep_until, id) order from ``after``;
     returns where to go on from, or False when done. On PostgreSQL one statement picks them, locking their
@@ -258,7 +268,7 @@ def _erase_emptied(kluis: Kluis, session: Session, run_id: UUID, now: datetime, 
     return (found[-1].keep_until, found[-1].id) if len(found) == PEOPLE_BATCH else False
 
 
-def _erase_people(kluis: Kluis, transaction: Callable[[], AbstractContextManager[Session]], run_id: UUID,
+def _erase_people(kluis: Running, transaction: Callable[[], AbstractContextManager[Session]], run_id: UUID,
                   now: datetime, actor: str, report: SweepReport, unchanged: bool) -> None:
     """The second phase: first (PostgreSQL, when it may) the noted people whose rows did not change, then
     anyone else left with nothing, each looked for."""
@@ -286,7 +296,7 @@ _DUE = Table("retention_sweep_due", MetaData(), Column("n", BigInteger, primary_
              Column("person_id", Uuid), prefixes=["TEMPORARY"])
 
 
-def _sweep_records_pg(kluis: Kluis, connection: Connection, now: datetime, batch: int,
+def _sweep_records_pg(kluis: Running, connection: Connection, now: datetime, batch: int,
                       account: Callable[[Session, dict[str, RuleTally]], int]) -> bool:
     """Note the due rows' addresses once, then delete them a stretch at a time in that order; then,
     if another writer held some of them, whatever is still due, from the index. True when every noted

@@ -24,13 +24,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from kluis.audit import service as audit
-from kluis.complaints.service import Complaints
 from kluis.datasets.service import DatasetRows, Identity
 from kluis.disclosures.service import Disclosures
+from kluis.kit import events
 from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import Invalid, NotFound
 from kluis.policy.schemas import LANGS, Lang, version_label
 from kluis.retention import service as retention
+from kluis.rights.events import COMPLAINTS, PackageBuilding
 from kluis.rights.package_report import ReportFacts, render_report_html, render_report_pdf, report_view
 from kluis.vault.crypto import open_sealed
 from kluis.vault.models import Record
@@ -104,7 +105,7 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
                                           "relations": relations})
             disclosures = Disclosures(session, kluis.policy, kluis.clock, actor).for_package(person_id, made_at)
             writer.put_json("disclosures.json", disclosures)
-            complaints = Complaints(session, kluis, actor).for_package(person_id)
+            complaints = events.publish(session, PackageBuilding(kluis, actor, person_id)).get(COMPLAINTS, [])
             writer.put_json("complaints.json", complaints)
             holds = [_row(h, ("id", "scope", "category", "reason", "reference", "created_at", "until"))
                      for h in retention.held(session, kluis.clock, person_id)]

@@ -18,7 +18,7 @@ from kluis.audit import service as audit
 from kluis.kit.errors import Conflict, NotAllowed, Problem
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
-from kluis.policy.schemas import Policy
+from kluis.policy.parties import MAIL, parties_for
 from kluis.rights import mail as rights_mail
 from kluis.rights.models import DataSubjectRequest, Rectification
 from kluis.rights.rules import RequestType, State
@@ -27,24 +27,6 @@ if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
 PERSON, STAFF = "person", "staff"
-MAIL, OTHER_CHANNEL, NOT_INDIVIDUALLY = "mail", "other", "not_individually"
-
-
-def parties_for(policy: Policy, category: str) -> list[dict[str, str]]:
-    """Who received data of this category, and how they are told: by mail to the contact in the policy;
-    otherwise staff tell them another way. Readers of a public community cannot be told one by one
-    (Art. 19: impossible). Authorities receive data only by order (R-SHR-3), never routinely, so they
-    are not listed here."""
-    told = []
-    for recipient in policy.recipients:
-        if category in recipient.categories and not recipient.requires_order:
-            channel = NOT_INDIVIDUALLY if str(recipient.kind) == "public" else (
-                MAIL if recipient.contact else OTHER_CHANNEL)
-            told.append({"party": f"recipient:{recipient.id}", "channel": channel})
-    for processor in policy.processors:
-        if category in processor.categories:
-            told.append({"party": f"processor:{processor.id}", "channel": MAIL if processor.contact else OTHER_CHANNEL})
-    return told
 
 
 @dataclass

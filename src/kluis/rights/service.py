@@ -10,6 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from kluis.datasets.service import audit_rectification
+from kluis.erasure import service as erasure
+from kluis.erasure.rules import Reason
 from kluis.gate.service import PENDING, RESTRICTION_REASONS
 from kluis.kit.errors import Conflict, Invalid
 from kluis.mail import service as mail
@@ -39,8 +42,6 @@ class Rights(Verification):
             rules.check_transition(request.state, State.IN_PROGRESS)
             if request.person_id is None:
                 raise Conflict("the request is not verified", code="not_verified")
-            from kluis.erasure import service as erasure
-            from kluis.erasure.rules import Reason
             erasure.queue(self.session, self.kluis, request.person_id, Reason.REQUEST, self.actor, request.id)
         return self._move(request_id, State.IN_PROGRESS)
 
@@ -90,7 +91,6 @@ class Rights(Verification):
         """R-DSR-5 / R-DSR-9: a checked correction in one of benVitaal's service databases: the declared
         columns are set in the person's rows (one transaction there); how many rows, audited without values.
         A dataset that is down raises ``DatasetUnavailable`` and changes nothing: staff try again."""
-        from kluis.datasets.service import audit_rectification
         request = self.get(request_id)
         if request.type != RequestType.RECTIFICATION or request.person_id is None or request.state not in (
                 State.VERIFIED, State.IN_PROGRESS):
@@ -180,7 +180,6 @@ class Rights(Verification):
         request = self.get(request_id)
         if request.type == rules.RequestType.ERASURE:
             rules.check_transition(request.state, target, reason)
-            from kluis.erasure import service as erasure
             erasure.cancel_for_request(self.session, self.kluis, request.id, self.actor)
 
     def extend(self, request_id: uuid.UUID, reason: str) -> DataSubjectRequest:

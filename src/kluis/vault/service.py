@@ -6,9 +6,10 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from datetime import datetime
+from typing import Any, Protocol, cast
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -19,8 +20,6 @@ from kluis.kit.clock import Clock
 from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy
-from kluis.retention import keep
-from kluis.retention import service as retention
 from kluis.vault import content as content_shape
 from kluis.vault import repository, rules
 from kluis.vault.crypto import KeyRing, RecordCipher, open_sealed, seal
@@ -29,6 +28,15 @@ from kluis.vault.identifiers import normalise
 from kluis.vault.keystore import KeyStore
 from kluis.vault.models import Employer, Identifier, Person, Record
 from kluis.vault.schemas import BatchRecordIn, FileIn, IdentifierIn, PersonIn, PersonPatch, RecordIn, RecordOut
+
+
+class DueDates(Protocol):
+    """Retention's part in writing records (``kluis.retention.service.due_dates``), given by the wiring: retention
+    sits above the vault. Called with the rows about to be inserted and their people's rows (id, last activity,
+    first known, keep_until), it sets each row's rule and due date; what it returns is called once they are in."""
+
+    def __call__(self, session: Session, policy: Policy, rows: Sequence[dict[str, Any]], people: Sequence[Any],
+                 now: datetime) -> Callable[[], None]: ...
 
 
 @dataclass
@@ -40,6 +48,7 @@ class Vault:
     guard: ContentGuard
     clock: Clock
     actor: str
+    due_dates: DueDates
     policy_version: int | None = None
     _employers_seen: dict[str, bool] = field(default_factory=dict)
 
@@ -215,13 +224,9 @@ class Vault:
                 "policy_version": self.policy_version, "collected_at": collected,
                 "last_activity_at": item.last_activity_at or collected, "created_at": now, "updated_at": now,
             })
-        rule_book = retention.book(self.policy)
-        people = {row.id: retention.PersonActivity(row.last_activity_at, row.created_at, row.keep_until is not None)
-                  for row in living}
-        activity = retention.stamp(self.session, rule_book, rows, people)
+        written = self.due_dates(self.session, self.policy, rows, living, now)
         repository.insert_records(self.session, rows)
-        keep.extend(self.session, rows, activity)
-        retention.follow(self.session, rule_book, people, activity, now)
+        written()
         ids = [r["id"] for r in rows]
         audit.append(self.session, self.clock, actor=self.actor, action="records.added", object_type="record",
                      object_ids=ids, details={"count": len(ids), "people": len(employers),

@@ -1,0 +1,45 @@
+"""How requests follow their erasure (``kluis.kit.events``; who reacts to what: ``kluis.subscriptions``).
+
+The erasure runs below the requests: it announces what happened, and the request it serves is told here, in the
+same transaction, in the person's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kluis.erasure.events import PERSON_NOTICE, ErasureCertified, ErasureHeld, PersonErased
+from kluis.mail import service as mail
+from kluis.rights import mail as rights_mail
+from kluis.rights.models import DataSubjectRequest
+from kluis.rights.service import Rights
+
+
+def erasure_held(session: Session, event: ErasureHeld) -> None:
+    """R-RET-3: the person is told that a legal hold keeps their data (the mail reads the holds when it leaves)."""
+    request = session.get(DataSubjectRequest, event.request_id)
+    if request is None:
+        return
+    mail.enqueue(session, event.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=event.person_id,
+                 lang=request.lang, context={"notice": "erasure_held", "request_id": str(request.id),
+                                             "job_id": str(event.job_id)}, actor=event.actor)
+
+
+def person_erased(session: Session, event: PersonErased) -> dict[str, Any] | None:
+    """The person's last notice, with their address sealed in it, held until the certificate is signed."""
+    request = session.get(DataSubjectRequest, event.request_id)
+    if request is None or event.address is None:
+        return None
+    row = mail.enqueue(session, event.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=event.person_id,
+                       lang=request.lang, context={"notice": "erased", "request_id": str(request.id),
+                                                   "job_id": str(event.job_id)},
+                       actor=event.actor, held=True,
+                       sealed_to=mail.seal_address(event.kluis.keys.secret, event.person_id, event.address))
+    return {PERSON_NOTICE: str(row.id)}
+
+
+def erasure_certified(session: Session, event: ErasureCertified) -> None:
+    """The erasure request is done (its person was told by the erasure's own notice)."""
+    if event.request_id is not None:
+        Rights(session, event.kluis, event.actor).complete_erasure(event.request_id)
