@@ -111,19 +111,12 @@ def certificate_files(session: Session, job_id: uuid.UUID) -> list[tuple[str, st
 
 def tell_parties(session: Session, kluis: Kluis, actor: str, job: ErasureJob, categories: list[str]) -> None:
     """Art. 19: each recipient and processor that received an erased category is told once, by mail
-    to its contact in the policy, or else recorded for staff to tell another way."""
+    to its contact in the policy, or else recorded for staff to tell another way (as for a rectification)."""
     from kluis.erasure import mail as erasure_mail
-    from kluis.mail import service as mail
-    from kluis.rights.rectification import MAIL, parties_for
-    told: dict[str, str] = {}
-    for category in categories:
-        for party in parties_for(kluis.policy, category):
-            told.setdefault(party["party"], party["channel"])
-    for party, channel in told.items():
-        if channel == MAIL:
-            mail.enqueue(session, kluis.clock, template=erasure_mail.RECIPIENT_TEMPLATE, party=party,
-                         lang="nl", context={"job_id": str(job.id)}, actor=actor)
-    job.result = {**job.result, "told": [{"party": p, "channel": c} for p, c in sorted(told.items())]}
+    from kluis.rights.service import tell_recipients
+    told = tell_recipients(session, kluis, actor, categories, template=erasure_mail.RECIPIENT_TEMPLATE,
+                           context={"job_id": str(job.id)})
+    job.result = {**job.result, "told": sorted(told, key=lambda party: party["party"])}
 
 
 def seal_pending_mail(session: Session, kluis: Kluis, person_id: uuid.UUID,

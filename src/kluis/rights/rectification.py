@@ -7,7 +7,7 @@ ones were informed. Services never commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +47,23 @@ def parties_for(policy: Policy, category: str) -> list[dict[str, str]]:
     return told
 
 
+def tell_recipients(session: Session, kluis: Kluis, actor: str, categories: Iterable[str], *, template: str,
+                    context: Mapping[str, str]) -> list[dict[str, str]]:
+    """Art. 19, for a rectification or an erasure: each recipient and processor that received one of
+    ``categories`` is told once, by mail (``template`` with ``context``) where the policy gives its contact;
+    the others are for staff to tell another way, or cannot be told one by one (``parties_for``). Returns who
+    is told and how, as ``{"party", "channel"}`` in the policy's order."""
+    told: dict[str, str] = {}
+    for category in categories:
+        for party in parties_for(kluis.policy, category):
+            told.setdefault(party["party"], party["channel"])
+    for party, channel in told.items():
+        if channel == MAIL:
+            mail.enqueue(session, kluis.clock, template=template, party=party, lang="nl", context=context,
+                         actor=actor)
+    return [{"party": party, "channel": channel} for party, channel in told.items()]
+
+
 @dataclass
 class Rectifications:
     session: Session
@@ -82,17 +99,14 @@ class Rectifications:
     def _rectify(self, person_id: uuid.UUID, record_id: uuid.UUID, changes: dict[str, Any], by: str, lang: str,
                  request: DataSubjectRequest | None) -> Rectification:
         record = self.kluis.vault(self.session, self.actor).rectify_record(person_id, record_id, changes)
-        told = parties_for(self.kluis.policy, record.category)
-        row = Rectification(id=new_id(), request_id=request.id if request else None, person_id=person_id,
+        row_id = new_id()
+        told = tell_recipients(self.session, self.kluis, self.actor, [record.category],
+                               template=rights_mail.RECIPIENT_TEMPLATE, context={"rectification_id": str(row_id)})
+        row = Rectification(id=row_id, request_id=request.id if request else None, person_id=person_id,
                             record_id=record.id, category=record.category, fields=sorted(changes), by=by, told=told,
                             at=self.kluis.clock.now())
         self.session.add(row)
         self.session.flush()
-        for party in told:
-            if party["channel"] == MAIL:
-                mail.enqueue(self.session, self.kluis.clock, template=rights_mail.RECIPIENT_TEMPLATE,
-                             party=party["party"], lang="nl", context={"rectification_id": str(row.id)},
-                             actor=self.actor)
         audit.append(self.session, self.kluis.clock, actor=self.actor, action="rectification.recorded",
                      object_type="rectification",
                      object_ids=[row.id, person_id, record.id, *([request.id] if request else [])],

@@ -17,6 +17,7 @@ from kluis.rights import mail as rights_mail
 from kluis.rights import rules
 from kluis.rights.models import AccessPackage, DataSubjectRequest, Rectification
 from kluis.rights.rectification import Rectifications
+from kluis.rights.rectification import tell_recipients as tell_recipients  # erasure tells recipients this way too
 from kluis.rights.requests import MAX_REASON
 from kluis.rights.rules import RequestType, State
 from kluis.rights.verification import Verification
