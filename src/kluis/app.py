@@ -38,10 +38,10 @@ from kluis.rights.console import router as rights_console
 from kluis.rights.package_views import router as package_pages
 from kluis.rights.views import router as rights_pages
 from kluis.staff.views import install as install_console
-from kluis.staff.views import unexpected_page
 from kluis.vault.api import router as vault_router
 from kluis.vault.fastpath import RecordsFastPath
 from kluis.web import problems
+from kluis.web.console import unexpected_page
 from kluis.web.limits import BodyLimit
 from kluis.web.unexpected import Unexpected
 from kluis.wiring import Kluis

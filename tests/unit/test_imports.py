@@ -12,9 +12,6 @@ SOURCE = Path(kluis.__file__).resolve().parent
 
 # The staff console's page frame is shared by the other domains' consoles; these are its only private names that
 # another domain may import. An entry no longer used fails the test, so the list only shrinks.
-SHARED_PRIVATE = {("kluis.staff.views", name) for name in ("_page", "_require", "_same", "_session_csrf")}
-
-
 def _modules() -> Iterator[tuple[str, Path, ast.Module]]:
     for path in sorted(SOURCE.rglob("*.py")):
         parts = path.relative_to(SOURCE.parent).with_suffix("").parts
@@ -38,7 +35,7 @@ def _imports_kluis(node: ast.AST) -> bool:
 
 
 def test_no_module_imports_another_domains_private_names():
-    found, used = [], set()
+    found = []
     for module, path, tree in _modules():
         aliases: dict[str, str] = {}
         for node in ast.walk(tree):
@@ -47,10 +44,7 @@ def test_no_module_imports_another_domains_private_names():
                     target = f"{node.module}.{alias.name}"
                     aliases[alias.asname or alias.name] = target
                     if _private(alias.name) and _domain(node.module) != _domain(module):
-                        if (node.module, alias.name) in SHARED_PRIVATE:
-                            used.add((node.module, alias.name))
-                        else:
-                            found.append(f"{path.relative_to(SOURCE)}:{node.lineno} imports {target}")
+                        found.append(f"{path.relative_to(SOURCE)}:{node.lineno} imports {target}")
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name.startswith("kluis.") and alias.asname:
@@ -60,7 +54,6 @@ def test_no_module_imports_another_domains_private_names():
                     and node.value.id in aliases and _domain(aliases[node.value.id]) != _domain(module)):
                 found.append(f"{path.relative_to(SOURCE)}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}")
     assert found == []
-    assert used == SHARED_PRIVATE, "no longer imported: remove from SHARED_PRIVATE"
 
 
 def test_imports_inside_functions_are_only_for_start_up_speed():

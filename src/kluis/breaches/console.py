@@ -13,29 +13,19 @@ from fastapi.responses import RedirectResponse, Response
 from kluis.breaches import form, rules
 from kluis.breaches.service import Breaches, IncidentIn, reference
 from kluis.kit.clock import AMSTERDAM
-from kluis.kit.errors import Invalid, NotAllowed, NotFound, Problem
+from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.staff.rules import Permission
-from kluis.staff.service import SignedIn
-from kluis.staff.views import ConsoleRoute, _page, _require, _same, _session_csrf
+from kluis.web import console
 from kluis.web.deps import kluis_of
 
-router = APIRouter(prefix="/console/breaches", route_class=ConsoleRoute, include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=128)]
+router = APIRouter(prefix="/console/breaches", route_class=console.ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=10_000)]
 Short = Annotated[str, Form(max_length=80)]
 OFFSETS = ("amsterdam", "+01:00", "+02:00", "+00:00")
 
 
-def _check_csrf(request: Request, staff: SignedIn, csrf: str) -> None:
-    if not _same(_session_csrf(kluis_of(request), staff), csrf):
-        raise NotAllowed("This form has expired. Reload the page and try again.", code="csrf_invalid")
-
-
 def _uuid(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text.strip())
-    except ValueError as exc:
-        raise NotFound("No such breach in the register.", code="breach_not_found") from exc
+    return console.uuid_of(text, "breach in the register", code="breach_not_found")
 
 
 def instant(local: str, offset: str, path: str) -> datetime | None:
@@ -56,26 +46,26 @@ def instant(local: str, offset: str, path: str) -> datetime | None:
 def register_page(request: Request) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.BREACH_REPORT)
+        staff = console.require(request, session, Permission.BREACH_REPORT)
         items = Breaches(session, kluis, staff.actor).register()
     now = kluis.clock.now()
-    return _page(request, "breaches/console_list.html", "Breach register", staff, active="breaches", items=items,
-                 now=now, rules=rules, reference=reference, can_decide=staff.may(Permission.BREACH_DECIDE))
+    return console.page(request, "breaches/console_list.html", "Breach register", staff, active="breaches", items=items,
+                        now=now, rules=rules, reference=reference, can_decide=staff.may(Permission.BREACH_DECIDE))
 
 
 @router.get("/new")
 def new_form(request: Request) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.BREACH_REPORT)
+        staff = console.require(request, session, Permission.BREACH_REPORT)
         employers = Breaches(session, kluis, staff.actor).employers()
-    return _page(request, "breaches/console_new.html", "Report a breach", staff, active="breaches",
-                 natures=list(rules.Nature), categories=kluis.policy.categories, subjects=kluis.policy.subjects,
-                 employers=employers, offsets=OFFSETS)
+    return console.page(request, "breaches/console_new.html", "Report a breach", staff, active="breaches",
+                        natures=list(rules.Nature), categories=kluis.policy.categories, subjects=kluis.policy.subjects,
+                        employers=employers, offsets=OFFSETS)
 
 
 @router.post("")
-def report(request: Request, csrf: Csrf, aware_local: Annotated[str, Form(max_length=32)],
+def report(request: Request, csrf: console.Csrf, aware_local: Annotated[str, Form(max_length=32)],
            happened_from_local: Annotated[str, Form(max_length=32)], summary: Text,
            aware_offset: Annotated[str, Form(pattern="^(amsterdam|[+-]\\d\\d:\\d\\d)$")] = "amsterdam",
            happened_until_local: Annotated[str, Form(max_length=32)] = "",
@@ -87,8 +77,7 @@ def report(request: Request, csrf: Csrf, aware_local: Annotated[str, Form(max_le
            measures: Text = "") -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.BREACH_REPORT)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.BREACH_REPORT, csrf)
         aware = instant(aware_local, aware_offset, "aware_at")
         began = instant(happened_from_local, "amsterdam", "happened_from")
         if aware is None or began is None:
@@ -108,7 +97,7 @@ def report(request: Request, csrf: Csrf, aware_local: Annotated[str, Form(max_le
 def register_csv(request: Request) -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.BREACH_DECIDE)
+        staff = console.require(request, session, Permission.BREACH_DECIDE)
         text = form.register_csv(Breaches(session, kluis, staff.actor))
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": 'attachment; filename="breach-register.csv"'})
@@ -118,18 +107,19 @@ def register_csv(request: Request) -> Response:
 def detail(request: Request, breach_id: str) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.BREACH_REPORT)
+        staff = console.require(request, session, Permission.BREACH_REPORT)
         breaches = Breaches(session, kluis, staff.actor)
         breach = breaches.get(_uuid(breach_id))
         texts, reason = breaches.texts(breach), breaches.risk_reason(breach)
         filings = [(f, breaches.filing_texts(f)) for f in breaches.filings(breach.id)]
         affected = breaches.count_affected(breach)
     now = kluis.clock.now()
-    return _page(request, "breaches/console_breach.html", f"Breach {reference(breach.id)}", staff,
-                 active="breaches", breach=breach, texts=texts, reason=reason, filings=filings, affected=affected,
-                 reference=reference(breach.id), rules=rules, now=now, late=rules.is_late(breach.deadline_at, now),
-                 can_decide=staff.may(Permission.BREACH_DECIDE), risks=list(rules.Risk),
-                 categories={c.id: c.name.en for c in kluis.policy.categories})
+    return console.page(request, "breaches/console_breach.html", f"Breach {reference(breach.id)}", staff,
+                        active="breaches", breach=breach, texts=texts, reason=reason, filings=filings,
+                        affected=affected, reference=reference(breach.id), rules=rules, now=now,
+                        late=rules.is_late(breach.deadline_at, now),
+                        can_decide=staff.may(Permission.BREACH_DECIDE), risks=list(rules.Risk),
+                        categories={c.id: c.name.en for c in kluis.policy.categories})
 
 
 @router.get("/{breach_id}/ap-draft.{fmt}")
@@ -138,7 +128,7 @@ def ap_draft(request: Request, breach_id: str, fmt: str) -> Response:
         raise NotFound("The draft comes as .json or .pdf.", code="format_unknown")
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.BREACH_DECIDE)
+        staff = console.require(request, session, Permission.BREACH_DECIDE)
         breaches = Breaches(session, kluis, staff.actor)
         breach = breaches.get(_uuid(breach_id))
         draft = form.draft(breaches, breach, follow_up=breach.ap_filed_at is not None)
@@ -150,15 +140,14 @@ def ap_draft(request: Request, breach_id: str, fmt: str) -> Response:
 
 
 @router.post("/{breach_id}/amend")
-def amend(request: Request, breach_id: str, csrf: Csrf, summary: Text = "", systems: Text = "",
+def amend(request: Request, breach_id: str, csrf: console.Csrf, summary: Text = "", systems: Text = "",
           consequences: Text = "", measures: Text = "",
           happened_until_local: Annotated[str, Form(max_length=32)] = "") -> Response:
     """New facts; a text left empty stays as it was."""
     kluis = kluis_of(request)
     given = {"summary": summary, "systems": systems, "consequences": consequences, "measures": measures}
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.BREACH_REPORT)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.BREACH_REPORT, csrf)
         Breaches(session, kluis, staff.actor).amend(
             _uuid(breach_id), {name: text for name, text in given.items() if text.strip()},
             instant(happened_until_local, "amsterdam", "happened_until"))
@@ -166,24 +155,22 @@ def amend(request: Request, breach_id: str, csrf: Csrf, summary: Text = "", syst
 
 
 @router.post("/{breach_id}/decide")
-def decide(request: Request, breach_id: str, csrf: Csrf, risk: Annotated[str, Form(max_length=12)],
+def decide(request: Request, breach_id: str, csrf: console.Csrf, risk: Annotated[str, Form(max_length=12)],
            reason: Text = "") -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.BREACH_DECIDE)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.BREACH_DECIDE, csrf)
         Breaches(session, kluis, staff.actor).decide(_uuid(breach_id), risk, reason)
     return RedirectResponse(f"/console/breaches/{breach_id}", status_code=303)
 
 
 @router.post("/{breach_id}/file")
-def file(request: Request, breach_id: str, csrf: Csrf, ap_reference: Short,
+def file(request: Request, breach_id: str, csrf: console.Csrf, ap_reference: Short,
          filed_local: Annotated[str, Form(max_length=32)] = "", late_reason: Text = "",
          changes: Text = "") -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.BREACH_DECIDE)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.BREACH_DECIDE, csrf)
         breaches = Breaches(session, kluis, staff.actor)
         breach = breaches.get(_uuid(breach_id))
         draft = form.draft(breaches, breach, follow_up=breach.ap_filed_at is not None, late_reason=late_reason)
@@ -193,10 +180,9 @@ def file(request: Request, breach_id: str, csrf: Csrf, ap_reference: Short,
 
 
 @router.post("/{breach_id}/notify")
-def notify(request: Request, breach_id: str, csrf: Csrf) -> Response:
+def notify(request: Request, breach_id: str, csrf: console.Csrf) -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.BREACH_DECIDE)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.BREACH_DECIDE, csrf)
         Breaches(session, kluis, staff.actor).start_notifying(_uuid(breach_id))
     return RedirectResponse(f"/console/breaches/{breach_id}", status_code=303)

@@ -15,33 +15,19 @@ from kluis.complaints import repository
 from kluis.complaints.rules import is_overdue, may_read, short_reference
 from kluis.complaints.service import HANDLER_ROLES, Complaints
 from kluis.kit.clock import AMSTERDAM
-from kluis.kit.errors import NotAllowed, NotFound
+from kluis.kit.errors import NotFound
 from kluis.staff import service as staff_service
 from kluis.staff.rules import Permission
-from kluis.staff.service import SignedIn
-from kluis.staff.views import ConsoleRoute, _page, _require, _same, _session_csrf
+from kluis.web import console
 from kluis.web.deps import kluis_of
 
-router = APIRouter(prefix="/console/complaints", route_class=ConsoleRoute, include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=128)]
+router = APIRouter(prefix="/console/complaints", route_class=console.ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=12_000)]
 Id = Annotated[str, Form(max_length=80)]
 
 
-def _check_csrf(request: Request, staff: SignedIn, csrf: str) -> None:
-    if not _same(_session_csrf(kluis_of(request), staff), csrf):
-        raise NotAllowed("This form has expired. Reload the page and try again.", code="csrf_invalid")
-
-
-def _uuid(text: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text.strip())
-    except ValueError as exc:
-        raise NotFound(f"No such {what}.", code=f"{what}_not_found") from exc
-
-
 def _optional(text: str, what: str) -> uuid.UUID | None:
-    return _uuid(text, what) if text.strip() else None
+    return console.uuid_of(text, what) if text.strip() else None
 
 
 @router.get("")
@@ -49,32 +35,31 @@ def queue(request: Request, closed: bool = False) -> Response:
     """The queue for those who handle complaints; counts only for a role that may see no more (auditor)."""
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.COUNTS)
+        staff = console.require(request, session, Permission.COUNTS)
         counts = repository.counts(session, kluis.clock.now())
         items = repository.listing(session, closed) if staff.may(Permission.COMPLAINTS_LIST) else None
     now = kluis.clock.now()
-    return _page(request, "complaints/console_list.html", "Complaints", staff, active="complaints", counts=counts,
-                 items=[(c, is_overdue(c.deadline_at, now, c.state)) for c in items or []], listed=items is not None,
-                 closed=closed, reference=short_reference)
+    return console.page(request, "complaints/console_list.html", "Complaints", staff, active="complaints",
+                        counts=counts, items=[(c, is_overdue(c.deadline_at, now, c.state)) for c in items or []],
+                        listed=items is not None, closed=closed, reference=short_reference)
 
 
 @router.get("/new")
 def new_form(request: Request) -> Response:
     with kluis_of(request).db.sessions() as session:
-        staff = _require(request, session, Permission.COMPLAINTS_LIST)
-    return _page(request, "complaints/console_new.html", "Register a complaint", staff, active="complaints")
+        staff = console.require(request, session, Permission.COMPLAINTS_LIST)
+    return console.page(request, "complaints/console_new.html", "Register a complaint", staff, active="complaints")
 
 
 @router.post("")
-def register(request: Request, csrf: Csrf, text: Text, received_on: Annotated[date, Form()],
+def register(request: Request, csrf: console.Csrf, text: Text, received_on: Annotated[date, Form()],
              received_time: Annotated[time, Form()], reference: Annotated[str, Form(max_length=80)],
              person_id: Id = "", request_id: Id = "", breach_ref: Id = "",
              lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
     """Receipt is when the mail, call or letter reached benVitaal, in Amsterdam time; never in the future."""
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.COMPLAINTS_LIST)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.COMPLAINTS_LIST, csrf)
         made = Complaints(session, kluis, staff.actor).register_by_staff(
             text, datetime.combine(received_on, received_time, tzinfo=AMSTERDAM), reference, lang=lang,
             person_id=_optional(person_id, "person"), request_id=_optional(request_id, "request"),
@@ -88,53 +73,50 @@ def detail(request: Request, complaint_id: str) -> Response:
     opened (and audited) in this transaction."""
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.COMPLAINTS_LIST)
+        staff = console.require(request, session, Permission.COMPLAINTS_LIST)
         complaints = Complaints(session, kluis, staff.actor)
-        item = complaints.get(_uuid(complaint_id, "complaint"))
+        item = complaints.get(console.uuid_of(complaint_id, "complaint"))
         readable = may_read(staff.role, staff.staff_id, item.handler_id)
         letters = complaints.read(item.id, staff).letters if readable else []
         handlers = ([(a.id, a.role, staff_service.email_of(kluis.keys, a)) for a in staff_service.list_staff(session)
                      if a.role in HANDLER_ROLES and staff_service.status_of(a, kluis.clock.now()) != "disabled"]
                     if staff.may(Permission.COMPLAINTS_READ) else [])
-    return _page(request, "complaints/console_detail.html", "Complaint", staff, active="complaints", item=item,
-                 reference=short_reference(item.id), readable=readable, letters=letters, handlers=handlers,
-                 overdue=is_overdue(item.deadline_at, kluis.clock.now(), item.state))
+    return console.page(request, "complaints/console_detail.html", "Complaint", staff, active="complaints", item=item,
+                        reference=short_reference(item.id), readable=readable, letters=letters, handlers=handlers,
+                        overdue=is_overdue(item.deadline_at, kluis.clock.now(), item.state))
 
 
 @router.post("/{complaint_id}/assign")
-def assign(request: Request, complaint_id: str, csrf: Csrf, handler_id: Id) -> Response:
+def assign(request: Request, complaint_id: str, csrf: console.Csrf, handler_id: Id) -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.COMPLAINTS_READ)
-        _check_csrf(request, staff, csrf)
-        Complaints(session, kluis, staff.actor).assign(_uuid(complaint_id, "complaint"), staff,
-                                                       _uuid(handler_id, "staff member"))
+        staff = console.require_form(request, session, Permission.COMPLAINTS_READ, csrf)
+        Complaints(session, kluis, staff.actor).assign(console.uuid_of(complaint_id, "complaint"), staff,
+                                                       console.uuid_of(handler_id, "staff member"))
     return RedirectResponse(f"/console/complaints/{complaint_id}", status_code=303)
 
 
 @router.post("/{complaint_id}/link")
-def link(request: Request, complaint_id: str, csrf: Csrf, person_id: Id = "", request_id: Id = "",
+def link(request: Request, complaint_id: str, csrf: console.Csrf, person_id: Id = "", request_id: Id = "",
          breach_ref: Id = "") -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.COMPLAINTS_LIST)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.COMPLAINTS_LIST, csrf)
         Complaints(session, kluis, staff.actor).link(
-            _uuid(complaint_id, "complaint"), staff, person_id=_optional(person_id, "person"),
+            console.uuid_of(complaint_id, "complaint"), staff, person_id=_optional(person_id, "person"),
             request_id=_optional(request_id, "request"), breach_ref=breach_ref.strip() or None)
     return RedirectResponse(f"/console/complaints/{complaint_id}", status_code=303)
 
 
 @router.post("/{complaint_id}/{action}")
-def write(request: Request, complaint_id: str, action: str, csrf: Csrf, text: Text) -> Response:
+def write(request: Request, complaint_id: str, action: str, csrf: console.Csrf, text: Text) -> Response:
     """A note (kept with the correspondence) or the written answer (mailed to the person; closes it)."""
     kluis = kluis_of(request)
     if action not in ("note", "answer"):
         raise NotFound("There is no such page in the console.", code="action_unknown")
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.COMPLAINTS_LIST)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.COMPLAINTS_LIST, csrf)
         complaints = Complaints(session, kluis, staff.actor)
-        target = _uuid(complaint_id, "complaint")
+        target = console.uuid_of(complaint_id, "complaint")
         (complaints.answer if action == "answer" else complaints.add_note)(target, staff, text)
     return RedirectResponse(f"/console/complaints/{complaint_id}", status_code=303)

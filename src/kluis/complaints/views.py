@@ -8,9 +8,6 @@ gets mail. The status page answers only to its signed link; any other gets the s
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +21,8 @@ from kluis.complaints.service import Complaints
 from kluis.complaints.texts import TEXT
 from kluis.kit.errors import DomainError
 from kluis.rights import intake
-from kluis.web.deps import KluisDep, client_address
+from kluis.web.csrf import CookieBound, new_nonce
+from kluis.web.deps import KluisDep, count_submit
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
@@ -32,12 +30,8 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "tem
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
            "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 ACTOR = "person"
-FORM_COOKIE = "kluis_complaint_form"
+FORM = CookieBound("complaints/form", "kluis_complaint_form", "/privacy-centre/complaint")
 Lang = Annotated[str, Query(pattern="^(nl|en)$")]
-
-
-def _form_token(kluis: Kluis, nonce: str) -> str:
-    return hmac.new(kluis.keys.secret, f"kluis/complaints/form|{nonce}".encode(), hashlib.sha256).hexdigest()
 
 
 def _page(request: Request, lang: str, view: str, *, status: int = 200, **context: object) -> HTMLResponse:
@@ -51,12 +45,10 @@ def _page(request: Request, lang: str, view: str, *, status: int = 200, **contex
 
 def _form(request: Request, kluis: Kluis, lang: str, *, status: int = 200, **context: object) -> HTMLResponse:
     """The form with a fresh token, bound to a SameSite=Strict cookie: a page elsewhere cannot post it."""
-    nonce = secrets.token_urlsafe(24)
-    response = _page(request, lang, "form", status=status, csrf=_form_token(kluis, nonce), **context)
-    response.set_cookie(FORM_COOKIE, nonce, max_age=3600, path="/privacy-centre/complaint", httponly=True,
-                        samesite="strict", secure=kluis.settings.cookie_secure)
+    nonce = new_nonce()
+    response = _page(request, lang, "form", status=status, csrf=FORM.token(kluis.keys.secret, nonce), **context)
+    FORM.issue(response, kluis.settings, nonce)
     return response
-
 
 
 def _too_many(request: Request, response: HTMLResponse, limited: intake.RateLimited) -> HTMLResponse:
@@ -76,13 +68,11 @@ def submit_complaint(request: Request, kluis: KluisDep, email: Annotated[str, Fo
                      lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
     """R-GOV-2: the form token must match its cookie; rate-limited per client and per address; over a limit or
     on bad input, nothing is written."""
-    nonce = request.cookies.get(FORM_COOKIE, "")
-    if not nonce or not hmac.compare_digest(_form_token(kluis, nonce), csrf):
+    if not FORM.valid(request, kluis.keys.secret, csrf):
         return _form(request, kluis, lang, status=403, error=TEXT[lang]["form_expired"])
     try:
         with kluis.db.transaction() as session:
-            intake.hit(session, kluis.clock.now(), [intake.client_bucket(kluis, client_address(request)),
-                                                    intake.address_bucket(kluis, intake.address_key(kluis, email))])
+            count_submit(session, request, intake.address_key(kluis, email))
             _, token = Complaints(session, kluis, ACTOR).receive_public(email, text, lang)
     except intake.RateLimited as limited:
         return _too_many(request, _form(request, kluis, lang, status=429, error=TEXT[lang]["too_many"]), limited)
@@ -125,10 +115,7 @@ def new_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
             if found is None:
                 return _page(request, lang, "not_found", status=404)
             if found.state == "unverified":  # a new code is a mail too: it counts like a submit
-                buckets = [intake.client_bucket(kluis, client_address(request))]
-                if found.address_key:
-                    buckets.append(intake.address_bucket(kluis, found.address_key))
-                intake.hit(session, kluis.clock.now(), buckets)
+                count_submit(session, request, found.address_key)
             complaints.request_code(found)
     except intake.RateLimited as limited:
         return _too_many(request, _page(request, lang, "verify", status=429, token=token,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
@@ -16,54 +16,49 @@ from kluis.erasure.rules import JobState
 from kluis.kit.errors import Conflict, NotAllowed, NotFound
 from kluis.staff.rules import Permission
 from kluis.staff.service import SignedIn
-from kluis.staff.views import ConsoleRoute, _page, _require, _same, _session_csrf
+from kluis.web import console
 from kluis.web.deps import kluis_of
 
-router = APIRouter(prefix="/console/erasure", route_class=ConsoleRoute, include_in_schema=False)
+router = APIRouter(prefix="/console/erasure", route_class=console.ConsoleRoute, include_in_schema=False)
 
 
 def _job_id(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise NotFound("No such erasure job.", code="erasure_job_not_found") from None
+    return console.uuid_of(text, "erasure job", code="erasure_job_not_found")
 
 
 def _may_read(request: Request, session: Session) -> SignedIn:
     try:
-        return _require(request, session, Permission.REQUESTS_RECORD)
+        return console.require(request, session, Permission.REQUESTS_RECORD)
     except NotAllowed:
-        return _require(request, session, Permission.AUDIT_READ)
+        return console.require(request, session, Permission.AUDIT_READ)
 
 
 @router.get("")
 def list_jobs(request: Request, request_id: Annotated[str | None, Query(alias="request")] = None) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        staff = console.require(request, session, Permission.REQUESTS_RECORD)
         items = erasure.jobs(session, request_id=_job_id(request_id) if request_id else None)
-    return _page(request, "erasure/console_list.html", "Erasure jobs", staff, items=items)
+    return console.page(request, "erasure/console_list.html", "Erasure jobs", staff, items=items)
 
 
 @router.get("/{job_id}")
 def detail(request: Request, job_id: str) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        staff = console.require(request, session, Permission.REQUESTS_RECORD)
         job = erasure.job_of(session, _job_id(job_id))
-    return _page(request, "erasure/console_job.html", "Erasure job", staff, job=job,
-                 vault=job.result.get("vault", {}), datasets=job.result.get("datasets", {}),
-                 retryable=job.state in (JobState.WAITING, JobState.QUEUED))
+    return console.page(request, "erasure/console_job.html", "Erasure job", staff, job=job,
+                        vault=job.result.get("vault", {}), datasets=job.result.get("datasets", {}),
+                        retryable=job.state in (JobState.WAITING, JobState.QUEUED))
 
 
 @router.post("/{job_id}/retry")
-def retry(request: Request, job_id: str, csrf: Annotated[str, Form(max_length=128)]) -> Response:
+def retry(request: Request, job_id: str, csrf: console.Csrf) -> Response:
     """Run a waiting job now (after a dataset came back, say) instead of at its next attempt."""
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
-        if not _same(_session_csrf(kluis, staff), csrf):
-            raise NotAllowed("This form has expired. Reload the page and try again.", code="csrf_invalid")
+        staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
         job = erasure.job_of(session, _job_id(job_id))
         if job.state not in (JobState.WAITING, JobState.QUEUED):
             raise Conflict("only a queued or waiting job can be run from here", code="erasure_job_not_waiting")

@@ -20,10 +20,10 @@ from kluis.erasure.rules import JobState
 from kluis.kit import events
 from kluis.kit.clock import as_utc
 from kluis.kit.errors import NotFound
+from kluis.mail import parties as art19
 from kluis.mail import rules as mail_rules
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
-from kluis.policy.parties import MAIL, parties_for
 from kluis.retention import holds as retention_holds
 from kluis.vault.crypto import open_sealed
 
@@ -106,16 +106,11 @@ def certificate_files(session: Session, job_id: uuid.UUID) -> list[tuple[str, st
 
 def tell_parties(session: Session, kluis: Kluis, actor: str, job: ErasureJob, categories: list[str]) -> None:
     """Art. 19: each recipient and processor that received an erased category is told once, by mail
-    to its contact in the policy, or else recorded for staff to tell another way."""
-    told: dict[str, str] = {}
-    for category in categories:
-        for entry in parties_for(kluis.policy, category):
-            told.setdefault(entry["party"], entry["channel"])
-    for party, channel in told.items():
-        if channel == MAIL:
-            mail.enqueue(session, kluis.clock, template=erasure_mail.RECIPIENT_TEMPLATE, party=party,
-                         lang="nl", context={"job_id": str(job.id)}, actor=actor)
-    job.result = {**job.result, "told": [{"party": p, "channel": c} for p, c in sorted(told.items())]}
+    to its contact in the policy, or else recorded for staff to tell another way (as for a rectification)."""
+    told = art19.tell_parties(session, kluis.clock, kluis.policy, actor, categories,
+                              template=erasure_mail.RECIPIENT_TEMPLATE,
+                              context={"job_id": str(job.id)})
+    job.result = {**job.result, "told": sorted(told, key=lambda party: party["party"])}
 
 
 def seal_pending_mail(session: Session, kluis: Kluis, person_id: uuid.UUID,

@@ -12,29 +12,16 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from kluis.kit.clock import AMSTERDAM
-from kluis.kit.errors import Invalid, NotAllowed, NotFound, Problem
+from kluis.kit.errors import Invalid, Problem
 from kluis.orders import rules
 from kluis.orders.rules import OrderFacts
 from kluis.orders.service import Issued, Orders
 from kluis.staff.rules import Permission
 from kluis.staff.service import SignedIn
-from kluis.staff.views import ConsoleRoute, _page, _require, _same, _session_csrf
+from kluis.web import console
 from kluis.web.deps import kluis_of
 
-router = APIRouter(prefix="/console/orders", route_class=ConsoleRoute, include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=128)]
-
-
-def _check_csrf(request: Request, staff: SignedIn, csrf: str) -> None:
-    if not _same(_session_csrf(kluis_of(request), staff), csrf):
-        raise NotAllowed("This form has expired. Reload the page and try again.", code="csrf_invalid")
-
-
-def _order_id(text: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise NotFound("No such order.", code="order_not_found") from None
+router = APIRouter(prefix="/console/orders", route_class=console.ConsoleRoute, include_in_schema=False)
 
 
 def parse_people(text: str) -> tuple[uuid.UUID, ...]:
@@ -56,21 +43,20 @@ def parse_people(text: str) -> tuple[uuid.UUID, ...]:
 def list_page(request: Request) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.ORDERS_RECORD)
+        staff = console.require(request, session, Permission.ORDERS_RECORD)
         orders = Orders(session, kluis, staff.actor)
         items, refusals = orders.list_orders(), orders.refusals()
-    return _page(request, "orders/console_list.html", "Authority orders", staff, items=items, refusals=refusals,
-                 active="orders")
+    return console.page(request, "orders/console_list.html", "Authority orders", staff, items=items, refusals=refusals,
+                        active="orders")
 
 
 @router.post("/refusals")
-def refuse(request: Request, csrf: Csrf, authority: Annotated[str, Form(max_length=120)],
+def refuse(request: Request, csrf: console.Csrf, authority: Annotated[str, Form(max_length=120)],
            asked_on: Annotated[date, Form()], asked_time: Annotated[time, Form()],
            answer: Annotated[str, Form(max_length=2000)]) -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.ORDERS_RECORD)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.ORDERS_RECORD, csrf)
         Orders(session, kluis, staff.actor).refuse_informal(
             authority, datetime.combine(asked_on, asked_time, tzinfo=AMSTERDAM), answer)
     return RedirectResponse("/console/orders", status_code=303)
@@ -80,15 +66,15 @@ def refuse(request: Request, csrf: Csrf, authority: Annotated[str, Form(max_leng
 def new_form(request: Request) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.ORDERS_RECORD)
+        staff = console.require(request, session, Permission.ORDERS_RECORD)
         authorities = Orders(session, kluis, staff.actor).authorities()
-    return _page(request, "orders/console_new.html", "Record an order", staff, authorities=authorities,
-                 categories=sorted(kluis.policy.category_ids), max_mb=rules.MAX_DOCUMENT // (1024 * 1024),
-                 active="orders")
+    return console.page(request, "orders/console_new.html", "Record an order", staff, authorities=authorities,
+                        categories=sorted(kluis.policy.category_ids), max_mb=rules.MAX_DOCUMENT // (1024 * 1024),
+                        active="orders")
 
 
 @router.post("")
-def record(request: Request, csrf: Csrf, legal_basis: Annotated[str, Form(max_length=400)],
+def record(request: Request, csrf: console.Csrf, legal_basis: Annotated[str, Form(max_length=400)],
            reference: Annotated[str, Form(max_length=200)], order_date: Annotated[date, Form()],
            person_ids: Annotated[str, Form(max_length=5000)],
            document: Annotated[UploadFile | None, File(description="the order, a PDF")] = None,
@@ -100,8 +86,7 @@ def record(request: Request, csrf: Csrf, legal_basis: Annotated[str, Form(max_le
     # Read one byte past the limit: enough to refuse a larger file without holding all of it.
     data = document.file.read(rules.MAX_DOCUMENT + 1) if document is not None else b""
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.ORDERS_RECORD)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.ORDERS_RECORD, csrf)
         facts = OrderFacts(party=authority_name if authority_name.strip() else authority, legal_basis=legal_basis,
                            reference=reference, order_date=order_date, defer_until=defer_until,
                            categories=tuple(categories or ()), person_ids=parse_people(person_ids))
@@ -120,47 +105,46 @@ def _order_page(request: Request, staff: SignedIn, order_id: uuid.UUID, issued: 
             "may_decide": staff.may(Permission.ORDERS_DECIDE) and order.recorded_by != staff.actor,
             "may_produce": staff.may(Permission.ORDERS_DECIDE), "now": kluis.clock.now()}
     link = f"/console/orders/exports/{issued.token}" if issued else None
-    return _page(request, "orders/console_order.html", f"Order {order.reference}", staff, link=link,
-                 active="orders", **context)
+    return console.page(request, "orders/console_order.html", f"Order {order.reference}", staff, link=link,
+                        active="orders", **context)
 
 
 @router.get("/{order_id}")
 def order_page(request: Request, order_id: str) -> Response:
     with kluis_of(request).db.sessions() as session:
-        staff = _require(request, session, Permission.ORDERS_RECORD)
-    return _order_page(request, staff, _order_id(order_id))
+        staff = console.require(request, session, Permission.ORDERS_RECORD)
+    return _order_page(request, staff, console.uuid_of(order_id, "order"))
 
 
 @router.get("/{order_id}/document")
 def document(request: Request, order_id: str) -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.ORDERS_RECORD)
-        order, pdf = Orders(session, kluis, staff.actor).document(_order_id(order_id))
+        staff = console.require(request, session, Permission.ORDERS_RECORD)
+        order, pdf = Orders(session, kluis, staff.actor).document(console.uuid_of(order_id, "order"))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="order-{order.id}.pdf"'})
 
 
 @router.post("/{order_id}/decision")
-def decide(request: Request, order_id: str, csrf: Csrf, decision: Annotated[str, Form(pattern="^(approve|reject)$")],
+def decide(request: Request, order_id: str, csrf: console.Csrf,
+           decision: Annotated[str, Form(pattern="^(approve|reject)$")],
            reasons: Annotated[str, Form(max_length=2000)] = "") -> Response:
     kluis = kluis_of(request)
-    parsed = _order_id(order_id)
+    parsed = console.uuid_of(order_id, "order")
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.ORDERS_RECORD)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.ORDERS_RECORD, csrf)
         issued = Orders(session, kluis, staff.actor).decide(parsed, decision == "approve", reasons,
                                                             decider_is_dpo=staff.may(Permission.ORDERS_DECIDE))
     return _order_page(request, staff, parsed, issued)
 
 
 @router.post("/{order_id}/exports")
-def produce(request: Request, order_id: str, csrf: Csrf) -> Response:
+def produce(request: Request, order_id: str, csrf: console.Csrf) -> Response:
     kluis = kluis_of(request)
-    parsed = _order_id(order_id)
+    parsed = console.uuid_of(order_id, "order")
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.ORDERS_DECIDE)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.ORDERS_DECIDE, csrf)
         issued = Orders(session, kluis, staff.actor).produce(parsed)
     return _order_page(request, staff, parsed, issued)
 
@@ -169,7 +153,7 @@ def produce(request: Request, order_id: str, csrf: Csrf) -> Response:
 def download(request: Request, token: str) -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.ORDERS_DECIDE)
+        staff = console.require(request, session, Permission.ORDERS_DECIDE)
         export, zipped = Orders(session, kluis, staff.actor).download(token)
     return Response(zipped, media_type="application/zip",
                     headers={"Content-Disposition": f'attachment; filename="order-export-{export.id}.zip"'})

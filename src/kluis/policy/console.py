@@ -13,12 +13,12 @@ from kluis.policy.records_export import FORMATS, MEDIA_TYPES, export
 from kluis.policy.schemas import LANGS
 from kluis.policy.service import list_versions, records_of_processing
 from kluis.staff.rules import Permission
-from kluis.staff.views import ConsoleRoute, _page, _require
 from kluis.vault.service import employer_names
+from kluis.web import console
 from kluis.web.deps import kluis_of
 
 T = TypeVar("T", bound=str)
-router = APIRouter(prefix="/console/policy", route_class=ConsoleRoute, include_in_schema=False)
+router = APIRouter(prefix="/console/policy", route_class=console.ConsoleRoute, include_in_schema=False)
 
 
 @router.get("/records")
@@ -28,12 +28,12 @@ def records(request: Request, format: str = "", lang: str = "nl", version: str =
     kluis = kluis_of(request)
     if not format:
         with kluis.db.sessions() as session:
-            staff = _require(request, session, Permission.AUDIT_READ)
+            staff = console.require(request, session, Permission.AUDIT_READ)
             versions = list_versions(session)
-        return _page(request, "policy/console_records.html", "Records of processing", staff, active="records",
-                     formats=FORMATS, langs=LANGS, versions=versions, current=kluis.policy.content_hash)
+        return console.page(request, "policy/console_records.html", "Records of processing", staff, active="records",
+                            formats=FORMATS, langs=LANGS, versions=versions, current=kluis.policy.content_hash)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.AUDIT_READ)
+        staff = console.require(request, session, Permission.AUDIT_READ)
         fmt, language, seq = _choice(format, FORMATS, "format"), _choice(lang, LANGS, "lang"), _seq(version)
         found = records_of_processing(session, kluis.clock, kluis.policy, lang=language, fmt=fmt,
                                       actor=staff.actor, seq=seq,

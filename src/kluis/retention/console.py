@@ -11,13 +11,13 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kluis.kit.clock import AMSTERDAM
-from kluis.kit.errors import Invalid, NotAllowed, NotFound, Problem
+from kluis.kit.errors import Invalid, Problem
 from kluis.retention import holds
 from kluis.staff.rules import Permission
-from kluis.staff.views import ConsoleRoute, _page, _require, _same, _session_csrf
+from kluis.web import console
 from kluis.web.deps import kluis_of
 
-router = APIRouter(prefix="/console/holds", route_class=ConsoleRoute, include_in_schema=False)
+router = APIRouter(prefix="/console/holds", route_class=console.ConsoleRoute, include_in_schema=False)
 
 
 def _uuid(text: str, path: str) -> uuid.UUID | None:
@@ -34,15 +34,15 @@ def _uuid(text: str, path: str) -> uuid.UUID | None:
 def list_page(request: Request, ended: Annotated[bool, Query()] = False) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.LEGAL_HOLDS)
+        staff = console.require(request, session, Permission.LEGAL_HOLDS)
         items = holds.list_holds(session, kluis.clock, include_ended=ended)
-    return _page(request, "retention/console_holds.html", "Legal holds", staff, items=items, ended=ended,
-                 scopes=holds.SCOPES, reasons=holds.REASONS, categories=sorted(kluis.policy.category_ids),
-                 now=kluis.clock.now())
+    return console.page(request, "retention/console_holds.html", "Legal holds", staff, items=items, ended=ended,
+                        scopes=holds.SCOPES, reasons=holds.REASONS, categories=sorted(kluis.policy.category_ids),
+                        now=kluis.clock.now())
 
 
 @router.post("")
-def place(request: Request, csrf: Annotated[str, Form(max_length=128)], scope: Annotated[str, Form(max_length=12)],
+def place(request: Request, csrf: console.Csrf, scope: Annotated[str, Form(max_length=12)],
           reason: Annotated[str, Form(max_length=40)], person_id: Annotated[str, Form(max_length=40)] = "",
           category: Annotated[str, Form(max_length=40)] = "", employer_id: Annotated[str, Form(max_length=40)] = "",
           reference: Annotated[str, Form(max_length=80)] = "",
@@ -50,9 +50,7 @@ def place(request: Request, csrf: Annotated[str, Form(max_length=128)], scope: A
           ) -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.LEGAL_HOLDS)
-        if not _same(_session_csrf(kluis, staff), csrf):
-            raise NotAllowed("This form has expired. Reload the page and try again.", code="csrf_invalid")
+        staff = console.require_form(request, session, Permission.LEGAL_HOLDS, csrf)
         holds.place(session, kluis.clock, kluis.policy, staff.actor, scope=scope, reason=reason,
                     person_id=_uuid(person_id, "person_id") if scope == "person" else None,
                     category=(category or None) if scope == "category" else None,
@@ -63,15 +61,10 @@ def place(request: Request, csrf: Annotated[str, Form(max_length=128)], scope: A
 
 
 @router.post("/{hold_id}/release")
-def release(request: Request, hold_id: str, csrf: Annotated[str, Form(max_length=128)]) -> Response:
+def release(request: Request, hold_id: str, csrf: console.Csrf) -> Response:
     kluis = kluis_of(request)
-    try:
-        parsed = uuid.UUID(hold_id)
-    except ValueError:
-        raise NotFound("No such legal hold.", code="hold_not_found") from None
+    parsed = console.uuid_of(hold_id, "legal hold", code="hold_not_found")
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.LEGAL_HOLDS)
-        if not _same(_session_csrf(kluis, staff), csrf):
-            raise NotAllowed("This form has expired. Reload the page and try again.", code="csrf_invalid")
+        staff = console.require_form(request, session, Permission.LEGAL_HOLDS, csrf)
         holds.release(session, kluis.clock, staff.actor, parsed)
     return RedirectResponse("/console/holds", status_code=303)

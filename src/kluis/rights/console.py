@@ -4,7 +4,6 @@ corrections of a rectification request, and carrying out (and lifting) a restric
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime, time
 from typing import Annotated
 
@@ -13,54 +12,40 @@ from fastapi.responses import RedirectResponse, Response
 
 from kluis.gate.service import RESTRICTION_REASONS
 from kluis.kit.clock import AMSTERDAM
-from kluis.kit.errors import Invalid, NotAllowed, NotFound
+from kluis.kit.errors import Invalid, NotFound
 from kluis.rights.packages import Packages
 from kluis.rights.rectification import Rectifications
 from kluis.rights.rules import OBJECTION_SCOPES, PACKAGE_TYPES, TRANSITIONS, RequestType, State, short_reference
 from kluis.rights.service import Rights
 from kluis.staff.rules import Permission
-from kluis.staff.service import SignedIn
-from kluis.staff.views import ConsoleRoute, _page, _require, _same, _session_csrf
+from kluis.web import console
 from kluis.web.deps import kluis_of
 
-router = APIRouter(prefix="/console/requests", route_class=ConsoleRoute, include_in_schema=False)
-Csrf = Annotated[str, Form(max_length=128)]
+router = APIRouter(prefix="/console/requests", route_class=console.ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(max_length=2000)]
 STEPS = {"start": State.IN_PROGRESS, "wait": State.WAITING_ON_PERSON, "complete": State.DONE}
-
-
-def _check_csrf(request: Request, staff: SignedIn, csrf: str) -> None:
-    if not _same(_session_csrf(kluis_of(request), staff), csrf):
-        raise NotAllowed("This form has expired. Reload the page and try again.", code="csrf_invalid")
-
-
-def _uuid(text: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(text.strip())
-    except ValueError as exc:
-        raise NotFound(f"No such {what}.", code=f"{what}_not_found") from exc
 
 
 @router.get("")
 def list_requests(request: Request, closed: bool = False) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        staff = console.require(request, session, Permission.REQUESTS_RECORD)
         items = Rights(session, kluis, staff.actor).open_requests(include_closed=closed)
-    return _page(request, "rights/console_list.html", "Requests", staff, items=items, closed=closed,
-                 reference=short_reference)
+    return console.page(request, "rights/console_list.html", "Requests", staff, items=items, closed=closed,
+                        reference=short_reference)
 
 
 @router.get("/new")
 def new_form(request: Request) -> Response:
     with kluis_of(request).db.sessions() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
-    return _page(request, "rights/console_new.html", "Register a request", staff, types=list(RequestType),
-                 scopes=OBJECTION_SCOPES)
+        staff = console.require(request, session, Permission.REQUESTS_RECORD)
+    return console.page(request, "rights/console_new.html", "Register a request", staff, types=list(RequestType),
+                        scopes=OBJECTION_SCOPES)
 
 
 @router.post("")
-def register(request: Request, csrf: Csrf, kind: Annotated[str, Form(alias="type", max_length=16)],
+def register(request: Request, csrf: console.Csrf, kind: Annotated[str, Form(alias="type", max_length=16)],
              received_on: Annotated[date, Form()], reference: Annotated[str, Form(max_length=80)],
              received_time: Annotated[time, Form()] = time(9, 0), scope: Annotated[str, Form(max_length=24)] = "",
              person_id: Annotated[str, Form(max_length=40)] = "", verification: Text = "",
@@ -68,12 +53,11 @@ def register(request: Request, csrf: Csrf, kind: Annotated[str, Form(alias="type
     """Receipt is when the e-mail or letter first reached benVitaal (Amsterdam time), so it may be past."""
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
-        _check_csrf(request, staff, csrf)
+        staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
         received_at = datetime.combine(received_on, received_time, tzinfo=AMSTERDAM)
         made = Rights(session, kluis, staff.actor).register_by_staff(
             kind, received_at, reference, lang=lang, scope=scope or None,
-            person_id=_uuid(person_id, "person") if person_id.strip() else None,
+            person_id=console.uuid_of(person_id, "person") if person_id.strip() else None,
             verification=verification.strip() or None)
     return RedirectResponse(f"/console/requests/{made.request.id}", status_code=303)
 
@@ -82,9 +66,9 @@ def register(request: Request, csrf: Csrf, kind: Annotated[str, Form(alias="type
 def detail(request: Request, request_id: str) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
+        staff = console.require(request, session, Permission.REQUESTS_RECORD)
         rights = Rights(session, kluis, staff.actor)
-        item = rights.get(_uuid(request_id, "request"))
+        item = rights.get(console.uuid_of(request_id, "request"))
         listed = rights.flags_of(item)
         packages = Packages(session, kluis, staff.actor).for_request(item.id)
         rectifications = Rectifications(session, kluis, staff.actor).of_request(item.id)
@@ -93,77 +77,74 @@ def detail(request: Request, request_id: str) -> Response:
         records = ([(r.id, r.category) for r in kluis.vault(session, staff.actor).records_of(item.person_id)
                     if r.content_kind == "json"]
                    if item.type == RequestType.RECTIFICATION and item.person_id else [])
-    return _page(request, "rights/console_request.html", "Request", staff, item=item, listed=listed,
-                 reference=short_reference(item.id), next_states=TRANSITIONS[State(item.state)],
-                 packages=packages, rectifications=rectifications, records=records, objection=objection,
-                 may_assess=staff.may(Permission.OBJECTIONS_ASSESS),
-                 dataset_columns=[(d.id, t.name, column) for d in kluis.policy.datasets for t in d.tables
-                                  for column in t.columns if column != t.identity.column],
-                 fields={c.id: c.field_ids() for c in kluis.policy.categories},
-                 restriction_reasons=RESTRICTION_REASONS, package_types=PACKAGE_TYPES)
+    return console.page(request, "rights/console_request.html", "Request", staff, item=item, listed=listed,
+                        reference=short_reference(item.id), next_states=TRANSITIONS[State(item.state)],
+                        packages=packages, rectifications=rectifications, records=records, objection=objection,
+                        may_assess=staff.may(Permission.OBJECTIONS_ASSESS),
+                        dataset_columns=[(d.id, t.name, column) for d in kluis.policy.datasets for t in d.tables
+                                         for column in t.columns if column != t.identity.column],
+                        fields={c.id: c.field_ids() for c in kluis.policy.categories},
+                        restriction_reasons=RESTRICTION_REASONS, package_types=PACKAGE_TYPES)
 
 
 @router.post("/{request_id}/rectify")
-def rectify(request: Request, request_id: str, csrf: Csrf, record_id: Annotated[str, Form(max_length=40)],
+def rectify(request: Request, request_id: str, csrf: console.Csrf, record_id: Annotated[str, Form(max_length=40)],
             field: Annotated[str, Form(max_length=64)], value: Text = "") -> Response:
     """R-DSR-5: a correction staff checked, entered field by field; an empty value removes the field."""
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
-        _check_csrf(request, staff, csrf)
-        Rights(session, kluis, staff.actor).rectify(_uuid(request_id, "request"), _uuid(record_id, "record"),
+        staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
+        Rights(session, kluis, staff.actor).rectify(console.uuid_of(request_id, "request"),
+                                                    console.uuid_of(record_id, "record"),
                                                     {field.strip(): value.strip() or None})
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
 
 @router.post("/{request_id}/rectify-dataset")
-def rectify_dataset(request: Request, request_id: str, csrf: Csrf, target: Annotated[str, Form(max_length=160)],
+def rectify_dataset(request: Request, request_id: str, csrf: console.Csrf, target: Annotated[str, Form(max_length=160)],
                     value: Text = "") -> Response:
     """R-DSR-5 / R-DSR-9: a checked correction in a service database: ``target`` is ``dataset:column``."""
     kluis = kluis_of(request)
     dataset_id, _, column = target.partition(":")
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
-        _check_csrf(request, staff, csrf)
-        Rights(session, kluis, staff.actor).rectify_dataset(_uuid(request_id, "request"), dataset_id.strip(),
+        staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
+        Rights(session, kluis, staff.actor).rectify_dataset(console.uuid_of(request_id, "request"), dataset_id.strip(),
                                                             {column.strip(): value.strip() or None})
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
 
 @router.post("/{request_id}/verify")
-def verify(request: Request, request_id: str, csrf: Csrf, person_id: Annotated[str, Form(max_length=40)],
+def verify(request: Request, request_id: str, csrf: console.Csrf, person_id: Annotated[str, Form(max_length=40)],
            note: Text) -> Response:
     """Identity confirmed another way (e.g. through the employer): say how."""
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
-        _check_csrf(request, staff, csrf)
-        Rights(session, kluis, staff.actor).record_verification(_uuid(request_id, "request"),
-                                                                _uuid(person_id, "person"), note)
+        staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
+        Rights(session, kluis, staff.actor).record_verification(console.uuid_of(request_id, "request"),
+                                                                console.uuid_of(person_id, "person"), note)
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
 
 @router.post("/{request_id}/assess")
-def assess(request: Request, request_id: str, csrf: Csrf, grounds: Text,
+def assess(request: Request, request_id: str, csrf: console.Csrf, grounds: Text,
            outcome: Annotated[str, Form(pattern="^(upheld|overridden)$")]) -> Response:
     """Art. 21(1), the DPO only: uphold the objection, or record the compelling grounds that override it."""
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.OBJECTIONS_ASSESS)
-        _check_csrf(request, staff, csrf)
-        Rights(session, kluis, staff.actor).assess_objection(_uuid(request_id, "request"), outcome == "upheld", grounds)
+        staff = console.require_form(request, session, Permission.OBJECTIONS_ASSESS, csrf)
+        Rights(session, kluis, staff.actor).assess_objection(console.uuid_of(request_id, "request"),
+                                                             outcome == "upheld", grounds)
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
 
 @router.post("/{request_id}/withdraw-objection")
-def withdraw_objection(request: Request, request_id: str, csrf: Csrf,
+def withdraw_objection(request: Request, request_id: str, csrf: console.Csrf,
                        reference: Annotated[str, Form(max_length=80)]) -> Response:
     """Only on the person's own word: ``reference`` says where it is recorded (their e-mail or letter)."""
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
-        _check_csrf(request, staff, csrf)
-        item = Rights(session, kluis, staff.actor).get(_uuid(request_id, "request"))
+        staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
+        item = Rights(session, kluis, staff.actor).get(console.uuid_of(request_id, "request"))
         if item.objection_id is None or item.person_id is None:
             raise NotFound("This request recorded no objection.", code="objection_not_found")
         kluis.gate(session, staff.actor).withdraw_objection(item.person_id, item.objection_id, "staff", reference)
@@ -171,12 +152,11 @@ def withdraw_objection(request: Request, request_id: str, csrf: Csrf,
 
 
 @router.post("/{request_id}/{action}")
-def act(request: Request, request_id: str, action: str, csrf: Csrf, reason: Text = "") -> Response:
+def act(request: Request, request_id: str, action: str, csrf: console.Csrf, reason: Text = "") -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
-        staff = _require(request, session, Permission.REQUESTS_RECORD)
-        _check_csrf(request, staff, csrf)
-        rights, target = Rights(session, kluis, staff.actor), _uuid(request_id, "request")
+        staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
+        rights, target = Rights(session, kluis, staff.actor), console.uuid_of(request_id, "request")
         if action in STEPS:
             {"start": rights.start, "wait": rights.wait_on_person, "complete": rights.complete}[action](target)
         elif action == "refuse":

@@ -16,21 +16,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
 
 from kluis.kit.errors import DomainError
 from kluis.rights.models import AccessPackage
 from kluis.rights.packages import PackageExpired, Packages, stream_package
 from kluis.rights.rules import DOWNLOAD_GRANT_LIFETIME, grant_opens, short_reference
 from kluis.rights.texts import TEXT
-from kluis.rights.views import ACTOR, HEADERS, Lang, _not_found, _page
+from kluis.rights.views import ACTOR, HEADERS, Lang, not_found, page
+from kluis.web.cookies import set_strict_cookie
 from kluis.web.deps import KluisDep
+from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/privacy-centre/packages", include_in_schema=False)
 GRANT_COOKIE = "kluis_package"
 
 
 def _expired(request: Request, lang: str) -> HTMLResponse:
-    return _page(request, lang, "package_expired", status=410)
+    return page(request, lang, "package_expired", status=410)
 
 
 @dataclass(frozen=True)
@@ -47,44 +50,58 @@ class Shown:
         return cls(package.id, package.request_id, package.portability, package.expires_at)
 
 
+@dataclass(frozen=True)
+class Linked:
+    """The package a link names, found in the caller's session, with what its page shows."""
+
+    packages: Packages
+    package: AccessPackage
+    shown: Shown
+
+    @classmethod
+    def find(cls, session: Session, kluis: Kluis, token: str) -> Linked | None:
+        packages = Packages(session, kluis, ACTOR)
+        package = packages.by_token(token)
+        return None if package is None else cls(packages, package, Shown.of(package))
+
+
 def _show(request: Request, lang: str, token: str, package: Shown, *, status: int = 200,
           **context: object) -> HTMLResponse:
-    return _page(request, lang, "package", status=status, token=token, package=package,
-                 reference=short_reference(package.request_id), **context)
+    return page(request, lang, "package", status=status, token=token, package=package,
+                reference=short_reference(package.request_id), **context)
 
 
 @router.get("/{token}")
 def package_page(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> HTMLResponse:
     with kluis.db.sessions() as session:
-        packages = Packages(session, kluis, ACTOR)
-        package = packages.by_token(token)
-        if package is None:
-            return _not_found(request, lang)
-        shown = Shown.of(package)
+        linked = Linked.find(session, kluis, token)
+        if linked is None:
+            return not_found(request, lang)
         try:
-            packages.check_open(package)
+            linked.packages.check_open(linked.package)
         except PackageExpired:
             return _expired(request, lang)
-    signed_in = grant_opens(kluis.keys.secret, request.cookies.get(GRANT_COOKIE), shown.id,
+    signed_in = grant_opens(kluis.keys.secret, request.cookies.get(GRANT_COOKIE), linked.shown.id,
                             kluis.clock.now())
-    return _show(request, lang, token, shown, signed_in=signed_in)
+    return _show(request, lang, token, linked.shown, signed_in=signed_in)
 
 
 @router.post("/{token}/code")
 def send_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> HTMLResponse:
+    linked: Linked | None = None
     try:
         with kluis.db.transaction() as session:
-            packages = Packages(session, kluis, ACTOR)
-            package = packages.by_token(token)
-            if package is None:
-                return _not_found(request, lang)
-            shown = Shown.of(package)
-            packages.send_code(package)
+            linked = Linked.find(session, kluis, token)
+            if linked is None:
+                return not_found(request, lang)
+            linked.packages.send_code(linked.package)
     except PackageExpired:
         return _expired(request, lang)
     except DomainError as exc:
-        return _show(request, lang, token, shown, status=exc.status, error=TEXT[lang]["code_limit"])
-    return _show(request, lang, token, shown, code_sent=True)
+        if linked is None:  # not the code's limit: the package could not be read
+            raise
+        return _show(request, lang, token, linked.shown, status=exc.status, error=TEXT[lang]["code_limit"])
+    return _show(request, lang, token, linked.shown, code_sent=True)
 
 
 @router.post("/{token}/sign-in")
@@ -92,20 +109,17 @@ def sign_in(request: Request, kluis: KluisDep, token: str, code: Annotated[str, 
             lang: Lang = "nl") -> Response:
     try:
         with kluis.db.transaction() as session:
-            packages = Packages(session, kluis, ACTOR)
-            package = packages.by_token(token)
-            if package is None:
-                return _not_found(request, lang)
-            shown = Shown.of(package)
-            grant = packages.sign_in(package, code)
+            linked = Linked.find(session, kluis, token)
+            if linked is None:
+                return not_found(request, lang)
+            grant = linked.packages.sign_in(linked.package, code)
     except PackageExpired:
         return _expired(request, lang)
     if grant is None:
-        return _show(request, lang, token, shown, status=422, code_sent=True, error=TEXT[lang]["code_refused"])
+        return _show(request, lang, token, linked.shown, status=422, code_sent=True, error=TEXT[lang]["code_refused"])
     response = RedirectResponse(f"/privacy-centre/packages/{token}?lang={lang}", status_code=303)
-    response.set_cookie(GRANT_COOKIE, grant, max_age=int(DOWNLOAD_GRANT_LIFETIME.total_seconds()),
-                        path=f"/privacy-centre/packages/{token}", httponly=True, samesite="strict",
-                        secure=kluis.settings.cookie_secure)
+    set_strict_cookie(response, kluis.settings, GRANT_COOKIE, grant,
+                      max_age=int(DOWNLOAD_GRANT_LIFETIME.total_seconds()), path=f"/privacy-centre/packages/{token}")
     return response
 
 
@@ -118,13 +132,13 @@ def download(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
             packages = Packages(session, kluis, ACTOR)
             package = packages.by_grant(token, request.cookies.get(GRANT_COOKIE))
             if package is None:
-                return _not_found(request, lang)
+                return not_found(request, lang)
             shown = Shown.of(package)
             prefix, key = packages.start_download(package, request.cookies.get(GRANT_COOKIE))
     except PackageExpired:
         return _expired(request, lang)
     except DomainError:
-        return _not_found(request, lang)
+        return not_found(request, lang)
     kind = "overdraagbaarheid" if shown.portability and lang == "nl" else (
         "portability" if shown.portability else "inzage" if lang == "nl" else "access")
     name = f"benvitaal-{kind}-{short_reference(shown.request_id).lower()}.zip"

@@ -18,7 +18,7 @@ from kluis.audit import service as audit
 from kluis.kit.errors import Conflict, NotAllowed, Problem
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
-from kluis.policy.parties import MAIL, parties_for
+from kluis.mail.parties import tell_parties
 from kluis.rights import mail as rights_mail
 from kluis.rights.models import DataSubjectRequest, Rectification
 from kluis.rights.rules import RequestType, State
@@ -64,17 +64,14 @@ class Rectifications:
     def _rectify(self, person_id: uuid.UUID, record_id: uuid.UUID, changes: dict[str, Any], by: str, lang: str,
                  request: DataSubjectRequest | None) -> Rectification:
         record = self.kluis.vault(self.session, self.actor).rectify_record(person_id, record_id, changes)
-        told = parties_for(self.kluis.policy, record.category)
-        row = Rectification(id=new_id(), request_id=request.id if request else None, person_id=person_id,
+        row_id = new_id()
+        told = tell_parties(self.session, self.kluis.clock, self.kluis.policy, self.actor, [record.category],
+                               template=rights_mail.RECIPIENT_TEMPLATE, context={"rectification_id": str(row_id)})
+        row = Rectification(id=row_id, request_id=request.id if request else None, person_id=person_id,
                             record_id=record.id, category=record.category, fields=sorted(changes), by=by, told=told,
                             at=self.kluis.clock.now())
         self.session.add(row)
         self.session.flush()
-        for party in told:
-            if party["channel"] == MAIL:
-                mail.enqueue(self.session, self.kluis.clock, template=rights_mail.RECIPIENT_TEMPLATE,
-                             party=party["party"], lang="nl", context={"rectification_id": str(row.id)},
-                             actor=self.actor)
         audit.append(self.session, self.kluis.clock, actor=self.actor, action="rectification.recorded",
                      object_type="rectification",
                      object_ids=[row.id, person_id, record.id, *([request.id] if request else [])],

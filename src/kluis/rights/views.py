@@ -23,7 +23,7 @@ from kluis.rights.packages import Packages
 from kluis.rights.rules import OBJECTION_SCOPES, RequestType, short_reference
 from kluis.rights.service import Rights
 from kluis.rights.texts import TEXT
-from kluis.web.deps import KluisDep, client_address
+from kluis.web.deps import KluisDep, count_submit
 
 router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
@@ -34,7 +34,7 @@ ACTOR = "person"
 Lang = Annotated[str, Query(pattern="^(nl|en)$")]
 
 
-def _page(request: Request, lang: str, view: str, *, status: int = 200, **context: object) -> HTMLResponse:
+def page(request: Request, lang: str, view: str, *, status: int = 200, **context: object) -> HTMLResponse:
     response = templates.TemplateResponse(request, "rights/page.html", {
         "lang": lang, "t": TEXT[lang], "view": view, "types": list(RequestType), "scopes": OBJECTION_SCOPES,
         **context}, status_code=status)
@@ -42,20 +42,20 @@ def _page(request: Request, lang: str, view: str, *, status: int = 200, **contex
     return response
 
 
-def _not_found(request: Request, lang: str) -> HTMLResponse:
-    return _page(request, lang, "not_found", status=404)
+def not_found(request: Request, lang: str) -> HTMLResponse:
+    return page(request, lang, "not_found", status=404)
 
 
 @router.get("/request")
 def request_form(request: Request, lang: Lang = "nl") -> HTMLResponse:
-    return _page(request, lang, "form")
+    return page(request, lang, "form")
 
 
 
 def _too_many(request: Request, lang: str, view: str, limited: intake.RateLimited, **context: object
               ) -> HTMLResponse:
     """The same page for every address: the limit per address holds for known and unknown ones alike."""
-    response = _page(request, lang, view, status=429, error=TEXT[lang]["too_many"], **context)
+    response = page(request, lang, view, status=429, error=TEXT[lang]["too_many"], **context)
     response.headers["Retry-After"] = str(limited.retry_after)
     return response
 
@@ -67,14 +67,13 @@ def submit_request(request: Request, kluis: KluisDep, kind: Annotated[str, Form(
     """R-DSR-1: rate-limited per client network and per target address; over a limit, nothing is written."""
     try:
         with kluis.db.transaction() as session:
-            intake.hit(session, kluis.clock.now(), [intake.client_bucket(kluis, client_address(request)),
-                                                    intake.address_bucket(kluis, intake.address_key(kluis, email))])
+            count_submit(session, request, intake.address_key(kluis, email))
             received = Rights(session, kluis, ACTOR).receive_public(kind, email, lang, scope or None)
     except intake.RateLimited as limited:
         return _too_many(request, lang, "form", limited, chosen=kind, chosen_scope=scope)
     except DomainError as exc:
-        return _page(request, lang, "form", status=422, error=TEXT[lang].get(exc.code, TEXT[lang]["form_error"]),
-                     chosen=kind, chosen_scope=scope)
+        return page(request, lang, "form", status=422, error=TEXT[lang].get(exc.code, TEXT[lang]["form_error"]),
+                    chosen=kind, chosen_scope=scope)
     return RedirectResponse(f"/privacy-centre/requests/{received.token}/verify?lang={lang}", status_code=303)
 
 
@@ -83,10 +82,10 @@ def verify_form(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl"
     with kluis.db.sessions() as session:
         found = Rights(session, kluis, ACTOR).by_token(token)
     if found is None:
-        return _not_found(request, lang)
+        return not_found(request, lang)
     if found.state != "received":
         return RedirectResponse(f"/privacy-centre/requests/{token}?lang={lang}", status_code=303)
-    return _page(request, lang, "verify", token=token)
+    return page(request, lang, "verify", token=token)
 
 
 @router.post("/requests/{token}/code")
@@ -97,9 +96,9 @@ def submit_code(request: Request, kluis: KluisDep, token: str, code: Annotated[s
         found = rights.by_token(token)
         verified = found is not None and rights.verify_code(found.id, code)
     if found is None:
-        return _not_found(request, lang)
+        return not_found(request, lang)
     if not verified:
-        return _page(request, lang, "verify", status=422, token=token, error=TEXT[lang]["code_refused"])
+        return page(request, lang, "verify", status=422, token=token, error=TEXT[lang]["code_refused"])
     return RedirectResponse(f"/privacy-centre/requests/{token}?lang={lang}", status_code=303)
 
 
@@ -110,21 +109,18 @@ def new_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
             rights = Rights(session, kluis, ACTOR)
             found = rights.by_token(token)
             if found is None:
-                return _not_found(request, lang)
+                return not_found(request, lang)
             if found.state == "received":  # a new code is a mail too: it counts like a submit
-                buckets = [intake.client_bucket(kluis, client_address(request))]
-                if found.address_key:
-                    buckets.append(intake.address_bucket(kluis, found.address_key))
-                intake.hit(session, kluis.clock.now(), buckets)
+                count_submit(session, request, found.address_key)
             rights.request_code(found.id)
     except intake.RateLimited as limited:
         return _too_many(request, lang, "verify", limited, token=token)
     except DomainError as exc:
         reason = ("code_limit" if exc.status == 429
                   else "request_expired" if exc.code == "request_expired" else "already_verified")
-        return _page(request, lang, "verify", status=429 if exc.status == 429 else 409, token=token,
-                     error=TEXT[lang][reason])
-    return _page(request, lang, "verify", token=token, notice=TEXT[lang]["code_resent"])
+        return page(request, lang, "verify", status=429 if exc.status == 429 else 409, token=token,
+                    error=TEXT[lang][reason])
+    return page(request, lang, "verify", token=token, notice=TEXT[lang]["code_resent"])
 
 
 @router.get("/requests/{token}")
@@ -136,6 +132,6 @@ def status_page(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl"
         kept = (erasure.held_back(session, kluis, found.id, lang)
                 if found is not None and found.type == RequestType.ERASURE else [])
     if found is None:
-        return _not_found(request, lang)
-    return _page(request, lang, "status", token=token, item=found, reference=short_reference(found.id),
-                 package=packages[-1] if packages else None, kept=kept)
+        return not_found(request, lang)
+    return page(request, lang, "status", token=token, item=found, reference=short_reference(found.id),
+                package=packages[-1] if packages else None, kept=kept)

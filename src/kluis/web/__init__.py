@@ -1,1 +1,2 @@
-"""HTTP plumbing shared by every domain's endpoints: dependencies and error rendering."""
+"""HTTP plumbing shared by every domain's endpoints and pages: dependencies, error rendering, form tokens and
+cookies, and the staff console's frame (``console``)."""

@@ -3,9 +3,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
 
 from kluis.access.service import Caller, authenticate, bearer_token
-from kluis.rights.intake import client_of
+from kluis.rights import intake
 from kluis.wiring import Kluis
 
 PURPOSE_HEADER = "Kluis-Purpose"
@@ -17,8 +18,19 @@ def kluis_of(request: Request) -> Kluis:
 
 def client_address(request: Request) -> str:
     """Who a public submit counts against: the peer's address, or what a trusted proxy says it forwarded for."""
-    return client_of(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
+    return intake.client_of(request.client.host if request.client else None, request.headers.get("x-forwarded-for"),
                      kluis_of(request).settings.trusted_proxies)
+
+
+def count_submit(session: Session, request: Request, address_key: str | None) -> None:
+    """A public submit, or a new code (a mail too), counts against the intake limits (R-DSR-1): the client's
+    network's, and the address's it mails when that is known. Over a limit ``intake.RateLimited``, and the
+    caller's transaction rolls back: nothing is written."""
+    kluis = kluis_of(request)
+    buckets = [intake.client_bucket(kluis, client_address(request))]
+    if address_key:
+        buckets.append(intake.address_bucket(kluis, address_key))
+    intake.hit(session, kluis.clock.now(), buckets)
 
 
 def caller(request: Request, authorization: Annotated[str | None, Header()] = None) -> Caller:

@@ -36,7 +36,7 @@ Page = Callable[[Request, str], Response]
 
 class Unexpected:
     """ASGI middleware, outermost: every layer inside it (the hot paths too) is covered. ``pages`` maps a path
-    prefix to the page that tells a browser (the console adds its own, see ``kluis.staff.views``)."""
+    prefix to the page that tells a browser (the console adds its own, see ``kluis.web.console``)."""
 
     def __init__(self, app: Any, pages: dict[str, Page]) -> None:
         self.app, self.pages = app, pages

@@ -17,8 +17,8 @@ from kluis.audit.models import AuditEvent
 from kluis.kit.clock import SettableClock
 from kluis.staff import service
 from kluis.staff.models import StaffAccount, StaffSession
-from kluis.staff.views import SESSION_COOKIE
 from kluis.vault.schemas import IdentifierIn, PersonIn
+from kluis.web.console import SESSION_COOKIE
 from kluis.wiring import Kluis
 
 PERSON_EMAIL = "jan.jansen@klant-voorbeeld.nl"
