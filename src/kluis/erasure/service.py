@@ -33,6 +33,7 @@ from kluis.erasure.rules import JobState, Reason
 from kluis.kit.errors import ConfigurationError, Conflict, NotFound
 from kluis.kit.faults import checkpoint
 from kluis.kit.ids import new_id
+from kluis.policy.render import fill
 from kluis.retention import holds as retention_holds
 from kluis.vault.crypto import open_sealed
 
@@ -293,7 +294,7 @@ class Runner:
             except DatasetUnavailable as exc:  # down or misconfigured: the job waits and tries again
                 raise Waiting(exc.message) from exc
             tables = [{"dataset": dataset_id, "table": t.table, "strategy": str(t.strategy), "rows": t.rows,
-                       **({"kept_reason": t.kept_reason.en} if t.kept_reason else {})}
+                       **({"kept_reason": fill(self.kluis.policy, t.kept_reason.en, "en")} if t.kept_reason else {})}
                       for t in outcome.tables]
         else:
             tables = []

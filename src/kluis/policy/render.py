@@ -98,6 +98,7 @@ UNITS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "days": (("dag", "dagen"), ("day", "days")),
 }
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z0-9_]+))?\}")
 
 _env = Environment(
     loader=PackageLoader("kluis", "templates"),
@@ -126,10 +127,22 @@ def statement_view(policy: Policy, lang: Lang, version: str | None = None) -> di
 
 
 def fill(policy: Policy, text: str, lang: Lang) -> str:
-    """Put the DPO's address and the names of controller and authority into a text's placeholders."""
+    """Put the DPO's address, the names of controller and authority, and retention terms into a text's
+    placeholders. ``{term:RULE}`` and ``{with_consent:RULE}`` say a retention rule's term in words, so a
+    sentence about a term changes with the rule (the loader refuses a term written by hand)."""
     values = {"dpo_email": str(policy.dpo.email), "controller": policy.controller.short_name,
               "authority": policy.supervisory_authority.name.get(lang)}
-    return re.sub(r"\{([a-z_]+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+    rules = {r.id: r for r in policy.retention}
+
+    def value(match: re.Match[str]) -> str:
+        name, rule_id = match.group(1), match.group(2)
+        if rule_id is None:
+            return values.get(name, match.group(0))
+        rule = rules.get(rule_id)
+        term = None if rule is None else rule.term if name == "term" else rule.with_consent
+        return term_text(term, lang) if term is not None else match.group(0)
+
+    return _PLACEHOLDER.sub(value, text)
 
 
 def term_text(term: Term, lang: Lang) -> str:
