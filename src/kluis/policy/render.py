@@ -156,6 +156,16 @@ def term_text(term: Term, lang: Lang) -> str:
     return format_list(parts, locale=LOCALES[lang])
 
 
+def join(items: list[str], lang: Lang) -> str:
+    """``["a", "b", "c"]`` -> "a, b en c" / "a, b and c"."""
+    return format_list(items, locale=LOCALES[lang]) if items else LABELS["none"][0 if lang == "nl" else 1]
+
+
+def country_name(code: str, lang: Lang) -> str:
+    """``"US"`` -> "Verenigde Staten" / "United States"."""
+    return str(Locale.parse(LOCALES[lang]).territories.get(code, code))
+
+
 class _Statement:
     """The statement's sections in one language."""
 
@@ -169,13 +179,13 @@ class _Statement:
         return LABELS[key][0 if self.lang == "nl" else 1]
 
     def join(self, items: list[str]) -> str:
-        return format_list(items, locale=self.locale) if items else self.label("none")
+        return join(items, self.lang)
 
     def date(self, value: date) -> str:
         return format_date(value, format="long", locale=self.locale)
 
     def country(self, code: str) -> str:
-        return str(Locale.parse(self.locale).territories.get(code, code))
+        return country_name(code, self.lang)
 
     def address(self, address: Address) -> str:
         return f"{address.street}, {address.postcode} {address.city}, {self.country(address.country)}"

@@ -137,6 +137,13 @@ class Complaints(Model):
     answer_within_days: Annotated[int, Field(ge=1, le=90)] = 28
 
 
+class Changes(Model):
+    """How changes to the policy are announced (R-GOV-4): a material change is published at least
+    ``notice_days`` days before it takes effect, and the people it affects are mailed before then."""
+
+    notice_days: Annotated[int, Field(ge=1, le=365)] = 30
+
+
 class Named(Model):
     id: Id
     name: Text
@@ -422,6 +429,7 @@ class Policy(Model):
     security_measures: Text
     datasets: list[Dataset] = []
     complaints: Complaints = Complaints()
+    changes: Changes = Changes()
 
     def category(self, category_id: str) -> Category:
         return _find(self.categories, category_id, "category")
