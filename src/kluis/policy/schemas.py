@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cached_property
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, PrivateAttr, StringConstraints, model_validator
 
 from kluis.kit.errors import Invalid
 
@@ -430,6 +431,7 @@ class Policy(Model):
     datasets: list[Dataset] = []
     complaints: Complaints = Complaints()
     changes: Changes = Changes()
+    _consent_from: Mapping[str, int] = PrivateAttr(default_factory=lambda: MappingProxyType({}))
 
     def category(self, category_id: str) -> Category:
         return _find(self.categories, category_id, "category")
@@ -512,9 +514,22 @@ class Policy(Model):
     @cached_property
     def content_hash(self) -> str:
         """SHA-256 of the validated content: the same for the same promises, however the YAML is laid out."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,
-                               separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def canonical_json(self) -> str:
+        """The content as stored with its version: one text for the same promises (sorted keys, no spaces)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    @property
+    def consent_from(self) -> Mapping[str, int]:
+        """Consent purposes a material change asked consent for afresh: purpose -> the first version whose
+        consent covers the purpose as it is now (R-GOV-4). Not content: derived from the versions before."""
+        return self._consent_from
+
+    def with_consent_from(self, renewals: Mapping[str, int]) -> Policy:
+        copied = self.model_copy()
+        copied._consent_from = MappingProxyType(dict(renewals))
+        return copied
 
 
 def version_label(content_hash: str, seq: int | None = None) -> str:
