@@ -28,6 +28,7 @@ from kluis.mail.views import router as mail_router
 from kluis.orders.api import router as orders_router
 from kluis.orders.console import router as orders_console
 from kluis.policy.console import router as policy_console
+from kluis.policy.renewal import router as renewal_pages
 from kluis.policy.views import router as policy_router
 from kluis.retention.api import router as retention_router
 from kluis.retention.console import router as holds_console
@@ -60,6 +61,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     problems.install(app)
     problems.document(app)
     app.include_router(policy_router)
+    app.include_router(renewal_pages)
     app.include_router(vault_router)
     app.include_router(gate_router)
     app.include_router(consent_router)

@@ -26,6 +26,7 @@ from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.dkim import NO_KEY_WARNING, signer_of
 from kluis.mail.worker import MailPoller
 from kluis.orders.tasks import ExportExpiryPoller
+from kluis.policy.tasks import AnnouncementPoller
 from kluis.retention.tasks import SweepPoller
 from kluis.rights.tasks import PackagePoller, ReminderPoller, UnverifiedPoller
 from kluis.wiring import Kluis
@@ -35,7 +36,8 @@ log = logging.getLogger("kluis.worker")
 # Modules that register mail templates when imported (``kluis.mail.service.register_template``):
 # the worker must know every message type that the other roles may queue.
 MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing_mail", "kluis.rights.mail",
-                                     "kluis.erasure.mail", "kluis.breaches.mail", "kluis.complaints.mail")
+                                     "kluis.erasure.mail", "kluis.breaches.mail", "kluis.complaints.mail",
+                                     "kluis.policy.mail")
 
 
 class Poller(Protocol):
@@ -50,7 +52,7 @@ def pollers() -> list[Poller]:
     # Mail before erasure: notices queued before an erasure leave while the address is still there.
     # The sealer last: it links what the others committed in the same round.
     return [ReminderPoller(), ComplaintPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), DeadlinePoller(),
-            NotifyPoller(), ExportExpiryPoller(), MailPoller(), ErasurePoller(), SealPoller()]
+            NotifyPoller(), AnnouncementPoller(), ExportExpiryPoller(), MailPoller(), ErasurePoller(), SealPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:

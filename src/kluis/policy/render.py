@@ -7,7 +7,8 @@ templates only lay those out, so both formats always say the same thing.
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Literal
 
 from babel import Locale
@@ -16,6 +17,7 @@ from babel.lists import format_list
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from kluis.kit.clock import AMSTERDAM
 from kluis.policy.schemas import (
     LANGS,
     Address,
@@ -57,6 +59,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "basic_rights": ("Basisrechten", "Basic rights"),
     "contact": ("Hoe contact met ons op kunt nemen", "How to contact us"),
     "changes": ("Wijzigingen", "Changes"),
+    "until": ("geldig tot", "valid until"),
+    "upcoming": ("Er is een nieuwe versie van deze verklaring gepubliceerd. Die geldt vanaf {moment}.",
+                 "A new version of this statement has been published. It applies from {moment}."),
+    "upcoming_link": ("Lees wat er verandert", "Read what changes"),
+    "history": ("Alle versies en wat er veranderde", "Every version and what changed"),
+    "notice": ("Een belangrijke wijziging maken we ten minste {days} dagen voordat die ingaat bekend, en we "
+               "mailen iedereen voor wie die iets verandert.",
+               "We publish a significant change at least {days} days before it takes effect, and we e-mail "
+               "everyone it changes something for."),
     "basis": ("Grondslag", "Legal basis"),
     "role": ("Rol van benVitaal", "Role of benVitaal"),
     "data": ("Gegevens", "Data"),
@@ -110,20 +121,38 @@ _env = Environment(
 )
 
 
-def render_statement(policy: Policy, lang: Lang, fmt: Format, version: str | None = None) -> str:
+@dataclass(frozen=True)
+class Period:
+    """When the version shown applies, and when a published next version takes effect (a notice on the page)."""
+
+    effective_from: datetime
+    until: datetime | None = None
+    upcoming: datetime | None = None
+
+
+def render_statement(policy: Policy, lang: Lang, fmt: Format, version: str | None = None,
+                     period: Period | None = None) -> str:
     """The whole public privacy statement in one language, as an HTML page or as Markdown."""
     if lang not in LANGS:
         raise ValueError(f"unknown language '{lang}'; use one of {', '.join(LANGS)}")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
-    view = statement_view(policy, lang, version)
+    view = statement_view(policy, lang, version, period)
     template = _env.get_template(f"policy/statement.{fmt}")
     return template.render(s=view, label=view["labels"], paras=_paragraphs(str(policy.dpo.email)))
 
 
-def statement_view(policy: Policy, lang: Lang, version: str | None = None) -> dict[str, Any]:
+def statement_view(policy: Policy, lang: Lang, version: str | None = None,
+                   period: Period | None = None) -> dict[str, Any]:
     """Everything the statement says, as plain strings in ``lang``, in the statement's order."""
-    return _Statement(policy, lang).view(version)
+    return _Statement(policy, lang).view(version, period)
+
+
+def moment_text(at: datetime, lang: Lang) -> str:
+    """An instant as people in the Netherlands read it: "1 januari 2027 om 00:00" / "1 January 2027 at 00:00"."""
+    local = at.astimezone(AMSTERDAM)
+    day = format_date(local.date(), format="long", locale=LOCALES[lang])
+    return f"{day} {'om' if lang == 'nl' else 'at'} {local:%H:%M}"
 
 
 def fill(policy: Policy, text: str, lang: Lang) -> str:
@@ -190,14 +219,20 @@ class _Statement:
     def address(self, address: Address) -> str:
         return f"{address.street}, {address.postcode} {address.city}, {self.country(address.country)}"
 
-    def view(self, version: str | None) -> dict[str, Any]:
+    def view(self, version: str | None, period: Period | None = None) -> dict[str, Any]:
         policy, t, texts = self.policy, self.t, self.policy.texts
+        upcoming = period.upcoming if period is not None else None
         return {
             "lang": self.lang,
             "other_lang": "en" if self.lang == "nl" else "nl",
             "labels": {key: self.label(key) for key in LABELS},
             "title": t(policy.meta.title),
-            "effective": self.date(policy.meta.effective_from),
+            "effective": moment_text(period.effective_from, self.lang) if period is not None
+            else self.date(policy.meta.effective_from),
+            "until": moment_text(period.until, self.lang) if period is not None and period.until else "",
+            "upcoming": self.label("upcoming").format(moment=moment_text(upcoming, self.lang)) if upcoming else "",
+            "history_url": "/privacy/history" + ("?lang=en" if self.lang == "en" else ""),
+            "notice": self.label("notice").format(days=policy.changes.notice_days),
             "version": version or "",
             "intro": t(texts.intro),
             "categories_intro": t(texts.categories_intro),

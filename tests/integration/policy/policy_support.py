@@ -12,6 +12,8 @@ from kluis.vault.schemas import IdentifierIn, PersonIn, RecordIn
 from kluis.wiring import Kluis
 
 NOTICE = "Ja, stuur mij marketing-e-mail van benVitaal."
+# A purpose on legitimate interest that uses each category, to hold test data by.
+PURPOSE_OF = {"basic": "lead_management", "interests": "lead_management", "web_traffic": "security"}
 
 
 def with_rule(policy: Policy, rule_id: str, **update: Any) -> Policy:
@@ -47,9 +49,8 @@ def person(kluis: Kluis, email: str, categories: tuple[str, ...] = ("basic",), *
         vault = kluis.vault(session, "test")
         made = vault.create_person(PersonIn(subject_types=["lead"], identifiers=[IdentifierIn(kind="email",
                                                                                               value=email)]))
-        vault.add_records(made.id, [RecordIn(category=c, purposes=["lead_management"],
-                                             legal_basis="legitimate_interest", source="direct",
-                                             content={"note": "contact"}) for c in categories])
+        vault.add_records(made.id, [RecordIn(category=c, purposes=[PURPOSE_OF[c]], legal_basis="legitimate_interest",
+                                             source="direct", content={"note": "contact"}) for c in categories])
         if account:
             kluis.gate(session, "test").add_relation(made.id, "account")
         if consent:
