@@ -84,7 +84,11 @@ class Kluis:
         return Consents(session=session, kluis=self, actor=actor)
 
     def datasets(self) -> Datasets:
-        """The service databases declared in the policy, with engines made on first use and kept."""
+        """The service databases declared in the policy in force, with engines made on first use and kept (made
+        afresh when another version takes effect)."""
+        made = self.__dict__.get("_datasets")
+        if made is not None and made.policy.content_hash != self.policy.content_hash:
+            self.__dict__.pop("_datasets").close()
         return self._datasets
 
     @cached_property

@@ -26,7 +26,7 @@ from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.dkim import NO_KEY_WARNING, signer_of
 from kluis.mail.worker import MailPoller
 from kluis.orders.tasks import ExportExpiryPoller
-from kluis.policy.tasks import AnnouncementPoller
+from kluis.policy.tasks import AnnouncementPoller, RestampPoller
 from kluis.retention.tasks import SweepPoller
 from kluis.rights.tasks import PackagePoller, ReminderPoller, UnverifiedPoller
 from kluis.wiring import Kluis
@@ -51,7 +51,9 @@ def pollers() -> list[Poller]:
         importlib.import_module(module)
     # Mail before erasure: notices queued before an erasure leave while the address is still there.
     # The sealer last: it links what the others committed in the same round.
-    return [ReminderPoller(), ComplaintPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), DeadlinePoller(),
+    # Records dated again under a version that just took effect before the sweep erases by their dates.
+    return [ReminderPoller(), ComplaintPoller(), UnverifiedPoller(), RestampPoller(), SweepPoller(), PackagePoller(),
+            DeadlinePoller(),
             NotifyPoller(), AnnouncementPoller(), ExportExpiryPoller(), MailPoller(), ErasurePoller(), SealPoller()]
 
 

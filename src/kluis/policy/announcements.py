@@ -10,6 +10,7 @@ is mailed twice; an erased person is skipped and counted, never looked up in any
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ from kluis.policy.models import PolicyAnnouncement
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
+
+log = logging.getLogger("kluis.policy")
 
 @dataclass(frozen=True)
 class Reach:
@@ -43,12 +46,13 @@ class Reach:
         return mine, renew
 
 
-def reach(kluis: Kluis, seq: int) -> Reach:
+def reach(kluis: Kluis, seq: int) -> Reach | None:
+    """None when version ``seq`` (or the one it follows) cannot be read: nothing can be said about it."""
     now = kluis.clock.now()
     version = kluis.timeline.version(seq, now)
     before = kluis.policy_of(version.previous) if version is not None and version.previous else None
     if version is None or version.policy is None or before is None:
-        return Reach((), (), ())
+        return None
     changes = material(diff(before, version.policy))
     return Reach(changes, tuple(dict.fromkeys(c for change in changes for c in change.categories)),
                  tuple(dict.fromkeys(p for change in changes for p in change.renew)))
@@ -67,6 +71,9 @@ def announce_next(session: Session, kluis: Kluis, actor: str, batch: int = repo.
         return 0
     now = kluis.clock.now()
     found = reach(kluis, run.seq)
+    if found is None:
+        log.error("policy version %s cannot be read: its announcement waits", run.seq)
+        return 0
     page = repo.affected_page(session, found.categories, found.purposes, run.after, batch)
     if not page:
         version = kluis.timeline.version(run.seq, now)

@@ -59,6 +59,13 @@ def diff(old: Policy, new: Policy) -> tuple[Change, ...]:
     return found
 
 
+def redates(old: Policy, new: Policy) -> bool:
+    """Whether records' due dates may differ under ``new``: its retention rules, what counts as the person's own
+    activity or source, or the triggers changed."""
+    sections = {"retention", "activities", "sources", "retention_triggers"}
+    return old.model_dump(mode="json", include=sections) != new.model_dump(mode="json", include=sections)
+
+
 def material(changes: Iterable[Change]) -> tuple[Change, ...]:
     return tuple(c for c in changes if c.material)
 

@@ -27,6 +27,10 @@ class PolicyVersion(Base):
     # enforce it from its moment on and show it at /privacy?version=N. Empty for versions stored before 0024.
     content: Mapped[str | None] = mapped_column(Text)
     published_by: Mapped[str | None] = mapped_column(String(120))
+    # Once in force, the records' due dates are worked out again under its retention rules (``restamp``): the
+    # last record id done, and when all were.
+    restamp_after: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    restamped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def label(self) -> str:

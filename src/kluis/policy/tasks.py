@@ -1,4 +1,4 @@
-"""The policy's poller of the worker (``name`` and ``poll(kluis)``, see ``kluis.worker``)."""
+"""The policy's pollers of the worker (``name`` and ``poll(kluis)``, see ``kluis.worker``)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from kluis.policy.announcements import announce_next
 from kluis.policy.repository import PAGE
+from kluis.policy.restamp import BATCH, restamp_next
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -25,3 +26,16 @@ class AnnouncementPoller:
     def poll(self, kluis: Kluis) -> int:
         with kluis.db.transaction() as session:
             return announce_next(session, kluis, WORKER, self.batch)
+
+
+@dataclass
+class RestampPoller:
+    """Once a version that changes retention takes effect, date the records again under it, a batch per transaction
+    with its cursor on the version."""
+
+    batch: int = BATCH
+    name: str = "policy_redating"
+
+    def poll(self, kluis: Kluis) -> int:
+        with kluis.db.transaction() as session:
+            return restamp_next(session, kluis, WORKER, self.batch)

@@ -10,6 +10,7 @@ at least ``publish.MIN_LEAD`` ahead, which is longer: every process knows it bef
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from kluis.db import Database
 
 REFRESH = timedelta(seconds=30)
+MISS_INTERVAL = 1.0  # seconds (monotonic): how often a question for an unknown version reads the list again
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,7 @@ class Timeline:
     _read_at: datetime | None = None
     _parsed: dict[int, Policy] = field(default_factory=dict)
     _current: Version | None = None
+    _missed_at: float = -MISS_INTERVAL
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def in_force(self, now: datetime) -> Version | None:
@@ -121,7 +124,14 @@ class Timeline:
         return self._versions
 
     def version(self, seq: int, now: datetime) -> Version | None:
-        return next((v for v in self.versions(now) if v.seq == seq), None)
+        """Stored version ``seq``. One this process has not read yet (another just published it: the worker
+        announcing it, a mail about it) is read at once; a number that does not exist at most once a second."""
+        found = next((v for v in self.versions(now) if v.seq == seq), None)
+        if found is None and time.monotonic() - self._missed_at >= MISS_INTERVAL:
+            self._missed_at = time.monotonic()
+            self.forget()
+            found = next((v for v in self.versions(now) if v.seq == seq), None)
+        return found
 
     def upcoming(self, now: datetime) -> Version | None:
         """The next version that will take effect after ``now``, if one is published."""

@@ -15,6 +15,7 @@ from tests.integration.breaches.breach_support import person as employee
 from tests.integration.policy.policy_support import days, marketing_longer, person, publish_at
 from tests.integration.rights.rights_support import catcher_fixture, mail_settings, send_all
 
+from kluis import wiring
 from kluis.audit.models import AuditEvent
 from kluis.consent.marketing import Marketing
 from kluis.consent.models import ConsentEvent
@@ -131,7 +132,24 @@ def test_r_gov_4_reach_names_only_what_touches_the_person(kluis, clock) -> None:
     kluis.register_policy()
     publish_at(kluis, marketing_longer(kluis.policy), clock.now() + days(30))
     found = announcements.reach(kluis, 2)
+    assert found is not None
     assert found.categories == ("basic", "interests", "account") and found.purposes == ("marketing_email",)
     assert found.of({"web_traffic"}, set()) == ([], [])
     mine, renew = found.of({"basic"}, {"marketing_email"})
     assert [c.key for c in mine] == ["retention_longer:marketing_contacts"] and renew == ["marketing_email"]
+
+
+def test_r_gov_4_a_worker_that_has_not_read_the_new_version_yet_announces_it(kluis, clock, catcher) -> None:
+    kluis.register_policy()
+    person(kluis, "ja@example.nl", consent="marketing_email")
+    worker = wiring.build(kluis.settings, clock=clock)  # another process, whose list of versions is fresh
+    try:
+        assert worker.policy_version == 1
+        publish_at(kluis, marketing_longer(kluis.policy), clock.now() + days(30))
+        send_all(worker)
+        with worker.db.sessions() as session:
+            run = session.get(PolicyAnnouncement, 2)
+        assert run is not None and (run.state, run.mailed) == ("done", 1)
+        assert [m.to for m in catcher.messages if "privacy" in m.subject] == [("ja@example.nl",)]
+    finally:
+        worker.close()

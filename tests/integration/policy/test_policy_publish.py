@@ -23,8 +23,11 @@ from kluis.kit.clock import SettableClock
 from kluis.kit.errors import Conflict, Invalid
 from kluis.policy.models import PolicyAnnouncement, PolicyVersion
 from kluis.policy.publish import MIN_LEAD
+from kluis.policy.tasks import RestampPoller
 from kluis.policy.timeline import REFRESH
 from kluis.schema import alembic_config
+from kluis.vault.models import Record
+from kluis.worker import drain
 
 
 def counts(kluis) -> tuple[int, int, int]:
@@ -189,3 +192,28 @@ def test_r_pol_3_migration_0024_goes_down_and_up_to_the_models(kluis, clock) -> 
     assert kluis.register_policy() == 1
     with kluis.db.sessions() as session:
         assert session.get(PolicyVersion, 1).content == kluis.policy.canonical_json()  # type: ignore[union-attr]
+
+
+def test_r_pol_3_records_are_dated_again_when_a_retention_change_takes_effect(kluis, clock) -> None:
+    kluis.register_policy()
+    pid = person(kluis, "web@example.nl", ("web_traffic",))
+    with kluis.db.sessions() as session:
+        [(collected, due)] = session.execute(select(Record.collected_at, Record.due_at)
+                                             .where(Record.person_id == pid)).all()
+    assert due > collected + timedelta(days=180)  # six months after collection
+    at = clock.now() + days(2)
+    publish_at(kluis, wording(kluis.policy), at)  # web traffic kept 5 months instead of 6
+    poller = RestampPoller(batch=1)
+    drain(kluis, [poller])  # the first version is marked; nothing of the next is in force yet
+    with kluis.db.sessions() as session:
+        assert session.scalar(select(Record.due_at).where(Record.person_id == pid)) == due
+    clock.set(at)
+    assert drain(kluis, [poller])["policy_redating"] >= 2
+    with kluis.db.sessions() as session:
+        redated = session.scalar(select(Record.due_at).where(Record.person_id == pid))
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "policy.records_redated")).one()
+        version = session.get(PolicyVersion, 2)
+    assert redated is not None and redated < due and (due - redated).days in (30, 31)
+    assert event.object_ids == ["2"] and event.details == {"under_version": 2}
+    assert version is not None and version.restamped_at == at
+    assert drain(kluis, [poller])["policy_redating"] == 0

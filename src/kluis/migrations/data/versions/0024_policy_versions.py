@@ -1,5 +1,6 @@
 """policy versions (R-POL-3, R-GOV-4): a version's content is stored, so it is enforced from its moment and
-shown at /privacy?version=N; the announcement of a version's material changes records its progress
+shown at /privacy?version=N; the announcement of a version's material changes, and the re-dating of the records
+when it takes effect, record their progress
 
 Revision ID: 0024_policy_versions
 Revises: 0023_orders
@@ -23,6 +24,10 @@ def upgrade() -> None:
     with op.batch_alter_table("policy_version", schema=None) as batch_op:
         batch_op.add_column(sa.Column("content", sa.Text(), nullable=True))
         batch_op.add_column(sa.Column("published_by", sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column("restamp_after", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("restamped_at", kluis.db.UTCDateTime(timezone=True), nullable=True))
+    # The records were dated under the versions stored so far.
+    op.execute("UPDATE policy_version SET restamped_at = loaded_at")
     op.create_table(
         "policy_announcement",
         sa.Column("seq", sa.Integer(), nullable=False),
@@ -44,5 +49,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("policy_announcement")
     with op.batch_alter_table("policy_version", schema=None) as batch_op:
+        batch_op.drop_column("restamped_at")
+        batch_op.drop_column("restamp_after")
         batch_op.drop_column("published_by")
         batch_op.drop_column("content")
