@@ -88,8 +88,8 @@ def records_of_processing(session: Session, clock: Clock, policy: Policy, *, lan
     """The Art. 30 records (R-GOV-5) of ``policy``, labelled with its stored version; the export is audited.
     ``per_employer``: the 30(2) register names each client employer in the vault (else "each client employer").
 
-    Only a version's hash is stored, not its text: records of an older version ``seq`` are generated from
-    that version's policy file, and a file whose content is not that version is refused.
+    ``policy`` is the policy the records are made of (callers give version ``seq``'s stored content, or its
+    file); a policy whose content is not that version is refused.
     """
     version = _stored_version(session, policy, seq)
     label = version_label(policy.content_hash, version.seq if version else None)
