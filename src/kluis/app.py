@@ -14,6 +14,7 @@ from kluis.audit import verifications
 from kluis.audit import verify as audit_log
 from kluis.breaches.api import router as breaches_router
 from kluis.breaches.console import router as breaches_console
+from kluis.changes.views import router as renewal_pages
 from kluis.complaints.api import router as complaints_router
 from kluis.complaints.console import router as complaints_console
 from kluis.complaints.views import router as complaint_pages
@@ -62,6 +63,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     problems.install(app)
     problems.document(app)
     app.include_router(policy_router)
+    app.include_router(renewal_pages)
     app.include_router(vault_router)
     app.include_router(gate_router)
     app.include_router(consent_router)

@@ -19,6 +19,7 @@ from kluis.kit.clock import Clock, SystemClock
 from kluis.policy.loader import load_policy
 from kluis.policy.schemas import Policy
 from kluis.policy.service import register_version
+from kluis.policy.timeline import Timeline
 from kluis.retention.service import due_dates
 from kluis.vault.crypto import KeyRing, keyring_from_settings
 from kluis.vault.guard import ContentGuard, guard_for
@@ -30,19 +31,48 @@ from kluis.vault.service import Vault
 class Kluis:
     settings: Settings
     db: Database
-    policy: Policy
+    timeline: Timeline
     keys: KeyRing
     clock: Clock = field(default_factory=SystemClock)
+    _pinned: Policy | None = None
+    _guards: dict[str, ContentGuard] = field(default_factory=dict)
+
+    @property
+    def policy(self) -> Policy:
+        """The policy in force now (by this Kluis's clock): the stored version whose moment has come, or the
+        configured file's while none is stored (R-POL-3, R-GOV-4)."""
+        if self._pinned is not None:
+            return self._pinned
+        return self.timeline.policy(self.clock.now())
+
+    @policy.setter
+    def policy(self, policy: Policy) -> None:
+        """Enforce this policy whatever the stored versions say (a test's or the demo's own)."""
+        self._pinned = policy
+        self.timeline.loaded = policy
+
+    @property
+    def policy_version(self) -> int | None:
+        """The number of the stored version in force: what consents, records and notices refer to."""
+        found = self.timeline.in_force(self.clock.now())
+        return found.seq if found is not None else None
+
+    def policy_of(self, seq: int) -> Policy | None:
+        """The policy of stored version ``seq`` (None when unknown or its content was never stored)."""
+        found = self.timeline.version(seq, self.clock.now())
+        return found.policy if found is not None else None
 
     @cached_property
     def keystore(self) -> KeyStore:
         return KeyStore(self.db, self.keys, self.clock, self.settings.erasure_log_file)
 
-    @cached_property
+    @property
     def guard(self) -> ContentGuard:
-        return guard_for(self.policy)
-
-    policy_version: int | None = None
+        policy = self.policy
+        found = self._guards.get(policy.content_hash)
+        if found is None:
+            found = self._guards[policy.content_hash] = guard_for(policy)
+        return found
 
     def vault(self, session: Session, actor: str) -> Vault:
         return Vault(session=session, keys=self.keys, keystore=self.keystore, policy=self.policy,
@@ -56,7 +86,11 @@ class Kluis:
         return Consents(session=session, kluis=self, actor=actor)
 
     def datasets(self) -> Datasets:
-        """The service databases declared in the policy, with engines made on first use and kept."""
+        """The service databases declared in the policy in force, with engines made on first use and kept (made
+        afresh when another version takes effect)."""
+        made = self.__dict__.get("_datasets")
+        if made is not None and made.policy.content_hash != self.policy.content_hash:
+            self.__dict__.pop("_datasets").close()
         return self._datasets
 
     @cached_property
@@ -76,12 +110,13 @@ class Kluis:
         return self.keys.digest(f"dataset:{kind}", "", value).hex()
 
     def register_policy(self, actor: str = "system") -> int:
-        """Record the loaded policy as a version (a new one only when its content changed)."""
+        """Record the configured policy as a version when its content is new (refused for a material change:
+        that is published ahead, ``kluis policy publish``); the number of the version in force afterwards."""
         with self.db.transaction() as session:
-            version = register_version(session, self.clock, self.policy, source=self.settings.policy_file.name,
-                                       actor=actor)
-            self.policy_version = version.seq
-        return version.seq
+            version = register_version(session, self.clock, self.timeline.loaded,
+                                       source=self.settings.policy_file.name, actor=actor)
+        self.timeline.forget()
+        return self.policy_version or version.seq
 
     def close(self) -> None:
         if "_datasets" in self.__dict__:
@@ -94,8 +129,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None, policy: 
     settings = settings or Settings()
     keys = keyring_from_settings(settings)
     db = Database(settings.database_url, settings.resolved_keystore_url())
-    return Kluis(settings=settings, db=db, policy=policy or load_policy(settings.policy_file),
-                 keys=keys, clock=clock or SystemClock())
+    timeline = Timeline(db, policy or load_policy(settings.policy_file))
+    return Kluis(settings=settings, db=db, timeline=timeline, keys=keys, clock=clock or SystemClock())
 
 
 _cli_instance: Kluis | None = None

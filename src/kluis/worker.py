@@ -22,6 +22,7 @@ import kluis.subscriptions  # noqa: F401 - installs who reacts to which domain e
 from kluis import schema, wiring
 from kluis.audit.tasks import SealPoller, VerifyPoller
 from kluis.breaches.tasks import DeadlinePoller, NotifyPoller
+from kluis.changes.tasks import AnnouncementPoller, RestampPoller
 from kluis.complaints.tasks import ComplaintPoller
 from kluis.erasure.tasks import ErasurePoller
 from kluis.kit.cli import domain_errors, err, out
@@ -37,7 +38,8 @@ log = logging.getLogger("kluis.worker")
 # Modules that register mail templates when imported (``kluis.mail.service.register_template``):
 # the worker must know every message type that the other roles may queue.
 MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing_mail", "kluis.rights.mail",
-                                     "kluis.erasure.mail", "kluis.breaches.mail", "kluis.complaints.mail")
+                                     "kluis.erasure.mail", "kluis.breaches.mail", "kluis.complaints.mail",
+                                     "kluis.changes.mail")
 
 
 class Poller(Protocol):
@@ -51,8 +53,10 @@ def pollers() -> list[Poller]:
         importlib.import_module(module)
     # Mail before erasure: notices queued before an erasure leave while the address is still there.
     # The sealer last: it links what the others committed in the same round; then, when due, the verifier.
-    return [ReminderPoller(), ComplaintPoller(), UnverifiedPoller(), SweepPoller(), PackagePoller(), DeadlinePoller(),
-            NotifyPoller(), ExportExpiryPoller(), MailPoller(), ErasurePoller(), SealPoller(), VerifyPoller()]
+    # Records dated again under a version that just took effect before the sweep erases by their dates.
+    return [ReminderPoller(), ComplaintPoller(), UnverifiedPoller(), RestampPoller(), SweepPoller(), PackagePoller(),
+            DeadlinePoller(), NotifyPoller(), AnnouncementPoller(), ExportExpiryPoller(), MailPoller(), ErasurePoller(),
+            SealPoller(), VerifyPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:

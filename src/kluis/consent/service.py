@@ -30,10 +30,16 @@ class Running(Protocol):
     """What consent uses of the running Kluis (``kluis.wiring.Kluis``, which is built above this domain)."""
 
     settings: Settings
-    policy: Policy
-    policy_version: int | None
     keys: KeyRing
     clock: Clock
+
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def policy_version(self) -> int | None: ...
+
+    def policy_of(self, seq: int) -> Policy | None: ...
 
     @property
     def keystore(self) -> KeyStore: ...
@@ -50,9 +56,12 @@ class Consents:
     actor: str
 
     def give(self, person_id: uuid.UUID, purpose: str, *, method: str, notice_text: str, lang: str,
-             ip: str | None = None, reference: str | None = None,
-             received_at: datetime | None = None) -> ConsentEvent:
-        return self._record(person_id, purpose, "given", method, notice_text, lang, ip, reference, received_at)
+             ip: str | None = None, reference: str | None = None, received_at: datetime | None = None,
+             policy_version: int | None = None) -> ConsentEvent:
+        """``policy_version``: the stored version whose terms the notice showed, when it is not the one in force
+        (consent asked again for a change published to take effect later, R-GOV-4)."""
+        return self._record(person_id, purpose, "given", method, notice_text, lang, ip, reference, received_at,
+                            policy_version)
 
     def withdraw(self, person_id: uuid.UUID, purpose: str, *, method: str, notice_text: str | None = None,
                  lang: str | None = None, ip: str | None = None, reference: str | None = None,
@@ -91,10 +100,15 @@ class Consents:
         return out
 
     def _record(self, person_id: uuid.UUID, purpose: str, action: str, method: str, notice_text: str | None,
-                lang: str, ip: str | None, reference: str | None, received_at: datetime | None) -> ConsentEvent:
+                lang: str, ip: str | None, reference: str | None, received_at: datetime | None,
+                shown_version: int | None = None) -> ConsentEvent:
         live_person(self.session, person_id)
         problems = []
-        policy = self.kluis.policy
+        policy = self.kluis.policy if shown_version is None else self.kluis.policy_of(shown_version)
+        if policy is None:
+            raise Invalid("the consent was not given", code="consent_invalid",
+                          problems=[Problem("policy_version", "unknown", "a stored version of the policy")])
+        version = shown_version or self.kluis.policy_version
         now = self.kluis.clock.now()
         if purpose not in policy.purpose_ids or str(policy.purpose(purpose).basis) != "consent":
             consent_purposes = [p.id for p in policy.purposes if str(p.basis) == "consent"]
@@ -132,7 +146,7 @@ class Consents:
             proof = seal(dek, person_id, event_id, "consent_proof", json.dumps({"ip": network}).encode())
         event = ConsentEvent(id=event_id, person_id=person_id, purpose=purpose, action=action, method=method,
                              at=received_at or now, recorded_at=now, lang=lang,
-                             policy_version=self.kluis.policy_version, notice_hash=notice_hash,
+                             policy_version=version, notice_hash=notice_hash,
                              recorded_by=self.actor, reference=reference, proof=proof)
         self.session.add(event)
         self.session.flush()
@@ -142,7 +156,7 @@ class Consents:
         audit.append(self.session, self.kluis.clock, actor=self.actor, action=f"consent.{action}",
                      object_type="consent_event", object_ids=[event.id, person_id],
                      details={"purpose": purpose, "method": method, "lang": lang,
-                              "policy_version": self.kluis.policy_version})
+                              "policy_version": version})
         return event
 
     def _not_overtaken(self, person_id: uuid.UUID, purpose: str, received_at: datetime) -> list[Problem]:

@@ -25,6 +25,7 @@ from kluis.config import Settings
 from kluis.erasure import kept, rules
 from kluis.erasure.models import ErasureJob
 from kluis.kit.errors import ConfigurationError, Invalid
+from kluis.policy.render import fill
 from kluis.policy.schemas import Policy
 
 ALG = "Ed25519"
@@ -203,7 +204,7 @@ def document(job: ErasureJob, policy: Policy, policy_version: int | None, now: d
     vault = job.result.get("vault", {})
     erased = vault.get("erased", {})
     retention = {r.id: r for r in policy.retention if r.keep_on_erasure}
-    rule_reasons = {r.id: (r.reason.en if r.reason else r.id) for r in policy.retention}
+    rule_reasons = {r.id: (fill(policy, r.reason.en, "en") if r.reason else r.id) for r in policy.retention}
     rule_reasons[rules.HOLD_RULE] = "A legal hold covers this category: kept until the hold ends."
     told = []
     for entry in job.result.get("told", []):

@@ -30,6 +30,7 @@ from kluis.erasure.rules import JobState
 from kluis.kit import events
 from kluis.kit.errors import ConfigurationError
 from kluis.kit.faults import checkpoint
+from kluis.policy.render import fill
 from kluis.retention import holds as retention_holds
 from kluis.vault.crypto import open_sealed
 
@@ -222,7 +223,7 @@ def _erase_dataset(kluis: Kluis, dataset_id: str, identities: Identities, result
         except DatasetUnavailable as exc:  # down or misconfigured: the job waits and tries again
             raise Waiting(exc.message) from exc
         tables = [{"dataset": dataset_id, "table": t.table, "strategy": str(t.strategy), "rows": t.rows,
-                   **({"kept_reason": t.kept_reason.en} if t.kept_reason else {})}
+                   **({"kept_reason": fill(kluis.policy, t.kept_reason.en, "en")} if t.kept_reason else {})}
                   for t in outcome.tables]
     else:
         tables = []

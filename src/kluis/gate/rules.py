@@ -147,6 +147,12 @@ def decide(policy: Policy, purpose_id: str, facts: Facts, now: datetime) -> Deci
         if consent.get("state") != "given":
             return Decision(purpose_id, False, "consent_withdrawn", basis, role,
                             {**restricted, "consent_id": consent.get("id")})
+        since = policy.consent_from.get(purpose_id)
+        if since is not None and (consent.get("policy_version") or 0) < since:
+            # A material change to the purpose asked consent again (R-GOV-4): the old consent does not cover it.
+            return Decision(purpose_id, False, "consent_renewal_needed", basis, role,
+                            {**restricted, "consent_id": consent.get("id"),
+                             "consent_policy_version": consent.get("policy_version"), "consent_from_version": since})
         return Decision(purpose_id, True, "consent", basis, role,
                         {**restricted, "consent_id": consent.get("id"),
                          "consent_policy_version": consent.get("policy_version")})

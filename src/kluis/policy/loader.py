@@ -6,6 +6,7 @@ parser's line), the schema (pydantic, with paths made of ids) and the rules (``k
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, get_args
@@ -15,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from kluis.kit.errors import Problem
+from kluis.kit.errors import ConfigurationError, Problem
 from kluis.policy import rules
 from kluis.policy.rules import PolicyInvalid, PolicyProblem, item_key
 from kluis.policy.schemas import Policy, did_you_mean
@@ -31,6 +32,17 @@ def load_policy(path: str | Path) -> Policy:
         _refuse(str(path), [PolicyProblem("", "unreadable", f"cannot read the file: {reason}",
                                                      file=str(path))])
     return parse_policy(text, file=str(path))
+
+
+def stored_policy(content: str, content_hash: str) -> Policy:
+    """A stored version's policy from its canonical JSON (checked when it was registered: only its shape is
+    read again). Refused when the text is not the content its hash names."""
+    policy = Policy.model_validate(json.loads(content))
+    if policy.content_hash != content_hash:
+        raise ConfigurationError(f"a stored policy version is not the content of its hash "
+                                 f"sha256:{content_hash[:12]}: the policy_version table was changed by hand",
+                                 code="policy_version_corrupt")
+    return policy
 
 
 def check_policy(path: str | Path) -> list[Problem]:

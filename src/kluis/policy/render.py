@@ -7,7 +7,8 @@ templates only lay those out, so both formats always say the same thing.
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Literal
 
 from babel import Locale
@@ -16,6 +17,7 @@ from babel.lists import format_list
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from kluis.kit.clock import AMSTERDAM
 from kluis.policy.schemas import (
     LANGS,
     Address,
@@ -57,6 +59,15 @@ LABELS: dict[str, tuple[str, str]] = {
     "basic_rights": ("Basisrechten", "Basic rights"),
     "contact": ("Hoe contact met ons op kunt nemen", "How to contact us"),
     "changes": ("Wijzigingen", "Changes"),
+    "until": ("geldig tot", "valid until"),
+    "upcoming": ("Er is een nieuwe versie van deze verklaring gepubliceerd. Die geldt vanaf {moment}.",
+                 "A new version of this statement has been published. It applies from {moment}."),
+    "upcoming_link": ("Lees wat er verandert", "Read what changes"),
+    "history": ("Alle versies en wat er veranderde", "Every version and what changed"),
+    "notice": ("Een belangrijke wijziging maken we ten minste {days} dagen voordat die ingaat bekend, en we "
+               "mailen iedereen voor wie die iets verandert.",
+               "We publish a significant change at least {days} days before it takes effect, and we e-mail "
+               "everyone it changes something for."),
     "basis": ("Grondslag", "Legal basis"),
     "role": ("Rol van benVitaal", "Role of benVitaal"),
     "data": ("Gegevens", "Data"),
@@ -98,6 +109,7 @@ UNITS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "days": (("dag", "dagen"), ("day", "days")),
 }
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z0-9_]+))?\}")
 
 _env = Environment(
     loader=PackageLoader("kluis", "templates"),
@@ -109,27 +121,57 @@ _env = Environment(
 )
 
 
-def render_statement(policy: Policy, lang: Lang, fmt: Format, version: str | None = None) -> str:
+@dataclass(frozen=True)
+class Period:
+    """When the version shown applies, and when a published next version takes effect (a notice on the page)."""
+
+    effective_from: datetime
+    until: datetime | None = None
+    upcoming: datetime | None = None
+
+
+def render_statement(policy: Policy, lang: Lang, fmt: Format, version: str | None = None,
+                     period: Period | None = None) -> str:
     """The whole public privacy statement in one language, as an HTML page or as Markdown."""
     if lang not in LANGS:
         raise ValueError(f"unknown language '{lang}'; use one of {', '.join(LANGS)}")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
-    view = statement_view(policy, lang, version)
+    view = statement_view(policy, lang, version, period)
     template = _env.get_template(f"policy/statement.{fmt}")
     return template.render(s=view, label=view["labels"], paras=_paragraphs(str(policy.dpo.email)))
 
 
-def statement_view(policy: Policy, lang: Lang, version: str | None = None) -> dict[str, Any]:
+def statement_view(policy: Policy, lang: Lang, version: str | None = None,
+                   period: Period | None = None) -> dict[str, Any]:
     """Everything the statement says, as plain strings in ``lang``, in the statement's order."""
-    return _Statement(policy, lang).view(version)
+    return _Statement(policy, lang).view(version, period)
+
+
+def moment_text(at: datetime, lang: Lang) -> str:
+    """An instant as people in the Netherlands read it: "1 januari 2027 om 00:00" / "1 January 2027 at 00:00"."""
+    local = at.astimezone(AMSTERDAM)
+    day = format_date(local.date(), format="long", locale=LOCALES[lang])
+    return f"{day} {'om' if lang == 'nl' else 'at'} {local:%H:%M}"
 
 
 def fill(policy: Policy, text: str, lang: Lang) -> str:
-    """Put the DPO's address and the names of controller and authority into a text's placeholders."""
+    """Put the DPO's address, the names of controller and authority, and retention terms into a text's
+    placeholders. ``{term:RULE}`` and ``{with_consent:RULE}`` say a retention rule's term in words, so a
+    sentence about a term changes with the rule (the loader refuses a term written by hand)."""
     values = {"dpo_email": str(policy.dpo.email), "controller": policy.controller.short_name,
               "authority": policy.supervisory_authority.name.get(lang)}
-    return re.sub(r"\{([a-z_]+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+    rules = {r.id: r for r in policy.retention}
+
+    def value(match: re.Match[str]) -> str:
+        name, rule_id = match.group(1), match.group(2)
+        if rule_id is None:
+            return values.get(name, match.group(0))
+        rule = rules.get(rule_id)
+        term = None if rule is None else rule.term if name == "term" else rule.with_consent
+        return term_text(term, lang) if term is not None else match.group(0)
+
+    return _PLACEHOLDER.sub(value, text)
 
 
 def term_text(term: Term, lang: Lang) -> str:
@@ -141,6 +183,16 @@ def term_text(term: Term, lang: Lang) -> str:
             singular, plural = names[0] if lang == "nl" else names[1]
             parts.append(f"{amount} {singular if amount == 1 else plural}")
     return format_list(parts, locale=LOCALES[lang])
+
+
+def join(items: list[str], lang: Lang) -> str:
+    """``["a", "b", "c"]`` -> "a, b en c" / "a, b and c"."""
+    return format_list(items, locale=LOCALES[lang]) if items else LABELS["none"][0 if lang == "nl" else 1]
+
+
+def country_name(code: str, lang: Lang) -> str:
+    """``"US"`` -> "Verenigde Staten" / "United States"."""
+    return str(Locale.parse(LOCALES[lang]).territories.get(code, code))
 
 
 class _Statement:
@@ -156,25 +208,31 @@ class _Statement:
         return LABELS[key][0 if self.lang == "nl" else 1]
 
     def join(self, items: list[str]) -> str:
-        return format_list(items, locale=self.locale) if items else self.label("none")
+        return join(items, self.lang)
 
     def date(self, value: date) -> str:
         return format_date(value, format="long", locale=self.locale)
 
     def country(self, code: str) -> str:
-        return str(Locale.parse(self.locale).territories.get(code, code))
+        return country_name(code, self.lang)
 
     def address(self, address: Address) -> str:
         return f"{address.street}, {address.postcode} {address.city}, {self.country(address.country)}"
 
-    def view(self, version: str | None) -> dict[str, Any]:
+    def view(self, version: str | None, period: Period | None = None) -> dict[str, Any]:
         policy, t, texts = self.policy, self.t, self.policy.texts
+        upcoming = period.upcoming if period is not None else None
         return {
             "lang": self.lang,
             "other_lang": "en" if self.lang == "nl" else "nl",
             "labels": {key: self.label(key) for key in LABELS},
             "title": t(policy.meta.title),
-            "effective": self.date(policy.meta.effective_from),
+            "effective": moment_text(period.effective_from, self.lang) if period is not None
+            else self.date(policy.meta.effective_from),
+            "until": moment_text(period.until, self.lang) if period is not None and period.until else "",
+            "upcoming": self.label("upcoming").format(moment=moment_text(upcoming, self.lang)) if upcoming else "",
+            "history_url": "/privacy/history" + ("?lang=en" if self.lang == "en" else ""),
+            "notice": self.label("notice").format(days=policy.changes.notice_days),
             "version": version or "",
             "intro": t(texts.intro),
             "categories_intro": t(texts.categories_intro),

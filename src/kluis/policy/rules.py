@@ -42,6 +42,10 @@ REQUIRED_RIGHTS = ("access", "portability", "rectification", "erasure", "restric
 # Names a text may use; they are filled in from the controller, DPO and authority sections.
 PLACEHOLDERS = frozenset({"dpo_email", "controller", "authority"})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+# A number with a unit of time, in Dutch or English: a term some text states itself instead of taking it from
+# the retention rule it belongs to ("36 maanden", "7 years").
+_TERM_BY_HAND = re.compile(r"\b\d+\s*(jaar|jaren|maand|maanden|week|weken|dag|dagen|years?|months?|weeks?|days?)\b",
+                           re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -232,11 +236,18 @@ def _texts(policy: Policy) -> Iterator[Problem]:
     for section, (texts, used) in explained.items():
         for value in sorted(v for v in used if v is not None and v not in texts):
             yield Problem(f"{section}.{value}", "missing_text", f"'{value}' is used but has no text here")
+    terms = {f"term:{r.id}" for r in policy.retention} | {f"with_consent:{r.id}" for r in policy.retention
+                                                          if r.with_consent is not None}
     for path, text in _strings(policy.model_dump(mode="json"), ""):
         for name in _PLACEHOLDER.findall(text):
-            if name not in PLACEHOLDERS:
+            if name not in PLACEHOLDERS and name not in terms:
                 yield Problem(path, "unknown_placeholder",
-                              f"unknown placeholder '{{{name}}}'{did_you_mean(name, PLACEHOLDERS)}")
+                              f"unknown placeholder '{{{name}}}'{did_you_mean(name, PLACEHOLDERS | terms)}")
+        stated = _TERM_BY_HAND.search(text)
+        if stated is not None:
+            yield Problem(path, "term_by_hand",
+                          f"'{stated.group(0)}' states a term by hand: write {{term:RULE}} (or {{with_consent:RULE}}) "
+                          "with the retention rule's id, so the sentence changes when the rule does")
 
 
 def _datasets(policy: Policy) -> Iterator[Problem]:

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import cached_property
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, PrivateAttr, StringConstraints, model_validator
 
 from kluis.kit.errors import Invalid
 
@@ -135,6 +136,13 @@ class Complaints(Model):
     """How complaints are handled (R-GOV-2): the term to answer in, in Amsterdam calendar days from receipt."""
 
     answer_within_days: Annotated[int, Field(ge=1, le=90)] = 28
+
+
+class Changes(Model):
+    """How changes to the policy are announced (R-GOV-4): a material change is published at least
+    ``notice_days`` days before it takes effect, and the people it affects are mailed before then."""
+
+    notice_days: Annotated[int, Field(ge=1, le=365)] = 30
 
 
 class Named(Model):
@@ -422,6 +430,8 @@ class Policy(Model):
     security_measures: Text
     datasets: list[Dataset] = []
     complaints: Complaints = Complaints()
+    changes: Changes = Changes()
+    _consent_from: Mapping[str, int] = PrivateAttr(default_factory=lambda: MappingProxyType({}))
 
     def category(self, category_id: str) -> Category:
         return _find(self.categories, category_id, "category")
@@ -504,9 +514,22 @@ class Policy(Model):
     @cached_property
     def content_hash(self) -> str:
         """SHA-256 of the validated content: the same for the same promises, however the YAML is laid out."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False,
-                               separators=(",", ":"))
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    def canonical_json(self) -> str:
+        """The content as stored with its version: one text for the same promises (sorted keys, no spaces)."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+    @property
+    def consent_from(self) -> Mapping[str, int]:
+        """Consent purposes a material change asked consent for afresh: purpose -> the first version whose
+        consent covers the purpose as it is now (R-GOV-4). Not content: derived from the versions before."""
+        return self._consent_from
+
+    def with_consent_from(self, renewals: Mapping[str, int]) -> Policy:
+        copied = self.model_copy()
+        copied._consent_from = MappingProxyType(dict(renewals))
+        return copied
 
 
 def version_label(content_hash: str, seq: int | None = None) -> str:

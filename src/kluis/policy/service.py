@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.kit.clock import AMSTERDAM, Clock, as_utc
-from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
+from kluis.policy.diff import describe, diff, material
+from kluis.policy.loader import stored_policy
 from kluis.policy.models import PolicyVersion
 from kluis.policy.records import Records, derive
 from kluis.policy.schemas import Lang, Policy, version_label
@@ -19,28 +21,56 @@ from kluis.policy.schemas import Lang, Policy, version_label
 
 def register_version(session: Session, clock: Clock, policy: Policy, *, source: str,
                      effective_from: datetime | None = None, actor: str = audit.SYSTEM) -> PolicyVersion:
-    """The version for this policy's content: the latest one if unchanged, else a new one (audited).
+    """The version for this policy's content (the configured file at start-up): the stored one with the same
+    content if there is one, else a new one (audited), stored with its content.
 
-    Without ``effective_from`` a new version takes effect on the date the policy states (at the start
-    of that day in Amsterdam), but never before it was registered.
+    A new version takes effect on the date the policy states (at the start of that day in Amsterdam), but
+    never before it was registered, unless ``effective_from`` is given. A change that must be announced is
+    refused here (``kluis policy publish`` gives it its moment): a material one (R-GOV-4), and any while a
+    published version waits for its moment, which a version registered now would overtake.
     """
+    same = session.execute(select(PolicyVersion).where(PolicyVersion.content_hash == policy.content_hash)
+                           .order_by(PolicyVersion.seq.desc()).limit(1)).scalar_one_or_none()
+    if same is not None:
+        if same.content is None:  # stored before contents were: keep it now that it is at hand
+            same.content = policy.canonical_json()
+        return same
     latest = current_version(session)
-    content_hash = policy.content_hash
-    if latest is not None and latest.content_hash == content_hash:
-        return latest
     now = clock.now()
+    if latest is not None:
+        _refuse_unannounced(latest, policy, now)
     if effective_from is None:
         stated = datetime.combine(policy.meta.effective_from, time.min, tzinfo=AMSTERDAM)
         effective_from = max(as_utc(stated), now)
-    version = PolicyVersion(seq=(latest.seq if latest else 0) + 1, content_hash=content_hash,
+    version = PolicyVersion(seq=(latest.seq if latest else 0) + 1, content_hash=policy.content_hash,
                             effective_from=as_utc(effective_from), loaded_at=now,
-                            source=PurePath(source).name[:255])
+                            source=PurePath(source).name[:255], content=policy.canonical_json())
     session.add(version)
     session.flush()
     audit.append(session, clock, actor=actor, action="policy.version_added", object_type="policy_version",
                  object_ids=[str(version.seq)],
-                 details={"content_hash": content_hash, "effective_from": version.effective_from.isoformat()})
+                 details={"content_hash": policy.content_hash, "effective_from": version.effective_from.isoformat()})
     return version
+
+
+def _refuse_unannounced(latest: PolicyVersion, policy: Policy, now: datetime) -> None:
+    if as_utc(latest.effective_from) > now:
+        raise Conflict(f"Policy version {latest.seq} is published to take effect at "
+                       f"{as_utc(latest.effective_from).isoformat()}, and this policy file is neither it nor an "
+                       f"earlier version: publish the change after it (kluis policy publish FILE --effective-at T).",
+                       code="policy_version_scheduled")
+    if latest.content is None:
+        return  # stored before contents were: nothing to compare with
+    base = stored_policy(latest.content, latest.content_hash)
+    changes = material(diff(base, policy))
+    if changes:
+        said = [describe(c, base, policy, "en") for c in changes]
+        listed = "; ".join(text.rstrip(".") for text in said)
+        raise Conflict(f"The policy file changes version {latest.seq} materially ({listed}). A material "
+                       f"change is published ahead, so that the people it affects are told first: kluis policy "
+                       f"publish FILE --effective-at T (at least {base.changes.notice_days} days ahead).",
+                       code="material_change_unpublished",
+                       problems=[Problem("policy", c.key, text) for c, text in zip(changes, said, strict=True)])
 
 
 def current_version(session: Session) -> PolicyVersion | None:
@@ -59,8 +89,8 @@ def records_of_processing(session: Session, clock: Clock, policy: Policy, *, lan
     ``employers``: the client employers in the vault by name (``vault.service.employer_names``), for a 30(2)
     register that names each; without them it says "each client employer".
 
-    Only a version's hash is stored, not its text: records of an older version ``seq`` are generated from
-    that version's policy file, and a file whose content is not that version is refused.
+    ``policy`` is the policy the records are made of (callers give version ``seq``'s stored content, or its
+    file); a policy whose content is not that version is refused.
     """
     version = _stored_version(session, policy, seq)
     label = version_label(policy.content_hash, version.seq if version else None)

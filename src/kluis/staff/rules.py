@@ -34,6 +34,7 @@ class Permission(StrEnum):
     # correspondence, and assigning a handler (DPO; an assigned handler reads their own complaint only).
     COMPLAINTS_LIST = "complaints.list"
     COMPLAINTS_READ = "complaints.read"
+    POLICY_PUBLISH = "policy.publish"  # publish a new version of the policy for its moment (R-GOV-4): the DPO
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -17,6 +17,7 @@ from kluis.erasure import service as erasure
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
 from kluis.mail.models import Outbox
+from kluis.policy.render import fill
 from kluis.retention import holds
 from kluis.retention import service as retention
 from kluis.rights.service import Rights
@@ -80,7 +81,8 @@ def test_r_dsr_6_the_final_mail_carries_the_signed_certificate_and_names_what_is
         ("", "legal_obligation", ["fiscal_retention"]), ("2033-01-01", "legal_obligation", ["fiscal_retention"])]
     # R-RET-3 in the mail: category, ground named in the policy, until when (or why not yet), restricted purpose.
     category = kluis.policy.category("financial").name.get(lang)
-    reason = next(r for r in kluis.policy.retention if r.id == "expense_claims").reason.get(lang)
+    rule = next(r for r in kluis.policy.retention if r.id == "expense_claims")
+    reason = fill(kluis.policy, rule.reason.get(lang), lang)  # type: ignore[union-attr]
     purpose = kluis.policy.purpose("fiscal_retention").name.get(lang)
     words = {"nl": ("1 januari 2033", "nog niet te dateren", f"Alleen nog gebruikt voor: {purpose}"),
              "en": ("1 January 2033", "cannot be dated yet", f"Used only for: {purpose}")}[lang]

@@ -1,9 +1,10 @@
-"""R-POL-3: versions of the policy are kept, each registration audited, on a real SQLite database."""
+"""R-POL-3: versions of the policy are kept with their content, each registration audited; a change the file
+brings at start-up that must be announced is refused (R-GOV-4). On a real SQLite database."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from sqlalchemy.orm import Session
 from kluis.audit.models import AuditEvent
 from kluis.db import Base, make_engine
 from kluis.kit.clock import SettableClock
-from kluis.policy.loader import load_policy
+from kluis.kit.errors import Conflict
+from kluis.policy.loader import load_policy, stored_policy
 from kluis.policy.models import PolicyVersion
 from kluis.policy.schemas import Policy, Term
 from kluis.policy.service import current_version, list_versions, register_version
@@ -40,9 +42,10 @@ def clock() -> SettableClock:
     return SettableClock(datetime(2025, 7, 1, 9, 30, tzinfo=UTC))
 
 
-def changed(policy: Policy) -> Policy:
-    """The same policy with web-traffic data kept one month longer."""
-    rules = [r.model_copy(update={"term": Term(months=7)}) if r.id == "web_traffic" else r for r in policy.retention]
+def changed(policy: Policy, months: int = 5) -> Policy:
+    """The same policy with web-traffic data kept one month shorter (not material), or ``months`` long."""
+    rules = [r.model_copy(update={"term": Term(months=months)}) if r.id == "web_traffic" else r
+             for r in policy.retention]
     return policy.model_copy(update={"retention": rules})
 
 
@@ -83,12 +86,15 @@ def test_r_pol_3_effective_from_never_before_registration(session: Session, cloc
     # The shipped policy states 1 June 2025; registered on 1 July it takes effect on registration.
     version = register_version(session, clock, policy, source="benvitaal.yaml")
     assert version.effective_from == clock.now() == version.loaded_at
+
+
+def test_r_pol_3_stated_date_still_to_come(session: Session, clock: SettableClock, policy: Policy) -> None:
     clock.set(datetime(2025, 5, 1, tzinfo=UTC))
-    later = register_version(session, clock, changed(policy), source="benvitaal.yaml")
-    assert later.effective_from == datetime(2025, 5, 31, 22, 0, tzinfo=UTC)  # 1 June 00:00 in Amsterdam
+    version = register_version(session, clock, policy, source="benvitaal.yaml")
+    assert version.effective_from == datetime(2025, 5, 31, 22, 0, tzinfo=UTC)  # 1 June 00:00 in Amsterdam
     session.commit()
     session.expire_all()
-    stored = session.get(PolicyVersion, 2)
+    stored = session.get(PolicyVersion, 1)
     assert stored is not None and stored.effective_from == datetime(2025, 5, 31, 22, 0, tzinfo=UTC)
 
 
@@ -101,3 +107,48 @@ def test_r_pol_3_explicit_effective_from(session: Session, clock: SettableClock,
 def test_r_pol_3_no_version_yet(session: Session) -> None:
     assert current_version(session) is None
     assert list_versions(session) == []
+
+
+def test_r_pol_3_content_is_stored_and_read_back(session: Session, clock: SettableClock, policy: Policy) -> None:
+    version = register_version(session, clock, policy, source="benvitaal.yaml")
+    assert version.content == policy.canonical_json()
+    assert stored_policy(version.content, version.content_hash) == policy
+
+
+def test_r_pol_3_content_of_an_older_row_is_filled_in(session: Session, clock: SettableClock, policy: Policy) -> None:
+    session.add(PolicyVersion(seq=1, content_hash=policy.content_hash, effective_from=clock.now(),
+                              loaded_at=clock.now(), source="benvitaal.yaml"))  # as stored before 0024
+    session.commit()
+    assert register_version(session, clock, policy, source="benvitaal.yaml").content == policy.canonical_json()
+
+
+def test_r_pol_3_the_file_of_an_older_version_is_not_registered_again(session: Session, clock: SettableClock,
+                                                                     policy: Policy) -> None:
+    register_version(session, clock, policy, source="benvitaal.yaml")
+    register_version(session, clock, changed(policy), source="benvitaal.yaml")
+    # A server started with the first file: the stored versions decide, the stale copy adds nothing.
+    assert register_version(session, clock, policy, source="benvitaal.yaml").seq == 1
+    assert [v.seq for v in list_versions(session)] == [1, 2]
+
+
+def test_r_gov_4_material_change_in_the_file_is_refused_at_start(session: Session, clock: SettableClock,
+                                                                policy: Policy) -> None:
+    register_version(session, clock, policy, source="benvitaal.yaml")
+    session.commit()
+    with pytest.raises(Conflict) as refused:
+        register_version(session, clock, changed(policy, months=7), source="benvitaal.yaml")
+    assert refused.value.code == "material_change_unpublished"
+    assert "kluis policy publish" in refused.value.message and "30 days" in refused.value.message
+    assert [p.code for p in refused.value.problems] == ["retention_longer:web_traffic"]
+    session.rollback()
+    assert [v.seq for v in list_versions(session)] == [1]
+
+
+def test_r_pol_3_a_changed_file_cannot_overtake_a_published_version(session: Session, clock: SettableClock,
+                                                                   policy: Policy) -> None:
+    register_version(session, clock, policy, source="benvitaal.yaml")
+    register_version(session, clock, changed(policy), source="benvitaal.yaml",
+                     effective_from=clock.now() + timedelta(days=40))
+    with pytest.raises(Conflict) as refused:
+        register_version(session, clock, changed(policy, months=4), source="benvitaal.yaml")
+    assert refused.value.code == "policy_version_scheduled"

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from kluis.kit.clock import SettableClock
 from kluis.policy.schemas import Policy
 from kluis.policy.views import router
+
+
+class NoVersions:
+    """A timeline with no stored version: the configured policy is shown (the integration tests store some)."""
+
+    def versions(self, now: datetime) -> list[object]:
+        return []
+
+    def in_force(self, now: datetime) -> None:
+        return None
+
+    version = upcoming = lambda self, *args: None  # noqa: E731
 
 
 @pytest.fixture
 def client(shipped_policy: Policy) -> TestClient:
     app = FastAPI()
     app.include_router(router)
-    app.state.kluis = SimpleNamespace(policy=shipped_policy)
+    app.state.kluis = SimpleNamespace(policy=shipped_policy, timeline=NoVersions(),
+                                      clock=SettableClock(datetime(2026, 11, 25, tzinfo=UTC)))
     return TestClient(app)
 
 
@@ -54,3 +69,14 @@ def test_r_pol_3_unchanged_statement_not_sent_again(client: TestClient) -> None:
     etag = client.get("/privacy").headers["etag"]
     assert client.get("/privacy", headers={"If-None-Match": etag}).status_code == 304
     assert client.get("/privacy", params={"lang": "en"}, headers={"If-None-Match": etag}).status_code == 200
+
+
+def test_r_pol_3_unknown_version_is_a_clear_404(client: TestClient) -> None:
+    response = client.get("/privacy", params={"version": 7, "lang": "en"})
+    assert response.status_code == 404
+    assert "This version of the privacy statement does not exist." in response.text
+
+
+def test_r_gov_4_history_without_versions(client: TestClient) -> None:
+    response = client.get("/privacy/history")
+    assert response.status_code == 200 and "Versies van de privacyverklaring" in response.text

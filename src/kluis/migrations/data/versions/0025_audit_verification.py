@@ -2,7 +2,7 @@
 walking the log per page (docs/audit.md)
 
 Revision ID: 0025_audit_verification
-Revises: 0023_orders
+Revises: 0024_policy_versions
 Create Date: 2026-12-03 09:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import kluis.db
 
 revision: str = "0025_audit_verification"
-down_revision: str | None = "0023_orders"
+down_revision: str | None = "0024_policy_versions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
