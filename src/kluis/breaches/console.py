@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from kluis.breaches import form, rules
 from kluis.breaches.service import Breaches, IncidentIn, reference
-from kluis.kit.clock import AMSTERDAM
+from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.staff.rules import Permission
 from kluis.web import console
@@ -34,12 +34,13 @@ def instant(local: str, offset: str, path: str) -> datetime | None:
     if not local.strip():
         return None
     try:
-        if offset == "amsterdam":
-            return datetime.fromisoformat(local.strip()).replace(tzinfo=AMSTERDAM)
-        return datetime.fromisoformat(local.strip() + offset)
+        if offset != "amsterdam":
+            return datetime.fromisoformat(local.strip() + offset)
+        typed = datetime.fromisoformat(local.strip())
     except ValueError as exc:
         raise Invalid("The breach was not recorded.", code="breach_invalid",
                       problems=[Problem(path, "time_invalid", "give a date and time")]) from exc
+    return amsterdam_wall_time(typed, "The breach was not recorded.", "breach_invalid", path)
 
 
 @router.get("")

@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from kluis.complaints import repository
 from kluis.complaints.rules import is_overdue, may_read, short_reference
 from kluis.complaints.service import HANDLER_ROLES, Complaints
-from kluis.kit.clock import AMSTERDAM
+from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import NotFound
 from kluis.staff import service as staff_service
 from kluis.staff.rules import Permission
@@ -61,7 +61,8 @@ def register(request: Request, csrf: console.Csrf, text: Text, received_on: Anno
     with kluis.db.transaction() as session:
         staff = console.require_form(request, session, Permission.COMPLAINTS_LIST, csrf)
         made = Complaints(session, kluis, staff.actor).register_by_staff(
-            text, datetime.combine(received_on, received_time, tzinfo=AMSTERDAM), reference, lang=lang,
+            text, amsterdam_wall_time(datetime.combine(received_on, received_time), "The complaint was not recorded.",
+                                     "received_at_invalid", "received_time"), reference, lang=lang,
             person_id=_optional(person_id, "person"), request_id=_optional(request_id, "request"),
             breach_ref=breach_ref)
     return RedirectResponse(f"/console/complaints/{made.id}", status_code=303)

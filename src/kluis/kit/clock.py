@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from kluis.kit.errors import Invalid
+from kluis.kit.errors import Invalid, Problem
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # no request, complaint or order that staff record is older
@@ -56,3 +56,27 @@ def past_instant(at: datetime, now: datetime, what: str, code: str) -> datetime:
     if as_utc(at) > as_utc(now):
         raise Invalid(f"{what} cannot lie in the future", code=f"{code}_in_future")
     return as_utc(at)
+
+
+def amsterdam_wall_time(local: datetime, message: str, code: str, field: str) -> datetime:
+    """A date and time as staff read it off a clock in Amsterdam, made one instant. An hour that happens twice
+    (the clocks go back on the last Sunday of October) or not at all (they go forward on the last Sunday of
+    March) is refused, with ``message`` and ``code``: the same words could mean two instants an hour apart, and
+    a deadline counted from the wrong one is an hour off."""
+    naive = local.replace(tzinfo=None)
+    first, second = naive.replace(tzinfo=AMSTERDAM, fold=0), naive.replace(tzinfo=AMSTERDAM, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return first
+    if first.astimezone(UTC).astimezone(AMSTERDAM).replace(tzinfo=None) == naive:
+        why = (f"{naive:%Y-%m-%d %H:%M} happened twice in Amsterdam (the clocks went back); give the offset: "
+               f"{_offset(first)} for the first time, {_offset(second)} for the second")
+        problem = "time_ambiguous"
+    else:
+        why = f"{naive:%Y-%m-%d %H:%M} did not happen in Amsterdam (the clocks went forward an hour)"
+        problem = "time_nonexistent"
+    raise Invalid(message, code=code, problems=[Problem(field, problem, why)])
+
+
+def _offset(at: datetime) -> str:
+    minutes = int((at.utcoffset() or timedelta(0)).total_seconds() // 60)
+    return f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from kluis.kit.clock import AMSTERDAM
+from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import Invalid, Problem
 from kluis.orders import rules
 from kluis.orders.rules import OrderFacts
@@ -58,7 +58,8 @@ def refuse(request: Request, csrf: console.Csrf, authority: Annotated[str, Form(
     with kluis.db.transaction() as session:
         staff = console.require_form(request, session, Permission.ORDERS_RECORD, csrf)
         Orders(session, kluis, staff.actor).refuse_informal(
-            authority, datetime.combine(asked_on, asked_time, tzinfo=AMSTERDAM), answer)
+            authority, amsterdam_wall_time(datetime.combine(asked_on, asked_time), "The refusal was not recorded.",
+                                           "refusal_invalid", "asked_time"), answer)
     return RedirectResponse("/console/orders", status_code=303)
 
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from kluis.changes import announcements
-from kluis.kit.clock import AMSTERDAM
+from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import Invalid, Problem
 from kluis.policy.diff import describe, diff
 from kluis.policy.loader import parse_policy
@@ -109,12 +109,13 @@ def _item(version: Version, found: list[Version], now: datetime) -> dict[str, An
 def _instant(local: str, offset: str) -> datetime:
     """The moment as typed, in Amsterdam time or with an explicit offset."""
     try:
-        if offset == "amsterdam":
-            return datetime.fromisoformat(local.strip()).replace(tzinfo=AMSTERDAM)
-        return datetime.fromisoformat(local.strip() + offset)
+        if offset != "amsterdam":
+            return datetime.fromisoformat(local.strip() + offset)
+        typed = datetime.fromisoformat(local.strip())
     except ValueError as exc:
         raise Invalid("The version was not published.", code="effective_at_invalid",
                       problems=[Problem("effective_at", "time_invalid", "give a date and time")]) from exc
+    return amsterdam_wall_time(typed, "The version was not published.", "effective_at_invalid", "effective_at")
 
 
 def _choice(value: str, allowed: tuple[T, ...], name: str) -> T:

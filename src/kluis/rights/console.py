@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kluis.gate.service import RESTRICTION_REASONS
-from kluis.kit.clock import AMSTERDAM
+from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import Invalid, NotFound
 from kluis.rights.packages import Packages
 from kluis.rights.rectification import Rectifications
@@ -54,7 +54,8 @@ def register(request: Request, csrf: console.Csrf, kind: Annotated[str, Form(ali
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
         staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
-        received_at = datetime.combine(received_on, received_time, tzinfo=AMSTERDAM)
+        received_at = amsterdam_wall_time(datetime.combine(received_on, received_time), "The request was not "
+                                          "registered.", "received_at_invalid", "received_time")
         made = Rights(session, kluis, staff.actor).register_by_staff(
             kind, received_at, reference, lang=lang, scope=scope or None,
             person_id=console.uuid_of(person_id, "person") if person_id.strip() else None,

@@ -21,6 +21,7 @@ from kluis import wiring
 from kluis.access.service import create_key
 from kluis.breaches.models import Breach, BreachFiling
 from kluis.cli import app
+from kluis.kit.errors import Invalid
 
 CSRF = re.compile(r'name="csrf" value="([^"]*)"')
 runner = CliRunner()
@@ -64,6 +65,8 @@ def test_r_gov_3_console_support_reports_over_the_october_change_dpo_decides_and
             "consequences": "Declaraties inzichtelijk.", "measures": "Laptop op afstand gewist."}
     future = client.post("/console/breaches", data=form | {"aware_local": "2026-10-27T10:00"})
     assert future.status_code == 422 and "lies in the future" in future.text
+    repeated = client.post("/console/breaches", data=form | {"aware_local": "2026-10-25T02:30"})
+    assert repeated.status_code == 422 and "happened twice in Amsterdam" in repeated.text
     unknown = client.post("/console/breaches", data=form | {"categories": ["financial", "dna"]})
     assert unknown.status_code == 422 and "unknown category" in unknown.text
     assert _count(kluis, Breach) == 0
@@ -188,12 +191,22 @@ def test_r_gov_3_cli_reports_streams_decides_and_exports(cli_kluis, clock, tmp_p
     assert breach_id in listed.output and "filed" in listed.output
 
 
-def test_r_gov_3_console_times_are_amsterdam_unless_an_offset_settles_the_repeated_hour():
+def test_r_gov_3_console_times_are_amsterdam_and_the_repeated_hour_needs_its_offset():
     from kluis.breaches.console import instant
 
-    # 02:30 on 25 Oct 2026 happens twice in Amsterdam: first in CEST, then, an hour later, in CET.
-    assert instant("2026-10-25T02:30", "amsterdam", "aware_at").astimezone(UTC) == datetime(2026, 10, 25, 0, 30,
-                                                                                             tzinfo=UTC)
+    # 02:30 on 25 Oct 2026 happens twice in Amsterdam: first in CEST, then, an hour later, in CET. Taking either
+    # silently would put the 72-hour deadline an hour off; the form asks for the offset instead.
+    with pytest.raises(Invalid) as repeated:
+        instant("2026-10-25T02:30", "amsterdam", "aware_at")
+    assert [(p.path, p.code) for p in repeated.value.problems] == [("aware_at", "time_ambiguous")]
+    assert "+02:00" in repeated.value.problems[0].message and "+01:00" in repeated.value.problems[0].message
+    assert instant("2026-10-25T02:30", "+02:00", "aware_at").astimezone(UTC) == datetime(2026, 10, 25, 0, 30,
+                                                                                          tzinfo=UTC)
     assert instant("2026-10-25T02:30", "+01:00", "aware_at").astimezone(UTC) == datetime(2026, 10, 25, 1, 30,
                                                                                           tzinfo=UTC)
+    with pytest.raises(Invalid) as skipped:  # 28 Mar 2027: the clocks jump from 02:00 to 03:00
+        instant("2027-03-28T02:30", "amsterdam", "aware_at")
+    assert [p.code for p in skipped.value.problems] == ["time_nonexistent"]
+    assert instant("2026-10-25T01:30", "amsterdam", "aware_at").astimezone(UTC) == datetime(2026, 10, 24, 23, 30,
+                                                                                             tzinfo=UTC)
     assert instant(" ", "amsterdam", "aware_at") is None

@@ -52,3 +52,20 @@ def test_r_gov_2_an_informal_request_asked_before_2000_is_refused_clearly(client
         "asked_time": "00:00", "answer": "Geen bevel, geen gegevens."})
     assert noted.status_code == 422 and "before 2000-01-01" in noted.text
     assert _count(kluis, AuthorityRefusal) == 0
+
+
+@pytest.mark.parametrize(("path", "form", "model"), [
+    ("/console/requests", {"type": "access", "reference": "brief 6"}, DataSubjectRequest),
+    ("/console/complaints", {"text": "Ik klaag.", "reference": "brief 7"}, Complaint),
+])
+def test_r_dsr_1_r_gov_2_a_receipt_in_the_hour_the_clocks_repeat_or_skip_is_refused(client, kluis, clock, path,
+                                                                                  form, model):
+    """Staff type Amsterdam clock time: 02:30 on 25 Oct 2026 happened twice and 02:30 on 28 Mar 2027 never, so
+    a deadline counted from either would be a guess; both are refused with the reason, and nothing is written."""
+    clock.set(clock.now().replace(year=2027, month=6, day=1))  # both days lie in the past
+    sign_in(client, kluis, clock, "dpo", email="fg@benvitaal.nl")
+    for day, said in (("2026-10-25", "happened twice"), ("2027-03-28", "did not happen")):
+        token = complaint_csrf(client, "/console/complaints/new" if model is Complaint else "/console/requests")
+        made = client.post(path, data=form | {"csrf": token, "received_on": day, "received_time": "02:30"})
+        assert made.status_code == 422 and said in made.text
+    assert _count(kluis, model) == 0
