@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import fresh_kluis, peak_rss_mb  # noqa: E402
 
-from kluis.consent.marketing import LIST, Marketing  # noqa: E402
+from kluis.consent.marketing.service import LIST, Marketing  # noqa: E402
 from kluis.kit.cli import progress  # noqa: E402
 
 RAW = f"""

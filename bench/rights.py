@@ -40,8 +40,8 @@ from kluis.demo.datasets import create_demo_schemas  # noqa: E402
 from kluis.erasure import service as erasure  # noqa: E402
 from kluis.erasure.rules import JobState, Reason  # noqa: E402
 from kluis.kit.cli import progress  # noqa: E402
-from kluis.rights.package import write_access_package  # noqa: E402
-from kluis.rights.packages import Packages  # noqa: E402
+from kluis.rights.packages.archive import write_access_package  # noqa: E402
+from kluis.rights.packages.service import Packages  # noqa: E402
 from kluis.rights.service import Rights  # noqa: E402
 from kluis.vault.crypto import open_sealed  # noqa: E402
 from kluis.vault.models import Record  # noqa: E402

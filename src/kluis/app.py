@@ -21,8 +21,8 @@ from kluis.complaints.views import router as complaint_pages
 from kluis.consent.api import router as consent_router
 from kluis.consent.cookies.api import router as cookie_api_router
 from kluis.consent.cookies.views import router as cookie_pages
-from kluis.consent.marketing_api import router as marketing_router
-from kluis.consent.marketing_views import router as marketing_pages
+from kluis.consent.marketing.api import router as marketing_router
+from kluis.consent.marketing.views import router as marketing_pages
 from kluis.disclosures.api import router as disclosures_router
 from kluis.erasure.console import router as erasure_console
 from kluis.gate.api import router as gate_router
@@ -36,9 +36,9 @@ from kluis.retention.api import router as retention_router
 from kluis.retention.console import router as holds_console
 from kluis.rights.api import router as rights_router
 from kluis.rights.console import router as rights_console
-from kluis.rights.package_views import router as package_pages
+from kluis.rights.packages.views import router as package_pages
 from kluis.rights.views import router as rights_pages
-from kluis.staff.views import install as install_console
+from kluis.staff.console import install as install_console
 from kluis.vault.api import router as vault_router
 from kluis.vault.fastpath import RecordsFastPath
 from kluis.web import problems

@@ -10,11 +10,11 @@ import typer
 
 import kluis.subscriptions  # noqa: F401 - installs who reacts to which domain event
 from kluis import schema, wiring
-from kluis.access.commands import app as keys_app
+from kluis.access.commands import app as access_app
 from kluis.audit.commands import app as audit_app
-from kluis.breaches.commands import app as breach_app
+from kluis.breaches.commands import app as breaches_app
 from kluis.complaints.commands import app as complaints_app
-from kluis.consent.commands import app as marketing_app
+from kluis.consent.marketing.commands import app as marketing_app
 from kluis.datasets.commands import app as datasets_app
 from kluis.demo.commands import demo, seed
 from kluis.erasure.commands import app as erasure_app
@@ -24,25 +24,27 @@ from kluis.orders.commands import app as orders_app
 from kluis.policy.commands import app as policy_app
 from kluis.prepare import init
 from kluis.retention.commands import app as retention_app
-from kluis.rights.commands import app as requests_app
+from kluis.rights.commands import app as rights_app
 from kluis.staff.commands import app as staff_app
 from kluis.worker import worker
 
 app = typer.Typer(help="Kluis: the privacy engine behind benVitaal's privacy statement.", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
-app.add_typer(keys_app, name="keys")
+app.add_typer(access_app, name="access")
 app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
 app.add_typer(marketing_app, name="marketing")
 app.add_typer(erasure_app, name="erasure")
-app.add_typer(certificate_app, name="certificate")
-app.add_typer(restore_app, name="restore")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(retention_app, name="retention")
-app.add_typer(requests_app, name="requests")
-app.add_typer(breach_app, name="breach")
+app.add_typer(rights_app, name="rights")
+app.add_typer(breaches_app, name="breaches")
 app.add_typer(orders_app, name="orders")
 app.add_typer(complaints_app, name="complaints")
+# A group is named for the folder that owns it; the names used before that stay, hidden, for operators' scripts.
+for former, group in (("keys", access_app), ("certificate", certificate_app), ("restore", restore_app),
+                      ("requests", rights_app), ("breach", breaches_app)):
+    app.add_typer(group, name=former, hidden=True)
 app.command("seed")(seed)
 app.command("demo")(demo)
 app.command("worker")(worker)

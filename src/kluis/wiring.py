@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
 from kluis.config import Settings
-from kluis.consent import marketing_mail  # noqa: F401 - registers the marketing messages
+from kluis.consent.marketing import mail as marketing_mail  # noqa: F401 - registers the marketing messages
 from kluis.consent.service import Consents
 from kluis.datasets.service import Datasets
 from kluis.db import Database

@@ -30,14 +30,15 @@ from kluis.mail.dkim import NO_KEY_WARNING, signer_of
 from kluis.mail.worker import MailPoller
 from kluis.orders.tasks import ExportExpiryPoller
 from kluis.retention.tasks import SweepPoller
-from kluis.rights.tasks import PackagePoller, ReminderPoller, UnverifiedPoller
+from kluis.rights.packages.tasks import PackagePoller
+from kluis.rights.tasks import ReminderPoller, UnverifiedPoller
 from kluis.wiring import Kluis
 
 log = logging.getLogger("kluis.worker")
 
 # Modules that register mail templates when imported (``kluis.mail.service.register_template``):
 # the worker must know every message type that the other roles may queue.
-MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing_mail", "kluis.rights.mail",
+MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing.mail", "kluis.rights.mail",
                                      "kluis.erasure.mail", "kluis.breaches.mail", "kluis.complaints.mail",
                                      "kluis.changes.mail")
 

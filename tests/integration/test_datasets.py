@@ -31,7 +31,7 @@ from kluis.datasets.service import Datasets, DatasetUnavailable, audit_erasure, 
 from kluis.demo.datasets import benmobiel_schema, create_demo_schemas, webinars_schema
 from kluis.kit.errors import Invalid
 from kluis.policy.schemas import Dataset
-from kluis.rights.package import write_access_package
+from kluis.rights.packages.archive import write_access_package
 from kluis.vault.models import Identifier
 from kluis.vault.schemas import IdentifierIn, PersonIn
 

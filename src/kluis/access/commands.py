@@ -1,4 +1,4 @@
-"""`kluis keys`: service API keys and the master-key rotation."""
+"""`kluis access`: service API keys and the master-key rotation."""
 
 from __future__ import annotations
 

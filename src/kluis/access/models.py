@@ -19,7 +19,7 @@ class ApiKey(Base):
     secret_hash: Mapped[str] = mapped_column(String(64))
     service: Mapped[str] = mapped_column(String(80))
     purposes: Mapped[list[str]] = mapped_column(JSON)
-    # What a key may do beyond its purposes, granted one by one (``kluis keys create --power``).
+    # What a key may do beyond its purposes, granted one by one (``kluis access create --power``).
     powers: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -46,7 +46,7 @@ class Caller:
 
     def require_power(self, power: str) -> None:
         if power not in self.powers:
-            raise NotAllowed(f"this key lacks the power {power!r} (kluis keys create --power {power})",
+            raise NotAllowed(f"this key lacks the power {power!r} (kluis access create --power {power})",
                              code="power_required")
 
 

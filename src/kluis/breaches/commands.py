@@ -1,4 +1,4 @@
-"""`kluis breach`: the breach register from the command line (R-GOV-3), for the DPO on the server: report,
+"""`kluis breaches`: the breach register from the command line (R-GOV-3), for the DPO on the server: report,
 list, show one, stream the affected people, decide, draft the AP notification, record the filing, notify people,
 export the register."""
 
@@ -131,7 +131,7 @@ def amend(breach: Annotated[str, typer.Argument(help="The breach's id.")],
           measures: Annotated[str | None, typer.Option("--measures")] = None,
           happened_until: Annotated[str | None, typer.Option("--until", help="When it ended (ISO 8601).")] = None
           ) -> None:
-    """New facts: replace texts, set when the breach ended; tell the AP with `kluis breach file --changes`."""
+    """New facts: replace texts, set when the breach ended; tell the AP with `kluis breaches file --changes`."""
     kluis = wiring.for_cli()
     given = {"summary": summary, "systems": systems, "consequences": consequences, "measures": measures}
     with kluis.db.transaction() as session:

@@ -1,7 +1,7 @@
 """The complaint's own key and its sealed correspondence (R-GOV-2: confidential at rest).
 
 Each complaint gets a random AES-256-GCM key, wrapped by a data key in the key store (kept apart from the data,
-re-wrapped by ``kluis keys rotate``): the person's, when there is one at intake (as an access package's key
+re-wrapped by ``kluis access rotate``): the person's, when there is one at intake (as an access package's key
 is), so erasing the person leaves the text unreadable; otherwise a data key made for the complaint alone, stored
 under the complaint's id. Each message is sealed with associated data naming the complaint, the message and
 its kind, so it cannot be moved to another row.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from kluis.consent.marketing import PROFILING, delete_profile
+from kluis.consent.marketing.service import PROFILING, delete_profile
 from kluis.gate.events import INTEREST_PROFILE_DELETED, ObjectionRecorded
 
 

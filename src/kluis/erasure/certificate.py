@@ -2,7 +2,7 @@
 
 The JSON is the proof: ``{"certificate": {...}, "signature": {"alg": "Ed25519", "key_id": ..., "value": ...}}``
 where the value signs the canonical form of ``certificate`` (sorted keys, no spaces, UTF-8). The PDF
-is for people; it carries the SHA-256 of its JSON, and ``kluis certificate verify`` checks both.
+is for people; it carries the SHA-256 of its JSON, and ``kluis erasure certificate verify`` checks both.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def private_key(secret: str | None) -> Ed25519PrivateKey:
     Kept per secret: a worker signs every certificate with the same key, and loading it is not free."""
     if not secret:
         raise ConfigurationError("KLUIS_CERTIFICATE_KEY is not configured: erasure certificates cannot be signed "
-                                 "(`kluis init` writes one locally; `kluis keys new-secret` prints one)",
+                                 "(`kluis init` writes one locally; `kluis access new-secret` prints one)",
                                  code="certificate_key_missing")
     try:
         raw = _unb64(secret.strip())

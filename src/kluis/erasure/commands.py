@@ -1,5 +1,5 @@
-"""`kluis erasure` (queue, run and list erasure jobs), `kluis certificate` (export and verify) and `kluis restore`
-(bring a restored backup back in line with the erasure log)."""
+"""`kluis erasure` (queue, run and list erasure jobs), with `kluis erasure certificate` (export and verify) and
+`kluis erasure restore` (bring a restored backup back in line with the erasure log)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ app = typer.Typer(help="Erasure jobs (R-DSR-6): queue, run, list.", no_args_is_h
 certificate_app = typer.Typer(help="Certificates of erasure: export as JSON and PDF, verify.", no_args_is_help=True)
 restore_app = typer.Typer(help="After restoring a backup: re-apply the erasures made since (R-VLT-5, docs/restore.md).",
                           no_args_is_help=True)
+app.add_typer(certificate_app, name="certificate")
+app.add_typer(restore_app, name="restore")
 
 
 @app.command("queue")

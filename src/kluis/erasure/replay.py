@@ -32,8 +32,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
-from kluis.consent import suppression
-from kluis.consent.marketing import delete_profile
+from kluis.consent.marketing import suppression
+from kluis.consent.marketing.service import delete_profile
 from kluis.erasure import notices, repository
 from kluis.erasure.vault_step import BATCH, restrict_kept
 from kluis.retention import keep as retention_keep

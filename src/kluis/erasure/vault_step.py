@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
-from kluis.consent.marketing import delete_profile, suppress_before_erasure
+from kluis.consent.marketing.service import delete_profile, suppress_before_erasure
 from kluis.erasure import notices, repository, rules
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import Reason

@@ -4,9 +4,9 @@ from kluis.access import models as access_models  # noqa: F401
 from kluis.audit import models as audit_models  # noqa: F401
 from kluis.breaches import models as breach_models  # noqa: F401
 from kluis.complaints import models as complaint_models  # noqa: F401
-from kluis.consent import marketing_models  # noqa: F401
 from kluis.consent import models as consent_models  # noqa: F401
 from kluis.consent.cookies import models as cookie_models  # noqa: F401
+from kluis.consent.marketing import models as marketing_models  # noqa: F401
 from kluis.db import Base, KeyBase
 from kluis.disclosures import models as disclosure_models  # noqa: F401
 from kluis.erasure import models as erasure_models  # noqa: F401

@@ -55,7 +55,7 @@ from sqlalchemy.types import UserDefinedType
 
 from kluis import jobs
 from kluis.audit import service as audit
-from kluis.consent.marketing import suppress_before_erasure
+from kluis.consent.marketing.service import suppress_before_erasure
 from kluis.db import Database, UTCDateTime
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.ids import new_id

@@ -1,4 +1,4 @@
-"""`kluis requests`: housekeeping of data subject requests from the command line (R-DSR-1)."""
+"""`kluis rights`: housekeeping of data subject requests from the command line (R-DSR-1)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from kluis.gate.service import RESTRICTION_REASONS
 from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import Invalid, NotFound
-from kluis.rights.packages import Packages
+from kluis.rights.packages.service import Packages
 from kluis.rights.rectification import Rectifications
 from kluis.rights.rules import OBJECTION_SCOPES, PACKAGE_TYPES, TRANSITIONS, RequestType, State, short_reference
 from kluis.rights.service import Rights

@@ -20,7 +20,7 @@ from kluis.mail import service as mail
 from kluis.rights import mail as rights_mail
 from kluis.rights import rules
 from kluis.rights.models import AccessPackage, DataSubjectRequest
-from kluis.rights.packages import Packages
+from kluis.rights.packages.service import Packages
 from kluis.rights.rules import State
 
 if TYPE_CHECKING:

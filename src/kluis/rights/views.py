@@ -19,7 +19,7 @@ from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import DomainError
 from kluis.rights import intake
 from kluis.rights.models import DataSubjectRequest
-from kluis.rights.packages import Packages
+from kluis.rights.packages.service import Packages
 from kluis.rights.rules import OBJECTION_SCOPES, RequestType, short_reference
 from kluis.rights.service import Rights
 from kluis.rights.texts import TEXT

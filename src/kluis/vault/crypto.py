@@ -55,7 +55,7 @@ class KeyRing:
                 return key
         raise ConfigurationError(
             f"person key is wrapped by master key {kek_id}, which is not configured "
-            "(set it in KLUIS_PREVIOUS_MASTER_KEYS and run `kluis keys rotate`)")
+            "(set it in KLUIS_PREVIOUS_MASTER_KEYS and run `kluis access rotate`)")
 
     def wrap(self, person_id: UUID, dek: bytes) -> bytes:
         nonce = os.urandom(NONCE)
@@ -132,7 +132,7 @@ def keyring_from_settings(settings: Settings) -> KeyRing:
             hint = "run `kluis init` to generate local keys"
         else:
             hint = ("Kluis refuses to start against a server database without them; "
-                    "set them from your key management (`kluis keys new-secret` prints a fresh one)")
+                    "set them from your key management (`kluis access new-secret` prints a fresh one)")
         raise ConfigurationError(f"{', '.join(missing)} not configured: {hint}", code="keys_missing")
     assert settings.master_key and settings.index_key and settings.secret_key
     previous = tuple(parse_secret("KLUIS_PREVIOUS_MASTER_KEYS", part)

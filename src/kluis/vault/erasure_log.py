@@ -1,7 +1,7 @@
 """The erasure log (R-VLT-5, docs/adr/0010-erasure-log.md): every key destroyed or replaced and every change to
 the suppression list, in the key store and, when ``KLUIS_ERASURE_LOG_FILE`` is set, in a file the operator keeps,
 so that a data database (or key store) restored from a backup can be brought back in line
-(``kluis restore replay``). Entries hold ids and keyed digests only.
+(``kluis erasure restore replay``). Entries hold ids and keyed digests only.
 
 The key store writes the entries (``kluis.vault.keystore``), in the transaction that makes the change there; the
 file line is written and synced before that transaction commits, so the copy never lacks a change that happened.

@@ -1,6 +1,6 @@
 """R-GOV-3 through every door: the console (support reports, only the DPO decides, files and notifies; the
 countdown is shown; the AP draft downloads as JSON and PDF), the API (powers breach_report / breach_decide,
-keyset pages of affected people, OpenAPI) and the CLI (`kluis breach ...`). Bad input is refused whole."""
+keyset pages of affected people, OpenAPI) and the CLI (`kluis breaches ...`). Bad input is refused whole."""
 
 from __future__ import annotations
 

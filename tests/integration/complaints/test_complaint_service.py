@@ -25,7 +25,7 @@ from kluis.complaints.service import Complaints
 from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import Invalid, NotAllowed, NotFound
 from kluis.mail.models import Outbox
-from kluis.rights.package import write_access_package
+from kluis.rights.packages.archive import write_access_package
 from kluis.rights.service import Rights
 from kluis.schema import alembic_config
 from kluis.staff.service import SignedIn

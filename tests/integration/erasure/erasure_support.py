@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from kluis.consent.marketing import Marketing
+from kluis.consent.marketing.service import Marketing
 from kluis.vault.crypto import open_sealed
 from kluis.vault.models import Identifier, Record
 from kluis.vault.schemas import IdentifierIn, PersonIn, RecordIn

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select, text
 
 from kluis.audit.models import AuditEvent
-from kluis.consent.marketing_models import Suppression
+from kluis.consent.marketing.models import Suppression
 from kluis.erasure import service as erasure
 from kluis.erasure.rules import JobState, Reason
 from kluis.kit.errors import NotFound
@@ -117,7 +117,7 @@ def events(kluis, action):
 
 def state(kluis):
     """Row counts of what a replay may touch, to show a second replay changes nothing."""
-    from kluis.consent.marketing_models import InterestProfile
+    from kluis.consent.marketing.models import InterestProfile
     from kluis.vault.models import ErasureLogEntry, PersonKey, Record
 
     with kluis.db.sessions() as session:

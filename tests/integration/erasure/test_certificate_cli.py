@@ -1,4 +1,4 @@
-"""`kluis erasure run` and `kluis certificate export|verify` (R-DSR-6): exit codes a script can trust."""
+"""`kluis erasure run` and `kluis erasure certificate export|verify` (R-DSR-6): exit codes a script can trust."""
 
 from __future__ import annotations
 

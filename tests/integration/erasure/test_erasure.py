@@ -16,8 +16,8 @@ from tests.integration.erasure.erasure_support import (
 )
 from tests.integration.rights.rights_support import catcher_fixture, mail_settings, send_all
 
-from kluis.consent.marketing import Marketing
-from kluis.consent.marketing_models import InterestProfile, Suppression
+from kluis.consent.marketing.models import InterestProfile, Suppression
+from kluis.consent.marketing.service import Marketing
 from kluis.demo.datasets import create_demo_schemas
 from kluis.erasure import certificate
 from kluis.erasure import service as erasure

@@ -1,4 +1,4 @@
-"""`kluis restore replay` and `kluis restore export-log` (R-VLT-5, docs/restore.md)."""
+"""`kluis erasure restore replay` and `kluis erasure restore export-log` (R-VLT-5, docs/restore.md)."""
 
 from __future__ import annotations
 

@@ -26,8 +26,8 @@ from tests.integration.retention.retention_support import ams
 from tests.integration.retention.retention_support import person as retained_person
 
 from kluis import schema
-from kluis.consent import suppression
-from kluis.consent.marketing import Marketing
+from kluis.consent.marketing import suppression
+from kluis.consent.marketing.service import Marketing
 from kluis.erasure import replay
 from kluis.retention import sweep
 from kluis.vault import erasure_log

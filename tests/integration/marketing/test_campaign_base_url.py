@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from kluis import wiring
 from kluis.cli import app
-from kluis.consent.marketing import Marketing
+from kluis.consent.marketing.service import Marketing
 from kluis.mail.models import Outbox
 
 PLAIN = "http://kluis.benvitaal.nl"

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from tests.helpers import api_key, headers
 from tests.integration.marketing.helpers import link, person, send_all, token_of
 
-from kluis.consent.marketing import Marketing
+from kluis.consent.marketing.service import Marketing
 from kluis.consent.models import ConsentEvent
 
 NOTICE_EN = "Yes, I want the benVitaal newsletter. I can unsubscribe at any time."

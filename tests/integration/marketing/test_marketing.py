@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from tests.helpers import api_key, headers
 from tests.integration.marketing.helpers import NOTICE, campaign, link, opted_in, person, send_all, subscribed, token_of
 
-from kluis.consent.marketing import Marketing
-from kluis.consent.marketing_models import InterestProfile, Suppression
+from kluis.consent.marketing.models import InterestProfile, Suppression
+from kluis.consent.marketing.service import Marketing
 from kluis.consent.models import ConsentEvent
 from kluis.mail.service import enqueue
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from tests.helpers import api_key, headers
 from tests.integration.marketing.helpers import campaign, link, opted_in, person, send_all, subscribed, token_of
 
-from kluis.consent.marketing import Marketing
+from kluis.consent.marketing.service import Marketing
 from kluis.consent.models import ConsentEvent
 from kluis.mail.models import Outbox
 

@@ -8,8 +8,8 @@ from tests.integration.marketing.helpers import NOTICE, campaign, opted_in, pers
 from tests.integration.retention.retention_support import ams, erased
 from tests.integration.retention.retention_support import person as retained_person
 
-from kluis.consent.marketing import Marketing
-from kluis.consent.marketing_models import Suppression
+from kluis.consent.marketing.models import Suppression
+from kluis.consent.marketing.service import Marketing
 from kluis.erasure import service as erasure
 from kluis.erasure.rules import Reason
 from kluis.retention import sweep

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from tests.integration.marketing.helpers import opted_in, person, subscribed
 
-from kluis.consent.marketing import Marketing
+from kluis.consent.marketing.service import Marketing
 
 
 @pytest.fixture

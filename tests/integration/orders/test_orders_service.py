@@ -20,7 +20,7 @@ from kluis.disclosures.models import Disclosure
 from kluis.kit.errors import Conflict, Invalid, NotAllowed, NotFound
 from kluis.orders.models import AuthorityOrder, AuthorityRefusal
 from kluis.orders.service import ExportGone, Orders
-from kluis.rights.package import write_access_package
+from kluis.rights.packages.archive import write_access_package
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from kluis import wiring
 from kluis.audit.models import AuditEvent
 from kluis.changes import announcements
 from kluis.changes.tasks import AnnouncementPoller
-from kluis.consent.marketing import Marketing
+from kluis.consent.marketing.service import Marketing
 from kluis.consent.models import ConsentEvent
 from kluis.erasure import service as erasure
 from kluis.erasure.rules import Reason

@@ -18,7 +18,7 @@ from kluis.access.service import create_key
 from kluis.cli import app
 from kluis.kit.errors import Invalid
 from kluis.retention import service
-from kluis.rights.package import write_access_package
+from kluis.rights.packages.archive import write_access_package
 
 runner = CliRunner()
 

@@ -25,7 +25,7 @@ from kluis.disclosures.service import DisclosureIn, Disclosures
 from kluis.kit.errors import Invalid, NotFound
 from kluis.retention import holds
 from kluis.retention import service as retention
-from kluis.rights.package import write_access_package
+from kluis.rights.packages.archive import write_access_package
 from kluis.vault.schemas import FileIn, IdentifierIn, PersonIn, RecordIn
 from kluis.vault.service import add_employer
 

@@ -19,13 +19,13 @@ from tests.integration.rights.rights_support import catcher_fixture, mail_settin
 
 from kluis.audit.models import AuditEvent
 from kluis.rights.models import AccessPackage, AccessPackageChunk, DataSubjectRequest
-from kluis.rights.package import write_access_package
-from kluis.rights.package_store import CHUNK, open_package_key, read_sealed
-from kluis.rights.package_views import GRANT_COOKIE
-from kluis.rights.packages import Packages
+from kluis.rights.packages.archive import write_access_package
+from kluis.rights.packages.service import Packages
+from kluis.rights.packages.store import CHUNK, open_package_key, read_sealed
+from kluis.rights.packages.tasks import PackagePoller
+from kluis.rights.packages.views import GRANT_COOKIE
 from kluis.rights.rules import PackageState
 from kluis.rights.service import Rights
-from kluis.rights.tasks import PackagePoller
 from kluis.vault.crypto import Unreadable
 from kluis.vault.schemas import PersonIn, RecordIn
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from tests.integration.marketing.helpers import person
 
-from kluis.consent.marketing import Marketing
+from kluis.consent.marketing.service import Marketing
 from kluis.consent.models import ConsentEvent
 from kluis.mail.service import enqueue
 from kluis.worker import drain, pollers

@@ -264,7 +264,7 @@ def test_r_gate_2_dashboard_counts_people(client: TestClient, kluis: Kluis, add_
 def test_r_cons_2_route_c_staff_register_an_opt_out_sent_to_the_dpo(
         client: TestClient, kluis: Kluis, add_member: Callable, sign_in: Callable, csrf_of: Callable) -> None:
     """The person e-mailed dpo@benvitaal.nl; support registers it in the console with the reference."""
-    from kluis.consent.marketing import Marketing
+    from kluis.consent.marketing.service import Marketing
     from kluis.consent.models import ConsentEvent
 
     person_id = _person(kluis)

@@ -14,7 +14,8 @@ def _walk(command: Any, path: tuple[str, ...]) -> dict[tuple[str, ...], str]:
         return {path: command.callback.__module__}
     found: dict[tuple[str, ...], str] = {}
     for name, sub in subcommands.items():
-        found.update(_walk(sub, (*path, name)))
+        if not sub.hidden:  # a former name kept for scripts is not documented again
+            found.update(_walk(sub, (*path, name)))
     return found
 
 

@@ -67,7 +67,7 @@ def test_the_readme_names_no_setting_that_nothing_reads() -> None:
 
 def documented_commands() -> set[tuple[str, ...]]:
     """The commands the README's CLI block names. A line is ``kluis <words> [arguments]`` and then, after two
-    spaces or more, what it does; ``a | b`` names further commands of the same group (``kluis keys list |
+    spaces or more, what it does; ``a | b`` names further commands of the same group (``kluis access list |
     revoke PREFIX`` documents ``keys list`` and ``keys revoke``)."""
     block = README.split("## CLI", 1)[1].split("```", 2)[1]
     found: set[tuple[str, ...]] = set()

@@ -1,6 +1,6 @@
 """CSV columns of an access package (R-DSR-3): nested content becomes dotted keys."""
 
-from kluis.rights.package import flatten
+from kluis.rights.packages.archive import flatten
 
 
 def test_r_dsr_3_nested_content_becomes_dotted_columns():

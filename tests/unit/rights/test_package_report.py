@@ -8,7 +8,7 @@ import pytest
 from kluis.config import DEFAULT_POLICY_FILE
 from kluis.policy.loader import load_policy
 from kluis.policy.render import term_text
-from kluis.rights.package_report import ReportFacts, render_report_html, render_report_pdf, report_view
+from kluis.rights.packages.report import ReportFacts, render_report_html, render_report_pdf, report_view
 
 POLICY = load_policy(DEFAULT_POLICY_FILE)
 

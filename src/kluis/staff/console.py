@@ -16,7 +16,7 @@ from kluis.audit import service as audit
 from kluis.audit import verifications
 from kluis.audit import verify as audit_log
 from kluis.audit.models import AuditEvent
-from kluis.consent.marketing import Marketing
+from kluis.consent.marketing.service import Marketing
 from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import Invalid, NotAllowed, Problem
 from kluis.mail import service as mail

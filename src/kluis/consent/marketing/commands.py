@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from kluis import wiring
-from kluis.consent.marketing import Marketing
+from kluis.consent.marketing.service import Marketing
 from kluis.kit.cli import domain_errors, out
 
 app = typer.Typer(help="Marketing campaigns and audiences (only people who may receive them).",

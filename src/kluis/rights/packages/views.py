@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from kluis.kit.errors import DomainError
 from kluis.rights.models import AccessPackage
-from kluis.rights.packages import PackageExpired, Packages, stream_package
+from kluis.rights.packages.service import PackageExpired, Packages, stream_package
 from kluis.rights.rules import DOWNLOAD_GRANT_LIFETIME, grant_opens, short_reference
 from kluis.rights.texts import TEXT
 from kluis.rights.views import ACTOR, HEADERS, Lang, not_found, page

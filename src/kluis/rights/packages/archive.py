@@ -32,7 +32,7 @@ from kluis.kit.errors import Invalid, NotFound
 from kluis.policy.schemas import LANGS, Lang, version_label
 from kluis.retention import service as retention
 from kluis.rights.events import COMPLAINTS, PackageBuilding
-from kluis.rights.package_report import ReportFacts, render_report_html, render_report_pdf, report_view
+from kluis.rights.packages.report import ReportFacts, render_report_html, render_report_pdf, report_view
 from kluis.vault.crypto import open_sealed
 from kluis.vault.models import Record
 

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 from sqlalchemy.orm import Session
 
-from kluis.consent.marketing import CONFIRM_MAX_AGE, LIST, Marketing
-from kluis.consent.marketing_models import Campaign
+from kluis.consent.marketing.models import Campaign
+from kluis.consent.marketing.service import CONFIRM_MAX_AGE, LIST, Marketing
 from kluis.consent.service import Running
 from kluis.kit.clock import AMSTERDAM
 from kluis.mail.service import Cancelled, MessageContext, Undeliverable, register_template, unsubscribe_headers

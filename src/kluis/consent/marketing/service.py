@@ -15,8 +15,8 @@ from sqlalchemy import and_, delete, exists, select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
-from kluis.consent import suppression
-from kluis.consent.marketing_models import Campaign, InterestProfile, Suppression, UsedToken
+from kluis.consent.marketing import suppression
+from kluis.consent.marketing.models import Campaign, InterestProfile, Suppression, UsedToken
 from kluis.consent.models import ConsentEvent, ConsentNotice, ConsentState
 from kluis.consent.service import Running
 from kluis.db import among, rowcount

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from kluis.consent.marketing import MAX_TOPIC, PROFILING, Marketing
+from kluis.consent.marketing.service import MAX_TOPIC, PROFILING, Marketing
 from kluis.kit.errors import NotAllowed, Problem
 from kluis.web.deps import CallerDep, KluisDep, PurposeDep
 

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
-from kluis.consent.marketing import Marketing, TokenRefused
+from kluis.consent.marketing.service import Marketing, TokenRefused
 from kluis.kit.errors import NotFound
 from kluis.rights import intake
 from kluis.rights.rules import Window
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/marketing", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
            "X-Frame-Options": "DENY"}
 Token = Annotated[str, Query(alias="t", max_length=400)]

@@ -23,8 +23,8 @@ from kluis.mail import service as mail
 from kluis.rights import mail as rights_mail
 from kluis.rights import rules
 from kluis.rights.models import PACKAGE_JOBS, AccessPackage, DataSubjectRequest, VerificationCode
-from kluis.rights.package import write_access_package
-from kluis.rights.package_store import SealedWriter, delete_chunks, new_package_key, open_package_key, read_sealed
+from kluis.rights.packages.archive import write_access_package
+from kluis.rights.packages.store import SealedWriter, delete_chunks, new_package_key, open_package_key, read_sealed
 from kluis.rights.rules import PackageState
 
 if TYPE_CHECKING:

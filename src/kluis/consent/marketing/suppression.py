@@ -2,7 +2,7 @@
 
 Every entry added or removed passes here and is logged in the key store's erasure log (R-VLT-5,
 docs/adr/0010-erasure-log.md) naming no person, so a data database restored from a backup gets back the entries
-made since (``kluis restore replay``), the ones an erasure leaves behind above all.
+made since (``kluis erasure restore replay``), the ones an erasure leaves behind above all.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from kluis.consent.marketing_models import Suppression
+from kluis.consent.marketing.models import Suppression
 from kluis.vault.erasure_log import SUPPRESSED, UNSUPPRESSED
 
 if TYPE_CHECKING:
