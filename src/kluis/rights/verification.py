@@ -8,9 +8,9 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kluis.kit.clock import past_instant
 from kluis.kit.errors import Conflict, Invalid, NotFound
@@ -18,6 +18,7 @@ from kluis.kit.ids import new_id
 from kluis.mail import service as mail
 from kluis.rights import intake, rules
 from kluis.rights import mail as rights_mail
+from kluis.rights.codes import issue_code
 from kluis.rights.models import DataSubjectRequest, VerificationCode
 from kluis.rights.requests import Requests
 from kluis.rights.rules import Channel, State
@@ -142,18 +143,7 @@ class Verification(Requests):
         return request
 
     def _issue_code(self, request: DataSubjectRequest) -> None:
-        now = self._now()
-        issued = self.session.scalar(select(func.count()).select_from(VerificationCode).where(
-            VerificationCode.request_id == request.id, VerificationCode.created_at > now - timedelta(hours=1))) or 0
-        if not rules.may_issue_code(issued):
-            raise Conflict("three codes were sent in the last hour; try again later", code="code_rate_limited",
-                           status=429)
-        code_id = new_id()
-        code = rules.derive_code(self.kluis.keys.secret, code_id)
-        self.session.add(VerificationCode(
-            id=code_id, request_id=request.id, digest=rules.code_digest(self.kluis.keys.secret, str(request.id), code),
-            tries=0, created_at=now, expires_at=now + rules.CODE_LIFETIME))
-        self.session.flush()
+        code_id = issue_code(self.session, self.kluis.keys.secret, request.id, str(request.id), self._now())
         self._audit(request, "request.code_issued")
         if request.claimed_person_id is not None:
             mail.enqueue(self.session, self.kluis.clock, template=rights_mail.CODE_TEMPLATE,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kluis import jobs
@@ -22,6 +22,7 @@ from kluis.kit.ids import new_id
 from kluis.mail import service as mail
 from kluis.rights import mail as rights_mail
 from kluis.rights import rules
+from kluis.rights.codes import issue_code
 from kluis.rights.models import PACKAGE_JOBS, AccessPackage, DataSubjectRequest, VerificationCode
 from kluis.rights.packages.archive import write_access_package
 from kluis.rights.packages.store import SealedWriter, delete_chunks, new_package_key, open_package_key, read_sealed
@@ -162,20 +163,8 @@ class Packages:
         """A fresh code to the person's e-mail address on file (at most three an hour, shared with the
         request's own codes)."""
         self.check_open(package)
-        now = self._now()
-        issued = self.session.scalar(select(func.count()).select_from(VerificationCode).where(
-            VerificationCode.request_id == package.request_id,
-            VerificationCode.created_at > now - timedelta(hours=1))) or 0
-        if not rules.may_issue_code(issued):
-            raise Conflict("three codes were sent in the last hour; try again later", code="code_rate_limited",
-                           status=429)
-        code_id = new_id()
-        code = rules.derive_code(self.kluis.keys.secret, code_id)
-        self.session.add(VerificationCode(
-            id=code_id, request_id=package.request_id, tries=0, created_at=now,
-            expires_at=now + rules.CODE_LIFETIME,
-            digest=rules.code_digest(self.kluis.keys.secret, rules.package_code_subject(package.id), code)))
-        self.session.flush()
+        code_id = issue_code(self.session, self.kluis.keys.secret, package.request_id,
+                             rules.package_code_subject(package.id), self._now())
         self._audit(package, "package.code_issued")
         mail.enqueue(self.session, self.kluis.clock, template=rights_mail.CODE_TEMPLATE, person_id=package.person_id,
                      lang=package.lang, actor=self.actor,
