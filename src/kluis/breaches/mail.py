@@ -5,7 +5,6 @@ The outbox holds the breach's id only; the builders open the register's texts at
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +16,7 @@ from kluis.breaches.service import PERSON_TEMPLATE, REMINDER_TEMPLATE, Breaches,
 from kluis.kit.errors import Problem
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
+from kluis.mail.templates import context_id, subject_of
 
 if TYPE_CHECKING:
     from kluis.policy.schemas import Lang
@@ -27,33 +27,19 @@ REMINDER_TEXT = {"24h": "is due within 24 hours", "4h": "is due within 4 hours",
                  "passed": "has passed and the AP has not been notified"}
 
 
-def _breach_id(context: Mapping[str, Any]) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(context.get("breach_id")))
-    except ValueError:
-        return None
-
-
 def check_person(context: Mapping[str, Any]) -> list[Problem]:
-    return [] if _breach_id(context) else [Problem("context.breach_id", "breach_required", "the breach's id")]
+    return [] if context_id(context, "breach_id") else [Problem("context.breach_id", "breach_required",
+                                                                  "the breach's id")]
 
 
 def check_reminder(context: Mapping[str, Any]) -> list[Problem]:
-    if context.get("reminder") not in REMINDER_TEXT or not _breach_id(context):
+    if context.get("reminder") not in REMINDER_TEXT or not context_id(context, "breach_id"):
         return [Problem("context", "reminder_invalid", "the breach's id and the reminder (24h, 4h, passed)")]
     return []
 
 
-def _breach(session: Session, row: Outbox) -> Breach:
-    breach_id = _breach_id(row.context)
-    found = session.get(Breach, breach_id) if breach_id else None
-    if found is None:
-        raise mail.Cancelled("breach_gone")
-    return found
-
-
 def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
-    breach = _breach(session, row)
+    breach = subject_of(session, Breach, row, "breach_id")
     if breach.ap_filed_at is not None:
         raise mail.Cancelled("breach_filed")
     return mail.MessageContext(values={
@@ -65,7 +51,7 @@ def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageC
 
 def build_person(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
     """Read at send time: the texts as the DPO last wrote them, the DPO's contact from the policy."""
-    breach = _breach(session, row)
+    breach = subject_of(session, Breach, row, "breach_id")
     texts = Breaches(session, kluis, WORKER).texts(breach)
     lang: Lang = "en" if row.lang == "en" else "nl"
     dpo = kluis.policy.dpo

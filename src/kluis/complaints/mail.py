@@ -19,6 +19,7 @@ from kluis.complaints.models import Complaint
 from kluis.kit.errors import Problem
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
+from kluis.mail.templates import context_id, subject_of
 from kluis.rights import rules as request_rules
 
 if TYPE_CHECKING:
@@ -30,20 +31,13 @@ ANSWER_TEMPLATE = "complaint_answer"
 REMINDER_TEMPLATE = "complaint_reminder"
 
 
-def _id(context: Mapping[str, Any], name: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(context.get(name)))
-    except ValueError:
-        return None
-
-
 def check_complaint(context: Mapping[str, Any]) -> list[Problem]:
-    return [] if _id(context, "complaint_id") else [Problem("context.complaint_id", "complaint_required",
-                                                            "the complaint's id")]
+    return [] if context_id(context, "complaint_id") else [Problem("context.complaint_id", "complaint_required",
+                                                                     "the complaint's id")]
 
 
 def check_code(context: Mapping[str, Any]) -> list[Problem]:
-    if _id(context, "code_id") is None:
+    if context_id(context, "code_id") is None:
         return [Problem("context.code_id", "code_invalid", "the issued code's id and the complaint's id")]
     return check_complaint(context)
 
@@ -52,14 +46,6 @@ def check_reminder(context: Mapping[str, Any]) -> list[Problem]:
     if context.get("days") not in (*rules.REMINDER_DAYS, rules.OVERDUE):
         return [Problem("context.days", "reminder_invalid", "the days left, or 0 when overdue")]
     return check_complaint(context)
-
-
-def _complaint(session: Session, row: Outbox) -> Complaint:
-    complaint_id = _id(row.context, "complaint_id")
-    found = session.get(Complaint, complaint_id) if complaint_id else None
-    if found is None:
-        raise mail.Cancelled("complaint_gone")
-    return found
 
 
 def _common(kluis: Kluis, complaint: Complaint, lang: str) -> dict[str, Any]:
@@ -72,18 +58,18 @@ def _common(kluis: Kluis, complaint: Complaint, lang: str) -> dict[str, Any]:
 
 
 def build_code(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
-    complaint = _complaint(session, row)
+    complaint = subject_of(session, Complaint, row, "complaint_id")
     code = request_rules.derive_code(kluis.keys.secret, uuid.UUID(str(row.context["code_id"])))
     return mail.MessageContext(values={"reference": rules.short_reference(complaint.id), "code": code,
                                        "minutes": int(request_rules.CODE_LIFETIME.total_seconds() // 60)})
 
 
 def build_ack(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
-    return mail.MessageContext(values=_common(kluis, _complaint(session, row), row.lang))
+    return mail.MessageContext(values=_common(kluis, subject_of(session, Complaint, row, "complaint_id"), row.lang))
 
 
 def build_answer(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
-    complaint = _complaint(session, row)
+    complaint = subject_of(session, Complaint, row, "complaint_id")
     key = sealing.key_of(session, kluis, complaint)
     answers = repository.messages(session, complaint.id, "answer")
     if not answers:
@@ -95,7 +81,7 @@ def build_answer(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
 
 
 def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
-    complaint = _complaint(session, row)
+    complaint = subject_of(session, Complaint, row, "complaint_id")
     if complaint.state != rules.State.OPEN:
         raise mail.Cancelled("complaint_closed")
     return mail.MessageContext(values={

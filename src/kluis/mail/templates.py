@@ -7,15 +7,17 @@ no personal data and a message reflects the person's choices when it leaves, not
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from kluis.db import Base
 from kluis.kit.errors import ConfigurationError, Problem
 from kluis.mail import rules
 from kluis.mail.models import Outbox
@@ -40,6 +42,27 @@ class Undeliverable(Exception):  # noqa: N818 - it names the outcome
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+Subject = TypeVar("Subject", bound=Base)
+
+
+def context_id(context: Mapping[str, Any], name: str) -> uuid.UUID | None:
+    """The id an outbox context holds under ``name``, or None when it is missing or not an id."""
+    try:
+        return uuid.UUID(str(context.get(name)))
+    except ValueError:
+        return None
+
+
+def subject_of(session: Session, model: type[Subject], row: Outbox, name: str) -> Subject:
+    """What a queued message is about (the row whose id its context holds under ``name``), read at send time:
+    when it is gone, the message is cancelled as ``<name without _id>_gone``."""
+    found_id = context_id(row.context, name)
+    found = session.get(model, found_id) if found_id else None
+    if found is None:
+        raise Cancelled(f"{name.removesuffix('_id')}_gone")
+    return found
 
 
 @dataclass(frozen=True)

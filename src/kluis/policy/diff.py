@@ -11,12 +11,12 @@ again (``renew``). ``describe`` says a change in plain Dutch or English.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from kluis.policy.render import country_name, fill, join, term_text
-from kluis.policy.schemas import Lang, LegalBasis, Policy, Processor, Purpose, RetentionRule, Term
+from kluis.policy.schemas import Lang, LegalBasis, Policy, Processor, Purpose, Recipient, RetentionRule, Term
 
 MATERIAL = frozenset({"purpose_added", "basis_changed", "purpose_categories_added", "category_added",
                       "recipient_added", "recipient_categories_added", "processor_added",
@@ -49,7 +49,9 @@ def diff(old: Policy, new: Policy) -> tuple[Change, ...]:
     key = (old.content_hash, new.content_hash)
     found = _diffs.get(key)
     if found is None:
-        changes = [*_purposes(old, new), *_categories(old, new), *_recipients(old, new), *_processors(old, new),
+        changes = [*_purposes(old, new), *_categories(old, new),
+                   *_parties("recipient", old.recipients, new.recipients),
+                   *_parties("processor", old.processors, new.processors),
                    *_countries(old, new), *_retention(old, new)]
         changes += _reworded(old, new, {(_SECTION[c.kind], c.subject.partition(".")[0]) for c in changes})
         found = tuple(sorted(changes, key=lambda c: not c.material))
@@ -101,28 +103,18 @@ def _categories(old: Policy, new: Policy) -> Iterator[Change]:
     yield from (Change("category_removed", c.id) for c in old.categories if c.id not in new.category_ids)
 
 
-def _recipients(old: Policy, new: Policy) -> Iterator[Change]:
-    before = {r.id: r for r in old.recipients}
-    for recipient in new.recipients:
-        was = before.get(recipient.id)
+def _parties(party: str, old: Sequence[Recipient | Processor], new: Sequence[Recipient | Processor]
+             ) -> Iterator[Change]:
+    """Recipients or processors (``party``): added, removed, or given more categories than before."""
+    before = {p.id: p for p in old}
+    for one in new:
+        was = before.get(one.id)
         if was is None:
-            yield Change("recipient_added", recipient.id, tuple(recipient.categories))
-        elif added := tuple(c for c in recipient.categories if c not in was.categories):
-            yield Change("recipient_categories_added", recipient.id, added)
-    now = {r.id for r in new.recipients}
-    yield from (Change("recipient_removed", r.id) for r in old.recipients if r.id not in now)
-
-
-def _processors(old: Policy, new: Policy) -> Iterator[Change]:
-    before = {p.id: p for p in old.processors}
-    for processor in new.processors:
-        was = before.get(processor.id)
-        if was is None:
-            yield Change("processor_added", processor.id, tuple(processor.categories))
-        elif added := tuple(c for c in processor.categories if c not in was.categories):
-            yield Change("processor_categories_added", processor.id, added)
-    now = {p.id for p in new.processors}
-    yield from (Change("processor_removed", p.id) for p in old.processors if p.id not in now)
+            yield Change(f"{party}_added", one.id, tuple(one.categories))
+        elif added := tuple(c for c in one.categories if c not in was.categories):
+            yield Change(f"{party}_categories_added", one.id, added)
+    now = {p.id for p in new}
+    yield from (Change(f"{party}_removed", p.id) for p in old if p.id not in now)
 
 
 def transfers(policy: Policy) -> dict[str, tuple[str, ...]]:

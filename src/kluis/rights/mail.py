@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import NotFound, Problem
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
+from kluis.mail.templates import context_id, subject_of
 from kluis.rights import rules
 from kluis.rights.models import AccessPackage, DataSubjectRequest, Rectification
 from kluis.vault.models import Employer
@@ -35,7 +36,6 @@ RECTIFIED_TEMPLATE = "rights_rectified"
 RECIPIENT_TEMPLATE = "rights_recipient_notice"
 RESTRICTION_LIFTED_TEMPLATE = "rights_restriction_lifted"
 
-Row = TypeVar("Row", AccessPackage, Rectification)
 
 # notice -> language -> (title, text)
 NOTICES: dict[str, dict[str, tuple[str, str]]] = {
@@ -123,13 +123,14 @@ def check_notice(context: Mapping[str, Any]) -> list[Problem]:
     problems = []
     if context.get("notice") not in NOTICES:
         problems.append(Problem("context.notice", "notice_unknown", f"one of: {', '.join(NOTICES)}"))
-    if not _request_id(context):
+    if not context_id(context, "request_id"):
         problems.append(Problem("context.request_id", "request_required", "the request's id"))
     return problems
 
 
 def check_notice_request(context: Mapping[str, Any]) -> list[Problem]:
-    return [] if _request_id(context) else [Problem("context.request_id", "request_required", "the request's id")]
+    return [] if context_id(context, "request_id") else [Problem("context.request_id", "request_required",
+                                                                   "the request's id")]
 
 
 def check_code(context: Mapping[str, Any]) -> list[Problem]:
@@ -137,24 +138,9 @@ def check_code(context: Mapping[str, Any]) -> list[Problem]:
         uuid.UUID(str(context.get("code_id", "")))
     except ValueError:
         return [Problem("context.code_id", "code_invalid", "the issued code's id and the request's id")]
-    if not _request_id(context):
+    if not context_id(context, "request_id"):
         return [Problem("context", "code_invalid", "the issued code's id and the request's id")]
     return []
-
-
-def _request_id(context: Mapping[str, Any]) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(context.get("request_id")))
-    except ValueError:
-        return None
-
-
-def _request(session: Session, row: Outbox) -> DataSubjectRequest:
-    request_id = _request_id(row.context)
-    found = session.get(DataSubjectRequest, request_id) if request_id else None
-    if found is None:
-        raise mail.Cancelled("request_gone")
-    return found
 
 
 def _common(kluis: Kluis, request: DataSubjectRequest, lang: str) -> dict[str, Any]:
@@ -165,7 +151,7 @@ def _common(kluis: Kluis, request: DataSubjectRequest, lang: str) -> dict[str, A
 
 
 def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
-    request = _request(session, row)
+    request = subject_of(session, DataSubjectRequest, row, "request_id")
     notice = str(row.context.get("notice"))
     if notice not in NOTICES:
         raise mail.Undeliverable("notice_unknown")
@@ -205,7 +191,7 @@ def _certificate(session: Session, row: Outbox) -> list[mail.Attachment]:
 
 
 def build_code(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
-    request = _request(session, row)
+    request = subject_of(session, DataSubjectRequest, row, "request_id")
     code = rules.derive_code(kluis.keys.secret, uuid.UUID(str(row.context["code_id"])))
     return mail.MessageContext(values={**_common(kluis, request, row.lang), "code": code,
                                        "use": "download" if row.context.get("use") == "download" else "confirm",
@@ -213,13 +199,13 @@ def build_code(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageConte
 
 
 def check_reminder(context: Mapping[str, Any]) -> list[Problem]:
-    if context.get("days") not in rules.REMINDER_DAYS or not _request_id(context):
+    if context.get("days") not in rules.REMINDER_DAYS or not context_id(context, "request_id"):
         return [Problem("context", "reminder_invalid", "the request's id and the days left")]
     return []
 
 
 def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
-    request = _request(session, row)
+    request = subject_of(session, DataSubjectRequest, row, "request_id")
     if request.state in rules.CLOSED:
         raise mail.Cancelled("request_closed")
     return mail.MessageContext(values={
@@ -231,7 +217,7 @@ def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageC
 def build_overdue(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
     """R-DSR-2, to a DPO: which request missed its deadline and how many Amsterdam calendar days late it is
     now; the request's reference and type only, the rest is in the console."""
-    request = _request(session, row)
+    request = subject_of(session, DataSubjectRequest, row, "request_id")
     if request.state in rules.CLOSED:
         raise mail.Cancelled("request_closed")
     return mail.MessageContext(values={
@@ -252,19 +238,9 @@ def _id_check(name: str) -> Callable[[Mapping[str, Any]], list[Problem]]:
     return check
 
 
-def _row_of(session: Session, model: type[Row], row: Outbox, name: str) -> Row:
-    try:
-        found = session.get(model, uuid.UUID(str(row.context.get(name))))
-    except ValueError:
-        found = None
-    if found is None:
-        raise mail.Cancelled(f"{name.removesuffix('_id')}_gone")
-    return found
-
-
 def build_package(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
     """R-DSR-3/4: the package is ready; the link, and until when it works (Amsterdam date)."""
-    package = _row_of(session, AccessPackage, row, "package_id")
+    package = subject_of(session, AccessPackage, row, "package_id")
     if package.state != rules.PackageState.READY or package.ready_at is None or package.expires_at is None:
         raise mail.Cancelled("package_not_ready")
     request = session.get(DataSubjectRequest, package.request_id)
@@ -290,7 +266,7 @@ def party_names(kluis: Kluis, told: list[dict[str, str]], lang: str) -> list[dic
 
 def build_rectified(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
     """R-DSR-5: the person hears what was corrected (field names) and which recipients were told."""
-    rectification = _row_of(session, Rectification, row, "rectification_id")
+    rectification = subject_of(session, Rectification, row, "rectification_id")
     lang: Lang = "en" if row.lang == "en" else "nl"
     category = kluis.policy.category(rectification.category)
     fields = {f.id: f.name.get(lang) for f in category.fields}
@@ -303,7 +279,7 @@ def build_rectified(session: Session, kluis: Kluis, row: Outbox) -> mail.Message
 def build_recipient_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
     """Art. 19 to a recipient or processor: which person's record was corrected, by ids only; the recipient
     reads the corrected values through Kluis or asks the DPO."""
-    rectification = _row_of(session, Rectification, row, "rectification_id")
+    rectification = subject_of(session, Rectification, row, "rectification_id")
     lang: Lang = "en" if row.lang == "en" else "nl"
     return mail.MessageContext(values={
         "person_id": str(rectification.person_id), "record_id": str(rectification.record_id),
@@ -314,7 +290,7 @@ def build_recipient_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.
 
 def build_restriction_lifted(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
     """Art. 18(3): told before the restriction is lifted (queued in the same transaction, first)."""
-    request = _request(session, row)
+    request = subject_of(session, DataSubjectRequest, row, "request_id")
     return mail.MessageContext(values=_common(kluis, request, row.lang))
 
 
