@@ -9,6 +9,7 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.forms import form_token
 from tests.helpers import api_key, headers
 from tests.integration.rights.test_rights_console import signed_in
 
@@ -52,7 +53,7 @@ def test_r_dsr_1_a_privacy_centre_page_answers_its_error_page_in_its_language(ra
     monkeypatch.setattr(Rights, "receive_public", _broken)
     with caplog.at_level(logging.ERROR, logger="kluis.web"):
         page = raw.post(f"/privacy-centre/request?lang={lang}", data={"type": "access", "email": SECRET,
-                                                                      "lang": lang})
+                                                                      "lang": lang, "csrf": form_token(raw)})
     assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")
     assert said in page.text and f'lang="{lang}"' in page.text and SECRET not in page.text
     _logged_once(caplog, page.text)

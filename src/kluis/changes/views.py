@@ -3,6 +3,8 @@
 The link's signed token names the person, the version and the mail; the purposes asked are the mail's own. A GET
 only shows what is asked (link scanners open every link); the POST records consent for the purposes the person
 ticks, under the version whose terms the page showed, so it covers them from that version's moment on.
+The form carries a token bound to a SameSite=Strict cookie (CSRF): a page elsewhere that holds a leaked link
+still cannot post it for the person.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from kluis.policy.diff import describe, diff
 from kluis.policy.render import moment_text
 from kluis.policy.schemas import Lang
 from kluis.vault.service import live_person
-from kluis.web.deps import KluisDep, client_address
+from kluis.web.csrf import CookieBound
+from kluis.web.deps import KluisDep, client_address, kluis_of
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/privacy/consent", include_in_schema=False)
@@ -37,6 +40,7 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Rob
            "X-Frame-Options": "DENY"}
 Token = Annotated[str, Query(alias="t", max_length=400)]
 FormToken = Annotated[str, Form(alias="t", max_length=400)]
+FORM = CookieBound("changes/renewal", "kluis_renewal_form", "/privacy/consent")
 
 TEXT = {
     "nl": {"title": "Opnieuw toestemming geven", "intro": "Op {moment} gaat een nieuwe versie van onze "
@@ -46,7 +50,7 @@ TEXT = {
            "de privacyverklaring. Intrekken kan altijd.", "button": "Toestemming geven", "read": "Lees de nieuwe "
            "verklaring", "done": "Dank u. Uw toestemming is vastgelegd.", "none": "U hebt niets aangevinkt; er is "
            "niets vastgelegd.", "bad": "Deze link is niet (meer) geldig. Mail dpo@benvitaal.nl als u toestemming wilt "
-           "geven."},
+           "geven.", "form_expired": "Dit formulier is verlopen. Open de pagina opnieuw en probeer het nog eens."},
     "en": {"title": "Give your consent again", "intro": "On {moment} a new version of our privacy statement takes "
            "effect. For what follows, your earlier consent then no longer applies. Tick what you consent to again; "
            "what you leave unticked, we stop from that moment.",
@@ -54,7 +58,7 @@ TEXT = {
            "privacy statement. I can withdraw it at any time.", "button": "Give consent", "read": "Read the new "
            "statement", "done": "Thank you. Your consent has been recorded.", "none": "You ticked nothing; nothing "
            "was recorded.", "bad": "This link is not (or no longer) valid. Write to dpo@benvitaal.nl if you want to "
-           "give your consent."},
+           "give your consent.", "form_expired": "This form has expired. Open the page again and retry."},
 }
 
 
@@ -111,7 +115,16 @@ def renewal_form(request: Request, kluis: KluisDep, t: Token) -> HTMLResponse:
 
 @router.post("")
 def renew(request: Request, kluis: KluisDep, t: FormToken,
-          purposes: Annotated[list[str], Form(max_length=20)] = []) -> HTMLResponse:  # noqa: B006 - FastAPI reads it
+          purposes: Annotated[list[str], Form(max_length=20)] = [],  # noqa: B006 - FastAPI reads it
+          csrf: Annotated[str, Form(max_length=128)] = "") -> HTMLResponse:
+    """R-GOV-4: the form token must match its cookie; refused, nothing is recorded and the page is shown again."""
+    if not FORM.valid(request, kluis.keys.secret, csrf):
+        try:
+            with kluis.db.sessions() as session:
+                found = asked(session, kluis, t)
+        except NotFound:
+            return _page(request, "nl", None, message=TEXT["nl"]["bad"], status=404)
+        return _page(request, found.lang, found, token=t, message=TEXT[found.lang]["form_expired"], status=403)
     try:
         with kluis.db.transaction() as session:
             found = asked(session, kluis, t)
@@ -136,10 +149,15 @@ def _ip(request: Request) -> str | None:
 def _page(request: Request, lang: Lang, found: Asked | None, *, token: str = "", message: str = "",
           status: int = 200) -> HTMLResponse:
     text = TEXT[lang]
+    kluis = kluis_of(request)
+    nonce = FORM.kept_nonce(request) if found else ""
     response = templates.TemplateResponse(request, "policy/renewal.html", {
         "lang": lang, "t": text, "found": found, "token": token, "message": message,
+        "csrf": FORM.token(kluis.keys.secret, nonce) if nonce else "",
         "intro": text["intro"].format(moment=found.moment) if found else "",
         "statement_url": f"/privacy?version={found.seq}" + ("&lang=en" if lang == "en" else "") if found else ""},
         status_code=status)
     response.headers.update(HEADERS)
+    if nonce:
+        FORM.issue(response, kluis.settings, nonce)
     return response

@@ -8,6 +8,7 @@ TEXT: dict[str, dict[str, str]] = {
         "in dat u bij benVitaal gebruikt. We sturen een code om te bevestigen dat het adres van u is.",
         "type": "Wat wilt u?", "scope": "Bij bezwaar: waartegen?", "email": "Uw e-mailadres",
         "send": "Verzoek versturen", "form_error": "Controleer uw invoer: het e-mailadres of de keuze klopt niet.",
+        "form_expired": "Dit formulier is verlopen. Open de pagina opnieuw en probeer het nog eens.",
         "verify_title": "Bevestig uw verzoek", "verify_intro": "Als we dit e-mailadres kennen, hebben we er een "
         "code van 6 cijfers naartoe gestuurd. De code is 30 minuten geldig.", "code": "Code",
         "confirm": "Bevestigen", "new_code": "Stuur een nieuwe code",
@@ -56,6 +57,7 @@ TEXT: dict[str, dict[str, str]] = {
         "address you use with benVitaal. We send a code to confirm the address is yours.",
         "type": "What would you like?", "scope": "For an objection: against what?", "email": "Your e-mail address",
         "send": "Send request", "form_error": "Please check what you entered: the address or the choice is not right.",
+        "form_expired": "This form has expired. Open the page again and retry.",
         "verify_title": "Confirm your request", "verify_intro": "If we know this e-mail address, we have sent a "
         "6-digit code to it. The code is valid for 30 minutes.", "code": "Code", "confirm": "Confirm",
         "new_code": "Send a new code",

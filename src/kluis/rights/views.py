@@ -1,5 +1,7 @@
 """The privacy centre's request pages (R-DSR-1, R-DSR-2): ask, confirm with a code, follow the status.
 
+Every form carries a token bound to a SameSite=Strict cookie (CSRF): a page elsewhere can neither read the token
+nor send the cookie, so a cross-site post is refused before it writes or counts anything.
 What these pages show never depends on whether an address is in the vault: a known and an unknown
 address get the same page, the same status code and the same code form; only a known one gets mail.
 The status page answers only to its signed link; any other link gets the same "not found" page.
@@ -23,7 +25,9 @@ from kluis.rights.packages.service import Packages
 from kluis.rights.rules import OBJECTION_SCOPES, RequestType, short_reference
 from kluis.rights.service import Rights
 from kluis.rights.texts import TEXT
-from kluis.web.deps import KluisDep, count_submit
+from kluis.web.csrf import CookieBound
+from kluis.web.deps import KluisDep, count_submit, kluis_of
+from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
@@ -32,14 +36,28 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Rob
            "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 ACTOR = "person"
 Lang = Annotated[str, Query(pattern="^(nl|en)$")]
+Csrf = Annotated[str, Form(max_length=128)]
+FORMS = CookieBound("rights/forms", "kluis_rights_form", "/privacy-centre")
+WITH_FORMS = {"form", "verify", "package"}
 
 
 def page(request: Request, lang: str, view: str, *, status: int = 200, **context: object) -> HTMLResponse:
+    """A page of the privacy centre; one with forms gives them their token and the browser its cookie."""
+    kluis = kluis_of(request)
+    nonce = FORMS.kept_nonce(request) if view in WITH_FORMS else ""
+    csrf = FORMS.token(kluis.keys.secret, nonce) if nonce else ""
     response = templates.TemplateResponse(request, "rights/page.html", {
         "lang": lang, "t": TEXT[lang], "view": view, "types": list(RequestType), "scopes": OBJECTION_SCOPES,
-        **context}, status_code=status)
+        "csrf": csrf, **context}, status_code=status)
     response.headers.update(HEADERS)
+    if nonce:
+        FORMS.issue(response, kluis.settings, nonce)
     return response
+
+
+def forged(request: Request, kluis: Kluis, given: str) -> bool:
+    """R-DSR-1: whether a post lacks its form's token, or carries one bound to another browser's cookie."""
+    return not FORMS.valid(request, kluis.keys.secret, given)
 
 
 def not_found(request: Request, lang: str) -> HTMLResponse:
@@ -63,8 +81,12 @@ def _too_many(request: Request, lang: str, view: str, limited: intake.RateLimite
 @router.post("/request")
 def submit_request(request: Request, kluis: KluisDep, kind: Annotated[str, Form(alias="type", max_length=16)],
                    email: Annotated[str, Form(max_length=320)], scope: Annotated[str, Form(max_length=24)] = "",
-                   lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
-    """R-DSR-1: rate-limited per client network and per target address; over a limit, nothing is written."""
+                   csrf: Csrf = "", lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
+    """R-DSR-1: the form token must match its cookie; rate-limited per client network and per target address;
+    refused or over a limit, nothing is written."""
+    if forged(request, kluis, csrf):
+        return page(request, lang, "form", status=403, error=TEXT[lang]["form_expired"], chosen=kind,
+                    chosen_scope=scope)
     try:
         with kluis.db.transaction() as session:
             count_submit(session, request, intake.address_key(kluis, email))
@@ -90,7 +112,9 @@ def verify_form(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl"
 
 @router.post("/requests/{token}/code")
 def submit_code(request: Request, kluis: KluisDep, token: str, code: Annotated[str, Form(max_length=12)],
-                lang: Lang = "nl") -> Response:
+                csrf: Csrf = "", lang: Lang = "nl") -> Response:
+    if forged(request, kluis, csrf):  # the same page for every link: it tells nothing about which exist
+        return page(request, lang, "verify", status=403, token=token, error=TEXT[lang]["form_expired"])
     with kluis.db.transaction() as session:
         rights = Rights(session, kluis, ACTOR)
         found = rights.by_token(token)
@@ -103,7 +127,9 @@ def submit_code(request: Request, kluis: KluisDep, token: str, code: Annotated[s
 
 
 @router.post("/requests/{token}/new-code")
-def new_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> Response:
+def new_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", lang: Lang = "nl") -> Response:
+    if forged(request, kluis, csrf):
+        return page(request, lang, "verify", status=403, token=token, error=TEXT[lang]["form_expired"])
     try:
         with kluis.db.transaction() as session:
             rights = Rights(session, kluis, ACTOR)

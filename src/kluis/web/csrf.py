@@ -46,6 +46,10 @@ class CookieBound:
         found = request.cookies.get(self.cookie, "")
         return found if NONCE.match(found) else None
 
+    def kept_nonce(self, request: Request) -> str:
+        """The browser's nonce, or a new one: a page opened in a second tab leaves the first tab's form good."""
+        return self.nonce(request) or new_nonce()
+
     def issue(self, response: Response, settings: Settings, nonce: str) -> None:
         """Give the browser the nonce the page's token (``token``) is bound to."""
         set_strict_cookie(response, settings, self.cookie, nonce, max_age=self.max_age, path=self.path)

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from tests.helpers import api_key
 from tests.integration.erasure.test_erasure_crash import _env
 
+from kluis.rights.views import FORMS
 from kluis.vault.schemas import PersonIn
 
 
@@ -92,10 +93,13 @@ def test_r_dsr_1_serve_believes_no_forwarded_for_header_unless_the_proxy_is_trus
         server, port = _serving(settings, tmp_path, *args)
         try:
             answers = []
+            nonce = "n" * 32  # the form's cookie, as the request page would have set it, and its token
+            token = FORMS.token(kluis.keys.secret, nonce)
             for i in range(6):
-                form = f"type=access&email=iemand{i}.{len(args)}%40example.nl&lang=nl".encode()
+                form = f"type=access&email=iemand{i}.{len(args)}%40example.nl&lang=nl&csrf={token}".encode()
                 answers.append(_get(port, "POST", "/privacy-centre/request", form,
                                     {"Content-Type": "application/x-www-form-urlencoded",
+                                     "Cookie": f"{FORMS.cookie}={nonce}",
                                      "X-Forwarded-For": f"198.51.100.{i + 10 * len(args)}"})[0])
             assert answers == [303] * 5 + [429], (args, answers)
         finally:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+from tests.forms import filled
+
 from kluis.consent.marketing.service import Marketing
 from kluis.vault.schemas import IdentifierIn, PersonIn
 from kluis.worker import drain, pollers
@@ -42,7 +44,7 @@ def opted_in(client, kluis, catcher, person_id):
         Marketing(session, kluis, "test").request_opt_in(person_id, notice_text=NOTICE, lang="nl")
     send_all(kluis)
     url = link(catcher.messages[-1], "/marketing/confirm")
-    confirmed = client.post("/marketing/confirm", data={"t": token_of(url)})
+    confirmed = client.post("/marketing/confirm", data=filled(client, url, t=token_of(url)))
     assert confirmed.status_code == 200, confirmed.text
     return url
 

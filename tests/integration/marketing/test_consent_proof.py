@@ -4,6 +4,7 @@ language, truncated IP), on every route that records consent, and staff see that
 from __future__ import annotations
 
 from sqlalchemy import select
+from tests.forms import filled
 from tests.helpers import api_key, headers
 from tests.integration.marketing.helpers import link, person, send_all, token_of
 
@@ -25,7 +26,7 @@ def test_r_cons_1_double_opt_in_keeps_the_language_of_the_notice_shown(client, k
         Marketing(session, kluis, "test").request_opt_in(pid, notice_text=NOTICE_EN, lang="en")
     send_all(kluis)
     url = link(catcher.messages[-1], "/marketing/confirm")
-    assert client.post("/marketing/confirm?lang=en", data={"t": token_of(url)}).status_code == 200
+    assert client.post("/marketing/confirm?lang=en", data=filled(client, url, t=token_of(url))).status_code == 200
     with kluis.db.sessions() as session:
         history = kluis.consents(session, "t").history(pid)
     assert [(e["action"], e["method"], e["lang"], e["notice_text"]) for e in history] == [
@@ -51,7 +52,8 @@ def test_r_cons_1_api_and_pages_record_the_language_of_a_withdrawal(client, klui
                        headers=headers(auth, "accounts")).status_code == 200
     with kluis.db.sessions() as session:
         token = Marketing(session, kluis, "t").manage_token(c)
-    page = client.post("/marketing/preferences?lang=en", data={"t": token, "action": "unsubscribe"})
+    page = client.post("/marketing/preferences?lang=en", data=filled(client, f"/marketing/preferences?t={token}",
+                                              t=token, action="unsubscribe"))
     assert page.status_code == 200
     assert [e.lang for e in events(kluis, a)] == ["en", "nl"]
     assert [e.lang for e in events(kluis, b)] == ["en", "en"]

@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import func, select
+from tests.forms import filled
 from tests.helpers import api_key, headers
 from tests.integration.marketing.helpers import NOTICE, campaign, link, opted_in, person, send_all, subscribed, token_of
 
@@ -28,13 +29,13 @@ def test_r_cons_2_double_opt_in_only_counts_after_the_link_is_posted(client, klu
     assert mail.to == ("lezer@example.nl",) and "Bevestig" in mail.subject
     url = link(mail, "/marketing/confirm")
     assert client.get(url).status_code == 200 and not subscribed(kluis, pid)  # a link scanner changes nothing
-    confirmed = client.post("/marketing/confirm", data={"t": token_of(url)})
+    confirmed = client.post("/marketing/confirm", data=filled(client, url, t=token_of(url)))
     assert confirmed.status_code == 200, confirmed.text
     assert subscribed(kluis, pid)
     with kluis.db.sessions() as session:
         event = session.scalars(select(ConsentEvent)).one()
     assert event.method == "email_confirmation" and event.notice_hash
-    again = client.post("/marketing/confirm", data={"t": token_of(url)})
+    again = client.post("/marketing/confirm", data=filled(client, url, t=token_of(url)))
     assert again.status_code == 409
     with kluis.db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(ConsentEvent)) == 1
@@ -46,8 +47,9 @@ def test_r_cons_2_confirmation_link_expires_after_48_hours(client, kluis, catche
         Marketing(session, kluis, "test").request_opt_in(pid, notice_text=NOTICE, lang="en")
     send_all(kluis)
     url = link(catcher.messages[-1], "/marketing/confirm")
+    data = filled(client, url, t=token_of(url))  # the page as opened in time; the post comes too late
     clock.advance(timedelta(hours=48, seconds=1))
-    response = client.post("/marketing/confirm?lang=en", data={"t": token_of(url)})
+    response = client.post("/marketing/confirm?lang=en", data=data)
     assert response.status_code == 400 and "no longer" in response.text and not subscribed(kluis, pid)
 
 
@@ -112,10 +114,12 @@ def test_r_cons_2_route_d_subscription_management_page(client, kluis, catcher):
         token = Marketing(session, kluis, "t").manage_token(pid)
     page = client.get(f"/marketing/preferences?t={token}")
     assert page.status_code == 200 and "U ontvangt nu marketing-e-mail" in page.text
-    assert client.post("/marketing/preferences", data={"t": token, "action": "unsubscribe"}).status_code == 200
+    assert client.post("/marketing/preferences", data=filled(client, f"/marketing/preferences?t={token}",
+                                              t=token, action="unsubscribe")).status_code == 200
     assert not subscribed(kluis, pid)
     assert "geen marketing-e-mail" in client.get(f"/marketing/preferences?t={token}").text
-    assert client.post("/marketing/preferences", data={"t": token, "action": "subscribe"}).status_code == 200
+    assert client.post("/marketing/preferences", data=filled(client, f"/marketing/preferences?t={token}",
+                                              t=token, action="subscribe")).status_code == 200
     assert not subscribed(kluis, pid)  # a new opt-in needs its confirmation again
     send_all(kluis)
     assert "Bevestig" in catcher.messages[-1].subject

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from tests.forms import filled
 from tests.helpers import api_key, headers
 from tests.integration.marketing.helpers import campaign, link, opted_in, person, send_all, subscribed, token_of
 
@@ -23,7 +24,7 @@ def opt_in_en(client, kluis, catcher, pid):
         Marketing(session, kluis, "test").request_opt_in(pid, notice_text="Yes, the newsletter.", lang="en")
     send_all(kluis)
     url = link(catcher.messages[-1], "/marketing/confirm")
-    assert client.post("/marketing/confirm?lang=en", data={"t": token_of(url)}).status_code == 200
+    assert client.post("/marketing/confirm?lang=en", data=filled(client, url, t=token_of(url))).status_code == 200
 
 
 @pytest.mark.parametrize("route", ["account_api", "dpo_email_api", "subscription_page", "one_click"])
@@ -43,7 +44,8 @@ def test_r_cons_2_every_opt_out_route_sends_a_confirmation_mail(client, kluis, c
         with kluis.db.sessions() as session:
             marketing = Marketing(session, kluis, "t")
             token = marketing.manage_token(pid) if route == "subscription_page" else marketing.unsubscribe_token(pid)
-        done = (client.post("/marketing/preferences", data={"t": token, "action": "unsubscribe"})
+        done = (client.post("/marketing/preferences", data=filled(client, f"/marketing/preferences?t={token}",
+                                              t=token, action="unsubscribe"))
                 if route == "subscription_page" else client.post(f"/marketing/unsubscribe?t={token}&lang=nl",
                                                                  data={"List-Unsubscribe": "One-Click"}))
     assert done.status_code == 200, done.text

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from tests.forms import form_token
 from tests.helpers import sealed_log
 from tests.integration.breaches.breach_support import person as employee
 from tests.integration.policy.policy_support import days, marketing_longer, person, publish_at
@@ -117,7 +118,8 @@ def test_r_gov_4_the_link_gives_consent_again_under_the_new_version(kluis, clock
     assert client.get("/privacy/consent", params={"t": token[:-2] + "xx"}).status_code == 404
     with kluis.db.sessions() as session:
         assert session.scalar(select(ConsentEvent.policy_version).order_by(ConsentEvent.seq.desc())) == 1
-    done = client.post("/privacy/consent", data={"t": token, "purposes": ["marketing_email", "profiling"]})
+    done = client.post("/privacy/consent", data={"t": token, "purposes": ["marketing_email", "profiling"],
+                                                   "csrf": form_token(client, f"/privacy/consent?t={token}")})
     assert done.status_code == 200 and "Uw toestemming is vastgelegd" in done.text
     with kluis.db.sessions() as session:
         given = session.scalars(select(ConsentEvent).order_by(ConsentEvent.seq.desc())).first()

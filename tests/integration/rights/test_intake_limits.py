@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from tests.forms import CSRF, form_token
 from tests.integration.rights.rights_support import catcher_fixture, mail_settings, new_person, send_all
 from typer.testing import CliRunner
 
@@ -118,13 +119,15 @@ def test_r_dsr_1_expiry_goes_in_batches_each_with_its_count(kluis, clock):
 
 def test_r_dsr_1_a_lapsed_request_can_no_longer_be_verified_or_get_a_code(client, kluis, clock, catcher):
     new_person(kluis)
-    response = client.post("/privacy-centre/request", data={"type": "access", "email": "vrager@example.nl"},
-                           follow_redirects=False)
+    response = client.post("/privacy-centre/request", data={"type": "access", "email": "vrager@example.nl",
+                                                            "csrf": form_token(client)}, follow_redirects=False)
     token = response.headers["location"].split("/")[3]
     clock.advance(30 * DAY)
     UnverifiedPoller().poll(kluis)
-    assert client.post(f"/privacy-centre/requests/{token}/code", data={"code": "123456"}).status_code == 422
-    assert client.post(f"/privacy-centre/requests/{token}/new-code").status_code == 409
+    assert client.post(f"/privacy-centre/requests/{token}/code",
+                       data={"code": "123456", "csrf": form_token(client)}).status_code == 422
+    assert client.post(f"/privacy-centre/requests/{token}/new-code",
+                       data={"csrf": form_token(client)}).status_code == 409
     page = client.get(f"/privacy-centre/requests/{token}")
     assert page.status_code == 200 and "niet op tijd bevestigd" in page.text
 
@@ -168,7 +171,8 @@ def browser(kluis):
 
 
 def submit(client, email, lang="nl", **headers):
-    return client.post("/privacy-centre/request", data={"type": "access", "email": email, "lang": lang},
+    return client.post("/privacy-centre/request", data={"type": "access", "email": email, "lang": lang,
+                                                        "csrf": form_token(client)},
                        headers=headers, follow_redirects=False)
 
 
@@ -248,7 +252,9 @@ def test_r_dsr_1_per_address_limit_holds_across_ips_and_is_the_same_for_unknown(
         pages[email] = submit(browser("192.0.2.99"), email)
     known, unknown = pages["vrager@example.nl"], pages["niemand@example.nl"]
     assert known.status_code == unknown.status_code == 429
-    assert known.text == unknown.text and known.headers["retry-after"] == unknown.headers["retry-after"]
+    # the same page but for the form token, which is each browser's own
+    assert CSRF.sub("", known.text) == CSRF.sub("", unknown.text)
+    assert known.headers["retry-after"] == unknown.headers["retry-after"]
     # normalised: another spelling of the same address counts against the same limit
     assert submit(browser("192.0.2.50"), "  Vrager@Example.NL ").status_code == 429
     clock.advance(timedelta(hours=24))
@@ -259,10 +265,11 @@ def test_r_dsr_1_new_codes_count_against_the_ip_and_address_limits(browser, klui
     new_person(kluis, "vrager@example.nl")
     here = browser("203.0.113.8")
     token = submit(here, "vrager@example.nl").headers["location"].split("/")[3]
-    assert here.post(f"/privacy-centre/requests/{token}/new-code").status_code == 200
-    assert here.post(f"/privacy-centre/requests/{token}/new-code").status_code == 200
+    assert here.post(f"/privacy-centre/requests/{token}/new-code", data={"csrf": form_token(here)}).status_code == 200
+    assert here.post(f"/privacy-centre/requests/{token}/new-code", data={"csrf": form_token(here)}).status_code == 200
     clock.advance(timedelta(hours=2))  # the request's own limit (3 an hour) has passed; the address's not
-    blocked = browser("198.51.100.1").post(f"/privacy-centre/requests/{token}/new-code")
+    there = browser("198.51.100.1")
+    blocked = there.post(f"/privacy-centre/requests/{token}/new-code", data={"csrf": form_token(there)})
     assert blocked.status_code == 429 and "retry-after" in blocked.headers
     with kluis.db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(VerificationCode)) == 3

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from tests.forms import form_token
 from tests.integration.rights.rights_support import catcher_fixture, mail_settings, new_person, send_all
 
 from kluis.audit.models import AuditEvent
@@ -70,9 +71,10 @@ def code_in(catcher):
 
 
 def sign_in(client, kluis, catcher, path):
-    assert client.post(f"{path}/code?lang=en").status_code == 200
+    assert client.post(f"{path}/code?lang=en", data={"csrf": form_token(client)}).status_code == 200
     send_all(kluis)
-    done = client.post(f"{path}/sign-in?lang=en", data={"code": code_in(catcher)}, follow_redirects=False)
+    done = client.post(f"{path}/sign-in?lang=en", data={"code": code_in(catcher), "csrf": form_token(client)},
+                       follow_redirects=False)
     assert done.status_code == 303, done.text
 
 
@@ -109,7 +111,7 @@ def test_r_dsr_3_download_after_code_login_is_the_zip_and_is_audited(client, klu
     page = client.get(f"{path}?lang=en")
     assert page.status_code == 200 and "Send me a code" in page.text
     assert client.get(f"{path}/download").status_code == 404  # no code yet: nothing leaves
-    wrong = client.post(f"{path}/sign-in?lang=en", data={"code": "000000"})
+    wrong = client.post(f"{path}/sign-in?lang=en", data={"code": "000000", "csrf": form_token(client)})
     assert wrong.status_code == 422 and "is not right" in wrong.text
     sign_in(client, kluis, catcher, path)
     assert "Download your data (ZIP)" in client.get(f"{path}?lang=en").text
@@ -152,19 +154,20 @@ def test_r_dsr_3_tampered_foreign_and_unknown_links_are_refused_and_reveal_nothi
     tampered = f"/privacy-centre/packages/{token[:6]}{'A' if token[6] != 'A' else 'B'}{token[7:]}"
     for path in (tampered, "/privacy-centre/packages/not-a-token"):
         assert client.get(path).status_code == 404
-        assert client.post(f"{path}/code").status_code == 404
+        assert client.post(f"{path}/code", data={"csrf": form_token(client)}).status_code == 404
         assert client.get(f"{path}/download").status_code == 404
     sign_in(client, kluis, catcher, mine)  # signed in for my own package ...
     assert client.get(f"{mine}/download").status_code == 200
     assert client.get(f"{theirs}/download").status_code == 404  # ... opens nobody else's
     # asking a code on their link mails it to their address on file, not to whoever holds the link
-    assert client.post(f"{theirs}/code").status_code == 200
+    assert client.post(f"{theirs}/code", data={"csrf": form_token(client)}).status_code == 200
     send_all(kluis)
     assert [m.to for m in catcher.messages if "confirmation code" in m.subject][-1] == ("tweede@example.nl",)
     # and a fresh code of mine, tried on their link, opens nothing (each code is bound to one package)
-    assert client.post(f"{mine}/code").status_code == 200
+    assert client.post(f"{mine}/code", data={"csrf": form_token(client)}).status_code == 200
     send_all(kluis)
-    assert client.post(f"{theirs}/sign-in", data={"code": code_in(catcher)}).status_code == 422
+    tried = client.post(f"{theirs}/sign-in", data={"code": code_in(catcher), "csrf": form_token(client)})
+    assert tried.status_code == 422
     assert client.get(f"{theirs}/download").status_code == 404
     assert [e.object_ids[1] for e in audited(kluis, "package.downloaded")] == [str(first)]
 
@@ -215,7 +218,7 @@ def test_r_dsr_3_expired_link_is_410_and_the_worker_deletes_the_file(client, klu
     with kluis.db.sessions() as session:
         assert session.scalars(select(AccessPackageChunk)).first() is None
     assert client.get(f"{path}/download").status_code == 404
-    assert client.post(f"{path}/code").status_code == 410
+    assert client.post(f"{path}/code", data={"csrf": form_token(client)}).status_code == 410
     assert len(audited(kluis, "package.deleted")) == 1
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from tests.forms import REQUEST_PAGE, filled, form_token
 from tests.helpers import api_key, headers
 from tests.integration.rights.rights_support import catcher_fixture, mail_settings, new_person, send_all
 
@@ -26,7 +27,8 @@ def settings(settings, catcher):
 
 
 def submit(client, email, kind="access", lang="nl", scope=""):
-    return client.post("/privacy-centre/request", data={"type": kind, "email": email, "lang": lang, "scope": scope},
+    return client.post("/privacy-centre/request", data={"type": kind, "email": email, "lang": lang, "scope": scope,
+                                                     "csrf": form_token(client)},
                        follow_redirects=False)
 
 
@@ -58,9 +60,11 @@ def test_r_dsr_1_known_and_unknown_address_look_the_same_only_known_gets_mail(cl
     assert normalised(known_page.text, known_token) == normalised(unknown_page.text, unknown_token)
     send_all(kluis)
     assert [m.to for m in catcher.messages] == [("vrager@example.nl",)]
-    wrong = client.post(f"/privacy-centre/requests/{unknown_token}/code", data={"code": "000000"})
+    wrong = client.post(f"/privacy-centre/requests/{unknown_token}/code", data={"csrf": form_token(client),
+                                   "code": "000000"})
     assert wrong.status_code == 422
-    resent = [client.post(f"/privacy-centre/requests/{t}/new-code") for t in (known_token, unknown_token)]
+    resent = [client.post(f"/privacy-centre/requests/{t}/new-code", data=filled(client, REQUEST_PAGE))
+              for t in (known_token, unknown_token)]
     assert [r.status_code for r in resent] == [200, 200]
     assert normalised(resent[0].text, known_token) == normalised(resent[1].text, unknown_token)
 
@@ -71,7 +75,8 @@ def test_r_dsr_1_code_verifies_and_status_page_shows_state_and_amsterdam_deadlin
     token = location.split("/")[3]
     send_all(kluis)
     verified = client.post(f"/privacy-centre/requests/{token}/code?lang=en",
-                           data={"code": code_in(catcher.messages[-1])}, follow_redirects=False)
+                           data={"csrf": form_token(client),
+                                   "code": code_in(catcher.messages[-1])}, follow_redirects=False)
     assert verified.status_code == 303
     page = client.get(verified.headers["location"])
     assert page.status_code == 200 and "Confirmed" in page.text and "Profiling" in page.text
@@ -84,17 +89,20 @@ def test_r_dsr_1_code_verifies_and_status_page_shows_state_and_amsterdam_deadlin
 def test_r_dsr_1_code_wrong_then_rate_limit_on_the_page(client, kluis, catcher):
     new_person(kluis)
     token = submit(client, "vrager@example.nl").headers["location"].split("/")[3]
-    bad = client.post(f"/privacy-centre/requests/{token}/code", data={"code": "abc"})
+    bad = client.post(f"/privacy-centre/requests/{token}/code", data={"csrf": form_token(client),
+                                   "code": "abc"})
     assert bad.status_code == 422 and "klopt niet" in bad.text
     for expected in (200, 200, 429):
-        assert client.post(f"/privacy-centre/requests/{token}/new-code").status_code == expected
+        sent = client.post(f"/privacy-centre/requests/{token}/new-code", data=filled(client, REQUEST_PAGE))
+        assert sent.status_code == expected
 
 
 @pytest.mark.parametrize("token", ["nonsense", "A" * 60, str(uuid.uuid4())])
 def test_r_dsr_1_unknown_or_forged_tokens_get_the_same_404(client, kluis, token):
     pages = [client.get(f"/privacy-centre/requests/{token}"), client.get(f"/privacy-centre/requests/{token}/verify"),
-             client.post(f"/privacy-centre/requests/{token}/code", data={"code": "123456"}),
-             client.post(f"/privacy-centre/requests/{token}/new-code")]
+             client.post(f"/privacy-centre/requests/{token}/code", data={"csrf": form_token(client),
+                                   "code": "123456"}),
+             client.post(f"/privacy-centre/requests/{token}/new-code", data=filled(client, REQUEST_PAGE))]
     assert {p.status_code for p in pages} == {404}
     assert len({p.text for p in pages}) == 1
 

@@ -1,7 +1,9 @@
 """Public marketing pages: confirm an opt-in, one-click unsubscribe (RFC 8058), manage the subscription.
 
 A GET never changes anything (link scanners open every link in a mail); changes are POSTs that carry the
-signed token, so no login is needed and nobody can act for another person.
+signed token, so no login is needed and nobody can act for another person. The page forms also carry a token
+bound to a SameSite=Strict cookie (CSRF), so a page elsewhere that holds a leaked link cannot post it; the
+one-click unsubscribe does not, as mail clients post it without a page (its signed token is its proof).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from kluis.consent.marketing.service import Marketing, TokenRefused
 from kluis.kit.errors import NotFound
 from kluis.rights import intake
 from kluis.rights.rules import Window
-from kluis.web.deps import KluisDep, client_address
+from kluis.web.csrf import CookieBound
+from kluis.web.deps import KluisDep, client_address, kluis_of
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -34,6 +37,8 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Rob
 Token = Annotated[str, Query(alias="t", max_length=400)]
 FormToken = Annotated[str, Form(alias="t", max_length=400)]
 Lang = Annotated[str, Query(pattern="^(nl|en)$")]
+Csrf = Annotated[str, Form(max_length=128)]
+FORMS = CookieBound("marketing/forms", "kluis_marketing_form", "/marketing")
 
 TEXT = {
     "nl": {
@@ -49,6 +54,7 @@ TEXT = {
         "Gebruik de link uit uw meest recente e-mail, of mail dpo@benvitaal.nl.",
         "used_link": "Deze link is al gebruikt; uw aanmelding was al bevestigd.",
         "optin_notice": "Ja, ik wil marketing-e-mail van benVitaal ontvangen. Afmelden kan altijd.",
+        "form_expired": "Dit formulier is verlopen. Open de pagina opnieuw en probeer het nog eens.",
         "too_many_title": "Even geduld", "too_many": "Er zijn vanaf uw netwerk te veel links geopend. Probeer het "
         "later opnieuw.",
     },
@@ -65,6 +71,7 @@ TEXT = {
         "bad_link": "This link is not (or no longer) valid. Use the link in your latest e-mail, or write to "
         "dpo@benvitaal.nl.", "used_link": "This link was already used; your subscription was confirmed before.",
         "optin_notice": "Yes, I want to receive marketing e-mail from benVitaal. I can unsubscribe at any time.",
+        "form_expired": "This form has expired. Open the page again and retry.",
         "too_many_title": "Please wait", "too_many": "Too many links were opened from your network. Please try "
         "again later.",
     },
@@ -73,12 +80,23 @@ TEXT = {
 
 def _page(request: Request, lang: str, title: str, message: str, *, status: int = 200, error: bool = False,
           form_action: str | None = None, token: str = "", buttons: tuple[tuple[str, str, str], ...] = (),
-          note: str | None = None) -> HTMLResponse:
+          note: str | None = None, guarded: bool = True) -> HTMLResponse:
+    """A page; one with a ``guarded`` form gives it its token and the browser its cookie."""
+    kluis = kluis_of(request)
+    nonce = FORMS.kept_nonce(request) if form_action and guarded else ""
     response = templates.TemplateResponse(request, "marketing/page.html", {
         "lang": lang, "title": title, "message": message, "error": error, "form_action": form_action,
-        "token": token, "buttons": buttons, "note": note}, status_code=status)
+        "token": token, "buttons": buttons, "note": note,
+        "csrf": FORMS.token(kluis.keys.secret, nonce) if nonce else ""}, status_code=status)
     response.headers.update(HEADERS)
+    if nonce:
+        FORMS.issue(response, kluis.settings, nonce)
     return response
+
+
+def _forged(request: Request, kluis: Kluis, given: str) -> bool:
+    """R-CONS-2: whether a page form's post lacks its token, or carries one bound to another browser's cookie."""
+    return not FORMS.valid(request, kluis.keys.secret, given)
 
 
 def _refused(request: Request, lang: str, exc: TokenRefused) -> HTMLResponse:
@@ -121,19 +139,26 @@ def _answer(request: Request, kluis: Kluis, lang: str, act: Callable[[], HTMLRes
 
 @router.get("/confirm")
 def confirm_form(request: Request, kluis: KluisDep, t: Token, lang: Lang = "nl") -> HTMLResponse:
-    text = TEXT[lang]
-
     def show() -> HTMLResponse:
         _holder(kluis, t, "opt_in")
-        return _page(request, lang, text["confirm_title"], text["confirm_ask"],
-                     form_action=f"/marketing/confirm?lang={lang}", token=t,
-                     buttons=(("confirm", text["confirm_button"], ""),))
+        return _confirm_page(request, lang, t)
 
     return _answer(request, kluis, lang, show)
 
 
+def _confirm_page(request: Request, lang: str, t: str, *, status: int = 200, message: str = "") -> HTMLResponse:
+    text = TEXT[lang]
+    return _page(request, lang, text["confirm_title"], message or text["confirm_ask"], status=status,
+                 error=bool(message), form_action=f"/marketing/confirm?lang={lang}", token=t,
+                 buttons=(("confirm", text["confirm_button"], ""),))
+
+
 @router.post("/confirm")
-def confirm(request: Request, kluis: KluisDep, t: FormToken, lang: Lang = "nl") -> HTMLResponse:
+def confirm(request: Request, kluis: KluisDep, t: FormToken, csrf: Csrf = "", lang: Lang = "nl") -> HTMLResponse:
+    """R-CONS-2: refused without the form's token, before the link is counted or used: nothing is written."""
+    if _forged(request, kluis, csrf):
+        return _confirm_page(request, lang, t, status=403, message=TEXT[lang]["form_expired"])
+
     def act() -> HTMLResponse:
         with kluis.db.transaction() as session:
             Marketing(session, kluis, "person").confirm_opt_in(t, ip=_ip(request))
@@ -150,7 +175,7 @@ def unsubscribe_form(request: Request, kluis: KluisDep, t: Token, lang: Lang = "
         _holder(kluis, t, "unsubscribe")
         return _page(request, lang, text["unsub_title"], text["unsub_ask"],
                      form_action=f"/marketing/unsubscribe?t={quote(t)}&lang={lang}", token=t,
-                     buttons=(("unsubscribe", text["unsub_button"], ""),), note=text["admin_note"])
+                     buttons=(("unsubscribe", text["unsub_button"], ""),), note=text["admin_note"], guarded=False)
 
     return _answer(request, kluis, lang, show)
 
@@ -170,27 +195,34 @@ def unsubscribe(request: Request, kluis: KluisDep, t: Token, lang: Lang = "nl") 
 
 @router.get("/preferences")
 def preferences(request: Request, kluis: KluisDep, t: Token, lang: Lang = "nl") -> HTMLResponse:
-    text = TEXT[lang]
-
     def show() -> HTMLResponse:
         with kluis.db.sessions() as session:
             marketing = Marketing(session, kluis, "person")
             subscribed = marketing.subscribed(marketing.person_of_manage_token(t))
-        button = (("unsubscribe", text["unsub_button"], "") if subscribed
-                  else ("subscribe", text["prefs_subscribe"], ""))
-        return _page(request, lang, text["prefs_title"], text["prefs_on"] if subscribed else text["prefs_off"],
-                     form_action=f"/marketing/preferences?lang={lang}", token=t, buttons=(button,),
-                     note=text["admin_note"])
+        return _preferences_page(request, lang, t, subscribed)
 
     return _answer(request, kluis, lang, show)
 
 
+def _preferences_page(request: Request, lang: str, t: str, subscribed: bool, *, status: int = 200,
+                      message: str = "") -> HTMLResponse:
+    text = TEXT[lang]
+    button = (("unsubscribe", text["unsub_button"], "") if subscribed else ("subscribe", text["prefs_subscribe"], ""))
+    shown = message or (text["prefs_on"] if subscribed else text["prefs_off"])
+    return _page(request, lang, text["prefs_title"], shown, status=status, error=bool(message),
+                 form_action=f"/marketing/preferences?lang={lang}", token=t, buttons=(button,),
+                 note=text["admin_note"])
+
+
 @router.post("/preferences")
 def change_preferences(request: Request, kluis: KluisDep, t: FormToken,
-                       action: Annotated[str, Form(pattern="^(subscribe|unsubscribe)$")], lang: Lang = "nl"
-                       ) -> HTMLResponse:
-    """Route (d) of the statement: the subscription-management tool, reached by a signed link."""
+                       action: Annotated[str, Form(pattern="^(subscribe|unsubscribe)$")], csrf: Csrf = "",
+                       lang: Lang = "nl") -> HTMLResponse:
+    """Route (d) of the statement: the subscription-management tool, reached by a signed link. R-CONS-2: refused
+    without the form's token, before the link is counted or used: nothing is written."""
     text = TEXT[lang]
+    if _forged(request, kluis, csrf):  # the same button again: the person chose it, the page did not reach us
+        return _preferences_page(request, lang, t, action == "unsubscribe", status=403, message=text["form_expired"])
 
     def act() -> HTMLResponse:
         with kluis.db.transaction() as session:

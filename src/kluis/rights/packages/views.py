@@ -4,7 +4,8 @@ e-mail code (there is no password for data subjects), then download the decrypte
 A forged, altered or unknown link gets the same 404 page as every other unknown link; an expired one gets
 410 and says so (the file is gone). The download itself answers only to the code's grant: without it, a real
 link gets that same 404 page, so it tells nobody the link exists. The code goes only to the address on file,
-so another person's link is of no use to whoever holds it. Each download is audited.
+so another person's link is of no use to whoever holds it. Each download is audited. Both forms carry the
+privacy centre's token against cross-site posts: without it, nothing is sent and no code is tried.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from kluis.rights.models import AccessPackage
 from kluis.rights.packages.service import PackageExpired, Packages, stream_package
 from kluis.rights.rules import DOWNLOAD_GRANT_LIFETIME, grant_opens, short_reference
 from kluis.rights.texts import TEXT
-from kluis.rights.views import ACTOR, HEADERS, Lang, not_found, page
+from kluis.rights.views import ACTOR, HEADERS, Csrf, Lang, forged, not_found, page
 from kluis.web.cookies import set_strict_cookie
 from kluis.web.deps import KluisDep
 from kluis.wiring import Kluis
@@ -73,6 +74,12 @@ def _show(request: Request, lang: str, token: str, package: Shown, *, status: in
 
 @router.get("/{token}")
 def package_page(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> HTMLResponse:
+    return _current(request, kluis, token, lang)
+
+
+def _current(request: Request, kluis: Kluis, token: str, lang: str, *, status: int = 200,
+             **context: object) -> HTMLResponse:
+    """The package's page as it stands; only reads."""
     with kluis.db.sessions() as session:
         linked = Linked.find(session, kluis, token)
         if linked is None:
@@ -83,11 +90,18 @@ def package_page(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl
             return _expired(request, lang)
     signed_in = grant_opens(kluis.keys.secret, request.cookies.get(GRANT_COOKIE), linked.shown.id,
                             kluis.clock.now())
-    return _show(request, lang, token, linked.shown, signed_in=signed_in)
+    return _show(request, lang, token, linked.shown, status=status, signed_in=signed_in, **context)
+
+
+def _refused(request: Request, kluis: Kluis, token: str, lang: str, **context: object) -> HTMLResponse:
+    """R-DSR-1: a post without its form's token gets the page again, and nothing is sent or tried."""
+    return _current(request, kluis, token, lang, status=403, error=TEXT[lang]["form_expired"], **context)
 
 
 @router.post("/{token}/code")
-def send_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> HTMLResponse:
+def send_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", lang: Lang = "nl") -> HTMLResponse:
+    if forged(request, kluis, csrf):
+        return _refused(request, kluis, token, lang)
     linked: Linked | None = None
     try:
         with kluis.db.transaction() as session:
@@ -106,7 +120,9 @@ def send_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") 
 
 @router.post("/{token}/sign-in")
 def sign_in(request: Request, kluis: KluisDep, token: str, code: Annotated[str, Form(max_length=12)],
-            lang: Lang = "nl") -> Response:
+            csrf: Csrf = "", lang: Lang = "nl") -> Response:
+    if forged(request, kluis, csrf):
+        return _refused(request, kluis, token, lang, code_sent=True)
     try:
         with kluis.db.transaction() as session:
             linked = Linked.find(session, kluis, token)
