@@ -136,7 +136,8 @@ def reject(order: str, who: As, reasons: Annotated[str, typer.Option(help="Why (
 
 @app.command("download")
 @domain_errors
-def download(token: Annotated[str, typer.Argument(help="The link's last part, as shown once.")], who: As,
+def download(token: Annotated[str, typer.Argument(help="The link's last part, as shown once; give it after -- "
+                                                 "(it may begin with -).")], who: As,
              to: Annotated[Path, typer.Option("--to", help="Where to write the ZIP.", dir_okay=False)]) -> None:
     """Write an export's ZIP to a file (DPO); counted and audited like a download in the console."""
     kluis = wiring.for_cli()

@@ -55,12 +55,13 @@ def test_r_shr_3_cli_records_a_second_dpo_approves_and_the_export_expires(cli_kl
     assert approved.exit_code == 0, approved.output
     token = re.search(r"/console/orders/exports/([A-Za-z0-9_-]{64})", approved.output)[1]
     out = tmp_path / "export.zip"
-    assert _run("download", token, "--as", "dpo.twee@benvitaal.nl", "--to", str(out)).exit_code == 0
+    # after "--": a link's last part may begin with "-", which would otherwise read as an option
+    assert _run("download", "--as", "dpo.twee@benvitaal.nl", "--to", str(out), "--", token).exit_code == 0
     with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as zf:
         assert [r["category"] for r in json.loads(zf.read(f"people/{pid}.json"))["records"]] == ["basic"]
     clock.advance(timedelta(days=7, seconds=1))
     assert drain(cli_kluis, pollers())["order_exports"] == 1
-    gone = _run("download", token, "--as", "dpo.twee@benvitaal.nl", "--to", str(out))
+    gone = _run("download", "--as", "dpo.twee@benvitaal.nl", "--to", str(out), "--", token)
     assert gone.exit_code == 1 and "export_expired" in gone.output
     assert "deleted 0 expired export(s)" in _run("expire").output
     assert sealed_log(cli_kluis).ok
