@@ -63,7 +63,13 @@ BREACH_DECIDE = "breach_decide"
 # authority_orders: record authority orders and refused informal requests, and read their state (R-SHR-3); the
 # decision stays with a DPO in the console or CLI, so a key never approves.
 AUTHORITY_ORDERS = "authority_orders"
-POWERS = (LEGAL_HOLDS, PERSON_ACCOUNT, BREACH_REPORT, BREACH_DECIDE, AUTHORITY_ORDERS)
+# complaints_register: register complaints that came by mail, phone or letter and read the queue (ids, dates,
+# states); complaints_handle: also read the text, assign, link, note and answer (R-GOV-2). The key's tool names the
+# staff member acting (``Kluis-Staff``), whose role and assignment decide further, as in the console.
+COMPLAINTS_REGISTER = "complaints_register"
+COMPLAINTS_HANDLE = "complaints_handle"
+POWERS = (LEGAL_HOLDS, PERSON_ACCOUNT, BREACH_REPORT, BREACH_DECIDE, AUTHORITY_ORDERS, COMPLAINTS_REGISTER,
+          COMPLAINTS_HANDLE)
 
 
 def _hash(secret: str) -> str:

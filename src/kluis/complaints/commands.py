@@ -7,42 +7,21 @@ the console (the DPO and the assigned handler read the text; every read is audit
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
 from kluis import wiring
 from kluis.complaints import repository
 from kluis.complaints.rules import is_overdue, short_reference
-from kluis.complaints.service import Complaints
+from kluis.complaints.service import Complaints, acting_by_email
 from kluis.kit.cli import domain_errors, out
 from kluis.kit.errors import Invalid
-from kluis.staff import service as staff_service
-from kluis.wiring import Kluis
 
 app = typer.Typer(help="Complaints: register, read, assign, answer (R-GOV-2).", no_args_is_help=True)
 StaffOption = Annotated[str, typer.Option("--staff", help="Your staff account's e-mail address.")]
-
-
-@dataclass(frozen=True)
-class Acting:
-    staff_id: uuid.UUID
-    role: str
-
-    @property
-    def actor(self) -> str:
-        return f"staff:{self.staff_id}"
-
-
-def _acting(session: Session, kluis: Kluis, email: str) -> Acting:
-    account = staff_service.account_by_email(session, kluis.keys, email)
-    if staff_service.status_of(account, kluis.clock.now()) == "disabled":
-        raise Invalid("this staff account is disabled", code="staff_disabled")
-    return Acting(account.id, account.role)
 
 
 def _text(text: str | None, text_file: Path | None) -> str:
@@ -66,7 +45,7 @@ def list_complaints(closed: Annotated[bool, typer.Option("--closed", help="Inclu
     kluis = wiring.for_cli()
     with kluis.db.sessions() as session:
         now = kluis.clock.now()
-        for c in repository.listing(session, closed):
+        for c in repository.queue(session, now, state="all" if closed else "open"):
             flag = " OVERDUE" if is_overdue(c.deadline_at, now, c.state) else ""
             out.print(f"{c.id}  {short_reference(c.id)}  {c.channel:<14} {c.state:<9} due {c.deadline_on}{flag}",
                       highlight=False, soft_wrap=True)
@@ -98,7 +77,7 @@ def register(staff: StaffOption,
     """Register a complaint that came by mail, phone or letter; prints its id."""
     kluis = wiring.for_cli()
     with kluis.db.transaction() as session:
-        acting = _acting(session, kluis, staff)
+        acting = acting_by_email(session, kluis, staff)
         complaint = Complaints(session, kluis, acting.actor).register_by_staff(
             _text(text, text_file), received_at, reference, lang, person_id=_id(person) if person else None,
             request_id=_id(request) if request else None, breach_ref=breach)
@@ -111,7 +90,7 @@ def show(complaint_id: str, staff: StaffOption) -> None:
     """The complaint and its correspondence (DPO or the assigned handler; the read is audited)."""
     kluis = wiring.for_cli()
     with kluis.db.transaction() as session:
-        acting = _acting(session, kluis, staff)
+        acting = acting_by_email(session, kluis, staff)
         read = Complaints(session, kluis, acting.actor).read(_id(complaint_id), acting)
     c = read.complaint
     out.print(f"{short_reference(c.id)}  {c.channel}  {c.state}  received {c.received_at.isoformat()}  "
@@ -128,9 +107,9 @@ def assign(complaint_id: str, staff: StaffOption,
     """The DPO gives the complaint to one handler."""
     kluis = wiring.for_cli()
     with kluis.db.transaction() as session:
-        acting = _acting(session, kluis, staff)
+        acting = acting_by_email(session, kluis, staff)
         Complaints(session, kluis, acting.actor).assign(_id(complaint_id), acting,
-                                                        _acting(session, kluis, handler).staff_id)
+                                                        acting_by_email(session, kluis, handler).staff_id)
     out.print("assigned", highlight=False)
 
 
@@ -142,6 +121,6 @@ def answer(complaint_id: str, staff: StaffOption, text: Annotated[str | None, ty
     """The written answer: sealed, mailed to the person with their right to complain to the AP; closes it."""
     kluis = wiring.for_cli()
     with kluis.db.transaction() as session:
-        acting = _acting(session, kluis, staff)
+        acting = acting_by_email(session, kluis, staff)
         Complaints(session, kluis, acting.actor).answer(_id(complaint_id), acting, _text(text, text_file))
     out.print("answered", highlight=False)

@@ -11,12 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from kluis.complaints import repository
-from kluis.complaints.rules import is_overdue, may_read, short_reference
-from kluis.complaints.service import HANDLER_ROLES, Complaints
+from kluis.complaints.rules import is_overdue, short_reference
+from kluis.complaints.service import Complaints, QueueQuery
 from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import NotFound
-from kluis.staff import service as staff_service
 from kluis.staff.rules import Permission
 from kluis.web import console
 from kluis.web.deps import kluis_of
@@ -36,12 +34,11 @@ def queue(request: Request, closed: bool = False) -> Response:
     kluis = kluis_of(request)
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.COUNTS)
-        counts = repository.counts(session, kluis.clock.now())
-        items = repository.listing(session, closed) if staff.may(Permission.COMPLAINTS_LIST) else None
+        found = Complaints(session, kluis, staff.actor).queue(staff, QueueQuery(state="all" if closed else "open"))
     now = kluis.clock.now()
     return console.page(request, "complaints/console_list.html", "Complaints", staff, active="complaints",
-                        counts=counts, items=[(c, is_overdue(c.deadline_at, now, c.state)) for c in items or []],
-                        listed=items is not None, closed=closed, reference=short_reference)
+                        counts=found.counts, listed=found.items is not None, closed=closed, reference=short_reference,
+                        items=[(c, is_overdue(c.deadline_at, now, c.state)) for c in found.items or []])
 
 
 @router.get("/new")
@@ -76,14 +73,12 @@ def detail(request: Request, complaint_id: str) -> Response:
     with kluis.db.transaction() as session:
         staff = console.require(request, session, Permission.COMPLAINTS_LIST)
         complaints = Complaints(session, kluis, staff.actor)
-        item = complaints.get(console.uuid_of(complaint_id, "complaint"))
-        readable = may_read(staff.role, staff.staff_id, item.handler_id)
-        letters = complaints.read(item.id, staff).letters if readable else []
-        handlers = ([(a.id, a.role, staff_service.email_of(kluis.keys, a)) for a in staff_service.list_staff(session)
-                     if a.role in HANDLER_ROLES and staff_service.status_of(a, kluis.clock.now()) != "disabled"]
-                    if staff.may(Permission.COMPLAINTS_READ) else [])
+        found = complaints.view(console.uuid_of(complaint_id, "complaint"), staff)
+        handlers = complaints.handlers() if staff.may(Permission.COMPLAINTS_READ) else []
+    item = found.complaint
     return console.page(request, "complaints/console_detail.html", "Complaint", staff, active="complaints", item=item,
-                        reference=short_reference(item.id), readable=readable, letters=letters, handlers=handlers,
+                        reference=short_reference(item.id), readable=found.letters is not None,
+                        letters=found.letters or [], handlers=handlers,
                         overdue=is_overdue(item.deadline_at, kluis.clock.now(), item.state))
 
 

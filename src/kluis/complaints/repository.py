@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from kluis import jobs
@@ -15,12 +15,29 @@ from kluis.complaints.rules import CLOSED, REMINDER_DAYS, State
 from kluis.mail.models import Outbox
 
 
-def listing(session: Session, include_closed: bool = False) -> list[Complaint]:
-    """By deadline, soonest first. Unconfirmed privacy-centre complaints are nobody's yet: not listed."""
+def queue(session: Session, now: datetime, *, state: str = "open", overdue: bool = False,
+          handler_id: uuid.UUID | None = None, unassigned: bool = False, after: Complaint | None = None,
+          limit: int | None = None) -> list[Complaint]:
+    """The queue by deadline, soonest first, then by id: ``state`` open, closed or all; only overdue ones; one
+    handler's or the unassigned; a page after ``after`` (keyset: constant cost per page at any size).
+    Unconfirmed privacy-centre complaints are nobody's yet: never listed."""
     query = select(Complaint).where(Complaint.state != State.UNVERIFIED)
-    if not include_closed:
-        query = query.where(Complaint.state.not_in([s.value for s in CLOSED]))
-    return list(session.scalars(query.order_by(Complaint.deadline_at, Complaint.id)))
+    closed = [s.value for s in CLOSED]
+    if state == "open":
+        query = query.where(Complaint.state.not_in(closed))
+    elif state == "closed":
+        query = query.where(Complaint.state.in_(closed))
+    if overdue:
+        query = query.where(Complaint.state == State.OPEN, Complaint.deadline_at <= now)
+    if handler_id is not None:
+        query = query.where(Complaint.handler_id == handler_id)
+    if unassigned:
+        query = query.where(Complaint.handler_id.is_(None))
+    if after is not None:
+        query = query.where(or_(Complaint.deadline_at > after.deadline_at,
+                                and_(Complaint.deadline_at == after.deadline_at, Complaint.id > after.id)))
+    query = query.order_by(Complaint.deadline_at, Complaint.id)
+    return list(session.scalars(query if limit is None else query.limit(limit)))
 
 
 def counts(session: Session, now: datetime) -> dict[str, int]:

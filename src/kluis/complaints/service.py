@@ -51,6 +51,58 @@ class Reader(Protocol):
 
 
 @dataclass(frozen=True)
+class Acting:
+    """A staff member acting outside the console: the CLI's ``--staff``, or the account an API key acts for."""
+
+    staff_id: uuid.UUID
+    role: str
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.staff_id}"
+
+    def may(self, permission: Permission) -> bool:
+        return may(self.role, permission)
+
+
+def acting_by_email(session: Session, kluis: Kluis, email: str) -> Acting:
+    """The CLI's ``--staff``: an unknown address is not found, a disabled account refused."""
+    account = staff_service.account_by_email(session, kluis.keys, email)
+    if staff_service.status_of(account, kluis.clock.now()) == "disabled":
+        raise Invalid("this staff account is disabled", code="staff_disabled")
+    return Acting(account.id, account.role)
+
+
+def acting_by_id(session: Session, kluis: Kluis, staff_id: uuid.UUID | None) -> Acting:
+    """The staff member an API key's tool names (``Kluis-Staff``): one that is missing, unknown or disabled acts
+    for nobody, so the call is refused (403) before anything is read or written."""
+    account = staff_service.account_by_id(session, staff_id) if staff_id is not None else None
+    if account is None or staff_service.status_of(account, kluis.clock.now()) == "disabled":
+        raise NotAllowed("name an active staff account in the Kluis-Staff header", code="staff_unknown")
+    return Acting(account.id, account.role)
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """Which part of the queue: ``state`` open, closed or all; only overdue ones; one handler's (``handler_id``)
+    or the unassigned; ``limit`` after the complaint ``after`` (a keyset page)."""
+
+    state: str = "open"
+    overdue: bool = False
+    handler_id: uuid.UUID | None = None
+    unassigned: bool = False
+    after: uuid.UUID | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True)
+class Queue:
+    counts: dict[str, int]
+    items: list[Complaint] | None  # None: the reader's role sees counts only
+    next_after: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
 class Letter:
     kind: str
     by: str
@@ -64,6 +116,12 @@ class Read:
     letters: list[Letter]
 
 
+@dataclass(frozen=True)
+class View:
+    complaint: Complaint
+    letters: list[Letter] | None  # None: this reader sees that the complaint exists, not what it says
+
+
 @dataclass
 class Complaints:
     """One transaction's view of the complaint register, acting for ``actor``."""
@@ -71,6 +129,7 @@ class Complaints:
     session: Session
     kluis: Kluis
     actor: str
+    via: str = ""  # the API key a staff member acted through, kept in each audit event
 
     # --- intake -------------------------------------------------------------------------------
 
@@ -169,6 +228,42 @@ class Complaints:
             raise NotFound("no such complaint", code="complaint_not_found")
         return found
 
+    def queue(self, staff: Reader, query: QueueQuery) -> Queue:
+        """Counts for every role that may see counts (an auditor: no more); the complaints themselves, by
+        deadline, for those who may list them. Never a text."""
+        if not may(staff.role, Permission.COUNTS):
+            raise NotAllowed("this role does not see the complaint register", code="role_not_allowed")
+        if query.state not in ("open", "closed", "all"):
+            raise Invalid("state is open, closed or all", code="state_unknown")
+        now = self._now()
+        counts = repository.counts(self.session, now)
+        if not may(staff.role, Permission.COMPLAINTS_LIST):
+            return Queue(counts, None)
+        after = self.session.get(Complaint, query.after) if query.after is not None else None
+        if query.after is not None and (after is None or after.state == State.UNVERIFIED):
+            raise Invalid("page after a complaint of the queue", code="after_unknown")
+        items = repository.queue(self.session, now, state=query.state, overdue=query.overdue,
+                                 handler_id=query.handler_id, unassigned=query.unassigned, after=after,
+                                 limit=query.limit)
+        full = query.limit is not None and len(items) == query.limit
+        return Queue(counts, items, items[-1].id if full else None)
+
+    def view(self, complaint_id: uuid.UUID, staff: Reader, open_text: bool = True) -> View:
+        """Dates, links and state for whoever may list complaints; the text too, read (and audited) here, for
+        the DPO and the assigned handler when ``open_text`` (an API key without the handling power: never)."""
+        if not may(staff.role, Permission.COMPLAINTS_LIST):
+            raise NotAllowed("this role sees complaint counts only", code="role_not_allowed")
+        complaint = self.get(complaint_id)
+        if open_text and rules.may_read(staff.role, staff.staff_id, complaint.handler_id):
+            return View(complaint, self.read(complaint.id, staff).letters)
+        return View(complaint, None)
+
+    def handlers(self) -> list[tuple[uuid.UUID, str, str]]:
+        """Who may be assigned a complaint: (id, role, e-mail) of every active DPO and support account."""
+        now = self._now()
+        return [(a.id, a.role, staff_service.email_of(self.kluis.keys, a)) for a in staff_service.list_staff(
+            self.session) if a.role in HANDLER_ROLES and staff_service.status_of(a, now) != "disabled"]
+
     def read(self, complaint_id: uuid.UUID, staff: Reader) -> Read:
         """The text and correspondence, for DPO staff or the assigned handler; every read is audited."""
         complaint = self.get(complaint_id)
@@ -202,7 +297,7 @@ class Complaints:
         if not may(staff.role, Permission.COMPLAINTS_READ):
             raise NotAllowed("only the DPO assigns a complaint", code="role_not_allowed")
         complaint = self._open_one(complaint_id)
-        account = next((a for a in staff_service.list_staff(self.session) if a.id == handler_id), None)
+        account = staff_service.account_by_id(self.session, handler_id)
         if (account is None or account.role not in HANDLER_ROLES
                 or staff_service.status_of(account, self._now()) == "disabled"):
             raise Invalid("the handler is an active DPO or support staff member", code="handler_invalid")
@@ -374,5 +469,6 @@ class Complaints:
         ids: list[uuid.UUID | str] = [complaint.id]
         if complaint.person_id:
             ids.append(complaint.person_id)
+        via: dict[str, str | int] = {"via": self.via} if self.via else {}
         audit.append(self.session, self.kluis.clock, actor=self.actor, action=action, object_type="complaint",
-                     object_ids=ids, details={"state": complaint.state, **details})
+                     object_ids=ids, details={"state": complaint.state, **via, **details})

@@ -1,9 +1,9 @@
 """The privacy centre's complaint pages (R-GOV-2): write a complaint, confirm it with a code, follow it.
 
 The same abuse protections as requests: the intake's rate limits per client network and per address
-(``rights.intake``), a form token bound to a cookie (CSRF), and pages that never depend on whether an
-address is in the vault: a known and an unknown address get the same page and status; only a known one
-gets mail. The status page answers only to its signed link; any other gets the same "not found".
+(``rights.intake``), a token bound to a cookie on every form (CSRF: the complaint form and the code forms),
+and pages that never depend on whether an address is in the vault: a known and an unknown address get the
+same page and status; only a known one gets mail. The status page answers only to its signed link; any other gets the same "not found".
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from kluis.complaints.service import Complaints
 from kluis.complaints.texts import TEXT
 from kluis.kit.errors import DomainError
 from kluis.rights import intake
-from kluis.web.csrf import CookieBound, new_nonce
-from kluis.web.deps import KluisDep, count_submit
+from kluis.web.csrf import CookieBound
+from kluis.web.deps import KluisDep, count_submit, kluis_of
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
@@ -30,25 +30,32 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "tem
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
            "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 ACTOR = "person"
-FORM = CookieBound("complaints/form", "kluis_complaint_form", "/privacy-centre/complaint")
+# One cookie for the complaint form and the code forms (``/privacy-centre/complaint`` and ``.../complaints/...``).
+FORM = CookieBound("complaints/form", "kluis_complaint_form", "/privacy-centre")
+WITH_FORMS = {"form", "verify"}
 Lang = Annotated[str, Query(pattern="^(nl|en)$")]
+Csrf = Annotated[str, Form(max_length=128)]
 
 
 def _page(request: Request, lang: str, view: str, *, status: int = 200, **context: object) -> HTMLResponse:
-    authority = request.app.state.kluis.policy.supervisory_authority
+    """A complaint page; one with forms gives them their token, bound to a SameSite=Strict cookie the browser gets
+    (or keeps: a page opened in a second tab leaves the first tab's form good), so a page elsewhere cannot post."""
+    kluis = kluis_of(request)
+    nonce = FORM.kept_nonce(request) if view in WITH_FORMS else ""
     response = templates.TemplateResponse(request, "complaints/page.html", {
-        "lang": lang, "t": TEXT[lang], "view": view, "max_text": MAX_TEXT, "authority": authority,
+        "lang": lang, "t": TEXT[lang], "view": view, "max_text": MAX_TEXT,
+        "authority": kluis.policy.supervisory_authority, "csrf": FORM.token(kluis.keys.secret, nonce) if nonce else "",
         **context}, status_code=status)
     response.headers.update(HEADERS)
+    if nonce:
+        FORM.issue(response, kluis.settings, nonce)
     return response
 
 
-def _form(request: Request, kluis: Kluis, lang: str, *, status: int = 200, **context: object) -> HTMLResponse:
-    """The form with a fresh token, bound to a SameSite=Strict cookie: a page elsewhere cannot post it."""
-    nonce = new_nonce()
-    response = _page(request, lang, "form", status=status, csrf=FORM.token(kluis.keys.secret, nonce), **context)
-    FORM.issue(response, kluis.settings, nonce)
-    return response
+def _forged(request: Request, kluis: Kluis, given: str) -> bool:
+    """R-GOV-2 (as R-DSR-1): whether a post lacks its form's token, or carries one bound to another browser's
+    cookie. Checked before anything is read, written or counted."""
+    return not FORM.valid(request, kluis.keys.secret, given)
 
 
 def _too_many(request: Request, response: HTMLResponse, limited: intake.RateLimited) -> HTMLResponse:
@@ -58,26 +65,26 @@ def _too_many(request: Request, response: HTMLResponse, limited: intake.RateLimi
 
 @router.get("/complaint")
 def complaint_form(request: Request, kluis: KluisDep, lang: Lang = "nl") -> HTMLResponse:
-    return _form(request, kluis, lang)
+    return _page(request, lang, "form")
 
 
 @router.post("/complaint")
 def submit_complaint(request: Request, kluis: KluisDep, email: Annotated[str, Form(max_length=320)],
                      text: Annotated[str, Form(max_length=MAX_TEXT + 1000)],
-                     csrf: Annotated[str, Form(max_length=128)] = "",
+                     csrf: Csrf = "",
                      lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
     """R-GOV-2: the form token must match its cookie; rate-limited per client and per address; over a limit or
     on bad input, nothing is written."""
-    if not FORM.valid(request, kluis.keys.secret, csrf):
-        return _form(request, kluis, lang, status=403, error=TEXT[lang]["form_expired"])
+    if _forged(request, kluis, csrf):
+        return _page(request, lang, "form", status=403, error=TEXT[lang]["form_expired"])
     try:
         with kluis.db.transaction() as session:
             count_submit(session, request, intake.address_key(kluis, email))
             _, token = Complaints(session, kluis, ACTOR).receive_public(email, text, lang)
     except intake.RateLimited as limited:
-        return _too_many(request, _form(request, kluis, lang, status=429, error=TEXT[lang]["too_many"]), limited)
+        return _too_many(request, _page(request, lang, "form", status=429, error=TEXT[lang]["too_many"]), limited)
     except DomainError:
-        return _form(request, kluis, lang, status=422, error=TEXT[lang]["form_error"])
+        return _page(request, lang, "form", status=422, error=TEXT[lang]["form_error"])
     return RedirectResponse(f"/privacy-centre/complaints/{token}/verify?lang={lang}", status_code=303)
 
 
@@ -94,7 +101,9 @@ def verify_form(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl"
 
 @router.post("/complaints/{token}/code")
 def submit_code(request: Request, kluis: KluisDep, token: str, code: Annotated[str, Form(max_length=12)],
-                lang: Lang = "nl") -> Response:
+                csrf: Csrf = "", lang: Lang = "nl") -> Response:
+    if _forged(request, kluis, csrf):  # the same page for every link: it tells nothing about which exist
+        return _page(request, lang, "verify", status=403, token=token, error=TEXT[lang]["form_expired"])
     with kluis.db.transaction() as session:
         complaints = Complaints(session, kluis, ACTOR)
         found = complaints.by_token(token)
@@ -107,7 +116,9 @@ def submit_code(request: Request, kluis: KluisDep, token: str, code: Annotated[s
 
 
 @router.post("/complaints/{token}/new-code")
-def new_code(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -> Response:
+def new_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", lang: Lang = "nl") -> Response:
+    if _forged(request, kluis, csrf):
+        return _page(request, lang, "verify", status=403, token=token, error=TEXT[lang]["form_expired"])
     try:
         with kluis.db.transaction() as session:
             complaints = Complaints(session, kluis, ACTOR)

@@ -193,6 +193,10 @@ def add_staff(session: Session, clock: Clock, keys: KeyRing, email: str, role: s
     return Enrolment(account, generated, uri)
 
 
+def account_by_id(session: Session, staff_id: uuid.UUID) -> StaffAccount | None:
+    return session.get(StaffAccount, staff_id)
+
+
 def list_staff(session: Session) -> list[StaffAccount]:
     return list(session.scalars(select(StaffAccount).order_by(StaffAccount.created_at, StaffAccount.id)))
 

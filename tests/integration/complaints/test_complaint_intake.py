@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from tests.forms import filled
 from tests.helpers import api_key, headers, sealed_log
 from tests.integration.complaints.complaint_support import nothing_holds, stored
 from tests.integration.rights.rights_support import catcher_fixture, mail_settings, new_person, send_all
@@ -58,10 +59,12 @@ def test_r_gov_2_known_and_unknown_address_look_the_same_code_then_acknowledgeme
     complaints, _ = stored(kluis)
     assert {c.state for c in complaints} == {"unverified"} and all(c.person_id is None for c in complaints)
 
-    wrong = client.post(f"/privacy-centre/complaints/{tokens[1]}/code", data={"code": "123456"})
+    wrong = client.post(f"/privacy-centre/complaints/{tokens[1]}/code",
+                        data=filled(client, f"/privacy-centre/complaints/{tokens[1]}/verify", code="123456"))
     assert wrong.status_code == 422
-    confirmed = client.post(f"/privacy-centre/complaints/{tokens[0]}/code",
-                            data={"code": code_in(catcher.messages[0])}, follow_redirects=False)
+    confirmed = client.post(f"/privacy-centre/complaints/{tokens[0]}/code", follow_redirects=False,
+                            data=filled(client, f"/privacy-centre/complaints/{tokens[0]}/verify",
+                                        code=code_in(catcher.messages[0])))
     assert confirmed.status_code == 303
     status = client.get(confirmed.headers["location"])
     assert status.status_code == 200 and "In behandeling" in status.text and "23-12-2026" in status.text
@@ -158,7 +161,8 @@ def test_r_gov_2_api_is_documented(client):
 def test_r_gov_2_new_code_counts_like_a_submit_three_an_hour(client, kluis, catcher):
     new_person(kluis)
     token = submit(client, "vrager@example.nl").headers["location"].split("/")[3]
-    again = [client.post(f"/privacy-centre/complaints/{token}/new-code") for _ in range(3)]
+    form = filled(client, f"/privacy-centre/complaints/{token}/verify")
+    again = [client.post(f"/privacy-centre/complaints/{token}/new-code", data=form) for _ in range(3)]
     assert [a.status_code for a in again] == [200, 200, 429]  # the address's limit: 3 mails, the form's included
     send_all(kluis)
     assert len(catcher.messages) == 3
