@@ -3,7 +3,8 @@
 The same abuse protections as requests: the intake's rate limits per client network and per address
 (``rights.intake``), a token bound to a cookie on every form (CSRF: the complaint form and the code forms),
 and pages that never depend on whether an address is in the vault: a known and an unknown address get the
-same page and status; only a known one gets mail. The status page answers only to its signed link; any other gets the same "not found".
+same page and status; only a known one gets mail. The status page answers only to its signed link; any other
+gets the same "not found".
 """
 
 from __future__ import annotations
