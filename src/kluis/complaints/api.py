@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from sqlalchemy.orm import Session
 
 from kluis.access.service import COMPLAINTS_HANDLE, COMPLAINTS_REGISTER, Caller
+from kluis.complaints.acting import Acting, acting_by_id
 from kluis.complaints.schemas import (
     CaseOut,
     CaseRead,
@@ -30,7 +31,7 @@ from kluis.complaints.schemas import (
     RegisterIn,
     TextIn,
 )
-from kluis.complaints.service import Acting, Complaints, QueueQuery, acting_by_id
+from kluis.complaints.service import Complaints, QueueQuery
 from kluis.kit.errors import NotAllowed
 from kluis.staff.rules import Permission
 from kluis.web.deps import CallerDep, KluisDep, PurposeDep

@@ -15,8 +15,9 @@ import typer
 
 from kluis import wiring
 from kluis.complaints import repository
+from kluis.complaints.acting import acting_by_email
 from kluis.complaints.rules import is_overdue, short_reference
-from kluis.complaints.service import Complaints, acting_by_email
+from kluis.complaints.service import Complaints
 from kluis.kit.cli import domain_errors, out
 from kluis.kit.errors import Invalid
 

@@ -51,38 +51,6 @@ class Reader(Protocol):
 
 
 @dataclass(frozen=True)
-class Acting:
-    """A staff member acting outside the console: the CLI's ``--staff``, or the account an API key acts for."""
-
-    staff_id: uuid.UUID
-    role: str
-
-    @property
-    def actor(self) -> str:
-        return f"staff:{self.staff_id}"
-
-    def may(self, permission: Permission) -> bool:
-        return may(self.role, permission)
-
-
-def acting_by_email(session: Session, kluis: Kluis, email: str) -> Acting:
-    """The CLI's ``--staff``: an unknown address is not found, a disabled account refused."""
-    account = staff_service.account_by_email(session, kluis.keys, email)
-    if staff_service.status_of(account, kluis.clock.now()) == "disabled":
-        raise Invalid("this staff account is disabled", code="staff_disabled")
-    return Acting(account.id, account.role)
-
-
-def acting_by_id(session: Session, kluis: Kluis, staff_id: uuid.UUID | None) -> Acting:
-    """The staff member an API key's tool names (``Kluis-Staff``): one that is missing, unknown or disabled acts
-    for nobody, so the call is refused (403) before anything is read or written."""
-    account = staff_service.account_by_id(session, staff_id) if staff_id is not None else None
-    if account is None or staff_service.status_of(account, kluis.clock.now()) == "disabled":
-        raise NotAllowed("name an active staff account in the Kluis-Staff header", code="staff_unknown")
-    return Acting(account.id, account.role)
-
-
-@dataclass(frozen=True)
 class QueueQuery:
     """Which part of the queue: ``state`` open, closed or all; only overdue ones; one handler's (``handler_id``)
     or the unassigned; ``limit`` after the complaint ``after`` (a keyset page)."""
