@@ -1,4 +1,4 @@
-"""Master-key rotation covers everything the master key protects (R-VLT-1, R-VLT-5, R-SHR-3): `kluis access
+"""Master-key rotation covers everything the master key protects (R-VLT-1, R-SHR-3): `kluis access
 rotate` re-wraps person keys and object keys (an order's document key) in the key store and seals anew what the
 master key sealed itself in the data database (staff e-mail addresses and TOTP seeds, breach texts, an order's
 reasons, a refusal's answer). With the old master key then dropped from KLUIS_PREVIOUS_MASTER_KEYS, every kind of
