@@ -57,7 +57,7 @@ def migrate(check: Annotated[bool, typer.Option(
         "--check", help="Only compare: exit 1 when the migrated schema differs from the models.")] = False) -> None:
     """Upgrade the data database and the key store to the latest schema."""
     kluis = wiring.for_cli()
-    schema.upgrade(kluis.db)
+    schema.upgrade(kluis.db, keys=kluis.keys)
     if check:
         found = schema.differences(kluis.db)
         for diff in found:

@@ -49,7 +49,7 @@ def init() -> None:
                                  "database without keys from your key management", code="keys_missing")
     kluis = wiring.build(settings)
     wiring.use_for_cli(kluis)
-    schema.upgrade(kluis.db)
+    schema.upgrade(kluis.db, keys=kluis.keys)
     seq = kluis.register_policy(actor="cli")
     out.print(f"database ready: {settings.database_url} (keys: {settings.resolved_keystore_url()}); "
               f"policy version {seq}", highlight=False)

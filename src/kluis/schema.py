@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,10 +11,12 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection
 
 from kluis.db import Database
 from kluis.kit.errors import ConfigurationError
 from kluis.migrations.models import METADATA
+from kluis.vault.crypto import KeyRing
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -26,15 +30,28 @@ def alembic_config(url: str, target: str) -> Config:
     return config
 
 
-def upgrade(db: Database, revision: str = "heads") -> None:
-    with db.engine.begin() as conn:
-        config = alembic_config(db.url, "data")
-        config.attributes["connection"] = conn
-        command.upgrade(config, revision)
-    with db.key_engine.begin() as conn:
+def upgrade(db: Database, revision: str = "heads", keys: KeyRing | None = None) -> None:
+    """The key store first, then the data database: a data step may move keys into the key store (0027: orders'
+    document keys), on the key store's connection and with ``keys``' master keys. With a key store of its own,
+    its transaction commits before the data's: a key moved without its data protects nothing, and the step
+    does not move it twice."""
+    with db.engine.begin() as conn, _key_connection(db, conn) as key_conn:
         config = alembic_config(str(db.key_engine.url.render_as_string(hide_password=False)), "keys")
-        config.attributes["connection"] = conn
+        config.attributes["connection"] = key_conn
         command.upgrade(config, revision)
+        config = alembic_config(db.url, "data")
+        config.attributes.update(connection=conn, key_connection=key_conn,
+                                 master_keys=(keys.master, *keys.previous) if keys else ())
+        command.upgrade(config, revision)
+
+
+@contextmanager
+def _key_connection(db: Database, data_connection: Connection) -> Iterator[Connection]:
+    if db.key_engine is db.engine:
+        yield data_connection
+    else:
+        with db.key_engine.begin() as conn:
+            yield conn
 
 
 def behind(db: Database) -> list[str]:

@@ -9,8 +9,15 @@ import typer
 from kluis import wiring
 from kluis.access import service
 from kluis.audit.service import append
+from kluis.breaches import service as breaches
 from kluis.kit.cli import domain_errors, out, progress
 from kluis.kit.secrets import new_secret
+from kluis.orders import service as orders
+from kluis.staff import service as staff
+from kluis.vault import resealing
+
+# Every column of the data database that the master key seals itself (keys live in the key store).
+SEALED = (*staff.SEALED, *breaches.SEALED, *orders.SEALED)
 
 app = typer.Typer(help="Service API keys (bound to purposes) and master-key rotation.", no_args_is_help=True)
 
@@ -58,18 +65,21 @@ def revoke(prefix: str) -> None:
 @app.command("rotate")
 @domain_errors
 def rotate(batch: Annotated[int, typer.Option(min=1, max=100_000)] = 1000) -> None:
-    """Re-wrap every person key under the current KLUIS_MASTER_KEY (old keys in KLUIS_PREVIOUS_MASTER_KEYS).
-
-    Records are not re-encrypted. Each batch commits, so a stopped rotation resumes where it was.
+    """Put everything the master key protects under the current KLUIS_MASTER_KEY (old keys in
+    KLUIS_PREVIOUS_MASTER_KEYS): person keys and object keys (an order's document key) are re-wrapped in the key
+    store; values sealed by the master key itself (staff e-mail addresses and TOTP seeds, breach and order texts)
+    are sealed anew. Records are not re-encrypted. Each batch commits, so a stopped rotation resumes where it was.
     """
     kluis = wiring.for_cli()
-    todo = kluis.keystore.outdated()
-    with progress("re-wrapping person keys", todo) as step:
-        done = kluis.keystore.rotate(batch=batch, on_batch=step)
+    with progress("re-wrapping keys", kluis.keystore.outdated()) as step:
+        rewrapped = kluis.keystore.rotate(batch=batch, on_batch=step)
+    with progress("sealing values anew", resealing.count(kluis.db, SEALED)) as step:
+        resealed = resealing.reseal(kluis.db, kluis.keys, SEALED, batch=batch, on_batch=step)
     with kluis.db.transaction() as session:
         append(session, kluis.clock, actor="cli", action="keys.rotated", object_type="master_key",
-               object_ids=[kluis.keys.master_id], details={"rewrapped": done})
-    out.print(f"{done} person keys now wrapped by master key {kluis.keys.master_id}")
+               object_ids=[kluis.keys.master_id], details={"rewrapped": rewrapped, "resealed": resealed})
+    out.print(f"{rewrapped} keys re-wrapped and {resealed} sealed values sealed anew: all now under master key "
+              f"{kluis.keys.master_id}; a previous master key may be dropped", highlight=False)
 
 
 @app.command("new-secret")

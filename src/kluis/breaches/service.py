@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
 from kluis.staff import service as staff_service
+from kluis.vault.resealing import SealedColumn
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -58,6 +60,20 @@ def reference(breach_id: uuid.UUID) -> str:
     return f"BR-{text[:4]}-{text[4:]}"
 
 
+def _context(row_id: uuid.UUID, field: str) -> bytes:
+    return b"breach|" + row_id.bytes + b"|" + field.encode()
+
+
+def _field_context(field: str, row_id: uuid.UUID) -> bytes:
+    return _context(row_id, field)
+
+
+# What the master key seals here (each bound to its row and field), sealed anew when it rotates.
+SEALED = tuple(SealedColumn(column, partial(_field_context, column.key))
+               for column in (Breach.texts, Breach.risk_reason, BreachFiling.late_reason, BreachFiling.changes,
+                              BreachFiling.form))
+
+
 @dataclass
 class Breaches:
     session: Session
@@ -67,12 +83,12 @@ class Breaches:
     # --- sealing: free text is bound to its breach and field -----------------------------------
 
     def _seal(self, breach_id: uuid.UUID, field: str, text: str) -> bytes:
-        return self.kluis.keys.seal_secret(b"breach|" + breach_id.bytes + b"|" + field.encode(), text.encode())
+        return self.kluis.keys.seal_secret(_context(breach_id, field), text.encode())
 
     def _open(self, breach_id: uuid.UUID, field: str, sealed: bytes | None) -> str:
         if sealed is None:
             return ""
-        return self.kluis.keys.open_secret(b"breach|" + breach_id.bytes + b"|" + field.encode(), sealed).decode()
+        return self.kluis.keys.open_secret(_context(breach_id, field), sealed).decode()
 
     def texts(self, breach: Breach) -> dict[str, str]:
         """The incident's free texts, opened to be shown to staff who handle it."""

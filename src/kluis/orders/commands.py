@@ -134,6 +134,18 @@ def reject(order: str, who: As, reasons: Annotated[str, typer.Option(help="Why (
     _decide(order, who, reasons, False)
 
 
+@app.command("delete")
+@domain_errors
+def delete(order: str, who: As) -> None:
+    """Delete an order (DPO): its document's key is destroyed, so no copy of the document opens again."""
+    kluis = wiring.for_cli()
+    with kluis.db.transaction() as session:
+        actor, is_dpo = _staff(session, kluis, who, Permission.ORDERS_RECORD)
+        kept = Orders(session, kluis, actor).delete(_uuid(order, "order"), is_dpo)
+    out.print(f"order {order} deleted; its document's key destroyed"
+              + ("; the order stays as the disclosure log's reference" if kept else ""), highlight=False)
+
+
 @app.command("download")
 @domain_errors
 def download(token: Annotated[str, typer.Argument(help="The link's last part, as shown once; give it after -- "

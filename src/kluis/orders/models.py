@@ -1,5 +1,6 @@
 """Tables of authority orders. Free text that may name people (a contact, an answer, a decision's reasons) and
-the order's document are kept as ciphertext; the rest is ids, dates, the authority and the order's legal basis."""
+the order's document are kept as ciphertext (the document's key lives in the key store); the rest is ids, dates,
+the authority and the order's legal basis."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class AuthorityOrder(Base):
     order_date: Mapped[date] = mapped_column(Date)
     defer_until: Mapped[date | None] = mapped_column(Date)  # the person is told from this day (Amsterdam)
     categories: Mapped[list[str]] = mapped_column(JSON)
-    document_key: Mapped[bytes] = mapped_column(LargeBinary)  # the document's key, wrapped by the master key
+    # Sealed by the order's object key in the key store; empty once the order was deleted (kept as proof).
     document_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     document_sha256: Mapped[str] = mapped_column(String(64))
     document_size: Mapped[int] = mapped_column(Integer)

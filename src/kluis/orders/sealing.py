@@ -1,9 +1,11 @@
 """Encryption of what an order brings and produces (AES-256-GCM, ``cryptography``).
 
-- The order's document: a random key per order seals it (associated data: the order id); the key is kept wrapped
-  by the master key, as person keys are, and rotates with it. The document belongs to no one person, so no
-  person's key can hold it; it is kept as long as the order is.
-- Free text (an answer to an informal request, a decision's reasons) is sealed by the master key, bound to its row.
+- The order's document: a random key per order seals it (associated data: the order id). The key is an object
+  key in the key store (kind ``order-document``, under the order's id), apart from the data, wrapped by the
+  master key and re-wrapped when it rotates; destroying it (the order deleted) shreds the document. The document
+  belongs to no one person, so no person's key can hold it.
+- Free text (an answer to an informal request, a decision's reasons) is sealed by the master key, bound to its row,
+  and sealed anew when the master key rotates (``SEALED`` in ``service``).
 - An export: a random 256-bit key per export seals the ZIP (associated data: the export id). The key is put in
   the download link, shown once, and stored nowhere: the database holds only ciphertext it cannot open.
 """
@@ -20,6 +22,7 @@ from kluis.vault.crypto import KeyRing, Unreadable
 
 FORMAT = b"\x01"
 NONCE = 12
+DOCUMENT_KEY = "order-document"  # the kind of the document's object key in the key store
 
 
 def _seal(key: bytes, aad: bytes, plaintext: bytes) -> bytes:
@@ -36,24 +39,24 @@ def _open(key: bytes, aad: bytes, sealed: bytes, what: str) -> bytes:
         raise Unreadable(f"the {what} does not open: altered, moved, or the wrong key") from exc
 
 
-def seal_document(keys: KeyRing, order_id: uuid.UUID, pdf: bytes) -> tuple[bytes, bytes]:
-    """(wrapped key, ciphertext) of the order's document."""
-    key = AESGCM.generate_key(bit_length=256)
-    wrapped = keys.seal_secret(b"order-document-key|" + order_id.bytes, key)
-    return wrapped, _seal(key, b"kluis/order-document/v1|" + order_id.bytes, pdf)
+def seal_document(key: bytes, order_id: uuid.UUID, pdf: bytes) -> bytes:
+    return _seal(key, b"kluis/order-document/v1|" + order_id.bytes, pdf)
 
 
-def open_document(keys: KeyRing, order_id: uuid.UUID, wrapped: bytes, sealed: bytes) -> bytes:
-    key = keys.open_secret(b"order-document-key|" + order_id.bytes, wrapped)
+def open_document(key: bytes, order_id: uuid.UUID, sealed: bytes) -> bytes:
     return _open(key, b"kluis/order-document/v1|" + order_id.bytes, sealed, "order document")
 
 
+def text_context(kind: str, row_id: uuid.UUID) -> bytes:
+    return f"order-{kind}|".encode() + row_id.bytes
+
+
 def seal_text(keys: KeyRing, kind: str, row_id: uuid.UUID, text: str) -> bytes:
-    return keys.seal_secret(f"order-{kind}|".encode() + row_id.bytes, text.encode())
+    return keys.seal_secret(text_context(kind, row_id), text.encode())
 
 
 def open_text(keys: KeyRing, kind: str, row_id: uuid.UUID, sealed: bytes) -> str:
-    return keys.open_secret(f"order-{kind}|".encode() + row_id.bytes, sealed).decode()
+    return keys.open_secret(text_context(kind, row_id), sealed).decode()
 
 
 def seal_export(export_id: uuid.UUID, zipped: bytes) -> tuple[bytes, bytes]:

@@ -1,5 +1,6 @@
 """Authority orders (R-SHR-3) as use cases: refuse an informal request, record an order with its document,
-decide it with four eyes, produce its export and log the disclosure, download and expire exports.
+decide it with four eyes, produce its export and log the disclosure, download and expire exports, delete an order
+(its document shredded).
 
 Services never commit; the request or command boundary does. Every change writes one audit event with ids,
 counts and codes only. Bad input raises a typed error before anything is written.
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kluis import jobs
@@ -29,11 +30,24 @@ from kluis.orders.models import AuthorityOrder, AuthorityOrderPerson, AuthorityR
 from kluis.orders.rules import OrderFacts, OrderState
 from kluis.policy.schemas import Recipient, RecipientKind
 from kluis.vault.crypto import Unreadable
+from kluis.vault.resealing import SealedColumn
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
 MAX_ANSWER = 2000
+# What the master key seals here, sealed anew when it rotates (the document's key is an object key: it rotates
+# with the key store).
+SEALED = (SealedColumn(AuthorityRefusal.answer_ciphertext, lambda row_id: sealing.text_context("answer", row_id)),
+          SealedColumn(AuthorityOrder.reasons_ciphertext, lambda row_id: sealing.text_context("reasons", row_id)))
+
+
+class DocumentGone(DomainError):
+    """The order's document was shredded when the order was deleted."""
+
+    def __init__(self) -> None:
+        super().__init__("This order's document was destroyed when the order was deleted.",
+                         code="document_destroyed", status=410)
 
 
 class ExportGone(DomainError):
@@ -107,11 +121,12 @@ class Orders:
             raise Invalid("the order was not recorded", code="order_invalid", problems=problems)
         assert facts.order_date is not None and party is not None
         order_id = new_id()
-        wrapped, sealed = sealing.seal_document(self.kluis.keys, order_id, document)
+        key = self.kluis.keystore.create_object_key(self.session, sealing.DOCUMENT_KEY, order_id, self._now())
         order = AuthorityOrder(
             id=order_id, state=OrderState.RECORDED, party=party, legal_basis=facts.legal_basis.strip(),
             reference=facts.reference.strip(), order_date=facts.order_date, defer_until=facts.defer_until,
-            categories=sorted(set(facts.categories)), document_key=wrapped, document_ciphertext=sealed,
+            categories=sorted(set(facts.categories)),
+            document_ciphertext=sealing.seal_document(key, order_id, document),
             document_sha256=hashlib.sha256(document).hexdigest(), document_size=len(document),
             recorded_by=self.actor, recorded_at=self._now())
         self.session.add(order)
@@ -141,9 +156,32 @@ class Orders:
     def document(self, order_id: uuid.UUID) -> tuple[AuthorityOrder, bytes]:
         """The order's PDF, decrypted; each read is audited."""
         order = self.get(order_id)
-        pdf = sealing.open_document(self.kluis.keys, order.id, order.document_key, order.document_ciphertext)
+        key = self.kluis.keystore.object_key(self.session, sealing.DOCUMENT_KEY, order.id)
+        if key is None or not order.document_ciphertext:
+            raise DocumentGone()
+        pdf = sealing.open_document(key, order.id, order.document_ciphertext)
         self._audit("order.document_read", [order.id])
         return order, pdf
+
+    def delete(self, order_id: uuid.UUID, by_dpo: bool) -> bool:
+        """A DPO deletes an order: its document's key is destroyed in the key store (logged in the erasure log), so
+        the document can never be read again, from this database or any backup of it. An order that disclosed
+        data stays as the disclosure log's reference, without its document; any other goes with its people
+        and exports. Whether the row stayed."""
+        if not by_dpo:
+            raise NotAllowed("only a DPO may delete an order", code="dpo_required")
+        order = self.get(order_id, lock=True)
+        self.kluis.keystore.destroy(self.session, [order.id], reason="order")
+        kept = order.disclosed_at is not None
+        if kept:
+            order.document_ciphertext = b""
+        else:
+            self.session.execute(delete(AuthorityOrderPerson).where(AuthorityOrderPerson.order_id == order.id))
+            self.session.execute(delete(OrderExport).where(OrderExport.order_id == order.id))
+            self.session.delete(order)
+        self.session.flush()
+        self._audit("order.deleted", [order.id], kept_as_proof=kept)
+        return kept
 
     def reasons_of(self, order: AuthorityOrder) -> str | None:
         if order.reasons_ciphertext is None:

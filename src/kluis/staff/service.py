@@ -28,6 +28,7 @@ from kluis.kit.ids import new_id
 from kluis.staff import rules
 from kluis.staff.models import StaffAccount, StaffSession
 from kluis.vault.crypto import KeyRing
+from kluis.vault.resealing import SealedColumn
 
 ISSUER = "Kluis benVitaal"
 CLI = "cli"
@@ -100,6 +101,11 @@ def _email_context(staff_id: uuid.UUID) -> bytes:
 
 def _totp_context(staff_id: uuid.UUID) -> bytes:
     return b"staff-totp|" + staff_id.bytes
+
+
+# What the master key seals here, sealed anew when it rotates.
+SEALED = (SealedColumn(StaffAccount.email_ciphertext, _email_context),
+          SealedColumn(StaffAccount.totp_secret_ciphertext, _totp_context))
 
 
 def email_of(keys: KeyRing, account: StaffAccount) -> str:

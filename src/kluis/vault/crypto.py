@@ -38,7 +38,8 @@ def key_id(key: bytes) -> str:
 
 @dataclass(frozen=True)
 class KeyRing:
-    """The secrets Kluis runs on. Previous master keys are kept only to re-wrap (rotate) person keys."""
+    """The secrets Kluis runs on. Previous master keys are kept only to open what they wrapped or sealed until
+    ``kluis access rotate`` has put it under the current master key."""
 
     master: bytes
     previous: tuple[bytes, ...]
@@ -54,7 +55,7 @@ class KeyRing:
             if key_id(key) == kek_id:
                 return key
         raise ConfigurationError(
-            f"person key is wrapped by master key {kek_id}, which is not configured "
+            f"a key is wrapped by master key {kek_id}, which is not configured "
             "(set it in KLUIS_PREVIOUS_MASTER_KEYS and run `kluis access rotate`)")
 
     def wrap(self, person_id: UUID, dek: bytes) -> bytes:
@@ -73,17 +74,39 @@ class KeyRing:
         msg = b"\x1f".join((kind.encode(), scope.encode(), normalised.encode()))
         return hmac.new(self.index, msg, hashlib.sha256).digest()
 
+    def wrap_key(self, kind: str, owner_id: UUID, key: bytes) -> bytes:
+        """Wrap a key that belongs to no person (an order's document key), bound to its kind and owner's id."""
+        nonce = os.urandom(NONCE)
+        return FORMAT + nonce + AESGCM(self.master).encrypt(nonce, key, _key_aad(kind, owner_id))
+
+    def unwrap_key(self, kind: str, owner_id: UUID, wrapped: bytes, kek_id: str) -> bytes:
+        try:
+            return AESGCM(self.kek(kek_id)).decrypt(wrapped[1:1 + NONCE], wrapped[1 + NONCE:],
+                                                    _key_aad(kind, owner_id))
+        except InvalidTag as exc:
+            raise Unreadable(f"{kind} key does not open with the configured master key") from exc
+
     def seal_secret(self, context: bytes, plaintext: bytes) -> bytes:
         """Encrypt a small secret that belongs to no person (a staff e-mail, a TOTP seed)."""
         nonce = os.urandom(NONCE)
         return FORMAT + nonce + AESGCM(self.master).encrypt(nonce, plaintext, b"kluis/secret|" + context)
 
     def open_secret(self, context: bytes, sealed: bytes) -> bytes:
+        """The secret, opened by the current master key or, until rotation has re-sealed it, a previous one."""
+        for key in (self.master, *self.previous):
+            try:
+                return AESGCM(key).decrypt(sealed[1:1 + NONCE], sealed[1 + NONCE:], b"kluis/secret|" + context)
+            except InvalidTag:
+                continue
+        raise Unreadable("sealed value does not open with the configured master keys")
+
+    def reseal_secret(self, context: bytes, sealed: bytes) -> bytes | None:
+        """The secret sealed anew by the current master key; None when it is under the current key already."""
         try:
-            return AESGCM(self.master).decrypt(sealed[1:1 + NONCE], sealed[1 + NONCE:],
-                                               b"kluis/secret|" + context)
-        except InvalidTag as exc:
-            raise Unreadable("sealed value does not open with the configured master key") from exc
+            AESGCM(self.master).decrypt(sealed[1:1 + NONCE], sealed[1 + NONCE:], b"kluis/secret|" + context)
+            return None
+        except InvalidTag:
+            return self.seal_secret(context, self.open_secret(context, sealed))
 
 
 def new_data_key() -> bytes:
@@ -92,6 +115,10 @@ def new_data_key() -> bytes:
 
 def _dek_aad(person_id: UUID) -> bytes:
     return b"kluis/dek/v1|" + person_id.bytes
+
+
+def _key_aad(kind: str, owner_id: UUID) -> bytes:
+    return b"kluis/key/v1|" + kind.encode() + b"|" + owner_id.bytes
 
 
 def _record_aad(person_id: UUID, record_id: UUID, category: str) -> bytes:

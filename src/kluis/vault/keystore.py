@@ -1,4 +1,5 @@
-"""The key store: wrapped person keys, kept apart from the data (docs/adr/0001-key-store.md), and the erasure log
+"""The key store: wrapped person keys and the keys of things that are no person's (object keys: an order's
+document), kept apart from the data (docs/adr/0001-key-store.md), and the erasure log
 (docs/adr/0010-erasure-log.md): every key it destroys or replaces, and every change to the suppression list, is
 logged in the same key-store transaction."""
 
@@ -8,9 +9,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Column, Row, Table, bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from kluis.db import Database, among
@@ -18,7 +20,7 @@ from kluis.kit.clock import Clock
 from kluis.vault import erasure_log
 from kluis.vault.crypto import KeyRing, new_data_key
 from kluis.vault.erasure_log import Entry
-from kluis.vault.models import PersonKey
+from kluis.vault.models import ObjectKey, PersonKey
 
 _keys_table = PersonKey.__table__
 # Built once: every erasure and access package reads a key, and building the statement costs more than running it.
@@ -72,6 +74,23 @@ class KeyStore:
             known.update(found)
         return found
 
+    def create_object_key(self, data_session: Session, kind: str, owner_id: UUID, now: datetime) -> bytes:
+        """A fresh key for a thing that is no person's (``kind``: what it is, e.g. ``order-document``), stored
+        under that thing's id, wrapped by the current master key."""
+        key = new_data_key()
+        with self._session(data_session) as session:
+            session.execute(ObjectKey.__table__.insert(), [{
+                "id": owner_id, "kind": kind, "wrapped": self._keys.wrap_key(kind, owner_id, key),
+                "kek_id": self._keys.master_id, "created_at": now}])
+        return key
+
+    def object_key(self, data_session: Session, kind: str, owner_id: UUID) -> bytes | None:
+        """The thing's key, unwrapped; None once it was destroyed (shredded)."""
+        with self._session(data_session) as session:
+            row = session.execute(select(ObjectKey.wrapped, ObjectKey.kek_id).where(
+                ObjectKey.id == owner_id, ObjectKey.kind == kind)).one_or_none()
+        return None if row is None else self._keys.unwrap_key(kind, owner_id, row.wrapped, row.kek_id)
+
     @property
     def shared(self) -> bool:
         """Whether the key store is in the data database, so a key can be read together with data."""
@@ -106,14 +125,17 @@ class KeyStore:
 
     def destroy(self, data_session: Session, key_ids: Iterable[UUID], *, reason: str,
                 job_id: UUID | None = None) -> int:
-        """Crypto-shredding (R-VLT-5): the keys go, each logged in the same key-store transaction, so a restored
-        backup can be brought back in line (``reason``: why; ``job_id``: the erasure job, if one). How many went."""
+        """Crypto-shredding (R-VLT-5): the keys go (person keys and object keys alike, by their id), each logged in
+        the same key-store transaction, so a restored backup can be brought back in line (``reason``: why;
+        ``job_id``: the erasure job, if one). How many went."""
         ids = list(key_ids)
         self._forget(data_session, ids)
         with self._session(data_session) as session:
-            keys = PersonKey.__table__
-            gone = sorted(session.scalars(delete(keys).where(among(session, keys.c.person_id, ids))
-                                          .returning(keys.c.person_id)))
+            keys, objects = PersonKey.__table__, ObjectKey.__table__
+            gone = sorted([*session.scalars(delete(keys).where(among(session, keys.c.person_id, ids))
+                                            .returning(keys.c.person_id)),
+                           *session.scalars(delete(objects).where(among(session, objects.c.id, ids))
+                                            .returning(objects.c.id))])
             now = self._clock.now()
             erasure_log.write(session, [Entry(at=now, action=erasure_log.KEY_DESTROYED, reason=reason, key_id=key_id,
                                               job_id=job_id) for key_id in gone], self._log_copy)
@@ -157,6 +179,8 @@ class KeyStore:
             return 0
         with self._session(data_session) as session:
             made = session.scalar(select(PersonKey.created_at).where(PersonKey.person_id == entry.key_id))
+            if made is None:
+                made = session.scalar(select(ObjectKey.created_at).where(ObjectKey.id == entry.key_id))
         if made is None:
             return 0
         if entry.action == erasure_log.KEY_DESTROYED:
@@ -181,23 +205,32 @@ class KeyStore:
             erasure_log.write(session, entries, None)
 
     def outdated(self) -> int:
+        """How many keys (person and object keys) are not yet wrapped by the current master key."""
+        current = self._keys.master_id
         with self._db.key_sessions() as session:
-            return int(session.scalar(select(func.count()).select_from(PersonKey)
-                                      .where(PersonKey.kek_id != self._keys.master_id)) or 0)
+            return sum(int(session.scalar(select(func.count()).select_from(table).where(table.c.kek_id != current))
+                           or 0) for table in (_keys_table, ObjectKey.__table__))
 
     def rotate(self, batch: int = 1000, on_batch: Callable[[int], None] | None = None) -> int:
-        """Re-wrap every person key not yet under the current master key. Each batch commits on its
-        own, so a stopped rotation resumes where it was: finished keys no longer match the query."""
+        """Re-wrap every person key and object key not yet under the current master key. Each batch commits on
+        its own, so a stopped rotation resumes where it was: finished keys no longer match the query."""
+        keys = self._keys
+        people = self._rotate(_keys_table, _keys_table.c.person_id, batch, on_batch,
+                              lambda row: keys.wrap(row.person_id, keys.unwrap(row.person_id, row.wrapped, row.kek_id)))
+        objects = ObjectKey.__table__
+        return people + self._rotate(objects, objects.c.id, batch, on_batch, lambda row: keys.wrap_key(
+            row.kind, row.id, keys.unwrap_key(row.kind, row.id, row.wrapped, row.kek_id)))
+
+    def _rotate(self, table: Table, key: Column[UUID], batch: int, on_batch: Callable[[int], None] | None,
+                rewrap: Callable[[Row[Any]], bytes]) -> int:
         current, done = self._keys.master_id, 0
         while True:
             with self._db.key_transaction() as session:
-                rows = session.execute(select(PersonKey.person_id, PersonKey.wrapped, PersonKey.kek_id)
-                                       .where(PersonKey.kek_id != current)
-                                       .order_by(PersonKey.person_id).limit(batch)).all()
-                for pid, wrapped, kek_id in rows:
-                    dek = self._keys.unwrap(pid, wrapped, kek_id)
-                    session.execute(update(PersonKey).where(PersonKey.person_id == pid)
-                                    .values(wrapped=self._keys.wrap(pid, dek), kek_id=current))
+                rows = session.execute(select(table).where(table.c.kek_id != current)
+                                       .order_by(key).limit(batch)).all()
+                for row in rows:
+                    session.execute(update(table).where(key == row._mapping[key.name])
+                                    .values(wrapped=rewrap(row), kek_id=current))
             done += len(rows)
             if on_batch and rows:
                 on_batch(len(rows))

@@ -95,6 +95,19 @@ class PersonKey(KeyBase):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ObjectKey(KeyBase):
+    """The key of a thing that is no person's (an order's document), wrapped by a master key and bound to its
+    kind and id; kept here, apart from the data it opens, so destroying it shreds that data (R-VLT-5)."""
+
+    __tablename__ = "object_key"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    kek_id: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ErasureLogEntry(KeyBase):
     """One erasure fact a restored backup would undo (docs/adr/0010-erasure-log.md): a key destroyed or replaced,
     an address's digest put on or taken off the suppression list. Ids and keyed digests only; never deleted.

@@ -85,7 +85,7 @@ def test_r_vlt_1_keys_rotate_command_is_idempotent_and_audited(cli_kluis):
     result = runner.invoke(app, ["seed", "--subjects", "12"])
     assert result.exit_code == 0, result.output
     rotated = runner.invoke(app, ["keys", "rotate"])  # every key is already under the current master key
-    assert rotated.exit_code == 0 and "0 person keys now wrapped" in rotated.output
+    assert rotated.exit_code == 0 and "0 keys re-wrapped and 0 sealed values" in rotated.output
     with cli_kluis.db.sessions() as session:
         assert session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq.desc())).first() == "keys.rotated"
     assert sealed_log(cli_kluis).ok
