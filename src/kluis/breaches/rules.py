@@ -66,10 +66,17 @@ def time_left(deadline_at: datetime, now: datetime) -> timedelta:
 
 def countdown(deadline_at: datetime, now: datetime) -> str:
     """Hours and minutes to the deadline, or how long ago it passed."""
+    hours, minutes, passed = countdown_parts(deadline_at, now)
+    text = f"{hours} h {minutes:02d} min"
+    return f"passed {text} ago" if passed else f"{text} left"
+
+
+def countdown_parts(deadline_at: datetime, now: datetime) -> tuple[int, int, bool]:
+    """Whole hours and minutes between now and the deadline, and whether it has passed (the console words them
+    in the staff member's language)."""
     left = time_left(deadline_at, now)
     minutes = int(abs(left).total_seconds() // 60)
-    text = f"{minutes // 60} h {minutes % 60:02d} min"
-    return f"{text} left" if left >= timedelta(0) else f"passed {text} ago"
+    return minutes // 60, minutes % 60, left < timedelta(0)
 
 
 def due_reminder(deadline_at: datetime, now: datetime, sent: Iterable[str]) -> Reminder | None:

@@ -16,6 +16,7 @@ from kluis.complaints.rules import is_overdue, may_read, short_reference
 from kluis.complaints.service import HANDLER_ROLES, Complaints
 from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import NotFound
+from kluis.kit.i18n import gettext as _
 from kluis.staff import service as staff_service
 from kluis.staff.rules import Permission
 from kluis.web import console
@@ -39,7 +40,7 @@ def queue(request: Request, closed: bool = False) -> Response:
         counts = repository.counts(session, kluis.clock.now())
         items = repository.listing(session, closed) if staff.may(Permission.COMPLAINTS_LIST) else None
     now = kluis.clock.now()
-    return console.page(request, "complaints/console_list.html", "Complaints", staff, active="complaints",
+    return console.page(request, "complaints/console_list.html", _("Complaints"), staff, active="complaints",
                         counts=counts, items=[(c, is_overdue(c.deadline_at, now, c.state)) for c in items or []],
                         listed=items is not None, closed=closed, reference=short_reference)
 
@@ -48,7 +49,7 @@ def queue(request: Request, closed: bool = False) -> Response:
 def new_form(request: Request) -> Response:
     with kluis_of(request).db.sessions() as session:
         staff = console.require(request, session, Permission.COMPLAINTS_LIST)
-    return console.page(request, "complaints/console_new.html", "Register a complaint", staff, active="complaints")
+    return console.page(request, "complaints/console_new.html", _("Register a complaint"), staff, active="complaints")
 
 
 @router.post("")
@@ -61,8 +62,9 @@ def register(request: Request, csrf: console.Csrf, text: Text, received_on: Anno
     with kluis.db.transaction() as session:
         staff = console.require_form(request, session, Permission.COMPLAINTS_LIST, csrf)
         made = Complaints(session, kluis, staff.actor).register_by_staff(
-            text, amsterdam_wall_time(datetime.combine(received_on, received_time), "The complaint was not recorded.",
-                                     "received_at_invalid", "received_time"), reference, lang=lang,
+            text, amsterdam_wall_time(datetime.combine(received_on, received_time),
+                                      _("The complaint was not recorded."), "received_at_invalid", "received_time"),
+            reference, lang=lang,
             person_id=_optional(person_id, "person"), request_id=_optional(request_id, "request"),
             breach_ref=breach_ref)
     return RedirectResponse(f"/console/complaints/{made.id}", status_code=303)
@@ -82,7 +84,8 @@ def detail(request: Request, complaint_id: str) -> Response:
         handlers = ([(a.id, a.role, staff_service.email_of(kluis.keys, a)) for a in staff_service.list_staff(session)
                      if a.role in HANDLER_ROLES and staff_service.status_of(a, kluis.clock.now()) != "disabled"]
                     if staff.may(Permission.COMPLAINTS_READ) else [])
-    return console.page(request, "complaints/console_detail.html", "Complaint", staff, active="complaints", item=item,
+    return console.page(request, "complaints/console_detail.html", _("Complaint"), staff, active="complaints",
+                        item=item,
                         reference=short_reference(item.id), readable=readable, letters=letters, handlers=handlers,
                         overdue=is_overdue(item.deadline_at, kluis.clock.now(), item.state))
 
@@ -114,7 +117,7 @@ def write(request: Request, complaint_id: str, action: str, csrf: console.Csrf, 
     """A note (kept with the correspondence) or the written answer (mailed to the person; closes it)."""
     kluis = kluis_of(request)
     if action not in ("note", "answer"):
-        raise NotFound("There is no such page in the console.", code="action_unknown")
+        raise NotFound(_("There is no such page in the console."), code="action_unknown")
     with kluis.db.transaction() as session:
         staff = console.require_form(request, session, Permission.COMPLAINTS_LIST, csrf)
         complaints = Complaints(session, kluis, staff.actor)
