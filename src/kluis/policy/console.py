@@ -21,7 +21,7 @@ from kluis.policy.loader import parse_policy
 from kluis.policy.publish import publish
 from kluis.policy.records_export import FORMATS, MEDIA_TYPES, export
 from kluis.policy.render import moment_text
-from kluis.policy.schemas import LANGS
+from kluis.policy.schemas import LANGS, Lang
 from kluis.policy.service import list_versions, records_of_processing
 from kluis.policy.timeline import Version
 from kluis.staff.rules import Permission
@@ -100,7 +100,7 @@ def publish_version(request: Request, csrf: Annotated[str, Form(max_length=128)]
 
 def _item(version: Version, found: list[Version], now: datetime) -> dict[str, Any]:
     """One version as the page shows it, in the page's language (the policy's own texts come in NL and EN)."""
-    lang = "nl" if i18n.language() == "nl" else "en"
+    lang: Lang = "nl" if i18n.language() == "nl" else "en"
     before = next((v.policy for v in found if v.seq == version.previous), None)
     changes = [{"text": describe(c, before, version.policy, lang), "material": c.material}
                for c in diff(before, version.policy)] if before is not None and version.policy is not None else []
