@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from kluis.kit.clock import AMSTERDAM, as_utc, past_instant
 from kluis.kit.errors import Invalid
+from kluis.kit.i18n import N_
 from kluis.staff.rules import Permission, may
 
 REMINDER_DAYS = (7, 2)  # before the deadline, to the handler and the DPOs
@@ -62,7 +63,7 @@ def check_text(text: str, what: str = "the complaint") -> str:
 
 def check_lang(lang: str) -> str:
     if lang not in ("nl", "en"):
-        raise Invalid("language is nl or en", code="lang_unknown")
+        raise Invalid(N_("language is nl or en"), code="lang_unknown")
     return lang
 
 

@@ -38,10 +38,28 @@ DATE_PATTERNS = {"en": "yyyy-MM-dd", "nl": "d MMM yyyy"}
 _language: ContextVar[str] = ContextVar("kluis_language", default=FALLBACK)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the name gettext tools look for
+class Message(str):
+    """An English message that remembers its catalog text and values, so that a page can say it in another
+    language (``translate``) while the API and the CLI keep the English."""
+
+    template: str
+    params: dict[str, object]
+
+
+def N_(message: str, **params: object) -> str:  # noqa: N802 - the name gettext tools look for
     """Mark a message for the catalogs without translating it here: it is translated where it is shown (an error
-    raised in a service keeps its English text for the API; the console page translates it)."""
-    return message
+    raised in a service keeps its English text for the API; the console page translates it). Values go in as
+    ``%(name)s`` placeholders, so the catalog holds one text for every value."""
+    made = Message(message % params if params else message)
+    made.template, made.params = message, params
+    return made
+
+
+def translate(message: str) -> str:
+    """A message (marked with ``N_`` where it was made, or a plain catalog text) in the current language."""
+    if isinstance(message, Message) and message.params:
+        return gettext(message.template) % message.params
+    return gettext(str(message))
 
 
 @cache

@@ -236,9 +236,9 @@ def error_page(request: Request, status: int, message: str, look_up_staff: bool 
     if look_up_staff:
         with kluis_of(request).db.sessions() as session:
             staff = signed_in(request, session)
-    shown = [Problem(p.path, p.code, _(p.message)) for p in problems]
+    shown = [Problem(p.path, p.code, i18n.translate(p.message)) for p in problems]
     return page(request, "staff/error.html", _(TITLES.get(status, N_("Something went wrong"))), staff, status,
-                message=_(message), problems=shown)
+                message=i18n.translate(message), problems=shown)
 
 
 def back_to(next_page: str) -> str:

@@ -133,3 +133,17 @@ def test_r_gate_2_dates_on_console_pages_follow_the_language(client, kluis, add_
     assert "25 nov 2026 13:00:00 CET" in client.get(f"/console/people/{pid}", headers=DUTCH).text
     assert "2026-11-25 13:00:00 CET" in client.get(f"/console/people/{pid}").text
     assert set(LANGUAGES) == {"nl", "en"}
+
+
+def test_r_gate_2_a_service_refusal_is_shown_in_dutch_and_stays_english_for_the_api(client, add_member, sign_in,
+                                                                                   csrf_of):
+    """A domain error marked for the catalogs: the console page says it in Dutch; the error object, which the
+    API and the CLI render, keeps its English text."""
+    sign_in(add_member("dpo"))
+    form = {"csrf": csrf_of(client.get("/console/complaints/new")), "text": "De app toonde andermans gegevens.",
+            "received_on": "2026-11-24", "received_time": "10:00", "reference": "   ", "lang": "nl"}
+    dutch = client.post("/console/complaints", data=form, headers=DUTCH, follow_redirects=False)
+    assert dutch.status_code == 422 and "geef het kenmerk van de e-mail, het telefoongesprek of de brief" in dutch.text
+    english = client.post("/console/complaints", data=form, follow_redirects=False)
+    assert english.status_code == 422 and "give the reference of the mail, call or letter" in english.text
+    assert "Geen klachten." in client.get("/console/complaints", headers=DUTCH).text  # nothing was written
