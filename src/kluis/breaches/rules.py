@@ -149,7 +149,14 @@ def check_decision(risk: str, reason: str) -> list[Problem]:
 
 
 def _known(path: str, given: Sequence[str], known: set[str], what: str, code: str) -> list[Problem]:
+    """Ids the policy must know: categories or data subject types (``what``)."""
+    categories = what == "category"
     if not given:
-        return [Problem(path, f"{path}_required", f"name at least one {what} of the policy")]
-    return [Problem(path, code, f"unknown {what} {value!r} (one of: {', '.join(sorted(known))})")
+        return [Problem(path, f"{path}_required", N_("name at least one category of the policy") if categories
+                        else N_("name at least one data subject type of the policy"))]
+    choices = ", ".join(sorted(known))
+    return [Problem(path, code, N_("unknown category %(value)s (one of: %(choices)s)", value=repr(value),
+                                   choices=choices) if categories
+                    else N_("unknown data subject type %(value)s (one of: %(choices)s)", value=repr(value),
+                            choices=choices))
             for value in given if value not in known]

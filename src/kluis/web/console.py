@@ -218,7 +218,9 @@ def page(request: Request, name: str, title: str, staff: SignedIn | None = None,
     """The template ``name`` in the console's frame, in the request's language: the navigation shows what
     ``staff`` may open; the language switch comes back to this address."""
     kluis = kluis_of(request)
-    here = request.url.path + (f"?{request.url.query}" if request.url.query and request.method == "GET" else "")
+    # The switch reloads this address; the answer to a posted form has none to reload (it would post again).
+    here = (request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            if request.method == "GET" else PREFIX)
     base = {"title": title, "staff": staff, "csrf": session_csrf(kluis, staff) if staff else "",
             "lang": i18n.language(), "here": here,
             "can_audit": bool(staff and staff.may(Permission.AUDIT_READ)),

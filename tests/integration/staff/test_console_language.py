@@ -95,6 +95,7 @@ def test_r_gate_2_a_refused_form_answers_in_the_chosen_language(client, kluis, a
     assert dutch.status_code == 422 and html_lang(dutch) == "nl"
     assert "<h1 id=\"error-title\">Niet geaccepteerd</h1>" in dutch.text
     assert "Geef aan wanneer de e-mail benVitaal bereikte" in dutch.text and "een datum en tijd" in dutch.text
+    assert 'href="/console/language/en?next=/console"' in dutch.text  # a posted form's answer is not reloaded
     english = client.post(url, data=form, follow_redirects=False)
     assert english.status_code == 422 and html_lang(english) == "en"
     assert "Give when the e-mail reached benVitaal" in english.text and "a date and time" in english.text
