@@ -14,6 +14,7 @@ from kluis.breaches import form, rules
 from kluis.breaches.service import Breaches, IncidentIn, reference
 from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.kit.i18n import gettext as _
 from kluis.staff.rules import Permission
 from kluis.web import console
 from kluis.web.deps import kluis_of
@@ -28,6 +29,14 @@ def _uuid(text: str) -> uuid.UUID:
     return console.uuid_of(text, "breach in the register", code="breach_not_found")
 
 
+def countdown(deadline_at: datetime, now: datetime) -> str:
+    """The AP deadline's countdown in the page's language."""
+    hours, minutes, passed = rules.countdown_parts(deadline_at, now)
+    if passed:
+        return _("passed %(hours)s h %(minutes)s min ago") % {"hours": hours, "minutes": f"{minutes:02d}"}
+    return _("%(hours)s h %(minutes)s min left") % {"hours": hours, "minutes": f"{minutes:02d}"}
+
+
 def instant(local: str, offset: str, path: str) -> datetime | None:
     """A date and time as typed, in Amsterdam time or with an explicit offset (which settles the hour that
     occurs twice when the clocks go back)."""
@@ -38,9 +47,9 @@ def instant(local: str, offset: str, path: str) -> datetime | None:
             return datetime.fromisoformat(local.strip() + offset)
         typed = datetime.fromisoformat(local.strip())
     except ValueError as exc:
-        raise Invalid("The breach was not recorded.", code="breach_invalid",
-                      problems=[Problem(path, "time_invalid", "give a date and time")]) from exc
-    return amsterdam_wall_time(typed, "The breach was not recorded.", "breach_invalid", path)
+        raise Invalid(_("The breach was not recorded."), code="breach_invalid",
+                      problems=[Problem(path, "time_invalid", _("give a date and time"))]) from exc
+    return amsterdam_wall_time(typed, _("The breach was not recorded."), "breach_invalid", path)
 
 
 @router.get("")
@@ -50,8 +59,9 @@ def register_page(request: Request) -> Response:
         staff = console.require(request, session, Permission.BREACH_REPORT)
         items = Breaches(session, kluis, staff.actor).register()
     now = kluis.clock.now()
-    return console.page(request, "breaches/console_list.html", "Breach register", staff, active="breaches", items=items,
-                        now=now, rules=rules, reference=reference, can_decide=staff.may(Permission.BREACH_DECIDE))
+    return console.page(request, "breaches/console_list.html", _("Breach register"), staff, active="breaches",
+                        items=items, now=now, rules=rules, countdown=countdown, reference=reference,
+                        can_decide=staff.may(Permission.BREACH_DECIDE))
 
 
 @router.get("/new")
@@ -60,7 +70,7 @@ def new_form(request: Request) -> Response:
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.BREACH_REPORT)
         employers = Breaches(session, kluis, staff.actor).employers()
-    return console.page(request, "breaches/console_new.html", "Report a breach", staff, active="breaches",
+    return console.page(request, "breaches/console_new.html", _("Report a breach"), staff, active="breaches",
                         natures=list(rules.Nature), categories=kluis.policy.categories, subjects=kluis.policy.subjects,
                         employers=employers, offsets=OFFSETS)
 
@@ -82,9 +92,9 @@ def report(request: Request, csrf: console.Csrf, aware_local: Annotated[str, For
         aware = instant(aware_local, aware_offset, "aware_at")
         began = instant(happened_from_local, "amsterdam", "happened_from")
         if aware is None or began is None:
-            raise Invalid("The incident was not registered.", code="breach_invalid",
-                          problems=[Problem("aware_at", "required", "give when benVitaal became aware and when "
-                                                                    "the breach began")])
+            raise Invalid(_("The incident was not registered."), code="breach_invalid",
+                          problems=[Problem("aware_at", "required", _("give when benVitaal became aware and when "
+                                                                      "the breach began"))])
         made = Breaches(session, kluis, staff.actor).report(IncidentIn(
             aware_at=aware, happened_from=began,
             happened_until=instant(happened_until_local, "amsterdam", "happened_until"), nature=nature,
@@ -115,18 +125,19 @@ def detail(request: Request, breach_id: str) -> Response:
         filings = [(f, breaches.filing_texts(f)) for f in breaches.filings(breach.id)]
         affected = breaches.count_affected(breach)
     now = kluis.clock.now()
-    return console.page(request, "breaches/console_breach.html", f"Breach {reference(breach.id)}", staff,
+    return console.page(request, "breaches/console_breach.html",
+                        _("Breach %(reference)s") % {"reference": reference(breach.id)}, staff,
                         active="breaches", breach=breach, texts=texts, reason=reason, filings=filings,
-                        affected=affected, reference=reference(breach.id), rules=rules, now=now,
+                        affected=affected, reference=reference(breach.id), rules=rules, countdown=countdown, now=now,
                         late=rules.is_late(breach.deadline_at, now),
                         can_decide=staff.may(Permission.BREACH_DECIDE), risks=list(rules.Risk),
-                        categories={c.id: c.name.en for c in kluis.policy.categories})
+                        categories={c.id: c.name for c in kluis.policy.categories})
 
 
 @router.get("/{breach_id}/ap-draft.{fmt}")
 def ap_draft(request: Request, breach_id: str, fmt: str) -> Response:
     if fmt not in ("json", "pdf"):
-        raise NotFound("The draft comes as .json or .pdf.", code="format_unknown")
+        raise NotFound(_("The draft comes as .json or .pdf."), code="format_unknown")
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
         staff = console.require(request, session, Permission.BREACH_DECIDE)

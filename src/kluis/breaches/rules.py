@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import Problem
+from kluis.kit.i18n import N_
 
 AP_TERM = timedelta(hours=72)
 
@@ -66,10 +67,17 @@ def time_left(deadline_at: datetime, now: datetime) -> timedelta:
 
 def countdown(deadline_at: datetime, now: datetime) -> str:
     """Hours and minutes to the deadline, or how long ago it passed."""
+    hours, minutes, passed = countdown_parts(deadline_at, now)
+    text = f"{hours} h {minutes:02d} min"
+    return f"passed {text} ago" if passed else f"{text} left"
+
+
+def countdown_parts(deadline_at: datetime, now: datetime) -> tuple[int, int, bool]:
+    """Whole hours and minutes between now and the deadline, and whether it has passed (the console words them
+    in the staff member's language)."""
     left = time_left(deadline_at, now)
     minutes = int(abs(left).total_seconds() // 60)
-    text = f"{minutes // 60} h {minutes % 60:02d} min"
-    return f"{text} left" if left >= timedelta(0) else f"passed {text} ago"
+    return minutes // 60, minutes % 60, left < timedelta(0)
 
 
 def due_reminder(deadline_at: datetime, now: datetime, sent: Iterable[str]) -> Reminder | None:
@@ -105,18 +113,19 @@ def check_incident(*, aware_at: datetime, happened_from: datetime, happened_unti
         if at is None:
             continue
         if at.tzinfo is None:
-            problems.append(Problem(name, "timezone_required", "give the instant with its offset, e.g. +01:00"))
+            problems.append(Problem(name, "timezone_required", N_("give the instant with its offset, e.g. +01:00")))
         elif at > now:
-            problems.append(Problem(name, "in_future", "this lies in the future: give when it actually was"))
+            problems.append(Problem(name, "in_future", N_("this lies in the future: give when it actually was")))
     if not problems:
         if happened_until is not None and happened_until < happened_from:
-            problems.append(Problem("happened_until", "before_start", "the end of the period lies before its start"))
+            problems.append(Problem("happened_until", "before_start",
+                                    N_("the end of the period lies before its start")))
         if happened_from > aware_at:
             problems.append(Problem("happened_from", "after_awareness",
-                                    "benVitaal cannot have become aware before the breach began"))
+                                    N_("benVitaal cannot have become aware before the breach began")))
     if not natures:
         problems.append(Problem("nature", "nature_required",
-                                "name at least one: confidentiality, integrity, availability"))
+                                N_("name at least one: confidentiality, integrity, availability")))
     for value in natures:
         if value not in Nature.__members__.values():
             problems.append(Problem("nature", "nature_unknown",
@@ -125,22 +134,29 @@ def check_incident(*, aware_at: datetime, happened_from: datetime, happened_unti
     problems += _known("subject_types", subject_types, set(known_subjects), "data subject type",
                        "subject_type_unknown")
     if not summary.strip():
-        problems.append(Problem("summary", "summary_required", "say briefly what happened"))
+        problems.append(Problem("summary", "summary_required", N_("say briefly what happened")))
     return problems
 
 
 def check_decision(risk: str, reason: str) -> list[Problem]:
     problems = []
     if risk not in Risk.__members__.values():
-        problems.append(Problem("risk", "risk_unknown", "one of: no_risk, risk, high_risk"))
+        problems.append(Problem("risk", "risk_unknown", N_("one of: no_risk, risk, high_risk")))
     if not reason.strip():
         problems.append(Problem("reason", "reason_required",
-                                "every decision needs its reason: the register documents it (Art. 33(5))"))
+                                N_("every decision needs its reason: the register documents it (Art. 33(5))")))
     return problems
 
 
 def _known(path: str, given: Sequence[str], known: set[str], what: str, code: str) -> list[Problem]:
+    """Ids the policy must know: categories or data subject types (``what``)."""
+    categories = what == "category"
     if not given:
-        return [Problem(path, f"{path}_required", f"name at least one {what} of the policy")]
-    return [Problem(path, code, f"unknown {what} {value!r} (one of: {', '.join(sorted(known))})")
+        return [Problem(path, f"{path}_required", N_("name at least one category of the policy") if categories
+                        else N_("name at least one data subject type of the policy"))]
+    choices = ", ".join(sorted(known))
+    return [Problem(path, code, N_("unknown category %(value)s (one of: %(choices)s)", value=repr(value),
+                                   choices=choices) if categories
+                    else N_("unknown data subject type %(value)s (one of: %(choices)s)", value=repr(value),
+                            choices=choices))
             for value in given if value not in known]

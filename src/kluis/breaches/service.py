@@ -21,6 +21,7 @@ from kluis.breaches import rules
 from kluis.breaches.models import Breach, BreachFiling
 from kluis.kit.clock import as_utc
 from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
+from kluis.kit.i18n import N_
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
 from kluis.staff import service as staff_service
@@ -113,10 +114,10 @@ class Breaches:
             subject_types=incident.subject_types, known_categories=self.kluis.policy.category_ids,
             known_subjects=self.kluis.policy.subject_ids, summary=incident.summary, now=now)
         problems += self._check_employers(incident.employer_ids)
-        problems += [Problem(name, "too_long", f"at most {MAX_TEXT:,} characters")
+        problems += [Problem(name, "too_long", N_("at most %(count)s characters", count=f"{MAX_TEXT:,}"))
                      for name in TEXTS if len(getattr(incident, name)) > MAX_TEXT]
         if problems:
-            raise Invalid("the incident was not registered", code="breach_invalid", problems=problems)
+            raise Invalid(N_("the incident was not registered"), code="breach_invalid", problems=problems)
         offset = incident.aware_at.utcoffset()
         breach_id = new_id()
         breach = Breach(
@@ -139,28 +140,29 @@ class Breaches:
 
     def _check_employers(self, employer_ids: Sequence[uuid.UUID]) -> list[Problem]:
         known = repo.known_employers(self.session, employer_ids)
-        return [Problem("employer_ids", "employer_unknown", f"no employer {e}") for e in employer_ids if e not in known]
+        return [Problem("employer_ids", "employer_unknown", N_("no employer %(id)s", id=e))
+                for e in employer_ids if e not in known]
 
     def amend(self, breach_id: uuid.UUID, texts: dict[str, str], happened_until: datetime | None = None) -> Breach:
         """New facts: replace some of the texts (what happened, systems, consequences, measures) and set when the
         breach ended. The people's mail reads the texts at send time; the AP hears of it by a follow-up filing."""
-        problems = [Problem(name, "field_unknown", f"one of: {', '.join(TEXTS)}")
+        problems = [Problem(name, "field_unknown", N_("one of: %(choices)s", choices=", ".join(TEXTS)))
                     for name in texts if name not in TEXTS]
-        problems += [Problem(name, "too_long", f"at most {MAX_TEXT:,} characters")
+        problems += [Problem(name, "too_long", N_("at most %(count)s characters", count=f"{MAX_TEXT:,}"))
                      for name, text in texts.items() if len(text) > MAX_TEXT]
         if texts.get("summary", "x").strip() == "":
-            problems.append(Problem("summary", "summary_required", "say briefly what happened"))
+            problems.append(Problem("summary", "summary_required", N_("say briefly what happened")))
         breach = self.get(breach_id, lock=True)
         if happened_until is not None:
             if happened_until.tzinfo is None:
-                problems.append(Problem("happened_until", "timezone_required", "give the instant with its offset"))
+                problems.append(Problem("happened_until", "timezone_required", N_("give the instant with its offset")))
             elif happened_until > self.kluis.clock.now() or happened_until < breach.happened_from:
                 problems.append(Problem("happened_until", "out_of_period",
-                                        "the end lies between the breach's start and now"))
+                                        N_("the end lies between the breach's start and now")))
         if not texts and happened_until is None:
-            problems.append(Problem("texts", "nothing_to_amend", "give at least one fact that changed"))
+            problems.append(Problem("texts", "nothing_to_amend", N_("give at least one fact that changed")))
         if problems:
-            raise Invalid("the breach was not amended", code="breach_invalid", problems=problems)
+            raise Invalid(N_("the breach was not amended"), code="breach_invalid", problems=problems)
         current = self.texts(breach) | {name: text.strip() for name, text in texts.items()}
         breach.texts = self._seal(breach.id, "texts", json.dumps(current))
         if happened_until is not None:
@@ -174,7 +176,7 @@ class Breaches:
     def get(self, breach_id: uuid.UUID, lock: bool = False) -> Breach:
         found = repo.get(self.session, breach_id, lock=lock)
         if found is None:
-            raise NotFound("No such breach in the register.", code="breach_not_found")
+            raise NotFound(N_("No such breach in the register."), code="breach_not_found")
         return found
 
     def employers(self) -> list[tuple[uuid.UUID, str]]:
@@ -215,10 +217,10 @@ class Breaches:
         (new facts) until the people concerned are being notified."""
         problems = rules.check_decision(risk, reason)
         if problems:
-            raise Invalid("the decision was not recorded", code="decision_invalid", problems=problems)
+            raise Invalid(N_("the decision was not recorded"), code="decision_invalid", problems=problems)
         breach = self.get(breach_id, lock=True)
         if breach.notify_state is not None:
-            raise Conflict("The people concerned are already being notified; the decision stands.",
+            raise Conflict(N_("The people concerned are already being notified; the decision stands."),
                            code="breach_notifying")
         now = self.kluis.clock.now()
         previous = breach.risk
@@ -241,25 +243,25 @@ class Breaches:
         late = not follow_up and rules.is_late(breach.deadline_at, at)
         problems = []
         if not ap_reference.strip():
-            problems.append(Problem("ap_reference", "reference_required", "the reference the AP gave the filing"))
+            problems.append(Problem("ap_reference", "reference_required", N_("the reference the AP gave the filing")))
         if len(ap_reference) > 80:
-            problems.append(Problem("ap_reference", "too_long", "at most 80 characters"))
+            problems.append(Problem("ap_reference", "too_long", N_("at most 80 characters")))
         if at.tzinfo is None:
-            problems.append(Problem("filed_at", "timezone_required", "give the instant with its offset"))
+            problems.append(Problem("filed_at", "timezone_required", N_("give the instant with its offset")))
         elif at > now:
-            problems.append(Problem("filed_at", "in_future", "record a filing once it was made"))
+            problems.append(Problem("filed_at", "in_future", N_("record a filing once it was made")))
         elif at < breach.aware_at:
-            problems.append(Problem("filed_at", "before_awareness", "the filing cannot precede awareness"))
+            problems.append(Problem("filed_at", "before_awareness", N_("the filing cannot precede awareness")))
         if late and not late_reason.strip():
             problems.append(Problem("late_reason", "late_reason_required",
                                     f"filed after the deadline ({rules.amsterdam(breach.deadline_at)}): give the "
                                     "reasons for the delay (Art. 33(1))"))
         if follow_up and not changes.strip():
-            problems.append(Problem("changes", "changes_required", "a follow-up says which facts changed"))
+            problems.append(Problem("changes", "changes_required", N_("a follow-up says which facts changed")))
         if problems:
-            raise Invalid("the filing was not recorded", code="filing_invalid", problems=problems)
+            raise Invalid(N_("the filing was not recorded"), code="filing_invalid", problems=problems)
         if not rules.needs_ap(breach.risk):
-            raise Conflict("Decide that the breach is a risk before filing it with the AP.",
+            raise Conflict(N_("Decide that the breach is a risk before filing it with the AP."),
                            code="breach_not_for_ap")
         filing_id = new_id()
         filing = BreachFiling(
@@ -305,10 +307,10 @@ class Breaches:
     def start_notifying(self, breach_id: uuid.UUID) -> Breach:
         breach = self.get(breach_id, lock=True)
         if not rules.needs_people(breach.risk):
-            raise Conflict("Only a breach decided as high risk is told to the people concerned (Art. 34).",
+            raise Conflict(N_("Only a breach decided as high risk is told to the people concerned (Art. 34)."),
                            code="breach_not_high_risk")
         if breach.notify_state is not None:
-            raise Conflict("The people concerned are already being (or have been) notified.",
+            raise Conflict(N_("The people concerned are already being (or have been) notified."),
                            code="breach_notifying")
         now = self.kluis.clock.now()
         breach.notify_state, breach.notify_started_at, breach.updated_at = "running", now, now

@@ -15,6 +15,7 @@ from kluis.complaints.rules import is_overdue, short_reference
 from kluis.complaints.service import Complaints, QueueQuery
 from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import NotFound
+from kluis.kit.i18n import gettext as _
 from kluis.staff.rules import Permission
 from kluis.web import console
 from kluis.web.deps import kluis_of
@@ -36,7 +37,7 @@ def queue(request: Request, closed: bool = False) -> Response:
         staff = console.require(request, session, Permission.COUNTS)
         found = Complaints(session, kluis, staff.actor).queue(staff, QueueQuery(state="all" if closed else "open"))
     now = kluis.clock.now()
-    return console.page(request, "complaints/console_list.html", "Complaints", staff, active="complaints",
+    return console.page(request, "complaints/console_list.html", _("Complaints"), staff, active="complaints",
                         counts=found.counts, listed=found.items is not None, closed=closed, reference=short_reference,
                         items=[(c, is_overdue(c.deadline_at, now, c.state)) for c in found.items or []])
 
@@ -45,7 +46,7 @@ def queue(request: Request, closed: bool = False) -> Response:
 def new_form(request: Request) -> Response:
     with kluis_of(request).db.sessions() as session:
         staff = console.require(request, session, Permission.COMPLAINTS_LIST)
-    return console.page(request, "complaints/console_new.html", "Register a complaint", staff, active="complaints")
+    return console.page(request, "complaints/console_new.html", _("Register a complaint"), staff, active="complaints")
 
 
 @router.post("")
@@ -58,8 +59,9 @@ def register(request: Request, csrf: console.Csrf, text: Text, received_on: Anno
     with kluis.db.transaction() as session:
         staff = console.require_form(request, session, Permission.COMPLAINTS_LIST, csrf)
         made = Complaints(session, kluis, staff.actor).register_by_staff(
-            text, amsterdam_wall_time(datetime.combine(received_on, received_time), "The complaint was not recorded.",
-                                     "received_at_invalid", "received_time"), reference, lang=lang,
+            text, amsterdam_wall_time(datetime.combine(received_on, received_time),
+                                      _("The complaint was not recorded."), "received_at_invalid", "received_time"),
+            reference, lang=lang,
             person_id=_optional(person_id, "person"), request_id=_optional(request_id, "request"),
             breach_ref=breach_ref)
     return RedirectResponse(f"/console/complaints/{made.id}", status_code=303)
@@ -76,7 +78,7 @@ def detail(request: Request, complaint_id: str) -> Response:
         found = complaints.view(console.uuid_of(complaint_id, "complaint"), staff)
         handlers = complaints.handlers() if staff.may(Permission.COMPLAINTS_READ) else []
     item = found.complaint
-    return console.page(request, "complaints/console_detail.html", "Complaint", staff, active="complaints", item=item,
+    return console.page(request, "complaints/console_detail.html", _("Complaint"), staff, active="complaints", item=item,
                         reference=short_reference(item.id), readable=found.letters is not None,
                         letters=found.letters or [], handlers=handlers,
                         overdue=is_overdue(item.deadline_at, kluis.clock.now(), item.state))
@@ -109,7 +111,7 @@ def write(request: Request, complaint_id: str, action: str, csrf: console.Csrf, 
     """A note (kept with the correspondence) or the written answer (mailed to the person; closes it)."""
     kluis = kluis_of(request)
     if action not in ("note", "answer"):
-        raise NotFound("There is no such page in the console.", code="action_unknown")
+        raise NotFound(_("There is no such page in the console."), code="action_unknown")
     with kluis.db.transaction() as session:
         staff = console.require_form(request, session, Permission.COMPLAINTS_LIST, csrf)
         complaints = Complaints(session, kluis, staff.actor)

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from kluis.kit.clock import AMSTERDAM, as_utc, past_instant
 from kluis.kit.errors import Invalid
+from kluis.kit.i18n import N_
 from kluis.staff.rules import Permission, may
 
 REMINDER_DAYS = (7, 2)  # before the deadline, to the handler and the DPOs
@@ -52,17 +53,20 @@ def check_received_at(received_at: datetime, now: datetime) -> datetime:
 
 
 def check_text(text: str, what: str = "the complaint") -> str:
+    """A complaint's text or a note on it (``what``: "the complaint" or "the note"), stripped."""
     cleaned = (text or "").strip()
     if not cleaned:
-        raise Invalid(f"write {what}: it cannot be empty", code="text_required")
+        raise Invalid(N_("write the note: it cannot be empty") if what == "the note"
+                      else N_("write the complaint: it cannot be empty"), code="text_required")
     if len(cleaned) > MAX_TEXT:
-        raise Invalid(f"{what} is at most {MAX_TEXT} characters", code="text_too_long")
+        raise Invalid(N_("the note is at most %(count)s characters", count=MAX_TEXT) if what == "the note"
+                      else N_("the complaint is at most %(count)s characters", count=MAX_TEXT), code="text_too_long")
     return cleaned
 
 
 def check_lang(lang: str) -> str:
     if lang not in ("nl", "en"):
-        raise Invalid("language is nl or en", code="lang_unknown")
+        raise Invalid(N_("language is nl or en"), code="lang_unknown")
     return lang
 
 

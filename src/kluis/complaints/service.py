@@ -22,6 +22,7 @@ from kluis.complaints import repository, rules, sealing
 from kluis.complaints.models import Complaint, ComplaintCode, ComplaintMessage
 from kluis.complaints.rules import Channel, State
 from kluis.kit.errors import Conflict, Invalid, NotAllowed, NotFound
+from kluis.kit.i18n import N_
 from kluis.kit.ids import new_id
 from kluis.kit.signing import BadToken, sign, verify
 from kluis.mail import service as mail
@@ -134,7 +135,7 @@ class Complaints:
         text = rules.check_text(text)
         received = rules.check_received_at(received_at, self._now())
         if not reference.strip():
-            raise Invalid("give the reference of the mail, call or letter", code="reference_required")
+            raise Invalid(N_("give the reference of the mail, call or letter"), code="reference_required")
         if person_id is not None:
             self.kluis.vault(self.session, self.actor).person(person_id)
         request, breach = self._request(request_id, person_id), self._breach(breach_ref)
@@ -157,7 +158,7 @@ class Complaints:
 
     def request_code(self, complaint: Complaint) -> None:
         if complaint.state != State.UNVERIFIED:
-            raise Conflict("this complaint is already confirmed", code="already_verified")
+            raise Conflict(N_("this complaint is already confirmed"), code="already_verified")
         self._issue_code(complaint)
 
     def verify_code(self, complaint: Complaint, code: str) -> bool:
@@ -186,14 +187,14 @@ class Complaints:
     def get(self, complaint_id: uuid.UUID) -> Complaint:
         found = self.session.get(Complaint, complaint_id)
         if found is None or found.state == State.UNVERIFIED:
-            raise NotFound("no such complaint", code="complaint_not_found")
+            raise NotFound(N_("no such complaint"), code="complaint_not_found")
         return found
 
     def of_person(self, person_id: uuid.UUID, complaint_id: uuid.UUID) -> Complaint:
         """A person's own complaint; someone else's is as unknown as one that does not exist."""
         found = self.session.get(Complaint, complaint_id)
         if found is None or found.person_id != person_id:
-            raise NotFound("no such complaint", code="complaint_not_found")
+            raise NotFound(N_("no such complaint"), code="complaint_not_found")
         return found
 
     def queue(self, staff: Reader, query: QueueQuery) -> Queue:
@@ -236,7 +237,8 @@ class Complaints:
         """The text and correspondence, for DPO staff or the assigned handler; every read is audited."""
         complaint = self.get(complaint_id)
         if not rules.may_read(staff.role, staff.staff_id, complaint.handler_id):
-            raise NotAllowed("only the DPO and the assigned handler read a complaint", code="complaint_confidential")
+            raise NotAllowed(N_("only the DPO and the assigned handler read a complaint"),
+                             code="complaint_confidential")
         key = sealing.key_of(self.session, self.kluis, complaint)
         letters = [Letter(m.kind, m.by, m.at, sealing.open_text(key, complaint.id, m.id, m.kind, m.sealed))
                    for m in repository.messages(self.session, complaint.id)]
@@ -263,12 +265,12 @@ class Complaints:
     def assign(self, complaint_id: uuid.UUID, staff: Reader, handler_id: uuid.UUID) -> Complaint:
         """The DPO gives the complaint to one handler (DPO or support staff), who may then read it."""
         if not may(staff.role, Permission.COMPLAINTS_READ):
-            raise NotAllowed("only the DPO assigns a complaint", code="role_not_allowed")
+            raise NotAllowed(N_("only the DPO assigns a complaint"), code="role_not_allowed")
         complaint = self._open_one(complaint_id)
         account = staff_service.account_by_id(self.session, handler_id)
         if (account is None or account.role not in HANDLER_ROLES
                 or staff_service.status_of(account, self._now()) == "disabled"):
-            raise Invalid("the handler is an active DPO or support staff member", code="handler_invalid")
+            raise Invalid(N_("the handler is an active DPO or support staff member"), code="handler_invalid")
         complaint.handler_id, complaint.updated_at = handler_id, self._now()
         self._audit(complaint, "complaint.assigned", handler_id=str(handler_id))
         return complaint
@@ -295,7 +297,7 @@ class Complaints:
         complaint = self._handled_by(complaint_id, staff, closed_too=True)
         if person_id is not None:
             if complaint.person_id not in (None, person_id):
-                raise Conflict("this complaint is already another person's", code="person_already_linked")
+                raise Conflict(N_("this complaint is already another person's"), code="person_already_linked")
             self.kluis.vault(self.session, self.actor).person(person_id)
             complaint.person_id = person_id
         if request_id is not None:
@@ -387,7 +389,7 @@ class Complaints:
         now = self._now()
         if not request_rules.may_issue_code(repository.codes_since(self.session, complaint.id,
                                                                    now - timedelta(hours=1))):
-            raise Conflict("three codes were sent in the last hour; try again later", code="code_rate_limited",
+            raise Conflict(N_("three codes were sent in the last hour; try again later"), code="code_rate_limited",
                            status=429)
         code_id = new_id()
         code = request_rules.derive_code(self.kluis.keys.secret, code_id)
@@ -407,13 +409,13 @@ class Complaints:
         complaint = self.get(complaint_id)
         self.session.refresh(complaint, with_for_update=True)
         if complaint.state != State.OPEN and not closed_too:
-            raise Conflict(f"this complaint is {complaint.state}", code="complaint_closed")
+            raise Conflict(N_("this complaint is %(state)s", state=complaint.state), code="complaint_closed")
         return complaint
 
     def _handled_by(self, complaint_id: uuid.UUID, staff: Reader, closed_too: bool = False) -> Complaint:
         complaint = self._open_one(complaint_id, closed_too)
         if not rules.may_read(staff.role, staff.staff_id, complaint.handler_id):
-            raise NotAllowed("only the DPO and the assigned handler handle a complaint",
+            raise NotAllowed(N_("only the DPO and the assigned handler handle a complaint"),
                              code="complaint_confidential")
         return complaint
 
@@ -423,14 +425,14 @@ class Complaints:
             return None
         found = Rights(self.session, self.kluis, self.actor).get(request_id)
         if person_id is not None and found.person_id not in (None, person_id):
-            raise NotFound("no such request", code="request_not_found")
+            raise NotFound(N_("no such request"), code="request_not_found")
         return request_id
 
     @staticmethod
     def _breach(breach_ref: str | None) -> str | None:
         cleaned = (breach_ref or "").strip()
         if len(cleaned) > 64:
-            raise Invalid("a breach reference is at most 64 characters", code="breach_ref_invalid")
+            raise Invalid(N_("a breach reference is at most 64 characters"), code="breach_ref_invalid")
         return cleaned or None
 
     def _audit(self, complaint: Complaint, action: str, **details: str | int) -> None:

@@ -14,6 +14,7 @@ from kluis.erasure import certificate
 from kluis.erasure import service as erasure
 from kluis.erasure.rules import JobState
 from kluis.kit.errors import Conflict, NotAllowed, NotFound
+from kluis.kit.i18n import gettext as _
 from kluis.staff.rules import Permission
 from kluis.staff.service import SignedIn
 from kluis.web import console
@@ -39,7 +40,7 @@ def list_jobs(request: Request, request_id: Annotated[str | None, Query(alias="r
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.REQUESTS_RECORD)
         items = erasure.jobs(session, request_id=_job_id(request_id) if request_id else None)
-    return console.page(request, "erasure/console_list.html", "Erasure jobs", staff, items=items)
+    return console.page(request, "erasure/console_list.html", _("Erasure jobs"), staff, items=items)
 
 
 @router.get("/{job_id}")
@@ -48,7 +49,7 @@ def detail(request: Request, job_id: str) -> Response:
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.REQUESTS_RECORD)
         job = erasure.job_of(session, _job_id(job_id))
-    return console.page(request, "erasure/console_job.html", "Erasure job", staff, job=job,
+    return console.page(request, "erasure/console_job.html", _("Erasure job"), staff, job=job,
                         vault=job.result.get("vault", {}), datasets=job.result.get("datasets", {}),
                         retryable=job.state in (JobState.WAITING, JobState.QUEUED))
 
@@ -61,7 +62,7 @@ def retry(request: Request, job_id: str, csrf: console.Csrf) -> Response:
         staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
         job = erasure.job_of(session, _job_id(job_id))
         if job.state not in (JobState.WAITING, JobState.QUEUED):
-            raise Conflict("only a queued or waiting job can be run from here", code="erasure_job_not_waiting")
+            raise Conflict(_("Only a queued or waiting job can be run from here."), code="erasure_job_not_waiting")
     erasure.Runner(kluis, staff.actor).run(job.id)
     return RedirectResponse(f"/console/erasure/{job.id}", status_code=303)
 
@@ -73,7 +74,7 @@ def download(request: Request, job_id: str, kind: str) -> Response:
         _may_read(request, session)
         job = erasure.job_of(session, _job_id(job_id))
         if job.certificate is None:
-            raise NotFound("This job has no certificate yet.", code="certificate_not_ready")
+            raise NotFound(_("This job has no certificate yet."), code="certificate_not_ready")
         text = job.certificate
     name = f"erasure-{job.id}"
     if kind == "json":
@@ -82,4 +83,4 @@ def download(request: Request, job_id: str, kind: str) -> Response:
     if kind == "pdf":
         return Response(certificate.render_pdf(text), media_type="application/pdf",
                         headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'})
-    raise NotFound("No such file.", code="not_found")
+    raise NotFound(_("No such file."), code="not_found")

@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import Invalid, Problem
+from kluis.kit.i18n import gettext as _
 from kluis.orders import rules
 from kluis.orders.rules import OrderFacts
 from kluis.orders.service import Issued, Orders
@@ -33,8 +34,9 @@ def parse_people(text: str) -> tuple[uuid.UUID, ...]:
         except ValueError:
             bad.append(part[:40])
     if bad:
-        raise Invalid("the order was not recorded", code="order_invalid", problems=[
-            Problem("person_ids", "id_invalid", f"not a person id (8-4-4-4-12 hexadecimal digits): {b}")
+        raise Invalid(_("The order was not recorded."), code="order_invalid", problems=[
+            Problem("person_ids", "id_invalid",
+                    _("not a person id (8-4-4-4-12 hexadecimal digits): %(text)s") % {"text": b})
             for b in bad[:10]])
     return tuple(ids)
 
@@ -46,8 +48,8 @@ def list_page(request: Request) -> Response:
         staff = console.require(request, session, Permission.ORDERS_RECORD)
         orders = Orders(session, kluis, staff.actor)
         items, refusals = orders.list_orders(), orders.refusals()
-    return console.page(request, "orders/console_list.html", "Authority orders", staff, items=items, refusals=refusals,
-                        active="orders")
+    return console.page(request, "orders/console_list.html", _("Authority orders"), staff, items=items,
+                        refusals=refusals, active="orders")
 
 
 @router.post("/refusals")
@@ -58,7 +60,7 @@ def refuse(request: Request, csrf: console.Csrf, authority: Annotated[str, Form(
     with kluis.db.transaction() as session:
         staff = console.require_form(request, session, Permission.ORDERS_RECORD, csrf)
         Orders(session, kluis, staff.actor).refuse_informal(
-            authority, amsterdam_wall_time(datetime.combine(asked_on, asked_time), "The refusal was not recorded.",
+            authority, amsterdam_wall_time(datetime.combine(asked_on, asked_time), _("The refusal was not recorded."),
                                            "refusal_invalid", "asked_time"), answer)
     return RedirectResponse("/console/orders", status_code=303)
 
@@ -69,7 +71,7 @@ def new_form(request: Request) -> Response:
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.ORDERS_RECORD)
         authorities = Orders(session, kluis, staff.actor).authorities()
-    return console.page(request, "orders/console_new.html", "Record an order", staff, authorities=authorities,
+    return console.page(request, "orders/console_new.html", _("Record an order"), staff, authorities=authorities,
                         categories=sorted(kluis.policy.category_ids), max_mb=rules.MAX_DOCUMENT // (1024 * 1024),
                         active="orders")
 
@@ -106,7 +108,8 @@ def _order_page(request: Request, staff: SignedIn, order_id: uuid.UUID, issued: 
             "may_decide": staff.may(Permission.ORDERS_DECIDE) and order.recorded_by != staff.actor,
             "may_produce": staff.may(Permission.ORDERS_DECIDE), "now": kluis.clock.now()}
     link = f"/console/orders/exports/{issued.token}" if issued else None
-    return console.page(request, "orders/console_order.html", f"Order {order.reference}", staff, link=link,
+    return console.page(request, "orders/console_order.html",
+                        _("Order %(reference)s") % {"reference": order.reference}, staff, link=link,
                         active="orders", **context)
 
 

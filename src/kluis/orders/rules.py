@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from kluis.kit.clock import AMSTERDAM, EARLIEST
 from kluis.kit.errors import Problem
+from kluis.kit.i18n import N_
 
 MAX_DOCUMENT = 10 * 1024 * 1024
 MAX_PEOPLE = 100  # an order names people one by one; an export of more is not an order but a trawl
@@ -35,17 +36,17 @@ def document_problems(data: bytes) -> list[Problem]:
     the trailer a PDF ends with (a cross-reference offset that points at a cross-reference). The document is stored
     and handed back, never rendered, so a structural check is enough; a full parser would be attack surface."""
     if not data:
-        return [Problem("document", "document_required", "attach the order itself (a PDF)")]
+        return [Problem("document", "document_required", N_("attach the order itself (a PDF)"))]
     if len(data) > MAX_DOCUMENT:
-        return [Problem("document", "document_too_large", f"at most {MAX_DOCUMENT // (1024 * 1024)} MB")]
+        return [Problem("document", "document_too_large", N_("at most %(mb)s MB", mb=MAX_DOCUMENT // (1024 * 1024)))]
     if not _HEADER.match(data[:16]):
-        return [Problem("document", "document_not_pdf", "the file is not a PDF (it does not start with %PDF-)")]
+        return [Problem("document", "document_not_pdf", N_("the file is not a PDF (it does not start with %PDF-)"))]
     trailer = _STARTXREF.search(data[-TAIL:].rstrip())
     if trailer is None:
-        return [Problem("document", "document_damaged", "the PDF has no trailer: it is cut short or damaged")]
+        return [Problem("document", "document_damaged", N_("the PDF has no trailer: it is cut short or damaged"))]
     offset = int(trailer.group(1))
     if offset >= len(data) or not _XREF_AT.match(data, offset):
-        return [Problem("document", "document_damaged", "the PDF's cross-reference offset points nowhere")]
+        return [Problem("document", "document_damaged", N_("the PDF's cross-reference offset points nowhere"))]
     return []
 
 
@@ -67,28 +68,29 @@ def order_problems(facts: OrderFacts, today: date) -> list[Problem]:
     problems: list[Problem] = []
     if not facts.legal_basis.strip():
         problems.append(Problem("legal_basis", "legal_basis_required",
-                                "name the legal basis of the order (e.g. art. 126nd Sv, or the court's order)"))
+                                N_("name the legal basis of the order (e.g. art. 126nd Sv, or the court's order)")))
     elif len(facts.legal_basis.strip()) > 200:
-        problems.append(Problem("legal_basis", "too_long", "at most 200 characters"))
+        problems.append(Problem("legal_basis", "too_long", N_("at most 200 characters")))
     if not facts.reference.strip():
-        problems.append(Problem("reference", "reference_required", "give the order's reference (case number)"))
+        problems.append(Problem("reference", "reference_required", N_("give the order's reference (case number)")))
     elif len(facts.reference.strip()) > 80:
-        problems.append(Problem("reference", "too_long", "at most 80 characters"))
+        problems.append(Problem("reference", "too_long", N_("at most 80 characters")))
     if facts.order_date is None:
-        problems.append(Problem("order_date", "order_date_required", "give the date of the order"))
+        problems.append(Problem("order_date", "order_date_required", N_("give the date of the order")))
     elif facts.order_date > today:
-        problems.append(Problem("order_date", "in_future", "an order is recorded once it has been issued"))
+        problems.append(Problem("order_date", "in_future", N_("an order is recorded once it has been issued")))
     elif facts.order_date < EARLIEST.date():
-        problems.append(Problem("order_date", "too_early", f"an order is dated {EARLIEST:%Y-%m-%d} or later"))
+        problems.append(Problem("order_date", "too_early",
+                                N_("an order is dated %(day)s or later", day=f"{EARLIEST:%Y-%m-%d}")))
     if facts.defer_until is not None and facts.order_date is not None and facts.defer_until <= facts.order_date:
         problems.append(Problem("defer_until", "deferral_before_order",
-                                "the deferral must end after the order's date"))
+                                N_("the deferral must end after the order's date")))
     if not facts.categories:
-        problems.append(Problem("categories", "categories_required", "name the categories the order covers"))
+        problems.append(Problem("categories", "categories_required", N_("name the categories the order covers")))
     if not facts.person_ids:
-        problems.append(Problem("person_ids", "people_required", "name the people the order covers"))
+        problems.append(Problem("person_ids", "people_required", N_("name the people the order covers")))
     elif len(set(facts.person_ids)) > MAX_PEOPLE:
-        problems.append(Problem("person_ids", "too_many", f"at most {MAX_PEOPLE} people per order"))
+        problems.append(Problem("person_ids", "too_many", N_("at most %(count)s people per order", count=MAX_PEOPLE)))
     return problems
 
 
@@ -103,14 +105,14 @@ def free_authority(name: str) -> str | None:
 def decision_problem(state: str, recorded_by: str, decider: str, decider_is_dpo: bool, reasons: str) -> Problem | None:
     """Four eyes: a DPO who did not record the order decides it, once, and says why."""
     if state != OrderState.RECORDED:
-        return Problem("order", "already_decided", f"this order was already {state}")
+        return Problem("order", "already_decided", N_("this order was already %(state)s", state=state))
     if not decider_is_dpo:
-        return Problem("decider", "dpo_required", "only a staff member with the DPO role decides an order")
+        return Problem("decider", "dpo_required", N_("only a staff member with the DPO role decides an order"))
     if decider == recorded_by:
         return Problem("decider", "recorder_may_not_decide",
-                       "you recorded this order; a second DPO who did not record it must approve or reject it")
+                       N_("you recorded this order; a second DPO who did not record it must approve or reject it"))
     if not reasons.strip():
-        return Problem("reasons", "reasons_required", "say why the order is approved or rejected")
+        return Problem("reasons", "reasons_required", N_("say why the order is approved or rejected"))
     return None
 
 

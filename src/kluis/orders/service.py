@@ -23,6 +23,7 @@ from kluis.audit import service as audit
 from kluis.disclosures.service import Disclosures
 from kluis.kit.clock import AMSTERDAM, as_utc, past_instant
 from kluis.kit.errors import Conflict, DomainError, Invalid, NotAllowed, NotFound, Problem
+from kluis.kit.i18n import N_
 from kluis.kit.ids import new_id
 from kluis.orders import rules, sealing
 from kluis.orders.export import build_export
@@ -80,16 +81,17 @@ class Orders:
         now = self._now()
         problems = []
         if not " ".join(authority.split()) or len(authority.strip()) > 120:
-            problems.append(Problem("authority", "authority_required", "name the authority that asked (120 max)"))
+            problems.append(Problem("authority", "authority_required", N_("name the authority that asked (120 max)")))
         if asked_at is not None:
             try:
                 past_instant(asked_at, now, "the time asked", "asked_at")
             except Invalid as exc:
                 problems.append(Problem("asked_at", exc.code, exc.message))
         if not answer.strip() or len(answer) > MAX_ANSWER:
-            problems.append(Problem("answer", "answer_required", f"give the answer sent (up to {MAX_ANSWER})"))
+            problems.append(Problem("answer", "answer_required",
+                                    N_("give the answer sent (up to %(count)s)", count=MAX_ANSWER)))
         if problems:
-            raise Invalid("the refusal was not recorded", code="refusal_invalid", problems=problems)
+            raise Invalid(N_("the refusal was not recorded"), code="refusal_invalid", problems=problems)
         row = AuthorityRefusal(id=new_id(), authority=" ".join(authority.split()),
                                asked_at=as_utc(asked_at) if asked_at else now, recorded_by=self.actor,
                                recorded_at=now, answer_ciphertext=b"")
@@ -118,7 +120,7 @@ class Orders:
         people = list(dict.fromkeys(facts.person_ids))
         problems += self._people_problems(people)
         if problems:
-            raise Invalid("the order was not recorded", code="order_invalid", problems=problems)
+            raise Invalid(N_("the order was not recorded"), code="order_invalid", problems=problems)
         assert facts.order_date is not None and party is not None
         order_id = new_id()
         key = self.kluis.keystore.create_object_key(self.session, sealing.DOCUMENT_KEY, order_id, self._now())
@@ -141,7 +143,7 @@ class Orders:
         query = select(AuthorityOrder).where(AuthorityOrder.id == order_id)
         order = self.session.scalars(query.with_for_update() if lock else query).one_or_none()
         if order is None:
-            raise NotFound("no such order", code="order_not_found")
+            raise NotFound(N_("no such order"), code="order_not_found")
         return order
 
     def list_orders(self, limit: int = 200) -> list[AuthorityOrder]:
@@ -210,7 +212,7 @@ class Orders:
         disclosure per person in the disclosure log; a later one (the first link expired) does not log it again."""
         order = self.get(order_id, lock=True)
         if order.state != OrderState.APPROVED:
-            raise Conflict("data is produced only for an order a second DPO approved", code="order_not_approved")
+            raise Conflict(N_("data is produced only for an order a second DPO approved"), code="order_not_approved")
         now = self._now()
         produced = build_export(self.kluis, self.session, order, self.people_of(order.id), now, self.actor)
         export_id = new_id()
@@ -238,13 +240,13 @@ class Orders:
         parsed = rules.parse_export_token(token)
         export = self.session.get(OrderExport, parsed[0], with_for_update=True) if parsed else None
         if parsed is None or export is None:
-            raise NotFound("no such export", code="export_not_found")
+            raise NotFound(N_("no such export"), code="export_not_found")
         if export.ciphertext is None or self._now() >= as_utc(export.expires_at):
             raise ExportGone()
         try:
             zipped = sealing.open_export(export.id, parsed[1], export.ciphertext)
         except Unreadable:
-            raise NotFound("no such export", code="export_not_found") from None
+            raise NotFound(N_("no such export"), code="export_not_found") from None
         export.downloads += 1
         export.last_download_at = self._now()
         self._audit("order.export_downloaded", [export.order_id, export.id], downloads=export.downloads,
@@ -275,10 +277,10 @@ class Orders:
         if ref in listed:
             return f"recipient:{ref}", None
         if given.startswith("recipient:"):
-            return None, Problem("authority", "authority_unknown", "not an authority of the policy's recipients")
+            return None, Problem("authority", "authority_unknown", N_("not an authority of the policy's recipients"))
         party = rules.free_authority(given)
         if party is None:
-            return None, Problem("authority", "authority_required", "name the issuing authority (70 characters)")
+            return None, Problem("authority", "authority_required", N_("name the issuing authority (70 characters)"))
         return party, None
 
     def _category_problems(self, categories: Sequence[str], party: str | None) -> list[Problem]:
@@ -288,7 +290,8 @@ class Orders:
         problems = []
         for category in dict.fromkeys(categories):
             if category not in known:
-                problems.append(Problem("categories", "category_unknown", f"unknown category {category!r}"))
+                problems.append(Problem("categories", "category_unknown",
+                                        N_("unknown category %(category)s", category=repr(category))))
             elif shared is not None and category not in shared:
                 problems.append(Problem("categories", "category_not_shared",
                                         f"the policy does not name {category!r} for this authority"))
@@ -301,7 +304,7 @@ class Orders:
             try:
                 vault.person(pid)
             except NotFound:
-                problems.append(Problem("person_ids", "person_not_found", f"no such person: {pid}"))
+                problems.append(Problem("person_ids", "person_not_found", N_("no such person: %(id)s", id=pid)))
         return problems
 
     def _now(self) -> datetime:

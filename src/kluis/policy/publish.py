@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from kluis.audit import service as audit
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Conflict, Invalid, Problem
+from kluis.kit.i18n import N_
 from kluis.policy.diff import Change, describe, diff, material
 from kluis.policy.loader import stored_policy
 from kluis.policy.models import PolicyAnnouncement, PolicyVersion
@@ -72,9 +73,9 @@ def publish(session: Session, clock: Clock, policy: Policy, *, effective_at: dat
 
 def _moment(effective_at: datetime, now: datetime) -> datetime:
     if effective_at.tzinfo is None or effective_at.utcoffset() is None:
-        raise Invalid("Give the moment the version takes effect with its time zone, e.g. 2027-01-01T00:00+01:00.",
+        raise Invalid(N_("Give the moment the version takes effect with its time zone, e.g. 2027-01-01T00:00+01:00."),
                       code="effective_at_without_zone",
-                      problems=[Problem("effective_at", "timezone_required", "a date and time with its offset")])
+                      problems=[Problem("effective_at", "timezone_required", N_("a date and time with its offset"))])
     at = as_utc(effective_at)
     if at <= now:
         raise Invalid(f"{effective_at.isoformat()} lies in the past: a new version takes effect from a moment "

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import Invalid, Problem
+from kluis.kit.i18n import gettext as _
 from kluis.retention import holds
 from kluis.staff.rules import Permission
 from kluis.web import console
@@ -26,8 +27,8 @@ def _uuid(text: str, path: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(text.strip())
     except ValueError:
-        problem = Problem(path, "id_invalid", "an id looks like 8-4-4-4-12 hexadecimal digits")
-        raise Invalid("the legal hold was not placed", code="hold_invalid", problems=[problem]) from None
+        problem = Problem(path, "id_invalid", _("an id looks like 8-4-4-4-12 hexadecimal digits"))
+        raise Invalid(_("The legal hold was not placed."), code="hold_invalid", problems=[problem]) from None
 
 
 @router.get("")
@@ -36,7 +37,7 @@ def list_page(request: Request, ended: Annotated[bool, Query()] = False) -> Resp
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.LEGAL_HOLDS)
         items = holds.list_holds(session, kluis.clock, include_ended=ended)
-    return console.page(request, "retention/console_holds.html", "Legal holds", staff, items=items, ended=ended,
+    return console.page(request, "retention/console_holds.html", _("Legal holds"), staff, items=items, ended=ended,
                         scopes=holds.SCOPES, reasons=holds.REASONS, categories=sorted(kluis.policy.category_ids),
                         now=kluis.clock.now())
 

@@ -21,6 +21,7 @@ from sqlalchemy.sql import FromClause
 from kluis.audit import service as audit
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.kit.i18n import N_
 from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy, did_you_mean
 from kluis.retention.models import Hold
@@ -184,7 +185,7 @@ def place(session: Session, clock: Clock, policy: Policy, actor: str, *, scope: 
     now = clock.now()
     problems = _check(session, policy, now, scope, reason, person_id, category, employer_id, reference, until)
     if problems:
-        raise Invalid("the legal hold was not placed", code="hold_invalid", problems=problems)
+        raise Invalid(N_("the legal hold was not placed"), code="hold_invalid", problems=problems)
     hold = Hold(id=new_id(), scope=scope, person_id=person_id, category=category, employer_id=employer_id,
                 reason=reason, reference=reference, recorded_by=actor, created_at=now,
                 until=as_utc(until) if until else None)
@@ -202,7 +203,7 @@ def release(session: Session, clock: Clock, actor: str, hold_id: uuid.UUID) -> H
     """End a hold (idempotent: releasing a released hold changes nothing)."""
     hold = session.get(Hold, hold_id)
     if hold is None:
-        raise NotFound("no such legal hold", code="hold_not_found")
+        raise NotFound(N_("no such legal hold"), code="hold_not_found")
     if hold.released_at is None:
         hold.released_at, hold.released_by = clock.now(), actor
         audit.append(session, clock, actor=actor, action="retention.hold_released", object_type="legal_hold",
@@ -222,11 +223,11 @@ def _check(session: Session, policy: Policy, now: datetime, scope: str, reason: 
            until: datetime | None) -> list[Problem]:
     problems: list[Problem] = []
     if scope not in SCOPES:
-        problems.append(Problem("scope", "scope_invalid", f"one of: {', '.join(SCOPES)}"))
+        problems.append(Problem("scope", "scope_invalid", N_("one of: %(choices)s", choices=", ".join(SCOPES))))
     if reason not in REASONS:
-        problems.append(Problem("reason", "reason_invalid", f"one of: {', '.join(REASONS)}"))
+        problems.append(Problem("reason", "reason_invalid", N_("one of: %(choices)s", choices=", ".join(REASONS))))
     if reference is not None and not 0 < len(reference.strip()) <= 80:
-        problems.append(Problem("reference", "reference_invalid", "1 to 80 characters (a case number)"))
+        problems.append(Problem("reference", "reference_invalid", N_("1 to 80 characters (a case number)")))
     targets: Sequence[tuple[str, object]] = (("person", person_id), ("category", category), ("employer", employer_id))
     for name, value in targets:
         path = "category" if name == "category" else f"{name}_id"
@@ -237,14 +238,14 @@ def _check(session: Session, policy: Policy, now: datetime, scope: str, reason: 
     if scope == "person" and person_id is not None:
         person = session.get(Person, person_id)
         if person is None or person.shredded_at is not None:
-            problems.append(Problem("person_id", "person_not_found", "no such person"))
+            problems.append(Problem("person_id", "person_not_found", N_("no such person")))
     if scope == "category" and category is not None and category not in policy.category_ids:
         problems.append(Problem("category", "category_unknown",
                                 f"unknown category '{category}'{did_you_mean(category, policy.category_ids)}"))
     if scope == "employer" and employer_id is not None and session.get(Employer, employer_id) is None:
-        problems.append(Problem("employer_id", "employer_not_found", "no such employer"))
+        problems.append(Problem("employer_id", "employer_not_found", N_("no such employer")))
     if until is not None and until.tzinfo is None:
-        problems.append(Problem("until", "timezone_required", "give a time zone"))
+        problems.append(Problem("until", "timezone_required", N_("give a time zone")))
     elif until is not None and until <= now:
-        problems.append(Problem("until", "in_past", "a hold ends in the future"))
+        problems.append(Problem("until", "in_past", N_("a hold ends in the future")))
     return problems

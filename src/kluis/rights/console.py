@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from kluis.gate.service import RESTRICTION_REASONS
 from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import Invalid, NotFound
+from kluis.kit.i18n import gettext as _
 from kluis.rights.packages.service import Packages
 from kluis.rights.rectification import Rectifications
 from kluis.rights.rules import OBJECTION_SCOPES, PACKAGE_TYPES, TRANSITIONS, RequestType, State, short_reference
@@ -32,7 +33,7 @@ def list_requests(request: Request, closed: bool = False) -> Response:
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.REQUESTS_RECORD)
         items = Rights(session, kluis, staff.actor).open_requests(include_closed=closed)
-    return console.page(request, "rights/console_list.html", "Requests", staff, items=items, closed=closed,
+    return console.page(request, "rights/console_list.html", _("Requests"), staff, items=items, closed=closed,
                         reference=short_reference)
 
 
@@ -40,7 +41,7 @@ def list_requests(request: Request, closed: bool = False) -> Response:
 def new_form(request: Request) -> Response:
     with kluis_of(request).db.sessions() as session:
         staff = console.require(request, session, Permission.REQUESTS_RECORD)
-    return console.page(request, "rights/console_new.html", "Register a request", staff, types=list(RequestType),
+    return console.page(request, "rights/console_new.html", _("Register a request"), staff, types=list(RequestType),
                         scopes=OBJECTION_SCOPES)
 
 
@@ -54,8 +55,9 @@ def register(request: Request, csrf: console.Csrf, kind: Annotated[str, Form(ali
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
         staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
-        received_at = amsterdam_wall_time(datetime.combine(received_on, received_time), "The request was not "
-                                          "registered.", "received_at_invalid", "received_time")
+        received_at = amsterdam_wall_time(datetime.combine(received_on, received_time),
+                                          _("The request was not registered."), "received_at_invalid",
+                                          "received_time")
         made = Rights(session, kluis, staff.actor).register_by_staff(
             kind, received_at, reference, lang=lang, scope=scope or None,
             person_id=console.uuid_of(person_id, "person") if person_id.strip() else None,
@@ -78,7 +80,7 @@ def detail(request: Request, request_id: str) -> Response:
         records = ([(r.id, r.category) for r in kluis.vault(session, staff.actor).records_of(item.person_id)
                     if r.content_kind == "json"]
                    if item.type == RequestType.RECTIFICATION and item.person_id else [])
-    return console.page(request, "rights/console_request.html", "Request", staff, item=item, listed=listed,
+    return console.page(request, "rights/console_request.html", _("Request"), staff, item=item, listed=listed,
                         reference=short_reference(item.id), next_states=TRANSITIONS[State(item.state)],
                         packages=packages, rectifications=rectifications, records=records, objection=objection,
                         may_assess=staff.may(Permission.OBJECTIONS_ASSESS),
@@ -147,7 +149,7 @@ def withdraw_objection(request: Request, request_id: str, csrf: console.Csrf,
         staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
         item = Rights(session, kluis, staff.actor).get(console.uuid_of(request_id, "request"))
         if item.objection_id is None or item.person_id is None:
-            raise NotFound("This request recorded no objection.", code="objection_not_found")
+            raise NotFound(_("This request recorded no objection."), code="objection_not_found")
         kluis.gate(session, staff.actor).withdraw_objection(item.person_id, item.objection_id, "staff", reference)
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
@@ -173,5 +175,5 @@ def act(request: Request, request_id: str, action: str, csrf: console.Csrf, reas
         elif action == "lift":
             rights.lift_restriction(target)
         else:
-            raise Invalid("No such step.", code="action_unknown")
+            raise Invalid(_("No such step."), code="action_unknown")
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)

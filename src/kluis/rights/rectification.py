@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.kit.errors import Conflict, NotAllowed, Problem
+from kluis.kit.i18n import N_
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
 from kluis.mail.parties import tell_parties
@@ -45,16 +46,16 @@ class Rectifications:
             raise NotAllowed(f"these fields cannot be changed from the profile; ask for a rectification instead: "
                              f"{', '.join(refused)}", code="field_not_self_editable",
                              problems=[Problem(f"fields.{name}", "field_not_self_editable",
-                                               "not self-editable in the policy") for name in refused])
+                                               N_("not self-editable in the policy")) for name in refused])
         return self._rectify(person_id, record_id, dict(changes), PERSON, lang, None)
 
     def by_staff(self, request: DataSubjectRequest, record_id: uuid.UUID, changes: Mapping[str, Any]
                  ) -> Rectification:
         """Carry out (part of) a verified rectification request: the changes staff checked and entered."""
         if request.type != RequestType.RECTIFICATION:
-            raise Conflict("this is not a rectification request", code="not_rectification")
+            raise Conflict(N_("this is not a rectification request"), code="not_rectification")
         if request.person_id is None or request.state != State.IN_PROGRESS:
-            raise Conflict("only a request in progress is carried out", code="request_not_open")
+            raise Conflict(N_("only a request in progress is carried out"), code="request_not_open")
         return self._rectify(request.person_id, record_id, dict(changes), STAFF, request.lang, request)
 
     def of_request(self, request_id: uuid.UUID) -> list[Rectification]:

@@ -17,6 +17,7 @@ from kluis.jobs.rules import Backoff
 from kluis.kit import signing
 from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import Conflict, Invalid
+from kluis.kit.i18n import N_
 
 FIRST_TERM_MONTHS = 1
 EXTENDED_TERM_MONTHS = 3  # one month plus the two-month extension (Art. 12(3) GDPR)
@@ -70,14 +71,14 @@ TRANSITIONS: dict[State, frozenset[State]] = {
 def check_scope(kind: str, scope: str | None) -> str | None:
     """An objection names what it is against; other requests carry no scope."""
     if kind not in RequestType.__members__.values():
-        raise Invalid(f"unknown request type {kind!r}", code="request_type_unknown")
+        raise Invalid(N_("unknown request type %(kind)s", kind=repr(kind)), code="request_type_unknown")
     if kind == RequestType.OBJECTION:
         if scope not in OBJECTION_SCOPES:
-            raise Invalid(f"an objection needs a scope: one of {', '.join(OBJECTION_SCOPES)}",
+            raise Invalid(N_("an objection needs a scope: one of %(choices)s", choices=", ".join(OBJECTION_SCOPES)),
                           code="objection_scope_required")
         return scope
     if scope:
-        raise Invalid("only an objection has a scope", code="scope_not_allowed")
+        raise Invalid(N_("only an objection has a scope"), code="scope_not_allowed")
     return None
 
 
@@ -86,10 +87,11 @@ def check_transition(current: str, target: State, reason: str | None = None) -> 
     state = State(current)
     if target not in TRANSITIONS[state]:
         allowed = ", ".join(sorted(TRANSITIONS[state])) or "nothing: the request is closed"
-        raise Conflict(f"a request that is {state} cannot become {target} (it may become: {allowed})",
+        raise Conflict(N_("a request that is %(state)s cannot become %(target)s (it may become: %(allowed)s)",
+                          state=state, target=target, allowed=allowed),
                        code="transition_not_allowed")
     if target == State.REFUSED and not (reason or "").strip():
-        raise Invalid("a refusal needs a reason; the person is told it", code="reason_required")
+        raise Invalid(N_("a refusal needs a reason; the person is told it"), code="reason_required")
 
 
 # --- deadlines ------------------------------------------------------------------------------
@@ -134,14 +136,14 @@ def extended_deadline(received_at: datetime) -> Deadline:
 def check_extension(received_at: datetime, now: datetime, state: str, extended: bool, reason: str | None) -> None:
     """Extend once, with reasons, while the first month still runs and the request is open."""
     if State(state) in CLOSED:
-        raise Conflict("a closed request cannot be extended", code="request_closed")
+        raise Conflict(N_("a closed request cannot be extended"), code="request_closed")
     if extended:
-        raise Conflict("the deadline was already extended; it can be extended only once", code="already_extended")
+        raise Conflict(N_("the deadline was already extended; it can be extended only once"), code="already_extended")
     if as_utc(now) >= first_deadline(received_at).at:
-        raise Conflict("the first month has passed: the extension had to be sent within it",
+        raise Conflict(N_("the first month has passed: the extension had to be sent within it"),
                        code="extension_too_late")
     if not (reason or "").strip():
-        raise Invalid("an extension needs reasons; the person is told them", code="reason_required")
+        raise Invalid(N_("an extension needs reasons; the person is told them"), code="reason_required")
 
 
 def is_overdue(deadline_at: datetime, now: datetime, state: str) -> bool:

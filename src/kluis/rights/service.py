@@ -15,6 +15,7 @@ from kluis.erasure import service as erasure
 from kluis.erasure.rules import Reason
 from kluis.gate.service import PENDING, RESTRICTION_REASONS
 from kluis.kit.errors import Conflict, Invalid
+from kluis.kit.i18n import N_
 from kluis.mail import service as mail
 from kluis.rights import mail as rights_mail
 from kluis.rights import rules
@@ -37,11 +38,11 @@ class Rights(Verification):
         request = self.get(request_id)
         if request.type == rules.RequestType.ERASURE:
             if request.processor_role and not request.employer_instruction:
-                raise Conflict("record the employer's instruction first: benVitaal holds this data for the "
-                               "employer", code="instruction_required")
+                raise Conflict(N_("record the employer's instruction first: benVitaal holds this data for the "
+                               "employer"), code="instruction_required")
             rules.check_transition(request.state, State.IN_PROGRESS)
             if request.person_id is None:
-                raise Conflict("the request is not verified", code="not_verified")
+                raise Conflict(N_("the request is not verified"), code="not_verified")
             erasure.queue(self.session, self.kluis, request.person_id, Reason.REQUEST, self.actor, request.id)
         return self._move(request_id, State.IN_PROGRESS)
 
@@ -61,7 +62,7 @@ class Rights(Verification):
 
     def complete(self, request_id: uuid.UUID) -> DataSubjectRequest:
         if self.get(request_id).type == rules.RequestType.ERASURE:
-            raise Conflict("an erasure request is completed by its erasure job, with its certificate",
+            raise Conflict(N_("an erasure request is completed by its erasure job, with its certificate"),
                            code="erasure_job_completes")
         self._check_not_pending(self.get(request_id))
         return self._move(request_id, State.DONE)
@@ -94,7 +95,8 @@ class Rights(Verification):
         request = self.get(request_id)
         if request.type != RequestType.RECTIFICATION or request.person_id is None or request.state not in (
                 State.VERIFIED, State.IN_PROGRESS):
-            raise Conflict("only a verified, open rectification request corrects a dataset", code="request_not_open")
+            raise Conflict(N_("only a verified, open rectification request corrects a dataset"),
+                           code="request_not_open")
         vault = self.kluis.vault(self.session, self.actor)
         identities = [(i.kind, i.scope or None, vault.identifier_value(i)) for i in vault.identifiers_of(
             request.person_id)]
@@ -111,13 +113,14 @@ class Rights(Verification):
         enforces it (R-GATE-1), and close the request."""
         request = self.get(request_id)
         if request.type not in (RequestType.RESTRICTION, RequestType.OBJECTION):
-            raise Conflict("only a restriction or objection request is carried out here", code="not_gate_request")
+            raise Conflict(N_("only a restriction or objection request is carried out here"), code="not_gate_request")
         if request.person_id is None or request.state not in (State.VERIFIED, State.IN_PROGRESS):
-            raise Conflict("only a verified, open request is carried out", code="request_not_open")
+            raise Conflict(N_("only a verified, open request is carried out"), code="request_not_open")
         gate, reference = self.kluis.gate(self.session, self.actor), rules.short_reference(request.id)
         if request.type == RequestType.RESTRICTION:
             if reason not in RESTRICTION_REASONS:
-                raise Invalid(f"give the ground of the restriction: one of {', '.join(RESTRICTION_REASONS)}",
+                raise Invalid(N_("give the ground of the restriction: one of %(choices)s",
+                                 choices=", ".join(RESTRICTION_REASONS)),
                               code="restriction_reason_required")
             request.restriction_id = gate.restrict(request.person_id, reason, "person", reference).id
         else:
@@ -135,7 +138,7 @@ class Rights(Verification):
         request = self.get(request_id)
         if request.type != RequestType.OBJECTION or request.person_id is None or request.objection_id is None \
                 or request.state not in (State.VERIFIED, State.IN_PROGRESS):
-            raise Conflict("only a verified, open objection request is assessed", code="request_not_open")
+            raise Conflict(N_("only a verified, open objection request is assessed"), code="request_not_open")
         self.kluis.gate(self.session, self.actor).assess_objection(request.person_id, request.objection_id,
                                                                    upheld, grounds)
         if request.state == State.VERIFIED:
@@ -151,7 +154,7 @@ class Rights(Verification):
             return
         objection = self.kluis.gate(self.session, self.actor).objection(request.person_id, request.objection_id)
         if objection.assessment == PENDING and objection.lifted_at is None:
-            raise Conflict("the DPO assesses this objection first: uphold it, or record compelling grounds",
+            raise Conflict(N_("the DPO assesses this objection first: uphold it, or record compelling grounds"),
                            code="objection_pending")
 
     def lift_restriction(self, request_id: uuid.UUID) -> DataSubjectRequest:
@@ -159,7 +162,7 @@ class Rights(Verification):
         same transaction: if it cannot be queued, nothing is lifted."""
         request = self.get(request_id)
         if request.restriction_id is None or request.person_id is None:
-            raise Conflict("this request recorded no restriction", code="no_restriction")
+            raise Conflict(N_("this request recorded no restriction"), code="no_restriction")
         mail.enqueue(self.session, self.kluis.clock, template=rights_mail.RESTRICTION_LIFTED_TEMPLATE,
                      person_id=request.person_id, lang=request.lang, context={"request_id": str(request.id)},
                      actor=self.actor)
@@ -199,9 +202,9 @@ class Rights(Verification):
         """R-DSR-8: what the employer (the controller) told benVitaal to do with a forwarded request."""
         request = self.get(request_id)
         if not request.processor_role:
-            raise Conflict("this request was not forwarded to an employer", code="not_forwarded")
+            raise Conflict(N_("this request was not forwarded to an employer"), code="not_forwarded")
         if not instruction.strip():
-            raise Invalid("write down the employer's instruction", code="instruction_required")
+            raise Invalid(N_("write down the employer's instruction"), code="instruction_required")
         request.employer_instruction = instruction.strip()[:MAX_REASON]
         request.instruction_at = request.updated_at = self._now()
         self._audit(request, "request.instruction_recorded", employer_id=str(request.forwarded_employer_id))

@@ -17,19 +17,22 @@ from kluis.audit import verifications
 from kluis.audit import verify as audit_log
 from kluis.audit.models import AuditEvent
 from kluis.consent.marketing.service import Marketing
+from kluis.kit import i18n
 from kluis.kit.clock import AMSTERDAM
-from kluis.kit.errors import Invalid, NotAllowed, Problem
+from kluis.kit.errors import Invalid, NotAllowed, NotFound, Problem
+from kluis.kit.i18n import gettext as _
 from kluis.mail import service as mail
 from kluis.staff import service
 from kluis.staff.rules import Permission
 from kluis.staff.service import LoginRefused
 from kluis.vault.models import Person, Record
 from kluis.web import console
-from kluis.web.cookies import delete_strict_cookie, set_strict_cookie
+from kluis.web.cookies import delete_strict_cookie, set_preference_cookie, set_strict_cookie
 from kluis.web.csrf import CookieBound, new_nonce
 from kluis.web.deps import kluis_of
 
 AUDIT_PAGE = 50
+LANGUAGE_DAYS = 365
 STYLESHEET = Path(__file__).resolve().parents[1] / "templates" / "staff" / "console.css"
 LOGIN_FORM = CookieBound("console/login-csrf", "kluis_console_login", console.LOGIN_PATH)
 
@@ -45,7 +48,7 @@ def install(app: FastAPI) -> None:
 def _login_page(request: Request, nonce: str, error: str | None = None, email: str = "",
                 status: int = 200) -> Response:
     kluis = kluis_of(request)
-    response = console.page(request, "staff/login.html", "Sign in", status=status, error=error, email=email,
+    response = console.page(request, "staff/login.html", _("Sign in"), status=status, error=error, email=email,
                             csrf=LOGIN_FORM.token(kluis.keys.secret, nonce))
     LOGIN_FORM.issue(response, kluis.settings, nonce)
     return response
@@ -64,6 +67,17 @@ def _stylesheet() -> str:
     return STYLESHEET.read_text(encoding="utf-8")
 
 
+@router.get("/language/{lang}")
+def choose_language(request: Request, lang: str, next: str = console.PREFIX) -> Response:  # noqa: A002
+    """The frame's switch: Dutch or English for this browser's console pages (a cookie for a year), then back."""
+    if lang not in i18n.LANGUAGES:
+        raise NotFound(_("The console speaks Dutch (nl) and English (en)."), code="language_unknown")
+    response = RedirectResponse(console.back_to(next), status_code=303)
+    set_preference_cookie(response, kluis_of(request).settings, console.LANGUAGE_COOKIE, lang,
+                          max_age=LANGUAGE_DAYS * 86400, path=console.PREFIX)
+    return response
+
+
 @router.get("/login")
 def login_form(request: Request) -> Response:
     with kluis_of(request).db.sessions() as session:
@@ -79,7 +93,7 @@ def login_submit(request: Request, email: Annotated[str, Form(max_length=320)] =
                  csrf: console.Csrf = "") -> Response:
     kluis = kluis_of(request)
     if not LOGIN_FORM.valid(request, kluis.keys.secret, csrf):
-        raise NotAllowed("This sign-in form has expired. Open the sign-in page again and retry.",
+        raise NotAllowed(_("This sign-in form has expired. Open the sign-in page again and retry."),
                          code="csrf_invalid")
     refused = False
     with kluis.db.transaction() as session:
@@ -89,7 +103,7 @@ def login_submit(request: Request, email: Annotated[str, Form(max_length=320)] =
             # Commit the failed attempt (counter, lock, audit event) instead of rolling it back.
             refused = True
     if refused:
-        return _login_page(request, new_nonce(), service.LOGIN_REFUSED, email, status=401)
+        return _login_page(request, new_nonce(), _(service.LOGIN_REFUSED), email, status=401)
     response = RedirectResponse(console.PREFIX, status_code=303)
     hours = kluis.settings.session_hours
     set_strict_cookie(response, kluis.settings, console.SESSION_COOKIE, token, max_age=hours * 3600,
@@ -102,7 +116,7 @@ def login_submit(request: Request, email: Annotated[str, Form(max_length=320)] =
 def logout_form(request: Request) -> Response:
     with kluis_of(request).db.sessions() as session:
         staff = console.require(request, session, Permission.CONSOLE)
-    return console.page(request, "staff/logout.html", "Sign out", staff)
+    return console.page(request, "staff/logout.html", _("Sign out"), staff)
 
 
 @router.post("/logout")
@@ -126,7 +140,7 @@ def dashboard(request: Request) -> Response:
         sealing = audit_log.status(session, kluis_of(request).clock) if audits else None
         verified = verifications.last(session, kluis_of(request).clock, kluis_of(request).settings) if audits else None
         stuck_count, stuck = mail.stuck(session, kluis_of(request).clock.now())
-    return console.page(request, "staff/dashboard.html", "Dashboard", staff, active="dashboard",
+    return console.page(request, "staff/dashboard.html", _("Dashboard"), staff, active="dashboard",
                         people=people or 0, records=records or 0, sealing=sealing, verified=verified,
                         stuck_count=stuck_count, stuck=stuck)
 
@@ -148,7 +162,7 @@ def person_page(request: Request, person_id: str) -> Response:
                                                       "records_listed": len(records)})
         subscribed = Marketing(session, kluis, staff.actor).subscribed(person.id)
         consents = kluis.consents(session, staff.actor).history(person.id)  # the proof of each (R-CONS-1)
-    return console.page(request, "staff/person.html", "Person", staff, person=person, identifiers=identifiers,
+    return console.page(request, "staff/person.html", _("Person"), staff, person=person, identifiers=identifiers,
                         records=records, subscribed=subscribed, consents=consents,
                         may_record=staff.may(Permission.REQUESTS_RECORD), notice=request.query_params.get("done"))
 
@@ -164,7 +178,7 @@ def register_opt_out(request: Request, person_id: str, csrf: console.Csrf = "",
     with kluis.db.transaction() as session:
         staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
         if not reference.strip():
-            raise Invalid("Give the reference of the person's e-mail to the DPO.", code="reference_required")
+            raise Invalid(_("Give the reference of the person's e-mail to the DPO."), code="reference_required")
         Marketing(session, kluis, staff.actor).opt_out(console.uuid_of(person_id, "person"), "dpo_email",
                                                        reference=reference.strip(), lang=lang,
                                                        received_at=_amsterdam_instant(received_at))
@@ -176,9 +190,9 @@ def _amsterdam_instant(text: str) -> datetime:
     try:
         found = datetime.fromisoformat(text.strip())
     except ValueError:
-        raise Invalid("Give when the e-mail reached benVitaal, e.g. 2026-11-25 09:30 (Amsterdam time).",
+        raise Invalid(_("Give when the e-mail reached benVitaal, e.g. 2026-11-25 09:30 (Amsterdam time)."),
                       code="received_at_invalid",
-                      problems=[Problem("received_at", "invalid", "a date and time")]) from None
+                      problems=[Problem("received_at", "invalid", _("a date and time"))]) from None
     return found if found.tzinfo is not None else found.replace(tzinfo=AMSTERDAM)
 
 
@@ -189,5 +203,5 @@ def audit_page(request: Request) -> Response:
         events = list(session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(AUDIT_PAGE)))
         sealing = audit_log.status(session, kluis_of(request).clock)
         verified = verifications.last(session, kluis_of(request).clock, kluis_of(request).settings)
-    return console.page(request, "staff/audit.html", "Audit log", staff, active="audit", events=events,
+    return console.page(request, "staff/audit.html", _("Audit log"), staff, active="audit", events=events,
                         sealing=sealing, verified=verified)

@@ -24,6 +24,7 @@ from kluis.config import Settings
 from kluis.db import rowcount
 from kluis.kit.clock import Clock
 from kluis.kit.errors import Conflict, Invalid, NotFound, Problem, Unauthenticated
+from kluis.kit.i18n import N_
 from kluis.kit.ids import new_id
 from kluis.staff import rules
 from kluis.staff.models import StaffAccount, StaffSession
@@ -33,8 +34,8 @@ from kluis.vault.resealing import SealedColumn
 ISSUER = "Kluis benVitaal"
 CLI = "cli"
 # One message for every refusal, so that the login form does not tell which accounts exist.
-LOGIN_REFUSED = ("Sign-in failed: the e-mail address, password or code is not right, or the account "
-                 "is locked for a while after too many attempts.")
+LOGIN_REFUSED = N_("Sign-in failed: the e-mail address, password or code is not right, or the account "
+                   "is locked for a while after too many attempts.")
 _UNAMBIGUOUS_CHARS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 _hasher = PasswordHasher()  # argon2id with the RFC 9106 low-memory parameters

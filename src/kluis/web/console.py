@@ -6,6 +6,8 @@
   also carry this session's token (``session_csrf``, checked by ``check_csrf``).
 - ``page``: the page frame: a template under ``templates/`` with the title, who is signed in, the navigation
   they may see and the session's form token.
+- The language: Dutch or English, as the staff member chose in the frame (a cookie), else as their browser
+  prefers, else English (``kluis.kit.i18n``, docs/i18n.md). Every console answer is rendered in it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,8 +26,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 
-from kluis.kit.clock import AMSTERDAM
+from kluis.kit import i18n
 from kluis.kit.errors import DomainError, NotAllowed, NotFound, Problem
+from kluis.kit.i18n import N_
+from kluis.kit.i18n import gettext as _
 from kluis.staff import service as staff_service
 from kluis.staff.rules import Permission
 from kluis.staff.service import SignedIn
@@ -38,6 +41,7 @@ from kluis.wiring import Kluis
 PREFIX = "/console"
 LOGIN_PATH = PREFIX + "/login"
 SESSION_COOKIE = "kluis_console"
+LANGUAGE_COOKIE = "kluis_console_lang"  # the staff member's choice of NL or EN (SameSite=Lax, a preference only)
 SESSION_CSRF = "console/session-csrf"  # the purpose of a signed-in page's form token
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -46,15 +50,47 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-TITLES = {400: "Not understood", 403: "Not allowed", 404: "Not found", 405: "Not allowed", 410: "Gone",
-          422: "Not accepted"}
-HTTP_MESSAGES = {404: "There is no such page in the console.", 405: "This page does not take that kind of request."}
+TITLES = {400: N_("Not understood"), 403: N_("Not allowed"), 404: N_("Not found"), 405: N_("Not allowed"),
+          410: N_("Gone"), 422: N_("Not accepted")}
+HTTP_MESSAGES = {404: N_("There is no such page in the console."),
+                 405: N_("This page does not take that kind of request.")}
+NO_SUCH = {"person": N_("No such person."), "request": N_("No such request."), "record": N_("No such record."),
+           "order": N_("No such order."), "complaint": N_("No such complaint."),
+           "staff member": N_("No such staff member."), "erasure job": N_("No such erasure job."),
+           "breach in the register": N_("No such breach in the register."), "legal hold": N_("No such legal hold.")}
 
 Csrf = Annotated[str, Form(max_length=128)]  # the form field every console form posts its token in
 
+# The stored values staff see in tables and choices (states, types, channels, reasons, roles), marked for the
+# catalogs: the ``term`` filter shows them in the page's language; English shows them as stored.
+TERMS = frozenset({
+    N_("received"), N_("verified"), N_("in_progress"), N_("waiting_on_person"), N_("done"), N_("refused"),
+    N_("expired"), N_("access"), N_("portability"), N_("rectification"), N_("erasure"), N_("restriction"),
+    N_("objection"), N_("marketing"), N_("profiling"), N_("legitimate_interest"), N_("privacy_centre"),
+    N_("account"), N_("staff"), N_("accuracy_contested"), N_("unlawful_processing"), N_("legal_claims"),
+    N_("objection_pending"), N_("kept_by_law"), N_("other"), N_("queued"), N_("running"), N_("waiting"),
+    N_("cancelled"), N_("request"), N_("retention"), N_("building"), N_("ready"), N_("failed"),
+    N_("confidentiality"), N_("integrity"), N_("availability"), N_("no_risk"), N_("risk"), N_("high_risk"),
+    N_("initial"), N_("follow_up"), N_("recorded"), N_("approved"), N_("rejected"), N_("unverified"), N_("open"),
+    N_("answered"), N_("lapsed"), N_("person"), N_("category"), N_("employer"), N_("litigation"), N_("tax_audit"),
+    N_("authority_order"), N_("investigation"), N_("dpo"), N_("support"), N_("auditor"), N_("upheld"),
+    N_("overridden"), N_("pending"), N_("sent"), N_("given"), N_("withdrawn")})
+
+
+def term(value: object) -> str:
+    """A stored value (a state, a type, a reason) in the page's language; unknown values as stored."""
+    text = str(value)
+    return i18n.gettext(text) if text in TERMS else text
+
+
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
-templates.env.filters["when"] = lambda at: (datetime.fromisoformat(at) if isinstance(at, str) else at).astimezone(
-    AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S %Z")  # a datetime, or an ISO instant from a service's history
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
+    gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, npgettext=i18n.npgettext, newstyle=True)
+templates.env.filters["when"] = i18n.when  # a datetime, or an ISO instant from a service's history
+templates.env.filters["day"] = i18n.day
+templates.env.filters["term"] = term
+templates.env.filters["local"] = lambda text: text.nl if i18n.language() == "nl" else text.en  # a policy Text
 
 
 class SignInRequired(Exception):
@@ -68,6 +104,10 @@ class ConsoleRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
+            with i18n.speaking(language_of(request)):
+                return await answer(request)
+
+        async def answer(request: Request) -> Response:
             try:
                 response = await handler(request)
             except SignInRequired:
@@ -75,7 +115,7 @@ class ConsoleRoute(APIRoute):
             except DomainError as exc:
                 response = error_page(request, exc.status, exc.message, problems=exc.problems)
             except RequestValidationError:
-                response = error_page(request, 400, "The request was not understood.")
+                response = error_page(request, 400, _("The request was not understood."))
             except HTTPException as exc:
                 response = error_page(request, exc.status_code, str(exc.detail))
             response.headers.update(SECURITY_HEADERS)
@@ -91,8 +131,9 @@ def install_error_pages(app: FastAPI) -> None:
 
     async def console_http_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and in_console(request):
-            response = error_page(request, exc.status_code, HTTP_MESSAGES.get(exc.status_code, str(exc.detail)),
-                                  look_up_staff=False)
+            with i18n.speaking(language_of(request)):
+                response = error_page(request, exc.status_code,
+                                      HTTP_MESSAGES.get(exc.status_code, str(exc.detail)), look_up_staff=False)
             response.headers.update({**http_headers(request, exc), **SECURITY_HEADERS})
             return response
         if fallback is None:
@@ -106,14 +147,21 @@ def install_error_pages(app: FastAPI) -> None:
 def unexpected_page(request: Request, reference: str) -> Response:
     """A console page's answer to an error nobody handled (``kluis.web.unexpected``): the console's own error
     page, without looking up who is signed in (the database may be what failed)."""
-    response = error_page(request, 500, f"Something went wrong on our side; nothing was saved. If it happens "
-                                        f"again, quote reference {reference}.", look_up_staff=False)
+    with i18n.speaking(language_of(request)):
+        message = _("Something went wrong on our side; nothing was saved. If it happens again, quote reference "
+                    "%(reference)s.") % {"reference": reference}
+        response = error_page(request, 500, message, look_up_staff=False)
     response.headers.update(SECURITY_HEADERS)
     return response
 
 
 def in_console(request: Request) -> bool:
     return request.url.path == PREFIX or request.url.path.startswith(PREFIX + "/")
+
+
+def language_of(request: Request) -> str:
+    """NL or EN: the staff member's choice in the frame, else their browser's preference, else English."""
+    return i18n.choose(request.cookies.get(LANGUAGE_COOKIE), request.headers.get("accept-language"))
 
 
 # --- who is signed in, and may they ---------------------------------------------------------------
@@ -130,7 +178,8 @@ def require(request: Request, session: Session, permission: Permission) -> Signe
     if staff is None:
         raise SignInRequired()
     if not staff.may(permission):
-        raise NotAllowed(f"Your role ({staff.role}) may not open this page.", code="role_not_allowed")
+        raise NotAllowed(_("Your role (%(role)s) may not open this page.") % {"role": term(staff.role)},
+                         code="role_not_allowed")
     return staff
 
 
@@ -142,7 +191,7 @@ def session_csrf(kluis: Kluis, staff: SignedIn) -> str:
 def check_csrf(kluis: Kluis, staff: SignedIn, given: str) -> None:
     """A posted form must carry this session's token: a page on another site cannot know it."""
     if not token_valid(kluis.keys.secret, SESSION_CSRF, staff.session_id, given):
-        raise NotAllowed("This form has expired. Reload the page and try again.", code="csrf_invalid")
+        raise NotAllowed(_("This form has expired. Reload the page and try again."), code="csrf_invalid")
 
 
 def require_form(request: Request, session: Session, permission: Permission, csrf: str) -> SignedIn:
@@ -153,11 +202,12 @@ def require_form(request: Request, session: Session, permission: Permission, csr
 
 
 def uuid_of(text: str, what: str, code: str | None = None) -> uuid.UUID:
-    """An id from an address or a form; anything else is "No such <what>." (404)."""
+    """An id from an address or a form; anything else is "No such <what>." (404), in the page's language."""
     try:
         return uuid.UUID(text.strip())
     except ValueError:
-        raise NotFound(f"No such {what}.", code=code or f"{what}_not_found") from None
+        message = _(NO_SUCH[what]) if what in NO_SUCH else f"No such {what}."
+        raise NotFound(message, code=code or f"{what}_not_found") from None
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -165,9 +215,14 @@ def uuid_of(text: str, what: str, code: str | None = None) -> uuid.UUID:
 
 def page(request: Request, name: str, title: str, staff: SignedIn | None = None, status: int = 200,
          **context: Any) -> Response:
-    """The template ``name`` in the console's frame: the navigation shows what ``staff`` may open."""
+    """The template ``name`` in the console's frame, in the request's language: the navigation shows what
+    ``staff`` may open; the language switch comes back to this address."""
     kluis = kluis_of(request)
+    # The switch reloads this address; the answer to a posted form has none to reload (it would post again).
+    here = (request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            if request.method == "GET" else PREFIX)
     base = {"title": title, "staff": staff, "csrf": session_csrf(kluis, staff) if staff else "",
+            "lang": i18n.language(), "here": here,
             "can_audit": bool(staff and staff.may(Permission.AUDIT_READ)),
             "can_hold": bool(staff and staff.may(Permission.LEGAL_HOLDS)),
             "can_breach": bool(staff and staff.may(Permission.BREACH_REPORT)),
@@ -177,9 +232,18 @@ def page(request: Request, name: str, title: str, staff: SignedIn | None = None,
 
 def error_page(request: Request, status: int, message: str, look_up_staff: bool = True,
                problems: Sequence[Problem] = ()) -> Response:
+    """The console's error page. The message and each problem are shown in the page's language when the catalog
+    has them (a domain error keeps its English text for the API; marked with ``N_``, it is translated here)."""
     staff = None
     if look_up_staff:
         with kluis_of(request).db.sessions() as session:
             staff = signed_in(request, session)
-    return page(request, "staff/error.html", TITLES.get(status, "Something went wrong"), staff, status,
-                message=message, problems=list(problems))
+    shown = [Problem(p.path, p.code, i18n.translate(p.message)) for p in problems]
+    return page(request, "staff/error.html", _(TITLES.get(status, N_("Something went wrong"))), staff, status,
+                message=i18n.translate(message), problems=shown)
+
+
+def back_to(next_page: str) -> str:
+    """Where the language switch returns: a console address on this site, else the dashboard."""
+    inside = next_page == PREFIX or next_page.startswith((PREFIX + "/", PREFIX + "?"))
+    return next_page if inside and "\\" not in next_page and "://" not in next_page else PREFIX

@@ -23,6 +23,7 @@ from kluis.db import among, rowcount
 from kluis.gate.models import Objection, Restriction
 from kluis.kit import signing
 from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
+from kluis.kit.i18n import N_
 from kluis.mail.notices import ACCOUNT_NOTICE, MARKETING_UNSUBSCRIBED
 from kluis.mail.service import enqueue, one_click_url_allowed
 from kluis.vault.crypto import open_sealed, seal
@@ -58,9 +59,9 @@ class Marketing:
         The link's token is derived from the queued message when it is sent, so it is stored nowhere."""
         self._person(person_id)
         if not notice_text.strip() or len(notice_text) > 10_000 or lang not in ("nl", "en"):
-            raise Invalid("the opt-in was not requested", code="opt_in_invalid",
-                          problems=[Problem("notice_text", "required", "the exact text shown, at most 10,000 "
-                                                                      "characters; lang nl or en")])
+            raise Invalid(N_("the opt-in was not requested"), code="opt_in_invalid",
+                          problems=[Problem("notice_text", "required", N_("the exact text shown, at most 10,000 "
+                                                                      "characters; lang nl or en"))])
         notice = hashlib.sha256(f"{lang}\x1f{notice_text}".encode()).hexdigest()
         if self.session.get(ConsentNotice, notice) is None:
             self.session.add(ConsentNotice(hash=notice, lang=lang, text=notice_text, created_at=self.kluis.clock.now()))
@@ -96,8 +97,9 @@ class Marketing:
         mail (it goes although marketing is now withdrawn), whatever the route. A message to the DPO counts
         from ``received_at``: queued marketing mail is checked against the consent when it is sent."""
         if route not in OPT_OUT_ROUTES:
-            raise Invalid("unknown opt-out route", code="route_invalid",
-                          problems=[Problem("route", "route_invalid", f"one of: {', '.join(OPT_OUT_ROUTES)}")])
+            raise Invalid(N_("unknown opt-out route"), code="route_invalid",
+                          problems=[Problem("route", "route_invalid",
+                                            N_("one of: %(choices)s", choices=", ".join(OPT_OUT_ROUTES)))])
         self._person(person_id)
         event = self.kluis.consents(self.session, self.actor).withdraw(
             person_id, LIST, method=route, reference=reference, ip=ip, lang=lang, received_at=received_at)
@@ -144,8 +146,8 @@ class Marketing:
     def record_click(self, person_id: uuid.UUID, topic: str) -> bool:
         """Count a click towards the interest profile; dropped (False) when profiling is not allowed."""
         if not topic or len(topic) > MAX_TOPIC:
-            raise Invalid("a click needs a topic", code="click_invalid",
-                          problems=[Problem("topic", "invalid", f"1 to {MAX_TOPIC} characters")])
+            raise Invalid(N_("a click needs a topic"), code="click_invalid",
+                          problems=[Problem("topic", "invalid", N_("1 to %(count)s characters", count=MAX_TOPIC))])
         if not self.kluis.gate(self.session, self.actor).decide(person_id, PROFILING).allowed:
             return False
         profile = self.profile(person_id)
@@ -175,17 +177,17 @@ class Marketing:
     def add_campaign(self, name: str, title: str, text: str, channel: str = "email") -> Campaign:
         problems = []
         if not name or len(name) > 60 or not all(c.isalnum() or c in "-_." for c in name):
-            problems.append(Problem("name", "invalid", "1-60 letters, digits, '-', '_' or '.'"))
+            problems.append(Problem("name", "invalid", N_("1-60 letters, digits, '-', '_' or '.'")))
         if channel != "email":
-            problems.append(Problem("channel", "invalid", "email"))
+            problems.append(Problem("channel", "invalid", N_("email")))
         if not title.strip() or len(title) > 200:
-            problems.append(Problem("title", "invalid", "1-200 characters"))
+            problems.append(Problem("title", "invalid", N_("1-200 characters")))
         if not text.strip() or len(text) > 20_000:
-            problems.append(Problem("text", "invalid", "1-20,000 characters"))
+            problems.append(Problem("text", "invalid", N_("1-20,000 characters")))
         if not problems and self.session.get(Campaign, name) is not None:
-            problems.append(Problem("name", "exists", "a campaign with this name exists"))
+            problems.append(Problem("name", "exists", N_("a campaign with this name exists")))
         if problems:
-            raise Invalid("the campaign was not created", code="campaign_invalid", problems=problems)
+            raise Invalid(N_("the campaign was not created"), code="campaign_invalid", problems=problems)
         campaign = Campaign(id=name, list_id=LIST, channel=channel, title=title.strip(), text=text.strip(),
                             created_at=self.kluis.clock.now(), created_by=self.actor)
         self.session.add(campaign)
@@ -203,7 +205,7 @@ class Marketing:
             raise Conflict(f"KLUIS_BASE_URL is {base}: marketing mail needs an https address for its one-click "
                            "unsubscribe link (RFC 8058); set KLUIS_BASE_URL to the https address of this Kluis",
                            code="base_url_not_https",
-                           problems=[Problem("base_url", "not_https", "https://… (plain http only on loopback)")])
+                           problems=[Problem("base_url", "not_https", N_("https://… (plain http only on loopback)"))])
         count, after = 0, None
         while True:  # keyset pages: constant memory however large the audience
             query = audience_query(campaign.list_id).order_by(Person.id).limit(1000)

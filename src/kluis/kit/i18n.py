@@ -1,0 +1,150 @@
+"""Languages of the pages: gettext catalogs (``kluis/locale/<lang>/LC_MESSAGES/messages.po``) and dates per locale.
+
+The catalogs are read straight from the ``.po`` files when first needed (``babel.messages.pofile.read_po``), turned
+into gettext translations in memory: there is no compile step, so a fresh clone serves both languages after the
+README's install. Fuzzy and untranslated entries fall back to the English text in the source (the msgid).
+
+The language of the current request lives in a context variable (``speaking``): the console sets it once per
+request, so ``gettext`` in a route, in a template (Jinja's i18n extension calls the same functions) and on an error
+page all answer in the staff member's language. Outside a request it is English. Docs: docs/i18n.md.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+
+from babel.dates import format_date, format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from kluis.kit.clock import AMSTERDAM, as_utc
+
+LANGUAGES = ("en", "nl")
+FALLBACK = "en"
+DOMAIN = "messages"
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+# Staff read instants in Amsterdam time with the zone's abbreviation (CET/CEST: which of the two hours after the
+# clocks go back). English keeps the sortable ISO form the console always showed; Dutch names the month.
+WHEN_PATTERNS = {"en": "yyyy-MM-dd HH:mm:ss", "nl": "d MMM yyyy HH:mm:ss"}
+DATE_PATTERNS = {"en": "yyyy-MM-dd", "nl": "d MMM yyyy"}
+
+_language: ContextVar[str] = ContextVar("kluis_language", default=FALLBACK)
+
+
+class Message(str):
+    """An English message that remembers its catalog text and values, so that a page can say it in another
+    language (``translate``) while the API and the CLI keep the English."""
+
+    template: str
+    params: dict[str, object]
+
+
+def N_(message: str, **params: object) -> str:  # noqa: N802 - the name gettext tools look for
+    """Mark a message for the catalogs without translating it here: it is translated where it is shown (an error
+    raised in a service keeps its English text for the API; the console page translates it). Values go in as
+    ``%(name)s`` placeholders, so the catalog holds one text for every value."""
+    made = Message(message % params if params else message)
+    made.template, made.params = message, params
+    return made
+
+
+def translate(message: str) -> str:
+    """A message (marked with ``N_`` where it was made, or a plain catalog text) in the current language."""
+    if isinstance(message, Message) and message.params:
+        return gettext(message.template) % message.params
+    return gettext(str(message))
+
+
+@cache
+def translations(lang: str) -> Translations:
+    """The catalog of ``lang`` (one of ``LANGUAGES``), read from its ``.po`` file once per process."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported language {lang!r}")
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with path.open("rb") as po:
+        catalog = read_po(po, locale=lang, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog, use_fuzzy=False)  # fuzzy entries are not yet checked: the English text shows
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def language() -> str:
+    """The language of the current request (English outside one)."""
+    return _language.get()
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[str]:
+    """Answer in ``lang`` (falls back to English if unsupported) until the block ends."""
+    chosen = lang if lang in LANGUAGES else FALLBACK
+    token = _language.set(chosen)
+    try:
+        yield chosen
+    finally:
+        _language.reset(token)
+
+
+def gettext(message: str) -> str:
+    """``message`` in the current language; the message itself when the catalog has no translation (and an empty
+    message stays empty: gettext would answer the catalog's header)."""
+    if not message:
+        return message
+    return str(translations(language()).gettext(message))
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return str(translations(language()).ngettext(singular, plural, n))
+
+
+def pgettext(context: str, message: str) -> str:
+    """A message whose meaning depends on ``context`` (e.g. a state name that is also a verb)."""
+    return str(translations(language()).pgettext(context, message))
+
+
+def npgettext(context: str, singular: str, plural: str, n: int) -> str:
+    return str(translations(language()).npgettext(context, singular, plural, n))
+
+
+def preferred(accept_language: str | None) -> str | None:
+    """The first supported language in an ``Accept-Language`` header, by quality then order; None if none."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and quality > 0:
+            ranked.append((-quality, index, primary))
+    return min(ranked)[2] if ranked else None
+
+
+def choose(chosen: str | None, accept_language: str | None) -> str:
+    """The language to answer in: the one chosen (a cookie), else the browser's preference, else English."""
+    if chosen in LANGUAGES:
+        return str(chosen)
+    return preferred(accept_language) or FALLBACK
+
+
+def when(at: datetime | str, lang: str | None = None) -> str:
+    """An instant (or an ISO text of one) as staff read it: Amsterdam time, formatted for the language."""
+    moment = as_utc(datetime.fromisoformat(at) if isinstance(at, str) else at).astimezone(AMSTERDAM)
+    locale = lang or language()
+    return f"{format_datetime(moment, WHEN_PATTERNS[locale], tzinfo=AMSTERDAM, locale=locale)} {moment.tzname()}"
+
+
+def day(on: date, lang: str | None = None) -> str:
+    """A calendar date (a deadline day in Amsterdam), formatted for the language."""
+    locale = lang or language()
+    return str(format_date(on, DATE_PATTERNS[locale], locale=locale))
