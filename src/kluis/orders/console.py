@@ -1,6 +1,6 @@
 """Staff console pages for authority orders (R-SHR-3): the list with refused informal requests, recording an
 order with its PDF, the order's page where a second DPO approves or rejects it, producing its export (the link is
-shown once, on the page that made it), the download, and the order's document."""
+shown once, on the page that made it), the download, the order's document, and deleting the order."""
 
 from __future__ import annotations
 
@@ -151,6 +151,16 @@ def produce(request: Request, order_id: str, csrf: console.Csrf) -> Response:
         staff = console.require_form(request, session, Permission.ORDERS_DECIDE, csrf)
         issued = Orders(session, kluis, staff.actor).produce(parsed)
     return _order_page(request, staff, parsed, issued)
+
+
+@router.post("/{order_id}/delete")
+def delete(request: Request, order_id: str, csrf: console.Csrf) -> Response:
+    kluis = kluis_of(request)
+    parsed = console.uuid_of(order_id, "order")
+    with kluis.db.transaction() as session:
+        staff = console.require_form(request, session, Permission.ORDERS_RECORD, csrf)
+        kept = Orders(session, kluis, staff.actor).delete(parsed, by_dpo=staff.may(Permission.ORDERS_DECIDE))
+    return RedirectResponse(f"/console/orders/{parsed}" if kept else "/console/orders", status_code=303)
 
 
 @router.get("/exports/{token}")

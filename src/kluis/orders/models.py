@@ -51,6 +51,11 @@ class AuthorityOrder(Base):
     reasons_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
     disclosed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    @property
+    def deleted(self) -> bool:
+        """Deleted, and kept only as the disclosure log's reference: its document is gone."""
+        return not self.document_ciphertext
+
 
 class AuthorityOrderPerson(Base):
     """A person an order names. Erasing the person removes the link; the order itself stays."""

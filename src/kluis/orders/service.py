@@ -159,7 +159,7 @@ class Orders:
         """The order's PDF, decrypted; each read is audited."""
         order = self.get(order_id)
         key = self.kluis.keystore.object_key(self.session, sealing.DOCUMENT_KEY, order.id)
-        if key is None or not order.document_ciphertext:
+        if key is None or order.deleted:
             raise DocumentGone()
         pdf = sealing.open_document(key, order.id, order.document_ciphertext)
         self._audit("order.document_read", [order.id])
@@ -171,8 +171,10 @@ class Orders:
         data stays as the disclosure log's reference, without its document; any other goes with its people
         and exports. Whether the row stayed."""
         if not by_dpo:
-            raise NotAllowed("only a DPO may delete an order", code="dpo_required")
+            raise NotAllowed(N_("only a DPO may delete an order"), code="dpo_required")
         order = self.get(order_id, lock=True)
+        if order.deleted:
+            raise Conflict(N_("this order was deleted already"), code="order_deleted")
         self.kluis.keystore.destroy(self.session, [order.id], reason="order")
         kept = order.disclosed_at is not None
         if kept:
@@ -213,6 +215,8 @@ class Orders:
         order = self.get(order_id, lock=True)
         if order.state != OrderState.APPROVED:
             raise Conflict(N_("data is produced only for an order a second DPO approved"), code="order_not_approved")
+        if order.deleted:
+            raise Conflict(N_("this order was deleted: it produces no more data"), code="order_deleted")
         now = self._now()
         produced = build_export(self.kluis, self.session, order, self.people_of(order.id), now, self.actor)
         export_id = new_id()

@@ -19,7 +19,7 @@ from tests.integration.retention.retention_support import ams, person
 from kluis import schema
 from kluis.audit.models import AuditEvent
 from kluis.disclosures.models import Disclosure
-from kluis.kit.errors import NotAllowed
+from kluis.kit.errors import Conflict, NotAllowed
 from kluis.kit.secrets import new_secret, parse_secret
 from kluis.orders import sealing
 from kluis.orders.models import AuthorityOrder, AuthorityOrderPerson
@@ -94,6 +94,10 @@ def test_r_shr_3_a_deleted_order_that_disclosed_data_stays_as_proof_without_its_
     with pytest.raises(DocumentGone) as gone, kluis.db.transaction() as session:
         Orders(session, kluis, APPROVER).document(order_id)
     assert gone.value.status == 410 and gone.value.code == "document_destroyed"
+    for again in (lambda orders: orders.produce(order_id), lambda orders: orders.delete(order_id, by_dpo=True)):
+        with pytest.raises(Conflict) as refused, kluis.db.transaction() as session:
+            again(Orders(session, kluis, APPROVER))
+        assert refused.value.code == "order_deleted"
 
 
 def test_r_vlt_5_a_restored_key_store_loses_a_deleted_orders_key_again(kluis):

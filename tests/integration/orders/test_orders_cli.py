@@ -88,3 +88,20 @@ def test_r_shr_3_cli_refuses_bad_input_and_the_recorder_approving(cli_kluis, tmp
                    "--answer", "Alleen met een schriftelijk bevel.")
     assert refused.exit_code == 0 and "Belastingdienst" in _run("list").output
     assert _run("refuse", "--as", "nobody@benvitaal.nl", "--authority", "X", "--answer", "nee").exit_code == 1
+
+
+def test_r_shr_3_cli_a_dpo_deletes_an_order_and_its_document_key_goes(cli_kluis, tmp_path):
+    pid, _ = person(cli_kluis, "account")
+    pdf = tmp_path / "bevel.pdf"
+    pdf.write_bytes(order_pdf())
+    made = _run("record", "--as", "support@benvitaal.nl", "--legal-basis", "art. 126nd Sv", "--reference", "OM-2",
+                "--date", "2026-11-20", "--document", str(pdf), "--person", str(pid), "--category", "basic")
+    order_id = re.search(r"order ([0-9a-f-]{36}) recorded", made.output)[1]
+    by_support = _run("delete", order_id, "--as", "support@benvitaal.nl")
+    assert by_support.exit_code == 1 and "dpo_required" in by_support.output
+    assert order_id in _run("list").output
+    deleted = _run("delete", order_id, "--as", "dpo.een@benvitaal.nl")
+    assert deleted.exit_code == 0 and "its document's key destroyed" in deleted.output, deleted.output
+    assert order_id not in _run("list").output
+    assert counts(cli_kluis)["authority_order"] == 0
+    assert _run("delete", order_id, "--as", "dpo.een@benvitaal.nl").exit_code == 1  # no such order any more

@@ -79,7 +79,30 @@ def test_r_shr_3_an_order_from_receipt_to_approved_disclosure_in_the_console(cli
     clock.advance(__import__("datetime").timedelta(days=8))
     sign_in(client, kluis, clock, "dpo", "dpo.drie@benvitaal.nl")
     assert client.get(link).status_code == 410
+    # Deleting the order destroys its document's key; having disclosed data, it stays as the log's reference.
+    assert "Delete the order" in client.get(order_path).text
+    deleted = client.post(order_path + "/delete", data={"csrf": csrf(client, order_path)}, follow_redirects=False)
+    assert deleted.status_code == 303 and deleted.headers["location"] == order_path
+    page = client.get(order_path).text
+    assert "Destroyed when the order was deleted" in page and "Delete the order" not in page
+    assert "Produce a new export" not in page
+    assert client.get(order_path + "/document").status_code == 410
     assert sealed_log(kluis).ok
+
+
+def test_r_shr_3_support_may_not_delete_an_order_a_dpo_deletes_it_with_its_document(client, kluis, clock):
+    pid, _ = person(kluis, "account")
+    sign_in(client, kluis, clock, "support", "support.drie@benvitaal.nl")
+    made = client.post("/console/orders", data=_form(client, pid),
+                       files={"document": ("bevel.pdf", order_pdf(), "application/pdf")}, follow_redirects=False)
+    order_path = made.headers["location"]
+    assert "Delete the order" not in client.get(order_path).text
+    refused = client.post(order_path + "/delete", data={"csrf": csrf(client, order_path)})
+    assert refused.status_code == 403 and counts(kluis)["authority_order"] == 1
+    sign_in(client, kluis, clock, "dpo", "dpo.vier@benvitaal.nl")
+    deleted = client.post(order_path + "/delete", data={"csrf": csrf(client, order_path)}, follow_redirects=False)
+    assert deleted.status_code == 303 and deleted.headers["location"] == "/console/orders"
+    assert counts(kluis)["authority_order"] == 0 and client.get(order_path).status_code == 404
 
 
 @pytest.mark.parametrize(("changes", "files", "message"), [

@@ -55,6 +55,33 @@ def test_r_vlt_1_rotation_keyring_opens_keys_wrapped_by_previous_master():
     assert new.unwrap(person, old.wrap(person, dek), old.master_id) == dek
 
 
+def test_r_vlt_1_an_object_key_is_bound_to_its_kind_and_id_and_opens_under_a_previous_master():
+    old = ring()
+    key, owner = new_data_key(), uuid.uuid4()
+    wrapped = old.wrap_key("order-document", owner, key)
+    assert old.unwrap_key("order-document", owner, wrapped, old.master_id) == key
+    for kind, other in (("complaint", owner), ("order-document", uuid.uuid4())):
+        with pytest.raises(Unreadable):
+            old.unwrap_key(kind, other, wrapped, old.master_id)
+    new = ring(previous=(old.master,))
+    assert new.unwrap_key("order-document", owner, wrapped, old.master_id) == key
+
+
+def test_r_vlt_1_a_sealed_value_opens_under_a_previous_master_until_sealed_anew():
+    old = ring()
+    sealed = old.seal_secret(b"staff-email|x", b"dpo@benvitaal.nl")
+    new = ring(previous=(old.master,), index=old.index, secret=old.secret)
+    assert new.open_secret(b"staff-email|x", sealed) == b"dpo@benvitaal.nl"
+    anew = new.reseal_secret(b"staff-email|x", sealed)
+    assert anew is not None and new.reseal_secret(b"staff-email|x", anew) is None  # already under the current key
+    alone = ring(master=new.master)
+    assert alone.open_secret(b"staff-email|x", anew) == b"dpo@benvitaal.nl"
+    with pytest.raises(Unreadable):
+        alone.open_secret(b"staff-email|x", sealed)
+    with pytest.raises(Unreadable):
+        alone.reseal_secret(b"staff-email|x", sealed)  # its master key is no longer configured
+
+
 def test_r_vlt_2_digest_is_keyed_and_separates_kind_and_scope():
     a, b = ring(), ring()
     assert a.digest("email", "", "x@y.nl") == a.digest("email", "", "x@y.nl")
