@@ -220,6 +220,8 @@ def wrk(url: str, *, seconds: float, connections: int, threads: int = 2, headers
             return float("nan")
         return float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
 
+    for line in re.findall(r"^first non-2xx: .*$", out, re.MULTILINE)[:2]:
+        print(f"  wrk: {line}", flush=True)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     connect, read, write, timeouts = (int(n) for n in errors.groups()) if errors else (0, 0, 0, 0)
     # The scripts count answers outside 200-299 themselves (wrk's own count lets 3xx pass); without a script,

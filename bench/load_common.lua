@@ -1,7 +1,7 @@
 -- Shared by the load scripts of bench/load.py (wrk runs them with bench/ as its working directory).
 -- Each script defines make(id, n) -> method, path, body; this file gives each connection the next prebuilt
 -- request in turn (each thread starting elsewhere in the list), counts every answer outside 200-299 (wrk's own
--- count lets 3xx pass) and reports that count in done().
+-- count lets 3xx pass; the first of each thread is shown) and reports that count in done().
 local threads = {}
 local counter = 0
 
@@ -40,6 +40,9 @@ end
 
 function response(status, headers, body)
   if status < 200 or status > 299 then
+    if bad == 0 then  -- the first of each thread, to see why
+      io.write(string.format("first non-2xx: %d %s\n", status, string.sub(body or "", 1, 300)))
+    end
     bad = bad + 1
   end
 end
