@@ -110,11 +110,11 @@ def follow(session: Session, rule_book: rules.RuleBook, people: Mapping[uuid.UUI
     if not moved or not kept:
         return
     table = Record.__table__
+    # The sources as bound values of their own: an expanding list cannot run once per person (executemany).
+    others = table.c.source.not_in([literal(source) for source in sorted(rule_book.own_sources)])
     for rule in kept:
         session.execute(
-            update(table).where(table.c.person_id == bindparam("pid"), table.c.rule_id == rule.id,
-                                # The sources as bound values of their own: an expanding list cannot run once per person.
-                                table.c.source.not_in([literal(source) for source in sorted(rule_book.own_sources)]),
+            update(table).where(table.c.person_id == bindparam("pid"), table.c.rule_id == rule.id, others,
                                 table.c.last_activity_at < bindparam("clock"))
             .values(last_activity_at=bindparam("clock"), due_at=bindparam("due"), updated_at=now),
             [{"pid": pid, "clock": at, "due": rule_book.due_at(rule, at)} for pid, at in moved.items()])
