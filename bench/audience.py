@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fresh_kluis, peak_rss_mb  # noqa: E402
+from common import add_database_url, fresh_kluis, load_average, peak_rss_mb  # noqa: E402
 
 from kluis.consent.marketing.service import LIST, Marketing  # noqa: E402
 from kluis.kit.cli import progress  # noqa: E402
@@ -86,8 +86,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    add_database_url(parser)
     args = parser.parse_args()
-    with fresh_kluis("postgresql") as kluis:
+    with fresh_kluis("postgresql", args.database_url) as kluis:
         populate(kluis, args.people)
         with kluis.db.transaction() as session:
             Marketing(session, kluis, "bench").add_campaign("bench", "Nieuws", "Tekst")
@@ -108,7 +109,7 @@ def main() -> None:
             finally:
                 raw.close()
             assert ours == theirs, "the audience differs from the hand-written query"
-        print(f"[postgresql] data: {args.people:,} people; audience {len(ours):,} (sets equal)")
+        print(f"[postgresql] data: {args.people:,} people; audience {len(ours):,} (sets equal); {load_average()}")
         print(f"[postgresql] kluis audience (streamed):   {best_kluis:.2f} s")
         print(f"[postgresql] raw SQL (all rows at once):  {best_raw:.2f} s")
         print(f"[postgresql] ratio kluis/raw:             {best_kluis / best_raw:.2f}")

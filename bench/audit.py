@@ -17,11 +17,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import re
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -31,7 +27,18 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fresh_kluis  # noqa: E402
+from common import (  # noqa: E402
+    BENCH_DIR,
+    add_database_url,
+    free_port,
+    fresh_kluis,
+    kluis_command,
+    load_average,
+    require_wrk,
+    running,
+    server_env,
+    wrk,
+)
 
 from kluis.access.service import create_key  # noqa: E402
 from kluis.audit import sealer  # noqa: E402
@@ -125,58 +132,18 @@ def seal_rate(kluis, events: int) -> tuple[float, float, int]:
     return sealed / seal_seconds, linked / raw_seconds, sealed
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wrk(port: int, token: str, person_id: str, seconds: float) -> dict[str, float]:
-    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{seconds:g}s", "--latency", "--timeout", "2s",
-                          "-H", f"Authorization: Bearer {token}", "-H", "Kluis-Purpose: accounts",
-                          f"http://127.0.0.1:{port}/api/v1/people/{person_id}/records"],
-                         capture_output=True, text=True, check=True).stdout
-
-    def number(pattern: str, default: float = 0.0) -> float:
-        found = re.search(pattern, out)
-        return float(found.group(1)) if found else default
-
-    def ms(label: str) -> float:
-        found = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out)
-        if not found:
-            return float("nan")
-        return float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
-
-    return {"rps": number(r"Requests/sec:\s+([\d.]+)"), "p50": ms("50%"), "p99": ms("99%"),
-            "timeouts": number(r"timeout (\d+)"), "non2xx": number(r"Non-2xx or 3xx responses: (\d+)")}
-
-
 def audited_reads(kluis, env: dict[str, str], person_id: str, seconds: float, audited: bool) -> dict[str, float]:
     with kluis.db.transaction() as session:
         _, token = create_key(session, kluis.clock, kluis.policy, service="bench", purposes=["accounts"],
                               actor="bench")
-    port = _free_port()
-    bench_dir = str(Path(__file__).resolve().parent)
-    server_env = dict(env, PYTHONPATH=os.pathsep.join([bench_dir, env.get("PYTHONPATH", "")]))
+    port = free_port()
+    server_env = dict(env, PYTHONPATH=os.pathsep.join([str(BENCH_DIR), env.get("PYTHONPATH", "")]))
     launch = ("import uvicorn; uvicorn.run('audit_app:" + ("audited" if audited else "unaudited") +
               f"', factory=True, host='127.0.0.1', port={port}, workers=2, log_level='warning', access_log=False)")
-    server = subprocess.Popen([sys.executable, "-c", launch], env=server_env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen([str(Path(sys.executable).parent / "kluis"), "worker", "--poll-seconds", "0.2"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        time.sleep(1)  # both server processes up
-        return _wrk(port, token, person_id, seconds)
-    finally:
-        for process in (server, worker):
-            process.terminate()
-            process.wait()
+    with running(kluis_command("worker", "--poll-seconds", "0.2"), env), \
+            running([sys.executable, "-c", launch], server_env, port=port):
+        return wrk(f"http://127.0.0.1:{port}/api/v1/people/{person_id}/records", seconds=seconds, connections=64,
+                   headers=[f"Authorization: Bearer {token}", "Kluis-Purpose: accounts"])
 
 
 def main() -> None:
@@ -188,22 +155,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--parts", default="append,concurrent,seal,reads,verify",
                         help="which measurements, comma-separated (default: all)")
+    add_database_url(parser)
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is missing: apt-get install wrk")
-    with fresh_kluis(args.backend) as kluis:
+    if "reads" in parts:
+        require_wrk()
+    with fresh_kluis(args.backend, args.database_url) as kluis:
         s = kluis.settings
-        env = dict(os.environ, KLUIS_DATABASE_URL=s.database_url, KLUIS_KEYSTORE_URL=s.resolved_keystore_url(),
-                   KLUIS_MASTER_KEY=s.master_key.get_secret_value(), KLUIS_INDEX_KEY=s.index_key.get_secret_value(),
-                   KLUIS_SECRET_KEY=s.secret_key.get_secret_value(), KLUIS_AUDIT_KEY=s.audit_key.get_secret_value(),
-                   KLUIS_LOG_LEVEL="WARNING")
+        env = server_env(kluis)
         with kluis.db.transaction() as session:
             people = [p.id for p in kluis.vault(session, "bench").create_people(
                 [PersonIn(subject_types=["employee"]) for _ in range(args.people)])]
             kluis.gate(session, "bench").add_relation(people[0], "account")  # the read is allowed: 200, not 403
         tag = f"[{args.backend}]"
-        print(f"{tag} data: {args.people:,} people with no records; {args.events:,} events to seal")
+        print(f"{tag} data: {args.people:,} people with no records; {args.events:,} events to seal; {load_average()}")
         if "append" in parts:
             plain, with_event = append_cost(kluis, people, args.rounds)
             print(f"{tag} one transaction, p50: {with_event:.3f} ms with an audit event, {plain:.3f} ms without; "
@@ -220,7 +185,8 @@ def main() -> None:
             figures = audited_reads(kluis, env, str(people[0]), args.seconds, audited)
             print(f"{tag} GET records under wrk -c64, serve --workers 2, {'audited' if audited else 'auditing off'}: "
                   f"{figures['rps']:,.0f} req/s, p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms, "
-                  f"{figures['timeouts']:.0f} timeouts, {figures['non2xx']:.0f} non-2xx")
+                  f"{figures['timeouts']:.0f} timeouts, {figures['socket_errors']:.0f} socket errors, "
+                  f"{figures['non2xx']:.0f} non-2xx")
         if "verify" in parts:
             key = audit_key(s.audit_key)
             sealer.seal_all(kluis.db, key, kluis.clock)

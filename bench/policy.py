@@ -8,11 +8,13 @@ gave consent for marketing e-mail (consent in English for one in ten). Version 2
 interests, account) longer: material, on consent, so consent for marketing e-mail is asked again. Then times, each
 with the process's peak RSS after it (and after a tenth of each walk, to show it stays flat):
   raw:     one SELECT of the same people (records of those categories UNION current consents), read through a
-           server-side cursor 1,000 at a time;
+           server-side cursor of the driver 1,000 at a time (what keeps memory flat, as the walk does): the
+           baseline of the two walks, each printed with its ratio to it;
   keyset:  the announcement's selection, ``repository.affected_page``, 500 at a time from a cursor, to the end;
   batches: the same walk with everything a batch reads to address its mails (the categories and consents of the
            page's people, who has an address, their language), without queueing;
-  mail:    the whole job (``announce_next``: queue one mail and its audit event per person) for ``--mail`` people.
+  mail:    the whole job (``announce_next``: queue one mail and its audit event per person) for ``--mail`` people
+           (no plain baseline: nothing plain queues a mail with its audit event).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fresh_kluis, peak_rss_mb  # noqa: E402
+from common import add_database_url, fresh_kluis, load_average, peak_rss_mb  # noqa: E402
 
 from kluis.changes import repository as repo  # noqa: E402
 from kluis.changes.announcements import announce_next, reach  # noqa: E402
@@ -82,12 +84,15 @@ def seed(kluis: Kluis, people: int) -> None:
             conn.execute(text(f"VACUUM (ANALYZE) {table}"))
 
 
-def timed(label: str, run: Callable[[], int]) -> int:
+def timed(label: str, run: Callable[[], int], baseline: float | None = None) -> float:
+    """Runs one step, prints its time, people and peak RSS (and with ``baseline``, the raw time, the ratio to
+    it); returns the time."""
     started = time.perf_counter()
     result = run()
-    print(f"{label:<8} {time.perf_counter() - started:8.2f} s   people {result:>9,}   peak RSS {peak_rss_mb():7.1f} MB",
-          flush=True)
-    return result
+    seconds = time.perf_counter() - started
+    ratio = f"   ratio kluis/raw {seconds / baseline:.2f}" if baseline else ""
+    print(f"{label:<8} {seconds:8.2f} s   people {result:>9,}   peak RSS {peak_rss_mb():7.1f} MB{ratio}", flush=True)
+    return seconds
 
 
 def walk(kluis: Kluis, people: int, with_reads: bool) -> int:
@@ -113,12 +118,18 @@ def walk(kluis: Kluis, people: int, with_reads: bool) -> int:
 
 def raw(kluis: Kluis, people: int) -> int:
     seen, tenth = 0, max(1, people // 10)
-    with kluis.db.engine.connect() as conn:
-        rows = conn.execution_options(stream_results=True, yield_per=1000).execute(text(RAW))
-        for partition in rows.partitions(1000):
-            seen += len(partition)
-            if seen // tenth != (seen - len(partition)) // tenth and seen <= tenth + len(partition):
-                print(f"         after {seen:,} people: peak RSS {peak_rss_mb():.1f} MB", flush=True)
+    connection = kluis.db.engine.raw_connection()
+    try:
+        with connection.driver_connection.cursor(name="raw_policy") as cursor:
+            cursor.itersize = 1000
+            cursor.execute(RAW)
+            while partition := cursor.fetchmany(1000):
+                seen += len(partition)
+                if seen // tenth != (seen - len(partition)) // tenth and seen <= tenth + len(partition):
+                    print(f"         after {seen:,} people: peak RSS {peak_rss_mb():.1f} MB", flush=True)
+        connection.rollback()
+    finally:
+        connection.close()
     return seen
 
 
@@ -134,11 +145,12 @@ def mail(kluis: Kluis, limit: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--mail", type=int, default=10_000, help="people the whole job mails (0: skip)")
+    add_database_url(parser)
     args = parser.parse_args()
-    with fresh_kluis("postgresql") as kluis:
+    with fresh_kluis("postgresql", args.database_url) as kluis:
         seed(kluis, args.people)
         policy = kluis.policy
         longer = policy.model_copy(update={"retention": [
@@ -148,10 +160,11 @@ def main() -> None:
             publish(session, kluis.clock, longer, effective_at=kluis.clock.now() + timedelta(days=31),
                     actor="bench", source="bench")
         kluis.timeline.forget()
-        print(f"{args.people:,} people on PostgreSQL; peak RSS after seeding {peak_rss_mb():.1f} MB", flush=True)
-        timed("raw", lambda: raw(kluis, args.people))
-        timed("keyset", lambda: walk(kluis, args.people, with_reads=False))
-        timed("batches", lambda: walk(kluis, args.people, with_reads=True))
+        print(f"{args.people:,} people on PostgreSQL; peak RSS after seeding {peak_rss_mb():.1f} MB; {load_average()}",
+              flush=True)
+        baseline = timed("raw", lambda: raw(kluis, args.people))
+        timed("keyset", lambda: walk(kluis, args.people, with_reads=False), baseline)
+        timed("batches", lambda: walk(kluis, args.people, with_reads=True), baseline)
         if args.mail:
             timed("mail", lambda: mail(kluis, args.mail))
 

@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fresh_kluis, peak_rss_mb  # noqa: E402
+from common import add_database_url, fresh_kluis, load_average, peak_rss_mb  # noqa: E402
 
 from kluis.kit.cli import progress  # noqa: E402
 from kluis.retention import keep, sweep  # noqa: E402
@@ -151,10 +151,10 @@ def _raw_batches(kluis: Kluis, at: object, batch: int, due: int) -> float:
     return time.perf_counter() - t0
 
 
-def run(backend: str, people: int, batch: int, rounds: int) -> dict[str, float]:
+def run(backend: str, people: int, batch: int, rounds: int, database_url: str) -> dict[str, float]:
     """Each round times the raw DELETE and the sweep on the same rows (restored in between); the best
     round of each counts, since other work on a shared machine only ever slows a round down."""
-    with fresh_kluis(backend) as kluis:
+    with fresh_kluis(backend, database_url) as kluis:
         pg = kluis.db.dialect == "postgresql"
         (seed_postgresql if pg else seed_sqlite)(kluis, people)
         now = kluis.clock.now()
@@ -205,13 +205,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=sweep.BATCH, help="records per sweep transaction")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds of each; the best counts")
+    add_database_url(parser)
     args = parser.parse_args()
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     for backend in backends:
-        r = run(backend, args.people, args.batch, args.rounds)
+        r = run(backend, args.people, args.batch, args.rounds, args.database_url)
         print(f"[{backend}] data: {r['people']:,} people, {r['records']:,} records; due: {r['due']:,} records "
               f"({r['people_erased']:,} people left with nothing, erased entirely); batches of {args.batch:,}; "
-              f"best of {args.rounds} rounds")
+              f"best of {args.rounds} rounds; {load_average()}")
         print(f"[{backend}] sweep (kluis):          {r['kluis_per_s']:,.0f} records/s ({r['t_sweep']:.2f} s)")
         print(f"[{backend}] raw DELETE (baseline):  {r['raw_per_s']:,.0f} records/s ({r['t_raw']:.2f} s)")
         if r["batched_per_s"]:

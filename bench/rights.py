@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import PG_URL, fresh_kluis, peak_rss_mb, pg_filler  # noqa: E402
+from common import add_database_url, fresh_kluis, load_average, peak_rss_mb, pg_filler  # noqa: E402
 
 from kluis.demo.datasets import create_demo_schemas  # noqa: E402
 from kluis.erasure import service as erasure  # noqa: E402
@@ -255,11 +255,12 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--records", type=int, default=10, help="records per person")
     parser.add_argument("--samples", type=int, default=200, help="people erased by each method")
+    add_database_url(parser)
     args = parser.parse_args()
     emails_a = [email("a", i) for i in range(args.samples)]
     emails_b = [email("b", i) for i in range(args.samples)]
-    with fresh_kluis("postgresql") as kluis, service_databases(PG_URL, args.people, emails_a + emails_b,
-                                                               kluis.clock.now()) as urls:
+    with fresh_kluis("postgresql", args.database_url) as kluis, service_databases(
+            args.database_url, args.people, emails_a + emails_b, kluis.clock.now()) as urls:
         kluis.use_dataset_urls(urls)
         filler = max(args.people - 2 * args.samples, 0)
         with progress("filler people", filler) as step:
@@ -270,7 +271,7 @@ def main() -> None:
             conn.execute(text("ANALYZE"))
         print(f"PostgreSQL, {args.people:,} people x {args.records} records "
               f"({args.people * args.records:,} records) + 2 service databases (~5 rows per person); "
-              f"{args.samples} people per measurement")
+              f"{args.samples} people per measurement; {load_average()}")
         requests = verified_requests(kluis, a)
         access = kluis_access(kluis, requests)
         collect, raw_fetch = collection_times(kluis, a, emails_a, urls)

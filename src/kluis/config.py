@@ -20,6 +20,11 @@ class Settings(BaseSettings):
     )
 
     database_url: str = "sqlite:///kluis.db"
+    # Connections each process keeps open to PostgreSQL, and how many more it may open for a burst and close
+    # again (docs/performance.md#sizing-a-larger-machine). A server process's sync endpoints run on up to 40
+    # threads, each holding one connection for its request.
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
     # Person keys live apart from the data, so a backup of the data holds ciphertext only.
     # Default: a second SQLite file beside the database (SQLite) or the same server (others).
     keystore_url: str | None = None

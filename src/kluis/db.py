@@ -76,12 +76,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # A server process runs sync endpoints on up to 40 threads (AnyIO's default), each holding a connection for its
 # request (and one more for the caller's key). SQLAlchemy's default pool (5 kept, 10 more opened and closed again)
-# made most requests under load open a new PostgreSQL connection: 20 are kept, 20 more may be opened.
+# made most requests under load open a new PostgreSQL connection: 20 are kept, 20 more may be opened
+# (KLUIS_DB_POOL_SIZE, KLUIS_DB_MAX_OVERFLOW).
 POOL_SIZE = 20
 MAX_OVERFLOW = 20
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
@@ -103,7 +104,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    options = {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW, **kwargs}
+    options = {"pool_size": pool_size, "max_overflow": max_overflow, **kwargs}
     return ping_when_idle(create_engine(url, **options))
 
 
@@ -157,10 +158,11 @@ def ping_when_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS,
 class Database:
     """The data database and the key store, each with its own engine and sessions."""
 
-    def __init__(self, url: str, keystore_url: str) -> None:
+    def __init__(self, url: str, keystore_url: str, pool_size: int = POOL_SIZE,
+                 max_overflow: int = MAX_OVERFLOW) -> None:
         self.url = url
-        self.engine = make_engine(url)
-        self.key_engine = self.engine if keystore_url == url else make_engine(keystore_url)
+        self.engine = make_engine(url, pool_size, max_overflow)
+        self.key_engine = self.engine if keystore_url == url else make_engine(keystore_url, pool_size, max_overflow)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.key_sessions = sessionmaker(self.key_engine, expire_on_commit=False)
         self._held: list[Any] = []

@@ -7,8 +7,12 @@ import os
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.pool import QueuePool
 
+from kluis.config import Settings
 from kluis.db import ping_when_idle
+from kluis.kit.secrets import new_secret
+from kluis.wiring import build
 
 SERVERS = {
     "postgresql": os.environ.get("KLUIS_TEST_POSTGRES_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
@@ -64,3 +68,20 @@ def test_a_connection_used_a_moment_ago_is_not_pinged_again():
         assert pings == [1]
     finally:
         engine.dispose()
+
+
+def test_each_process_keeps_the_pool_its_settings_name():
+    """KLUIS_DB_POOL_SIZE and KLUIS_DB_MAX_OVERFLOW size the data database's pool and the key store's (R-DSR-9: the
+    data database the same way), so a larger machine can give its server processes more connections."""
+    url = SERVERS["postgresql"]
+    settings = Settings(_env_file=None, database_url=url, keystore_url=url.replace("/postgres", "/template1"),
+                        db_pool_size=3, db_max_overflow=1, master_key=new_secret(), index_key=new_secret(),
+                        secret_key=new_secret(), certificate_key=new_secret(), audit_key=new_secret())
+    kluis = build(settings)
+    try:
+        for engine in (kluis.db.engine, kluis.db.key_engine):
+            assert isinstance(engine.pool, QueuePool)
+            assert (engine.pool.size(), engine.pool._max_overflow) == (3, 1)
+        assert kluis.db.key_engine is not kluis.db.engine
+    finally:
+        kluis.close()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, literal, select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
@@ -110,10 +110,11 @@ def follow(session: Session, rule_book: rules.RuleBook, people: Mapping[uuid.UUI
     if not moved or not kept:
         return
     table = Record.__table__
+    # The sources as bound values of their own: an expanding list cannot run once per person (executemany).
+    others = table.c.source.not_in([literal(source) for source in sorted(rule_book.own_sources)])
     for rule in kept:
         session.execute(
-            update(table).where(table.c.person_id == bindparam("pid"), table.c.rule_id == rule.id,
-                                table.c.source.not_in(list(rule_book.own_sources)),
+            update(table).where(table.c.person_id == bindparam("pid"), table.c.rule_id == rule.id, others,
                                 table.c.last_activity_at < bindparam("clock"))
             .values(last_activity_at=bindparam("clock"), due_at=bindparam("due"), updated_at=now),
             [{"pid": pid, "clock": at, "due": rule_book.due_at(rule, at)} for pid, at in moved.items()])

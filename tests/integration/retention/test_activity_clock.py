@@ -138,3 +138,19 @@ def test_r_ret_1_the_migration_gives_existing_people_their_own_last_activity(klu
         command.upgrade(config, "0019_activity_source")
         command.stamp(config, "head")
     assert activity() == {own: ams(2025, 6, 1, 9), others: None}
+
+
+def test_r_ret_1_one_batch_of_own_data_for_several_known_people_moves_each_ones_clock(client, kluis, clock):
+    """Data two known people gave, in one batch: both people's records from others follow their own activity (the
+    statement that moves them runs once per person; it used to fail with 500 for more than one person)."""
+    clock.set(ams(2026, 1, 5, 9))
+    people = [person(kluis, "marketing", email=f"p{n}@example.nl", last_activity=ams(2026, 1, 5, 9))[0]
+              for n in range(2)]
+    enriched = [_add(kluis, pid) for pid in people]
+    clock.set(ams(2026, 6, 1, 9))
+    auth = headers(api_key(kluis, ["lead_management"]), "lead_management")
+    batch = client.post("/api/v1/records/batch", headers=auth, json={"items": [
+        {**ENRICHMENT, "source": "direct", "person_id": str(pid)} for pid in people]})
+    assert batch.status_code == 201, batch.text
+    for rid in enriched:
+        assert record(kluis, rid).last_activity_at == ams(2026, 6, 1, 9)
