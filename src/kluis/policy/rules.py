@@ -145,7 +145,7 @@ def _basis_writes(purpose: Purpose) -> Iterator[Problem]:
             yield Problem(at, "basis_write_unfit", f"'{write}' creates no {purpose.basis} basis; it fits a purpose "
                           f"on {' or '.join(str(b) for b in fits)}")
     if len(set(purpose.basis_writes)) != len(purpose.basis_writes):
-        yield Problem(at, "duplicate", "each write is named once")
+        yield Problem(at, "basis_write_repeated", "each write is named once")
     if purpose.basis == LegalBasis.CONSENT and BasisWrite.CONSENT not in purpose.basis_writes:
         yield Problem(at, "consent_write_missing", "a consent purpose names 'consent': giving and withdrawing it "
                       "must be recordable for anyone")
