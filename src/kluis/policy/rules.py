@@ -123,25 +123,23 @@ def _purposes(policy: Policy) -> Iterator[Problem]:
         yield from _references(f"{at}.withdrawal", "withdrawal route", purpose.withdrawal, routes)
 
 
-# Which basis a write may create (R-GATE-1): a person is registered for a contract, or to ask their consent; a
-# relation is a contract's; a consent a consent purpose's; an objection stops legitimate interest or marketing.
+# Which bases a write may create (R-GATE-1): a person is registered for a contract, or to ask their consent; a
+# relation is a contract's. Consent and objection are the person's own decisions: any purpose's key may pass them on
+# (the account page does, for the signed-in person), and a consent or legitimate-interest purpose must.
 _BASIS_WRITE_FITS = {
     BasisWrite.REGISTER: (LegalBasis.CONTRACT, LegalBasis.CONSENT),
     BasisWrite.RELATION: (LegalBasis.CONTRACT,),
-    BasisWrite.CONSENT: (LegalBasis.CONSENT,),
-    BasisWrite.OBJECTION: (LegalBasis.LEGITIMATE_INTEREST,),
 }
 
 
 def _basis_writes(purpose: Purpose) -> Iterator[Problem]:
-    """The writes a purpose's key may make before the gate allows the purpose: each must create (or end) the
-    purpose's own basis, and what the person decides (a consent's withdrawal, an objection) is always among them."""
+    """The writes a purpose's key may make before the gate allows the purpose: a registration or relation only
+    where it creates the purpose's own basis, and what the person decides (consent, objection) always where
+    the basis rests on it."""
     at = f"purposes.{purpose.id}.basis_writes"
-    marketing = purpose.group == "marketing"
     for write in purpose.basis_writes:
-        fits = _BASIS_WRITE_FITS[write]
-        if purpose.basis is not None and purpose.basis not in fits and not (write == BasisWrite.OBJECTION
-                                                                             and marketing):
+        fits = _BASIS_WRITE_FITS.get(write)
+        if fits is not None and purpose.basis is not None and purpose.basis not in fits:
             yield Problem(at, "basis_write_unfit", f"'{write}' creates no {purpose.basis} basis; it fits a purpose "
                           f"on {' or '.join(str(b) for b in fits)}")
     if len(set(purpose.basis_writes)) != len(purpose.basis_writes):
