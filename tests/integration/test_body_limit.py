@@ -40,9 +40,12 @@ def _record(bounded, auth, person_id, note: str):
 
 @pytest.fixture
 def person_id(bounded, kluis):
-    made = bounded.post("/api/v1/people", headers=headers(api_key(kluis, ["accounts"]), "accounts"),
-                        json={"subject_types": ["employee"]})
+    auth = headers(api_key(kluis, ["accounts"]), "accounts")
+    made = bounded.post("/api/v1/people", headers=auth, json={"subject_types": ["employee"]})
     assert made.status_code == 201, made.text
+    # Its account: the contract `accounts` records are filed under (R-GATE-1).
+    account = bounded.post(f"/api/v1/people/{made.json()['id']}/relations", headers=auth, json={"kind": "account"})
+    assert account.status_code == 201, account.text
     return made.json()["id"]
 
 

@@ -61,7 +61,7 @@ def test_r_dsr_1_a_privacy_centre_page_answers_its_error_page_in_its_language(ra
 
 def test_r_gate_2_an_api_call_answers_problem_json_500_with_a_reference(raw, kluis, monkeypatch, caplog):
     auth = api_key(kluis, ["accounts"])
-    monkeypatch.setattr(Vault, "find_person", _broken)
+    monkeypatch.setattr(Vault, "identified", _broken)
     with caplog.at_level(logging.ERROR, logger="kluis.web"):
         answer = raw.post("/api/v1/people/lookup", headers=headers(auth, "accounts"),
                           json={"identifier": {"kind": "email", "value": SECRET}})

@@ -8,9 +8,12 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from kluis.policy.schemas import BasisWrite
 from kluis.web.deps import CallerDep, KluisDep, PurposeDep
+from kluis.web.gated import gated
 
 router = APIRouter(prefix="/api/v1", tags=["consent"])
+CONSENT = str(BasisWrite.CONSENT)
 
 
 class ConsentIn(BaseModel):
@@ -38,9 +41,10 @@ class ConsentOut(BaseModel):
 @router.post("/people/{person_id}/consents", status_code=201, response_model=ConsentOut)
 def record_consent(person_id: UUID, body: ConsentIn, kluis: KluisDep, caller: CallerDep,
                    purpose: PurposeDep) -> ConsentOut:
-    """Record consent given or withdrawn, with the exact notice text shown and the truncated IP."""
-    caller.require(purpose)
-    with kluis.db.transaction() as session:
+    """Record consent given or withdrawn, with the exact notice text shown and the truncated IP. A basis write:
+    allowed for anyone when the named purpose lists `consent` in the policy, else decided by the gate."""
+    name = caller.require(purpose)
+    with gated(kluis, caller, "consent.record", name, [("purpose", person_id, name)], write=CONSENT) as session:
         consents = kluis.consents(session, caller.actor)
         if body.action == "given":
             event = consents.give(person_id, body.purpose, method=body.method, notice_text=body.notice_text or "",

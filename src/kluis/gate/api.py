@@ -12,12 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kluis.access.service import PERSON_ACCOUNT, Caller, authenticate, bearer_token
 from kluis.kit.errors import Invalid, NotAllowed, Problem
-from kluis.policy.schemas import did_you_mean
+from kluis.policy.schemas import BasisWrite, did_you_mean
 from kluis.web.deps import AuthorizationDep, CallerDep, KluisDep, PurposeDep
+from kluis.web.gated import gated
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/api/v1", tags=["gate"])
 MAX_DECISIONS = 10_000
+OBJECTION, RELATION = str(BasisWrite.OBJECTION), str(BasisWrite.RELATION)
 
 
 class Question(BaseModel):
@@ -132,9 +134,10 @@ def facts(person_id: UUID, kluis: KluisDep, caller: CallerDep, purpose: PurposeD
 @router.post("/people/{person_id}/objections", status_code=201, response_model=Created)
 def add_objection(person_id: UUID, body: ObjectionIn, kluis: KluisDep, caller: CallerDep,
                   purpose: PurposeDep) -> Created:
-    """Record an objection; it takes effect in the same transaction (for profiling the profile goes too)."""
-    caller.require(purpose)
-    with kluis.db.transaction() as session:
+    """Record an objection; it takes effect in the same transaction (for profiling the profile goes too). A basis
+    write: allowed for anyone when the named purpose lists `objection` in the policy, else decided by the gate."""
+    name = caller.require(purpose)
+    with gated(kluis, caller, "objection.record", name, [("purpose", person_id, name)], write=OBJECTION) as session:
         return Created(id=kluis.gate(session, caller.actor).object(person_id, body.scope, body.on_behalf_of,
                                                                    body.reference).id)
 
@@ -181,8 +184,10 @@ def lift_restriction(person_id: UUID, restriction_id: UUID, kluis: KluisDep, cal
 @router.post("/people/{person_id}/relations", status_code=201, response_model=Created)
 def add_relation(person_id: UUID, body: RelationIn, kluis: KluisDep, caller: CallerDep,
                  purpose: PurposeDep) -> Created:
-    caller.require(purpose)
-    with kluis.db.transaction() as session:
+    """Record a relation (the contract a purpose on contract needs). A basis write: allowed when the named
+    purpose lists `relation` in the policy, else decided by the gate like any write."""
+    name = caller.require(purpose)
+    with gated(kluis, caller, "relation.record", name, [("purpose", person_id, name)], write=RELATION) as session:
         return Created(id=kluis.gate(session, caller.actor).add_relation(
             person_id, body.kind, body.starts_at, body.ends_at, body.employer_id).id)
 
@@ -190,6 +195,6 @@ def add_relation(person_id: UUID, body: RelationIn, kluis: KluisDep, caller: Cal
 @router.post("/people/{person_id}/relations/{relation_id}/end", response_model=Created)
 def end_relation(person_id: UUID, relation_id: UUID, body: RelationEnd, kluis: KluisDep, caller: CallerDep,
                  purpose: PurposeDep) -> Created:
-    caller.require(purpose)
-    with kluis.db.transaction() as session:
+    name = caller.require(purpose)
+    with gated(kluis, caller, "relation.end", name, [("purpose", person_id, name)], write=RELATION) as session:
         return Created(id=kluis.gate(session, caller.actor).end_relation(person_id, relation_id, body.ends_at).id)

@@ -14,6 +14,7 @@ from typing import Any
 
 from kluis.kit.errors import Invalid, Problem
 from kluis.policy.schemas import (
+    BasisWrite,
     Dataset,
     DatasetTable,
     ErasureStrategy,
@@ -114,11 +115,41 @@ def _purposes(policy: Policy) -> Iterator[Problem]:
             yield Problem(f"{at}.interest", "missing_interest",
                           "a legitimate-interest purpose must state the interest it serves")
         yield from _special_use(policy, purpose)
+        yield from _basis_writes(purpose)
         yield from _references(f"{at}.categories", "category", purpose.categories, policy.category_ids,
                                special=policy.special_categories)
         yield from _references(f"{at}.subjects", "data subject", purpose.subjects, policy.subject_ids)
         yield from _references(f"{at}.sources", "source", purpose.sources, policy.source_ids)
         yield from _references(f"{at}.withdrawal", "withdrawal route", purpose.withdrawal, routes)
+
+
+# Which bases a write may create (R-GATE-1): a person is registered for a contract, or to ask their consent; a
+# relation is a contract's. Consent and objection are the person's own decisions: any purpose's key may pass them on
+# (the account page does, for the signed-in person), and a consent or legitimate-interest purpose must.
+_BASIS_WRITE_FITS = {
+    BasisWrite.REGISTER: (LegalBasis.CONTRACT, LegalBasis.CONSENT),
+    BasisWrite.RELATION: (LegalBasis.CONTRACT,),
+}
+
+
+def _basis_writes(purpose: Purpose) -> Iterator[Problem]:
+    """The writes a purpose's key may make before the gate allows the purpose: a registration or relation only
+    where it creates the purpose's own basis, and what the person decides (consent, objection) always where
+    the basis rests on it."""
+    at = f"purposes.{purpose.id}.basis_writes"
+    for write in purpose.basis_writes:
+        fits = _BASIS_WRITE_FITS.get(write)
+        if fits is not None and purpose.basis is not None and purpose.basis not in fits:
+            yield Problem(at, "basis_write_unfit", f"'{write}' creates no {purpose.basis} basis; it fits a purpose "
+                          f"on {' or '.join(str(b) for b in fits)}")
+    if len(set(purpose.basis_writes)) != len(purpose.basis_writes):
+        yield Problem(at, "basis_write_repeated", "each write is named once")
+    if purpose.basis == LegalBasis.CONSENT and BasisWrite.CONSENT not in purpose.basis_writes:
+        yield Problem(at, "consent_write_missing", "a consent purpose names 'consent': giving and withdrawing it "
+                      "must be recordable for anyone")
+    if purpose.basis == LegalBasis.LEGITIMATE_INTEREST and BasisWrite.OBJECTION not in purpose.basis_writes:
+        yield Problem(at, "objection_write_missing", "a legitimate-interest purpose names 'objection': an "
+                      "objection must be recordable for anyone (Art. 21)")
 
 
 def _special_use(policy: Policy, purpose: Purpose) -> Iterator[Problem]:

@@ -42,6 +42,17 @@ class Role(StrEnum):
     PROCESSOR = "processor"
 
 
+class BasisWrite(StrEnum):
+    """A write that creates (or ends) the legal basis itself, so the gate cannot be asked about it first: the
+    policy names, per purpose, which of them a key for that purpose may make for a person whom the gate refuses
+    the purpose (R-GATE-1). Every other write and every lookup is decided like a read."""
+
+    REGISTER = "register"  # a new person (POST /people): nobody has a contract, consent or relation before it
+    RELATION = "relation"  # the relation that is the contract: recorded or ended
+    CONSENT = "consent"  # consent given or withdrawn, marketing opt-in and opt-out
+    OBJECTION = "objection"  # the person's objection (Art. 21)
+
+
 class Transfer(StrEnum):
     """How a transfer to a processor is lawful: inside the EEA, an EU adequacy decision, or EU model clauses."""
 
@@ -211,6 +222,7 @@ class Purpose(Described):
     subjects: list[str] = Field(min_length=1)
     sources: list[str] = Field(min_length=1)
     withdrawal: list[str] = []
+    basis_writes: list[BasisWrite] = []
 
 
 class Recipient(Described):

@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from kluis.access.service import Caller
-from kluis.kit.errors import NotAllowed, Problem
+from kluis.gate.service import Question, Refusal
+from kluis.kit.errors import NotAllowed, NotFound, Problem
+from kluis.policy.schemas import BasisWrite
 from kluis.vault.models import Person
 from kluis.vault.schemas import (
     IdentifierOut,
@@ -25,9 +27,13 @@ from kluis.vault.schemas import (
 )
 from kluis.vault.service import Vault, add_employer
 from kluis.web.deps import CallerDep, KluisDep, PurposeDep
+from kluis.web.gated import gated
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/api/v1", tags=["vault"])
+REGISTER = str(BasisWrite.REGISTER)
+# The id a lookup of an identifier nobody has is decided for: no person has it (the gate answers person_unknown).
+NOBODY = UUID(int=0)
 
 
 class EmployerIn(BaseModel):
@@ -73,8 +79,11 @@ def create_employer(body: EmployerIn, kluis: KluisDep, caller: CallerDep) -> Emp
 
 @router.post("/people", status_code=201, response_model=PersonOut)
 def create_person(body: PersonIn, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> PersonOut:
-    caller.require(purpose)
-    with kluis.db.transaction() as session:
+    """Register a person. Allowed when the purpose names `register` among its basis writes in the policy (a
+    contract, a consent to ask), or when the gate allows the purpose for somebody of whom nothing is known yet
+    (legitimate interest, legal obligation); otherwise 403 `processing_refused` and nobody is registered."""
+    name = caller.require(purpose)
+    with gated(kluis, caller, "person.create", name, [("purpose", None, name)], write=REGISTER) as session:
         vault = vault_for(kluis, session, caller)
         return _person_out(vault, vault.create_person(body))
 
@@ -82,36 +91,54 @@ def create_person(body: PersonIn, kluis: KluisDep, caller: CallerDep, purpose: P
 @router.patch("/people/{person_id}", response_model=PersonOut)
 def update_person(person_id: UUID, body: PersonPatch, kluis: KluisDep, caller: CallerDep,
                   purpose: PurposeDep) -> PersonOut:
-    caller.require(purpose)
-    with kluis.db.transaction() as session:
+    """Change subject types, employer or identifiers: processing for the named purpose, which the gate must allow
+    for this person (403 `processing_refused` with the reason otherwise, and nothing changes)."""
+    name = caller.require(purpose)
+    with gated(kluis, caller, "person.update", name, [("purpose", person_id, name)]) as session:
         vault = vault_for(kluis, session, caller)
         return _person_out(vault, vault.update_person(person_id, body))
 
 
 @router.post("/people/lookup", response_model=PersonOut)
 def lookup_person(body: LookupIn, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> PersonOut:
-    """Find a person by e-mail, phone or employee number (through the blind index, never by decrypting)."""
+    """Find a person by e-mail, phone or employee number (through the blind index, never by decrypting), if the
+    gate allows the named purpose for them. A person the gate refuses gets the same 404 as an identifier nobody
+    has, so a lookup never tells a key about people it may not process; both are audited."""
     name = caller.require(purpose)
     with kluis.db.transaction() as session:
         vault = vault_for(kluis, session, caller)
-        return _person_out(vault, vault.find_person(body.identifier, purpose=name))
+        person_id = vault.identified(body.identifier)
+        gate = kluis.gate(session, caller.actor)
+        # An unknown identifier is decided too (as nobody's): both answers cost the same statements.
+        decision = gate.decide(person_id or NOBODY, name)
+        if decision.allowed and person_id is not None:
+            return _person_out(vault, vault.looked_up(person_id, body.identifier.kind, name))
+        gate.record_refusal("person.lookup", name, [Refusal("identifier", person_id, name, decision)],
+                            {"kind": body.identifier.kind})
+    raise NotFound(f"no person with this identifier may be processed for {name!r}", code="person_not_found")
 
 
 @router.post("/people/{person_id}/records", status_code=201, response_model=RecordsCreated)
 def add_record(person_id: UUID, body: RecordIn, kluis: KluisDep, caller: CallerDep,
                purpose: PurposeDep) -> RecordsCreated:
-    caller.require(purpose)
+    """File a record for its purposes: the gate must allow each of them, and the named purpose, for this person
+    (403 `processing_refused` listing each refused purpose otherwise, and nothing is written)."""
+    name = caller.require(purpose)
     _own_purposes(caller, [body], single=True)
-    with kluis.db.transaction() as session:
+    questions = _record_questions(name, [(person_id, body)], single=True)
+    with gated(kluis, caller, "records.add", name, questions) as session:
         return RecordsCreated(ids=vault_for(kluis, session, caller).add_records(person_id, [body]))
 
 
 @router.post("/records/batch", status_code=201, response_model=RecordsCreated)
 def add_records(body: RecordBatchIn, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> RecordsCreated:
-    """Up to 10,000 records for any people; one bad item rejects the whole batch and writes nothing."""
-    caller.require(purpose)
+    """Up to 10,000 records for any people; one bad item rejects the whole batch and writes nothing. The gate
+    decides every person and purpose in one go; a refused one rejects the whole batch too (403
+    `processing_refused`, each refused item by its index: `items[3].purposes[0]`)."""
+    name = caller.require(purpose)
     _own_purposes(caller, list(body.items), single=False)
-    with kluis.db.transaction() as session:
+    questions = _record_questions(name, [(item.person_id, item) for item in body.items], single=False)
+    with gated(kluis, caller, "records.add", name, questions) as session:
         return RecordsCreated(ids=vault_for(kluis, session, caller).add_records(None, body.items))
 
 
@@ -119,12 +146,20 @@ def add_records(body: RecordBatchIn, kluis: KluisDep, caller: CallerDep, purpose
 def read_records(person_id: UUID, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep,
                  category: Annotated[str | None, Query(max_length=40)] = None) -> RecordsOut:
     """The person's records kept for the purpose named in the Kluis-Purpose header, if the gate allows that
-    purpose for this person (403 with the reason otherwise, and nothing returned); the read is audited."""
+    purpose for this person (403 with the reason otherwise, audited, and nothing returned); the read is audited."""
     name = caller.require(purpose)
-    with kluis.db.transaction() as session:
-        decision = kluis.gate(session, caller.actor).decide(person_id, name)
-        if not decision.allowed and decision.reason != "person_unknown":
-            raise NotAllowed(f"processing for {name!r} is refused: {decision.reason}", code="processing_refused",
-                             problems=[Problem("purpose", decision.reason, f"the gate refuses {name!r}")])
+    with gated(kluis, caller, "records.read", name, [("purpose", person_id, name)]) as session:
         return RecordsOut(purpose=name, records=vault_for(kluis, session, caller).read_records(person_id, name,
                                                                                                  category))
+
+
+def _record_questions(purpose: str, items: list[tuple[UUID, RecordIn]], single: bool) -> list[Question]:
+    """What filing these records asks the gate: each record's person for each of its purposes, and for the
+    purpose the call names when the record is not filed for it."""
+    questions: list[Question] = []
+    for index, (person_id, item) in enumerate(items):
+        at = "record" if single else f"items[{index}]"
+        if purpose not in item.purposes:
+            questions.append(("purpose" if single else at, person_id, purpose))
+        questions += [(f"{at}.purposes[{j}]", person_id, p) for j, p in enumerate(item.purposes)]
+    return questions

@@ -134,16 +134,26 @@ class Vault:
         return person
 
     def find_person(self, ident: IdentifierIn, purpose: str) -> Person:
-        """Look a person up through the blind index; the lookup is audited like a read."""
+        """Look a person up through the blind index; the lookup is audited like a read. For staff matching a
+        request to a person; a service's lookup is decided by the gate first (``identified``, ``looked_up``)."""
+        person_id = self.identified(ident)
+        if person_id is None:
+            raise NotFound("no person with this identifier", code="person_not_found")
+        return self.looked_up(person_id, ident.kind, purpose)
+
+    def identified(self, ident: IdentifierIn) -> uuid.UUID | None:
+        """Whose identifier this is, through the blind index (never by decrypting); None when nobody's."""
         found = normalise(ident.kind, ident.value, ident.scope, "identifier")
         if isinstance(found, Problem):
             raise Invalid("the identifier is not valid", code="identifier_invalid", problems=[found])
         row = self._identifier(ident.kind, found[1], found[0])
-        if row is None:
-            raise NotFound("no person with this identifier", code="person_not_found")
-        person = self.person(row.person_id)
+        return row.person_id if row is not None else None
+
+    def looked_up(self, person_id: uuid.UUID, kind: str, purpose: str) -> Person:
+        """The person found by an identifier of this kind, the lookup audited like a read."""
+        person = self.person(person_id)
         audit.append(self.session, self.clock, actor=self.actor, action="person.looked_up", object_type="person",
-                     object_ids=[person.id], details={"purpose": purpose, "kind": ident.kind})
+                     object_ids=[person.id], details={"purpose": purpose, "kind": kind})
         return person
 
     def person(self, person_id: uuid.UUID) -> Person:

@@ -20,7 +20,12 @@ def _person(client, auth, employer=None, email="anna.devries@example.nl", phone=
     body = {"subject_types": ["employee"], "employer_id": employer, "identifiers": idents} | extra
     response = client.post("/api/v1/people", json=body, headers=headers(auth, "accounts"))
     assert response.status_code == 201, response.text
-    return response.json()["id"]
+    pid = response.json()["id"]
+    # The account is the contract that `accounts` processes under (R-GATE-1): recorded with the registration.
+    relation = client.post(f"/api/v1/people/{pid}/relations", json={"kind": "account"},
+                           headers=headers(auth, "accounts"))
+    assert relation.status_code == 201, relation.text
+    return pid
 
 
 def _count(kluis, model):
@@ -146,13 +151,14 @@ def test_r_vlt_3_record_carries_category_purposes_basis_source_controller_and_ti
         "content": {"amount_eur": "12.40", "kind": "travel"},
         "collected_at": "2026-03-01T09:00:00+01:00",
     }
+    # The employer's instruction (an active employment) comes before its claims are filed (R-GATE-1).
+    relation = client.post(f"/api/v1/people/{pid}/relations", json={"kind": "employment"},
+                           headers=headers(auth, "accounts"))
+    assert relation.status_code == 201
     assert (
         client.post(f"/api/v1/people/{pid}/records", json=claim, headers=headers(auth, "expense_claims")).status_code
         == 201
     )
-    relation = client.post(f"/api/v1/people/{pid}/relations", json={"kind": "employment"},
-                           headers=headers(auth, "accounts"))
-    assert relation.status_code == 201
     got = client.get(f"/api/v1/people/{pid}/records", headers=headers(auth, "expense_claims")).json()["records"][0]
     assert got["controller"] == "employer" and got["controller_employer_id"] == employer
     assert got["collected_at"].startswith("2026-03-01T08:00:00") and got["last_activity_at"] == got["collected_at"]
@@ -165,6 +171,8 @@ def test_r_vlt_3_record_carries_category_purposes_basis_source_controller_and_ti
 
 
 def test_r_vlt_3_processor_purpose_without_employer_refused(client, kluis):
+    """R-GATE-1: without an employer there is no instruction to process for, so the gate refuses the claim before
+    its content is judged."""
     auth = api_key(kluis, ALL)
     pid = _person(client, auth)
     claim = {
@@ -175,8 +183,9 @@ def test_r_vlt_3_processor_purpose_without_employer_refused(client, kluis):
         "content": {"amount_eur": "1"},
     }
     refused = client.post(f"/api/v1/people/{pid}/records", json=claim, headers=headers(auth, "expense_claims"))
-    assert refused.status_code == 422
-    assert {e["code"] for e in refused.json()["errors"]} == {"controller_must_be_employer"}
+    assert refused.status_code == 403 and refused.json()["code"] == "processing_refused"
+    assert {(e["path"], e["code"]) for e in refused.json()["errors"]} == {
+        ("record.purposes[0]", "no_employer_instruction")}
 
 
 def test_batch_is_atomic_lists_every_bad_item_and_writes_nothing(client, kluis):

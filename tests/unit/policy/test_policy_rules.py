@@ -252,3 +252,14 @@ def test_r_pol_2_ordinary_names_with_near_words_pass(shipped_policy) -> None:
     from kluis.policy.special import special_names
 
     assert list(special_names(shipped_policy)) == []
+
+
+def test_r_pol_2_basis_writes_fit_the_basis_and_keep_the_persons_decisions_recordable(lab) -> None:
+    """R-GATE-1: the writes that go ahead without the gate are named per purpose, and checked."""
+    lab.item("purposes", "marketing_email")["basis_writes"] = ["register", "objection"]
+    lab.item("purposes", "security")["basis_writes"] = ["relation"]
+    lab.item("purposes", "orders")["basis_writes"] = ["register", "register"]
+    assert lab.problem("purposes.marketing_email.basis_writes").code == "consent_write_missing"
+    codes = {p.code for p in lab.refused() if p.path == "purposes.security.basis_writes"}
+    assert codes == {"basis_write_unfit", "objection_write_missing"}
+    assert lab.problem("purposes.orders.basis_writes").code == "basis_write_repeated"

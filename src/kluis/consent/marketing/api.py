@@ -13,9 +13,12 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from kluis.consent.marketing.service import MAX_TOPIC, PROFILING, Marketing
 from kluis.kit.errors import NotAllowed, Problem
+from kluis.policy.schemas import BasisWrite
 from kluis.web.deps import CallerDep, KluisDep, PurposeDep
+from kluis.web.gated import gated
 
 router = APIRouter(prefix="/api/v1", tags=["marketing"])
+CONSENT = str(BasisWrite.CONSENT)
 
 
 class OptIn(BaseModel):
@@ -52,9 +55,10 @@ class CampaignIn(BaseModel):
 
 @router.post("/people/{person_id}/marketing/opt-in", status_code=202)
 def opt_in(person_id: UUID, body: OptIn, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> dict[str, Any]:
-    """Start a double opt-in: a confirmation mail goes out; consent counts only once its link is used."""
-    caller.require(purpose)
-    with kluis.db.transaction() as session:
+    """Start a double opt-in: a confirmation mail goes out; consent counts only once its link is used. A basis
+    write (`consent`), as recording a consent is."""
+    name = caller.require(purpose)
+    with gated(kluis, caller, "marketing.opt_in", name, [("purpose", person_id, name)], write=CONSENT) as session:
         outbox = Marketing(session, kluis, caller.actor).request_opt_in(person_id, notice_text=body.notice_text,
                                                                         lang=body.lang)
     return {"confirmation_mail": str(outbox)}
@@ -64,11 +68,11 @@ def opt_in(person_id: UUID, body: OptIn, kluis: KluisDep, caller: CallerDep, pur
 def opt_out(person_id: UUID, body: OptOut, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> dict[str, str]:
     """Routes (b) account preferences and (c) an e-mail to the DPO registered by staff (with its reference and
     when it was received). Either way the person gets a confirmation mail."""
-    caller.require(purpose)
+    name = caller.require(purpose)
     if body.route == "dpo_email" and not body.reference:
         raise NotAllowed("staff register the DPO e-mail with its reference", code="reference_required",
                          problems=[Problem("reference", "required", "the reference of the e-mail to the DPO")])
-    with kluis.db.transaction() as session:
+    with gated(kluis, caller, "marketing.opt_out", name, [("purpose", person_id, name)], write=CONSENT) as session:
         Marketing(session, kluis, caller.actor).opt_out(person_id, body.route, reference=body.reference,
                                                         lang=body.lang, received_at=body.received_at)
     return {"status": "unsubscribed"}
