@@ -78,8 +78,8 @@ def detail(request: Request, complaint_id: str) -> Response:
         found = complaints.view(console.uuid_of(complaint_id, "complaint"), staff)
         handlers = complaints.handlers() if staff.may(Permission.COMPLAINTS_READ) else []
     item = found.complaint
-    return console.page(request, "complaints/console_detail.html", _("Complaint"), staff, active="complaints", item=item,
-                        reference=short_reference(item.id), readable=found.letters is not None,
+    return console.page(request, "complaints/console_detail.html", _("Complaint"), staff, active="complaints",
+                        item=item, reference=short_reference(item.id), readable=found.letters is not None,
                         letters=found.letters or [], handlers=handlers,
                         overdue=is_overdue(item.deadline_at, kluis.clock.now(), item.state))
 
