@@ -44,8 +44,13 @@ class DataSubjectRequest(Base):
     processor_role: Mapped[bool] = mapped_column(Boolean, default=False)
     forwarded_employer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employer.id"))
     forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    employer_instruction: Mapped[str | None] = mapped_column(Text)
+    # When the request was mailed to the employer's privacy contact; empty while the employer has none (the
+    # console lists those) or while nothing is held for an employer.
+    employer_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The employer's instruction, sealed with the person's data key like their records (``rights.instructions``).
+    instruction_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     instruction_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    instruction_by: Mapped[str | None] = mapped_column(String(120))
     refusal_reason: Mapped[str | None] = mapped_column(Text)
     # What carrying out a restriction or objection request recorded in the gate (R-DSR-7).
     restriction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

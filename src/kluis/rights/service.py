@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from kluis.datasets.service import audit_rectification
+from kluis.disclosures.notices import Cause, tell_parties
 from kluis.erasure import service as erasure
 from kluis.erasure.rules import Reason
 from kluis.gate.service import PENDING, RESTRICTION_REASONS
@@ -36,7 +37,7 @@ class Rights(Verification):
         the request when done; data held for an employer waits for the employer's instruction (R-DSR-8)."""
         request = self.get(request_id)
         if request.type == rules.RequestType.ERASURE:
-            if request.processor_role and not request.employer_instruction:
+            if request.processor_role and request.instruction_at is None:
                 raise Conflict("record the employer's instruction first: benVitaal holds this data for the "
                                "employer", code="instruction_required")
             rules.check_transition(request.state, State.IN_PROGRESS)
@@ -74,6 +75,8 @@ class Rights(Verification):
         request = self.get(package.request_id)
         if request.state == State.VERIFIED:
             self._move(request.id, State.IN_PROGRESS, notify=False)
+        if request.processor_role and request.instruction_at is None:
+            return request  # R-DSR-8: benVitaal's own part is answered; the employer's part is still to come
         if request.state == State.IN_PROGRESS:
             self._move(request.id, State.DONE, notify=False)
         return request
@@ -120,6 +123,9 @@ class Rights(Verification):
                 raise Invalid(f"give the ground of the restriction: one of {', '.join(RESTRICTION_REASONS)}",
                               code="restriction_reason_required")
             request.restriction_id = gate.restrict(request.person_id, reason, "person", reference).id
+            # Art. 19: the parties that received the person's data hear of the restriction.
+            tell_parties(self.session, self.kluis.clock, self.kluis.policy, self.actor, request.person_id,
+                         self.kluis.policy.category_ids, Cause("restriction", request.id))
         else:
             # Recorded in the gate on verification; one on legitimate interest is closed by the DPO's assessment.
             self._record_objection(request)
@@ -193,18 +199,6 @@ class Rights(Verification):
         request.reminders_sent = []  # the reminders count down to the new deadline
         self._audit(request, "request.extended", deadline=deadline.day.isoformat())
         self._notify(request, "extended")
-        return request
-
-    def record_employer_instruction(self, request_id: uuid.UUID, instruction: str) -> DataSubjectRequest:
-        """R-DSR-8: what the employer (the controller) told benVitaal to do with a forwarded request."""
-        request = self.get(request_id)
-        if not request.processor_role:
-            raise Conflict("this request was not forwarded to an employer", code="not_forwarded")
-        if not instruction.strip():
-            raise Invalid("write down the employer's instruction", code="instruction_required")
-        request.employer_instruction = instruction.strip()[:MAX_REASON]
-        request.instruction_at = request.updated_at = self._now()
-        self._audit(request, "request.instruction_recorded", employer_id=str(request.forwarded_employer_id))
         return request
 
     def send_reminders(self) -> int:

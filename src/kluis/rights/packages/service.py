@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from kluis import jobs
 from kluis.audit import service as audit
+from kluis.kit.clock import as_utc
 from kluis.kit.errors import Conflict, NotFound
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
@@ -50,9 +51,12 @@ class Packages:
         """One package for a verified access or portability request; refused while one is under way or ready."""
         if request.type not in rules.PACKAGE_TYPES or request.person_id is None:
             raise Conflict("only a verified access or portability request gets a package", code="not_a_package")
-        active = self.session.scalars(select(AccessPackage.id).where(
-            AccessPackage.request_id == request.id,
-            AccessPackage.state.in_([s.value for s in rules.ACTIVE_PACKAGE]))).first()
+        query = select(AccessPackage.id).where(AccessPackage.request_id == request.id,
+                                               AccessPackage.state.in_([s.value for s in rules.ACTIVE_PACKAGE]))
+        if request.instruction_at is not None:
+            # R-DSR-8: a package made before the employer's instruction held benVitaal's own data only.
+            query = query.where(AccessPackage.created_at >= request.instruction_at)
+        active = self.session.scalars(query).first()
         if active is not None:
             raise Conflict("this request's package is already queued, being built or ready", code="package_exists")
         now = self._now()
@@ -95,9 +99,14 @@ class Packages:
             raise NotFound("this person's data was erased", code="person_erased")
         key, prefix, package.wrapped_key = new_package_key(dek, package.id)
         writer = SealedWriter(self.session, package.id, key, prefix)
+        request = self.session.get(DataSubjectRequest, package.request_id)
+        # R-DSR-8: a package queued before the employer's instruction holds benVitaal's own data only; staff
+        # queue the whole one once the instruction allows.
+        held_for_employer = request is not None and request.processor_role and (
+            request.instruction_at is None or as_utc(package.created_at) < as_utc(request.instruction_at))
         try:
             builder(self.kluis, self.session, package.person_id, package.lang, writer,
-                    portability=package.portability, actor=self.actor)
+                    portability=package.portability, actor=self.actor, controller_only=held_for_employer)
         finally:
             writer.close()
         now = self._now()
