@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
+from sqlalchemy import JSON, false, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis import jobs
@@ -105,6 +105,8 @@ class AccessPackage(Base):
                                                   index=True)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     portability: Mapped[bool] = mapped_column(Boolean)
+    # R-DSR-8: queued before the employer's instruction, so it leaves out the records held for the employer.
+    controller_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lang: Mapped[str] = mapped_column(String(2))
     state: Mapped[str] = mapped_column(String(12))  # queued | building | ready | expired | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -75,7 +75,7 @@ class Rights(Verification):
         request = self.get(package.request_id)
         if request.state == State.VERIFIED:
             self._move(request.id, State.IN_PROGRESS, notify=False)
-        if request.processor_role and request.instruction_at is None:
+        if package.controller_only:
             return request  # R-DSR-8: benVitaal's own part is answered; the employer's part is still to come
         if request.state == State.IN_PROGRESS:
             self._move(request.id, State.DONE, notify=False)

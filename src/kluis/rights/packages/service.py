@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from kluis import jobs
 from kluis.audit import service as audit
-from kluis.kit.clock import as_utc
 from kluis.kit.errors import Conflict, NotFound
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
@@ -53,15 +52,17 @@ class Packages:
             raise Conflict("only a verified access or portability request gets a package", code="not_a_package")
         query = select(AccessPackage.id).where(AccessPackage.request_id == request.id,
                                                AccessPackage.state.in_([s.value for s in rules.ACTIVE_PACKAGE]))
-        if request.instruction_at is not None:
+        controller_only = request.processor_role and request.instruction_at is None
+        if not controller_only:
             # R-DSR-8: a package made before the employer's instruction held benVitaal's own data only.
-            query = query.where(AccessPackage.created_at >= request.instruction_at)
+            query = query.where(AccessPackage.controller_only.is_(False))
         active = self.session.scalars(query).first()
         if active is not None:
             raise Conflict("this request's package is already queued, being built or ready", code="package_exists")
         now = self._now()
         package = AccessPackage(id=new_id(), request_id=request.id, person_id=request.person_id,
                                 portability=request.type == rules.RequestType.PORTABILITY, lang=request.lang,
+                                controller_only=controller_only,
                                 state=PackageState.QUEUED, attempts=0, next_attempt_at=now, downloads=0,
                                 created_at=now)
         self.session.add(package)
@@ -99,14 +100,9 @@ class Packages:
             raise NotFound("this person's data was erased", code="person_erased")
         key, prefix, package.wrapped_key = new_package_key(dek, package.id)
         writer = SealedWriter(self.session, package.id, key, prefix)
-        request = self.session.get(DataSubjectRequest, package.request_id)
-        # R-DSR-8: a package queued before the employer's instruction holds benVitaal's own data only; staff
-        # queue the whole one once the instruction allows.
-        held_for_employer = request is not None and request.processor_role and (
-            request.instruction_at is None or as_utc(package.created_at) < as_utc(request.instruction_at))
         try:
             builder(self.kluis, self.session, package.person_id, package.lang, writer,
-                    portability=package.portability, actor=self.actor, controller_only=held_for_employer)
+                    portability=package.portability, actor=self.actor, controller_only=package.controller_only)
         finally:
             writer.close()
         now = self._now()

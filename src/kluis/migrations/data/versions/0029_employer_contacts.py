@@ -1,6 +1,7 @@
 """employers as controllers: each employer's privacy contact and the service agreement under which benVitaal is its
 processor; a forwarded request remembers when the employer was mailed, and the employer's instruction is sealed
-with the person's data key and names who recorded it (R-DSR-8, docs/employers.md); `party_notice` records each
+with the person's data key and names who recorded it, and a package made before it holds benVitaal's own data only
+(R-DSR-8, docs/employers.md); `party_notice` records each
 Art. 19 notice to a recipient or processor, mailed or left for staff (R-DSR-5, R-DSR-6, R-SHR-1)
 
 An instruction recorded before this revision was plain text; the keys are not available to a migration, so it
@@ -38,6 +39,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("employer_mailed_at", kluis.db.UTCDateTime(), nullable=True))
         batch.add_column(sa.Column("instruction_sealed", sa.LargeBinary(), nullable=True))
         batch.add_column(sa.Column("instruction_by", sa.String(length=120), nullable=True))
+    with op.batch_alter_table("access_package") as batch:
+        batch.add_column(sa.Column("controller_only", sa.Boolean(), server_default=sa.false(), nullable=False))
     request = sa.table("data_subject_request", sa.column("employer_instruction", sa.Text()),
                        sa.column("instruction_by", sa.String()))
     op.execute(request.update().where(request.c.employer_instruction.is_not(None))
@@ -69,6 +72,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("access_package") as batch:
+        batch.drop_column("controller_only")
     op.drop_index("ix_party_notice_channel_handled", table_name="party_notice")
     op.drop_index("ix_party_notice_person_id", table_name="party_notice")
     op.drop_table("party_notice")
