@@ -40,8 +40,8 @@ from kluis.rights.console import router as rights_console
 from kluis.rights.packages.views import router as package_pages
 from kluis.rights.views import router as rights_pages
 from kluis.staff.console import install as install_console
-from kluis.vault.console import router as employers_console
 from kluis.vault.api import router as vault_router
+from kluis.vault.console import router as employers_console
 from kluis.vault.fastpath import RecordsFastPath
 from kluis.web import problems
 from kluis.web.console import unexpected_page

@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from kluis.disclosures.notices import Cause
+from kluis.disclosures.notices import tell_parties as tell_art19
 from kluis.erasure import certificate, kept, rules
 from kluis.erasure.events import PERSON_NOTICE, ErasureHeld, PersonErased
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
-from kluis.disclosures.notices import Cause
-from kluis.disclosures.notices import tell_parties as tell_art19
 from kluis.kit import events
 from kluis.kit.clock import as_utc
 from kluis.kit.errors import NotFound

@@ -28,8 +28,8 @@ from kluis import jobs
 from kluis.kit.errors import ConfigurationError, NotFound
 from kluis.mail import rules, service
 from kluis.mail.models import Outbox
-from kluis.mail.smtp import DeliveryError, RelayUnavailable, SmtpConnection, SmtpTransport
 from kluis.mail.rules import EMPLOYER_PARTY
+from kluis.mail.smtp import DeliveryError, RelayUnavailable, SmtpConnection, SmtpTransport
 from kluis.mail.templates import Cancelled, Undeliverable, context_id, message_type
 from kluis.policy.schemas import UnknownPolicyId
 from kluis.staff.models import StaffAccount

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
+from kluis.disclosures.notices import Cause, tell_parties
 from kluis.kit.errors import Conflict, NotAllowed, Problem
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
-from kluis.disclosures.notices import Cause, tell_parties
 from kluis.rights import mail as rights_mail
 from kluis.rights.models import DataSubjectRequest, Rectification
 from kluis.rights.rules import RequestType, State

@@ -19,8 +19,8 @@ from kluis.mail import service as mail
 from kluis.rights import intake, rules
 from kluis.rights import mail as rights_mail
 from kluis.rights.codes import issue_code
-from kluis.rights.models import DataSubjectRequest, VerificationCode
 from kluis.rights.forwarding import Forwarding
+from kluis.rights.models import DataSubjectRequest, VerificationCode
 from kluis.rights.rules import Channel, State
 from kluis.vault.schemas import IdentifierIn
 

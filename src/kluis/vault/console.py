@@ -30,9 +30,9 @@ def list_page(request: Request) -> Response:
         items = employers.listed(session)
         waiting = Rights(session, kluis, staff.actor).waiting_for_contact()
     today = kluis.clock.now().astimezone(AMSTERDAM).date()
-    names = {e.id: e.name for e in items}
-    return console.page(request, "vault/console_employers.html", "Employers", staff, items=items,
-                        waiting=[(r, short_reference(r.id), names.get(r.forwarded_employer_id, "")) for r in waiting],
+    names = {str(e.id): e.name for e in items}
+    rows = [(r, short_reference(r.id), names.get(str(r.forwarded_employer_id), "")) for r in waiting]
+    return console.page(request, "vault/console_employers.html", "Employers", staff, items=items, waiting=rows,
                         ending={e.id for e in items if employers.ending_soon(e, today)},
                         may_manage=staff.may(Permission.EMPLOYERS_MANAGE))
 
