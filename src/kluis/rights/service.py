@@ -86,6 +86,12 @@ class Rights(Verification):
     def rectify(self, request_id: uuid.UUID, record_id: uuid.UUID, changes: dict[str, Any]) -> Rectification:
         """Staff carry out a checked rectification request, one record at a time; then mark it done."""
         request = self.get(request_id)
+        if request.processor_role and request.instruction_at is None and request.person_id is not None \
+                and self.kluis.vault(self.session, self.actor).record_of(request.person_id, record_id).controller \
+                == "employer":
+            # R-DSR-8: benVitaal's own records are corrected at once; the employer's wait for its instruction.
+            raise Conflict("record the employer's instruction first: benVitaal holds this record for the employer",
+                           code="instruction_required")
         if request.state == State.VERIFIED and request.type == RequestType.RECTIFICATION:
             self._move(request.id, State.IN_PROGRESS)
         return Rectifications(self.session, self.kluis, self.actor).by_staff(request, record_id, changes)

@@ -181,3 +181,21 @@ def test_r_dsr_8_employer_terms_by_api_refuse_bad_input_and_forward_waiting_requ
     send_all(kluis)
     assert any(m.to == (CONTACT,) and short_reference(request_id) in m.text for m in catcher.messages)
     assert client.put(f"/api/v1/employers/{person_id}/terms", headers=auth, json={}).status_code == 404
+
+
+def test_r_dsr_8_a_rectification_corrects_own_records_at_once_and_the_employers_after_its_instruction(
+        kluis, catcher):
+    person_id, employer_id = person_with_own_data(kluis)
+    set_contact(kluis, employer_id)
+    request_id = ask(kluis, person_id, kind="rectification")
+    with kluis.db.sessions() as session:
+        records = {r.category: r.id for r in kluis.vault(session, "test").records_of(person_id)}
+    with kluis.db.transaction() as session:
+        Rights(session, kluis, "staff:1").rectify(request_id, records["basic"], {"name": "Joep Hermans-Smeets"})
+    with pytest.raises(Conflict) as waiting, kluis.db.transaction() as session:
+        Rights(session, kluis, "staff:1").rectify(request_id, records["financial"], {"expense_claims": "13.50"})
+    assert waiting.value.code == "instruction_required"
+    with kluis.db.transaction() as session:
+        rights = Rights(session, kluis, "staff:1")
+        rights.record_employer_instruction(request_id, "Bedrag corrigeren naar 13,50")
+        rights.rectify(request_id, records["financial"], {"expense_claims": "13.50"})
