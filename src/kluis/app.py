@@ -24,6 +24,7 @@ from kluis.consent.cookies.views import router as cookie_pages
 from kluis.consent.marketing.api import router as marketing_router
 from kluis.consent.marketing.views import router as marketing_pages
 from kluis.disclosures.api import router as disclosures_router
+from kluis.disclosures.console import router as notices_console
 from kluis.erasure.console import router as erasure_console
 from kluis.gate.api import router as gate_router
 from kluis.gate.fastpath import DecisionsFastPath
@@ -40,6 +41,7 @@ from kluis.rights.packages.views import router as package_pages
 from kluis.rights.views import router as rights_pages
 from kluis.staff.console import install as install_console
 from kluis.vault.api import router as vault_router
+from kluis.vault.console import router as employers_console
 from kluis.vault.fastpath import RecordsFastPath
 from kluis.web import problems
 from kluis.web.console import unexpected_page
@@ -87,6 +89,8 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(breaches_console)
     app.include_router(orders_console)
     app.include_router(policy_console)
+    app.include_router(employers_console)
+    app.include_router(notices_console)
     app.include_router(mail_router)  # /demo/mail: answers only where the demo's mail catcher runs
     install_console(app)
     app.add_middleware(DecisionsFastPath, kluis=kluis)  # the decisions hot path (see its module)

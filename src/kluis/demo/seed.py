@@ -7,12 +7,13 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from faker import Faker
 
+from kluis.vault import employers as demo_employers
 from kluis.vault.schemas import BatchRecordIn, IdentifierIn, PersonIn
 from kluis.vault.service import add_employer
 from kluis.wiring import Kluis
@@ -172,6 +173,11 @@ def seed(kluis: Kluis, subjects: int, seed_value: int = 1, batch: int = 500,
     with kluis.db.transaction() as session:
         employers = [add_employer(session, kluis.clock, "seed", population.fake.company()).id
                      for _ in range(n_employers)]
+        # Every employer but the first has a privacy contact and a service agreement (R-DSR-8): the console then
+        # shows both a forwarded request and one waiting for a contact. Demo addresses, on a reserved domain.
+        for number, employer_id in enumerate(employers[1:], start=2):
+            demo_employers.set_terms(session, kluis.clock, "seed", employer_id, demo_employers.EmployerTerms(
+                f"privacy@werkgever-{number}.example", f"DEMO-DV-{number:03d}", date(2024, 1, 15), None))
     people = records = 0
     for chunk in _chunks(subjects, batch):
         generated = [population.person(kind, population.rng.choice(employers))

@@ -28,3 +28,28 @@ class Disclosure(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     order_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("authority_order.id"), index=True)
     withheld_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PartyNotice(Base):
+    """One Art. 19 notice to a recipient or processor that received the person's data (R-DSR-5, R-DSR-6, Art. 18):
+    which of the party's disclosures (ids) and categories it concerns, what caused it (a rectification, an erasure
+    job, a restriction request, by id) and how it goes: ``mail`` (``outbox_id``), ``other`` (no contact: staff tell
+    the party another way and mark it handled) or ``not_individually`` (public readers). No personal value."""
+
+    __tablename__ = "party_notice"
+    __table_args__ = (Index("ix_party_notice_channel_handled", "channel", "handled_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    party: Mapped[str] = mapped_column(String(80))
+    cause: Mapped[str] = mapped_column(String(16))  # rectification | erasure | restriction
+    cause_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    fields: Mapped[list[str]] = mapped_column(JSON)  # a rectification's field ids, never their values
+    disclosures: Mapped[list[str]] = mapped_column(JSON)
+    channel: Mapped[str] = mapped_column(String(20))
+    lang: Mapped[str] = mapped_column(String(2))
+    outbox_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handled_by: Mapped[str | None] = mapped_column(String(120))

@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from kluis.disclosures.notices import Cause
+from kluis.disclosures.notices import tell_parties as tell_art19
 from kluis.erasure import certificate, kept, rules
-from kluis.erasure import mail as erasure_mail
 from kluis.erasure.events import PERSON_NOTICE, ErasureHeld, PersonErased
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
 from kluis.kit import events
 from kluis.kit.clock import as_utc
 from kluis.kit.errors import NotFound
-from kluis.mail import parties as art19
 from kluis.mail import rules as mail_rules
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
@@ -105,11 +105,10 @@ def certificate_files(session: Session, job_id: uuid.UUID) -> list[tuple[str, st
 
 
 def tell_parties(session: Session, kluis: Kluis, actor: str, job: ErasureJob, categories: list[str]) -> None:
-    """Art. 19: each recipient and processor that received an erased category is told once, by mail
-    to its contact in the policy, or else recorded for staff to tell another way (as for a rectification)."""
-    told = art19.tell_parties(session, kluis.clock, kluis.policy, actor, categories,
-                              template=erasure_mail.RECIPIENT_TEMPLATE,
-                              context={"job_id": str(job.id)})
+    """Art. 19: each recipient and processor that received an erased category of the person (by the disclosure
+    log) is told once, by mail to its contact in the policy, or else recorded for staff to tell another way (as for
+    a rectification)."""
+    told = tell_art19(session, kluis.clock, kluis.policy, actor, job.person_id, categories, Cause("erasure", job.id))
     job.result = {**job.result, "told": sorted(told, key=lambda party: party["party"])}
 
 

@@ -42,6 +42,10 @@ def message_id(outbox_id: uuid.UUID, domain: str) -> str:
     return f"<{outbox_id}@{domain}>"
 
 
+# A party that is not in the policy's register: a client employer's privacy contact (R-DSR-8), by the employer's id.
+EMPLOYER_PARTY = "employer:"
+
+
 def check_recipient(kind: str, person_id: uuid.UUID | None, staff_id: uuid.UUID | None,
                     list_id: str | None, party: str | None = None) -> list[Problem]:
     problems: list[Problem] = []

@@ -28,12 +28,14 @@ from kluis import jobs
 from kluis.kit.errors import ConfigurationError, NotFound
 from kluis.mail import rules, service
 from kluis.mail.models import Outbox
+from kluis.mail.rules import EMPLOYER_PARTY
 from kluis.mail.smtp import DeliveryError, RelayUnavailable, SmtpConnection, SmtpTransport
-from kluis.mail.templates import Cancelled, Undeliverable, message_type
+from kluis.mail.templates import Cancelled, Undeliverable, context_id, message_type
 from kluis.policy.schemas import UnknownPolicyId
 from kluis.staff.models import StaffAccount
 from kluis.staff.service import email_of
 from kluis.vault.identifiers import IdentifierKind
+from kluis.vault.models import Employer
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -176,6 +178,14 @@ def compose(session: Session, kluis: Kluis, row: Outbox) -> tuple[EmailMessage, 
 
 def recipient(session: Session, kluis: Kluis, row: Outbox) -> str:
     """The address to send to, decrypted now. An erased person's mail is cancelled, not sent."""
+    if row.party is not None and row.party.startswith(EMPLOYER_PARTY):
+        # R-DSR-8: an employer's privacy contact, as it stands when the mail leaves.
+        employer = session.get(Employer, context_id({"id": row.party.removeprefix(EMPLOYER_PARTY)}, "id"))
+        if employer is None:
+            raise Cancelled("party_unknown")
+        if not employer.privacy_contact:
+            raise Undeliverable("no_address")
+        return employer.privacy_contact
     if row.party is not None:
         try:
             contact = kluis.policy.party(row.party).contact

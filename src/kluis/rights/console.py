@@ -19,6 +19,7 @@ from kluis.rights.rectification import Rectifications
 from kluis.rights.rules import OBJECTION_SCOPES, PACKAGE_TYPES, TRANSITIONS, RequestType, State, short_reference
 from kluis.rights.service import Rights
 from kluis.staff.rules import Permission
+from kluis.vault import employers
 from kluis.web import console
 from kluis.web.deps import kluis_of
 
@@ -75,6 +76,8 @@ def detail(request: Request, request_id: str) -> Response:
         listed = rights.flags_of(item)
         packages = Packages(session, kluis, staff.actor).for_request(item.id)
         rectifications = Rectifications(session, kluis, staff.actor).of_request(item.id)
+        instruction = rights.instruction_of(item)
+        employer = employers.get(session, item.forwarded_employer_id) if item.forwarded_employer_id else None
         objection = (kluis.gate(session, staff.actor).objection(item.person_id, item.objection_id)
                      if item.objection_id and item.person_id else None)
         records = ([(r.id, r.category) for r in kluis.vault(session, staff.actor).records_of(item.person_id)
@@ -82,7 +85,8 @@ def detail(request: Request, request_id: str) -> Response:
                    if item.type == RequestType.RECTIFICATION and item.person_id else [])
     return console.page(request, "rights/console_request.html", _("Request"), staff, item=item, listed=listed,
                         reference=short_reference(item.id), next_states=TRANSITIONS[State(item.state)],
-                        packages=packages, rectifications=rectifications, records=records, objection=objection,
+                        packages=packages, rectifications=rectifications, instruction=instruction, employer=employer,
+                        records=records, objection=objection,
                         may_assess=staff.may(Permission.OBJECTIONS_ASSESS),
                         dataset_columns=[(d.id, t.name, column) for d in kluis.policy.datasets for t in d.tables
                                          for column in t.columns if column != t.identity.column],

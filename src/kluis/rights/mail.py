@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kluis.erasure import service as erasure
@@ -21,7 +22,7 @@ from kluis.mail.models import Outbox
 from kluis.mail.templates import context_id, subject_of
 from kluis.rights import rules
 from kluis.rights.models import AccessPackage, DataSubjectRequest, Rectification
-from kluis.vault.models import Employer
+from kluis.vault.models import Employer, Record
 
 if TYPE_CHECKING:
     from kluis.policy.schemas import Lang
@@ -33,8 +34,8 @@ REMINDER_TEMPLATE = "rights_reminder"
 OVERDUE_TEMPLATE = "rights_overdue"
 PACKAGE_TEMPLATE = "rights_package"
 RECTIFIED_TEMPLATE = "rights_rectified"
-RECIPIENT_TEMPLATE = "rights_recipient_notice"
 RESTRICTION_LIFTED_TEMPLATE = "rights_restriction_lifted"
+EMPLOYER_TEMPLATE = "rights_employer_request"
 
 
 # notice -> language -> (title, text)
@@ -109,7 +110,21 @@ NOTICES: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 # Notices after which nothing more is due: they name no deadline.
-CLOSING = ("done", "refused", "forwarded", "objection_upheld", "objection_overridden")
+CLOSING = ("done", "refused", "objection_upheld", "objection_overridden")
+
+# What the person is told of the employer a request was forwarded to (R-DSR-8): with its contact, or without.
+FORWARDED_TO = {
+    "nl": {"contact": "{name}, te bereiken via {contact}.",
+           "missing": "{name}. We hebben nog geen privacycontact van uw werkgever: we vragen dat op en sturen uw "
+                      "verzoek door zodra we het hebben. U kunt uw werkgever ook zelf rechtstreeks benaderen.",
+           "own": "De gegevens waarvoor benVitaal zelf verantwoordelijk is, behandelen we meteen, zonder op uw "
+                  "werkgever te wachten."},
+    "en": {"contact": "{name}, reachable at {contact}.",
+           "missing": "{name}. We do not have your employer's privacy contact yet: we are asking for it and will "
+                      "forward your request as soon as we have it. You can also contact your employer directly.",
+           "own": "The data for which benVitaal itself is responsible we handle at once, without waiting for your "
+                  "employer."},
+}
 
 TYPE_NAMES = {
     "nl": {"access": "inzage", "portability": "overdraagbaarheid", "rectification": "rectificatie",
@@ -169,8 +184,7 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
     elif notice in ("objection_upheld", "objection_overridden") and request.person_id and request.objection_id:
         detail = kluis.gate(session, "mail").objection(request.person_id, request.objection_id).grounds or ""
     elif notice == "forwarded" and request.forwarded_employer_id:
-        employer = session.get(Employer, request.forwarded_employer_id)
-        detail = employer.name if employer else ""
+        detail = forwarded_to(session.get(Employer, request.forwarded_employer_id), row.lang)
     authority = kluis.policy.supervisory_authority
     return mail.MessageContext(values={
         **_common(kluis, request, row.lang), "title": title, "text": text, "detail": detail, "notice": notice,
@@ -178,6 +192,38 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
         "authority": authority.name.get("en" if row.lang == "en" else "nl"), "authority_url": authority.website,
         "closing": notice in CLOSING},
         attachments=_certificate(session, row) if notice == "erased" else ())
+
+
+def forwarded_to(employer: Employer | None, lang: str) -> str:
+    """Which employer handles the forwarded part, how to reach it, and that benVitaal's own part goes on."""
+    if employer is None:
+        return ""
+    words = FORWARDED_TO["en" if lang == "en" else "nl"]
+    reach = words["contact" if employer.privacy_contact else "missing"].format(
+        name=employer.name, contact=employer.privacy_contact or "")
+    return f"{reach}\n{words['own']}"
+
+
+def build_employer_request(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
+    """R-DSR-8, to the employer's privacy contact: what was asked, the request's reference (never the person's
+    name or address: the employer answers under the reference, and the DPO identifies the person to it through
+    its own channel), what benVitaal holds for it, the deadline, and where to send the instruction."""
+    request = subject_of(session, DataSubjectRequest, row, "request_id")
+    if request.state in rules.CLOSED:
+        raise mail.Cancelled("request_closed")
+    lang: Lang = "en" if row.lang == "en" else "nl"
+    employer = session.get(Employer, request.forwarded_employer_id) if request.forwarded_employer_id else None
+    if employer is None:
+        raise mail.Cancelled("employer_gone")
+    categories = sorted(set(session.scalars(select(Record.category).where(
+        Record.person_id == request.person_id, Record.controller == "employer",
+        Record.controller_employer_id == employer.id).distinct())))
+    return mail.MessageContext(values={
+        "reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[lang][request.type],
+        "scope": request.scope or "", "employer": employer.name, "agreement": employer.agreement_reference or "",
+        "received": rules.receipt_date(request.received_at).isoformat(), "deadline": request.deadline_on.isoformat(),
+        "categories": [kluis.policy.category(c).name.get(lang) for c in categories if c in kluis.policy.category_ids],
+        "dpo": str(kluis.policy.dpo.email)})
 
 
 def _certificate(session: Session, row: Outbox) -> list[mail.Attachment]:
@@ -276,18 +322,6 @@ def build_rectified(session: Session, kluis: Kluis, row: Outbox) -> mail.Message
         "reference": rules.short_reference(rectification.request_id) if rectification.request_id else ""})
 
 
-def build_recipient_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
-    """Art. 19 to a recipient or processor: which person's record was corrected, by ids only; the recipient
-    reads the corrected values through Kluis or asks the DPO."""
-    rectification = subject_of(session, Rectification, row, "rectification_id")
-    lang: Lang = "en" if row.lang == "en" else "nl"
-    return mail.MessageContext(values={
-        "person_id": str(rectification.person_id), "record_id": str(rectification.record_id),
-        "category": kluis.policy.category(rectification.category).name.get(lang),
-        "fields": rectification.fields, "dpo": str(kluis.policy.dpo.email),
-        "on": as_utc(rectification.at).astimezone(AMSTERDAM).strftime("%d-%m-%Y")})
-
-
 def build_restriction_lifted(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
     """Art. 18(3): told before the restriction is lifted (queued in the same transaction, first)."""
     request = subject_of(session, DataSubjectRequest, row, "request_id")
@@ -300,7 +334,6 @@ mail.register_template(REMINDER_TEMPLATE, build_reminder, "administrative", chec
 mail.register_template(OVERDUE_TEMPLATE, build_overdue, "administrative", check=check_notice_request)
 mail.register_template(PACKAGE_TEMPLATE, build_package, "administrative", check=_id_check("package_id"))
 mail.register_template(RECTIFIED_TEMPLATE, build_rectified, "administrative", check=_id_check("rectification_id"))
-mail.register_template(RECIPIENT_TEMPLATE, build_recipient_notice, "administrative",
-                       check=_id_check("rectification_id"))
+mail.register_template(EMPLOYER_TEMPLATE, build_employer_request, "administrative", check=check_notice_request)
 mail.register_template(RESTRICTION_LIFTED_TEMPLATE, build_restriction_lifted, "administrative",
                        check=check_notice_request)

@@ -5,7 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    Uuid,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis import jobs
@@ -44,8 +57,13 @@ class DataSubjectRequest(Base):
     processor_role: Mapped[bool] = mapped_column(Boolean, default=False)
     forwarded_employer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employer.id"))
     forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    employer_instruction: Mapped[str | None] = mapped_column(Text)
+    # When the request was mailed to the employer's privacy contact; empty while the employer has none (the
+    # console lists those) or while nothing is held for an employer.
+    employer_mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The employer's instruction, sealed with the person's data key like their records (``rights.instructions``).
+    instruction_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     instruction_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    instruction_by: Mapped[str | None] = mapped_column(String(120))
     refusal_reason: Mapped[str | None] = mapped_column(Text)
     # What carrying out a restriction or objection request recorded in the gate (R-DSR-7).
     restriction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -100,6 +118,8 @@ class AccessPackage(Base):
                                                   index=True)
     person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     portability: Mapped[bool] = mapped_column(Boolean)
+    # R-DSR-8: queued before the employer's instruction, so it leaves out the records held for the employer.
+    controller_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lang: Mapped[str] = mapped_column(String(2))
     state: Mapped[str] = mapped_column(String(12))  # queued | building | ready | expired | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

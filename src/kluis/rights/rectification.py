@@ -15,11 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
+from kluis.disclosures.notices import Cause, tell_parties
 from kluis.kit.errors import Conflict, NotAllowed, Problem
 from kluis.kit.i18n import N_
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
-from kluis.mail.parties import tell_parties
 from kluis.rights import mail as rights_mail
 from kluis.rights.models import DataSubjectRequest, Rectification
 from kluis.rights.rules import RequestType, State
@@ -66,8 +66,8 @@ class Rectifications:
                  request: DataSubjectRequest | None) -> Rectification:
         record = self.kluis.vault(self.session, self.actor).rectify_record(person_id, record_id, changes)
         row_id = new_id()
-        told = tell_parties(self.session, self.kluis.clock, self.kluis.policy, self.actor, [record.category],
-                               template=rights_mail.RECIPIENT_TEMPLATE, context={"rectification_id": str(row_id)})
+        told = tell_parties(self.session, self.kluis.clock, self.kluis.policy, self.actor, person_id, [record.category],
+                            Cause("rectification", row_id, sorted(changes)))
         row = Rectification(id=row_id, request_id=request.id if request else None, person_id=person_id,
                             record_id=record.id, category=record.category, fields=sorted(changes), by=by, told=told,
                             at=self.kluis.clock.now())

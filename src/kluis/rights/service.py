@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from kluis.datasets.service import audit_rectification
+from kluis.disclosures.notices import Cause, tell_parties
 from kluis.erasure import service as erasure
 from kluis.erasure.rules import Reason
 from kluis.gate.service import PENDING, RESTRICTION_REASONS
@@ -37,9 +38,9 @@ class Rights(Verification):
         the request when done; data held for an employer waits for the employer's instruction (R-DSR-8)."""
         request = self.get(request_id)
         if request.type == rules.RequestType.ERASURE:
-            if request.processor_role and not request.employer_instruction:
+            if request.processor_role and request.instruction_at is None:
                 raise Conflict(N_("record the employer's instruction first: benVitaal holds this data for the "
-                               "employer"), code="instruction_required")
+                                  "employer"), code="instruction_required")
             rules.check_transition(request.state, State.IN_PROGRESS)
             if request.person_id is None:
                 raise Conflict(N_("the request is not verified"), code="not_verified")
@@ -75,6 +76,8 @@ class Rights(Verification):
         request = self.get(package.request_id)
         if request.state == State.VERIFIED:
             self._move(request.id, State.IN_PROGRESS, notify=False)
+        if package.controller_only:
+            return request  # R-DSR-8: benVitaal's own part is answered; the employer's part is still to come
         if request.state == State.IN_PROGRESS:
             self._move(request.id, State.DONE, notify=False)
         return request
@@ -84,6 +87,12 @@ class Rights(Verification):
     def rectify(self, request_id: uuid.UUID, record_id: uuid.UUID, changes: dict[str, Any]) -> Rectification:
         """Staff carry out a checked rectification request, one record at a time; then mark it done."""
         request = self.get(request_id)
+        if request.processor_role and request.instruction_at is None and request.person_id is not None \
+                and self.kluis.vault(self.session, self.actor).record_of(request.person_id, record_id).controller \
+                == "employer":
+            # R-DSR-8: benVitaal's own records are corrected at once; the employer's wait for its instruction.
+            raise Conflict("record the employer's instruction first: benVitaal holds this record for the employer",
+                           code="instruction_required")
         if request.state == State.VERIFIED and request.type == RequestType.RECTIFICATION:
             self._move(request.id, State.IN_PROGRESS)
         return Rectifications(self.session, self.kluis, self.actor).by_staff(request, record_id, changes)
@@ -123,6 +132,9 @@ class Rights(Verification):
                                  choices=", ".join(RESTRICTION_REASONS)),
                               code="restriction_reason_required")
             request.restriction_id = gate.restrict(request.person_id, reason, "person", reference).id
+            # Art. 19: the parties that received the person's data hear of the restriction.
+            tell_parties(self.session, self.kluis.clock, self.kluis.policy, self.actor, request.person_id,
+                         self.kluis.policy.category_ids, Cause("restriction", request.id))
         else:
             # Recorded in the gate on verification; one on legitimate interest is closed by the DPO's assessment.
             self._record_objection(request)
@@ -196,18 +208,6 @@ class Rights(Verification):
         request.reminders_sent = []  # the reminders count down to the new deadline
         self._audit(request, "request.extended", deadline=deadline.day.isoformat())
         self._notify(request, "extended")
-        return request
-
-    def record_employer_instruction(self, request_id: uuid.UUID, instruction: str) -> DataSubjectRequest:
-        """R-DSR-8: what the employer (the controller) told benVitaal to do with a forwarded request."""
-        request = self.get(request_id)
-        if not request.processor_role:
-            raise Conflict(N_("this request was not forwarded to an employer"), code="not_forwarded")
-        if not instruction.strip():
-            raise Invalid(N_("write down the employer's instruction"), code="instruction_required")
-        request.employer_instruction = instruction.strip()[:MAX_REASON]
-        request.instruction_at = request.updated_at = self._now()
-        self._audit(request, "request.instruction_recorded", employer_id=str(request.forwarded_employer_id))
         return request
 
     def send_reminders(self) -> int:

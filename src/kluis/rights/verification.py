@@ -19,10 +19,9 @@ from kluis.mail import service as mail
 from kluis.rights import intake, rules
 from kluis.rights import mail as rights_mail
 from kluis.rights.codes import issue_code
+from kluis.rights.forwarding import Forwarding
 from kluis.rights.models import DataSubjectRequest, VerificationCode
-from kluis.rights.requests import Requests
 from kluis.rights.rules import Channel, State
-from kluis.vault.models import Record
 from kluis.vault.schemas import IdentifierIn
 
 LOOKUP_PURPOSE = "support"  # the statement's purpose for answering the person's questions and requests
@@ -34,7 +33,7 @@ class Received:
     token: str  # the public reference for the status page
 
 
-class Verification(Requests):
+class Verification(Forwarding):
     """Requests received, and bound to a person once their identity is verified (the module's text)."""
 
     # --- intake -------------------------------------------------------------------------------
@@ -162,9 +161,9 @@ class Verification(Requests):
         self._forward_if_processor(request)
         if request.type == rules.RequestType.OBJECTION:
             self._record_objection(request)
-        if request.type in rules.PACKAGE_TYPES and not request.processor_role:
-            # Identity is verified: the worker builds the package. Data held for an employer waits for the
-            # employer's instruction; staff then queue it (``build_package``).
+        if request.type in rules.PACKAGE_TYPES:
+            # Identity is verified: the worker builds the package. Data held for an employer is left out until
+            # the employer's instruction comes (R-DSR-8); staff then queue the whole package (``build_package``).
             self.build_package(request.id)
 
     def _record_objection(self, request: DataSubjectRequest) -> None:
@@ -176,14 +175,3 @@ class Verification(Requests):
             request.objection_id = self.kluis.gate(self.session, self.actor).object(
                 request.person_id, str(request.scope), "person", rules.short_reference(request.id),
                 received_at=request.received_at, assess=True).id
-
-    def _forward_if_processor(self, request: DataSubjectRequest) -> None:
-        """R-DSR-8: data held for an employer belongs to that employer's answer; tell the person so."""
-        employer_id = self.session.scalars(select(Record.controller_employer_id).where(
-            Record.person_id == request.person_id, Record.controller == "employer").limit(1)).first()
-        if employer_id is None:
-            return
-        request.processor_role, request.forwarded_employer_id = True, employer_id
-        request.forwarded_at = self._now()
-        self._audit(request, "request.forwarded", employer_id=str(employer_id))
-        self._notify(request, "forwarded")

@@ -35,6 +35,8 @@ class Permission(StrEnum):
     COMPLAINTS_LIST = "complaints.list"
     COMPLAINTS_READ = "complaints.read"
     POLICY_PUBLISH = "policy.publish"  # publish a new version of the policy for its moment (R-GOV-4): the DPO
+    # Set an employer's privacy contact and service agreement (R-DSR-8), mark an Art. 19 notice told: the DPO.
+    EMPLOYERS_MANAGE = "employers.manage"
 
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -13,7 +14,9 @@ from kluis.access.service import Caller
 from kluis.gate.service import Question, Refusal
 from kluis.kit.errors import NotAllowed, NotFound, Problem
 from kluis.policy.schemas import BasisWrite
-from kluis.vault.models import Person
+from kluis.rights.service import Rights
+from kluis.vault import employers
+from kluis.vault.models import Employer, Person
 from kluis.vault.schemas import (
     IdentifierOut,
     LookupIn,
@@ -43,6 +46,31 @@ class EmployerIn(BaseModel):
 class EmployerOut(BaseModel):
     id: UUID
     name: str
+    has_privacy_contact: bool = False
+    agreement_reference: str | None = None
+    agreement_signed_on: date | None = None
+    agreement_ends_on: date | None = None
+
+
+class EmployerTermsIn(BaseModel):
+    """R-DSR-8: where requests about the data held for the employer go, and the service agreement under which
+    benVitaal is its processor. Every field replaces the stored one; leave one out (or null) to clear it."""
+
+    privacy_contact: Annotated[str | None, Field(max_length=254)] = None
+    agreement_reference: Annotated[str | None, Field(max_length=80)] = None
+    agreement_signed_on: date | None = None
+    agreement_ends_on: date | None = None
+
+
+class EmployerTermsOut(EmployerOut):
+    forwarded: int  # requests that waited for a privacy contact and were mailed to it now
+
+
+def _employer_out(employer: Employer) -> EmployerOut:
+    """The contact's address is not echoed: the caller knows it, and responses end up in logs."""
+    return EmployerOut(id=employer.id, name=employer.name, has_privacy_contact=employer.privacy_contact is not None,
+                       agreement_reference=employer.agreement_reference,
+                       agreement_signed_on=employer.agreement_signed_on, agreement_ends_on=employer.agreement_ends_on)
 
 
 class RecordsOut(BaseModel):
@@ -74,7 +102,25 @@ def _own_purposes(caller: Caller, items: list[RecordIn], single: bool) -> None:
 def create_employer(body: EmployerIn, kluis: KluisDep, caller: CallerDep) -> EmployerOut:
     with kluis.db.transaction() as session:
         employer = add_employer(session, kluis.clock, caller.actor, body.name)
-        return EmployerOut(id=employer.id, name=employer.name)
+        return _employer_out(employer)
+
+
+@router.get("/employers/{employer_id}", response_model=EmployerOut)
+def get_employer(employer_id: UUID, kluis: KluisDep, caller: CallerDep) -> EmployerOut:
+    with kluis.db.sessions() as session:
+        return _employer_out(employers.get(session, employer_id))
+
+
+@router.put("/employers/{employer_id}/terms", response_model=EmployerTermsOut)
+def set_employer_terms(employer_id: UUID, body: EmployerTermsIn, kluis: KluisDep, caller: CallerDep
+                       ) -> EmployerTermsOut:
+    """Set the employer's privacy contact and service agreement (R-DSR-8); requests that waited for a contact
+    are mailed to it in the same transaction. Bad input: 422 with the fields, nothing changed."""
+    with kluis.db.transaction() as session:
+        employer = employers.set_terms(session, kluis.clock, caller.actor, employer_id, employers.EmployerTerms(
+            body.privacy_contact, body.agreement_reference, body.agreement_signed_on, body.agreement_ends_on))
+        forwarded = Rights(session, kluis, caller.actor).forward_waiting(employer.id)
+        return EmployerTermsOut(**_employer_out(employer).model_dump(), forwarded=forwarded)
 
 
 @router.post("/people", status_code=201, response_model=PersonOut)

@@ -3,22 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, KeyBase, UTCDateTime
 
 
 class Employer(Base):
-    """A client of benVitaal. Its name is company data, not personal data."""
+    """A client of benVitaal, and the controller of the data benVitaal processes for it (R-DSR-8). Its name, its
+    privacy contact's address and its service agreement are company data, not personal data: still, the contact
+    is never written to a log or an audit event (it may be a named person's work address)."""
 
     __tablename__ = "employer"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Where requests about the data held for the employer are forwarded; without one they wait on the console.
+    privacy_contact: Mapped[str | None] = mapped_column(String(254))
+    # The service agreement under which benVitaal acts as the employer's processor (Art. 28(3)).
+    agreement_reference: Mapped[str | None] = mapped_column(String(80))
+    agreement_signed_on: Mapped[date | None] = mapped_column(Date)
+    agreement_ends_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Person(Base):

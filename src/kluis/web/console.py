@@ -226,7 +226,8 @@ def page(request: Request, name: str, title: str, staff: SignedIn | None = None,
             "can_audit": bool(staff and staff.may(Permission.AUDIT_READ)),
             "can_hold": bool(staff and staff.may(Permission.LEGAL_HOLDS)),
             "can_breach": bool(staff and staff.may(Permission.BREACH_REPORT)),
-            "can_orders": bool(staff and staff.may(Permission.ORDERS_RECORD))}
+            "can_orders": bool(staff and staff.may(Permission.ORDERS_RECORD)),
+            "can_requests": bool(staff and staff.may(Permission.REQUESTS_RECORD))}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 

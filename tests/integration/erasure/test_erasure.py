@@ -14,7 +14,7 @@ from tests.integration.erasure.erasure_support import (
     readable,
     records_of,
 )
-from tests.integration.rights.rights_support import catcher_fixture, mail_settings, send_all
+from tests.integration.rights.rights_support import catcher_fixture, log_disclosures, mail_settings, send_all
 
 from kluis.consent.marketing.models import InterestProfile, Suppression
 from kluis.consent.marketing.service import Marketing
@@ -282,14 +282,18 @@ def test_recipients_of_erased_categories_are_told_and_named_in_the_certificate_r
                   for r in kluis.policy.recipients]
     kluis.policy = kluis.policy.model_copy(update={"recipients": recipients})
     person_id, _ = person_with_everything(kluis, claims=0)
+    # The disclosure log decides who is told: these two received basic data; business partners did not.
+    log_disclosures(kluis, person_id, {"recipient:group_companies": ["basic"], "processor:hosting": ["basic"]},
+                    reference="GRP")
     with kluis.db.transaction() as session:
         job_id = erasure.queue(session, kluis, person_id, Reason.STAFF, "test").id
     job = erasure.Runner(kluis, "test").run(job_id)
     send_all(kluis)
     told = {r["id"]: r["channel"] for r in certificate.verify(job.certificate)["recipients_told"]}
-    assert told.get("group_companies") == "mail"
+    assert told == {"group_companies": "mail", "hosting": "other"}
     notices = [m for m in catcher.messages if m.to == ("privacy@groep.example.nl",)]
-    assert len(notices) == 1 and str(person_id) in notices[0].text and EMAIL not in notices[0].text
+    assert len(notices) == 1 and "GRP-1" in notices[0].text
+    assert str(person_id) not in notices[0].text and EMAIL not in notices[0].text
     assert "Verwijdering van persoonsgegevens" in notices[0].subject
 
 

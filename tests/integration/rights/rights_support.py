@@ -3,6 +3,8 @@ The tests send mail over a real SMTP server on loopback (the demo's catcher)."""
 
 from __future__ import annotations
 
+from kluis.disclosures.models import Disclosure
+from kluis.kit.ids import new_id
 from kluis.mail.catcher import start_catcher
 from kluis.vault.schemas import IdentifierIn, PersonIn, RecordIn
 from kluis.vault.service import add_employer
@@ -36,3 +38,16 @@ def new_person(kluis, email="vrager@example.nl", employer_held=False):
 
 def send_all(kluis):
     return drain(kluis, pollers())
+
+
+def log_disclosures(kluis, person_id, parties, purpose="accounts", reference="REF"):
+    """Disclosures of the person's data as a service logs them (``{party: [categories]}``): the log that decides
+    who is told of a correction, an erasure or a restriction (Art. 19). Written directly: the tests of the log's
+    own checks are in tests/integration/test_disclosures.py."""
+    with kluis.db.transaction() as session:
+        now = kluis.clock.now()
+        rows = [Disclosure(id=new_id(), person_id=person_id, party=party, categories=sorted(categories),
+                           purpose=purpose, at=now, reference=f"{reference}-{i}", recorded_by="test", recorded_at=now)
+                for i, (party, categories) in enumerate(parties.items(), start=1)]
+        session.add_all(rows)
+        return {row.party: row.id for row in rows}

@@ -9,7 +9,13 @@ import json
 import pytest
 from sqlalchemy import select
 from tests.helpers import api_key, headers
-from tests.integration.rights.rights_support import catcher_fixture, mail_settings, new_person, send_all
+from tests.integration.rights.rights_support import (
+    catcher_fixture,
+    log_disclosures,
+    mail_settings,
+    new_person,
+    send_all,
+)
 from tests.integration.rights.test_rights_console import csrf, signed_in
 
 from kluis.audit.models import AuditEvent
@@ -25,6 +31,8 @@ from kluis.vault.schemas import RecordIn
 
 OLD_STREET, NEW_STREET = "Boschstraat 3", "Tongersestraat 88"
 GROUP_CONTACT = "privacy@groep.benvitaal.test"
+SHARED_BASIC = ("recipient:group_companies", "recipient:business_partners", "processor:hosting",
+                "processor:email_delivery", "processor:webinar_platform", "processor:recruitment_system")
 
 
 @pytest.fixture
@@ -45,6 +53,8 @@ def person_with_records(kluis):
                      content={"name": "Joep Hermans", "address": {"street": OLD_STREET, "city": "Maastricht"}}),
             RecordIn(category="web_traffic", purposes=["security"], legal_basis="legitimate_interest",
                      source="cookies", content={"ip_address": "192.0.2.7"})])
+    # Who received the person's basic data, by the disclosure log (Art. 19 tells these and no one else).
+    log_disclosures(kluis, person_id, {party: ["basic"] for party in SHARED_BASIC})
     return person_id, basic, traffic
 
 
@@ -79,8 +89,7 @@ def test_r_dsr_5_self_edit_from_the_profile_resealed_audited_and_recipients_told
                         json={"fields": {"address": {"street": NEW_STREET, "city": "Maastricht"}}, "lang": "en"})
     assert done.status_code == 200, done.text
     told = {t["party"]: t["channel"] for t in done.json()["told"]}
-    # basic data goes to the group companies, business partners and the processors that handle it;
-    # not to authorities (only by order) nor to community readers (content only)
+    # the parties the disclosure log shows received the person's basic data, none without a contact mailed
     assert told == {"recipient:group_companies": "other", "recipient:business_partners": "other",
                     "processor:hosting": "other", "processor:email_delivery": "other",
                     "processor:webinar_platform": "other", "processor:recruitment_system": "other"}
@@ -130,8 +139,10 @@ def test_r_dsr_5_a_recipient_with_a_contact_gets_the_art_19_notice_by_mail(clien
     assert queued.party == "recipient:group_companies" and queued.person_id is None
     send_all(kluis)
     [notice] = [m for m in catcher.messages if m.to == (GROUP_CONTACT,)]
-    assert "artikel 19" in notice.text and str(person_id) in notice.text and str(basic) in notice.text
-    assert "J. H." not in notice.text and "vrager@example.nl" not in notice.text  # ids only, no values
+    # The party's own disclosure (its reference) identifies whom it concerns: no Kluis id, name, address or value.
+    assert "artikel 19" in notice.text and "REF-1" in notice.text and "naam" in notice.text.lower()
+    assert str(person_id) not in notice.text and str(basic) not in notice.text
+    assert "J. H." not in notice.text and "vrager@example.nl" not in notice.text
     [person_mail] = [m for m in catcher.messages if m.to == ("vrager@example.nl",)]
     assert "Bedrijven in de benVitaal Groep: per e-mail ingelicht" in person_mail.text
 

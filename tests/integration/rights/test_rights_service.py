@@ -226,7 +226,10 @@ def test_r_dsr_8_processor_data_forwarded_to_the_employer_and_the_person_told(kl
     assert "Uw verzoek gaat naar uw werkgever" in forwarded.subject and "Werkgever BV" in forwarded.text
     with kluis.db.transaction() as session:
         rights(kluis, session, "staff:1").record_employer_instruction(request_id, "Erase all claims after payroll.")
-    assert state(kluis, request_id).employer_instruction == "Erase all claims after payroll."
+    with kluis.db.sessions() as session:
+        found = state(kluis, request_id)
+        assert rights(kluis, session).instruction_of(found) == "Erase all claims after payroll."
+        assert b"payroll" not in found.instruction_sealed and found.instruction_by == "staff:1"
     assert "request.forwarded" in actions(kluis, request_id)
     assert "request.instruction_recorded" in actions(kluis, request_id)
 

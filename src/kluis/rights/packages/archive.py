@@ -59,12 +59,14 @@ class PackageSummary:
 
 
 def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, lang: Lang, out: BinaryIO, *,
-                         portability: bool = False, actor: str = "system", report: bool = True) -> PackageSummary:
+                         portability: bool = False, actor: str = "system", report: bool = True,
+                         controller_only: bool = False) -> PackageSummary:
     """Write the person's access package (or, with ``portability``, their portable data) as a ZIP to ``out``.
 
     The logged disclosures of the person's data to recipients and processors (``kluis.disclosures``) appear
     in the report and in ``disclosures.json``. ``report=False`` leaves out the readable report (HTML and PDF):
-    the data files alone (benchmarks time the report's rendering apart).
+    the data files alone (benchmarks time the report's rendering apart). ``controller_only`` leaves out the
+    records benVitaal holds for an employer (R-DSR-8): the employer, as controller, answers for those first.
     """
     if lang not in LANGS:
         raise Invalid(f"unknown language '{lang}'; use one of {', '.join(LANGS)}", code="language_invalid")
@@ -81,11 +83,13 @@ def write_access_package(kluis: Kluis, session: Session, person_id: uuid.UUID, l
     external = _dataset_rows(kluis, [(i.kind, i.scope or None, values[i.id]) for i in identifiers])
     dataset_counts = _dataset_counts(external)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        writer = _PackageWriter(zf, session, person_id, dek, portability)
+        writer = _PackageWriter(zf, session, person_id, dek, portability, controller_only)
         facts = writer.write_records()
         manifest: dict[str, Any] = {"kind": "portability" if portability else "access", "person_id": str(person_id),
                                     "made_at": made_at.isoformat(), "language": lang, "policy_version": version,
                                     "counts": facts.counts}
+        if controller_only:
+            manifest["held_for_employer"] = "forwarded"  # those records are the employer's to answer for
         if not portability:
             manifest["datasets"] = dataset_counts
             for rows in external:
@@ -179,8 +183,9 @@ def _plain(value: Any) -> Any:
 
 class _PackageWriter:
     def __init__(self, zf: zipfile.ZipFile, session: Session, person_id: uuid.UUID, dek: bytes,
-                 portability: bool) -> None:
+                 portability: bool, controller_only: bool = False) -> None:
         self.zf, self.session, self.person_id, self.dek, self.portability = zf, session, person_id, dek, portability
+        self.controller_only = controller_only
         self.files = 0
 
     def open(self, name: str) -> IO[bytes]:
@@ -211,6 +216,8 @@ class _PackageWriter:
         query = select(*columns).where(Record.person_id == self.person_id)
         if self.portability:
             query = query.where(Record.source == "direct", Record.legal_basis.in_(PORTABLE_BASES))
+        if self.controller_only:
+            query = query.where(Record.controller != "employer")
         return query
 
     def erasure_dates(self) -> list[dict[str, Any]]:

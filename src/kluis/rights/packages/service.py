@@ -50,14 +50,19 @@ class Packages:
         """One package for a verified access or portability request; refused while one is under way or ready."""
         if request.type not in rules.PACKAGE_TYPES or request.person_id is None:
             raise Conflict("only a verified access or portability request gets a package", code="not_a_package")
-        active = self.session.scalars(select(AccessPackage.id).where(
-            AccessPackage.request_id == request.id,
-            AccessPackage.state.in_([s.value for s in rules.ACTIVE_PACKAGE]))).first()
+        query = select(AccessPackage.id).where(AccessPackage.request_id == request.id,
+                                               AccessPackage.state.in_([s.value for s in rules.ACTIVE_PACKAGE]))
+        controller_only = request.processor_role and request.instruction_at is None
+        if not controller_only:
+            # R-DSR-8: a package made before the employer's instruction held benVitaal's own data only.
+            query = query.where(AccessPackage.controller_only.is_(False))
+        active = self.session.scalars(query).first()
         if active is not None:
             raise Conflict("this request's package is already queued, being built or ready", code="package_exists")
         now = self._now()
         package = AccessPackage(id=new_id(), request_id=request.id, person_id=request.person_id,
                                 portability=request.type == rules.RequestType.PORTABILITY, lang=request.lang,
+                                controller_only=controller_only,
                                 state=PackageState.QUEUED, attempts=0, next_attempt_at=now, downloads=0,
                                 created_at=now)
         self.session.add(package)
@@ -97,7 +102,7 @@ class Packages:
         writer = SealedWriter(self.session, package.id, key, prefix)
         try:
             builder(self.kluis, self.session, package.person_id, package.lang, writer,
-                    portability=package.portability, actor=self.actor)
+                    portability=package.portability, actor=self.actor, controller_only=package.controller_only)
         finally:
             writer.close()
         now = self._now()
