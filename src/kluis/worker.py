@@ -29,6 +29,7 @@ from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.dkim import NO_KEY_WARNING, signer_of
 from kluis.mail.worker import MailPoller
 from kluis.orders.tasks import ExportExpiryPoller
+from kluis.processors.tasks import AgreementPoller
 from kluis.retention.tasks import SweepPoller
 from kluis.rights.packages.tasks import PackagePoller
 from kluis.rights.tasks import ReminderPoller, UnverifiedPoller
@@ -40,7 +41,7 @@ log = logging.getLogger("kluis.worker")
 # the worker must know every message type that the other roles may queue.
 MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing.mail", "kluis.rights.mail",
                                      "kluis.erasure.mail", "kluis.breaches.mail", "kluis.complaints.mail",
-                                     "kluis.changes.mail")
+                                     "kluis.changes.mail", "kluis.processors.mail")
 
 
 class Poller(Protocol):
@@ -56,8 +57,8 @@ def pollers() -> list[Poller]:
     # The sealer last: it links what the others committed in the same round; then, when due, the verifier.
     # Records dated again under a version that just took effect before the sweep erases by their dates.
     return [ReminderPoller(), ComplaintPoller(), UnverifiedPoller(), RestampPoller(), SweepPoller(), PackagePoller(),
-            DeadlinePoller(), NotifyPoller(), AnnouncementPoller(), ExportExpiryPoller(), MailPoller(), ErasurePoller(),
-            SealPoller(), VerifyPoller()]
+            DeadlinePoller(), NotifyPoller(), AgreementPoller(), AnnouncementPoller(), ExportExpiryPoller(),
+            MailPoller(), ErasurePoller(), SealPoller(), VerifyPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:
