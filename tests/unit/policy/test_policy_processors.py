@@ -92,8 +92,9 @@ def test_r_shr_2_reminders_fall_60_and_14_days_before_the_last_day(shipped_polic
 
 
 def test_r_shr_2_agreements_ending_soonest_come_first(shipped_policy: Policy) -> None:
-    states = agreements(shipped_policy, date(2026, 11, 25))
+    states = agreements(shipped_policy, date(2030, 11, 25))
     assert states[0].processor.id == "webinar_platform" and states[0].days_left == 51 and states[0].ending_soon
+    assert not states[1].ending_soon
     assert states[-1].days_left is None and not states[-1].ending_soon
 
 
