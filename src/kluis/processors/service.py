@@ -16,7 +16,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
-from kluis.db import rowcount
 from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
@@ -83,12 +82,11 @@ def _record(session: Session, reminder: AgreementReminder) -> bool:
               "days_before": reminder.days_before, "sent_at": reminder.sent_at}
     keys = ["processor", "reference", "ends", "days_before"]
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return rowcount(session.execute(postgresql.insert(AgreementReminder).values(values)
-                                        .on_conflict_do_nothing(index_elements=keys))) == 1
-    if dialect == "sqlite":
-        return rowcount(session.execute(sqlite.insert(AgreementReminder).values(values)
-                                        .on_conflict_do_nothing(index_elements=keys))) == 1
+    if dialect in ("postgresql", "sqlite"):
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (insert(AgreementReminder).values(values).on_conflict_do_nothing(index_elements=keys)
+                     .returning(AgreementReminder.days_before))
+        return session.execute(statement).first() is not None
     if session.get(AgreementReminder, tuple(values[k] for k in keys)) is not None:
         return False
     session.add(reminder)
