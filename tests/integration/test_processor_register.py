@@ -6,7 +6,7 @@ same page for every address and nothing kept of the address once the mail has go
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pyotp
 import pytest

@@ -40,7 +40,7 @@ EEA = frozenset({
 ADEQUACY = frozenset({"AD", "AR", "CA", "CH", "FO", "GB", "GG", "IL", "IM", "JE", "JP", "KR", "NZ", "US", "UY"})
 # ISO 3166-1 alpha-2 codes, as the statement names countries (Babel's territories, without its private and
 # grouping codes).
-COUNTRIES = frozenset(code for code in Locale.parse("en").territories
+COUNTRIES = frozenset(code for code in map(str, Locale.parse("en").territories)
                       if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
 # The rights the statement promises; a policy may word them, not drop them.
 REQUIRED_RIGHTS = ("access", "portability", "rectification", "erasure", "restriction", "objection",

@@ -24,8 +24,9 @@ def agreements_page(request: Request) -> Response:
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.AUDIT_READ)
         sent = reminders_sent(session)
+    states = agreement_states(kluis)
     rows = []
-    for state in agreement_states(kluis):
+    for state in states:
         processor, agreement = state.processor, state.processor.agreement
         key = (processor.id, agreement.reference, agreement.ends) if agreement and agreement.ends else None
         rows.append({
@@ -37,4 +38,4 @@ def agreements_page(request: Request) -> Response:
             "reminded": sent.get(key, []) if key else []})
     return console.page(request, "processors/console_agreements.html", "Processors and agreements", staff,
                         active="processors", rows=rows, within=ENDING_WITHIN_DAYS, reminder_days=REMINDER_DAYS,
-                        soon=sum(1 for r in rows if r["state"].ending_soon))
+                        soon=sum(1 for state in states if state.ending_soon))
