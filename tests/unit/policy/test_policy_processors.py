@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from kluis.policy.agreements import agreements, amsterdam_day, reminders_due, share_refusal
+from kluis.policy.diff import describe, diff
 from kluis.policy.loader import load_policy
 from kluis.policy.render import render_statement, transfers_text
 from kluis.policy.schemas import Agreement, Policy, Processor, Transfer
@@ -140,3 +141,14 @@ def test_r_pol_3_fields_added_to_the_register_leave_the_content_of_older_version
     """A stored version's content hash is computed again when it is read: unset new fields are not part of it."""
     dumped = shipped_policy.processor("web_analytics").model_copy(update={"demo": False}).model_dump(mode="json")
     assert "demo" not in dumped and "scc_version" not in dumped and "ends" not in dumped["agreement"]
+
+
+def test_r_shr_2_the_history_does_not_name_a_demo_processor_as_a_company(shipped_policy: Policy) -> None:
+    old = shipped_policy.model_copy(update={"processors": [p for p in shipped_policy.processors
+                                                           if p.id != "webinar_platform"]})
+    said = [describe(c, old, shipped_policy, "en") for c in diff(old, shipped_policy)]
+    assert any("An example processor" in text for text in said), said
+    assert not any("WebinarStream" in text for text in said)
+    real = _real(shipped_policy)
+    said = [describe(c, _real(old), real, "en") for c in diff(_real(old), real)]
+    assert any("WebinarStream Inc." in text for text in said)
