@@ -33,6 +33,7 @@ from kluis.orders.api import router as orders_router
 from kluis.orders.console import router as orders_console
 from kluis.policy.console import router as policy_console
 from kluis.policy.views import router as policy_router
+from kluis.processors.console import router as processors_console
 from kluis.retention.api import router as retention_router
 from kluis.retention.console import router as holds_console
 from kluis.rights.api import router as rights_router
@@ -91,6 +92,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(policy_console)
     app.include_router(employers_console)
     app.include_router(notices_console)
+    app.include_router(processors_console)
     app.include_router(mail_router)  # /demo/mail: answers only where the demo's mail catcher runs
     install_console(app)
     app.add_middleware(DecisionsFastPath, kluis=kluis)  # the decisions hot path (see its module)

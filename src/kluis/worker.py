@@ -2,9 +2,9 @@
 
 A poller is anything with a ``name`` and ``poll(kluis) -> int``: claim what is due, do it, and say how
 many items it handled (0: nothing due): deadline reminders, unverified requests (lapsed after 30 days), access
-packages (build and expiry), expired authority-order exports, the mail outbox, the audit log's sealer and its
-scheduled verification. Later job kinds add theirs to ``pollers()``; a kind whose jobs outlive a transaction
-claims them with the shared lease (``kluis.jobs``).
+packages (build and expiry), expired authority-order exports, reminders of ending data-processing agreements,
+the mail outbox, the audit log's sealer and its scheduled verification. Later job kinds add theirs to
+``pollers()``; a kind whose jobs outlive a transaction claims them with the shared lease (``kluis.jobs``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.dkim import NO_KEY_WARNING, signer_of
 from kluis.mail.worker import MailPoller
 from kluis.orders.tasks import ExportExpiryPoller
+from kluis.processors.tasks import AgreementPoller
 from kluis.retention.tasks import SweepPoller
 from kluis.rights.packages.tasks import PackagePoller
 from kluis.rights.tasks import ReminderPoller, UnverifiedPoller
@@ -40,7 +41,7 @@ log = logging.getLogger("kluis.worker")
 # the worker must know every message type that the other roles may queue.
 MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing.mail", "kluis.rights.mail",
                                      "kluis.breaches.mail", "kluis.complaints.mail",
-                                     "kluis.changes.mail", "kluis.disclosures.notices")
+                                     "kluis.changes.mail", "kluis.disclosures.notices", "kluis.processors.mail")
 
 
 class Poller(Protocol):
@@ -56,8 +57,8 @@ def pollers() -> list[Poller]:
     # The sealer last: it links what the others committed in the same round; then, when due, the verifier.
     # Records dated again under a version that just took effect before the sweep erases by their dates.
     return [ReminderPoller(), ComplaintPoller(), UnverifiedPoller(), RestampPoller(), SweepPoller(), PackagePoller(),
-            DeadlinePoller(), NotifyPoller(), AnnouncementPoller(), ExportExpiryPoller(), MailPoller(), ErasurePoller(),
-            SealPoller(), VerifyPoller()]
+            DeadlinePoller(), NotifyPoller(), AgreementPoller(), AnnouncementPoller(), ExportExpiryPoller(),
+            MailPoller(), ErasurePoller(), SealPoller(), VerifyPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:

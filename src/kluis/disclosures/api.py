@@ -10,10 +10,12 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from kluis.access.service import Caller
 from kluis.disclosures.models import Disclosure
-from kluis.disclosures.service import MAX_BATCH, DisclosureIn, Disclosures
+from kluis.disclosures.service import MAX_BATCH, DisclosureIn, Disclosures, ShareRefused, audit_refusal
 from kluis.kit.errors import NotAllowed, Problem
 from kluis.web.deps import CallerDep, KluisDep, PurposeDep
+from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/api/v1", tags=["disclosures"])
 
@@ -62,19 +64,27 @@ def record_one(person_id: UUID, body: Given, kluis: KluisDep, caller: CallerDep)
     """Log that this person's data went to a party of the policy. Refused, with nothing written, when the
     party does not receive these categories, the gate refuses the purpose for the person, or the party is an
     authority (only by order). The key must hold the purpose."""
-    with kluis.db.transaction() as session:
-        [row] = Disclosures(session, kluis.policy, kluis.clock, caller.actor).record(
-            [DisclosureIn(person_id=person_id, **body.model_dump())], allowed_purposes=caller.purposes, single=True)
-        return DisclosureOut.of(row)
+    [row] = _record(kluis, caller, [DisclosureIn(person_id=person_id, **body.model_dump())], single=True)
+    return DisclosureOut.of(row)
 
 
 @router.post("/disclosures", status_code=201, response_model=Recorded)
 def record_batch(body: Batch, kluis: KluisDep, caller: CallerDep) -> Recorded:
     """Up to 10,000 disclosures at once (a monthly export, say): all are recorded, or none."""
-    with kluis.db.transaction() as session:
-        rows = Disclosures(session, kluis.policy, kluis.clock, caller.actor).record(
-            [DisclosureIn(**item.model_dump()) for item in body.items], allowed_purposes=caller.purposes)
-        return Recorded(ids=[r.id for r in rows])
+    rows = _record(kluis, caller, [DisclosureIn(**item.model_dump()) for item in body.items])
+    return Recorded(ids=[r.id for r in rows])
+
+
+def _record(kluis: Kluis, caller: Caller, items: list[DisclosureIn], single: bool = False) -> list[Disclosure]:
+    """Record, all or none; a share the processors register refuses (R-SHR-2) is audited on its own, then 403."""
+    try:
+        with kluis.db.transaction() as session:
+            return Disclosures(session, kluis.policy, kluis.clock, caller.actor).record(
+                items, allowed_purposes=caller.purposes, single=single)
+    except ShareRefused as refused:
+        with kluis.db.transaction() as session:
+            audit_refusal(session, kluis.clock, caller.actor, refused)
+        raise
 
 
 @router.get("/people/{person_id}/disclosures", response_model=list[DisclosureOut])

@@ -1,16 +1,19 @@
 """Recording disclosures and reading them back (R-DSR-3: access packages show them; Art. 19: who to tell).
 
 A disclosure is recorded only when it was allowed: the party is in the policy's register and receives those
-categories (R-SHR-1, R-SHR-2: a processor needs its data-processing agreement), the gate allows the purpose
-for the person at that moment (R-GATE-1), and an authority is never a routine recipient (R-SHR-3: only by
-order). A batch is checked whole before anything is written: one refused item refuses the batch.
+categories (R-SHR-1), a processor's data-processing agreement is signed and in force on the Amsterdam day of the
+disclosure and its transfer is lawful (R-SHR-2, ``policy.agreements``), the gate allows the purpose for the person
+at that moment (R-GATE-1), and an authority is never a routine recipient (R-SHR-3: only by order). A batch is
+checked whole before anything is written: one refused item refuses the batch. A share refused by the register
+(``ShareRefused``) is audited by the caller in a transaction of its own (``audit_refusal``), since the refused
+one writes nothing.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +26,7 @@ from kluis.gate.service import Gate
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Invalid, NotAllowed, Problem
 from kluis.kit.ids import new_id
+from kluis.policy.agreements import amsterdam_day, share_refusal
 from kluis.policy.schemas import Policy, Processor, Recipient, UnknownPolicyId
 
 MAX_BATCH = 10_000
@@ -43,6 +47,24 @@ class DisclosureIn:
 
 
 @dataclass
+class ShareRefused(NotAllowed):
+    """R-SHR-2: the register does not allow data to go to a processor at that moment. ``refused``: per refused item,
+    (person id, party, reason code)."""
+
+    code: str = "share_refused"
+    refused: list[tuple[uuid.UUID, str, str]] = field(default_factory=list)
+
+
+def audit_refusal(session: Session, clock: Clock, actor: str, refused: ShareRefused) -> None:
+    """Record that shares were refused (ids, parties and reason codes only), in the caller's own transaction."""
+    audit.append(session, clock, actor=actor, action="disclosure.refused", object_type="person",
+                 object_ids=sorted({person_id for person_id, _, _ in refused.refused}, key=str)[:100],
+                 details={"refused": len(refused.refused), "people": len({r[0] for r in refused.refused}),
+                          "parties": sorted({r[1] for r in refused.refused}),
+                          "reasons": sorted({r[2] for r in refused.refused})})
+
+
+@dataclass
 class Disclosures:
     session: Session
     policy: Policy
@@ -60,6 +82,7 @@ class Disclosures:
             raise Invalid(f"at most {MAX_BATCH:,} disclosures per call", code="disclosures_too_many",
                           problems=[Problem("items", "too_many", f"at most {MAX_BATCH:,}")])
         now = self.clock.now()
+        self._check_agreements(items, single, now)
         problems: list[Problem] = []
         foreign: list[Problem] = []
         for i, item in enumerate(items):
@@ -132,9 +155,6 @@ class Disclosures:
             problems.append(Problem(f"{at}party", "order_required",
                                     "an authority receives data only by a written order, approved by the DPO "
                                     "(R-SHR-3); it is not logged as a routine disclosure"))
-        elif isinstance(party, Processor) and party.agreement is None:
-            problems.append(Problem(f"{at}party", "agreement_missing",
-                                    "no data-processing agreement is recorded for this processor (R-SHR-2)"))
         if item.purpose not in self.policy.purpose_ids:
             problems.append(Problem(f"{at}purpose", "purpose_unknown", f"unknown purpose {item.purpose!r}"))
         if not item.categories:
@@ -156,6 +176,27 @@ class Disclosures:
         if item.reference is not None and len(item.reference) > 80:
             problems.append(Problem(f"{at}reference", "too_long", "at most 80 characters"))
         return problems
+
+    def _check_agreements(self, items: Sequence[DisclosureIn], single: bool, now: datetime) -> None:
+        """R-SHR-2: every item to a processor must fall on a day its agreement covers (the day of ``at``, in
+        Amsterdam, else today), and its transfers must be lawful. Checked first, so that a refusal is always
+        audited, whatever else is wrong with the batch."""
+        problems: list[Problem] = []
+        refused: list[tuple[uuid.UUID, str, str]] = []
+        for i, item in enumerate(items):
+            party = self._party(item.party)
+            if not isinstance(party, Processor):
+                continue
+            when = item.at if item.at is not None and item.at.tzinfo is not None else now
+            refusal = share_refusal(party, amsterdam_day(when))
+            if refusal is not None:
+                problems.append(Problem("party" if single else f"items[{i}].party", refusal.code,
+                                        f"{item.party}: {refusal.reason} (R-SHR-2)"))
+                refused.append((item.person_id, item.party, refusal.code))
+        if refused:
+            raise ShareRefused("personal data may not go to this processor now: " + problems[0].message
+                               if single else "no disclosure of the batch was recorded: a processor may not "
+                               "receive personal data then", problems=problems[:100], refused=refused)
 
     def _check_people_and_gate(self, items: Sequence[DisclosureIn], single: bool) -> None:
         """One read of the gate's facts answers both: is the person held (not erased), and is the purpose

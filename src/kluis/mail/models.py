@@ -24,9 +24,14 @@ class Outbox(Base):
         CheckConstraint("kind IN ('administrative', 'marketing')", name="kind"),
         CheckConstraint("lang IN ('nl', 'en')", name="lang"),
         CheckConstraint("state IN ('queued', 'sending', 'sent', 'failed', 'cancelled')", name="state"),
+        # One recipient: a person, a staff account or a party; or an address given for this message alone, sealed
+        # in ``sealed_to`` until the message is sent, failed or cancelled (then nothing of it is left).
         CheckConstraint("(CASE WHEN person_id IS NULL THEN 0 ELSE 1 END)"
                         " + (CASE WHEN staff_id IS NULL THEN 0 ELSE 1 END)"
-                        " + (CASE WHEN party IS NULL THEN 0 ELSE 1 END) = 1", name="one_recipient"),
+                        " + (CASE WHEN party IS NULL THEN 0 ELSE 1 END) = 1"
+                        " OR (person_id IS NULL AND staff_id IS NULL AND party IS NULL"
+                        " AND (sealed_to IS NOT NULL OR state IN ('sent', 'failed', 'cancelled')))",
+                        name="one_recipient"),
         # Workers look for due rows: queued ones whose attempt is due, sending ones whose lease ran out
         # (a claim moves next_attempt_at to the end of the lease, so one range scan finds both).
         Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
@@ -54,8 +59,9 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(64))
-    # Only for the last notice to a person whose addresses are being erased: the address, sealed with a
-    # key derived from the secret key, and cleared as soon as the message is sent, failed or cancelled.
+    # For the last notice to a person whose addresses are being erased, or an address given for this message alone:
+    # the address, sealed with a key derived from the secret key (bound to the person's id, else the message's),
+    # and cleared as soon as the message is sent, failed or cancelled.
     sealed_to: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 

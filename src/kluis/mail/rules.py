@@ -47,10 +47,13 @@ EMPLOYER_PARTY = "employer:"
 
 
 def check_recipient(kind: str, person_id: uuid.UUID | None, staff_id: uuid.UUID | None,
-                    list_id: str | None, party: str | None = None) -> list[Problem]:
+                    list_id: str | None, party: str | None = None, address: bool = False) -> list[Problem]:
+    """``address``: the message goes to an address given for it alone (sealed until sent), not to a person, staff
+    account or party (the answer to someone who asked for the sub-processors of a service, say)."""
     problems: list[Problem] = []
-    if sum(x is not None for x in (person_id, staff_id, party)) != 1:
-        problems.append(Problem("recipient", "recipient_one", "give exactly one of person_id, staff_id or party"))
+    if sum(x is not None for x in (person_id, staff_id, party)) + int(address) != 1:
+        problems.append(Problem("recipient", "recipient_one",
+                                "give exactly one of person_id, staff_id, party or an address"))
     if kind == MARKETING:
         if person_id is None:
             problems.append(Problem("person_id", "marketing_needs_person", "marketing mail goes to a person"))

@@ -42,13 +42,16 @@ WORKER = "worker"
 def enqueue(session: Session, clock: Clock, *, template: str, person_id: uuid.UUID | None = None,
             staff_id: uuid.UUID | None = None, lang: str = "nl", context: Mapping[str, Any] | None = None,
             kind: str = rules.ADMINISTRATIVE, list_id: str | None = None, actor: str,
-            party: str | None = None, sealed_to: bytes | None = None, held: bool = False) -> Outbox:
+            party: str | None = None, sealed_to: bytes | None = None, held: bool = False,
+            outbox_id: uuid.UUID | None = None) -> Outbox:
     """Queue one message in the caller's transaction (with its audit event): it is sent after that
     transaction commits, and never if it rolls back. ``context`` holds ids and codes only. The recipient
     is a person, a staff account, or a ``party`` of the policy (``recipient:<id>``, ``processor:<id>``).
     ``sealed_to`` (from ``seal_address``) carries the address of a person whose identifiers are erased
     before the message leaves; it is cleared once the message is sent, failed or cancelled. A ``held`` message
-    waits, queued, until ``release`` (its cause is not finished yet: an erasure's certificate, say)."""
+    waits, queued, until ``release`` (its cause is not finished yet: an erasure's certificate, say). ``sealed_to``
+    without a recipient: mail to an address given for this message alone, sealed with ``seal_address`` under the
+    message's own id (``outbox_id``, chosen by the caller), and cleared as for a person."""
     found = message_type(template)
     body = dict(context or {})
     problems: list[Problem] = []
@@ -56,15 +59,18 @@ def enqueue(session: Session, clock: Clock, *, template: str, person_id: uuid.UU
         problems.append(Problem("kind", "mail_kind_mismatch", f"template {template!r} is {found.kind} mail"))
     if lang not in rules.LANGS:
         problems.append(Problem("lang", "lang_unknown", f"one of: {', '.join(rules.LANGS)}"))
-    problems += rules.check_recipient(kind, person_id, staff_id, list_id, party)
+    alone = sealed_to is not None and person_id is None
+    problems += rules.check_recipient(kind, person_id, staff_id, list_id, party, alone)
+    if alone and outbox_id is None:
+        problems.append(Problem("outbox_id", "outbox_id_required", "an address alone is sealed under the message's id"))
     problems += rules.check_context(body)
     if found.check is not None and not problems:
         problems += found.check(body)
     if problems:
         raise Invalid("the message was not queued", code="mail_invalid", problems=problems)
     now = clock.now()
-    row = Outbox(id=new_id(), template=template, kind=kind, person_id=person_id, staff_id=staff_id, party=party,
-                 lang=lang,
+    row = Outbox(id=outbox_id or new_id(), template=template, kind=kind, person_id=person_id, staff_id=staff_id,
+                 party=party, lang=lang,
                  context=body, list_id=list_id, state=rules.QUEUED, attempts=0,
                  next_attempt_at=rules.HELD_UNTIL if held else now,
                  created_at=now, sealed_to=sealed_to)
@@ -72,7 +78,7 @@ def enqueue(session: Session, clock: Clock, *, template: str, person_id: uuid.UU
     session.flush()
     details: dict[str, Any] = {"template": template, "kind": kind, "lang": lang}
     details |= ({"person_id": str(person_id)} if person_id else {"party": party} if party
-                else {"staff_id": str(staff_id)})
+                else {"staff_id": str(staff_id)} if staff_id else {"to": "address"})
     if list_id:
         details["list_id"] = list_id
     audit.append(session, clock, actor=actor, action="mail.queued", object_type="mail", object_ids=[row.id],
@@ -185,6 +191,7 @@ def _address_key(secret: bytes) -> bytes:
 
 
 def seal_address(secret: bytes, person_id: uuid.UUID, address: str) -> bytes:
+    """The address sealed for the outbox, bound to the person's id (or, for an address alone, the message's)."""
     nonce = os.urandom(12)
     return nonce + AESGCM(_address_key(secret)).encrypt(nonce, address.encode(), person_id.bytes)
 

@@ -199,9 +199,10 @@ def recipient(session: Session, kluis: Kluis, row: Outbox) -> str:
         if account is None:
             raise Cancelled("staff_removed")
         return email_of(kluis.keys, account)
-    assert row.person_id is not None
-    if row.sealed_to is not None:
-        return service.open_address(kluis.keys.secret, row.person_id, row.sealed_to)
+    if row.sealed_to is not None:  # a person being erased, or an address given for this message alone
+        return service.open_address(kluis.keys.secret, row.person_id or row.id, row.sealed_to)
+    if row.person_id is None:  # an address alone whose seal was cleared: it went, failed or was cancelled before
+        raise Undeliverable("no_address")
     vault = kluis.vault(session, actor=service.WORKER)
     try:
         vault.person(row.person_id)

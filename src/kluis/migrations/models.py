@@ -14,6 +14,7 @@ from kluis.gate import models as gate_models  # noqa: F401
 from kluis.mail import models as mail_models  # noqa: F401
 from kluis.orders import models as order_models  # noqa: F401
 from kluis.policy import models as policy_models  # noqa: F401
+from kluis.processors import models as processor_models  # noqa: F401
 from kluis.retention import models as retention_models  # noqa: F401
 from kluis.rights import models as rights_models  # noqa: F401
 from kluis.staff import models as staff_models  # noqa: F401

@@ -294,7 +294,10 @@ def describe(change: Change, old: Policy, new: Policy, lang: Lang) -> str:
         values |= {"recipient": named("recipients", head), "added": cats(change.categories)}
     elif change.kind.startswith("processor"):
         processor: Processor | None = next((p for p in (*new.processors, *old.processors) if p.id == head), None)
-        values |= {"processor": processor.name if processor else head, "added": cats(change.categories),
+        # An example (demo) entry is not named as if it were a real company (the history page is public).
+        shown = head if processor is None else processor.name if not processor.demo else (
+            "Een voorbeeldverwerker" if lang == "nl" else "An example processor")
+        values |= {"processor": shown, "added": cats(change.categories),
                    "service": fill(new, processor.service.get(lang), lang) if processor else "",
                    "country": country_name(processor.country, lang) if processor else ""}
     elif change.kind == "country_added":

@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup, escape
 
 from kluis.kit.clock import AMSTERDAM
+from kluis.policy.rules import EEA
 from kluis.policy.schemas import (
     LANGS,
     Address,
@@ -101,6 +102,18 @@ LABELS: dict[str, tuple[str, str]] = {
     "transfer_eea": ("binnen de EER", "within the EEA"),
     "transfer_adequacy": ("adequaatheidsbesluit van de EU", "EU adequacy decision"),
     "transfer_scc": ("modelclausules van de EU (SCC)", "EU model clauses (SCC)"),
+    "scc_version": ("versie {version}", "version {version}"),
+    "agreement_ends": ("tot en met {day}", "until {day} inclusive"),
+    "demo_register": ("Het register van verwerkers bevat nog voorbeeldgegevens en wordt daarom hier niet getoond.",
+                      "The register of processors still holds example data, so it is not shown here."),
+    "demo_entries": ("Vermeldingen die nog voorbeeldgegevens zijn, worden hier niet getoond.",
+                     "Entries that are still example data are not shown here."),
+    "demo_ask": ("U kunt de actuele lijst van verwerkers en subverwerkers altijd bij ons opvragen.",
+                 "You can always ask us for the current list of processors and sub-processors."),
+    "transfers_demo": ("nog niet vastgesteld, omdat het register van verwerkers nog voorbeeldgegevens bevat",
+                       "not yet established, as the register of processors still holds example data"),
+    "transfers_none": ("geen: al onze verwerkers en subverwerkers zijn in de EER gevestigd",
+                       "none: all our processors and sub-processors are established in the EEA"),
 }
 UNITS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
     "years": (("jaar", "jaar"), ("year", "years")),
@@ -161,6 +174,8 @@ def fill(policy: Policy, text: str, lang: Lang) -> str:
     sentence about a term changes with the rule (the loader refuses a term written by hand)."""
     values = {"dpo_email": str(policy.dpo.email), "controller": policy.controller.short_name,
               "authority": policy.supervisory_authority.name.get(lang)}
+    if "{transfers}" in text:
+        values["transfers"] = transfers_text(policy, lang)
     rules = {r.id: r for r in policy.retention}
 
     def value(match: re.Match[str]) -> str:
@@ -172,6 +187,40 @@ def fill(policy: Policy, text: str, lang: Lang) -> str:
         return term_text(term, lang) if term is not None else match.group(0)
 
     return _PLACEHOLDER.sub(value, text)
+
+
+def shown_processors(policy: Policy) -> list[Processor]:
+    """The processors the public statement names: not the register's example (demo) entries."""
+    return [p for p in policy.processors if not p.demo]
+
+
+def safeguard_text(transfer: Transfer | None, scc_version: str | None, lang: Lang) -> str:
+    """``scc`` with ``2021/914`` -> "EU model clauses (SCC), version 2021/914"."""
+    index = 0 if lang == "nl" else 1
+    text = LABELS[f"transfer_{transfer or Transfer.EEA}"][index]
+    if transfer == Transfer.SCC and scc_version:
+        text += ", " + LABELS["scc_version"][index].format(version=scc_version)
+    return text
+
+
+def transfers_text(policy: Policy, lang: Lang) -> str:
+    """``{transfers}``: each country outside the EEA that the register's (sub-)processors send data to, with its
+    safeguard, from the register itself, so the sentence changes when the register does. Example entries are not
+    stated as facts."""
+    index = 0 if lang == "nl" else 1
+    shown = shown_processors(policy)
+    if not shown and policy.processors:
+        return LABELS["transfers_demo"][index]
+    found: dict[tuple[str, str], None] = {}
+    for processor in shown:
+        parties = [(processor.country, processor.transfer, processor.scc_version)]
+        parties += [(s.country, s.transfer, s.scc_version) for s in processor.sub_processors]
+        for country, transfer, version in parties:
+            if country not in EEA:
+                found[(country_name(country, lang), safeguard_text(transfer, version, lang))] = None
+    if not found:
+        return LABELS["transfers_none"][index]
+    return format_list([f"{country} ({safeguard})" for country, safeguard in sorted(found)], locale=LOCALES[lang])
 
 
 def term_text(term: Term, lang: Lang) -> str:
@@ -258,7 +307,8 @@ class _Statement:
             "sharing_outside": t(texts.sharing_outside),
             "recipients_outside": [self._named(r) for r in policy.recipients if r.kind != RecipientKind.GROUP],
             "processors_intro": t(texts.processors_intro),
-            "processors": [self._processor(p) for p in policy.processors],
+            "processors": [self._processor(p) for p in shown_processors(policy)],
+            "demo_notice": self._demo_notice(),
             "sub_processors_on_request": t(texts.sub_processors_on_request),
             "retention_intro": t(texts.retention_intro),
             "retention": [self._retention(r) for r in policy.retention],
@@ -310,18 +360,29 @@ class _Statement:
                  "purposes": self.join([self.t(p.name) for p in purposes])}
                 for b, purposes in used if purposes]
 
-    def _safeguard(self, transfer: Transfer | None) -> str:
-        return self.label(f"transfer_{transfer or Transfer.EEA}")
-
     def _processor(self, processor: Processor) -> dict[str, Any]:
         agreement = processor.agreement
+        dates = []
+        if agreement is not None and agreement.signed is not None:
+            dates.append(self.date(agreement.signed))
+        if agreement is not None and agreement.ends is not None:
+            dates.append(self.label("agreement_ends").format(day=self.date(agreement.ends)))
         return {
             "name": processor.name, "service": self.t(processor.service),
-            "country": self.country(processor.country), "safeguard": self._safeguard(processor.transfer),
-            "agreement": f"{agreement.reference}, {self.date(agreement.signed)}" if agreement else "",
+            "country": self.country(processor.country),
+            "safeguard": safeguard_text(processor.transfer, processor.scc_version, self.lang),
+            "agreement": ", ".join([agreement.reference, *dates]) if agreement else "",
             "sub_processors": [f"{s.name} ({self.t(s.service)}; {self.country(s.country)}; "
-                               f"{self._safeguard(s.transfer)})" for s in processor.sub_processors],
+                               f"{safeguard_text(s.transfer, s.scc_version, self.lang)})"
+                               for s in processor.sub_processors],
         }
+
+    def _demo_notice(self) -> str:
+        """When the register still holds example entries: a notice in their place (none are shown as real)."""
+        if not any(p.demo for p in self.policy.processors):
+            return ""
+        which = "demo_register" if not shown_processors(self.policy) else "demo_entries"
+        return f"{self.label(which)} {self.label('demo_ask')}"
 
     def _retention(self, rule: RetentionRule) -> dict[str, str]:
         trigger = next((self.t(x.name) for x in self.policy.retention_triggers if x.id == rule.trigger),

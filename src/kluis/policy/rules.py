@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from babel import Locale
+
 from kluis.kit.errors import Invalid, Problem
 from kluis.policy.schemas import (
     BasisWrite,
@@ -37,11 +39,16 @@ EEA = frozenset({
 # Countries with an EU adequacy decision (Art. 45 GDPR). For the US it covers only organisations
 # certified under the EU-US Data Privacy Framework: check the certification before choosing it.
 ADEQUACY = frozenset({"AD", "AR", "CA", "CH", "FO", "GB", "GG", "IL", "IM", "JE", "JP", "KR", "NZ", "US", "UY"})
+# ISO 3166-1 alpha-2 codes, as the statement names countries (Babel's territories, without its private and
+# grouping codes).
+COUNTRIES = frozenset(code for code in map(str, Locale.parse("en").territories)
+                      if len(code) == 2 and code.isalpha() and code not in {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"})
 # The rights the statement promises; a policy may word them, not drop them.
 REQUIRED_RIGHTS = ("access", "portability", "rectification", "erasure", "restriction", "objection",
                    "marketing_opt_out", "complaint")
-# Names a text may use; they are filled in from the controller, DPO and authority sections.
-PLACEHOLDERS = frozenset({"dpo_email", "controller", "authority"})
+# Names a text may use; they are filled in from the controller, DPO and authority sections and the register.
+# {transfers} states the countries outside the EEA that the processors register sends data to, with their safeguards.
+PLACEHOLDERS = frozenset({"dpo_email", "controller", "authority", "transfers"})
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # A number with a unit of time, in Dutch or English: a term some text states itself instead of taking it from
 # the retention rule it belongs to ("36 maanden", "7 years").
@@ -208,25 +215,51 @@ def _retention_coverage(policy: Policy) -> Iterator[Problem]:
 def _processors(policy: Policy) -> Iterator[Problem]:
     for processor in policy.processors:
         at = f"processors.{processor.id}"
-        if processor.agreement is None:
+        agreement = processor.agreement
+        if agreement is None:
             yield Problem(f"{at}.agreement", "missing_agreement",
                           "no data-processing agreement (verwerkersovereenkomst) is recorded")
-        yield from _transfer(f"{at}.transfer", processor.country, processor.transfer)
+        elif agreement.signed is not None and agreement.ends is not None and agreement.ends < agreement.signed:
+            yield Problem(f"{at}.agreement.ends", "agreement_ends_before_signed",
+                          f"the agreement ends on {agreement.ends}, before it was signed on {agreement.signed}")
+        yield from _transfer(at, processor.country, processor.transfer, processor.scc_version)
         for index, sub in enumerate(processor.sub_processors):
-            yield from _transfer(f"{at}.sub_processors.{index}.transfer", sub.country, sub.transfer)
+            yield from _transfer(f"{at}.sub_processors.{index}", sub.country, sub.transfer, sub.scc_version)
         yield from _references(f"{at}.categories", "category", processor.categories, policy.category_ids)
 
 
-def _transfer(path: str, country: str, transfer: Transfer | None) -> Iterator[Problem]:
-    if country in EEA:
+def _transfer(at: str, country: str, transfer: Transfer | None, scc_version: str | None) -> Iterator[Problem]:
+    if country not in COUNTRIES:
+        yield Problem(f"{at}.country", "unknown_country",
+                      f"'{country}' is not a country code (ISO 3166-1 alpha-2, e.g. NL, DE, US)")
         return
+    gap = transfer_gap(country, transfer, scc_version)
+    if gap is not None:
+        code, message = gap
+        yield Problem(f"{at}.scc_version" if code == "scc_without_version" else f"{at}.transfer", code, message)
+    if scc_version is not None and transfer != Transfer.SCC:
+        yield Problem(f"{at}.scc_version", "unused_scc_version",
+                      "scc_version only applies to transfer 'scc' (EU standard contractual clauses)")
+
+
+def transfer_gap(country: str, transfer: Transfer | None, scc_version: str | None) -> tuple[str, str] | None:
+    """Why a transfer to ``country`` under ``transfer`` is not lawful (code, reason), or None when it is: inside
+    the EEA; outside it, an EU adequacy decision that covers the country, or EU standard contractual clauses
+    whose version is stated (R-SHR-2)."""
+    if country in EEA:
+        return None
     if transfer in (None, Transfer.EEA):
-        yield Problem(path, "transfer_without_safeguard",
-                      f"'{country}' is outside the EEA: state 'adequacy' (EU adequacy decision) or 'scc' "
-                      "(EU model clauses)")
-    elif transfer == Transfer.ADEQUACY and country not in ADEQUACY:
-        yield Problem(path, "transfer_without_safeguard",
-                      f"no EU adequacy decision covers '{country}'; use 'scc' (EU model clauses)")
+        return ("transfer_without_safeguard",
+                f"'{country}' is outside the EEA: state 'adequacy' (EU adequacy decision) or 'scc' "
+                "(EU standard contractual clauses, with scc_version)")
+    if transfer == Transfer.ADEQUACY and country not in ADEQUACY:
+        return ("transfer_without_safeguard",
+                f"no EU adequacy decision covers '{country}'; use 'scc' (EU standard contractual clauses)")
+    if transfer == Transfer.SCC and not scc_version:
+        return ("scc_without_version",
+                "transfer 'scc' needs the version of the EU standard contractual clauses, e.g. "
+                "scc_version: \"2021/914\"")
+    return None
 
 
 def _recipients(policy: Policy) -> Iterator[Problem]:

@@ -233,11 +233,24 @@ class Recipient(Described):
     contact: EmailStr | None = None
 
 
-class Agreement(Model):
-    """The data-processing agreement (verwerkersovereenkomst) with a processor."""
+def _unset(value: object) -> bool:
+    """Fields added to the register after versions were stored are left out of the content while unset, so a
+    stored version's content hash stays what it was (``Policy.content_hash``)."""
+    return value is None or value is False
 
-    reference: str = Field(min_length=1)
-    signed: date
+
+# The version of the EU standard contractual clauses: the Commission decision's number, e.g. "2021/914".
+SccVersion = Annotated[str, StringConstraints(pattern=r"^\d{4}/\d{1,5}$")]
+
+
+class Agreement(Model):
+    """The data-processing agreement (verwerkersovereenkomst) with a processor: its reference, the day it was
+    signed (none yet: being negotiated, so nothing may be shared) and the last day it covers (none: open-ended).
+    Days are calendar days in Amsterdam: an agreement ending 2027-03-31 covers all of that day there."""
+
+    reference: str = Field(min_length=1, max_length=80)
+    signed: date | None = None
+    ends: date | None = Field(default=None, exclude_if=_unset)
 
 
 class SubProcessor(Model):
@@ -245,6 +258,7 @@ class SubProcessor(Model):
     service: Text
     country: CountryCode
     transfer: Transfer | None = None
+    scc_version: SccVersion | None = Field(default=None, exclude_if=_unset)
 
 
 class Processor(Model):
@@ -253,10 +267,14 @@ class Processor(Model):
     service: Text
     country: CountryCode
     transfer: Transfer | None = None
+    # With ``transfer: scc``: which standard contractual clauses the agreement includes.
+    scc_version: SccVersion | None = Field(default=None, exclude_if=_unset)
     agreement: Agreement | None = None
     categories: list[str] = []
     sub_processors: list[SubProcessor] = []
     contact: EmailStr | None = None  # as for recipients (Art. 19)
+    # An example entry (the register Kluis ships with): the public statement does not show it as a real company.
+    demo: bool = Field(default=False, exclude_if=_unset)
 
 
 class Activity(Named):

@@ -25,6 +25,11 @@ TEXT: dict[str, dict[str, str]] = {
         "Autoriteit Persoonsgegevens.",
         "not_found_title": "Niet gevonden", "not_found": "Deze link is niet (meer) geldig. Gebruik de link uit uw "
         "e-mail, of mail dpo@benvitaal.nl.", "privacy": "Privacyverklaring",
+        "type_sub_processors": "De lijst van subverwerkers van een dienst",
+        "service": "Bij de lijst van subverwerkers: van welke dienst?", "service_all": "Alle diensten",
+        "sub_processors_title": "De lijst van subverwerkers is onderweg",
+        "sub_processors_sent": "We sturen de lijst van subverwerkers naar het e-mailadres dat u opgaf. U hoeft "
+        "niets te bevestigen: de lijst gaat alleen naar dat adres.",
         "type_access": "Inzage in mijn gegevens", "type_portability": "Mijn gegevens meenemen (overdraagbaarheid)",
         "type_rectification": "Mijn gegevens laten corrigeren", "type_erasure": "Mijn gegevens laten verwijderen",
         "type_restriction": "De verwerking laten beperken", "type_objection": "Bezwaar maken",
@@ -74,6 +79,11 @@ TEXT: dict[str, dict[str, str]] = {
         "Persoonsgegevens (the Dutch Data Protection Authority).",
         "not_found_title": "Not found", "not_found": "This link is not (or no longer) valid. Use the link in your "
         "e-mail, or write to dpo@benvitaal.nl.", "privacy": "Privacy statement",
+        "type_sub_processors": "The list of sub-processors of a service",
+        "service": "For the list of sub-processors: of which service?", "service_all": "Every service",
+        "sub_processors_title": "The list of sub-processors is on its way",
+        "sub_processors_sent": "We are sending the list of sub-processors to the e-mail address you gave. You do "
+        "not need to confirm anything: the list goes to that address only.",
         "type_access": "Access to my data", "type_portability": "Take my data with me (portability)",
         "type_rectification": "Have my data corrected", "type_erasure": "Have my data erased",
         "type_restriction": "Have the processing restricted", "type_objection": "Object",

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from kluis.erasure import service as erasure
 from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import DomainError
+from kluis.processors import service as processors
 from kluis.rights import intake
 from kluis.rights.models import DataSubjectRequest
 from kluis.rights.packages.service import Packages
@@ -39,6 +40,8 @@ Lang = Annotated[str, Query(pattern="^(nl|en)$")]
 Csrf = Annotated[str, Form(max_length=128)]
 FORMS = CookieBound("rights/forms", "kluis_rights_form", "/privacy-centre")
 WITH_FORMS = {"form", "verify", "package"}
+# Not a request about the person's data (no deadline, no code): the register's list, mailed to the address given.
+SUB_PROCESSORS = "sub_processors"
 
 
 def page(request: Request, lang: str, view: str, *, status: int = 200, **context: object) -> HTMLResponse:
@@ -47,12 +50,18 @@ def page(request: Request, lang: str, view: str, *, status: int = 200, **context
     nonce = FORMS.kept_nonce(request) if view in WITH_FORMS else ""
     csrf = FORMS.token(kluis.keys.secret, nonce) if nonce else ""
     response = templates.TemplateResponse(request, "rights/page.html", {
-        "lang": lang, "t": TEXT[lang], "view": view, "types": list(RequestType), "scopes": OBJECTION_SCOPES,
-        "csrf": csrf, **context}, status_code=status)
+        "lang": lang, "t": TEXT[lang], "view": view, "types": [*RequestType, SUB_PROCESSORS],
+        "scopes": OBJECTION_SCOPES, "services": _services(kluis, lang), "csrf": csrf, **context}, status_code=status)
     response.headers.update(HEADERS)
     if nonce:
         FORMS.issue(response, kluis.settings, nonce)
     return response
+
+
+def _services(kluis: Kluis, lang: str) -> list[tuple[str, str]]:
+    """The services whose sub-processors may be asked for: each processor's service (never a company's name)."""
+    named = {p.id: p.service.get("en" if lang == "en" else "nl") for p in kluis.policy.processors}
+    return [(s, named.get(s, TEXT[lang]["service_all"])) for s in processors.services(kluis)]
 
 
 def forged(request: Request, kluis: Kluis, given: str) -> bool:
@@ -81,21 +90,29 @@ def _too_many(request: Request, lang: str, view: str, limited: intake.RateLimite
 @router.post("/request")
 def submit_request(request: Request, kluis: KluisDep, kind: Annotated[str, Form(alias="type", max_length=16)],
                    email: Annotated[str, Form(max_length=320)], scope: Annotated[str, Form(max_length=24)] = "",
-                   csrf: Csrf = "", lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
+                   service: Annotated[str, Form(max_length=64)] = "", csrf: Csrf = "",
+                   lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
     """R-DSR-1: the form token must match its cookie; rate-limited per client network and per target address;
-    refused or over a limit, nothing is written."""
+    refused or over a limit, nothing is written. R-SHR-2: the sub-processors of a service are mailed to the address
+    given, with no code to confirm (the list goes to that address only), and the same page for every address."""
+    chosen = {"chosen": kind, "chosen_scope": scope, "chosen_service": service}
     if forged(request, kluis, csrf):
-        return page(request, lang, "form", status=403, error=TEXT[lang]["form_expired"], chosen=kind,
-                    chosen_scope=scope)
+        return page(request, lang, "form", status=403, error=TEXT[lang]["form_expired"], **chosen)
     try:
         with kluis.db.transaction() as session:
             count_submit(session, request, intake.address_key(kluis, email))
-            received = Rights(session, kluis, ACTOR).receive_public(kind, email, lang, scope or None)
+            if kind == SUB_PROCESSORS:
+                processors.request_list(session, kluis, ACTOR, email=email, service=service or processors.ALL_SERVICES,
+                                        lang=lang)
+            else:
+                received = Rights(session, kluis, ACTOR).receive_public(kind, email, lang, scope or None)
     except intake.RateLimited as limited:
-        return _too_many(request, lang, "form", limited, chosen=kind, chosen_scope=scope)
+        return _too_many(request, lang, "form", limited, **chosen)
     except DomainError as exc:
         return page(request, lang, "form", status=422, error=TEXT[lang].get(exc.code, TEXT[lang]["form_error"]),
-                    chosen=kind, chosen_scope=scope)
+                    **chosen)
+    if kind == SUB_PROCESSORS:
+        return page(request, lang, "sub_processors")
     return RedirectResponse(f"/privacy-centre/requests/{received.token}/verify?lang={lang}", status_code=303)
 
 

@@ -123,7 +123,7 @@ def test_r_gov_4_removals_and_wording_are_not_material(shipped_policy: Policy) -
     changes = diff(shipped_policy, new)
     assert kinds(changes) == [("processor_removed", "web_analytics", False), ("reworded", "texts", False)]
     assert describe(changes[1], shipped_policy, new, "nl") == "Tekst aangepast: toelichting."
-    assert describe(changes[0], shipped_policy, new, "en") == "Statistiek Analyse B.V. is no longer our processor."
+    assert describe(changes[0], shipped_policy, new, "en") == "An example processor is no longer our processor."
 
 
 def test_r_gov_4_reworded_purpose_next_to_a_changed_one(shipped_policy: Policy) -> None:
