@@ -126,7 +126,12 @@ def _columns(kluis) -> set[str]:
 
 def _as_before_0027(kluis, wrapped_by: dict[uuid.UUID, KeyRing], moved: set[uuid.UUID]) -> None:
     """The schema and rows as 0025 left them: each document's key wrapped by a master key on the order's row
-    (``wrapped_by``); the key store holds only the keys of ``moved`` (a run that stopped after moving them)."""
+    (``wrapped_by``); the key store holds only the keys of ``moved`` (a run that stopped after moving them).
+    The steps after 0027 are taken down first, so that the upgrade under test runs them again."""
+    with kluis.db.engine.begin() as conn:
+        config = alembic_config(kluis.db.url, "data")
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0027_order_document_keys")
     with kluis.db.transaction() as session:
         plain = {oid: kluis.keystore.object_key(session, sealing.DOCUMENT_KEY, oid) for oid in wrapped_by}
     with kluis.db.key_transaction() as keys:

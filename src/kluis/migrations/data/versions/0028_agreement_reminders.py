@@ -3,7 +3,7 @@ goes once; and the outbox takes mail to an address given for one message alone (
 mailed to whoever asked), sealed until sent (docs/processors.md)
 
 Revision ID: 0028_agreement_reminders
-Revises: 0025_audit_verification
+Revises: 0027_order_document_keys
 Create Date: 2026-12-02 13:00:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import kluis.db
 
 revision: str = "0028_agreement_reminders"
-down_revision: str | None = "0025_audit_verification"
+down_revision: str | None = "0027_order_document_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,7 +9,7 @@ cannot be sealed here. Its text is removed (plain text at rest is what this revi
 ``instruction_by`` says it predates sealing, so staff know to read it from the employer's own message.
 
 Revision ID: 0029_employer_contacts
-Revises: 0025_audit_verification
+Revises: 0028_agreement_reminders
 Create Date: 2026-12-02 13:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 import kluis.db
 
 revision: str = "0029_employer_contacts"
-down_revision: str | None = "0025_audit_verification"
+down_revision: str | None = "0028_agreement_reminders"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
