@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kluis.disclosures import notices
+from kluis.kit.i18n import gettext as _
 from kluis.staff.rules import Permission
 from kluis.web import console
 from kluis.web.deps import kluis_of
@@ -21,7 +22,7 @@ def list_page(request: Request) -> Response:
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.REQUESTS_RECORD)
         items = notices.untold(session)
-    return console.page(request, "disclosures/console_notices.html", "Art. 19 notices", staff, items=items,
+    return console.page(request, "disclosures/console_notices.html", _("Art. 19 notices"), staff, items=items,
                         missing=notices.missing_contacts(kluis.policy), reference=notices.notice_reference,
                         may_manage=staff.may(Permission.EMPLOYERS_MANAGE))
 

@@ -23,6 +23,7 @@ from kluis.audit import service as audit
 from kluis.disclosures.models import Disclosure, PartyNotice
 from kluis.kit.clock import AMSTERDAM, Clock, as_utc
 from kluis.kit.errors import Conflict, NotFound, Problem
+from kluis.kit.i18n import N_
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
@@ -111,9 +112,9 @@ def mark_told(session: Session, clock: Clock, actor: str, notice_id: uuid.UUID) 
     """Staff told the party another way (phone, the party's portal, a letter)."""
     notice = session.get(PartyNotice, notice_id)
     if notice is None:
-        raise NotFound("no such notice", code="party_notice_not_found")
+        raise NotFound(N_("no such notice"), code="party_notice_not_found")
     if notice.channel != OTHER_CHANNEL or notice.handled_at is not None:
-        raise Conflict("this notice needs no staff action", code="party_notice_not_open")
+        raise Conflict(N_("this notice needs no staff action"), code="party_notice_not_open")
     notice.handled_at, notice.handled_by = clock.now(), actor
     audit.append(session, clock, actor=actor, action="party_notice.told", object_type="party_notice",
                  object_ids=[notice.id, notice.cause_id], details={"party": notice.party, "cause": notice.cause})

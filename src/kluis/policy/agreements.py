@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from kluis.kit.clock import AMSTERDAM, as_utc
+from kluis.kit.i18n import N_
 from kluis.policy.rules import transfer_gap
 from kluis.policy.schemas import Agreement, Policy, Processor
 
@@ -38,15 +39,16 @@ def share_refusal(processor: Processor, day: date) -> Refusal | None:
     """Why sharing personal data with ``processor`` on ``day`` (Amsterdam) is refused, or None when it is allowed."""
     agreement = processor.agreement
     if agreement is None:
-        return Refusal("agreement_missing", "no data-processing agreement is recorded for this processor")
+        return Refusal("agreement_missing", N_("no data-processing agreement is recorded for this processor"))
     if agreement.signed is None:
-        return Refusal("agreement_unsigned", f"the data-processing agreement {agreement.reference} is not signed yet")
+        return Refusal("agreement_unsigned", N_("the data-processing agreement %(reference)s is not signed yet",
+                                                reference=agreement.reference))
     if day < agreement.signed:
-        return Refusal("agreement_not_in_force", f"the data-processing agreement {agreement.reference} applies "
-                                                 f"from {agreement.signed.isoformat()}")
+        return Refusal("agreement_not_in_force", N_("the data-processing agreement %(reference)s applies from %(day)s",
+                                                    reference=agreement.reference, day=agreement.signed.isoformat()))
     if agreement.ends is not None and day > agreement.ends:
-        return Refusal("agreement_expired", f"the data-processing agreement {agreement.reference} ended on "
-                                            f"{agreement.ends.isoformat()}")
+        return Refusal("agreement_expired", N_("the data-processing agreement %(reference)s ended on %(day)s",
+                                               reference=agreement.reference, day=agreement.ends.isoformat()))
     gap = transfer_gap(processor.country, processor.transfer, processor.scc_version)
     if gap is not None:
         return Refusal(gap[0], gap[1])

@@ -8,8 +8,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from kluis.kit.i18n import gettext as _
+from kluis.kit.i18n import language, translate
 from kluis.policy.agreements import ENDING_WITHIN_DAYS, REMINDER_DAYS
 from kluis.policy.render import country_name, safeguard_text
+from kluis.policy.schemas import Lang
 from kluis.processors.service import agreement_states, reminders_sent
 from kluis.staff.rules import Permission
 from kluis.web import console
@@ -25,17 +28,19 @@ def agreements_page(request: Request) -> Response:
         staff = console.require(request, session, Permission.AUDIT_READ)
         sent = reminders_sent(session)
     states = agreement_states(kluis)
+    lang: Lang = "nl" if language() == "nl" else "en"
     rows = []
     for state in states:
         processor, agreement = state.processor, state.processor.agreement
         key = (processor.id, agreement.reference, agreement.ends) if agreement and agreement.ends else None
         rows.append({
             "state": state, "processor": processor, "agreement": agreement,
-            "country": country_name(processor.country, "en"),
-            "safeguard": safeguard_text(processor.transfer, processor.scc_version, "en"),
-            "subs": [f"{s.name} ({country_name(s.country, 'en')}; {safeguard_text(s.transfer, s.scc_version, 'en')})"
+            "country": country_name(processor.country, lang),
+            "safeguard": safeguard_text(processor.transfer, processor.scc_version, lang),
+            "subs": [f"{s.name} ({country_name(s.country, lang)}; {safeguard_text(s.transfer, s.scc_version, lang)})"
                      for s in processor.sub_processors],
+            "refusal": translate(state.refusal.reason) if state.refusal else None,
             "reminded": sent.get(key, []) if key else []})
-    return console.page(request, "processors/console_agreements.html", "Processors and agreements", staff,
+    return console.page(request, "processors/console_agreements.html", _("Processors and agreements"), staff,
                         active="processors", rows=rows, within=ENDING_WITHIN_DAYS, reminder_days=REMINDER_DAYS,
                         soon=sum(1 for state in states if state.ending_soon))

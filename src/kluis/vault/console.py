@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kluis.kit.clock import AMSTERDAM
+from kluis.kit.i18n import gettext as _
 from kluis.rights.rules import short_reference
 from kluis.rights.service import Rights
 from kluis.staff.rules import Permission
@@ -32,8 +33,9 @@ def list_page(request: Request) -> Response:
     today = kluis.clock.now().astimezone(AMSTERDAM).date()
     names = {str(e.id): e.name for e in items}
     rows = [(r, short_reference(r.id), names.get(str(r.forwarded_employer_id), "")) for r in waiting]
-    return console.page(request, "vault/console_employers.html", "Employers", staff, items=items, waiting=rows,
+    return console.page(request, "vault/console_employers.html", _("Employers"), staff, items=items, waiting=rows,
                         ending={e.id for e in items if employers.ending_soon(e, today)},
+                        ending_days=employers.ENDING_SOON_DAYS,
                         may_manage=staff.may(Permission.EMPLOYERS_MANAGE))
 
 
@@ -45,7 +47,7 @@ def detail(request: Request, employer_id: str) -> Response:
         employer = employers.get(session, console.uuid_of(employer_id, "employer"))
         waiting = [(r, short_reference(r.id)) for r in Rights(session, kluis, staff.actor).waiting_for_contact()
                    if r.forwarded_employer_id == employer.id]
-    return console.page(request, "vault/console_employer.html", "Employer", staff, employer=employer,
+    return console.page(request, "vault/console_employer.html", _("Employer"), staff, employer=employer,
                         waiting=waiting, may_manage=staff.may(Permission.EMPLOYERS_MANAGE))
 
 

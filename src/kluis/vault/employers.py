@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kluis.audit import service as audit
 from kluis.kit.clock import Clock
 from kluis.kit.errors import Invalid, NotFound, Problem
+from kluis.kit.i18n import N_
 from kluis.vault.models import Employer
 
 # An agreement ending this soon is flagged on the employers' page.
@@ -36,7 +37,7 @@ class EmployerTerms:
 def get(session: Session, employer_id: uuid.UUID) -> Employer:
     employer = session.get(Employer, employer_id)
     if employer is None:
-        raise NotFound("no such employer", code="employer_not_found")
+        raise NotFound(N_("no such employer"), code="employer_not_found")
     return employer
 
 
@@ -54,22 +55,22 @@ def check_terms(terms: EmployerTerms) -> tuple[EmployerTerms, list[Problem]]:
         try:
             contact = validate_email(contact, check_deliverability=False).normalized
         except EmailNotValidError:
-            problems.append(Problem("privacy_contact", "email_invalid", "an e-mail address, such as "
-                                    "privacy@employer.example"))
+            problems.append(Problem("privacy_contact", "email_invalid", N_("an e-mail address, such as "
+                                                                             "privacy@employer.example")))
         if len(contact) > 254:
-            problems.append(Problem("privacy_contact", "too_long", "at most 254 characters"))
+            problems.append(Problem("privacy_contact", "too_long", N_("at most 254 characters")))
     reference = (terms.agreement_reference or "").strip() or None
     if reference is not None and len(reference) > 80:
-        problems.append(Problem("agreement_reference", "too_long", "at most 80 characters"))
+        problems.append(Problem("agreement_reference", "too_long", N_("at most 80 characters")))
     if reference is None and (terms.agreement_signed_on or terms.agreement_ends_on):
         problems.append(Problem("agreement_reference", "reference_required",
-                                "give the agreement's reference with its dates"))
+                                N_("give the agreement's reference with its dates")))
     if reference is not None and terms.agreement_signed_on is None:
-        problems.append(Problem("agreement_signed_on", "signed_required", "the date the agreement was signed"))
+        problems.append(Problem("agreement_signed_on", "signed_required", N_("the date the agreement was signed")))
     if (terms.agreement_signed_on and terms.agreement_ends_on
             and terms.agreement_ends_on <= terms.agreement_signed_on):
         problems.append(Problem("agreement_ends_on", "ends_before_start",
-                                "an agreement ends after the day it was signed"))
+                                N_("an agreement ends after the day it was signed")))
     return EmployerTerms(contact, reference, terms.agreement_signed_on, terms.agreement_ends_on), problems
 
 
@@ -80,7 +81,7 @@ def set_terms(session: Session, clock: Clock, actor: str, employer_id: uuid.UUID
     employer = get(session, employer_id)
     terms, problems = check_terms(terms)
     if problems:
-        raise Invalid("the employer was not changed", code="employer_invalid", problems=problems)
+        raise Invalid(N_("the employer was not changed"), code="employer_invalid", problems=problems)
     changed = [name for name in ("privacy_contact", "agreement_reference", "agreement_signed_on", "agreement_ends_on")
                if getattr(employer, name) != getattr(terms, name)]
     if not changed:

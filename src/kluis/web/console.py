@@ -57,7 +57,8 @@ HTTP_MESSAGES = {404: N_("There is no such page in the console."),
 NO_SUCH = {"person": N_("No such person."), "request": N_("No such request."), "record": N_("No such record."),
            "order": N_("No such order."), "complaint": N_("No such complaint."),
            "staff member": N_("No such staff member."), "erasure job": N_("No such erasure job."),
-           "breach in the register": N_("No such breach in the register."), "legal hold": N_("No such legal hold.")}
+           "breach in the register": N_("No such breach in the register."), "legal hold": N_("No such legal hold."),
+           "employer": N_("No such employer."), "notice": N_("No such notice.")}
 
 Csrf = Annotated[str, Form(max_length=128)]  # the form field every console form posts its token in
 
