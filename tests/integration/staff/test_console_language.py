@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 from tests.integration.marketing.helpers import person
+from tests.integration.rights.rights_support import new_person
 
 from kluis.kit.i18n import LANGUAGES
 from kluis.web.console import LANGUAGE_COOKIE
@@ -17,7 +18,7 @@ DUTCH = {"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.8"}
 PAGES = ("/console", "/console/audit", "/console/requests", "/console/requests/new", "/console/complaints",
          "/console/complaints/new", "/console/breaches", "/console/breaches/new", "/console/orders",
          "/console/orders/new", "/console/holds", "/console/policy/records", "/console/policy/versions",
-         "/console/erasure")
+         "/console/erasure", "/console/employers", "/console/notices", "/console/processors")
 
 
 def html_lang(page) -> str:
@@ -148,3 +149,34 @@ def test_r_gate_2_a_service_refusal_is_shown_in_dutch_and_stays_english_for_the_
     english = client.post("/console/complaints", data=form, follow_redirects=False)
     assert english.status_code == 422 and "give the reference of the mail, call or letter" in english.text
     assert "Geen klachten." in client.get("/console/complaints", headers=DUTCH).text  # nothing was written
+
+
+@pytest.mark.parametrize(("path", "dutch", "english"), [
+    ("/console/employers", "Alle werkgevers", "All employers"),
+    ("/console/notices", "Meldingen die op een andere manier moeten worden gedaan", "Notices to give another way"),
+    ("/console/processors", "Verwerkers en overeenkomsten", "Processors and agreements"),
+])
+def test_r_gate_2_employers_notices_and_processors_pages_speak_the_language(client, add_member, sign_in, path,
+                                                                           dutch, english):
+    """The pages of client employers, Art. 19 notices and the processors register: headings in Dutch, and English
+    without a preference."""
+    sign_in(add_member("dpo"))
+    nl, en = client.get(path, headers=DUTCH).text, client.get(path).text
+    assert dutch in nl and english not in nl
+    assert english in en and dutch not in en
+
+
+def test_r_gate_2_an_employer_page_and_its_refused_terms_in_dutch(client, kluis, add_member, sign_in, csrf_of):
+    """A client employer's page: labels in Dutch, and the service's refusal of a bad contact in Dutch on the page
+    while its English stays for the API."""
+    _, employer_id = new_person(kluis, employer_held=True)
+    sign_in(add_member("dpo"))
+    path = f"/console/employers/{employer_id}"
+    page = client.get(path, headers=DUTCH)
+    assert "Privacycontactpersoon (e-mail)" in page.text and "Opslaan" in page.text
+    form = {"csrf": csrf_of(page), "privacy_contact": "geen adres"}
+    dutch = client.post(path, data=form, headers=DUTCH, follow_redirects=False)
+    assert dutch.status_code == 422 and "een e-mailadres, zoals privacy@employer.example" in dutch.text
+    english = client.post(path, data=form, follow_redirects=False)
+    assert english.status_code == 422 and "an e-mail address, such as privacy@employer.example" in english.text
+    assert "ontbreekt" in client.get(path, headers=DUTCH).text  # nothing was written
