@@ -9,8 +9,6 @@ table's help equal to each group's own).
 from __future__ import annotations
 
 import importlib
-import logging
-import os
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -19,6 +17,7 @@ from typer import _click as click  # Typer ships its own Click; its groups and c
 from typer.core import TyperCommand, TyperGroup
 from typer.main import get_group
 
+from kluis.kit import logs
 from kluis.kit.cli import domain_errors, err, out
 
 
@@ -150,6 +149,7 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
 
     from kluis import schema, wiring
     from kluis.app import SERVER_OPTIONS, create_app
+    from kluis.web import supervisor
 
     kluis = wiring.for_cli()
     schema.ensure_current(kluis.db)
@@ -159,11 +159,12 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
         uvicorn.run(create_app(kluis), host=host, port=port, access_log=False, **SERVER_OPTIONS)
         return
     kluis.close()  # each worker process builds its own (connections are not shared across processes)
-    uvicorn.run("kluis.app:from_settings", factory=True, host=host, port=port, workers=workers, access_log=False,
-                **SERVER_OPTIONS)
+    if not supervisor.run("kluis.app:from_settings", host=host, port=port, workers=workers, access_log=False,
+                          **SERVER_OPTIONS):
+        err.print("[red]error[/red]: a server process could not start (its error is logged above)", highlight=False)
+        raise typer.Exit(1)
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("KLUIS_LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure()
     app()
