@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from sqlalchemy import text
+from uvicorn.config import STARTUP_FAILURE
 
 import kluis.subscriptions  # noqa: F401 - installs who reacts to which domain event
 from kluis import __version__, wiring
@@ -28,6 +32,7 @@ from kluis.disclosures.console import router as notices_console
 from kluis.erasure.console import router as erasure_console
 from kluis.gate.api import router as gate_router
 from kluis.gate.fastpath import DecisionsFastPath
+from kluis.kit import logs
 from kluis.mail.views import router as mail_router
 from kluis.orders.api import router as orders_router
 from kluis.orders.console import router as orders_console
@@ -54,6 +59,7 @@ from kluis.wiring import Kluis
 # 127.0.0.1 by default and puts it in the request's client address, which would let anyone on this host, or
 # behind a local proxy that passes the header on, pick the address the intake limits count (R-DSR-1). Kluis
 # reads the header itself, from KLUIS_TRUSTED_PROXIES only (kluis.rights.intake.client_of).
+log = logging.getLogger("kluis.serve")
 SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "log_level": "warning"}
 
 
@@ -123,7 +129,16 @@ def create_app(kluis: Kluis) -> FastAPI:
 
 
 def from_settings() -> FastAPI:
-    """The application of one server process of ``kluis serve --workers N``, wired from the environment."""
-    kluis = wiring.for_cli()
-    kluis.register_policy()
-    return create_app(kluis)
+    """The application of one server process of ``kluis serve --workers N``, wired from the environment.
+
+    A start-up that raises is logged here, with its exception, and ends the process with uvicorn's start-up failure
+    code: the supervisor then stops (``kluis.web.supervisor``) instead of restarting a process that would fail the
+    same way, which uvicorn would otherwise do with the reason only on standard error."""
+    logs.configure()  # a server process is started afresh (spawned), without the CLI's logging
+    try:
+        kluis = wiring.for_cli()
+        kluis.register_policy()
+        return create_app(kluis)
+    except Exception:
+        log.exception("server process %d could not start", os.getpid())
+        sys.exit(STARTUP_FAILURE)

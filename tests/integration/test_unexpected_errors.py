@@ -50,7 +50,7 @@ def test_interfaces_a_console_page_answers_its_error_page_with_a_reference(raw, 
 
 @pytest.mark.parametrize(("lang", "said"), [("nl", "Er ging iets mis"), ("en", "Something went wrong")])
 def test_r_dsr_1_a_privacy_centre_page_answers_its_error_page_in_its_language(raw, monkeypatch, caplog, lang, said):
-    monkeypatch.setattr(Rights, "receive_public", _broken)
+    monkeypatch.setattr(Rights, "accept_public", _broken)
     with caplog.at_level(logging.ERROR, logger="kluis.web"):
         page = raw.post(f"/privacy-centre/request?lang={lang}", data={"type": "access", "email": SECRET,
                                                                       "lang": lang, "csrf": form_token(raw)})

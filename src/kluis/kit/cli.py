@@ -11,7 +11,6 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from kluis.kit.errors import DomainError
 
@@ -42,6 +41,9 @@ def domain_errors(func: Callable[P, R]) -> Callable[P, R]:
 def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A progress bar on a terminal; log lines (every ~10%) when output goes to a file or pipe."""
     if sys.stderr.isatty():
+        # Imported here for start-up speed: only a long command on a terminal draws a bar.
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                        console=err)
         with bar:

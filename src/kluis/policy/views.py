@@ -15,6 +15,7 @@ from kluis.policy.diff import describe, diff
 from kluis.policy.render import LABELS, Format, Period, moment_text, render_statement
 from kluis.policy.schemas import LANGS, Lang, Policy, version_label
 from kluis.policy.timeline import Version
+from kluis.web import problems
 from kluis.web.deps import kluis_of
 
 router = APIRouter()
@@ -45,7 +46,8 @@ def privacy_statement(request: Request, lang: LangQuery = "nl", version: Version
     return _statement(request, lang, version, "html", "text/html; charset=utf-8")
 
 
-@router.get("/privacy.md", summary="Privacy statement (Markdown)")
+@router.get("/privacy.md", summary="Privacy statement (Markdown)", response_class=Response,
+            responses=problems.body_of("text/markdown", "The statement as Markdown"))
 def privacy_statement_markdown(request: Request, lang: LangQuery = "nl", version: VersionQuery = None) -> Response:
     return _statement(request, lang, version, "md", "text/markdown; charset=utf-8")
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from kluis.kit.clock import past_instant
-from kluis.kit.errors import Conflict, Invalid, NotFound
+from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
 from kluis.rights import intake, rules
@@ -22,6 +22,7 @@ from kluis.rights.codes import issue_code
 from kluis.rights.forwarding import Forwarding
 from kluis.rights.models import DataSubjectRequest, VerificationCode
 from kluis.rights.rules import Channel, State
+from kluis.vault.identifiers import normalise
 from kluis.vault.schemas import IdentifierIn
 
 LOOKUP_PURPOSE = "support"  # the statement's purpose for answering the person's questions and requests
@@ -40,19 +41,40 @@ class Verification(Forwarding):
 
     def receive_public(self, kind: str, email: str, lang: str, scope: str | None = None) -> Received:
         """The privacy centre's form. Known address or not, the visible outcome is the same: a request,
-        a code issued; only for a known address does the code go out (no disclosure of who is held)."""
-        claimed = None
-        try:
-            claimed = self.kluis.vault(self.session, self.actor).find_person(
-                IdentifierIn(kind="email", value=email), LOOKUP_PURPOSE).id
-        except NotFound:
-            claimed = None
+        a code issued; only for a known address does the code go out (no disclosure of who is held). Both steps
+        at once; the form's page answers after the first and takes the second after its answer."""
+        received = self.accept_public(kind, email, lang, scope)
+        self.claim_address(received.request.id, email)
+        return received
+
+    def accept_public(self, kind: str, email: str, lang: str, scope: str | None = None) -> Received:
+        """The part of the form's intake that is the same work for every address: the address checked for form, a
+        request and a code. Nothing here asks whether the address is known, so the answer takes as long for a
+        known address as for an unknown one (R-DSR-1: the time of the answer tells nothing about who is held)."""
+        if isinstance(found := normalise("email", email, None, "identifier"), Problem):
+            raise Invalid("the identifier is not valid", code="identifier_invalid", problems=[found])
         request = self._new(kind, scope, Channel.PRIVACY_CENTRE, lang, self._now())
-        request.claimed_person_id = claimed
         request.address_key = intake.address_key(self.kluis, email)
         self._audit(request, "request.received", channel=request.channel)
         self._issue_code(request)
         return Received(request, self.token_of(request))
+
+    def claim_address(self, request_id: uuid.UUID, email: str) -> None:
+        """The per-address part, taken after the answer: when the address is known, the request claims its person
+        and the newest code goes out to that address; for an unknown one nothing more happens."""
+        request = self.get(request_id)
+        if request.state != State.RECEIVED or request.claimed_person_id is not None:
+            return
+        try:
+            claimed = self.kluis.vault(self.session, self.actor).find_person(
+                IdentifierIn(kind="email", value=email), LOOKUP_PURPOSE).id
+        except NotFound:
+            return
+        request.claimed_person_id = claimed
+        code_id = self.session.scalars(select(VerificationCode.id).where(VerificationCode.request_id == request.id)
+                                       .order_by(VerificationCode.created_at.desc()).limit(1)).first()
+        if code_id is not None:
+            self._mail_code(request, code_id)
 
     def receive_from_account(self, person_id: uuid.UUID, kind: str, lang: str, scope: str | None = None
                              ) -> Received:
@@ -87,12 +109,21 @@ class Verification(Forwarding):
 
     def request_code(self, request_id: uuid.UUID) -> None:
         """A new code for a request still awaiting verification (at most three an hour)."""
+        self.mail_code(request_id, self.issue_new_code(request_id))
+
+    def issue_new_code(self, request_id: uuid.UUID) -> uuid.UUID:
+        """``request_code`` without its mail, which the caller sends with ``mail_code`` after its answer: the
+        answer then takes as long whether the request's address is known or not."""
         request = self.get(request_id)
         if request.state == State.EXPIRED:
             raise Conflict("this request lapsed: it was not verified in time; ask again", code="request_expired")
         if request.state != State.RECEIVED:
             raise Conflict("this request is already verified", code="already_verified")
-        self._issue_code(request)
+        return self._issue_code(request)
+
+    def mail_code(self, request_id: uuid.UUID, code_id: uuid.UUID) -> None:
+        """The mail of a code issued by ``issue_new_code``: only to a known address, as every code."""
+        self._mail_code(self.get(request_id), code_id)
 
     def verify_code(self, request_id: uuid.UUID, code: str) -> bool:
         """True when the code matches the request's newest live code; each wrong try counts."""
@@ -141,9 +172,12 @@ class Verification(Forwarding):
         self.session.flush()
         return request
 
-    def _issue_code(self, request: DataSubjectRequest) -> None:
+    def _issue_code(self, request: DataSubjectRequest) -> uuid.UUID:
         code_id = issue_code(self.session, self.kluis.keys.secret, request.id, str(request.id), self._now())
         self._audit(request, "request.code_issued")
+        return code_id
+
+    def _mail_code(self, request: DataSubjectRequest, code_id: uuid.UUID) -> None:
         if request.claimed_person_id is not None:
             mail.enqueue(self.session, self.kluis.clock, template=rights_mail.CODE_TEMPLATE,
                          person_id=request.claimed_person_id, lang=request.lang,

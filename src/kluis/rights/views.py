@@ -9,12 +9,16 @@ The status page answers only to its signed link; any other link gets the same "n
 
 from __future__ import annotations
 
+import logging
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.background import BackgroundTask
 
 from kluis.erasure import service as erasure
 from kluis.kit.clock import AMSTERDAM, as_utc
@@ -36,6 +40,7 @@ templates.env.filters["amsterdam"] = lambda at: as_utc(at).astimezone(AMSTERDAM)
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
            "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 ACTOR = "person"
+log = logging.getLogger("kluis.rights")
 Lang = Annotated[str, Query(pattern="^(nl|en)$")]
 Csrf = Annotated[str, Form(max_length=128)]
 FORMS = CookieBound("rights/forms", "kluis_rights_form", "/privacy-centre")
@@ -105,7 +110,7 @@ def submit_request(request: Request, kluis: KluisDep, kind: Annotated[str, Form(
                 processors.request_list(session, kluis, ACTOR, email=email, service=service or processors.ALL_SERVICES,
                                         lang=lang)
             else:
-                received = Rights(session, kluis, ACTOR).receive_public(kind, email, lang, scope or None)
+                received = Rights(session, kluis, ACTOR).accept_public(kind, email, lang, scope or None)
     except intake.RateLimited as limited:
         return _too_many(request, lang, "form", limited, **chosen)
     except DomainError as exc:
@@ -113,7 +118,24 @@ def submit_request(request: Request, kluis: KluisDep, kind: Annotated[str, Form(
                     **chosen)
     if kind == SUB_PROCESSORS:
         return page(request, lang, "sub_processors")
-    return RedirectResponse(f"/privacy-centre/requests/{received.token}/verify?lang={lang}", status_code=303)
+    request_id = received.request.id
+    return RedirectResponse(f"/privacy-centre/requests/{received.token}/verify?lang={lang}", status_code=303,
+                            background=after_answer(kluis, request_id, lambda r: r.claim_address(request_id, email)))
+
+
+def after_answer(kluis: Kluis, request_id: uuid.UUID, step: Callable[[Rights], None]) -> BackgroundTask:
+    """R-DSR-1: what depends on whether an address is known (its lookup, the code's mail) runs once the answer has
+    left, in its own transaction, so the answer takes as long for every address. The mail still goes through the
+    outbox. Should that step fail, the answer has gone: it is logged (ids only) and the person can ask again."""
+
+    def run() -> None:
+        try:
+            with kluis.db.transaction() as session:
+                step(Rights(session, kluis, ACTOR))
+        except Exception:
+            log.exception("request %s: the step after the answer failed", request_id)
+
+    return BackgroundTask(run)
 
 
 @router.get("/requests/{token}/verify")
@@ -155,7 +177,7 @@ def new_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", lan
                 return not_found(request, lang)
             if found.state == "received":  # a new code is a mail too: it counts like a submit
                 count_submit(session, request, found.address_key)
-            rights.request_code(found.id)
+            request_id, code_id = found.id, rights.issue_new_code(found.id)
     except intake.RateLimited as limited:
         return _too_many(request, lang, "verify", limited, token=token)
     except DomainError as exc:
@@ -163,7 +185,9 @@ def new_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", lan
                   else "request_expired" if exc.code == "request_expired" else "already_verified")
         return page(request, lang, "verify", status=429 if exc.status == 429 else 409, token=token,
                     error=TEXT[lang][reason])
-    return page(request, lang, "verify", token=token, notice=TEXT[lang]["code_resent"])
+    response = page(request, lang, "verify", token=token, notice=TEXT[lang]["code_resent"])
+    response.background = after_answer(kluis, request_id, lambda r: r.mail_code(request_id, code_id))
+    return response
 
 
 @router.get("/requests/{token}")

@@ -85,6 +85,12 @@ PROBLEM_SCHEMA = {
 }
 
 
+def body_of(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route whose answer is not JSON (a page, a script, a stream): its one media type, so the
+    document does not claim FastAPI's default ``application/json`` for it."""
+    return {200: {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}}
+
+
 def document(app: FastAPI) -> None:
     """The OpenAPI document declares, for every operation, the problem+json answers any of them can give (the
     handlers above, the body limit, the rate limits), in place of FastAPI's own 422 shape, which no answer has."""
@@ -101,9 +107,13 @@ def document(app: FastAPI) -> None:
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 responses = operation.setdefault("responses", {})
+                # A text answer (a page, the Markdown statement) gives its own errors (an unknown version, say) as
+                # the HTML error page; the rest are problem+json.
+                text = [kind for kind in responses.get("200", {}).get("content", {}) if kind.startswith("text/")]
+                pages = {kind: {"schema": {"type": "string"}} for kind in [*text, "text/html"] if text}
                 for status, description in DOCUMENTED.items():
                     responses[str(status)] = {"description": description, "content": {
-                        MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+                        MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}, **pages}}
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend its schema

@@ -10,14 +10,23 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
+import pytest
 from sqlalchemy import text
 from tests.helpers import api_key
 from tests.integration.erasure.test_erasure_crash import _env
+from uvicorn.config import STARTUP_FAILURE
 
+from kluis import app as application
+from kluis import wiring
 from kluis.rights.views import FORMS
 from kluis.vault.schemas import PersonIn
+
+# A server process imports the whole application before it answers: on this shared 2-core machine under a full
+# test run that took up to 75 s. The loops below stop waiting as soon as the server answers.
+UP_SECONDS = 180
 
 
 def _free_port() -> int:
@@ -45,7 +54,7 @@ def test_r_gate_1_serve_with_two_workers_answers_health_and_decisions(kluis, set
                               env=_env(settings), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               start_new_session=True)
     try:
-        deadline = time.monotonic() + 60  # waiting for two real processes to come up, not for time to pass
+        deadline = time.monotonic() + UP_SECONDS  # waiting for two real processes to come up, not for time to pass
         while True:
             try:
                 status, _ = _get(port, "GET", "/health")
@@ -73,7 +82,7 @@ def _serving(settings, tmp_path, *args: str):
     server = subprocess.Popen([sys.executable, "-m", "kluis", "serve", "--port", str(port), *args],
                               env=_env(settings), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               start_new_session=True)
-    deadline = time.monotonic() + 60  # waiting for a real process to come up, not for time to pass
+    deadline = time.monotonic() + UP_SECONDS  # waiting for a real process to come up, not for time to pass
     while True:
         try:
             if _get(port, "GET", "/health")[0] == 200:
@@ -107,3 +116,72 @@ def test_r_dsr_1_serve_believes_no_forwarded_for_header_unless_the_proxy_is_trus
             server.wait(timeout=30)
         with kluis.db.transaction() as session:  # the next round starts with an empty log of hits
             session.execute(text("DELETE FROM intake_limit"))
+
+
+def _server_processes(parent: int) -> set[int]:
+    """The server processes the supervisor started (spawned), not multiprocessing's resource tracker."""
+    found = set()
+    for task in os.listdir(f"/proc/{parent}/task"):
+        with open(f"/proc/{parent}/task/{task}/children") as children:
+            for pid in children.read().split():
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                        if b"spawn_main" in cmdline.read():
+                            found.add(int(pid))
+                except FileNotFoundError:
+                    pass
+    return found
+
+
+def test_r_gate_1_a_killed_server_process_is_logged_with_its_signal_and_replaced(kluis, settings, tmp_path):
+    """uvicorn replaces a dead server process and says so only at INFO, without the reason: here the death is
+    logged with the signal that ended it and the process put in its place, and the port keeps answering."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "kluis", "serve", "--port", str(port), "--workers", "2"],
+                              env=_env(settings), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              start_new_session=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(line.decode() for line in server.stderr), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + UP_SECONDS  # waiting for real processes to come up, not for time to pass
+        while len(_server_processes(server.pid)) < 2 or not _answers(port):
+            assert server.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.1)
+        first = _server_processes(server.pid)
+        victim = min(first)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + UP_SECONDS
+        while not any(f"server process {victim} died: killed by SIGKILL; started " in line for line in lines):
+            assert server.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.1)
+        replaced = next(line for line in lines if f"server process {victim} died" in line)
+        successor = int(replaced.rsplit("started ", 1)[1].split()[0])
+        while not (_server_processes(server.pid) == (first - {victim}) | {successor} and _answers(port)):
+            assert server.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "the replacement did not come up"
+            time.sleep(0.1)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _answers(port: int) -> bool:
+    try:
+        return _get(port, "GET", "/health")[0] == 200
+    except OSError:
+        return False
+
+
+def test_r_gate_1_a_server_process_whose_start_up_raises_logs_why_and_exits_as_a_start_up_failure(
+        settings, monkeypatch, caplog):
+    """Wired from a database that is not there, the worker's application factory logs the error and ends with
+    uvicorn's start-up failure code, which stops the supervisor instead of a silent loop of restarts."""
+    monkeypatch.setenv("KLUIS_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    wiring.use_for_cli(None)
+    with pytest.raises(SystemExit) as stopped:
+        application.from_settings()
+    assert stopped.value.code == STARTUP_FAILURE
+    assert f"server process {os.getpid()} could not start" in caplog.text and "Traceback" in caplog.text

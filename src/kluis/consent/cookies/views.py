@@ -22,6 +22,7 @@ from kluis.consent.cookies.rules import (
     banner_for,
 )
 from kluis.policy.schemas import LANGS
+from kluis.web import problems
 from kluis.web.deps import kluis_of
 
 PACKAGE = Path(__file__).resolve().parents[2]
@@ -58,7 +59,8 @@ def script_config(banner: Banner) -> dict[str, Any]:
             "cookie": {"name": COOKIE_NAME, "max_age": CHOICE_MAX_AGE_SECONDS, "max_pages": MAX_PAGES_IN_COOKIE}}
 
 
-@router.get("/cookies/banner.js", summary="The cookie banner script to embed on a site")
+@router.get("/cookies/banner.js", summary="The cookie banner script to embed on a site", response_class=Response,
+            responses=problems.body_of("text/javascript", "The script, with this site's banner in it"))
 def banner_script(request: Request) -> Response:
     """Revalidated on every use (ETag), so that a new banner revision asks again at once."""
     banner = banner_for(kluis_of(request).policy)
@@ -71,7 +73,8 @@ def banner_script(request: Request) -> Response:
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
-@router.get("/cookies/banner.css", summary="The cookie banner stylesheet")
+@router.get("/cookies/banner.css", summary="The cookie banner stylesheet", response_class=Response,
+            responses=problems.body_of("text/css", "The stylesheet"))
 def banner_stylesheet(request: Request) -> Response:
     version = _fingerprint("banner.css")
     cached = request.query_params.get("v") == version

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from kluis.consent.marketing.service import MAX_TOPIC, PROFILING, Marketing
 from kluis.kit.errors import NotAllowed, Problem
 from kluis.policy.schemas import BasisWrite
+from kluis.web import problems
 from kluis.web.deps import CallerDep, KluisDep, PurposeDep
 from kluis.web.gated import gated
 
@@ -105,7 +106,8 @@ def create_campaign(body: CampaignIn, kluis: KluisDep, caller: CallerDep) -> dic
     return {"name": campaign.id, "list": campaign.list_id}
 
 
-@router.get("/campaigns/{name}/audience")
+@router.get("/campaigns/{name}/audience", response_class=StreamingResponse,
+            responses=problems.body_of("application/x-ndjson", "One JSON object per line, one line per person"))
 def audience(name: str, kluis: KluisDep, caller: CallerDep) -> StreamingResponse:
     """Exactly the people who may receive this campaign, as newline-delimited JSON, streamed."""
     caller.require("marketing_email")
