@@ -49,7 +49,7 @@ def deadline(received_at: datetime, days: int) -> Deadline:
 
 def check_received_at(received_at: datetime, now: datetime) -> datetime:
     """When a complaint really reached benVitaal: an instant with its offset, not in the future."""
-    return past_instant(received_at, now, "the receipt time", "received")
+    return past_instant(received_at, now, N_("the receipt time"), "received")
 
 
 def check_text(text: str, what: str = "the complaint") -> str:

@@ -7,6 +7,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from kluis.kit.errors import Invalid, Problem
+from kluis.kit.messages import N_
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # no request, complaint or order that staff record is older
@@ -50,11 +51,12 @@ def past_instant(at: datetime, now: datetime, what: str, code: str) -> datetime:
     """A moment staff type in that already happened (a receipt, a question asked): with its zone, not before
     2000 and not in the future; in UTC. Checked before any arithmetic, which overflows near year 1."""
     if at.tzinfo is None or at.utcoffset() is None:
-        raise Invalid(f"give {what} with its time zone (e.g. +01:00)", code=f"{code}_without_zone")
+        raise Invalid(N_("give %(what)s with its time zone (e.g. +01:00)", what=what), code=f"{code}_without_zone")
     if at.year < EARLIEST.year or as_utc(at) < EARLIEST:
-        raise Invalid(f"{what} cannot lie before {EARLIEST:%Y-%m-%d}", code=f"{code}_too_early")
+        raise Invalid(N_("%(what)s cannot lie before %(day)s", what=what, day=f"{EARLIEST:%Y-%m-%d}"),
+                      code=f"{code}_too_early")
     if as_utc(at) > as_utc(now):
-        raise Invalid(f"{what} cannot lie in the future", code=f"{code}_in_future")
+        raise Invalid(N_("%(what)s cannot lie in the future", what=what), code=f"{code}_in_future")
     return as_utc(at)
 
 
@@ -68,11 +70,13 @@ def amsterdam_wall_time(local: datetime, message: str, code: str, field: str) ->
     if first.utcoffset() == second.utcoffset():
         return first
     if first.astimezone(UTC).astimezone(AMSTERDAM).replace(tzinfo=None) == naive:
-        why = (f"{naive:%Y-%m-%d %H:%M} happened twice in Amsterdam (the clocks went back); give the offset: "
-               f"{_offset(first)} for the first time, {_offset(second)} for the second")
+        why = N_("%(time)s happened twice in Amsterdam (the clocks went back); give the offset: %(first)s for the "
+                 "first time, %(second)s for the second", time=f"{naive:%Y-%m-%d %H:%M}", first=_offset(first),
+                 second=_offset(second))
         problem = "time_ambiguous"
     else:
-        why = f"{naive:%Y-%m-%d %H:%M} did not happen in Amsterdam (the clocks went forward an hour)"
+        why = N_("%(time)s did not happen in Amsterdam (the clocks went forward an hour)",
+                 time=f"{naive:%Y-%m-%d %H:%M}")
         problem = "time_nonexistent"
     raise Invalid(message, code=code, problems=[Problem(field, problem, why)])
 

@@ -25,6 +25,8 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from kluis.kit.clock import AMSTERDAM, as_utc
+from kluis.kit.messages import N_ as N_  # re-exported: services mark their messages with kluis.kit.i18n.N_
+from kluis.kit.messages import Message
 
 LANGUAGES = ("en", "nl")
 FALLBACK = "en"
@@ -38,27 +40,11 @@ DATE_PATTERNS = {"en": "yyyy-MM-dd", "nl": "d MMM yyyy"}
 _language: ContextVar[str] = ContextVar("kluis_language", default=FALLBACK)
 
 
-class Message(str):
-    """An English message that remembers its catalog text and values, so that a page can say it in another
-    language (``translate``) while the API and the CLI keep the English."""
-
-    template: str
-    params: dict[str, object]
-
-
-def N_(message: str, **params: object) -> str:  # noqa: N802 - the name gettext tools look for
-    """Mark a message for the catalogs without translating it here: it is translated where it is shown (an error
-    raised in a service keeps its English text for the API; the console page translates it). Values go in as
-    ``%(name)s`` placeholders, so the catalog holds one text for every value."""
-    made = Message(message % params if params else message)
-    made.template, made.params = message, params
-    return made
-
-
 def translate(message: str) -> str:
     """A message (marked with ``N_`` where it was made, or a plain catalog text) in the current language."""
     if isinstance(message, Message) and message.params:
-        return gettext(message.template) % message.params
+        return gettext(message.template) % {name: translate(value) if isinstance(value, Message) else value
+                                            for name, value in message.params.items()}
     return gettext(str(message))
 
 

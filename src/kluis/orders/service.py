@@ -84,7 +84,7 @@ class Orders:
             problems.append(Problem("authority", "authority_required", N_("name the authority that asked (120 max)")))
         if asked_at is not None:
             try:
-                past_instant(asked_at, now, "the time asked", "asked_at")
+                past_instant(asked_at, now, N_("the time asked"), "asked_at")
             except Invalid as exc:
                 problems.append(Problem("asked_at", exc.code, exc.message))
         if not answer.strip() or len(answer) > MAX_ANSWER:

@@ -78,13 +78,14 @@ def _moment(effective_at: datetime, now: datetime) -> datetime:
                       problems=[Problem("effective_at", "timezone_required", N_("a date and time with its offset"))])
     at = as_utc(effective_at)
     if at <= now:
-        raise Invalid(f"{effective_at.isoformat()} lies in the past: a new version takes effect from a moment "
-                      "still to come.", code="effective_at_past",
-                      problems=[Problem("effective_at", "in_past", f"after {now.isoformat()}")])
+        raise Invalid(N_("%(at)s lies in the past: a new version takes effect from a moment still to come.",
+                         at=effective_at.isoformat()), code="effective_at_past",
+                      problems=[Problem("effective_at", "in_past", N_("after %(at)s", at=now.isoformat()))])
     if at < now + MIN_LEAD:
-        raise Invalid(f"{effective_at.isoformat()} is too soon: publish at least a minute ahead, so that every "
-                      "running server and worker switches at that moment.", code="effective_at_too_soon",
-                      problems=[Problem("effective_at", "too_soon", f"at or after {(now + MIN_LEAD).isoformat()}")])
+        raise Invalid(N_("%(at)s is too soon: publish at least a minute ahead, so that every running server and "
+                         "worker switches at that moment.", at=effective_at.isoformat()), code="effective_at_too_soon",
+                      problems=[Problem("effective_at", "too_soon",
+                                        N_("at or after %(at)s", at=(now + MIN_LEAD).isoformat()))])
     return at
 
 
@@ -93,16 +94,18 @@ def _base(latest: PolicyVersion | None, policy: Policy, at: datetime) -> Policy 
     if latest is None:
         return None
     if latest.content_hash == policy.content_hash:
-        raise Conflict(f"This policy is already version {latest.seq}: nothing to publish.", code="policy_unchanged")
+        raise Conflict(N_("This policy is already version %(seq)s: nothing to publish.", seq=latest.seq),
+                       code="policy_unchanged")
     if at <= as_utc(latest.effective_from):
-        raise Invalid(f"Version {latest.seq} takes effect at {as_utc(latest.effective_from).isoformat()}; a newer "
-                      "version takes effect after it.", code="effective_at_before_latest",
+        raise Invalid(N_("Version %(seq)s takes effect at %(at)s; a newer version takes effect after it.",
+                         seq=latest.seq, at=as_utc(latest.effective_from).isoformat()),
+                      code="effective_at_before_latest",
                       problems=[Problem("effective_at", "before_latest",
-                                        f"after {as_utc(latest.effective_from).isoformat()}")])
+                                        N_("after %(at)s", at=as_utc(latest.effective_from).isoformat()))])
     if latest.content is None:
-        raise Conflict(f"Version {latest.seq} was stored before Kluis kept each version's content, so the change "
-                       "cannot be compared with it: start Kluis once with that version's policy file (kluis init), "
-                       "then publish.", code="policy_version_unreadable")
+        raise Conflict(N_("Version %(seq)s was stored before Kluis kept each version's content, so the change "
+                          "cannot be compared with it: start Kluis once with that version's policy file (kluis "
+                          "init), then publish.", seq=latest.seq), code="policy_version_unreadable")
     return stored_policy(latest.content, latest.content_hash)
 
 
@@ -113,8 +116,9 @@ def _notice(base: Policy, policy: Policy, significant: tuple[Change, ...], at: d
     if at >= earliest:
         return
     said = [describe(c, base, policy, "en") for c in significant]
-    raise Invalid(f"A material change takes effect at least {days} days after it is published, so that the people "
-                  f"it affects are told first: take effect at or after {earliest.isoformat()}. Material: "
-                  f"{'; '.join(said)}", code="notice_too_short",
-                  problems=[Problem("effective_at", "notice_too_short", f"at or after {earliest.isoformat()}"),
+    raise Invalid(N_("A material change takes effect at least %(days)s days after it is published, so that the "
+                     "people it affects are told first: take effect at or after %(at)s. Material: %(material)s",
+                     days=days, at=earliest.isoformat(), material="; ".join(said)), code="notice_too_short",
+                  problems=[Problem("effective_at", "notice_too_short",
+                                    N_("at or after %(at)s", at=earliest.isoformat())),
                             *(Problem("policy", c.key, text) for c, text in zip(significant, said, strict=True))])

@@ -29,6 +29,13 @@ from kluis.vault.models import Employer, Person, Record
 
 SCOPES = ("person", "category", "employer")
 REASONS = ("litigation", "tax_audit", "authority_order", "investigation", "other")
+# Whole sentences per scope, so that the console can say them in Dutch (docs/i18n.md).
+NAMES_TARGET = {"person": N_("a hold by person names the person"),
+                "category": N_("a hold by category names the category"),
+                "employer": N_("a hold by employer names the employer")}
+NAMES_ONLY = {"person": N_("a hold by person names only the person"),
+              "category": N_("a hold by category names only the category"),
+              "employer": N_("a hold by employer names only the employer")}
 
 
 def _active(now: datetime) -> ColumnElement[bool]:
@@ -232,9 +239,9 @@ def _check(session: Session, policy: Policy, now: datetime, scope: str, reason: 
     for name, value in targets:
         path = "category" if name == "category" else f"{name}_id"
         if name == scope and value is None:
-            problems.append(Problem(path, "target_required", f"a hold by {name} names the {name}"))
-        elif name != scope and value is not None:
-            problems.append(Problem(path, "target_unexpected", f"a hold by {scope} names only the {scope}"))
+            problems.append(Problem(path, "target_required", NAMES_TARGET[name]))
+        elif name != scope and value is not None and scope in NAMES_ONLY:
+            problems.append(Problem(path, "target_unexpected", NAMES_ONLY[scope]))
     if scope == "person" and person_id is not None:
         person = session.get(Person, person_id)
         if person is None or person.shredded_at is not None:

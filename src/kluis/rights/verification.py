@@ -15,6 +15,7 @@ from sqlalchemy import select
 from kluis.kit.clock import past_instant
 from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
+from kluis.kit.messages import N_
 from kluis.mail import service as mail
 from kluis.rights import intake, rules
 from kluis.rights import mail as rights_mail
@@ -91,7 +92,7 @@ class Verification(Forwarding):
                           verification: str | None = None) -> Received:
         """A request that came by e-mail or letter. Receipt is when it first reached benVitaal, so it may
         lie in the past. With a person and a verification note, it is verified at once."""
-        received_at = past_instant(received_at, self._now(), "the receipt date", "received")
+        received_at = past_instant(received_at, self._now(), N_("the receipt date"), "received")
         if not reference.strip():
             raise Invalid("give the reference of the e-mail or letter", code="reference_required")
         request = self._new(kind, scope, Channel.STAFF, lang, received_at)

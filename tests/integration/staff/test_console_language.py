@@ -8,10 +8,12 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import func, select
 from tests.integration.marketing.helpers import person
 from tests.integration.rights.rights_support import new_person
 
 from kluis.kit.i18n import LANGUAGES
+from kluis.rights.models import DataSubjectRequest
 from kluis.web.console import LANGUAGE_COOKIE
 
 DUTCH = {"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.8"}
@@ -180,3 +182,28 @@ def test_r_gate_2_an_employer_page_and_its_refused_terms_in_dutch(client, kluis,
     english = client.post(path, data=form, follow_redirects=False)
     assert english.status_code == 422 and "an e-mail address, such as privacy@employer.example" in english.text
     assert "ontbreekt" in client.get(path, headers=DUTCH).text  # nothing was written
+
+
+def test_r_gate_2_clock_and_range_errors_are_said_in_dutch_with_their_words(client, kluis, clock, add_member,
+                                                                            sign_in, csrf_of):
+    """Messages made low in the house (the Amsterdam clock, the earliest receipt date) name what they are about in
+    words the caller marks too, so the Dutch page says all of it in Dutch; English stays as it was. Nothing is
+    written."""
+    clock.set(clock.now().replace(year=2027, month=6, day=1))
+    sign_in(add_member("dpo"))
+    form = {"type": "access", "reference": "brief 9"}
+    twice = form | {"received_on": "2026-10-25", "received_time": "02:30"}
+    dutch = client.post("/console/requests", headers=DUTCH, follow_redirects=False,
+                        data=twice | {"csrf": csrf_of(client.get("/console/requests", headers=DUTCH))})
+    assert dutch.status_code == 422
+    assert "2026-10-25 02:30 kwam in Amsterdam twee keer voor (de klok ging terug)" in dutch.text
+    assert "+02:00 voor de eerste keer, +01:00 voor de tweede" in dutch.text
+    early = form | {"received_on": "1999-12-31", "received_time": "12:00"}
+    dutch = client.post("/console/requests", headers=DUTCH, follow_redirects=False,
+                        data=early | {"csrf": csrf_of(client.get("/console/requests", headers=DUTCH))})
+    assert dutch.status_code == 422 and "de ontvangstdatum kan niet vóór 2000-01-01 liggen" in dutch.text
+    english = client.post("/console/requests", follow_redirects=False,
+                          data=early | {"csrf": csrf_of(client.get("/console/requests"))})
+    assert english.status_code == 422 and "the receipt date cannot lie before 2000-01-01" in english.text
+    with kluis.db.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(DataSubjectRequest)) == 0
