@@ -175,18 +175,3 @@ def client(kluis: Kluis) -> Iterator[TestClient]:
     with TestClient(create_app(kluis)) as test_client:
         yield test_client
 
-
-DATABASE_FIXTURES = {"database_urls", "_migrated"}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The PostgreSQL pass (KLUIS_TEST_DATABASE_URL set) runs every test that gets a database; a test that gets
-    none (rules, catalogs, imports, the CLI's start-up, the benchmarks' options) cannot answer differently on
-    another server, has run in the SQLite pass of the same command, and is skipped here with that reason."""
-    if not SERVER_URL:
-        return
-    skip = pytest.mark.skip(reason="touches no database: it ran in the SQLite pass")
-    for item in items:
-        uses_server = "SERVER_URL" in getattr(getattr(item, "module", None), "__dict__", {})
-        if not DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())) and not uses_server:
-            item.add_marker(skip)
