@@ -164,16 +164,20 @@ def wait_healthy(port: int, process: subprocess.Popen[Any] | None = None, timeou
 def running(command: Sequence[str], env: dict[str, str], port: int | None = None,
             timeout: float = 120.0) -> Iterator[subprocess.Popen[Any]]:
     """A process for the length of the block (terminated and waited for after); with ``port``, a server waited
-    for on its /health."""
-    process = subprocess.Popen(list(command), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for on its /health. Its standard error goes to a file, never to a pipe nobody reads (a server logging
+    tracebacks under load would block on a full pipe and turn errors into timeouts); the file is named in
+    ``process.log_path`` and its last lines are printed when the process dies or errors were logged."""
+    log = tempfile.NamedTemporaryFile(prefix="kluis-bench-", suffix=".log", delete=False)  # noqa: SIM115
+    process = subprocess.Popen(list(command), env=env, stdout=subprocess.DEVNULL, stderr=log)
+    process.log_path = log.name  # type: ignore[attr-defined]
     try:
         if port is not None:
             try:
                 wait_healthy(port, process, timeout)
             except SystemExit as exc:
                 process.terminate()
-                _, err = process.communicate(timeout=30)
-                raise SystemExit(f"{exc}\n{err.decode(errors='replace')[-2000:]}") from None
+                process.wait(timeout=30)
+                raise SystemExit(f"{exc}\n{tail(log.name)}") from None
         yield process
     finally:
         if process.poll() is None:
@@ -183,6 +187,16 @@ def running(command: Sequence[str], env: dict[str, str], port: int | None = None
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
+        if re.search(r"Traceback|ERROR|Error", text := Path(log.name).read_text(errors="replace")):
+            print(f"`{' '.join(command)[-80:]}` logged errors ({log.name}):\n{text[-3000:]}",
+                  file=sys.stderr)
+        else:
+            Path(log.name).unlink(missing_ok=True)
+
+
+def tail(path: str, size: int = 2000) -> str:
+    return Path(path).read_text(errors="replace")[-size:]
 
 
 def kluis_command(*args: str) -> list[str]:

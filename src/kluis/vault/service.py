@@ -189,9 +189,12 @@ class Vault:
         single = person_id is not None
         # Without a person_id the items are a batch's, each naming its person.
         owners = [person_id if single else cast(BatchRecordIn, item).person_id for item in items] if items else []
+        # The people's rows are taken here, in id order, for the whole write: retention moves their bounds at the
+        # end, and two batches that took overlapping people in different orders deadlocked (PostgreSQL).
         living = self.session.execute(select(Person.id, Person.employer_id, Person.last_activity_at, Person.created_at,
                                              Person.keep_until)
-                                      .where(Person.id.in_(set(owners)), Person.shredded_at.is_(None))).all()
+                                      .where(Person.id.in_(set(owners)), Person.shredded_at.is_(None))
+                                      .order_by(Person.id).with_for_update(key_share=True)).all()
         employers = {row.id: row.employer_id for row in living}
         declared: dict[tuple[Any, ...], tuple[rules.Finding, ...]] = {}
         now = self.clock.now()
