@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, get_args
 
@@ -54,8 +55,10 @@ def check_policy(path: str | Path) -> list[Problem]:
     return []
 
 
+@lru_cache(maxsize=16)
 def parse_policy(text: str, file: str = "<policy>") -> Policy:
-    """Validate policy YAML given as text; ``file`` is only used in messages."""
+    """Validate policy YAML given as text; ``file`` is only used in messages. The same text gives the same
+    policy (frozen), parsed once per process: every CLI command, server process and test loads the file again."""
     data, lines = _parse_yaml(text, file)
     if not isinstance(data, dict):
         _refuse(file, [PolicyProblem("", "not_a_mapping", "the policy must be a mapping of sections "
