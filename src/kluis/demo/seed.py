@@ -5,13 +5,14 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from faker import Faker
+from sqlalchemy.orm import Session
 
 from kluis.vault import employers as demo_employers
 from kluis.vault.schemas import BatchRecordIn, IdentifierIn, PersonIn
@@ -30,6 +31,11 @@ COMMENTS = ["Handige app, declareren gaat snel.", "Kan de ritregistratie ook per
             "Graag een export naar Excel.", "Werkt de app ook op mijn tablet?"]
 JOBS = ["HR-adviseur", "Salarisadministrateur", "Office manager", "Financieel controller", "Inkoper",
         "Directeur bedrijfsvoering", "Mobiliteitsmanager", "Teamleider HR", "Accountmanager", "Projectleider"]
+# The basis each kind of demo person has for what is written about them, recorded before their records, as a
+# service must (R-GATE-1): the contract's relation, or the newsletter consent a lead gave on the sign-up form.
+RELATIONS = {"employee": "employment", "applicant": "application", "customer_contact": "order"}
+CONSENTS = {"lead": "marketing_email"}
+NEWSLETTER_NOTICE = "Ja, stuur mij de nieuwsbrief van benVitaal. Afmelden kan altijd via de link in elke e-mail."
 CLAIMS = [("travel", "Treinreis naar klant"), ("travel", "Kilometervergoeding"), ("expense", "Parkeerkosten"),
           ("expense", "Lunch met relatie"), ("travel", "OV-chipkaart opladen"), ("expense", "Vakliteratuur")]
 
@@ -185,13 +191,31 @@ def seed(kluis: Kluis, subjects: int, seed_value: int = 1, batch: int = 500,
         with kluis.db.transaction() as session:
             vault = kluis.vault(session, actor="seed")
             created = vault.create_people([p for p, _ in generated])
+            _record_bases(kluis, session, created, generated)
             items = [BatchRecordIn(person_id=person.id, **rec)
                      for person, (_, recs) in zip(created, generated, strict=True) for rec in recs]
+            gate = kluis.gate(session, "seed")
+            refused = gate.refusals([(f"items[{index}]", item.person_id, purpose)
+                                     for index, item in enumerate(items) for purpose in item.purposes])
+            if refused:  # the demo writes only what a service may: a refusal here is a defect in this module
+                raise RuntimeError(f"the gate refuses {len(refused)} demo record purpose(s), first: {refused[0]}")
             records += len(vault.add_records(None, items))
         people += chunk
         if on_progress:
             on_progress(chunk)
     return SeedResult(people=people, records=records, employers=n_employers)
+
+
+def _record_bases(kluis: Kluis, session: Session, created: Sequence[Any],
+                  generated: Sequence[tuple[PersonIn, list[dict[str, Any]]]]) -> None:
+    gate, consents = kluis.gate(session, "seed"), kluis.consents(session, "seed")
+    for person, (given, recs) in zip(created, generated, strict=True):
+        kind = given.subject_types[0]
+        if relation := RELATIONS.get(kind):
+            gate.add_relation(person.id, relation, starts_at=min(rec["collected_at"] for rec in recs),
+                              employer_id=given.employer_id if relation == "employment" else None)
+        if purpose := CONSENTS.get(kind):
+            consents.give(person.id, purpose, method="form", notice_text=NEWSLETTER_NOTICE, lang="nl")
 
 
 def _chunks(total: int, size: int) -> Iterator[int]:
