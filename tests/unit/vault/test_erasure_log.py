@@ -29,9 +29,9 @@ def test_r_vlt_5_a_line_reads_back_as_the_entry_it_was():
 @pytest.mark.parametrize("line", [
     "not json", "[]", '{"v": 2, "action": "key_destroyed"}', '{"v": 1, "action": "dropped"}',
     '{"v": 1, "action": "suppressed", "id": "x", "at": "2026-11-25T12:00:00+00:00", "reason": "account"}',
-    '{"v": 1, "action": "key_destroyed", "id": "' + str(uuid.uuid4()) + '", "at": "2026-11-25T12:00:00", '
+    '{"v": 1, "action": "key_destroyed", "id": "0b9c4b0e-6d4f-4f7e-9a3c-2f1d5e8a7b61", "at": "2026-11-25T12:00:00", '
     '"reason": "erasure"}',
-    '{"v": 1, "action": "suppressed", "id": "' + str(uuid.uuid4()) + '", "at": "2026-11-25T12:00:00+00:00", '
+    '{"v": 1, "action": "suppressed", "id": "5d2e7f10-3a4b-4c8d-9e6f-7a8b9c0d1e2f", "at": "2026-11-25T12:00:00+00:00", '
     '"reason": "account", "digests": ["zz"]}',
 ])
 def test_r_vlt_5_a_line_that_is_not_an_entry_is_refused_by_its_number(tmp_path, line):
