@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -153,3 +154,25 @@ def decided(session: Session, kluis: Kluis, request_id: uuid.UUID, decision: str
     audit.append(session, kluis.clock, actor=actor, action="erasure.employer_decided", object_type="erasure_job",
                  object_ids=[job.id, job.person_id], details={"decision": decision})
     return job
+
+
+@dataclass(frozen=True)
+class Parts:
+    """The two parts of an erasure request on data partly held for an employer, as staff and the API see them."""
+
+    own: str  # pending | erased
+    own_erased: int  # records erased by benVitaal's own part
+    own_kept: int  # records of benVitaal's own part a legal obligation or hold keeps
+    employer: str  # waiting (for the instruction) | erasing | erased | kept
+
+
+def parts_of(session: Session, request_id: uuid.UUID) -> Parts | None:
+    """The parts of the request's erasure; None when its job erases the person whole in one go (or there is none)."""
+    job = session.scalars(select(ErasureJob).where(ErasureJob.request_id == request_id)).first()
+    if job is None or not ("controller" in job.result or job.step == FIRST_STEP):
+        return None
+    own = job.result.get("controller")
+    decision = job.result.get("employer")
+    employer = {None: "waiting", KEEP: "kept"}.get(decision, "erased" if job.state == JobState.DONE else "erasing")
+    return Parts("erased" if own else "pending", sum((own or {}).get("erased", {}).values()),
+                 int((own or {}).get("kept_records", 0)), employer)
