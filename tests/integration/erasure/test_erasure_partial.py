@@ -23,8 +23,8 @@ from kluis.erasure import service as erasure
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
 from kluis.kit.errors import Conflict
-from kluis.rights.models import DataSubjectRequest
 from kluis.retention import holds
+from kluis.rights.models import DataSubjectRequest
 from kluis.rights.service import Rights
 
 EMAIL = "wissen@example.nl"
