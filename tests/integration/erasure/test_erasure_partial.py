@@ -6,7 +6,8 @@ identifiers and key while the employer's data stays, and is told; the employer's
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import inspect, select
 from tests.helpers import sealed_log
 from tests.integration.erasure.erasure_support import (
     identifier_count,
@@ -17,6 +18,7 @@ from tests.integration.erasure.erasure_support import (
 from tests.integration.rights.rights_support import catcher_fixture, mail_settings, send_all
 from tests.integration.rights.test_rights_console import csrf, signed_in
 
+from kluis import schema
 from kluis.audit.models import AuditEvent
 from kluis.erasure import certificate
 from kluis.erasure import service as erasure
@@ -26,6 +28,7 @@ from kluis.kit.errors import Conflict
 from kluis.retention import holds
 from kluis.rights.models import DataSubjectRequest
 from kluis.rights.service import Rights
+from kluis.schema import alembic_config
 
 EMAIL = "wissen@example.nl"
 
@@ -195,3 +198,15 @@ def test_r_dsr_8_a_legal_hold_on_a_category_keeps_it_in_the_own_part(kluis, catc
     send_all(kluis)
     [told] = [m for m in catcher.messages if "Uw gegevens bij benVitaal zijn verwijderd" in m.subject]
     assert "juridische procedure" in told.text
+
+
+def test_r_dsr_8_migration_0030_goes_down_and_up_to_the_models(kluis):
+    """R-DSR-8: migration 0030_partial_erasure adds the employer's decision exactly as the model declares it, and
+    goes down again."""
+    with kluis.db.engine.begin() as conn:
+        config = alembic_config(kluis.db.url, "data")
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0029_employer_contacts")
+        assert "employer_decision" not in {c["name"] for c in inspect(conn).get_columns("data_subject_request")}
+        command.upgrade(config, "head")
+    assert schema.differences(kluis.db) == []
