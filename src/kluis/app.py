@@ -38,6 +38,7 @@ from kluis.orders.api import router as orders_router
 from kluis.orders.console import router as orders_console
 from kluis.policy.console import router as policy_console
 from kluis.policy.views import router as policy_router
+from kluis.processors.api import router as processors_router
 from kluis.processors.console import router as processors_console
 from kluis.retention.api import router as retention_router
 from kluis.retention.console import router as holds_console
@@ -81,6 +82,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(marketing_router)
     app.include_router(marketing_pages)
     app.include_router(retention_router)
+    app.include_router(processors_router)
     app.include_router(disclosures_router)
     app.include_router(breaches_router)
     app.include_router(orders_router)

@@ -10,7 +10,7 @@ from typing import Any
 
 from kluis.complaints import reactions as complaints
 from kluis.consent import reactions as consent
-from kluis.erasure.events import ErasureCertified, ErasureHeld, PersonErased
+from kluis.erasure.events import ControllerPartErased, ErasureCertified, ErasureHeld, PersonErased
 from kluis.gate.events import ObjectionRecorded, RestrictionLifted
 from kluis.kit.events import Subscription, install
 from kluis.mail import reactions as mail
@@ -22,6 +22,7 @@ SUBSCRIPTIONS: tuple[Subscription[Any], ...] = (
     Subscription(RestrictionLifted, mail.restriction_lifted),  # the person is told first (Art. 18(3))
     Subscription(ErasureHeld, rights.erasure_held),  # the request's person is told what a legal hold keeps
     Subscription(PersonErased, rights.person_erased),  # their last notice, held for the certificate
+    Subscription(ControllerPartErased, rights.controller_part_erased),  # told of own part; the rest is the employer's
     Subscription(ErasureCertified, rights.erasure_certified),  # the erasure request is done
     Subscription(PackageBuilding, complaints.package_building),  # the access package shows their complaints
 )

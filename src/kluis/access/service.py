@@ -68,8 +68,12 @@ AUTHORITY_ORDERS = "authority_orders"
 # staff member acting (``Kluis-Staff``), whose role and assignment decide further, as in the console.
 COMPLAINTS_REGISTER = "complaints_register"
 COMPLAINTS_HANDLE = "complaints_handle"
+# employer_instructions: record an employer's instruction on a request forwarded to it (R-DSR-8), as the DPO does in
+# the console; processors_register: read the processors register with its agreements' state (R-SHR-2).
+EMPLOYER_INSTRUCTIONS = "employer_instructions"
+PROCESSORS_REGISTER = "processors_register"
 POWERS = (LEGAL_HOLDS, PERSON_ACCOUNT, BREACH_REPORT, BREACH_DECIDE, AUTHORITY_ORDERS, COMPLAINTS_REGISTER,
-          COMPLAINTS_HANDLE)
+          COMPLAINTS_HANDLE, EMPLOYER_INSTRUCTIONS, PROCESSORS_REGISTER)
 
 
 def _hash(secret: str) -> str:

@@ -26,6 +26,7 @@ from kluis.gate.service import Gate
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Invalid, NotAllowed, Problem
 from kluis.kit.ids import new_id
+from kluis.kit.messages import N_
 from kluis.policy.agreements import amsterdam_day, share_refusal
 from kluis.policy.schemas import Policy, Processor, Recipient, UnknownPolicyId
 
@@ -191,7 +192,8 @@ class Disclosures:
             refusal = share_refusal(party, amsterdam_day(when))
             if refusal is not None:
                 problems.append(Problem("party" if single else f"items[{i}].party", refusal.code,
-                                        f"{item.party}: {refusal.reason} (R-SHR-2)"))
+                                        N_("%(party)s: %(reason)s (R-SHR-2)", party=item.party,
+                                           reason=refusal.reason)))
                 refused.append((item.person_id, item.party, refusal.code))
         if refused:
             raise ShareRefused("personal data may not go to this processor now: " + problems[0].message

@@ -199,15 +199,24 @@ def trusted_key(text: str | None) -> Ed25519PublicKey | None:
         return None
 
 
+def erased_counts(result: dict[str, Any]) -> dict[str, int]:
+    """Records erased per category: the vault step's, with benVitaal's own part erased before it, if any (R-DSR-8)."""
+    counts: dict[str, int] = {}
+    for part in (result.get("controller", {}), result.get("vault", {})):
+        for category, records in part.get("erased", {}).items():
+            counts[category] = counts.get(category, 0) + records
+    return counts
+
+
 def document(job: ErasureJob, policy: Policy, policy_version: int | None, now: datetime) -> dict[str, Any]:
     """What the certificate states, from what the job recorded: no personal data, ids and counts only."""
     vault = job.result.get("vault", {})
-    erased = vault.get("erased", {})
+    erased = erased_counts(job.result)
     retention = {r.id: r for r in policy.retention if r.keep_on_erasure}
     rule_reasons = {r.id: (fill(policy, r.reason.en, "en") if r.reason else r.id) for r in policy.retention}
     rule_reasons[rules.HOLD_RULE] = "A legal hold covers this category: kept until the hold ends."
     told = []
-    for entry in job.result.get("told", []):
+    for entry in job.result.get("controller", {}).get("told", []) + job.result.get("told", []):
         party = policy.party(entry["party"])
         name = party.name if isinstance(party.name, str) else party.name.en
         told.append({"id": party.id, "kind": entry["party"].split(":", 1)[0], "name": name,

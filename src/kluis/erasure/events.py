@@ -40,6 +40,18 @@ class PersonErased:
 
 
 @dataclass(frozen=True)
+class ControllerPartErased:
+    """benVitaal's own records of the person were erased; those held for their employer wait for its instruction
+    (R-DSR-8). The person is to be told what was erased and that the rest is with the employer."""
+
+    kluis: Kluis
+    actor: str
+    job_id: uuid.UUID
+    person_id: uuid.UUID
+    request_id: uuid.UUID
+
+
+@dataclass(frozen=True)
 class ErasureCertified:
     """The erasure is done and its certificate signed."""
 

@@ -78,13 +78,21 @@ def held_back(session: Session, kluis: Kluis, request_id: uuid.UUID, lang: str) 
     language: Lang = "en" if lang == "en" else "nl"
     if job is None or job.state == JobState.CANCELLED:
         return []
-    if job.state == JobState.DONE:
-        return kept.from_erasure(kluis.policy, job.result.get("vault", {}).get("kept", []), language)
+    if job.state == JobState.DONE or job.state == JobState.EMPLOYER:
+        # R-DSR-8: what benVitaal's own part kept, until the employer's part (if erased) says it all
+        part = job.result.get("vault") or job.result.get("controller") or {}
+        return kept.from_erasure(kluis.policy, part.get("kept", []), language)
     if job.result.get("held_told") and job.step == "datasets":
         in_force = [h for h in retention_holds.held(session, kluis.clock, job.person_id)
                     if rules.whole_person_hold(h.scope)]
         return kept.from_holds(kluis.policy, in_force, language)
     return []
+
+
+def own_part_erased(session: Session, request_id: uuid.UUID) -> dict[str, int]:
+    """R-DSR-8: the records benVitaal's own part of the request's erasure erased, per category."""
+    job = session.scalars(select(ErasureJob).where(ErasureJob.request_id == request_id)).first()
+    return dict(job.result.get("controller", {}).get("erased", {})) if job is not None else {}
 
 
 class CertificateNotSigned(Exception):

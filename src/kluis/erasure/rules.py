@@ -20,6 +20,7 @@ class JobState(StrEnum):
     WAITING = "waiting"    # a step could not run (a dataset is down, no certificate key): retried later
     DONE = "done"
     CANCELLED = "cancelled"  # its request was refused or put on hold before any data was touched
+    EMPLOYER = "employer"  # benVitaal's own part is erased; the rest waits for the employer's instruction (R-DSR-8)
 
 
 class Reason(StrEnum):

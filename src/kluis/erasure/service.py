@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from kluis import jobs as kluis_jobs  # this module has its own ``jobs`` (the list)
 from kluis.audit import service as audit
-from kluis.erasure import notices, repository, steps
+from kluis.erasure import notices, partial, repository, steps
 from kluis.erasure.models import ERASURE_JOBS, ErasureJob
 from kluis.erasure.rules import JobState, Reason
 from kluis.kit.errors import Conflict, NotFound
@@ -44,12 +44,16 @@ log = logging.getLogger("kluis.erasure")
 # What the person is told, for the rights domain (the request's status page and mail).
 held_back = notices.held_back
 certificate_files = notices.certificate_files
+own_part_erased = notices.own_part_erased
 
 
 def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, actor: str,
-          request_id: uuid.UUID | None = None) -> ErasureJob:
+          request_id: uuid.UUID | None = None, own_part_first: bool = False,
+          employer_decision: str | None = None) -> ErasureJob:
     """Queue the erasure of a person in the caller's transaction. One open job per person: asking
-    again returns the job already queued."""
+    again returns the job already queued. ``own_part_first``: some of the person's data is held for their employer
+    (R-DSR-8), and its instruction is to keep it or not given yet (``employer_decision``): benVitaal's own part is
+    erased first (``kluis.erasure.partial``), and the rest as the employer says."""
     found, open_id = repository.person_and_open_job(session, person_id)
     if not found:
         raise NotFound("no such person", code="person_not_found")
@@ -67,8 +71,11 @@ def queue(session: Session, kluis: Kluis, person_id: uuid.UUID, reason: Reason, 
                          object_ids=[cancelled.id, person_id], details={"reason": cancelled.reason, "again": True})
             return cancelled
     now = kluis.clock.now()
+    first, result = "datasets", {}
+    if own_part_first:
+        first, result = partial.FIRST_STEP, ({"employer": employer_decision} if employer_decision else {})
     job = ErasureJob(id=new_id(), person_id=person_id, request_id=request_id, reason=str(reason),
-                     state=JobState.QUEUED, step="datasets", result={}, attempts=0, next_attempt_at=now,
+                     state=JobState.QUEUED, step=first, result=result, attempts=0, next_attempt_at=now,
                      locked_until=None, locked_by=None, last_error=None, certificate=None, created_at=now,
                      updated_at=now, finished_at=None)
     repository.insert_job(session, job)
@@ -84,7 +91,8 @@ def cancel_for_request(session: Session, kluis: Kluis, request_id: uuid.UUID, ac
     job = session.scalars(select(ErasureJob).where(ErasureJob.request_id == request_id).with_for_update()).first()
     if job is None or job.state == JobState.CANCELLED:
         return False
-    started = (job.state == JobState.DONE or job.step != "datasets" or job.result.get("datasets")
+    started = (job.state == JobState.DONE or job.step not in ("datasets", partial.FIRST_STEP)
+               or job.result.get("datasets") or job.result.get("controller")
                or kluis_jobs.live(job, ERASURE_JOBS, kluis.clock.now()))
     if started:
         raise Conflict("the erasure is already being carried out; it cannot be stopped", code="erasure_started")
@@ -232,6 +240,9 @@ class Runner:
             raise Conflict("this erasure job was cancelled with its request", code="erasure_job_cancelled")
         if job.state == JobState.DONE:
             return job, any_hold
+        if job.state == JobState.EMPLOYER:
+            raise Conflict("benVitaal's own part is erased; the rest waits for the employer's instruction",
+                           code="erasure_waits_for_employer")
         if kluis_jobs.live(job, ERASURE_JOBS, self._now()) and job.locked_by != self.owner and not take_over:
             raise Conflict("another worker is running this job; if it died, run it with --take-over",
                            code="erasure_job_busy")

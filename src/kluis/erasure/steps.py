@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from kluis import jobs
 from kluis.audit import service as audit
 from kluis.datasets.errors import DatasetUnavailable
-from kluis.erasure import certificate, notices, repository, rules, vault_step
+from kluis.erasure import certificate, notices, partial, repository, rules, vault_step
 from kluis.erasure.events import ErasureCertified
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
@@ -192,13 +192,15 @@ class Certificate:
         audit.append(session, kluis.clock, actor=held.runner.actor, action="erasure.certified",
                      object_type="erasure_job", object_ids=[job.id, job.person_id],
                      details={"certificate_id": document["certificate_id"],
-                              "records_erased": sum(job.result.get("vault", {}).get("erased", {}).values())})
+                              "records_erased": sum(certificate.erased_counts(job.result).values())})
         notices.release_person_notice(session, kluis, job)
         _request_done(session, kluis, held.runner.actor, job)
         return None
 
 
-STEPS: dict[str, Step] = {"datasets": Datasets(), "vault": Vault(), "keys": Keys(), "certificate": Certificate()}
+# R-DSR-8: a job for a request on data partly held for an employer starts with benVitaal's own part (``partial``).
+STEPS: dict[str, Step] = {partial.FIRST_STEP: partial.ControllerPart(),
+                          "datasets": Datasets(), "vault": Vault(), "keys": Keys(), "certificate": Certificate()}
 
 
 def _request_done(session: Session, kluis: Kluis, actor: str, job: ErasureJob) -> None:

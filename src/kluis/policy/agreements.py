@@ -55,7 +55,8 @@ def share_refusal(processor: Processor, day: date) -> Refusal | None:
     for sub in processor.sub_processors:
         gap = transfer_gap(sub.country, sub.transfer, sub.scc_version)
         if gap is not None:
-            return Refusal(f"sub_processor_{gap[0]}", f"sub-processor {sub.name}: {gap[1]}")
+            return Refusal(f"sub_processor_{gap[0]}", N_("sub-processor %(name)s: %(reason)s", name=sub.name,
+                                                         reason=gap[1]))
     return None
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from babel import Locale
 
 from kluis.kit.errors import Invalid, Problem
+from kluis.kit.messages import N_
 from kluis.policy.schemas import (
     BasisWrite,
     Dataset,
@@ -248,17 +249,19 @@ def transfer_gap(country: str, transfer: Transfer | None, scc_version: str | Non
     whose version is stated (R-SHR-2)."""
     if country in EEA:
         return None
+    # Marked for the catalogs: the refusal of a share reaches Dutch console pages (``kit.i18n.translate``).
     if transfer in (None, Transfer.EEA):
         return ("transfer_without_safeguard",
-                f"'{country}' is outside the EEA: state 'adequacy' (EU adequacy decision) or 'scc' "
-                "(EU standard contractual clauses, with scc_version)")
+                N_("'%(country)s' is outside the EEA: state 'adequacy' (EU adequacy decision) or 'scc' "
+                   "(EU standard contractual clauses, with scc_version)", country=country))
     if transfer == Transfer.ADEQUACY and country not in ADEQUACY:
         return ("transfer_without_safeguard",
-                f"no EU adequacy decision covers '{country}'; use 'scc' (EU standard contractual clauses)")
+                N_("no EU adequacy decision covers '%(country)s'; use 'scc' (EU standard contractual clauses)",
+                   country=country))
     if transfer == Transfer.SCC and not scc_version:
         return ("scc_without_version",
-                "transfer 'scc' needs the version of the EU standard contractual clauses, e.g. "
-                "scc_version: \"2021/914\"")
+                N_("transfer 'scc' needs the version of the EU standard contractual clauses, e.g. "
+                   "scc_version: \"2021/914\""))
     return None
 
 

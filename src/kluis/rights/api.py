@@ -9,6 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from kluis.access.service import EMPLOYER_INSTRUCTIONS
+from kluis.erasure import partial
 from kluis.rights.rectification import Rectifications
 from kluis.rights.rules import RequestType, short_reference
 from kluis.rights.service import Rights
@@ -89,3 +91,60 @@ def self_edit(person_id: UUID, record_id: UUID, body: SelfEditIn, kluis: KluisDe
         row = Rectifications(session, kluis, caller.actor).self_edit(person_id, record_id, body.fields, body.lang)
         return RectifiedOut(id=row.id, record_id=row.record_id, category=row.category, fields=row.fields,
                             told=[ToldOut(**t) for t in row.told])
+
+
+INSTRUCTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid key"}, 403: {"description": "the key lacks the power employer_instructions"},
+    404: {"description": "no such request (problem+json, `request_not_found`)"},
+    409: {"description": "not forwarded to an employer, closed, already decided, the person erased, or the erasure "
+                         "already under way (problem+json: `not_forwarded`, `request_closed`, `instruction_recorded`, "
+                         "`person_erased`, `erasure_started`)"},
+    422: {"description": "no instruction text, too long, or a missing or misplaced decision (problem+json with the "
+                         "fields); nothing is recorded"}}
+
+
+class InstructionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    instruction: Annotated[str, Field(description="what the employer instructed, as it wrote it (sealed at rest)")]
+    decision: Annotated[Literal["erase", "keep"] | None, Field(
+        description="an erasure request only (and required there): erase the data held for the employer, or keep "
+                    "it (the request then closes with benVitaal's own part erased)")] = None
+
+
+class ErasurePartsOut(BaseModel):
+    own: Annotated[str, Field(description="benVitaal's own part: pending | erased")]
+    own_records_erased: int
+    own_records_kept: Annotated[int, Field(description="kept under a legal obligation or legal hold")]
+    employer: Annotated[str, Field(description="the employer's part: waiting | erasing | erased | kept")]
+
+
+class InstructionOut(BaseModel):
+    id: UUID
+    reference: str
+    type: str
+    state: str
+    employer_decision: str | None
+    instruction_at: datetime | None
+    instruction_by: str | None
+    erasure: ErasurePartsOut | None
+
+
+@router.post("/requests/{request_id}/employer-instruction", response_model=InstructionOut,
+             responses=INSTRUCTION_ERRORS)
+def record_employer_instruction(request_id: UUID, body: InstructionIn, kluis: KluisDep,
+                                caller: CallerDep) -> InstructionOut:
+    """R-DSR-8: record the employer's instruction on a request forwarded to it, as the console does: the text
+    sealed with the person's data key, who (this key) and when, audited with ids only. On an erasure request the
+    decision erases the employer's part too, or keeps it and closes the request."""
+    caller.require_power(EMPLOYER_INSTRUCTIONS)
+    with kluis.db.transaction() as session:
+        request = Rights(session, kluis, caller.actor).record_employer_instruction(request_id, body.instruction,
+                                                                                    body.decision)
+        found = partial.parts_of(session, request.id)
+        return InstructionOut(
+            id=request.id, reference=short_reference(request.id), type=request.type, state=request.state,
+            employer_decision=request.employer_decision, instruction_at=request.instruction_at,
+            instruction_by=request.instruction_by,
+            erasure=ErasurePartsOut(own=found.own, own_records_erased=found.own_erased,
+                                    own_records_kept=found.own_kept, employer=found.employer) if found else None)

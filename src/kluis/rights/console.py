@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from kluis.erasure import partial
 from kluis.gate.service import RESTRICTION_REASONS
 from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import Invalid, NotFound
@@ -77,6 +78,7 @@ def detail(request: Request, request_id: str) -> Response:
         packages = Packages(session, kluis, staff.actor).for_request(item.id)
         rectifications = Rectifications(session, kluis, staff.actor).of_request(item.id)
         instruction = rights.instruction_of(item)
+        parts = partial.parts_of(session, item.id)  # R-DSR-8: benVitaal's own part and the employer's
         employer = employers.get(session, item.forwarded_employer_id) if item.forwarded_employer_id else None
         objection = (kluis.gate(session, staff.actor).objection(item.person_id, item.objection_id)
                      if item.objection_id and item.person_id else None)
@@ -86,7 +88,7 @@ def detail(request: Request, request_id: str) -> Response:
     return console.page(request, "rights/console_request.html", _("Request"), staff, item=item, listed=listed,
                         reference=short_reference(item.id), next_states=TRANSITIONS[State(item.state)],
                         packages=packages, rectifications=rectifications, instruction=instruction, employer=employer,
-                        records=records, objection=objection,
+                        records=records, objection=objection, parts=parts,
                         may_assess=staff.may(Permission.OBJECTIONS_ASSESS),
                         dataset_columns=[(d.id, t.name, column) for d in kluis.policy.datasets for t in d.tables
                                          for column in t.columns if column != t.identity.column],
@@ -159,7 +161,8 @@ def withdraw_objection(request: Request, request_id: str, csrf: console.Csrf,
 
 
 @router.post("/{request_id}/{action}")
-def act(request: Request, request_id: str, action: str, csrf: console.Csrf, reason: Text = "") -> Response:
+def act(request: Request, request_id: str, action: str, csrf: console.Csrf, reason: Text = "",
+        decision: Annotated[str, Form(max_length=8)] = "") -> Response:
     kluis = kluis_of(request)
     with kluis.db.transaction() as session:
         staff = console.require_form(request, session, Permission.REQUESTS_RECORD, csrf)
@@ -171,7 +174,7 @@ def act(request: Request, request_id: str, action: str, csrf: console.Csrf, reas
         elif action == "extend":
             rights.extend(target, reason)
         elif action == "instruction":
-            rights.record_employer_instruction(target, reason)
+            rights.record_employer_instruction(target, reason, decision or None)
         elif action == "package":
             rights.build_package(target)
         elif action == "carry-out":

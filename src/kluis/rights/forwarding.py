@@ -17,7 +17,9 @@ import uuid
 
 from sqlalchemy import select
 
-from kluis.kit.errors import Conflict, Invalid
+from kluis.erasure import partial
+from kluis.kit.errors import Conflict, Invalid, Problem
+from kluis.kit.i18n import N_
 from kluis.mail import service as mail
 from kluis.mail.rules import EMPLOYER_PARTY
 from kluis.rights import mail as rights_mail
@@ -80,23 +82,50 @@ class Forwarding(Requests):
             self._mail_employer(request)
         return len(waiting)
 
-    def record_employer_instruction(self, request_id: uuid.UUID, instruction: str) -> DataSubjectRequest:
-        """What the employer (the controller) told benVitaal to do with a forwarded request, sealed."""
+    def record_employer_instruction(self, request_id: uuid.UUID, instruction: str,
+                                    decision: str | None = None) -> DataSubjectRequest:
+        """What the employer (the controller) told benVitaal to do with a forwarded request, sealed. On an erasure
+        request it also decides (``erase`` or ``keep``) the employer's part, once: benVitaal's own part was erased
+        without waiting (``kluis.erasure.partial``); an instruction to erase erases the rest, one to keep closes
+        the request with the instruction as its reason (the person is told)."""
         request = self.get(request_id)
         if not request.processor_role or request.person_id is None:
-            raise Conflict("this request was not forwarded to an employer", code="not_forwarded")
+            raise Conflict(N_("this request was not forwarded to an employer"), code="not_forwarded")
+        if request.state in rules.CLOSED:
+            raise Conflict(N_("the request is closed"), code="request_closed")
+        erasing = request.type == rules.RequestType.ERASURE
+        if erasing and request.employer_decision is not None:
+            raise Conflict(N_("the employer's instruction on this erasure is already recorded"),
+                           code="instruction_recorded")
         text = instruction.strip()
+        problems = []
         if not text:
-            raise Invalid("write down the employer's instruction", code="instruction_required")
-        if len(text) > MAX_REASON:
-            raise Invalid(f"at most {MAX_REASON} characters", code="instruction_too_long")
+            problems.append(Problem("instruction", "instruction_required", N_("write down the employer's instruction")))
+        elif len(text) > MAX_REASON:
+            problems.append(Problem("instruction", "instruction_too_long",
+                                    N_("at most %(count)s characters", count=MAX_REASON)))
+        if erasing and decision not in partial.DECISIONS:
+            problems.append(Problem("decision", "decision_required",
+                                    N_("say whether the employer's data is to be erased or kept")))
+        elif not erasing and decision is not None:
+            problems.append(Problem("decision", "decision_not_applicable",
+                                    N_("only an erasure request takes a decision to erase or keep")))
+        if problems:
+            raise Invalid(N_("the instruction was not recorded"), code=problems[0].code, problems=problems)
         key = self.kluis.keystore.data_keys(self.session, [request.person_id]).get(request.person_id)
         if key is None:
-            raise Conflict("the person's data was erased: nothing is left to instruct about", code="person_erased")
+            raise Conflict(N_("the person's data was erased: nothing is left to instruct about"),
+                           code="person_erased")
         request.instruction_sealed = seal(key, request.person_id, request.id, INSTRUCTION, text.encode())
         request.instruction_at = request.updated_at = self._now()
         request.instruction_by = self.actor[:120]
-        self._audit(request, "request.instruction_recorded", employer_id=str(request.forwarded_employer_id))
+        request.employer_decision = decision
+        self._audit(request, "request.instruction_recorded", employer_id=str(request.forwarded_employer_id),
+                    **({"decision": decision} if decision else {}))
+        if erasing and decision is not None:
+            job = partial.decided(self.session, self.kluis, request.id, decision, self.actor)
+            if decision == partial.KEEP and job is not None and job.state == "done":
+                self._notify(request, "employer_kept")
         return request
 
     def instruction_of(self, request: DataSubjectRequest) -> str | None:

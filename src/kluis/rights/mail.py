@@ -107,10 +107,28 @@ NOTICES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Your request goes to your employer", "benVitaal processes this data on behalf of your employer, "
                "who is the controller. We have therefore forwarded your request to:"),
     },
+    "own_part_erased": {
+        "nl": ("Uw gegevens bij benVitaal zijn verwijderd", "We hebben de gegevens verwijderd waarvoor benVitaal "
+               "zelf verantwoordelijk is. De gegevens die we voor uw werkgever verwerken, verwijderen we zodra uw "
+               "werkgever, die daarvoor verantwoordelijk is, ons dat opdraagt. Wat de wet ons verplicht te bewaren, "
+               "bewaren we tot het einde van die termijn:"),
+        "en": ("Your data at benVitaal has been erased", "We have erased the data for which benVitaal itself is "
+               "responsible. The data we process on behalf of your employer we erase as soon as your employer, who "
+               "is responsible for it, instructs us to. What the law obliges us to keep, we keep until the end of "
+               "that term:"),
+    },
+    "employer_kept": {
+        "nl": ("Uw werkgever bewaart zijn gegevens", "Uw werkgever, die verantwoordelijk is voor de gegevens die "
+               "benVitaal voor hem verwerkt, heeft ons opgedragen die te bewaren. Ons eigen deel hebben we "
+               "verwijderd. Met vragen over de beslissing van uw werkgever kunt u terecht bij:"),
+        "en": ("Your employer keeps its data", "Your employer, who is responsible for the data benVitaal processes "
+               "on its behalf, has instructed us to keep it. Our own part we have erased. With questions about your "
+               "employer's decision you can contact:"),
+    },
 }
 
 # Notices after which nothing more is due: they name no deadline.
-CLOSING = ("done", "refused", "objection_upheld", "objection_overridden")
+CLOSING = ("done", "refused", "objection_upheld", "objection_overridden", "employer_kept")
 
 # What the person is told of the employer a request was forwarded to (R-DSR-8): with its contact, or without.
 FORWARDED_TO = {
@@ -176,6 +194,13 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
         detail = request.refusal_reason or ""
     elif notice == "extended":
         detail = request.extension_reason or ""
+    elif notice == "own_part_erased":  # R-DSR-8: what went, what is kept, and who has the rest
+        kept = erasure.held_back(session, kluis, request.id, row.lang)
+        employer = session.get(Employer, request.forwarded_employer_id) if request.forwarded_employer_id else None
+        detail = "\n".join([erased_words(kluis, erasure.own_part_erased(session, request.id), row.lang),
+                             forwarded_to(employer, row.lang).split("\n")[0]])
+    elif notice == "employer_kept" and request.forwarded_employer_id:
+        detail = forwarded_to(session.get(Employer, request.forwarded_employer_id), row.lang).split("\n")[0]
     elif notice in ("erased", "erasure_held"):
         kept = erasure.held_back(session, kluis, request.id, row.lang)
         if notice == "erasure_held" and not kept:
@@ -192,6 +217,15 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
         "authority": authority.name.get("en" if row.lang == "en" else "nl"), "authority_url": authority.website,
         "closing": notice in CLOSING},
         attachments=_certificate(session, row) if notice == "erased" else ())
+
+
+def erased_words(kluis: Kluis, erased: dict[str, int], lang: str) -> str:
+    """What benVitaal's own part erased, per category, in the person's words."""
+    language: Lang = "en" if lang == "en" else "nl"
+    names = [f"{kluis.policy.category(c).name.get(language) if c in kluis.policy.category_ids else c} ({n})"
+             for c, n in sorted(erased.items())]
+    nothing = "niets" if language == "nl" else "nothing"
+    return ("Verwijderd: " if language == "nl" else "Erased: ") + (", ".join(names) or nothing) + "."
 
 
 def forwarded_to(employer: Employer | None, lang: str) -> str:

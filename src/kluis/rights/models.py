@@ -64,6 +64,8 @@ class DataSubjectRequest(Base):
     instruction_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     instruction_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     instruction_by: Mapped[str | None] = mapped_column(String(120))
+    # On an erasure request, what the instruction decided for the employer's data: erase | keep (R-DSR-8).
+    employer_decision: Mapped[str | None] = mapped_column(String(8))
     refusal_reason: Mapped[str | None] = mapped_column(Text)
     # What carrying out a restriction or objection request recorded in the gate (R-DSR-7).
     restriction_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

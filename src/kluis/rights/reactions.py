@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kluis.erasure.events import PERSON_NOTICE, ErasureCertified, ErasureHeld, PersonErased
+from kluis.erasure.events import PERSON_NOTICE, ControllerPartErased, ErasureCertified, ErasureHeld, PersonErased
 from kluis.mail import service as mail
 from kluis.rights import mail as rights_mail
 from kluis.rights.models import DataSubjectRequest
@@ -37,6 +37,20 @@ def person_erased(session: Session, event: PersonErased) -> dict[str, Any] | Non
                        actor=event.actor, held=True,
                        sealed_to=mail.seal_address(event.kluis.keys.secret, event.person_id, event.address))
     return {PERSON_NOTICE: str(row.id)}
+
+
+def controller_part_erased(session: Session, event: ControllerPartErased) -> None:
+    """R-DSR-8: the person is told what benVitaal's own part erased and that the rest is with their employer."""
+    request = session.get(DataSubjectRequest, event.request_id)
+    if request is None:
+        return
+    mail.enqueue(session, event.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=event.person_id,
+                 lang=request.lang, context={"notice": "own_part_erased", "request_id": str(request.id),
+                                             "job_id": str(event.job_id)}, actor=event.actor)
+    if request.employer_decision == "keep":  # the employer said so before this part ran: the request closes now
+        mail.enqueue(session, event.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=event.person_id,
+                     lang=request.lang, context={"notice": "employer_kept", "request_id": str(request.id)},
+                     actor=event.actor)
 
 
 def erasure_certified(session: Session, event: ErasureCertified) -> None:

@@ -35,16 +35,18 @@ class Rights(Verification):
 
     def start(self, request_id: uuid.UUID) -> DataSubjectRequest:
         """Take the request up. An erasure request queues its erasure job (R-DSR-6), which completes
-        the request when done; data held for an employer waits for the employer's instruction (R-DSR-8)."""
+        the request when done. With data held for an employer (R-DSR-8), benVitaal's own part is erased at once and
+        the employer's as its instruction says, when it comes, unless it already said to erase everything."""
         request = self.get(request_id)
         if request.type == rules.RequestType.ERASURE:
-            if request.processor_role and request.instruction_at is None:
-                raise Conflict(N_("record the employer's instruction first: benVitaal holds this data for the "
-                                  "employer"), code="instruction_required")
             rules.check_transition(request.state, State.IN_PROGRESS)
             if request.person_id is None:
                 raise Conflict(N_("the request is not verified"), code="not_verified")
-            erasure.queue(self.session, self.kluis, request.person_id, Reason.REQUEST, self.actor, request.id)
+            # An instruction recorded before decisions were (``instruction_by = before-sealing`` era) erased all.
+            own_first = request.processor_role and request.employer_decision != "erase" and not (
+                request.instruction_at is not None and request.employer_decision is None)
+            erasure.queue(self.session, self.kluis, request.person_id, Reason.REQUEST, self.actor, request.id,
+                          own_part_first=own_first, employer_decision=request.employer_decision)
         return self._move(request_id, State.IN_PROGRESS)
 
     def complete_erasure(self, request_id: uuid.UUID) -> DataSubjectRequest | None:

@@ -32,7 +32,7 @@ def _requested(kluis):
                                             verification="legitimatie gezien")
         request_id = received.request.id
         if rights.get(request_id).processor_role:
-            rights.record_employer_instruction(request_id, "verwijderen")
+            rights.record_employer_instruction(request_id, "verwijderen", "erase")
         rights.start(request_id)
     with kluis.db.sessions() as session:
         job_id = session.scalars(select(ErasureJob.id).where(ErasureJob.request_id == request_id)).one()

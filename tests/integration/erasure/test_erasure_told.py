@@ -41,7 +41,8 @@ def _request(kluis, person_id, lang="nl"):
         rights = Rights(session, kluis, "test")
         received = rights.receive_from_account(person_id, "erasure", lang)
         if received.request.processor_role:
-            rights.record_employer_instruction(received.request.id, "Verwijderen; declaraties fiscaal bewaren")
+            rights.record_employer_instruction(received.request.id, "Verwijderen; declaraties fiscaal bewaren",
+                                              "erase")
         rights.start(received.request.id)
         return received.request.id, received.token
 

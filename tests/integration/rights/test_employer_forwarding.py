@@ -111,14 +111,14 @@ def test_r_dsr_8_the_instruction_is_sealed_names_who_recorded_it_and_is_audited_
     person_id, employer_id = person_with_own_data(kluis)
     set_contact(kluis, employer_id)
     request_id = ask(kluis, person_id, kind="erasure")
-    with pytest.raises(Conflict) as waiting, kluis.db.transaction() as session:
-        Rights(session, kluis, "staff:dpo").start(request_id)
-    assert waiting.value.code == "instruction_required"
     text = "Verwijderen na de laatste salarisrun van maart"
     with pytest.raises(Invalid), kluis.db.transaction() as session:
-        Rights(session, kluis, "staff:dpo").record_employer_instruction(request_id, "   ")
-    with kluis.db.transaction() as session:
+        Rights(session, kluis, "staff:dpo").record_employer_instruction(request_id, "   ", "erase")
+    with pytest.raises(Invalid) as undecided, kluis.db.transaction() as session:  # an erasure needs the decision
         Rights(session, kluis, "staff:dpo").record_employer_instruction(request_id, text)
+    assert undecided.value.code == "decision_required"
+    with kluis.db.transaction() as session:
+        Rights(session, kluis, "staff:dpo").record_employer_instruction(request_id, text, "erase")
     with kluis.db.engine.connect() as conn:
         raw = repr(conn.exec_driver_sql("SELECT * FROM data_subject_request").fetchall())
         events = repr(conn.exec_driver_sql("SELECT * FROM audit_event").fetchall())
@@ -128,7 +128,8 @@ def test_r_dsr_8_the_instruction_is_sealed_names_who_recorded_it_and_is_audited_
     with kluis.db.sessions() as session:
         assert Rights(session, kluis, "test").instruction_of(found) == text
     assert ("request.instruction_recorded", {"type": "erasure", "state": found.state,
-                                             "employer_id": str(employer_id)}) in audit_details(kluis)
+                                             "employer_id": str(employer_id), "decision": "erase"}
+            ) in audit_details(kluis)
 
 
 def test_r_dsr_8_without_a_contact_the_person_is_told_the_dpo_sees_it_and_a_contact_forwards_it(

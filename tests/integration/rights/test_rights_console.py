@@ -102,8 +102,12 @@ def test_r_dsr_8_employer_instruction_recorded_in_the_console(client, kluis, clo
         follow_redirects=False)
     path = made.headers["location"]
     assert "Forwarded to employer" in client.get(path).text
-    done = client.post(f"{path}/instruction", data={"csrf": csrf(client, path), "reason": "Keep fiscal records."})
-    assert done.status_code == 200 and "Keep fiscal records." in done.text
+    # On an erasure the form asks whether the employer's data goes or stays; without that, nothing is recorded.
+    undecided = client.post(f"{path}/instruction", data={"csrf": csrf(client, path), "reason": "Keep fiscal records."})
+    assert undecided.status_code == 422 and "erased or kept" in undecided.text
+    done = client.post(f"{path}/instruction", data={"csrf": csrf(client, path), "reason": "Keep fiscal records.",
+                                                    "decision": "keep"})
+    assert done.status_code == 200 and "Keep fiscal records." in done.text and "Decision: keep" in done.text
 
 
 def test_requests_console_needs_the_permission_and_a_valid_form(client, kluis, clock):

@@ -225,7 +225,8 @@ def test_r_dsr_8_processor_data_forwarded_to_the_employer_and_the_person_told(kl
     forwarded = catcher.messages[-1]
     assert "Uw verzoek gaat naar uw werkgever" in forwarded.subject and "Werkgever BV" in forwarded.text
     with kluis.db.transaction() as session:
-        rights(kluis, session, "staff:1").record_employer_instruction(request_id, "Erase all claims after payroll.")
+        rights(kluis, session, "staff:1").record_employer_instruction(request_id, "Erase all claims after payroll.",
+                                                                                 "erase")
     with kluis.db.sessions() as session:
         found = state(kluis, request_id)
         assert rights(kluis, session).instruction_of(found) == "Erase all claims after payroll."

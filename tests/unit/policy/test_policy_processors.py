@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from kluis.kit.i18n import speaking, translate
 from kluis.policy.agreements import agreements, amsterdam_day, reminders_due, share_refusal
 from kluis.policy.diff import describe, diff
 from kluis.policy.loader import load_policy
@@ -152,3 +153,22 @@ def test_r_shr_2_the_history_does_not_name_a_demo_processor_as_a_company(shipped
     real = _real(shipped_policy)
     said = [describe(c, _real(old), real, "en") for c in diff(_real(old), real)]
     assert any("WebinarStream Inc." in text for text in said)
+
+
+@pytest.mark.parametrize(("update", "dutch"), [
+    ({"country": "US", "transfer": Transfer.EEA}, "'US' ligt buiten de EER"),
+    ({"country": "CN", "transfer": Transfer.ADEQUACY}, "geen adequaatheidsbesluit van de EU geldt voor 'CN'"),
+    ({"country": "US", "transfer": Transfer.SCC}, "bij doorgifte 'scc' hoort de versie"),
+])
+def test_r_shr_2_a_transfer_gap_refusal_is_said_in_dutch_on_dutch_pages(shipped_policy: Policy, update,
+                                                                        dutch) -> None:
+    """Issue 17 §3 / R-SHR-2: the refusal of a share for a transfer gap (and a sub-processor's) is a marked message:
+    the API keeps the English, a Dutch console page says it in Dutch."""
+    refusal = share_refusal(_processor(shipped_policy, "hosting", **update), date(2026, 6, 1))
+    sub = shipped_policy.processor("hosting").sub_processors[0].model_copy(update=update)
+    of_sub = share_refusal(_processor(shipped_policy, "hosting", sub_processors=[sub]), date(2026, 6, 1))
+    assert refusal is not None and of_sub is not None
+    assert "EEA" in refusal.reason or "EU" in refusal.reason  # English as stored and on the API
+    with speaking("nl"):
+        assert dutch in translate(refusal.reason)
+        assert translate(of_sub.reason).startswith(f"subverwerker {sub.name}: ") and dutch in translate(of_sub.reason)
