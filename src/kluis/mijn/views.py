@@ -249,7 +249,8 @@ def sign_out(request: Request, kluis: KluisDep, csrf: Csrf = "", lang: Lang = "n
         return "signed_out"
 
     response = _act(request, kluis, csrf, lang, act)
-    delete_strict_cookie(response, kluis.settings, SESSION_COOKIE, PREFIX)
+    if response.status_code == 303:  # a refused sign-out (forged, say) leaves the session and its cookie alone
+        delete_strict_cookie(response, kluis.settings, SESSION_COOKIE, PREFIX)
     return response
 
 
