@@ -24,12 +24,14 @@ from starlette.background import BackgroundTask
 
 from kluis.complaints.rules import MAX_TEXT
 from kluis.complaints.service import Complaints
+from kluis.consent.cookies.api import sites_of
+from kluis.consent.cookies.rules import CHOICE_MAX_AGE_SECONDS, COOKIE_NAME, banner_for
 from kluis.consent.marketing.service import Marketing
 from kluis.kit import i18n
 from kluis.kit.errors import DomainError, NotFound
 from kluis.kit.i18n import N_
 from kluis.kit.i18n import gettext as _
-from kluis.mijn import rules
+from kluis.mijn import cookie_choices, rules
 from kluis.mijn.models import PersonSession
 from kluis.mijn.overview import Reader
 from kluis.mijn.signin import SignIns
@@ -82,6 +84,7 @@ NOTICES = {"corrected": N_("Your correction is saved. Those who received this da
            "withdrawn": N_("Your objection to profiling is withdrawn."),
            "request": N_("Your request is received and confirmed. We will keep you informed by e-mail."),
            "complaint": N_("Your complaint is received. We answer it within the time shown."),
+           "cookies": N_("Your cookie choice is saved."),
            "signed_out": N_("You are signed out.")}
 ERRORS = {"field_not_self_editable": N_("This field cannot be changed here: ask for a correction instead."),
           "rectification_invalid": N_("This value was not accepted. Check it and try again."),
@@ -135,9 +138,12 @@ def home(request: Request, kluis: KluisDep, lang: Lang = "nl", done: Annotated[s
         overview = Reader(session, kluis, ACTOR, signed.person_id, lang).overview()
         preferences = _preferences(session, kluis, signed.person_id)
         csrf = _session_token(kluis, signed)
+    consent_cookie = request.cookies.get(COOKIE_NAME)
     return _render(request, lang, "mijn/home.html", overview=overview, csrf=csrf, notice=NOTICES.get(done),
                    max_text=MAX_TEXT, objection_scopes=OBJECTION_SCOPES, opt_in_notice=OPT_IN_NOTICE,
-                   **preferences)
+                   cookie_sites=cookie_choices.sites(consent_cookie, sites_of(request)),
+                   cookie_visitor=cookie_choices.parse(consent_cookie) is not None,
+                   cookie_categories=banner_for(kluis.policy).content["categories"], **preferences)
 
 
 def _preferences(session: Session, kluis: Kluis, person_id: uuid.UUID) -> dict[str, Any]:
@@ -309,6 +315,30 @@ def profiling(request: Request, kluis: KluisDep, choice: Annotated[str, Form(pat
         return "withdrawn"
 
     return _act(request, kluis, csrf, lang, act, "#preferences")
+
+
+@router.post("/cookies")
+async def cookies(request: Request, kluis: KluisDep, lang: Lang = "nl") -> Response:
+    """R-CONS-4: a new site-wide choice for the site Kluis serves, recorded as the banner records one (GPC from the
+    browser's header), and the consent cookie the banner reads rewritten to match. Unticked is refused."""
+    form = await request.form()
+    csrf = str(form.get("csrf", ""))[:128]
+    wanted = {str(key).removeprefix("cookie."): True for key in form if str(key).startswith("cookie.")}
+    written: list[str] = []
+
+    def act(session: Session, signed: PersonSession) -> str:
+        value = cookie_choices.change(session, kluis, sites_of(request), request.cookies.get(COOKIE_NAME), wanted,
+                                      lang, gpc=request.headers.get("sec-gpc", "").strip() == "1")
+        if value is None:
+            raise NotFound("this browser has no cookie choice here", code="no_cookie_choice")
+        written.append(value)
+        return "cookies"
+
+    response = _act(request, kluis, csrf, lang, act, "#cookies")
+    if written:  # read by the banner's script on the site's pages, so not HttpOnly (it grants nothing)
+        response.set_cookie(COOKIE_NAME, written[0], max_age=CHOICE_MAX_AGE_SECONDS, path="/", samesite="lax",
+                            secure=kluis.settings.cookie_secure)
+    return response
 
 
 @router.post("/requests")

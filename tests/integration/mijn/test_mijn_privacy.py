@@ -206,3 +206,26 @@ def test_r_gov_2_complaint_filed_signed_in_is_open_and_listed(client, kluis, cat
     assert "Klacht ontvangen" in client.get(PAGE).text
     empty = post(client, "/complaints", client.get(PAGE), text="   ")
     assert empty.status_code == 422 and "Schrijf uw klacht" in empty.text
+
+
+def test_r_cons_4_cookie_choice_of_the_site_kluis_serves_is_shown_and_changed_with_a_receipt(client, kluis, catcher):
+    from kluis.consent.cookies.models import CookieReceipt
+
+    person_with_data(kluis, MINE, "Joep Hermans")
+    page = sign_in(client, kluis, catcher, MINE)
+    assert "Cookie-instellingen" in page.text  # a site on another domain: where to change it
+    visitor = "A" * 22
+    client.cookies.set("kluis_consent", f"1|{visitor}|", domain="testserver.local", path="/")  # as the banner
+    page = client.get(PAGE)
+    assert 'name="cookie.analytics"' in page.text
+    changed = post(client, "/cookies", page, **{"cookie.analytics": "1"})
+    assert changed.status_code == 303
+    written = next(h for h in changed.headers.get_list("set-cookie") if h.startswith("kluis_consent="))
+    assert f"1|{visitor}|*:" in written and ":necessary+analytics:" in written and "HttpOnly" not in written
+    with kluis.db.sessions() as session:
+        receipt = session.scalars(select(CookieReceipt)).one()
+    assert (receipt.site, receipt.scope, receipt.granted, receipt.refused) == (
+        "kluis-demo", "site", ["necessary", "analytics"], ["marketing"])
+    shown = client.get(PAGE)
+    assert 'id="cookie-analytics" name="cookie.analytics" value="1" checked' in shown.text
+    assert 'id="cookie-marketing" name="cookie.marketing" value="1">' in shown.text
