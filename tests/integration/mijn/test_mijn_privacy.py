@@ -1,4 +1,5 @@
-"""Mijn privacy signed in (R-DSR-3, R-DSR-5, R-DSR-7, R-SHR-1, R-CONS-2, R-CONS-3, R-GOV-2): the person's own data
+"""Mijn privacy signed in (R-DSR-1, R-DSR-3, R-DSR-5, R-DSR-7, R-SHR-1, R-CONS-2, R-CONS-3, R-CONS-4, R-GOV-2): the
+person's own data
 by category with where it came from, why, on which basis and until when, who received it, a timeline without staff;
 corrections with Art. 19 notices, marketing and profiling preferences, requests without a second verification,
 packages and complaints. One person's session never reaches another's data; a post without the session's form
@@ -159,7 +160,7 @@ def test_r_cons_2_marketing_subscription_by_double_opt_in_and_unsubscribe_route_
     assert "U ontvangt geen marketing-e-mail" in client.get(PAGE).text
 
 
-def test_r_dsr_7_profiling_objection_and_its_withdrawal_by_the_person(client, kluis, catcher):
+def test_r_dsr_7_r_cons_3_profiling_objection_and_its_withdrawal_by_the_person(client, kluis, catcher):
     person_id, _ = person_with_data(kluis, MINE, "Joep Hermans")
     page = sign_in(client, kluis, catcher, MINE)
     assert post(client, "/profiling", page, choice="object").status_code == 303
