@@ -158,14 +158,16 @@ class Reader:
                     for_employer=row.controller == "employer", collected_on=as_utc(row.collected_at).date(),
                     due_on=kept.due_on if kept else None, held=bool(kept and kept.holds))
 
-    def record(self, record_id: uuid.UUID) -> Item:
+    def record(self, record_id: uuid.UUID) -> Item | None:
         """One of the person's own records as the page shows it (another person's is not found); the read is
-        decided by the gate and audited as the page's."""
+        decided by the gate and audited as the page's. None when the gate refuses: the refusal is audited in the
+        caller's transaction, which goes on to commit it (nothing else is read)."""
         row = self.kluis.vault(self.session, self.actor).record_of(self.person_id, record_id)
         gate = self.kluis.gate(self.session, self.actor)
         decision = gate.decide(self.person_id, PURPOSE)
         if not decision.allowed:
-            raise gate.refuse("mijn.records_read", PURPOSE, [Refusal("record", self.person_id, PURPOSE, decision)])
+            gate.record_refusal("mijn.records_read", PURPOSE, [Refusal("record", self.person_id, PURPOSE, decision)])
+            return None
         dek = self.kluis.keystore.data_keys(self.session, [self.person_id]).get(self.person_id)
         if dek is None:
             raise NotFound("this person has no such record", code="record_not_found")

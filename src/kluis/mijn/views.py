@@ -270,8 +270,10 @@ async def correct(request: Request, kluis: KluisDep, record_id: uuid.UUID, lang:
              if key.startswith("field.") and isinstance(value, str)}
 
     def act(session: Session, signed: PersonSession) -> str:
-        shown = {field_id: value for field_id, _name, value, _editable
-                 in Reader(session, kluis, ACTOR, signed.person_id, lang).record(record_id).values}
+        item = Reader(session, kluis, ACTOR, signed.person_id, lang).record(record_id)
+        if item is None:  # the gate refuses the read (restricted, objected): the page shows no data either
+            return ""
+        shown = {field_id: value for field_id, _name, value, _editable in item.values}
         changes = {name: (value.strip() or None) for name, value in typed.items()
                    if value.strip() != shown.get(name, "")}
         if changes:

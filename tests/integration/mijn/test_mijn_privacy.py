@@ -75,14 +75,16 @@ def test_r_dsr_3_person_sees_own_data_with_source_purpose_basis_due_day_and_reci
 
 
 def test_r_dsr_3_gate_refusal_hides_the_data_and_is_audited(client, kluis, catcher):
-    person_id, _ = person_with_data(kluis, MINE, "Joep Hermans")
+    person_id, record = person_with_data(kluis, MINE, "Joep Hermans")
     with kluis.db.transaction() as session:
         kluis.gate(session, "staff:1").restrict(person_id, "accuracy_contested", "person")
     page = sign_in(client, kluis, catcher, MINE)
     assert "Joep Hermans" not in page.text and "beperkt" in page.text
+    assert post(client, f"/records/{record}", page, **{"field.name": "X"}).status_code == 303
     with kluis.db.sessions() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)
-                              .where(AuditEvent.action == "processing.refused")) == 1
+                              .where(AuditEvent.action == "processing.refused")) == 2
+        assert session.scalar(select(func.count()).select_from(Rectification)) == 0
 
 
 def test_r_dsr_5_correction_of_a_self_editable_field_tells_the_recipients(client, kluis, catcher):
