@@ -162,3 +162,14 @@ def test_r_dsr_1_sign_out_ends_the_session_on_the_server(client, kluis, catcher)
         assert session.scalars(select(PersonSession)).one().ended_at is not None
         assert session.scalar(select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.action == "mijn.signed_out")) == 1
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_r_dsr_1_the_statement_and_the_request_form_link_to_mijn_privacy(client, lang):
+    statement = client.get(f"/privacy?lang={lang}").text
+    assert f'href="/mijn-privacy?lang={lang}"' in statement
+    assert f'href="/privacy-centre/request?lang={lang}"' in statement
+    assert f'href="/mijn-privacy?lang={lang}"' in client.get(f"/privacy-centre/request?lang={lang}").text
+    page = client.get(f"{PAGE}?lang={lang}")
+    assert page.status_code == 200 and f'<html lang="{lang}">' in page.text
+    assert ("Inloggen op Mijn privacy" if lang == "nl" else "Sign in to My privacy") in page.text
