@@ -34,6 +34,7 @@ from kluis.gate.api import router as gate_router
 from kluis.gate.fastpath import DecisionsFastPath
 from kluis.kit import logs
 from kluis.mail.views import router as mail_router
+from kluis.mijn.views import router as mijn_pages
 from kluis.orders.api import router as orders_router
 from kluis.orders.console import router as orders_console
 from kluis.policy.console import router as policy_console
@@ -89,6 +90,7 @@ def create_app(kluis: Kluis) -> FastAPI:
     app.include_router(rights_router)
     app.include_router(rights_pages)
     app.include_router(package_pages)
+    app.include_router(mijn_pages)
     app.include_router(rights_console)
     app.include_router(erasure_console)
     app.include_router(complaints_router)

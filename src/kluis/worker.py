@@ -40,7 +40,7 @@ log = logging.getLogger("kluis.worker")
 # Modules that register mail templates when imported (``kluis.mail.service.register_template``):
 # the worker must know every message type that the other roles may queue.
 MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing.mail", "kluis.rights.mail",
-                                     "kluis.breaches.mail", "kluis.complaints.mail",
+                                     "kluis.breaches.mail", "kluis.complaints.mail", "kluis.mijn.mail",
                                      "kluis.changes.mail", "kluis.disclosures.notices", "kluis.processors.mail")
 
 

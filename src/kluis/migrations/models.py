@@ -12,6 +12,7 @@ from kluis.disclosures import models as disclosure_models  # noqa: F401
 from kluis.erasure import models as erasure_models  # noqa: F401
 from kluis.gate import models as gate_models  # noqa: F401
 from kluis.mail import models as mail_models  # noqa: F401
+from kluis.mijn import models as mijn_models  # noqa: F401
 from kluis.orders import models as order_models  # noqa: F401
 from kluis.policy import models as policy_models  # noqa: F401
 from kluis.processors import models as processor_models  # noqa: F401

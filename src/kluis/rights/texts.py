@@ -56,6 +56,7 @@ TEXT: dict[str, dict[str, str]] = {
         "package_state_building": "Wordt gemaakt", "package_state_ready": "Klaar: gebruik de link in uw e-mail",
         "package_state_expired": "Verlopen en verwijderd", "package_state_failed": "Vertraagd: we nemen contact op",
         "new_request": "Een nieuw verzoek doen",
+        "mijn_privacy": "Liever zelf uw gegevens en voorkeuren inzien en wijzigen? Log in op Mijn privacy.",
     },
     "en": {
         "form_title": "A request about your data", "form_intro": "Choose what you want to ask and enter the e-mail "
@@ -110,5 +111,6 @@ TEXT: dict[str, dict[str, str]] = {
         "package_state_building": "Being made", "package_state_ready": "Ready: use the link in your e-mail",
         "package_state_expired": "Expired and deleted", "package_state_failed": "Delayed: we will contact you",
         "new_request": "Make a new request",
+        "mijn_privacy": "Rather see and change your data and preferences yourself? Sign in to My privacy.",
     },
 }
