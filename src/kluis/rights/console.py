@@ -34,7 +34,8 @@ def list_requests(request: Request, closed: bool = False) -> Response:
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.REQUESTS_RECORD)
         items = Rights(session, kluis, staff.actor).open_requests(include_closed=closed)
-    return console.page(request, "rights/console_list.html", _("Requests"), staff, items=items, closed=closed,
+    return console.page(request, "rights/console_list.html", _("Requests"), staff, active="requests",
+                        items=items, closed=closed,
                         reference=short_reference)
 
 
