@@ -30,6 +30,7 @@ from kluis.vault import search as people_search
 from kluis.vault.identifiers import IdentifierKind
 from kluis.vault.models import Person, Record
 from kluis.web import console
+from kluis.web import dashboard as dashboard_figures
 from kluis.web.cookies import delete_strict_cookie, set_preference_cookie, set_strict_cookie
 from kluis.web.csrf import CookieBound, new_nonce
 from kluis.web.deps import kluis_of
@@ -146,9 +147,11 @@ def dashboard(request: Request) -> Response:
         sealing = audit_log.status(session, kluis_of(request).clock) if audits else None
         verified = verifications.last(session, kluis_of(request).clock, kluis_of(request).settings) if audits else None
         stuck_count, stuck = mail.stuck(session, kluis_of(request).clock.now())
+        found = dashboard_figures.figures(session, kluis_of(request).clock.now())
     return console.page(request, "staff/dashboard.html", _("Dashboard"), staff, active="dashboard",
                         people=people or 0, records=records or 0, sealing=sealing, verified=verified,
-                        stuck_count=stuck_count, stuck=stuck)
+                        stuck_count=stuck_count, stuck=stuck, overdue=found.overdue,
+                        charts=dashboard_figures.charts(found, console.term))
 
 
 @router.get("/people")
