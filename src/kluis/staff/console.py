@@ -23,6 +23,7 @@ from kluis.kit.errors import Invalid, NotAllowed, NotFound, Problem
 from kluis.kit.i18n import N_
 from kluis.kit.i18n import gettext as _
 from kluis.mail import service as mail
+from kluis.rights.rules import short_reference
 from kluis.staff import service
 from kluis.staff.rules import Permission
 from kluis.staff.service import LoginRefused
@@ -31,6 +32,7 @@ from kluis.vault.identifiers import IdentifierKind
 from kluis.vault.models import Person, Record
 from kluis.web import console
 from kluis.web import dashboard as dashboard_figures
+from kluis.web import person as person_view
 from kluis.web.cookies import delete_strict_cookie, set_preference_cookie, set_strict_cookie
 from kluis.web.csrf import CookieBound, new_nonce
 from kluis.web.deps import kluis_of
@@ -191,16 +193,15 @@ def person_page(request: Request, person_id: str) -> Response:
         person = vault.person(console.uuid_of(person_id, "person"))
         rows = vault.identifiers_of(person.id)
         identifiers = [(row.kind, row.scope, vault.identifier_value(row)) for row in rows]
-        records = list(session.scalars(select(Record).where(Record.person_id == person.id)
-                                       .order_by(Record.collected_at, Record.id)))
+        consents = kluis.consents(session, staff.actor).history(person.id)  # the proof of each (R-CONS-1)
+        view = person_view.gather(session, kluis, staff.actor, person, consents, console.term)
         audit.append(session, kluis.clock, actor=staff.actor, action="person.viewed", object_type="person",
                      object_ids=[person.id], details={"via": "console",
                                                       "identifier_kinds": sorted({r.kind for r in rows}),
-                                                      "records_listed": len(records)})
+                                                      "records_listed": len(view.records)})
         subscribed = Marketing(session, kluis, staff.actor).subscribed(person.id)
-        consents = kluis.consents(session, staff.actor).history(person.id)  # the proof of each (R-CONS-1)
     return console.page(request, "staff/person.html", _("Person"), staff, person=person, identifiers=identifiers,
-                        records=records, subscribed=subscribed, consents=consents,
+                        view=view, subscribed=subscribed, consents=consents, reference=short_reference,
                         may_record=staff.may(Permission.REQUESTS_RECORD), notice=request.query_params.get("done"))
 
 
