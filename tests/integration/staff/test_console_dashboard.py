@@ -1,4 +1,4 @@
-"""The DPO dashboard (issue 19 §2; R-DSR-2, R-CONS-3, R-RET-1, R-GOV-2, R-GOV-3): charts drawn on the server as
+"""The DPO dashboard (issue 19 §2; R-DSR-2, R-CONS-3, R-GOV-2): charts drawn on the server as
 SVG, each with a table of the same figures; the figures equal the data created here."""
 
 from __future__ import annotations

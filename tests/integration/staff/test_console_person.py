@@ -1,4 +1,4 @@
-"""The console's person page (issue 19 §2; R-VLT-3, R-CONS-1, R-RET-1, R-RET-3, R-DSR-1, R-SHR-2): every record's
+"""The console's person page (issue 19 §2; R-VLT-3, R-CONS-1): every record's
 provenance, the gate's decision and reason per purpose, holds, requests, disclosures and the timeline; the view is
 audited with ids only."""
 

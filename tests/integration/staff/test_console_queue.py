@@ -1,5 +1,5 @@
-"""The request queue in the console (R-DSR-1, R-DSR-2; issue 19 §2): by deadline, filtered by state, type and
-being overdue, a page at a time; a filter it does not know is a clear error."""
+"""The request queue in the console (R-DSR-1, R-DSR-2, R-GATE-2; issue 19 §2): by deadline, filtered by state,
+type and being overdue, a page at a time; a filter it does not know is a clear error."""
 
 from __future__ import annotations
 

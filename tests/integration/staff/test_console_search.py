@@ -1,5 +1,5 @@
-"""Finding a person in the console (issue 19 §2, R-VLT-2, R-VLT-3): by e-mail, phone or employee number through
-the blind index, audited with ids only, never the value searched."""
+"""Finding a person in the console (issue 19 §2, R-VLT-2, R-VLT-3, R-GATE-2): by e-mail, phone or employee
+number through the blind index, audited with ids only, never the value searched."""
 
 from __future__ import annotations
 
