@@ -84,7 +84,7 @@ def test_issue_19_dashboard_figures_equal_the_data(
                                               "waiting_on_person": [0]}
     assert _table(html, "requests-days") == {"overdue": [2], "0–7 days": [1], "8–14 days": [0],
                                              "15–21 days": [1], "22 days or more": [1]}
-    assert "2 open requests are past their deadline." in html
+    assert "Open requests past their deadline: 2." in html
     consents = _table(html, "consents-weeks")
     assert list(consents) == WEEKS
     assert consents["2026-11-23"] == [2, 1] and consents["2026-11-09"] == [3, 2]
@@ -108,7 +108,7 @@ def test_issue_19_dashboard_charts_are_svg_with_a_text_alternative(
     assert '<title id="requests-days-title">Open verzoeken naar dagen tot de termijn</title>' in html
     assert '<desc id="requests-days-desc">te laat: Open verzoeken 2; 0–7 dagen: Open verzoeken 1;' in html
     assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    assert "2 open verzoeken zijn over hun termijn." in html
+    assert "Open verzoeken over hun termijn: 2." in html
     assert 'href="/console/requests?overdue=yes"' not in html  # the auditor may not open the queue
 
 
