@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from babel.dates import format_date
 from markupsafe import Markup
 from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -159,6 +160,8 @@ class Chart:
 def charts(found: Figures, term: Callable[[object], str]) -> list[Chart]:
     """The dashboard's charts; ``term`` shows a stored value (a state, a method) in the page's language."""
     weeks = [i18n.day(start.date()) for start in found.weeks]
+    # Eight full dates do not fit under a chart: the axis says day and month, the table the whole date.
+    ticks = [format_date(start.date(), "d MMM", locale=i18n.language()) for start in found.weeks]
     week_title = _("Week starting")
     made = [
         _chart(bar_chart, "requests-state", _("Open requests by state"), _("State"), _("Requests"),
@@ -168,12 +171,13 @@ def charts(found: Figures, term: Callable[[object], str]) -> list[Chart]:
                [(_("Open requests"), found.requests_by_days_left)]),
         _chart(line_chart, "consents-weeks", _("Consents given and withdrawn per week"), week_title, _("Consents"),
                weeks, [(_("given"), list(zip(weeks, found.given, strict=True))),
-                       (_("withdrawn"), list(zip(weeks, found.withdrawn, strict=True)))]),
+                       (_("withdrawn"), list(zip(weeks, found.withdrawn, strict=True)))], ticks),
         _chart(bar_chart, "opt-out-routes", _("Withdrawals by route, these weeks"), _("Route"), _("Withdrawals"),
                [term(m) for m, _n in found.withdrawn_by_route], [(_("Withdrawals"), found.withdrawn_by_route)]),
         _chart(bar_chart, "erasures-rules", _("Records erased by the retention sweeps, per rule and week"),
                week_title, _("Records"), weeks,
-               [(rule, list(zip(weeks, counts, strict=True))) for rule, counts in found.erasures_by_rule.items()]),
+               [(rule, list(zip(weeks, counts, strict=True))) for rule, counts in found.erasures_by_rule.items()],
+               ticks),
     ]
     open_items = [(_(BREACH_LABELS[k]), n) for k, n in found.breaches_open]
     open_items += [(_("complaints: open"), found.complaints.get("open", 0)),
@@ -184,8 +188,9 @@ def charts(found: Figures, term: Callable[[object], str]) -> list[Chart]:
 
 
 def _chart(draw: Callable[..., Markup], chart_id: str, title: str, x_title: str, y_title: str, labels: list[str],
-           series: list[tuple[str, list[tuple[str, int]]]]) -> Chart:
+           series: list[tuple[str, list[tuple[str, int]]]], ticks: list[str] | None = None) -> Chart:
+    """``labels`` head the table's rows; ``ticks``, when given, are the same labels shortened for the axis."""
     drawn = [Series(name, [n for _label, n in points]) for name, points in series]
     rows = [(label, [s.values[i] for s in drawn]) for i, label in enumerate(labels)]
-    return Chart(chart_id, title, draw(chart_id, title, labels, drawn, x_title=x_title, y_title=y_title),
+    return Chart(chart_id, title, draw(chart_id, title, ticks or labels, drawn, x_title=x_title, y_title=y_title),
                  [x_title, *(s.name for s in drawn)], rows)
