@@ -40,7 +40,7 @@ def _logged_once(caplog, shown):
 
 def test_interfaces_a_console_page_answers_its_error_page_with_a_reference(raw, kluis, clock, monkeypatch, caplog):
     signed_in(raw, kluis, clock, "support")
-    monkeypatch.setattr(Rights, "open_requests", _broken)
+    monkeypatch.setattr(Rights, "queue", _broken)
     with caplog.at_level(logging.ERROR, logger="kluis.web"):
         page = raw.get("/console/requests")
     assert page.status_code == 500 and page.headers["content-type"].startswith("text/html")

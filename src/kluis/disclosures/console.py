@@ -22,7 +22,8 @@ def list_page(request: Request) -> Response:
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.REQUESTS_RECORD)
         items = notices.untold(session)
-    return console.page(request, "disclosures/console_notices.html", _("Art. 19 notices"), staff, items=items,
+    return console.page(request, "disclosures/console_notices.html", _("Art. 19 notices"), staff, active="notices",
+                        items=items,
                         missing=notices.missing_contacts(kluis.policy), reference=notices.notice_reference,
                         may_manage=staff.may(Permission.EMPLOYERS_MANAGE))
 

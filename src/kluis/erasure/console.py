@@ -40,7 +40,7 @@ def list_jobs(request: Request, request_id: Annotated[str | None, Query(alias="r
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.REQUESTS_RECORD)
         items = erasure.jobs(session, request_id=_job_id(request_id) if request_id else None)
-    return console.page(request, "erasure/console_list.html", _("Erasure jobs"), staff, items=items)
+    return console.page(request, "erasure/console_list.html", _("Erasure jobs"), staff, active="erasure", items=items)
 
 
 @router.get("/{job_id}")

@@ -37,7 +37,8 @@ def list_page(request: Request, ended: Annotated[bool, Query()] = False) -> Resp
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.LEGAL_HOLDS)
         items = holds.list_holds(session, kluis.clock, include_ended=ended)
-    return console.page(request, "retention/console_holds.html", _("Legal holds"), staff, items=items, ended=ended,
+    return console.page(request, "retention/console_holds.html", _("Legal holds"), staff, active="holds",
+                        items=items, ended=ended,
                         scopes=holds.SCOPES, reasons=holds.REASONS, categories=sorted(kluis.policy.category_ids),
                         now=kluis.clock.now())
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kluis.erasure import partial
@@ -15,6 +16,7 @@ from kluis.gate.service import RESTRICTION_REASONS
 from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import Invalid, NotFound
 from kluis.kit.i18n import gettext as _
+from kluis.rights import queue
 from kluis.rights.packages.service import Packages
 from kluis.rights.rectification import Rectifications
 from kluis.rights.rules import OBJECTION_SCOPES, PACKAGE_TYPES, TRANSITIONS, RequestType, State, short_reference
@@ -30,12 +32,21 @@ STEPS = {"start": State.IN_PROGRESS, "wait": State.WAITING_ON_PERSON, "complete"
 
 
 @router.get("")
-def list_requests(request: Request, closed: bool = False) -> Response:
+def list_requests(request: Request, closed: bool = False, state: str = "",
+                  kind: Annotated[str, Query(alias="type", max_length=16)] = "",
+                  overdue: Annotated[str, Query(max_length=8)] = "",
+                  after: Annotated[str, Query(max_length=40)] = "") -> Response:
+    """The queue by deadline, filtered by state (``closed`` is the older way to say all), type and being overdue,
+    a page at a time; a filter it does not know is an error page naming it, never an empty or full list."""
     kluis = kluis_of(request)
+    query = queue.parse(state or ("all" if closed else "open"), kind, overdue, after)
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.REQUESTS_RECORD)
-        items = Rights(session, kluis, staff.actor).open_requests(include_closed=closed)
-    return console.page(request, "rights/console_list.html", _("Requests"), staff, items=items, closed=closed,
+        items, next_after = Rights(session, kluis, staff.actor).queue(query)
+    filters = {"state": query.state, "type": query.type, "overdue": query.overdue}
+    return console.page(request, "rights/console_list.html", _("Requests"), staff, active="requests",
+                        items=items, query=query, states=queue.STATES, types=[t.value for t in RequestType],
+                        next_page=urlencode({**filters, "after": next_after}) if next_after else None,
                         reference=short_reference)
 
 

@@ -18,6 +18,7 @@ from kluis.audit import service as audit
 from kluis.kit.errors import Conflict, NotFound
 from kluis.mail import service as mail
 from kluis.rights import mail as rights_mail
+from kluis.rights import queue as rights_queue
 from kluis.rights import rules
 from kluis.rights.models import AccessPackage, DataSubjectRequest
 from kluis.rights.packages.service import Packages
@@ -65,6 +66,16 @@ class Requests:
         if not include_closed:
             query = query.where(DataSubjectRequest.state.not_in([s.value for s in rules.CLOSED]))
         return [self.flags_of(r) for r in self.session.scalars(query)]
+
+    def queue(self, query: rights_queue.QueueQuery, limit: int = rights_queue.PAGE
+              ) -> tuple[list[Listed], uuid.UUID | None]:
+        """One page of the staff's queue and the id to continue after (None on the last page)."""
+        after = self.session.get(DataSubjectRequest, query.after) if query.after else None
+        if query.after and after is None:
+            raise NotFound("no such request", code="request_not_found")
+        rows = list(self.session.scalars(rights_queue.select_page(query, self._now(), after, limit + 1)))
+        more = len(rows) > limit
+        return [self.flags_of(r) for r in rows[:limit]], rows[limit - 1].id if more else None
 
     def overdue_untold(self) -> list[DataSubjectRequest]:
         """Open requests past their deadline (the extended one, if extended) whose DPOs were not yet told of

@@ -20,18 +20,27 @@ from kluis.consent.marketing.service import Marketing
 from kluis.kit import i18n
 from kluis.kit.clock import AMSTERDAM
 from kluis.kit.errors import Invalid, NotAllowed, NotFound, Problem
+from kluis.kit.i18n import N_
 from kluis.kit.i18n import gettext as _
 from kluis.mail import service as mail
+from kluis.rights.rules import short_reference
 from kluis.staff import service
 from kluis.staff.rules import Permission
 from kluis.staff.service import LoginRefused
+from kluis.vault import search as people_search
+from kluis.vault.identifiers import IdentifierKind
 from kluis.vault.models import Person, Record
 from kluis.web import console
+from kluis.web import dashboard as dashboard_figures
+from kluis.web import person as person_view
 from kluis.web.cookies import delete_strict_cookie, set_preference_cookie, set_strict_cookie
 from kluis.web.csrf import CookieBound, new_nonce
 from kluis.web.deps import kluis_of
 
 AUDIT_PAGE = 50
+SEARCH_MAX = 320
+SEARCH_KINDS = {"email": N_("e-mail address"), "phone": N_("phone number"),
+                "employee_number": N_("employee number")}
 LANGUAGE_DAYS = 365
 STYLESHEET = Path(__file__).resolve().parents[1] / "templates" / "staff" / "console.css"
 LOGIN_FORM = CookieBound("console/login-csrf", "kluis_console_login", console.LOGIN_PATH)
@@ -140,9 +149,39 @@ def dashboard(request: Request) -> Response:
         sealing = audit_log.status(session, kluis_of(request).clock) if audits else None
         verified = verifications.last(session, kluis_of(request).clock, kluis_of(request).settings) if audits else None
         stuck_count, stuck = mail.stuck(session, kluis_of(request).clock.now())
+        found = dashboard_figures.figures(session, kluis_of(request).clock.now())
     return console.page(request, "staff/dashboard.html", _("Dashboard"), staff, active="dashboard",
                         people=people or 0, records=records or 0, sealing=sealing, verified=verified,
-                        stuck_count=stuck_count, stuck=stuck)
+                        stuck_count=stuck_count, stuck=stuck, overdue=found.overdue,
+                        charts=dashboard_figures.charts(found, console.term))
+
+
+@router.get("/people")
+def search_people(request: Request, q: str = "", kind: str = "") -> Response:
+    """Find a person by e-mail, phone or employee number through the blind index; audited without the value."""
+    kluis = kluis_of(request)
+    chosen = _search_kind(kind)
+    value = q.strip()
+    if len(value) > SEARCH_MAX:
+        raise Invalid(_("Type at most %(count)s characters.") % {"count": SEARCH_MAX}, code="search_too_long")
+    with kluis.db.transaction() as session:
+        staff = console.require(request, session, Permission.PEOPLE_READ)
+        try:
+            found = (people_search.search(session, kluis.clock, kluis.keys, staff.actor, value, chosen)
+                     if value else None)
+        except Invalid:  # without a chosen kind only a value with an @ must fit one: an e-mail address
+            raise Invalid(_("This is not a valid %(kind)s.") % {"kind": _(SEARCH_KINDS[kind or "email"])},
+                          code="search_invalid") from None
+    return console.page(request, "staff/search.html", _("Find a person"), staff, active="search", searched=value,
+                        kind=kind, kinds=SEARCH_KINDS, found=found)
+
+
+def _search_kind(kind: str) -> IdentifierKind | None:
+    if kind == "":
+        return None
+    if kind not in SEARCH_KINDS:
+        raise Invalid(_("Search by e-mail address, phone number or employee number."), code="search_kind_unknown")
+    return IdentifierKind(kind)
 
 
 @router.get("/people/{person_id}")
@@ -154,16 +193,15 @@ def person_page(request: Request, person_id: str) -> Response:
         person = vault.person(console.uuid_of(person_id, "person"))
         rows = vault.identifiers_of(person.id)
         identifiers = [(row.kind, row.scope, vault.identifier_value(row)) for row in rows]
-        records = list(session.scalars(select(Record).where(Record.person_id == person.id)
-                                       .order_by(Record.collected_at, Record.id)))
+        consents = kluis.consents(session, staff.actor).history(person.id)  # the proof of each (R-CONS-1)
+        view = person_view.gather(session, kluis, staff.actor, person, consents, console.term)
         audit.append(session, kluis.clock, actor=staff.actor, action="person.viewed", object_type="person",
                      object_ids=[person.id], details={"via": "console",
                                                       "identifier_kinds": sorted({r.kind for r in rows}),
-                                                      "records_listed": len(records)})
+                                                      "records_listed": len(view.records)})
         subscribed = Marketing(session, kluis, staff.actor).subscribed(person.id)
-        consents = kluis.consents(session, staff.actor).history(person.id)  # the proof of each (R-CONS-1)
     return console.page(request, "staff/person.html", _("Person"), staff, person=person, identifiers=identifiers,
-                        records=records, subscribed=subscribed, consents=consents,
+                        view=view, subscribed=subscribed, consents=consents, reference=short_reference,
                         may_record=staff.may(Permission.REQUESTS_RECORD), notice=request.query_params.get("done"))
 
 

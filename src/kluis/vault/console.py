@@ -33,7 +33,8 @@ def list_page(request: Request) -> Response:
     today = kluis.clock.now().astimezone(AMSTERDAM).date()
     names = {str(e.id): e.name for e in items}
     rows = [(r, short_reference(r.id), names.get(str(r.forwarded_employer_id), "")) for r in waiting]
-    return console.page(request, "vault/console_employers.html", _("Employers"), staff, items=items, waiting=rows,
+    return console.page(request, "vault/console_employers.html", _("Employers"), staff, active="employers",
+                        items=items, waiting=rows,
                         ending={e.id for e in items if employers.ending_soon(e, today)},
                         ending_days=employers.ENDING_SOON_DAYS,
                         may_manage=staff.may(Permission.EMPLOYERS_MANAGE))

@@ -31,6 +31,7 @@ from kluis.kit.errors import DomainError, NotAllowed, NotFound, Problem
 from kluis.kit.i18n import N_
 from kluis.kit.i18n import gettext as _
 from kluis.staff import service as staff_service
+from kluis.staff.navigation import menu
 from kluis.staff.rules import Permission
 from kluis.staff.service import SignedIn
 from kluis.web.csrf import form_token, token_valid
@@ -223,12 +224,8 @@ def page(request: Request, name: str, title: str, staff: SignedIn | None = None,
     here = (request.url.path + (f"?{request.url.query}" if request.url.query else "")
             if request.method == "GET" else PREFIX)
     base = {"title": title, "staff": staff, "csrf": session_csrf(kluis, staff) if staff else "",
-            "lang": i18n.language(), "here": here,
-            "can_audit": bool(staff and staff.may(Permission.AUDIT_READ)),
-            "can_hold": bool(staff and staff.may(Permission.LEGAL_HOLDS)),
-            "can_breach": bool(staff and staff.may(Permission.BREACH_REPORT)),
-            "can_orders": bool(staff and staff.may(Permission.ORDERS_RECORD)),
-            "can_requests": bool(staff and staff.may(Permission.REQUESTS_RECORD))}
+            "lang": i18n.language(), "here": here, "menu": menu(staff.role) if staff else [],
+            "can_search": bool(staff and staff.may(Permission.PEOPLE_READ))}
     return templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
