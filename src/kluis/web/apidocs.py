@@ -2,7 +2,8 @@
 
 FastAPI's own pages load Swagger UI and ReDoc from a CDN: offline, or behind a firewall, /docs is a blank page.
 Here the same pages load the files that the installed ``fastapi-offline`` package ships (ADR 0012), from
-this server. The pages' security policy lets them reach this server only, so nothing is fetched elsewhere.
+this server. The pages' security policy lets them reach this server only, so nothing is fetched elsewhere (ReDoc's
+footer shows its maker's logo from their CDN: the browser blocks it).
 """
 
 from __future__ import annotations
