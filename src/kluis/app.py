@@ -51,7 +51,7 @@ from kluis.staff.console import install as install_console
 from kluis.vault.api import router as vault_router
 from kluis.vault.console import router as employers_console
 from kluis.vault.fastpath import RecordsFastPath
-from kluis.web import problems
+from kluis.web import apidocs, problems
 from kluis.web.console import unexpected_page
 from kluis.web.limits import BodyLimit
 from kluis.web.unexpected import Unexpected
@@ -66,13 +66,14 @@ SERVER_OPTIONS: dict[str, Any] = {"proxy_headers": False, "log_level": "warning"
 
 
 def create_app(kluis: Kluis) -> FastAPI:
-    app = FastAPI(title="Kluis", version=__version__,
+    app = FastAPI(title="Kluis", version=__version__, docs_url=None, redoc_url=None,  # apidocs: offline
                   description="The privacy engine behind benVitaal's privacy statement. "
                               "Every call that reads or writes personal data names its purpose "
                               "in the `Kluis-Purpose` header.")
     app.state.kluis = kluis
     problems.install(app)
     problems.document(app)
+    apidocs.install(app)
     app.include_router(policy_router)
     app.include_router(renewal_pages)
     app.include_router(vault_router)

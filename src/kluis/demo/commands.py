@@ -34,17 +34,27 @@ def seed(subjects: Annotated[int, typer.Option("--subjects", min=1, max=10_000_0
 
 @domain_errors
 def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_000)] = 2000,
-         port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+         host: Annotated[str, typer.Option(help="Address to listen on (the links in mail follow it).")] = "127.0.0.1",
+         port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on (the links in mail follow it).")]
+         = 8000,
          serve: Annotated[bool, typer.Option(help="Serve after preparing (off: prepare and exit).")] = True) -> None:
     """Zero set-up demo: local SQLite and keys, demo people, an API key and a DPO login, then serve."""
+    from kluis.demo.seed import ensure_demo_person  # imported here for start-up speed, like `seed`
+
     init()
     kluis = wiring.for_cli()
+    served = served_url(host, port)
+    if "base_url" not in kluis.settings.model_fields_set:
+        # Links in mail point at this demo, unless KLUIS_BASE_URL says otherwise. Set before anything is queued:
+        # some links are written into a message's context when it is queued.
+        kluis.settings = kluis.settings.model_copy(update={"base_url": served})
     with kluis.db.sessions() as session:
         existing = session.query(Person).count()
     if existing == 0:
         seed(subjects=subjects, seed_value=1, batch=500)
     else:
         out.print(f"the vault already holds {existing} people; not seeding again")
+    person_email = ensure_demo_person(kluis)
     for name, url in prepare_demo_datasets(kluis).items():
         out.print(f"demo dataset '{name}': {url}", highlight=False, soft_wrap=True)
     with kluis.db.transaction() as session:
@@ -54,20 +64,35 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
         enrolment = add_staff(session, kluis.clock, kluis.keys, email, "dpo")
         enqueue(session, kluis.clock, template="account_notice", staff_id=enrolment.account.id,
                 context={"notice": "account_created"}, actor="cli")
+    lines = [
+        ("privacy centre", f"{served}/privacy-centre/request   (English: ?lang=en)"),
+        ("try it as", f"{person_email}   (a demo person: the code to confirm arrives in the mail catcher)"),
+        ("mail catcher", f"{served}/demo/mail   (every mail Kluis sends, kept in memory while the demo runs)"),
+        ("staff console", f"{served}/console/login"),
+        ("console login", f"{email} / {enrolment.password}   (the demo's DPO)"),
+        ("console TOTP", f"{enrolment.totp_secret}   (authenticator app, or: .venv/bin/python -c "
+                         f"\"import pyotp; print(pyotp.TOTP('{enrolment.totp_secret}').now())\")"),
+        ("privacy statement", f"{served}/privacy   (English: /privacy?lang=en)"),
+        ("API docs", f"{served}/docs   (ReDoc: /redoc)"),
+        ("API key", f"{token}   (all purposes, shown once)"),
+        ("health", f"{served}/health"),
+    ]
     out.print("\n[bold]Kluis demo[/bold]")
-    out.print(f"  privacy statement  http://127.0.0.1:{port}/privacy   (English: /privacy?lang=en)")
-    out.print(f"  API docs           http://127.0.0.1:{port}/docs")
-    out.print(f"  health             http://127.0.0.1:{port}/health")
-    out.print(f"  staff console      http://127.0.0.1:{port}/console/login")
-    out.print(f"  API key (all purposes, shown once): {token}", highlight=False, soft_wrap=True)
-    out.print(f"  DPO login          {email} / {enrolment.password}", highlight=False, soft_wrap=True)
-    out.print(f"  DPO TOTP secret    {enrolment.totp_secret}  (authenticator app, or: .venv/bin/python -c "
-              f"\"import pyotp; print(pyotp.TOTP('{enrolment.totp_secret}').now())\")", highlight=False, soft_wrap=True)
+    for label, value in lines:
+        out.print(f"  {label:<18} {value}", highlight=False, soft_wrap=True, markup=False)
     if serve:
-        run_demo_server(kluis, port)
+        run_demo_server(kluis, host, port)
 
 
-def run_demo_server(kluis: Kluis, port: int) -> None:
+def served_url(host: str, port: int) -> str:
+    """Where a browser on this machine reaches a server listening on ``host``: a wildcard address is reached
+    through loopback, and an IPv6 address goes in brackets."""
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - recognising the wildcard, not binding to it
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def run_demo_server(kluis: Kluis, host: str, port: int) -> None:
     """One process for the demo: the HTTP app, the worker in a thread, and a local SMTP catcher whose
     messages (kept in memory only) are shown at /demo/mail."""
     # Imported here for start-up speed: only the demo needs the web server, the routes and the mail catcher.
@@ -85,9 +110,9 @@ def run_demo_server(kluis: Kluis, port: int) -> None:
     stop_worker = run_in_background(kluis)
     app = create_app(kluis)
     app.state.mail_catcher = catcher
-    out.print(f"  mail sent by Kluis  http://127.0.0.1:{port}/demo/mail")
+    out.print(f"serving on {served_url(host, port)} (Ctrl+C stops the demo)", highlight=False)
     try:
-        uvicorn.run(app, host="127.0.0.1", port=port, **SERVER_OPTIONS)
+        uvicorn.run(app, host=host, port=port, **SERVER_OPTIONS)
     finally:
         stop_worker()
         catcher.stop()

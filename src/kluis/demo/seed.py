@@ -12,12 +12,19 @@ from typing import Any
 from uuid import UUID
 
 from faker import Faker
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kluis.vault import employers as demo_employers
+from kluis.vault.models import Employer
 from kluis.vault.schemas import BatchRecordIn, IdentifierIn, PersonIn
 from kluis.vault.service import add_employer
 from kluis.wiring import Kluis
+
+# The person the demo tells visitors to try the privacy centre as: an employee with every kind of record an
+# employee has, on the demo's own mail domain. Their mail reaches the demo's mail catcher like everyone's.
+DEMO_PERSON_EMAIL = "sanne.de.vries@demo.benvitaal.nl"
+DEMO_PERSON_NAME = ("Sanne", "de Vries")
 
 # (subject type, share of the population)
 MIX = [("employee", 0.58), ("lead", 0.12), ("webinar_attendee", 0.08), ("community_member", 0.07),
@@ -96,6 +103,16 @@ class DemoPopulation:
                                                         "postcode": self.fake.postcode(), "city": self.fake.city()},
                  "birth_year": self.rng.randint(1960, 2004)}
         return person, getattr(self, f"_records_{kind}")(basic)
+
+    def known_employee(self, first: str, last: str, email: str,
+                       employer: UUID) -> tuple[PersonIn, list[dict[str, Any]]]:
+        """An employee with a given name and address (and no phone: the generated numbers are all taken)."""
+        person = PersonIn(subject_types=["employee"], employer_id=employer,
+                          identifiers=[IdentifierIn(kind="email", value=email)])
+        basic = {"name": f"{first} {last}", "address": {"street": self.fake.street_address(),
+                                                        "postcode": self.fake.postcode(), "city": self.fake.city()},
+                 "birth_year": self.rng.randint(1960, 2004)}
+        return person, self._records_employee(basic)
 
     def _rec(self, category: str, purposes: list[str], basis: str, source: str, content: dict[str, Any],
              collected: datetime, controller: str = "benvitaal") -> dict[str, Any]:
@@ -204,6 +221,22 @@ def seed(kluis: Kluis, subjects: int, seed_value: int = 1, batch: int = 500,
         if on_progress:
             on_progress(chunk)
     return SeedResult(people=people, records=records, employers=n_employers)
+
+
+def ensure_demo_person(kluis: Kluis) -> str:
+    """The address of the demo's person to try, who is added (once) with an employee's records."""
+    with kluis.db.transaction() as session:
+        vault = kluis.vault(session, actor="seed")
+        if vault.identified(IdentifierIn(kind="email", value=DEMO_PERSON_EMAIL)) is None:
+            employer = session.scalars(select(Employer.id).order_by(Employer.created_at).limit(1)).first()
+            population = DemoPopulation(0, kluis.clock.now())
+            if employer is None:  # a vault filled some other way than `kluis seed`
+                employer = add_employer(session, kluis.clock, "seed", population.fake.company()).id
+            data, records = population.known_employee(*DEMO_PERSON_NAME, DEMO_PERSON_EMAIL, employer)
+            [person] = vault.create_people([data])
+            _record_bases(kluis, session, [person], [(data, records)])
+            vault.add_records(None, [BatchRecordIn(person_id=person.id, **rec) for rec in records])
+    return DEMO_PERSON_EMAIL
 
 
 def _record_bases(kluis: Kluis, session: Session, created: Sequence[Any],
