@@ -30,6 +30,7 @@ from kluis.audit import service as audit
 from kluis.disclosures.notices import Cause, tell_parties
 from kluis.erasure import rules
 from kluis.erasure.events import ControllerPartErased, ErasureCertified
+from kluis.erasure.held import AfterCommit, HeldJob
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
 from kluis.kit import events
@@ -39,7 +40,6 @@ from kluis.kit.i18n import N_
 from kluis.vault.models import Person, Record
 
 if TYPE_CHECKING:
-    from kluis.erasure.steps import AfterCommit, HeldJob
     from kluis.wiring import Kluis
 
 FIRST_STEP = "controller"
