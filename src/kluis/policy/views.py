@@ -4,12 +4,10 @@ its dates and what changed, in plain words (R-GOV-4)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from kluis.policy.diff import describe, diff
 from kluis.policy.render import LABELS, Format, Period, moment_text, render_statement
@@ -17,9 +15,9 @@ from kluis.policy.schemas import LANGS, Lang, Policy, version_label
 from kluis.policy.timeline import Version
 from kluis.web import problems
 from kluis.web.deps import kluis_of
+from kluis.web.public import PublicRoute, templates
 
-router = APIRouter()
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+router = APIRouter(route_class=PublicRoute)
 
 LangQuery = Annotated[str, Query(description="Language of the statement: nl (default) or en; others fall "
                                              "back to nl.")]

@@ -11,13 +11,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from kluis.consent.marketing.service import Marketing, TokenRefused
@@ -26,12 +24,12 @@ from kluis.rights import intake
 from kluis.rights.rules import Window
 from kluis.web.csrf import CookieBound
 from kluis.web.deps import KluisDep, client_address, kluis_of
+from kluis.web.public import PublicRoute, templates
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
-router = APIRouter(prefix="/marketing", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
+router = APIRouter(prefix="/marketing", include_in_schema=False, route_class=PublicRoute)
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
            "X-Frame-Options": "DENY"}
 Token = Annotated[str, Query(alias="t", max_length=400)]
