@@ -135,7 +135,7 @@ def test_r_gov_2_account_api_files_and_acknowledges_someone_elses_id_is_unknown(
     assert theirs.status_code == unknown.status_code == 404 and theirs.json() == unknown.json()
     send_all(kluis)
     assert catcher.messages[-1].to == ("vrager@example.nl",)
-    assert "Postbus 93374, 2509 AJ Den Haag" in catcher.messages[-1].text and "23 dec 2026" in catcher.messages[-1].text
+    assert "Postbus 93374, 2509 AJ Den Haag" in catcher.messages[-1].text and "2026-12-23" in catcher.messages[-1].text
     assert nothing_holds(kluis, TEXT)
 
 
