@@ -119,6 +119,9 @@ def document(app: FastAPI) -> None:
                 for status, description in DOCUMENTED.items():
                     responses[str(status)] = {"description": description, "content": {
                         MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}, **pages}}
+                if text:  # a page's bad parameter answers its HTML error page (kluis.web.public), not a 422
+                    responses["400"] = {"description": "A parameter of the page is not one it can use",
+                                        "content": {"text/html": {"schema": {"type": "string"}}}}
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend its schema
