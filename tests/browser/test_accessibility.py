@@ -104,7 +104,7 @@ def test_issue_19_3_every_console_page_passes_axe_in_both_languages_and_widths(c
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_issue_19_3_r_dsr_1_the_request_form_works_by_keyboard_alone(context, live, lang):
-    """Tab to each field, choose with the arrow keys, type the address, Enter sends: the code page follows."""
+    """R-DSR-1 by keyboard: Tab to each field, choose with the arrow keys, type the address, Enter sends."""
     person(live.kluis, "toetsenbord@example.nl")
     page = context.new_page()
     page.goto(f"{live.url}/privacy-centre/request?lang={lang}")
