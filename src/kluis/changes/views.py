@@ -13,12 +13,10 @@ import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from kluis.changes.mail import RENEWAL, TEMPLATE
@@ -31,10 +29,10 @@ from kluis.policy.schemas import Lang
 from kluis.vault.service import live_person
 from kluis.web.csrf import CookieBound
 from kluis.web.deps import KluisDep, client_address, kluis_of
+from kluis.web.public import PublicRoute, templates
 from kluis.wiring import Kluis
 
-router = APIRouter(prefix="/privacy/consent", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+router = APIRouter(prefix="/privacy/consent", include_in_schema=False, route_class=PublicRoute)
 MAX_AGE = timedelta(days=90)
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
            "X-Frame-Options": "DENY"}

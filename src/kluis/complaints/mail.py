@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from kluis.complaints import repository, rules, sealing
 from kluis.complaints.models import Complaint
+from kluis.kit import i18n
 from kluis.kit.errors import Problem
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
@@ -51,7 +52,7 @@ def check_reminder(context: Mapping[str, Any]) -> list[Problem]:
 def _common(kluis: Kluis, complaint: Complaint, lang: str) -> dict[str, Any]:
     authority = kluis.policy.supervisory_authority
     address = authority.address
-    return {"reference": rules.short_reference(complaint.id), "deadline": complaint.deadline_on.strftime("%d-%m-%Y"),
+    return {"reference": rules.short_reference(complaint.id), "deadline": i18n.day(complaint.deadline_on, lang),
             "authority": authority.name.get("en" if lang == "en" else "nl"), "authority_url": authority.website,
             "authority_address": f"{address.street}, {address.postcode} {address.city}",
             "dpo": str(kluis.policy.dpo.email)}
@@ -85,7 +86,7 @@ def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageC
     if complaint.state != rules.State.OPEN:
         raise mail.Cancelled("complaint_closed")
     return mail.MessageContext(values={
-        "reference": rules.short_reference(complaint.id), "deadline": complaint.deadline_on.isoformat(),
+        "reference": rules.short_reference(complaint.id), "deadline": i18n.day(complaint.deadline_on, row.lang),
         "days": row.context["days"],
         "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/complaints/{complaint.id}"})
 

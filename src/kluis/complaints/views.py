@@ -9,33 +9,39 @@ gets the same "not found".
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from kluis.complaints.models import Complaint
 from kluis.complaints.rules import MAX_TEXT, short_reference
 from kluis.complaints.service import Complaints
-from kluis.complaints.texts import TEXT
+from kluis.complaints.texts import TERMS
 from kluis.kit.errors import DomainError
+from kluis.kit.i18n import N_
+from kluis.kit.i18n import gettext as _
 from kluis.rights import intake
+from kluis.rights.views import HEADERS
 from kluis.web.csrf import CookieBound
 from kluis.web.deps import KluisDep, count_submit, kluis_of
+from kluis.web.public import Lang, PublicRoute, templates
 from kluis.wiring import Kluis
 
-router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
-           "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
+router = APIRouter(prefix="/privacy-centre", include_in_schema=False, route_class=PublicRoute)
 ACTOR = "person"
 # One cookie for the complaint form and the code forms (``/privacy-centre/complaint`` and ``.../complaints/...``).
 FORM = CookieBound("complaints/form", "kluis_complaint_form", "/privacy-centre")
 WITH_FORMS = {"form", "verify"}
-Lang = Annotated[str, Query(pattern="^(nl|en)$")]
 Csrf = Annotated[str, Form(max_length=128)]
+# What a refused form says (translated where shown: the page's language).
+ALREADY_VERIFIED = N_("This complaint is already confirmed.")
+CODE_LIMIT = N_("You asked for three codes in the last hour. Try again later.")
+CODE_REFUSED = N_("This code is wrong, has expired or was tried too often. Ask for a new code if needed.")
+CODE_RESENT = N_("If we know this e-mail address, we have sent a new code.")
+FORM_ERROR = N_("Check what you entered: the e-mail address or the text is not right (the text cannot be empty).")
+FORM_EXPIRED = N_("This form has expired. Open the page again and retry.")
+TOO_MANY = N_("Too many requests. Try again later.")
 
 
 def _page(request: Request, lang: str, view: str, *, status: int = 200, **context: object) -> HTMLResponse:
@@ -44,10 +50,10 @@ def _page(request: Request, lang: str, view: str, *, status: int = 200, **contex
     kluis = kluis_of(request)
     nonce = FORM.kept_nonce(request) if view in WITH_FORMS else ""
     response = templates.TemplateResponse(request, "complaints/page.html", {
-        "lang": lang, "t": TEXT[lang], "view": view, "max_text": MAX_TEXT,
+        "lang": lang, "terms": TERMS, "view": view, "missing": view == "not_found", "max_text": MAX_TEXT,
         "authority": kluis.policy.supervisory_authority, "csrf": FORM.token(kluis.keys.secret, nonce) if nonce else "",
         **context}, status_code=status)
-    response.headers.update(HEADERS)
+    response.headers.update(HEADERS | {"X-Robots-Tag": "noindex"})
     if nonce:
         FORM.issue(response, kluis.settings, nonce)
     return response
@@ -73,19 +79,19 @@ def complaint_form(request: Request, kluis: KluisDep, lang: Lang = "nl") -> HTML
 def submit_complaint(request: Request, kluis: KluisDep, email: Annotated[str, Form(max_length=320)],
                      text: Annotated[str, Form(max_length=MAX_TEXT + 1000)],
                      csrf: Csrf = "",
-                     lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
+                     lang: Lang = "nl") -> Response:
     """R-GOV-2: the form token must match its cookie; rate-limited per client and per address; over a limit or
     on bad input, nothing is written."""
     if _forged(request, kluis, csrf):
-        return _page(request, lang, "form", status=403, error=TEXT[lang]["form_expired"])
+        return _page(request, lang, "form", status=403, error=_(FORM_EXPIRED))
     try:
         with kluis.db.transaction() as session:
             count_submit(session, request, intake.address_key(kluis, email))
-            _, token = Complaints(session, kluis, ACTOR).receive_public(email, text, lang)
+            token = Complaints(session, kluis, ACTOR).receive_public(email, text, lang)[1]
     except intake.RateLimited as limited:
-        return _too_many(request, _page(request, lang, "form", status=429, error=TEXT[lang]["too_many"]), limited)
+        return _too_many(request, _page(request, lang, "form", status=429, error=_(TOO_MANY)), limited)
     except DomainError:
-        return _page(request, lang, "form", status=422, error=TEXT[lang]["form_error"])
+        return _page(request, lang, "form", status=422, error=_(FORM_ERROR))
     return RedirectResponse(f"/privacy-centre/complaints/{token}/verify?lang={lang}", status_code=303)
 
 
@@ -104,7 +110,7 @@ def verify_form(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl"
 def submit_code(request: Request, kluis: KluisDep, token: str, code: Annotated[str, Form(max_length=12)],
                 csrf: Csrf = "", lang: Lang = "nl") -> Response:
     if _forged(request, kluis, csrf):  # the same page for every link: it tells nothing about which exist
-        return _page(request, lang, "verify", status=403, token=token, error=TEXT[lang]["form_expired"])
+        return _page(request, lang, "verify", status=403, token=token, error=_(FORM_EXPIRED))
     with kluis.db.transaction() as session:
         complaints = Complaints(session, kluis, ACTOR)
         found = complaints.by_token(token)
@@ -112,14 +118,14 @@ def submit_code(request: Request, kluis: KluisDep, token: str, code: Annotated[s
     if found is None:
         return _page(request, lang, "not_found", status=404)
     if not verified:
-        return _page(request, lang, "verify", status=422, token=token, error=TEXT[lang]["code_refused"])
+        return _page(request, lang, "verify", status=422, token=token, error=_(CODE_REFUSED))
     return RedirectResponse(f"/privacy-centre/complaints/{token}?lang={lang}", status_code=303)
 
 
 @router.post("/complaints/{token}/new-code")
 def new_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", lang: Lang = "nl") -> Response:
     if _forged(request, kluis, csrf):
-        return _page(request, lang, "verify", status=403, token=token, error=TEXT[lang]["form_expired"])
+        return _page(request, lang, "verify", status=403, token=token, error=_(FORM_EXPIRED))
     try:
         with kluis.db.transaction() as session:
             complaints = Complaints(session, kluis, ACTOR)
@@ -131,12 +137,12 @@ def new_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", lan
             complaints.request_code(found)
     except intake.RateLimited as limited:
         return _too_many(request, _page(request, lang, "verify", status=429, token=token,
-                                        error=TEXT[lang]["too_many"]), limited)
+                                        error=_(TOO_MANY)), limited)
     except DomainError as exc:
         limit = exc.status == 429
         return _page(request, lang, "verify", status=429 if limit else 409, token=token,
-                     error=TEXT[lang]["code_limit" if limit else "already_verified"])
-    return _page(request, lang, "verify", token=token, notice=TEXT[lang]["code_resent"])
+                     error=_(CODE_LIMIT if limit else ALREADY_VERIFIED))
+    return _page(request, lang, "verify", token=token, notice=_(CODE_RESENT))
 
 
 @router.get("/complaints/{token}")

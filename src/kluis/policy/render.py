@@ -17,6 +17,7 @@ from babel.lists import format_list
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
+from kluis.kit import i18n
 from kluis.kit.clock import AMSTERDAM
 from kluis.policy.rules import EEA
 from kluis.policy.schemas import (
@@ -58,9 +59,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "retention": ("Hoe lang uw gegevens bewaard worden", "How long your data is kept"),
     "rights": ("Wat uw rechten zijn", "What your rights are"),
     "basic_rights": ("Basisrechten", "Basic rights"),
-    "mijn_privacy": ("Uw gegevens en voorkeuren inzien en wijzigen: Mijn privacy",
-                     "See and change your data and preferences: My privacy"),
-    "request_form": ("Een verzoek over uw gegevens indienen", "Make a request about your data"),
     "contact": ("Hoe contact met ons op kunt nemen", "How to contact us"),
     "changes": ("Wijzigingen", "Changes"),
     "until": ("geldig tot", "valid until"),
@@ -134,7 +132,12 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    extensions=["jinja2.ext.i18n"],
 )
+# The page's frame (links to the privacy centre) is in the gettext catalogs (docs/i18n.md); render_statement speaks
+# the statement's language while it renders.
+_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
+    gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, npgettext=i18n.npgettext, newstyle=True)
 
 
 @dataclass(frozen=True)
@@ -147,15 +150,19 @@ class Period:
 
 
 def render_statement(policy: Policy, lang: Lang, fmt: Format, version: str | None = None,
-                     period: Period | None = None) -> str:
-    """The whole public privacy statement in one language, as an HTML page or as Markdown."""
+                     period: Period | None = None, pinned: int | None = None) -> str:
+    """The whole public privacy statement in one language, as an HTML page or as Markdown. ``pinned``: the stored
+    version the address asked for (``?version=N``), which the language switch keeps."""
     if lang not in LANGS:
         raise ValueError(f"unknown language '{lang}'; use one of {', '.join(LANGS)}")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format '{fmt}'; use one of {', '.join(FORMATS)}")
     view = statement_view(policy, lang, version, period)
+    other = view["other_lang"]
+    switch = f"?version={pinned}&lang={other}" if pinned is not None else f"?lang={other}"
     template = _env.get_template(f"policy/statement.{fmt}")
-    return template.render(s=view, label=view["labels"], paras=_paragraphs(str(policy.dpo.email)))
+    with i18n.speaking(lang):
+        return template.render(s=view, label=view["labels"], paras=_paragraphs(str(policy.dpo.email)), switch=switch)
 
 
 def statement_view(policy: Policy, lang: Lang, version: str | None = None,

@@ -4,43 +4,26 @@ its dates and what changed, in plain words (R-GOV-4)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
+from kluis.kit.i18n import gettext as _
 from kluis.policy.diff import describe, diff
-from kluis.policy.render import LABELS, Format, Period, moment_text, render_statement
-from kluis.policy.schemas import LANGS, Lang, Policy, version_label
+from kluis.policy.render import Format, Period, moment_text, render_statement
+from kluis.policy.schemas import LANGS, Lang, Policy
 from kluis.policy.timeline import Version
 from kluis.web import problems
 from kluis.web.deps import kluis_of
+from kluis.web.public import PublicRoute, templates
 
-router = APIRouter()
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+router = APIRouter(route_class=PublicRoute)
 
 LangQuery = Annotated[str, Query(description="Language of the statement: nl (default) or en; others fall "
                                              "back to nl.")]
 VersionQuery = Annotated[int | None, Query(ge=1, le=1_000_000, description="A stored version (default: the one "
                                                                            "in force).")]
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("Versies van de privacyverklaring", "Versions of the privacy statement"),
-    "intro": ("Hier staat elke versie van onze privacyverklaring, wanneer die gold en wat er ten opzichte van de "
-              "vorige versie veranderde.", "Every version of our privacy statement, when it applied and what changed "
-              "from the version before."),
-    "in_force": ("geldt nu", "applies now"), "coming": ("gaat in op {moment}", "takes effect on {moment}"),
-    "from_until": ("gold van {start} tot {end}", "applied from {start} until {end}"),
-    "never": ("is nooit ingegaan", "never took effect"), "read": ("Lees deze versie", "Read this version"),
-    "material": ("belangrijke wijziging", "significant change"), "first": ("De eerste versie.", "The first version."),
-    "no_text": ("De tekst van deze versie is niet bewaard.", "The text of this version was not kept."),
-    "missing": ("Deze versie van de privacyverklaring bestaat niet.",
-                "This version of the privacy statement does not exist."),
-    "statement": ("Privacyverklaring", "Privacy statement"),
-}
-
-
 @router.get("/privacy", response_class=HTMLResponse, summary="Privacy statement (HTML page)")
 def privacy_statement(request: Request, lang: LangQuery = "nl", version: VersionQuery = None) -> Response:
     return _statement(request, lang, version, "html", "text/html; charset=utf-8")
@@ -79,39 +62,36 @@ def _statement(request: Request, requested: str, seq: int | None, fmt: Format, m
     upcoming = kluis.timeline.upcoming(now) if seq is None else None
     period = Period(shown.effective_from, shown.until, upcoming.effective_from if upcoming else None) \
         if shown is not None else None
-    label = shown.label if shown is not None else version_label(policy.content_hash)
+    # People read a version as its number with the date it took effect (shown beside it), not as a hash.
+    label = str(shown.seq) if shown is not None else None
     tag = f"{policy.content_hash[:16]}-{shown.seq if shown else 0}-{upcoming.seq if upcoming else 0}-{lang}-{fmt}"
     headers = {"Content-Language": lang, "ETag": f'"{tag}"'}
     if request.headers.get("if-none-match") == headers["ETag"]:
         return Response(status_code=304, headers=headers)
-    return Response(render_statement(policy, lang, fmt, version=label, period=period), media_type=media_type,
-                    headers=headers)
+    text = render_statement(policy, lang, fmt, version=label, period=period, pinned=seq)
+    return Response(text, media_type=media_type, headers=headers)
 
 
 def _item(version: Version, versions: list[Version], lang: Lang, now: Any) -> dict[str, Any]:
-    i = 0 if lang == "nl" else 1
     if version.in_force_at(now):
-        when = WORDS["in_force"][i]
+        when = _("applies now")
     elif version.effective_from > now:
-        when = WORDS["coming"][i].format(moment=moment_text(version.effective_from, lang))
+        when = _("takes effect on %(moment)s") % {"moment": moment_text(version.effective_from, lang)}
     elif version.until is not None and version.until > version.effective_from:
-        when = WORDS["from_until"][i].format(start=moment_text(version.effective_from, lang),
-                                             end=moment_text(version.until, lang))
+        when = _("applied from %(start)s until %(end)s") % {"start": moment_text(version.effective_from, lang),
+                                                             "end": moment_text(version.until, lang)}
     else:
-        when = WORDS["never"][i]
+        when = _("never took effect")
     before = next((v.policy for v in versions if v.seq == version.previous), None)
     changes: list[dict[str, Any]] = []
     if version.policy is not None and before is not None:
         changes = [{"text": describe(c, before, version.policy, lang), "material": c.material}
                    for c in diff(before, version.policy)]
-    return {"seq": version.seq, "label": version.label, "when": when, "readable": version.policy is not None,
+    return {"seq": version.seq, "label": str(version.seq), "when": when, "readable": version.policy is not None,
             "changes": changes, "first": version.previous is None and version.policy is not None}
 
 
 def _page(request: Request, lang: Lang, *, items: list[dict[str, Any]], missing: int | None,
           status: int = 200) -> Response:
-    i = 0 if lang == "nl" else 1
-    words = {key: value[i] for key, value in WORDS.items()} | {"version": LABELS["version"][i]}
     return templates.TemplateResponse(request, "policy/history.html", {
-        "lang": lang, "other": "en" if lang == "nl" else "nl", "w": words, "items": items, "missing": missing,
-        "suffix": "&lang=en" if lang == "en" else ""}, status_code=status, headers={"Content-Language": lang})
+        "lang": lang, "items": items, "missing": missing}, status_code=status, headers={"Content-Language": lang})

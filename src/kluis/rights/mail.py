@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kluis.erasure import service as erasure
-from kluis.kit.clock import AMSTERDAM, as_utc
+from kluis.kit import i18n
 from kluis.kit.errors import NotFound, Problem
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
@@ -179,7 +179,7 @@ def check_code(context: Mapping[str, Any]) -> list[Problem]:
 def _common(kluis: Kluis, request: DataSubjectRequest, lang: str) -> dict[str, Any]:
     token = rules.status_token(kluis.keys.secret, request.id, request.received_at)
     return {"reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[lang][request.type],
-            "deadline": request.deadline_on.isoformat(),
+            "deadline": i18n.day(request.deadline_on, lang),
             "status_url": f"{kluis.settings.base_url.rstrip('/')}/privacy-centre/requests/{token}"}
 
 
@@ -255,7 +255,8 @@ def build_employer_request(session: Session, kluis: Kluis, row: Outbox) -> mail.
     return mail.MessageContext(values={
         "reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[lang][request.type],
         "scope": request.scope or "", "employer": employer.name, "agreement": employer.agreement_reference or "",
-        "received": rules.receipt_date(request.received_at).isoformat(), "deadline": request.deadline_on.isoformat(),
+        "received": i18n.day(rules.receipt_date(request.received_at), lang),
+        "deadline": i18n.day(request.deadline_on, lang),
         "categories": [kluis.policy.category(c).name.get(lang) for c in categories if c in kluis.policy.category_ids],
         "dpo": str(kluis.policy.dpo.email)})
 
@@ -290,7 +291,7 @@ def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageC
         raise mail.Cancelled("request_closed")
     return mail.MessageContext(values={
         "reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[row.lang][request.type],
-        "deadline": request.deadline_on.isoformat(), "days": row.context["days"],
+        "deadline": i18n.day(request.deadline_on, row.lang), "days": row.context["days"],
         "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/requests/{request.id}"})
 
 
@@ -302,8 +303,8 @@ def build_overdue(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCo
         raise mail.Cancelled("request_closed")
     return mail.MessageContext(values={
         "reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[row.lang][request.type],
-        "deadline": request.deadline_on.isoformat(), "extended": request.extended_at is not None,
-        "received": rules.receipt_date(request.received_at).isoformat(),
+        "deadline": i18n.day(request.deadline_on, row.lang), "extended": request.extended_at is not None,
+        "received": i18n.day(rules.receipt_date(request.received_at), row.lang),
         "days_late": max(1, rules.days_late(request.deadline_on, kluis.clock.now())),
         "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/requests/{request.id}"})
 
@@ -330,7 +331,7 @@ def build_package(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCo
     lang_query = "?lang=en" if row.lang == "en" else ""
     return mail.MessageContext(values={
         **_common(kluis, request, row.lang), "portability": package.portability,
-        "expires": as_utc(package.expires_at).astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M"),
+        "expires": i18n.when(package.expires_at, row.lang),
         "package_url": f"{kluis.settings.base_url.rstrip('/')}/privacy-centre/packages/{token}{lang_query}"})
 
 

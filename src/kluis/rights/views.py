@@ -12,37 +12,43 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 from starlette.background import BackgroundTask
 
 from kluis.erasure import service as erasure
-from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import DomainError
+from kluis.kit.i18n import N_
+from kluis.kit.i18n import gettext as _
 from kluis.processors import service as processors
 from kluis.rights import intake
 from kluis.rights.models import DataSubjectRequest
 from kluis.rights.packages.service import Packages
 from kluis.rights.rules import OBJECTION_SCOPES, RequestType, short_reference
 from kluis.rights.service import Rights
-from kluis.rights.texts import TEXT
+from kluis.rights.texts import TERMS
+from kluis.web import public
 from kluis.web.csrf import CookieBound
 from kluis.web.deps import KluisDep, count_submit, kluis_of
+from kluis.web.public import Lang, PublicRoute, templates
 from kluis.wiring import Kluis
 
-router = APIRouter(prefix="/privacy-centre", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
-templates.env.filters["amsterdam"] = lambda at: as_utc(at).astimezone(AMSTERDAM).strftime("%d-%m-%Y %H:%M")
-HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
-           "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
+router = APIRouter(prefix="/privacy-centre", include_in_schema=False, route_class=PublicRoute)
+HEADERS = public.HEADERS
 ACTOR = "person"
 log = logging.getLogger("kluis.rights")
-Lang = Annotated[str, Query(pattern="^(nl|en)$")]
 Csrf = Annotated[str, Form(max_length=128)]
+# What a refused form says (translated where shown: the page's language).
+ALREADY_VERIFIED = N_("This request is already confirmed.")
+CODE_LIMIT = N_("You asked for three codes in the last hour already. Please try again later.")
+CODE_REFUSED = N_("This code is not right, has expired or was tried too often. Ask for a new code if needed.")
+CODE_RESENT = N_("If we know this e-mail address, we have sent a new code.")
+FORM_ERROR = N_("Please check what you entered: the address or the choice is not right.")
+FORM_EXPIRED = N_("This form has expired. Open the page again and retry.")
+REQUEST_EXPIRED = N_("This request has lapsed: it was not confirmed in time. Please make a new request if needed.")
+TOO_MANY = N_("Too many requests. Please try again later.")
 FORMS = CookieBound("rights/forms", "kluis_rights_form", "/privacy-centre")
 WITH_FORMS = {"form", "verify", "package"}
 # Not a request about the person's data (no deadline, no code): the register's list, mailed to the address given.
@@ -55,7 +61,8 @@ def page(request: Request, lang: str, view: str, *, status: int = 200, **context
     nonce = FORMS.kept_nonce(request) if view in WITH_FORMS else ""
     csrf = FORMS.token(kluis.keys.secret, nonce) if nonce else ""
     response = templates.TemplateResponse(request, "rights/page.html", {
-        "lang": lang, "t": TEXT[lang], "view": view, "types": [*RequestType, SUB_PROCESSORS],
+        "lang": lang, "terms": TERMS, "view": view, "missing": view == "not_found",
+        "types": [*RequestType, SUB_PROCESSORS],
         "scopes": OBJECTION_SCOPES, "services": _services(kluis, lang), "csrf": csrf, **context}, status_code=status)
     response.headers.update(HEADERS)
     if nonce:
@@ -66,7 +73,7 @@ def page(request: Request, lang: str, view: str, *, status: int = 200, **context
 def _services(kluis: Kluis, lang: str) -> list[tuple[str, str]]:
     """The services whose sub-processors may be asked for: each processor's service (never a company's name)."""
     named = {p.id: p.service.get("en" if lang == "en" else "nl") for p in kluis.policy.processors}
-    return [(s, named.get(s, TEXT[lang]["service_all"])) for s in processors.services(kluis)]
+    return [(s, named.get(s, _("Every service"))) for s in processors.services(kluis)]
 
 
 def forged(request: Request, kluis: Kluis, given: str) -> bool:
@@ -87,7 +94,7 @@ def request_form(request: Request, lang: Lang = "nl") -> HTMLResponse:
 def _too_many(request: Request, lang: str, view: str, limited: intake.RateLimited, **context: object
               ) -> HTMLResponse:
     """The same page for every address: the limit per address holds for known and unknown ones alike."""
-    response = page(request, lang, view, status=429, error=TEXT[lang]["too_many"], **context)
+    response = page(request, lang, view, status=429, error=_(TOO_MANY), **context)
     response.headers["Retry-After"] = str(limited.retry_after)
     return response
 
@@ -96,13 +103,13 @@ def _too_many(request: Request, lang: str, view: str, limited: intake.RateLimite
 def submit_request(request: Request, kluis: KluisDep, kind: Annotated[str, Form(alias="type", max_length=16)],
                    email: Annotated[str, Form(max_length=320)], scope: Annotated[str, Form(max_length=24)] = "",
                    service: Annotated[str, Form(max_length=64)] = "", csrf: Csrf = "",
-                   lang: Annotated[str, Form(pattern="^(nl|en)$")] = "nl") -> Response:
+                   lang: Lang = "nl") -> Response:
     """R-DSR-1: the form token must match its cookie; rate-limited per client network and per target address;
     refused or over a limit, nothing is written. R-SHR-2: the sub-processors of a service are mailed to the address
     given, with no code to confirm (the list goes to that address only), and the same page for every address."""
     chosen = {"chosen": kind, "chosen_scope": scope, "chosen_service": service}
     if forged(request, kluis, csrf):
-        return page(request, lang, "form", status=403, error=TEXT[lang]["form_expired"], **chosen)
+        return page(request, lang, "form", status=403, error=_(FORM_EXPIRED), **chosen)
     try:
         with kluis.db.transaction() as session:
             count_submit(session, request, intake.address_key(kluis, email))
@@ -113,9 +120,8 @@ def submit_request(request: Request, kluis: KluisDep, kind: Annotated[str, Form(
                 received = Rights(session, kluis, ACTOR).accept_public(kind, email, lang, scope or None)
     except intake.RateLimited as limited:
         return _too_many(request, lang, "form", limited, **chosen)
-    except DomainError as exc:
-        return page(request, lang, "form", status=422, error=TEXT[lang].get(exc.code, TEXT[lang]["form_error"]),
-                    **chosen)
+    except DomainError:
+        return page(request, lang, "form", status=422,                     error=_(FORM_ERROR), **chosen)
     if kind == SUB_PROCESSORS:
         return page(request, lang, "sub_processors")
     request_id = received.request.id
@@ -153,7 +159,7 @@ def verify_form(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl"
 def submit_code(request: Request, kluis: KluisDep, token: str, code: Annotated[str, Form(max_length=12)],
                 csrf: Csrf = "", lang: Lang = "nl") -> Response:
     if forged(request, kluis, csrf):  # the same page for every link: it tells nothing about which exist
-        return page(request, lang, "verify", status=403, token=token, error=TEXT[lang]["form_expired"])
+        return page(request, lang, "verify", status=403, token=token, error=_(FORM_EXPIRED))
     with kluis.db.transaction() as session:
         rights = Rights(session, kluis, ACTOR)
         found = rights.by_token(token)
@@ -161,14 +167,14 @@ def submit_code(request: Request, kluis: KluisDep, token: str, code: Annotated[s
     if found is None:
         return not_found(request, lang)
     if not verified:
-        return page(request, lang, "verify", status=422, token=token, error=TEXT[lang]["code_refused"])
+        return page(request, lang, "verify", status=422, token=token, error=_(CODE_REFUSED))
     return RedirectResponse(f"/privacy-centre/requests/{token}?lang={lang}", status_code=303)
 
 
 @router.post("/requests/{token}/new-code")
 def new_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", lang: Lang = "nl") -> Response:
     if forged(request, kluis, csrf):
-        return page(request, lang, "verify", status=403, token=token, error=TEXT[lang]["form_expired"])
+        return page(request, lang, "verify", status=403, token=token, error=_(FORM_EXPIRED))
     try:
         with kluis.db.transaction() as session:
             rights = Rights(session, kluis, ACTOR)
@@ -181,11 +187,12 @@ def new_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", lan
     except intake.RateLimited as limited:
         return _too_many(request, lang, "verify", limited, token=token)
     except DomainError as exc:
-        reason = ("code_limit" if exc.status == 429
-                  else "request_expired" if exc.code == "request_expired" else "already_verified")
-        return page(request, lang, "verify", status=429 if exc.status == 429 else 409, token=token,
-                    error=TEXT[lang][reason])
-    response = page(request, lang, "verify", token=token, notice=TEXT[lang]["code_resent"])
+        reason = (_(CODE_LIMIT)
+                  if exc.status == 429 else
+                  _(REQUEST_EXPIRED)
+                  if exc.code == "request_expired" else _(ALREADY_VERIFIED))
+        return page(request, lang, "verify", status=429 if exc.status == 429 else 409, token=token, error=reason)
+    response = page(request, lang, "verify", token=token, notice=_(CODE_RESENT))
     response.background = after_answer(kluis, request_id, lambda r: r.mail_code(request_id, code_id))
     return response
 

@@ -7,12 +7,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from kluis.kit.errors import DomainError, Problem
+from kluis.web import public
 
 log = logging.getLogger("kluis.web")
 MEDIA_TYPE = "application/problem+json"
@@ -40,7 +41,9 @@ def install(app: FastAPI) -> None:
         return problem(exc.status, exc.code, exc.message, exc.problems)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if public.wants_page(request):  # a bad parameter of a page (issue 19 §1): the page's HTML error
+            return await public.answer_error(request, 400)
         problems = [Problem(_path(tuple(e.get("loc", ()))), str(e.get("type", "invalid")), str(e.get("msg", "")))
                     for e in exc.errors()]
         return problem(422, "request_invalid", f"the request was not accepted: {len(problems)} problem(s)",
@@ -53,8 +56,10 @@ def install(app: FastAPI) -> None:
                                         "nothing was saved, try again")
 
     @app.exception_handler(HTTPException)
-    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
-        response = problem(exc.status_code, f"http_{exc.status_code}", str(exc.detail))
+    async def _http(request: Request, exc: HTTPException) -> Response:
+        if public.wants_page(request):  # an unknown page, a refused method: the HTML error page (issue 19 §1)
+            return await public.answer_error(request, exc.status_code, http_headers(request, exc))
+        response: Response = problem(exc.status_code, f"http_{exc.status_code}", str(exc.detail))
         response.headers.update(http_headers(request, exc))
         return response
 
@@ -114,6 +119,9 @@ def document(app: FastAPI) -> None:
                 for status, description in DOCUMENTED.items():
                     responses[str(status)] = {"description": description, "content": {
                         MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}, **pages}}
+                if text:  # a page's bad parameter answers its HTML error page (kluis.web.public), not a 422
+                    responses["400"] = {"description": "A parameter of the page is not one it can use",
+                                        "content": {"text/html": {"schema": {"type": "string"}}}}
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend its schema

@@ -12,25 +12,17 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kluis.kit import i18n
 from kluis.kit.ids import token
+from kluis.web import public
 from kluis.web.problems import problem
 
 log = logging.getLogger("kluis.web")
-PUBLIC_PAGES = ("/privacy", "/marketing")  # /privacy also covers /privacy-centre
-TEXT = {
-    "nl": {"title": "Er ging iets mis", "body": "Er ging bij ons iets mis; er is niets van u opgeslagen. "
-                                                "Probeer het later opnieuw. Noem bij contact deze referentie:"},
-    "en": {"title": "Something went wrong", "body": "Something went wrong on our side; nothing of yours was "
-                                                    "saved. Please try again later. If you contact us, quote:"},
-}
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 Page = Callable[[Request, str], Response]
 
 
@@ -64,7 +56,7 @@ class Unexpected:
         for prefix, page in self.pages.items():
             if path == prefix or path.startswith(prefix + "/"):
                 return page(request, reference)
-        if path.startswith(PUBLIC_PAGES):
+        if public.wants_page(request):
             return public_page(request, reference)
         response = problem(500, "internal_error", f"something went wrong on our side; nothing was saved. "
                                                   f"Reference: {reference}")
@@ -84,6 +76,5 @@ def logged(scope: dict[str, Any], exc: BaseException) -> str:
 
 
 def public_page(request: Request, reference: str) -> Response:
-    lang = "en" if request.query_params.get("lang") == "en" else "nl"
-    return templates.TemplateResponse(request, "error.html", {"lang": lang, "t": TEXT[lang], "reference": reference},
-                                      status_code=500, headers={"Cache-Control": "no-store"})
+    with i18n.speaking(public.language_in(request.query_params.get("lang"))):
+        return public.error_page(request, 500, reference=reference)

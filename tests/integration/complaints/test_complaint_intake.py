@@ -67,12 +67,12 @@ def test_r_gov_2_known_and_unknown_address_look_the_same_code_then_acknowledgeme
                                         code=code_in(catcher.messages[0])))
     assert confirmed.status_code == 303
     status = client.get(confirmed.headers["location"])
-    assert status.status_code == 200 and "In behandeling" in status.text and "23-12-2026" in status.text
+    assert status.status_code == 200 and "In behandeling" in status.text and "23 dec 2026" in status.text
     assert "Postbus 93374" in status.text
     send_all(kluis)
     ack = catcher.messages[-1]
     assert ack.to == ("vrager@example.nl",) and "ontvangen" in ack.subject
-    assert "23-12-2026" in ack.text  # 25 November + 28 days, an Amsterdam calendar date
+    assert "23 dec 2026" in ack.text  # 25 November + 28 days, an Amsterdam calendar date
     assert "Autoriteit Persoonsgegevens" in ack.text and "Postbus 93374, 2509 AJ Den Haag" in ack.text
     assert "autoriteitpersoonsgegevens.nl" in ack.text
     assert TEXT not in ack.text
@@ -135,7 +135,7 @@ def test_r_gov_2_account_api_files_and_acknowledges_someone_elses_id_is_unknown(
     assert theirs.status_code == unknown.status_code == 404 and theirs.json() == unknown.json()
     send_all(kluis)
     assert catcher.messages[-1].to == ("vrager@example.nl",)
-    assert "Postbus 93374, 2509 AJ Den Haag" in catcher.messages[-1].text and "23-12-2026" in catcher.messages[-1].text
+    assert "Postbus 93374, 2509 AJ Den Haag" in catcher.messages[-1].text and "2026-12-23" in catcher.messages[-1].text
     assert nothing_holds(kluis, TEXT)
 
 

@@ -80,7 +80,7 @@ def test_r_dsr_1_code_verifies_and_status_page_shows_state_and_amsterdam_deadlin
     assert verified.status_code == 303
     page = client.get(verified.headers["location"])
     assert page.status_code == 200 and "Confirmed" in page.text and "Profiling" in page.text
-    assert "25-12-2026" in page.text  # received 25 November 2026, 13:00 in Amsterdam
+    assert "2026-12-25" in page.text  # received 25 November 2026, 13:00 in Amsterdam; issue 19 §3: kit.i18n.day
     with kluis.db.sessions() as session:
         assert session.scalars(select(DataSubjectRequest)).one().person_id == person_id
     assert client.get(location, follow_redirects=False).status_code == 303  # verified: the code form sends you on

@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from kluis.consent.cookies.rules import (
@@ -24,6 +23,7 @@ from kluis.consent.cookies.rules import (
 from kluis.policy.schemas import LANGS
 from kluis.web import problems
 from kluis.web.deps import kluis_of
+from kluis.web.public import templates
 
 PACKAGE = Path(__file__).resolve().parents[2]
 STATIC = PACKAGE / "static" / "cookies"
@@ -39,7 +39,6 @@ DEMO_HEADERS = {
 }
 
 router = APIRouter(tags=["cookies"])
-templates = Jinja2Templates(directory=TEMPLATES)
 
 
 @cache

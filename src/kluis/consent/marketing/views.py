@@ -11,71 +11,57 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from kluis.consent.marketing.service import Marketing, TokenRefused
 from kluis.kit.errors import NotFound
+from kluis.kit.i18n import N_
+from kluis.kit.i18n import gettext as _
 from kluis.rights import intake
 from kluis.rights.rules import Window
 from kluis.web.csrf import CookieBound
 from kluis.web.deps import KluisDep, client_address, kluis_of
+from kluis.web.public import Lang, PublicRoute, templates
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
-router = APIRouter(prefix="/marketing", include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).resolve().parents[2] / "templates")
+router = APIRouter(prefix="/marketing", include_in_schema=False, route_class=PublicRoute)
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex",
            "X-Frame-Options": "DENY"}
 Token = Annotated[str, Query(alias="t", max_length=400)]
 FormToken = Annotated[str, Form(alias="t", max_length=400)]
-Lang = Annotated[str, Query(pattern="^(nl|en)$")]
 Csrf = Annotated[str, Form(max_length=128)]
 FORMS = CookieBound("marketing/forms", "kluis_marketing_form", "/marketing")
 
-TEXT = {
-    "nl": {
-        "confirm_title": "Aanmelding bevestigen", "confirm_ask": "Bevestig dat u marketing-e-mail van benVitaal wilt "
-        "ontvangen.", "confirm_button": "Ja, aanmelding bevestigen", "confirmed": "Dank u. Uw aanmelding is bevestigd.",
-        "unsub_title": "Afmelden", "unsub_ask": "Wilt u geen marketing-e-mail van benVitaal meer ontvangen?",
-        "unsub_button": "Afmelden", "unsubscribed": "U bent afgemeld. U ontvangt geen marketing-e-mail meer van "
-        "benVitaal.", "admin_note": "Administratieve berichten, zoals orderbevestigingen en berichten over uw "
-        "account, blijft u ontvangen.", "prefs_title": "Uw e-mailvoorkeuren", "prefs_on": "U ontvangt nu "
-        "marketing-e-mail van benVitaal.", "prefs_off": "U ontvangt nu geen marketing-e-mail van benVitaal.",
-        "prefs_subscribe": "Aanmelden (u krijgt een bevestigingsmail)", "resubscribe_sent": "We hebben u een "
-        "e-mail gestuurd. Bevestig daarin uw aanmelding.", "bad_link": "Deze link is niet (meer) geldig. "
-        "Gebruik de link uit uw meest recente e-mail, of mail dpo@benvitaal.nl.",
-        "used_link": "Deze link is al gebruikt; uw aanmelding was al bevestigd.",
-        "optin_notice": "Ja, ik wil marketing-e-mail van benVitaal ontvangen. Afmelden kan altijd.",
-        "form_expired": "Dit formulier is verlopen. Open de pagina opnieuw en probeer het nog eens.",
-        "too_many_title": "Even geduld", "too_many": "Er zijn vanaf uw netwerk te veel links geopend. Probeer het "
-        "later opnieuw.",
-    },
-    "en": {
-        "confirm_title": "Confirm subscription", "confirm_ask": "Confirm that you want to receive marketing e-mail "
-        "from benVitaal.", "confirm_button": "Yes, confirm", "confirmed": "Thank you. Your subscription is confirmed.",
-        "unsub_title": "Unsubscribe", "unsub_ask": "No longer want marketing e-mail from benVitaal?",
-        "unsub_button": "Unsubscribe", "unsubscribed": "You are unsubscribed. You will receive no more marketing "
-        "e-mail from benVitaal.", "admin_note": "You will still receive administrative messages, such as order "
-        "confirmations and notices about your account.", "prefs_title": "Your e-mail preferences",
-        "prefs_on": "You now receive marketing e-mail from benVitaal.", "prefs_off": "You now receive no marketing "
-        "e-mail from benVitaal.", "prefs_subscribe": "Subscribe (we send you a confirmation e-mail)",
-        "resubscribe_sent": "We sent you an e-mail. Please confirm your subscription there.",
-        "bad_link": "This link is not (or no longer) valid. Use the link in your latest e-mail, or write to "
-        "dpo@benvitaal.nl.", "used_link": "This link was already used; your subscription was confirmed before.",
-        "optin_notice": "Yes, I want to receive marketing e-mail from benVitaal. I can unsubscribe at any time.",
-        "form_expired": "This form has expired. Open the page again and retry.",
-        "too_many_title": "Please wait", "too_many": "Too many links were opened from your network. Please try "
-        "again later.",
-    },
-}
+# What the pages say (translated where shown: the page's language; docs/i18n.md).
+CONFIRM_TITLE = N_("Confirm subscription")
+CONFIRM_ASK = N_("Confirm that you want to receive marketing e-mail from benVitaal.")
+CONFIRM_BUTTON = N_("Yes, confirm")
+CONFIRMED = N_("Thank you. Your subscription is confirmed.")
+UNSUB_TITLE = N_("Unsubscribe")
+UNSUB_ASK = N_("No longer want marketing e-mail from benVitaal?")
+UNSUB_BUTTON = N_("Unsubscribe")
+UNSUBSCRIBED = N_("You are unsubscribed. You will receive no more marketing e-mail from benVitaal.")
+ADMIN_NOTE = N_("You will still receive administrative messages, such as order confirmations and notices about your "
+                "account.")
+PREFS_TITLE = N_("Your e-mail preferences")
+PREFS_ON = N_("You now receive marketing e-mail from benVitaal.")
+PREFS_OFF = N_("You now receive no marketing e-mail from benVitaal.")
+PREFS_SUBSCRIBE = N_("Subscribe (we send you a confirmation e-mail)")
+RESUBSCRIBE_SENT = N_("We sent you an e-mail. Please confirm your subscription there.")
+BAD_LINK = N_("This link is not (or no longer) valid. Use the link in your latest e-mail, or write to "
+              "dpo@benvitaal.nl.")
+USED_LINK = N_("This link was already used; your subscription was confirmed before.")
+OPTIN_NOTICE = N_("Yes, I want to receive marketing e-mail from benVitaal. I can unsubscribe at any time.")
+FORM_EXPIRED = N_("This form has expired. Open the page again and retry.")
+TOO_MANY_TITLE = N_("Please wait")
+TOO_MANY = N_("Too many links were opened from your network. Please try again later.")
 
 
 def _page(request: Request, lang: str, title: str, message: str, *, status: int = 200, error: bool = False,
@@ -100,10 +86,9 @@ def _forged(request: Request, kluis: Kluis, given: str) -> bool:
 
 
 def _refused(request: Request, lang: str, exc: TokenRefused) -> HTMLResponse:
-    t = TEXT[lang]
     used = exc.code == "token_used"
-    return _page(request, lang, t["confirm_title"] if used else t["unsub_title"],
-                 t["used_link"] if used else t["bad_link"], status=409 if used else 400, error=not used)
+    return _page(request, lang, _(CONFIRM_TITLE) if used else _(UNSUB_TITLE),
+                 _(USED_LINK) if used else _(BAD_LINK), status=409 if used else 400, error=not used)
 
 
 def _count(request: Request, kluis: Kluis) -> None:
@@ -125,7 +110,7 @@ def _answer(request: Request, kluis: Kluis, lang: str, act: Callable[[], HTMLRes
         _count(request, kluis)
         return act()
     except intake.RateLimited as limited:
-        response = _page(request, lang, TEXT[lang]["too_many_title"], TEXT[lang]["too_many"], status=429,
+        response = _page(request, lang, _(TOO_MANY_TITLE), _(TOO_MANY), status=429,
                          error=True)
         response.headers["Retry-After"] = str(limited.retry_after)
         return response
@@ -147,35 +132,33 @@ def confirm_form(request: Request, kluis: KluisDep, t: Token, lang: Lang = "nl")
 
 
 def _confirm_page(request: Request, lang: str, t: str, *, status: int = 200, message: str = "") -> HTMLResponse:
-    text = TEXT[lang]
-    return _page(request, lang, text["confirm_title"], message or text["confirm_ask"], status=status,
+    return _page(request, lang, _(CONFIRM_TITLE), message or _(CONFIRM_ASK), status=status,
                  error=bool(message), form_action=f"/marketing/confirm?lang={lang}", token=t,
-                 buttons=(("confirm", text["confirm_button"], ""),))
+                 buttons=(("confirm", _(CONFIRM_BUTTON), ""),))
 
 
 @router.post("/confirm")
 def confirm(request: Request, kluis: KluisDep, t: FormToken, csrf: Csrf = "", lang: Lang = "nl") -> HTMLResponse:
     """R-CONS-2: refused without the form's token, before the link is counted or used: nothing is written."""
     if _forged(request, kluis, csrf):
-        return _confirm_page(request, lang, t, status=403, message=TEXT[lang]["form_expired"])
+        return _confirm_page(request, lang, t, status=403, message=_(FORM_EXPIRED))
 
     def act() -> HTMLResponse:
         with kluis.db.transaction() as session:
             Marketing(session, kluis, "person").confirm_opt_in(t, ip=_ip(request))
-        return _page(request, lang, TEXT[lang]["confirm_title"], TEXT[lang]["confirmed"])
+        return _page(request, lang, _(CONFIRM_TITLE), _(CONFIRMED))
 
     return _answer(request, kluis, lang, act)
 
 
 @router.get("/unsubscribe")
 def unsubscribe_form(request: Request, kluis: KluisDep, t: Token, lang: Lang = "nl") -> HTMLResponse:
-    text = TEXT[lang]
 
     def show() -> HTMLResponse:
         _holder(kluis, t, "unsubscribe")
-        return _page(request, lang, text["unsub_title"], text["unsub_ask"],
+        return _page(request, lang, _(UNSUB_TITLE), _(UNSUB_ASK),
                      form_action=f"/marketing/unsubscribe?t={quote(t)}&lang={lang}", token=t,
-                     buttons=(("unsubscribe", text["unsub_button"], ""),), note=text["admin_note"], guarded=False)
+                     buttons=(("unsubscribe", _(UNSUB_BUTTON), ""),), note=_(ADMIN_NOTE), guarded=False)
 
     return _answer(request, kluis, lang, show)
 
@@ -187,8 +170,8 @@ def unsubscribe(request: Request, kluis: KluisDep, t: Token, lang: Lang = "nl") 
     def act() -> HTMLResponse:
         with kluis.db.transaction() as session:
             Marketing(session, kluis, "person").unsubscribe(t, ip=_ip(request), lang=lang)
-        return _page(request, lang, TEXT[lang]["unsub_title"], TEXT[lang]["unsubscribed"],
-                     note=TEXT[lang]["admin_note"])
+        return _page(request, lang, _(UNSUB_TITLE), _(UNSUBSCRIBED),
+                     note=_(ADMIN_NOTE))
 
     return _answer(request, kluis, lang, act)
 
@@ -206,12 +189,11 @@ def preferences(request: Request, kluis: KluisDep, t: Token, lang: Lang = "nl") 
 
 def _preferences_page(request: Request, lang: str, t: str, subscribed: bool, *, status: int = 200,
                       message: str = "") -> HTMLResponse:
-    text = TEXT[lang]
-    button = (("unsubscribe", text["unsub_button"], "") if subscribed else ("subscribe", text["prefs_subscribe"], ""))
-    shown = message or (text["prefs_on"] if subscribed else text["prefs_off"])
-    return _page(request, lang, text["prefs_title"], shown, status=status, error=bool(message),
+    button = (("unsubscribe", _(UNSUB_BUTTON), "") if subscribed else ("subscribe", _(PREFS_SUBSCRIBE), ""))
+    shown = message or (_(PREFS_ON) if subscribed else _(PREFS_OFF))
+    return _page(request, lang, _(PREFS_TITLE), shown, status=status, error=bool(message),
                  form_action=f"/marketing/preferences?lang={lang}", token=t, buttons=(button,),
-                 note=text["admin_note"])
+                 note=_(ADMIN_NOTE))
 
 
 @router.post("/preferences")
@@ -220,9 +202,8 @@ def change_preferences(request: Request, kluis: KluisDep, t: FormToken,
                        lang: Lang = "nl") -> HTMLResponse:
     """Route (d) of the statement: the subscription-management tool, reached by a signed link. R-CONS-2: refused
     without the form's token, before the link is counted or used: nothing is written."""
-    text = TEXT[lang]
     if _forged(request, kluis, csrf):  # the same button again: the person chose it, the page did not reach us
-        return _preferences_page(request, lang, t, action == "unsubscribe", status=403, message=text["form_expired"])
+        return _preferences_page(request, lang, t, action == "unsubscribe", status=403, message=_(FORM_EXPIRED))
 
     def act() -> HTMLResponse:
         with kluis.db.transaction() as session:
@@ -231,9 +212,9 @@ def change_preferences(request: Request, kluis: KluisDep, t: FormToken,
             if action == "unsubscribe":
                 marketing.opt_out(person_id, "subscription_page", ip=_ip(request), lang=lang)
             else:
-                marketing.request_opt_in(person_id, notice_text=text["optin_notice"], lang=lang)
-        message = text["unsubscribed"] if action == "unsubscribe" else text["resubscribe_sent"]
-        return _page(request, lang, text["prefs_title"], message, note=text["admin_note"])
+                marketing.request_opt_in(person_id, notice_text=_(OPTIN_NOTICE), lang=lang)
+        message = _(UNSUBSCRIBED) if action == "unsubscribe" else _(RESUBSCRIBE_SENT)
+        return _page(request, lang, _(PREFS_TITLE), message, note=_(ADMIN_NOTE))
 
     return _answer(request, kluis, lang, act)
 

@@ -20,17 +20,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from sqlalchemy.orm import Session
 
 from kluis.kit.errors import DomainError
+from kluis.kit.i18n import N_, pgettext
+from kluis.kit.i18n import gettext as _
 from kluis.rights.models import AccessPackage
 from kluis.rights.packages.service import PackageExpired, Packages, stream_package
 from kluis.rights.rules import DOWNLOAD_GRANT_LIFETIME, grant_opens, short_reference
-from kluis.rights.texts import TEXT
 from kluis.rights.views import ACTOR, HEADERS, Csrf, Lang, forged, not_found, page
 from kluis.web.cookies import set_strict_cookie
 from kluis.web.deps import KluisDep
+from kluis.web.public import PublicRoute
 from kluis.wiring import Kluis
 
-router = APIRouter(prefix="/privacy-centre/packages", include_in_schema=False)
+router = APIRouter(prefix="/privacy-centre/packages", include_in_schema=False, route_class=PublicRoute)
 GRANT_COOKIE = "kluis_package"
+# What a refused form says (translated where shown: the page's language).
+CODE_LIMIT = N_("You asked for three codes in the last hour already. Please try again later.")
+CODE_REFUSED = N_("This code is not right, has expired or was tried too often. Ask for a new code if needed.")
+FORM_EXPIRED = N_("This form has expired. Open the page again and retry.")
 
 
 def _expired(request: Request, lang: str) -> HTMLResponse:
@@ -95,7 +101,7 @@ def _current(request: Request, kluis: Kluis, token: str, lang: str, *, status: i
 
 def _refused(request: Request, kluis: Kluis, token: str, lang: str, **context: object) -> HTMLResponse:
     """R-DSR-1: a post without its form's token gets the page again, and nothing is sent or tried."""
-    return _current(request, kluis, token, lang, status=403, error=TEXT[lang]["form_expired"], **context)
+    return _current(request, kluis, token, lang, status=403, error=_(FORM_EXPIRED), **context)
 
 
 @router.post("/{token}/code")
@@ -114,7 +120,7 @@ def send_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", la
     except DomainError as exc:
         if linked is None:  # not the code's limit: the package could not be read
             raise
-        return _show(request, lang, token, linked.shown, status=exc.status, error=TEXT[lang]["code_limit"])
+        return _show(request, lang, token, linked.shown, status=exc.status, error=_(CODE_LIMIT))
     return _show(request, lang, token, linked.shown, code_sent=True)
 
 
@@ -132,7 +138,7 @@ def sign_in(request: Request, kluis: KluisDep, token: str, code: Annotated[str, 
     except PackageExpired:
         return _expired(request, lang)
     if grant is None:
-        return _show(request, lang, token, linked.shown, status=422, code_sent=True, error=TEXT[lang]["code_refused"])
+        return _show(request, lang, token, linked.shown, status=422, code_sent=True, error=_(CODE_REFUSED))
     response = RedirectResponse(f"/privacy-centre/packages/{token}?lang={lang}", status_code=303)
     set_strict_cookie(response, kluis.settings, GRANT_COOKIE, grant,
                       max_age=int(DOWNLOAD_GRANT_LIFETIME.total_seconds()), path=f"/privacy-centre/packages/{token}")
@@ -155,8 +161,7 @@ def download(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
         return _expired(request, lang)
     except DomainError:
         return not_found(request, lang)
-    kind = "overdraagbaarheid" if shown.portability and lang == "nl" else (
-        "portability" if shown.portability else "inzage" if lang == "nl" else "access")
+    kind = pgettext("file name", "portability") if shown.portability else pgettext("file name", "access")
     name = f"benvitaal-{kind}-{short_reference(shown.request_id).lower()}.zip"
     return StreamingResponse(stream_package(kluis, shown.id, prefix, key), media_type="application/zip",
                              headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
