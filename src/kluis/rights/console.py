@@ -35,15 +35,17 @@ STEPS = {"start": State.IN_PROGRESS, "wait": State.WAITING_ON_PERSON, "complete"
 def list_requests(request: Request, closed: bool = False, state: str = "",
                   kind: Annotated[str, Query(alias="type", max_length=16)] = "",
                   overdue: Annotated[str, Query(max_length=8)] = "",
+                  assignee: Annotated[str, Query(max_length=40)] = "",
                   after: Annotated[str, Query(max_length=40)] = "") -> Response:
-    """The queue by deadline, filtered by state (``closed`` is the older way to say all), type and being overdue,
-    a page at a time; a filter it does not know is an error page naming it, never an empty or full list."""
+    """The queue by deadline, filtered by state (``closed`` is the older way to say all), type, being overdue and
+    assignee (a staff id, ``me`` or ``none``), a page at a time; a filter it does not know is an error page naming
+    it, never an empty or full list."""
     kluis = kluis_of(request)
-    query = queue.parse(state or ("all" if closed else "open"), kind, overdue, after)
     with kluis.db.sessions() as session:
         staff = console.require(request, session, Permission.REQUESTS_RECORD)
+        query = queue.parse(state or ("all" if closed else "open"), kind, overdue, after, assignee, staff.staff_id)
         items, next_after = Rights(session, kluis, staff.actor).queue(query)
-    filters = {"state": query.state, "type": query.type, "overdue": query.overdue}
+    filters = {"state": query.state, "type": query.type, "overdue": query.overdue, "assignee": query.assignee}
     return console.page(request, "rights/console_list.html", _("Requests"), staff, active="requests",
                         items=items, query=query, states=queue.STATES, types=[t.value for t in RequestType],
                         next_page=urlencode({**filters, "after": next_after}) if next_after else None,
@@ -93,6 +95,7 @@ def detail(request: Request, request_id: str) -> Response:
         employer = employers.get(session, item.forwarded_employer_id) if item.forwarded_employer_id else None
         objection = (kluis.gate(session, staff.actor).objection(item.person_id, item.objection_id)
                      if item.objection_id and item.person_id else None)
+        assignable = rights.assignable() if staff.may(Permission.REQUESTS_ASSIGN) else []
         records = ([(r.id, r.category) for r in kluis.vault(session, staff.actor).records_of(item.person_id)
                     if r.content_kind == "json"]
                    if item.type == RequestType.RECTIFICATION and item.person_id else [])
@@ -100,11 +103,24 @@ def detail(request: Request, request_id: str) -> Response:
                         reference=short_reference(item.id), next_states=TRANSITIONS[State(item.state)],
                         packages=packages, rectifications=rectifications, instruction=instruction, employer=employer,
                         records=records, objection=objection, parts=parts,
-                        may_assess=staff.may(Permission.OBJECTIONS_ASSESS),
+                        may_assess=staff.may(Permission.OBJECTIONS_ASSESS), assignable=assignable,
                         dataset_columns=[(d.id, t.name, column) for d in kluis.policy.datasets for t in d.tables
                                          for column in t.columns if column != t.identity.column],
                         fields={c.id: c.field_ids() for c in kluis.policy.categories},
                         restriction_reasons=RESTRICTION_REASONS, package_types=PACKAGE_TYPES)
+
+
+@router.post("/{request_id}/assign")
+def assign(request: Request, request_id: str, csrf: console.Csrf,
+           assignee_id: Annotated[str, Form(max_length=40)] = "") -> Response:
+    """Issue 19 §2: the DPO gives the request to a staff member who handles requests; empty: unassigned."""
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = console.require_form(request, session, Permission.REQUESTS_ASSIGN, csrf)
+        Rights(session, kluis, staff.actor).assign(
+            console.uuid_of(request_id, "request"),
+            console.uuid_of(assignee_id, "staff member") if assignee_id.strip() else None)
+    return RedirectResponse(f"/console/requests/{request_id}", status_code=303)
 
 
 @router.post("/{request_id}/rectify")

@@ -54,6 +54,9 @@ class DataSubjectRequest(Base):
     verified_by: Mapped[str | None] = mapped_column(String(16))  # code | account | staff
     verification_note: Mapped[str | None] = mapped_column(String(200))
     staff_reference: Mapped[str | None] = mapped_column(String(80))
+    # The staff member the request is assigned to (issue 19 §2): the queue filters on it, so it is indexed.
+    assigned_to: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_account.id", ondelete="SET NULL"),
+                                                          index=True)
     processor_role: Mapped[bool] = mapped_column(Boolean, default=False)
     forwarded_employer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employer.id"))
     forwarded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

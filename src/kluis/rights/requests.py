@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from kluis import jobs
 from kluis.audit import service as audit
-from kluis.kit.errors import Conflict, NotFound
+from kluis.kit.errors import Conflict, Invalid, NotFound
+from kluis.kit.messages import N_
 from kluis.mail import service as mail
 from kluis.rights import mail as rights_mail
 from kluis.rights import queue as rights_queue
@@ -23,6 +24,8 @@ from kluis.rights import rules
 from kluis.rights.models import AccessPackage, DataSubjectRequest
 from kluis.rights.packages.service import Packages
 from kluis.rights.rules import State
+from kluis.staff import service as staff_service
+from kluis.staff.rules import Permission, may
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -91,6 +94,27 @@ class Requests:
         now = self._now()
         return Listed(request, rules.is_overdue(request.deadline_at, now, request.state),
                       rules.reminder_due(request.deadline_on, now, request.state, tuple(request.reminders_sent or ())))
+
+    # --- assignment (issue 19 §2) --------------------------------------------------------------
+
+    def assignable(self) -> list[tuple[uuid.UUID, str, str]]:
+        """Who may be given a request: (id, role, e-mail) of every active account that may handle requests."""
+        now = self._now()
+        return [(a.id, a.role, staff_service.email_of(self.kluis.keys, a)) for a in staff_service.list_staff(
+            self.session) if may(a.role, Permission.REQUESTS_RECORD) and staff_service.status_of(a, now) != "disabled"]
+
+    def assign(self, request_id: uuid.UUID, staff_id: uuid.UUID | None) -> DataSubjectRequest:
+        """Give the request to one staff member who may handle requests, or (``None``) back to the team."""
+        request = self.get(request_id)
+        if staff_id is not None:
+            account = staff_service.account_by_id(self.session, staff_id)
+            if (account is None or not may(account.role, Permission.REQUESTS_RECORD)
+                    or staff_service.status_of(account, self._now()) == "disabled"):
+                raise Invalid(N_("the assignee is an active staff member who may handle requests"),
+                              code="assignee_invalid")
+        request.assigned_to, request.updated_at = staff_id, self._now()
+        self._audit(request, "request.assigned", assigned_to=str(staff_id) if staff_id else "")
+        return request
 
     # --- access and portability packages (R-DSR-3, R-DSR-4) -----------------------------------
 

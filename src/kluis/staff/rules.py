@@ -24,6 +24,7 @@ class Permission(StrEnum):
     AUDIT_READ = "audit.read"  # the audit log and the state of its chain
     MARKETING = "marketing"  # the marketing areas of the console
     REQUESTS_RECORD = "requests.record"  # register what a person asked by e-mail or letter (opt-out, ...)
+    REQUESTS_ASSIGN = "requests.assign"  # give a request to one staff member who handles requests: the DPO
     LEGAL_HOLDS = "legal_holds"  # place and release legal holds, which stop erasure and the sweep (R-RET-3)
     OBJECTIONS_ASSESS = "objections.assess"  # weigh an objection against compelling grounds (Art. 21(1)): the DPO
     BREACH_REPORT = "breaches.report"  # register an incident and read the breach register (R-GOV-3)
