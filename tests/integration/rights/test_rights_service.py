@@ -173,7 +173,7 @@ def test_r_dsr_2_extension_tells_the_person_the_reasons_in_the_same_transaction(
     assert found.deadline_at == datetime(2027, 2, 28, 23, tzinfo=UTC)
     send_all(kluis)
     assert "Veel gegevens in verschillende systemen." in catcher.messages[-1].text
-    assert "2027-02-28" in catcher.messages[-1].text
+    assert "28 feb 2027" in catcher.messages[-1].text  # the new deadline, as a Dutch reader writes it
     with pytest.raises(Conflict, match="only once"), kluis.db.transaction() as session:
         rights(kluis, session).extend(request_id, "nog eens")
 
