@@ -25,7 +25,7 @@ from kluis.rights import intake
 from kluis.rights.views import HEADERS
 from kluis.web.csrf import CookieBound
 from kluis.web.deps import KluisDep, count_submit, kluis_of
-from kluis.web.public import Lang, PublicRoute, templates
+from kluis.web.public import FORM_EXPIRED, Csrf, Lang, PublicRoute, templates
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/privacy-centre", include_in_schema=False, route_class=PublicRoute)
@@ -33,14 +33,12 @@ ACTOR = "person"
 # One cookie for the complaint form and the code forms (``/privacy-centre/complaint`` and ``.../complaints/...``).
 FORM = CookieBound("complaints/form", "kluis_complaint_form", "/privacy-centre")
 WITH_FORMS = {"form", "verify"}
-Csrf = Annotated[str, Form(max_length=128)]
 # What a refused form says (translated where shown: the page's language).
 ALREADY_VERIFIED = N_("This complaint is already confirmed.")
 CODE_LIMIT = N_("You asked for three codes in the last hour. Try again later.")
 CODE_REFUSED = N_("This code is wrong, has expired or was tried too often. Ask for a new code if needed.")
 CODE_RESENT = N_("If we know this e-mail address, we have sent a new code.")
 FORM_ERROR = N_("Check what you entered: the e-mail address or the text is not right (the text cannot be empty).")
-FORM_EXPIRED = N_("This form has expired. Open the page again and retry.")
 TOO_MANY = N_("Too many requests. Try again later.")
 
 

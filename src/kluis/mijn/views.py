@@ -44,6 +44,7 @@ from kluis.rights.service import Rights
 from kluis.web.cookies import delete_strict_cookie, set_strict_cookie
 from kluis.web.csrf import CookieBound, form_token, token_valid
 from kluis.web.deps import KluisDep, count_submit, kluis_of
+from kluis.web.public import Csrf
 from kluis.wiring import Kluis
 
 PREFIX = "/mijn-privacy"
@@ -65,7 +66,6 @@ SESSION_FORMS = "mijn/session"
 PROFILING = "profiling"
 log = logging.getLogger("kluis.mijn")
 Lang = Annotated[str, Query(pattern="^(nl|en)$")]
-Csrf = Annotated[str, Form(max_length=128)]
 
 # What the person reads for a stored value (the console shows the stored value itself).
 REQUEST_TYPES = {"access": N_("Access to my data"), "portability": N_("My data to take elsewhere"),

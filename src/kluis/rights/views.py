@@ -32,21 +32,19 @@ from kluis.rights.texts import TERMS
 from kluis.web import public
 from kluis.web.csrf import CookieBound
 from kluis.web.deps import KluisDep, count_submit, kluis_of
-from kluis.web.public import Lang, PublicRoute, templates
+from kluis.web.public import FORM_EXPIRED, Csrf, Lang, PublicRoute, templates
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/privacy-centre", include_in_schema=False, route_class=PublicRoute)
 HEADERS = public.HEADERS
 ACTOR = "person"
 log = logging.getLogger("kluis.rights")
-Csrf = Annotated[str, Form(max_length=128)]
 # What a refused form says (translated where shown: the page's language).
 ALREADY_VERIFIED = N_("This request is already confirmed.")
 CODE_LIMIT = N_("You asked for three codes in the last hour already. Please try again later.")
 CODE_REFUSED = N_("This code is not right, has expired or was tried too often. Ask for a new code if needed.")
 CODE_RESENT = N_("If we know this e-mail address, we have sent a new code.")
 FORM_ERROR = N_("Please check what you entered: the address or the choice is not right.")
-FORM_EXPIRED = N_("This form has expired. Open the page again and retry.")
 REQUEST_EXPIRED = N_("This request has lapsed: it was not confirmed in time. Please make a new request if needed.")
 TOO_MANY = N_("Too many requests. Please try again later.")
 FORMS = CookieBound("rights/forms", "kluis_rights_form", "/privacy-centre")

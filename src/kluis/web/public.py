@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Request
+from fastapi import Depends, Form, Request
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
@@ -30,6 +30,9 @@ from kluis.kit.i18n import gettext as _
 DEFAULT = "nl"
 PAGES = ("/privacy", "/marketing", "/cookies/demo", "/mijn-privacy")  # /privacy also covers /privacy-centre
 API = ("/api/", "/cookies/api/", "/console", "/docs", "/redoc", "/openapi.json", "/health")
+# The field every public form posts its CSRF token in, and what a form whose token lapsed says.
+Csrf = Annotated[str, Form(max_length=128)]
+FORM_EXPIRED = i18n.N_("This form has expired. Open the page again and retry.")
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
            "X-Content-Type-Options": "nosniff"}
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")

@@ -26,7 +26,7 @@ from kluis.rights import intake
 from kluis.rights.rules import Window
 from kluis.web.csrf import CookieBound
 from kluis.web.deps import KluisDep, client_address, kluis_of
-from kluis.web.public import Lang, PublicRoute, templates
+from kluis.web.public import FORM_EXPIRED, Csrf, Lang, PublicRoute, templates
 
 if TYPE_CHECKING:
     from kluis.wiring import Kluis
@@ -36,7 +36,6 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Rob
            "X-Frame-Options": "DENY"}
 Token = Annotated[str, Query(alias="t", max_length=400)]
 FormToken = Annotated[str, Form(alias="t", max_length=400)]
-Csrf = Annotated[str, Form(max_length=128)]
 FORMS = CookieBound("marketing/forms", "kluis_marketing_form", "/marketing")
 
 # What the pages say (translated where shown: the page's language; docs/i18n.md).
@@ -59,7 +58,6 @@ BAD_LINK = N_("This link is not (or no longer) valid. Use the link in your lates
               "dpo@benvitaal.nl.")
 USED_LINK = N_("This link was already used; your subscription was confirmed before.")
 OPTIN_NOTICE = N_("Yes, I want to receive marketing e-mail from benVitaal. I can unsubscribe at any time.")
-FORM_EXPIRED = N_("This form has expired. Open the page again and retry.")
 TOO_MANY_TITLE = N_("Please wait")
 TOO_MANY = N_("Too many links were opened from your network. Please try again later.")
 

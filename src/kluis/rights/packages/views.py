@@ -25,10 +25,10 @@ from kluis.kit.i18n import gettext as _
 from kluis.rights.models import AccessPackage
 from kluis.rights.packages.service import PackageExpired, Packages, stream_package
 from kluis.rights.rules import DOWNLOAD_GRANT_LIFETIME, grant_opens, short_reference
-from kluis.rights.views import ACTOR, HEADERS, Csrf, Lang, forged, not_found, page
+from kluis.rights.views import ACTOR, HEADERS, Lang, forged, not_found, page
 from kluis.web.cookies import set_strict_cookie
 from kluis.web.deps import KluisDep
-from kluis.web.public import PublicRoute
+from kluis.web.public import FORM_EXPIRED, Csrf, PublicRoute
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/privacy-centre/packages", include_in_schema=False, route_class=PublicRoute)
@@ -36,7 +36,6 @@ GRANT_COOKIE = "kluis_package"
 # What a refused form says (translated where shown: the page's language).
 CODE_LIMIT = N_("You asked for three codes in the last hour already. Please try again later.")
 CODE_REFUSED = N_("This code is not right, has expired or was tried too often. Ask for a new code if needed.")
-FORM_EXPIRED = N_("This form has expired. Open the page again and retry.")
 
 
 def _expired(request: Request, lang: str) -> HTMLResponse:
