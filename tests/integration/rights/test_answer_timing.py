@@ -4,9 +4,9 @@ random order, on SQLite; each submit is timed from its start to the last byte of
 it to the client (the work done after the answer, the lookup and the code's mail, is not in that time, as it is
 not in what the client sees). The two distributions are compared by their shift: the median of the differences of
 every known sample with every unknown one (Hodges-Lehmann), steadier than the difference of two medians on a busy
-machine. It must stay within 5% of the median answer. With the lookup, its audit event and the code's mail
-before the answer, a known address was shifted by 12.3 ms on a median of 107 ms (11.5%) on SQLite here; with the
-answer first, by 0.1 ms."""
+machine. It must stay within 5% of the median answer, or 2 ms, whichever is more. With the lookup, its audit
+event and the code's mail before the answer, a known address was shifted by 12.3 ms on a median of 107 ms (11.5%)
+on SQLite here; with the answer first, by 0.1 ms."""
 
 from __future__ import annotations
 
@@ -99,5 +99,7 @@ def test_r_dsr_1_a_known_and_an_unknown_address_take_as_long_to_answer(kluis):
     assert _count(kluis, Outbox) == len(order) // 2  # only the known address got its code, after each answer
     known, unknown = statistics.median(times[KNOWN]), statistics.median(times[UNKNOWN])
     shift = statistics.median([k - u for k in times[KNOWN] for u in times[UNKNOWN]])
-    assert abs(shift) <= max(0.5, 0.05 * unknown), (
+    # The floor: another test process shares the cores (pytest-xdist) and moves either side by a millisecond or
+    # two; the defect this guards against shifted a known address by 12.3 ms.
+    assert abs(shift) <= max(2.0, 0.05 * unknown), (
         f"a known address answers {shift:.2f} ms later (medians: known {known:.2f} ms, unknown {unknown:.2f} ms)")
