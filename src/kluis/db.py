@@ -179,14 +179,6 @@ class Database:
             yield session
 
     @contextmanager
-    def transaction_on(self, connection: Connection) -> Iterator[Session]:
-        """One unit of work, as ``transaction``, on a connection the caller holds across several of them
-        (for state that lives in the connection, such as a temporary table)."""
-        with Session(bind=connection, expire_on_commit=False) as session, session.begin():
-            session.connection(execution_options={WRITE_OPTION: True})
-            yield session
-
-    @contextmanager
     def one_statement(self) -> Iterator[Connection]:
         """A bare connection (no ORM session: its set-up costs more than the statement) for ONE statement that is
         a transaction of its own. PostgreSQL runs it in autocommit mode: the server commits the statement by

@@ -100,6 +100,21 @@ _ACTIVE = (select(_holds.c.id, _holds.c.scope, _holds.c.reason, _holds.c.person_
 ANY_ACTIVE = exists().where(_IN_FORCE)
 
 
+def covered_now(record: FromClause, now: datetime) -> ColumnElement[bool]:
+    """True for rows of ``record`` that a hold in force at ``now`` covers, read from ``legal_hold`` by the
+    statement that carries it: a statement that deletes with it spares what a hold placed a moment ago covers,
+    where ``ActiveHolds`` says what was in force when it was read. Without any hold in force (the usual case)
+    the first test, asked once per statement, settles it for every row."""
+    c, h = record.c, _holds.c
+    in_force = and_(h.released_at.is_(None), or_(h.until.is_(None), h.until > now))
+    employer_of_person = select(Person.employer_id).where(Person.id == c.person_id).correlate(record).scalar_subquery()
+    covers = or_(and_(h.scope == "person", h.person_id == c.person_id),
+                 and_(h.scope == "category", h.category == c.category),
+                 and_(h.scope == "employer", or_(h.employer_id == c.controller_employer_id,
+                                                 h.employer_id == employer_of_person)))
+    return and_(exists().where(in_force), exists().where(in_force, covers))
+
+
 def active_holds(session: Session, now: datetime) -> ActiveHolds:
     rows = session.execute(_ACTIVE, {"now": now}).all()
     return ActiveHolds(people=frozenset(r.person_id for r in rows if r.scope == "person"),

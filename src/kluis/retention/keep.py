@@ -52,7 +52,8 @@ def extend(session: Session, rows: Sequence[Mapping[str, Any]],
            activity: Mapping[uuid.UUID, datetime] | None = None) -> None:
     """New records (``person_id``, ``due_at``) were written: raise each person's bound to cover them,
     one statement for the batch, reading no records. It writes every such person's row even when the bound
-    stays the same: the sweep takes an unchanged row as proof that no record was added (sweep._note_people).
+    stays the same: that holds the row's lock until the records are committed, so a sweep erasing the people
+    left with nothing (which locks them with SKIP LOCKED) passes over this one meanwhile.
     ``activity``: the person's own last activity as these records show it (data they gave, R-RET-1), moved
     forward in the same statement."""
     dues: dict[uuid.UUID, list[datetime | None]] = {}

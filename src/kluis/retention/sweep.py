@@ -1,65 +1,56 @@
 """The sweep (R-RET-2): erase what is due and not held, in batches, resumably; and the dry run that
 reports what it would erase.
 
-Two phases, each a series of short transactions:
-1. Records. Each batch deletes up to ``batch`` due, unheld records and writes its audit event with
-   counts per rule. On PostgreSQL the sweep first notes the addresses of the due rows, in physical
-   order, in a temporary table (one scan, reading only pages that hold due rows, as a plain ``DELETE``
-   does); each batch then takes the next stretch of them, so a batch's rows lie together on disk, and
-   locks them with ``FOR UPDATE SKIP LOCKED``: two sweeps, or a sweep and an erasure, never take the
-   same rows or wait for each other. A row passed over because another writer held it is looked for
-   again at the end through the ``due_at`` index. On SQLite (one writer) batches come from that index.
+Two phases, each a series of short transactions on whatever pooled connection comes (nothing is kept in a
+connection between them, so a transaction-mode pooler or any session of the pool will do):
+1. Records. The due rows are walked in (due_at, person_id, id) order, a batch at a time; the walk remembers
+   only the key of the last row taken. Each batch deletes up to ``batch`` due, unheld records, naming
+   them by (person_id, id), which is unique however the record table is laid out (partitioned by person
+   or not); the DELETE itself checks again that each is still due and that no hold covers it. Each batch
+   writes its audit event with counts per rule. On PostgreSQL a batch locks its rows first, never waiting
+   for a row another transaction holds (see ``_sweep_records``): two sweeps, or a sweep and an erasure,
+   never take the same rows.
 2. People. Anyone left with no records is erased entirely (their key destroyed: ``Vault.shred``). They
    are found through ``person.keep_until`` (``kluis.retention.keep``): only people whose latest due date
    has passed are looked at, not everyone who lost a record.
-A sweep stopped at any point has committed whole batches only; run again, it takes up what is still
-due and then the people, so nothing is lost. The instant it sweeps up to is fixed when it starts, so
-its totals equal a dry run at that instant.
+A sweep stopped at any point has committed whole batches only; run again, it walks from the start, where
+what it deleted is no longer due, takes up what still is and then the people, so nothing is lost. The
+instant it sweeps up to is fixed when it starts, so its totals equal a dry run at that instant.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy import (
-    BigInteger,
-    Column,
     ColumnElement,
-    Connection,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Uuid,
+    Select,
     and_,
-    any_,
     delete,
     exists,
     func,
-    insert,
-    literal_column,
     not_,
     or_,
     select,
+    true,
     tuple_,
     update,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
-from sqlalchemy.types import UserDefinedType
 
 from kluis import jobs
 from kluis.audit import service as audit
 from kluis.consent.marketing.service import suppress_before_erasure
-from kluis.db import Database, UTCDateTime
+from kluis.db import Database
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.ids import new_id
-from kluis.retention.holds import ActiveHolds, HeldBack, active_holds, held_back
+from kluis.retention.holds import ActiveHolds, HeldBack, active_holds, covered_now, held_back
 from kluis.retention.models import SweepRun
 from kluis.vault.keystore import KeyStore
 from kluis.vault.models import Person, Record
@@ -71,6 +62,8 @@ from kluis.vault.service import Vault
 BATCH = 50_000
 # A record with no rule has no term to run out; it is never swept.
 NO_RULE = "(none)"
+# PostgreSQL's error for a row lock that NOWAIT could not take.
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class Running(Protocol):
@@ -167,27 +160,14 @@ def sweep(kluis: Running, actor: str = "system", batch: int = BATCH, on_batch: C
                      object_ids=[run.id], details={"due_before": at.isoformat()})
     report.run_id = run.id
 
-    def account(session: Session, tallies: dict[str, RuleTally]) -> int:
+    def account(session: Session, tallies: dict[str, RuleTally]) -> None:
         taken = _record_batch(kluis, session, run.id, actor, report, tallies)
         report.batches += 1 if taken else 0
         if on_batch and taken:
             on_batch(taken)
-        return taken
 
-    if kluis.db.dialect == "postgresql":
-        # One connection for the whole run: the noted addresses and people live in its temporary tables.
-        with kluis.db.engine.connect() as connection:
-            unchanged = _sweep_records_pg(kluis, connection, at, batch, account)
-            _erase_people(kluis, lambda: kluis.db.transaction_on(connection), run.id, at, actor, report, unchanged)
-            with kluis.db.transaction_on(connection) as session:
-                for table in (_DUE, _PEOPLE):
-                    table.drop(session.connection(), checkfirst=True)
-    else:
-        while True:
-            with kluis.db.transaction() as session:
-                if account(session, _delete_batch(session, at, active_holds(session, at), batch)) < batch:
-                    break
-        _erase_people(kluis, kluis.db.transaction, run.id, at, actor, report, unchanged=False)
+    _sweep_records(kluis, at, batch, account)
+    _erase_people(kluis, run.id, at, actor, report)
     with kluis.db.transaction() as session:
         # What the holds kept: counted once, after the deletes, when only the held rows are still due.
         report.held = held_back(session, at, active_holds(session, at))
@@ -227,23 +207,15 @@ def _emptied(now: datetime) -> ColumnElement[bool]:
 
 
 def _erase_emptied(kluis: Running, session: Session, run_id: UUID, now: datetime, actor: str, report: SweepReport,
-                   after: tuple[datetime, UUID] | None, unchanged: bool = False) -> tuple[datetime, UUID] | bool:
+                   after: tuple[datetime, UUID] | None) -> tuple[datetime, UUID] | None:
     """Erase up to ``PEOPLE_BATCH`` people left with nothing, in (keep_until, id) order from ``after``;
-    returns where to go on from, or False when done. On PostgreSQL one statement picks them, locking their
+    returns where to go on from, or None when done. On PostgreSQL one statement picks them, locking their
     rows with SKIP LOCKED (a concurrent sweep passes over them; a record being added for one of them
-    waits for this commit), and marks them erased; their keys and identifiers go next.
-
-    ``unchanged`` (PostgreSQL): take only the people noted before the records phase whose row has not
-    changed since (see ``_note_people``), without looking for records of theirs."""
+    waits for this commit, and one added already holds the row, so they are passed over), and marks them
+    erased; their keys and identifiers go next."""
     person = Person.__table__
-    if unchanged:
-        noted = _PEOPLE
-        query = (select(person.c.id, person.c.keep_until).select_from(
-            person.join(noted, and_(noted.c.id == person.c.id, noted.c.version == literal_column("person.xmin::text"))))
-            .where(person.c.keep_until <= now, person.c.shredded_at.is_(None)))
-    else:
-        query = select(person.c.id, person.c.keep_until).where(_emptied(now))
-    query = query.order_by(person.c.keep_until, person.c.id).limit(PEOPLE_BATCH)
+    query = (select(person.c.id, person.c.keep_until).where(_emptied(now))
+             .order_by(person.c.keep_until, person.c.id).limit(PEOPLE_BATCH))
     if after is not None:
         query = query.where(tuple_(person.c.keep_until, person.c.id) > tuple_(*after))
     marked = session.get_bind().dialect.name == "postgresql"
@@ -257,7 +229,7 @@ def _erase_emptied(kluis: Running, session: Session, run_id: UUID, now: datetime
     else:
         found = list(session.execute(query).all())
     if not found:
-        return False
+        return None
     ids = sorted(row.id for row in found)  # in key order: the lookups below walk each index forward
     suppress_before_erasure(session, kluis.keystore, kluis.clock.now(), ids)  # R-CONS-2: before the identifiers go
     kluis.vault(session, actor).shred(ids, reason="retention", marked=marked)
@@ -265,155 +237,127 @@ def _erase_emptied(kluis: Running, session: Session, run_id: UUID, now: datetime
     session.execute(update(SweepRun).where(SweepRun.id == run_id).values(people=report.people))
     audit.append(session, kluis.clock, actor=actor, action="retention.people_erased", object_type="sweep",
                  object_ids=[run_id], details={"people": len(ids)})
-    return (found[-1].keep_until, found[-1].id) if len(found) == PEOPLE_BATCH else False
+    return (found[-1].keep_until, found[-1].id) if len(found) == PEOPLE_BATCH else None
 
 
-def _erase_people(kluis: Running, transaction: Callable[[], AbstractContextManager[Session]], run_id: UUID,
-                  now: datetime, actor: str, report: SweepReport, unchanged: bool) -> None:
-    """The second phase: first (PostgreSQL, when it may) the noted people whose rows did not change, then
-    anyone else left with nothing, each looked for."""
-    for fast in ([True] if unchanged else []) + [False]:
-        last: tuple[datetime, UUID] | bool | None = None
-        while last is not False:
-            with transaction() as session:
-                last = _erase_emptied(kluis, session, run_id, now, actor, report,
-                                      last if isinstance(last, tuple) else None, unchanged=fast)
+def _erase_people(kluis: Running, run_id: UUID, now: datetime, actor: str, report: SweepReport) -> None:
+    """The second phase: everyone left with nothing, a batch a transaction."""
+    last: tuple[datetime, UUID] | None = None
+    while True:
+        with kluis.db.transaction() as session:
+            last = _erase_emptied(kluis, session, run_id, now, actor, report, last)
+        if last is None:
+            return
 
 
-# --- PostgreSQL -----------------------------------------------------------------------------------------
+# --- The records phase ----------------------------------------------------------------------------------
 
-class _RowAddress(UserDefinedType[Any]):
-    """PostgreSQL's ``tid``: a row's physical address (page, slot)."""
-
-    cache_ok = True
-
-    def get_col_spec(self, **kw: Any) -> str:
-        return "tid"
+# Where a walk is: the (due_at, person_id, id) of the last row a batch took. (person_id, id) names a row in
+# every layout of the record table, partitioned by person or not; due_at comes first so that each batch
+# reads a stretch of the due_at index, as a plain DELETE does, instead of every row of the table.
+Key = tuple[datetime, UUID, UUID]
 
 
-# The due rows' addresses, in physical order, for the length of one sweep (dropped with its connection).
-_DUE = Table("retention_sweep_due", MetaData(), Column("n", BigInteger, primary_key=True), Column("t", _RowAddress()),
-             Column("person_id", Uuid), prefixes=["TEMPORARY"])
+@dataclass
+class _Batch:
+    tallies: dict[str, RuleTally]
+    last: Key | None  # the last row taken (deleted or not), None when there was none
+    full: bool  # as many rows taken as asked for: the walk goes on
 
 
-def _sweep_records_pg(kluis: Running, connection: Connection, now: datetime, batch: int,
-                      account: Callable[[Session, dict[str, RuleTally]], int]) -> bool:
-    """Note the due rows' addresses once, then delete them a stretch at a time in that order; then,
-    if another writer held some of them, whatever is still due, from the index. True when every noted
-    row was taken by its batch and no hold was active at the start or the end: then a noted person whose
-    row has not changed since has nothing left (``_note_people``)."""
-    with kluis.db.transaction_on(connection) as session:
-        for table in (_DUE, _PEOPLE):
-            table.drop(session.connection(), checkfirst=True)
-            table.create(session.connection())
-        holds = active_holds(session, now)
-        address: ColumnElement[Any] = literal_column("ctid")
-        records = Record.__table__
-        # Numbered in the order the scan meets them, which for a large sweep (a bitmap scan) is physical order;
-        # no sort of a million addresses.
-        session.execute(insert(_DUE).from_select(["n", "t", "person_id"], select(
-            func.row_number().over(), address, records.c.person_id).where(sweepable(records, now, holds))))
-        noted = int(session.scalar(select(func.max(_DUE.c.n))) or 0)
-        if not holds:
-            _note_people(session, now)
-    passed_over, short = 0, False
-    for lo in range(0, noted, batch):
-        with kluis.db.transaction_on(connection) as session:
-            tallies, skipped = _delete_noted_pg(session, now, active_holds(session, now), lo, min(lo + batch, noted))
-            # Fewer taken than noted (held, re-dated, erased or locked meanwhile): the noted people are looked for.
-            short = short or sum(t.records for t in tallies.values()) < min(lo + batch, noted) - lo
-            account(session, tallies)
-            passed_over += skipped
-    while passed_over:
-        with kluis.db.transaction_on(connection) as session:
-            if account(session, _delete_batch_pg(session, now, active_holds(session, now), batch)) < batch:
+class _PassedOver(Exception):
+    """A row of the batch is locked by another transaction (PostgreSQL's NOWAIT gave up on it)."""
+
+
+def _sweep_records(kluis: Running, now: datetime, batch: int, account: Callable[[Session, dict[str, RuleTally]], None]
+                   ) -> None:
+    """Walk the due rows in key order, a batch a transaction, each on whatever connection the pool gives:
+    the walk's only state is the last key, so nothing lives in a connection between transactions.
+
+    No batch waits for a row another transaction has locked (an erasure, a second sweep): it asks with
+    NOWAIT, and when a row is locked it takes the batch again passing over locked rows (SKIP LOCKED), as
+    every later batch of the walk then does. A walk that passed over anything is followed by one more from
+    the start, which takes what is still due: rows another sweep held and let go, or an erasure kept."""
+    passed_over = False
+    for _ in range(2):
+        walked_past = False
+        after: Key | None = None
+        while True:
+            with kluis.db.transaction() as session:
+                holds = active_holds(session, now)
+                taken: _Batch | None = None
+                if not (passed_over or walked_past):
+                    try:
+                        with session.begin_nested():
+                            taken = _delete_batch(session, now, holds, batch, after, skip_locked=False)
+                    except _PassedOver:
+                        walked_past = True
+                if taken is None:
+                    taken = _delete_batch(session, now, holds, batch, after, skip_locked=True)
+                account(session, taken.tallies)
+            after = taken.last
+            if not taken.full:
                 break
-    with kluis.db.transaction_on(connection) as session:
-        return not holds and not short and not active_holds(session, now)
+        passed_over = walked_past
+        if not passed_over:
+            return
 
 
-# The people the records phase will leave with nothing, noted in the same snapshot as the due rows: their
-# latest due date has passed and every record of theirs is among the noted rows (counted in the record
-# table's person index, which needs no read of the rows themselves), with the version (xmin) of their
-# row. Every write that adds a record or moves a due date also writes the person's row
-# (kluis.retention.keep), so a noted person whose row is still that version has had nothing added or
-# re-dated since, and once every noted row is deleted, has nothing left. They need no look at the record
-# table after the deletes, where each of their just-deleted rows would cost a read of its page to see
-# that it is gone. Anyone else (changed since, or while a hold was active) is looked for.
-_PEOPLE = Table("retention_sweep_people", MetaData(), Column("id", Uuid, primary_key=True),
-                Column("version", String(20)), prefixes=["TEMPORARY"])
+def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: int, after: Key | None,
+                  skip_locked: bool) -> _Batch:
+    """Delete up to ``batch`` due, unheld records after ``after`` in key order; the counts per rule.
 
-
-def _note_people(session: Session, now: datetime) -> None:
-    person, records = Person.__table__, Record.__table__
-    candidates = (select(person.c.id).where(person.c.keep_until <= now, person.c.shredded_at.is_(None))
-                  .cte("candidates"))
-    noted = (select(_DUE.c.person_id, func.count().label("due")).where(_DUE.c.person_id.in_(select(candidates.c.id)))
-             .group_by(_DUE.c.person_id).cte("noted"))
-    kept = select(func.count()).select_from(records).where(records.c.person_id == person.c.id).scalar_subquery()
-    session.execute(insert(_PEOPLE).from_select(["id", "version"], select(
-        person.c.id, literal_column("person.xmin::text"))
-        .select_from(person.join(noted, noted.c.person_id == person.c.id))
-        .where(person.c.keep_until <= now, person.c.shredded_at.is_(None), kept == noted.c.due)))
-
-
-def _delete_noted_pg(session: Session, now: datetime, holds: ActiveHolds, lo: int, hi: int
-                     ) -> tuple[dict[str, RuleTally], int]:
-    """Delete the due, unheld rows among the addresses noted as numbers (lo, hi] in the temporary table,
-    locking them with SKIP LOCKED; the counts per rule, and how many due rows were passed over because
-    another transaction held them."""
+    The DELETE names its rows by (person_id, id) and asks again, as it deletes, whether each is still due and
+    whether a hold placed since the batch began covers it (``holds.covered_now``, read in the statement
+    itself): a row re-dated or held after it was chosen stays."""
     table = Record.__table__
-    noted = func.array(select(_DUE.c.t).where(_DUE.c.n > lo, _DUE.c.n <= hi).scalar_subquery())
-    here = and_(literal_column("ctid") == any_(noted), sweepable(table, now, holds))
-    chosen = jobs.unclaimed(select(literal_column("ctid")).where(here))
-    gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
-            .returning(table.c.rule_id, table.c.due_at).cte("gone"))
-    tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
-               for rule_id, count, first, last in session.execute(
-                   select(gone.c.rule_id, func.count(), func.min(gone.c.due_at), func.max(gone.c.due_at))
-                   .group_by(gone.c.rule_id))}
-    if sum(t.records for t in tallies.values()) == hi - lo:
-        return tallies, 0  # every noted row taken: nothing passed over
-    # Fewer: gone meanwhile, held or re-dated since, or locked by another transaction. Only the last are
-    # still there and due, unheld, as this transaction sees it (its own deletes included).
-    return tallies, int(session.scalar(select(func.count()).select_from(table).where(here)) or 0)
+    key = (table.c.due_at, table.c.person_id, table.c.id)
+    chosen = select(*key).where(sweepable(table, now, holds)).order_by(*key).limit(batch)
+    if after is not None:
+        # The first column alone bounds the index scan; the row comparison then skips ties already taken.
+        chosen = chosen.where(table.c.due_at >= after[0], tuple_(*key) > tuple_(*after))
+    still_due = and_(table.c.due_at <= now, not_(covered_now(table, now)))
+    if session.get_bind().dialect.name == "postgresql":
+        return _delete_batch_pg(session, chosen, still_due, batch, skip_locked)
+    # SQLite (one writer, no data-modifying CTE): one DELETE returning its rows' keys and rules; per batch,
+    # no more than ``batch`` small rows reach this process, and nothing personal.
+    rows = session.execute(delete(table).where(_named_by(table, chosen.subquery()), still_due)
+                           .returning(*key, table.c.rule_id)).all()
+    tallies: dict[str, RuleTally] = {}
+    for row in rows:
+        due = as_utc(row.due_at)
+        tallies.setdefault(row.rule_id or NO_RULE, RuleTally()).add(1, due, due)
+    return _Batch(tallies, max(((as_utc(r.due_at), r.person_id, r.id) for r in rows), default=None),
+                  len(rows) == batch)
 
 
-def _delete_batch_pg(session: Session, now: datetime, holds: ActiveHolds, batch: int) -> dict[str, RuleTally]:
-    """Up to ``batch`` due, unheld rows from the due_at index, the earliest due first (no sort: the order
-    is the index's), locked with SKIP LOCKED and deleted by row address; the counts per rule."""
+def _named_by(table: FromClause, rows: FromClause) -> ColumnElement[bool]:
+    """The rows of ``table`` whose (person_id, id) is among ``rows``: a row's name in any layout of the table."""
+    return tuple_(table.c.person_id, table.c.id).in_(select(rows.c.person_id, rows.c.id))
+
+
+def _delete_batch_pg(session: Session, chosen: Select[Any], still_due: ColumnElement[bool], batch: int,
+                     skip_locked: bool) -> _Batch:
+    """One statement: lock the chosen rows (NOWAIT, or passing over locked ones), delete those still due and
+    unheld, and return the counts per rule with the last row taken; nothing per record reaches this process."""
     table = Record.__table__
-    chosen = jobs.unclaimed(select(literal_column("ctid")).where(sweepable(table, now, holds))
-                            .order_by(table.c.due_at).limit(batch))
-    gone = (delete(table).where(literal_column("ctid") == any_(func.array(chosen.scalar_subquery())))
+    locked = chosen.with_for_update(skip_locked=skip_locked, nowait=not skip_locked).cte("chosen")
+    gone = (delete(table).where(_named_by(table, locked), still_due)
             .returning(table.c.rule_id, table.c.due_at).cte("gone"))
-    return {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
-            for rule_id, count, first, last in session.execute(
-                select(gone.c.rule_id, func.count(), func.min(gone.c.due_at), func.max(gone.c.due_at))
-                .group_by(gone.c.rule_id))}
-
-
-# --- SQLite ---------------------------------------------------------------------------------------------
-
-# SQLite has no data-modifying CTEs: the batch's rows (row number, rule, due date) go to a temporary table,
-# are deleted by row number and counted from there; the table is emptied again in the same transaction.
-_SWEPT_ROWS = Table("retention_swept_row", MetaData(), Column("record_rowid", Integer),
-                    Column("rule_id", String(40)), Column("due_at", UTCDateTime()), prefixes=["TEMPORARY"])
-
-
-def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: int) -> dict[str, RuleTally]:
-    """Up to ``batch`` due, unheld records, the earliest due first; the counts per rule. Set-based:
-    nothing per record reaches this process."""
-    table, rows = Record.__table__, _SWEPT_ROWS
-    rows.create(session.connection(), checkfirst=True)
-    session.execute(insert(rows).from_select(
-        ["record_rowid", "rule_id", "due_at"],
-        select(literal_column("record.rowid"), table.c.rule_id, table.c.due_at)
-        .where(sweepable(table, now, holds)).order_by(table.c.due_at).limit(batch)))
-    session.execute(delete(table).where(literal_column("record.rowid").in_(select(rows.c.record_rowid))))
-    tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(last))
-               for rule_id, count, first, last in session.execute(
-                   select(rows.c.rule_id, func.count(), func.min(rows.c.due_at), func.max(rows.c.due_at))
-                   .group_by(rows.c.rule_id))}
-    session.execute(delete(rows))  # empty again before commit
-    return tallies
+    last = (select(locked.c.due_at, locked.c.person_id, locked.c.id, func.count().over().label("taken"))
+            .order_by(locked.c.due_at.desc(), locked.c.person_id.desc(), locked.c.id.desc()).limit(1)
+            .subquery("last"))
+    counts = (select(gone.c.rule_id, func.count().label("records"), func.min(gone.c.due_at).label("earliest"),
+                     func.max(gone.c.due_at).label("latest")).group_by(gone.c.rule_id).subquery("counts"))
+    try:
+        rows = session.execute(select(last, counts).select_from(last.outerjoin(counts, true()))).all()
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise _PassedOver from error
+        raise
+    if not rows:
+        return _Batch({}, None, False)
+    tallies = {row.rule_id or NO_RULE: RuleTally(row.records, as_utc(row.earliest), as_utc(row.latest))
+               for row in rows if row.records}
+    first = rows[0]
+    return _Batch(tallies, (as_utc(first.due_at), first.person_id, first.id), first.taken == batch)
