@@ -89,7 +89,7 @@ def test_r_ret_2_a_sweep_stopped_after_the_records_erases_the_people_when_run_ag
 def test_r_ret_2_a_row_another_writer_holds_is_passed_over_not_waited_for_and_taken_at_the_end(kluis, clock,
                                                                                                 monkeypatch):
     """PostgreSQL: the sweep never waits on a row another transaction has locked (an erasure, another
-    sweep); it passes over it and, once the rest is done, looks for what is still due through the index."""
+    sweep); it passes over it and, once the walk is done, walks again from the start for what is still due."""
     if kluis.db.dialect != "postgresql":
         pytest.skip("row locks: PostgreSQL")
     clock.set(ams(2025, 1, 10, 9))
@@ -109,18 +109,20 @@ def test_r_ret_2_a_row_another_writer_holds_is_passed_over_not_waited_for_and_ta
     thread = threading.Thread(target=other_writer)
     thread.start()
     assert locked.wait(timeout=30)
-    index_pass = sweep._delete_batch_pg
+    delete_batch, walked = sweep._delete_batch, []
 
-    def after_the_noted_rows(*args, **kwargs):
-        assert record(kluis, held_id) is not None  # passed over, not waited for
-        release.set()
-        assert released.wait(timeout=30)
-        return index_pass(*args, **kwargs)
+    def again_from_the_start(session, now, holds, batch, after, skip_locked):
+        if after is None and any(walked):  # the second walk
+            assert record(kluis, held_id) is not None  # passed over, not waited for
+            release.set()
+            assert released.wait(timeout=30)
+        walked.append(after is not None)
+        return delete_batch(session, now, holds, batch, after, skip_locked)
 
-    monkeypatch.setattr(sweep, "_delete_batch_pg", after_the_noted_rows)
+    monkeypatch.setattr(sweep, "_delete_batch", again_from_the_start)
     report = sweep.sweep(kluis, batch=2)
     thread.join(timeout=30)
-    assert release.is_set(), "the index pass ran only because a row had been passed over"
+    assert release.is_set(), "the second walk ran only because a row had been passed over"
     assert (report.records, report.people) == (5, 5)
     assert all(erased(kluis, pid) for pid, _ in people)
 
@@ -147,25 +149,21 @@ def test_r_ret_2_the_migration_gives_existing_people_their_keep_until(kluis, clo
 
 
 def test_r_ret_2_a_record_added_during_the_sweep_keeps_its_person(kluis, clock, monkeypatch):
-    """PostgreSQL notes, before deleting, who will be left with nothing (and the version of their row); a
-    record added for one of them while the sweep runs (here: web traffic from a year ago, itself already
-    due) changes that row, so the sweep looks again instead of erasing a person who has data."""
-    if kluis.db.dialect != "postgresql":
-        pytest.skip("the noted people: PostgreSQL")
+    """A record added for someone after the records phase (here: web traffic from a year ago, itself already
+    due) keeps them: the people phase looks for each candidate's records when it erases them."""
     clock.set(ams(2025, 1, 10, 9))
     late, _ = person(kluis, "web", at=ams(2025, 1, 1, 9))
     others = [person(kluis, "web", at=ams(2025, 1, 2, 9))[0] for _ in range(2)]
     clock.set(ams(2025, 7, 10, 0))
-    records_phase = sweep._sweep_records_pg
+    records_phase = sweep._sweep_records
 
     def and_meanwhile(*args, **kwargs):
-        unchanged = records_phase(*args, **kwargs)
+        records_phase(*args, **kwargs)
         with kluis.db.transaction() as session:
             kluis.vault(session, "test").add_records(late, [RecordIn(**KINDS["web"], content={"n": 2},
                                                                      collected_at=ams(2024, 12, 1, 9))])
-        return unchanged
 
-    monkeypatch.setattr(sweep, "_sweep_records_pg", and_meanwhile)
+    monkeypatch.setattr(sweep, "_sweep_records", and_meanwhile)
     report = sweep.sweep(kluis)
     assert (report.records, report.people) == (3, 2)
     assert all(erased(kluis, pid) for pid in others)
@@ -173,32 +171,47 @@ def test_r_ret_2_a_record_added_during_the_sweep_keeps_its_person(kluis, clock, 
 
 
 def test_r_ret_3_a_hold_placed_and_released_during_the_sweep_keeps_its_person(kluis, clock, monkeypatch):
-    """PostgreSQL: a hold placed after the due rows were noted keeps its records out of the batches; released
-    before the sweep ends, it leaves no active hold behind, yet the person still has those records, so the
-    sweep looks for them instead of trusting what it noted."""
-    if kluis.db.dialect != "postgresql":
-        pytest.skip("the noted people: PostgreSQL")
+    """A hold in force while the records are deleted keeps its records out of the batches; released before
+    the people are erased, it leaves no active hold behind, yet the person still has those records and stays."""
     clock.set(ams(2025, 1, 10, 9))
     held, _ = person(kluis, "web", at=ams(2025, 1, 1, 9))
     free, _ = person(kluis, "web", at=ams(2025, 1, 1, 9))
     clock.set(ams(2025, 7, 10, 0))
-    note, batch = sweep._note_people, sweep._delete_noted_pg
-    placed = []
+    records_phase = sweep._sweep_records
 
-    def note_then_hold(*args, **kwargs):
-        note(*args, **kwargs)
+    def while_held(*args, **kwargs):
         with kluis.db.transaction() as session:
-            placed.append(holds.place(session, clock, kluis.policy, "dpo", scope="person", person_id=held,
-                                      reason="litigation").id)
-
-    def batch_then_release(*args, **kwargs):
-        result = batch(*args, **kwargs)
+            hold = holds.place(session, clock, kluis.policy, "dpo", scope="person", person_id=held, reason="litigation")
+        records_phase(*args, **kwargs)
         with kluis.db.transaction() as session:
-            holds.release(session, clock, "dpo", placed[0])
-        return result
+            holds.release(session, clock, "dpo", hold.id)
 
-    monkeypatch.setattr(sweep, "_note_people", note_then_hold)
-    monkeypatch.setattr(sweep, "_delete_noted_pg", batch_then_release)
+    monkeypatch.setattr(sweep, "_sweep_records", while_held)
     report = sweep.sweep(kluis)
     assert (report.records, report.people) == (1, 1)
     assert erased(kluis, free) and not erased(kluis, held) and len(records_of(kluis, held)) == 1
+
+
+def test_issue_20_2_r_ret_3_a_hold_placed_after_a_batch_chose_its_rows_keeps_them(kluis, clock, monkeypatch):
+    """PostgreSQL: a hold placed by another transaction after a batch read which holds are in force, before
+    its DELETE, still keeps what it covers: the DELETE asks again, as it deletes, whether a hold covers the row."""
+    if kluis.db.dialect != "postgresql":
+        pytest.skip("a second writer during a batch: PostgreSQL (SQLite has one writer)")
+    clock.set(ams(2025, 1, 10, 9))
+    held, held_records = person(kluis, "web", at=ams(2025, 1, 1, 9))
+    free, _ = person(kluis, "web", at=ams(2025, 1, 1, 9))
+    clock.set(ams(2025, 7, 10, 0))
+    read_holds, placed = sweep.active_holds, []
+
+    def then_a_hold_is_placed(session, now):
+        in_force = read_holds(session, now)
+        if not placed:  # the first batch: the holds are read, then one is placed before the batch deletes
+            with kluis.db.transaction() as other:
+                placed.append(holds.place(other, clock, kluis.policy, "dpo", scope="person", person_id=held,
+                                          reason="litigation").id)
+        return in_force
+
+    monkeypatch.setattr(sweep, "active_holds", then_a_hold_is_placed)
+    report = sweep.sweep(kluis)
+    assert placed and report.records == 1 and report.people == 1
+    assert erased(kluis, free) and record(kluis, held_records["web"]) is not None and not erased(kluis, held)

@@ -1,4 +1,4 @@
-"""Issue 20 item 2 (R-RET-2, R-VLT-1): the sweep names a row by (person_id, id), never by its physical address.
+"""Issue 20 item 2 (R-RET-2): the sweep names a row by (person_id, id), never by its physical address.
 A row's address (ctid) is unique only within one physical table: on a record table partitioned by person, a
 delete by address erased rows of other partitions that happened to share it, some not yet due."""
 
@@ -75,7 +75,8 @@ def test_issue_20_2_r_ret_2_on_a_record_table_partitioned_by_person_the_sweep_er
     with kluis.db.engine.connect() as conn:
         rows, addresses = conn.execute(text("SELECT count(*), count(DISTINCT ctid) FROM record")).one()
         parts = conn.execute(text("SELECT count(*) FROM pg_inherits WHERE inhparent = 'record'::regclass")).scalar()
-    assert parts == PARTITIONS and rows == 190 and addresses < rows  # rows of different partitions share an address: the case at issue
+    # Rows of different partitions share an address: the case at issue.
+    assert parts == PARTITIONS and rows == 190 and addresses < rows
     with kluis.db.sessions() as session:
         due = {tuple(row) for row in session.execute(select(Record.person_id, Record.id).where(Record.due_at <= at))}
         kept = {tuple(row) for row in session.execute(select(Record.person_id, Record.id).where(
