@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, case, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
 
@@ -103,16 +103,19 @@ ANY_ACTIVE = exists().where(_IN_FORCE)
 def covered_now(record: FromClause, now: datetime) -> ColumnElement[bool]:
     """True for rows of ``record`` that a hold in force at ``now`` covers, read from ``legal_hold`` by the
     statement that carries it: a statement that deletes with it spares what a hold placed a moment ago covers,
-    where ``ActiveHolds`` says what was in force when it was read. Without any hold in force (the usual case)
-    the first test, asked once per statement, settles it for every row."""
+    where ``ActiveHolds`` says what was in force when it was read. Each part is a subquery that does not
+    depend on the row, which PostgreSQL runs once per statement and looks rows up in (with no hold in force,
+    an empty list), never once per row."""
     c, h = record.c, _holds.c
     in_force = and_(h.released_at.is_(None), or_(h.until.is_(None), h.until > now))
-    employer_of_person = select(Person.employer_id).where(Person.id == c.person_id).correlate(record).scalar_subquery()
-    covers = or_(and_(h.scope == "person", h.person_id == c.person_id),
-                 and_(h.scope == "category", h.category == c.category),
-                 and_(h.scope == "employer", or_(h.employer_id == c.controller_employer_id,
-                                                 h.employer_id == employer_of_person)))
-    return and_(exists().where(in_force), exists().where(in_force, covers))
+
+    def held(scope: str, column: ColumnElement[Any]) -> Select[Any]:
+        return select(column).where(in_force, h.scope == scope, column.is_not(None))
+
+    employers = held("employer", h.employer_id)
+    return or_(c.person_id.in_(held("person", h.person_id)), c.category.in_(held("category", h.category)),
+               and_(c.controller_employer_id.is_not(None), c.controller_employer_id.in_(employers)),
+               c.person_id.in_(select(Person.id).where(Person.employer_id.in_(employers))))
 
 
 def active_holds(session: Session, now: datetime) -> ActiveHolds:

@@ -5,8 +5,9 @@ Two phases, each a series of short transactions on whatever pooled connection co
 connection between them, so a transaction-mode pooler or any session of the pool will do):
 1. Records. The due rows are walked in (due_at, person_id, id) order, a batch at a time; the walk remembers
    only the key of the last row taken. Each batch deletes up to ``batch`` due, unheld records, naming
-   them by (person_id, id), which is unique however the record table is laid out (partitioned by person
-   or not); the DELETE itself checks again that each is still due and that no hold covers it. Each batch
+   them by key, never by physical address: (person_id, id) is unique however the record table is laid
+   out (partitioned by person or not), where a ctid is unique only within one partition. The DELETE
+   itself checks again that each is still due and that no hold covers it. Each batch
    writes its audit event with counts per rule. On PostgreSQL a batch locks its rows first, never waiting
    for a row another transaction holds (see ``_sweep_records``): two sweeps, or a sweep and an erasure,
    never take the same rows.
@@ -33,6 +34,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    literal,
     not_,
     or_,
     select,
@@ -278,27 +280,24 @@ def _sweep_records(kluis: Running, now: datetime, batch: int, account: Callable[
     NOWAIT, and when a row is locked it takes the batch again passing over locked rows (SKIP LOCKED), as
     every later batch of the walk then does. A walk that passed over anything is followed by one more from
     the start, which takes what is still due: rows another sweep held and let go, or an erasure kept."""
-    passed_over = False
-    for _ in range(2):
-        walked_past = False
-        after: Key | None = None
+    for again in (False, True):
+        skipping, passed_over, after = again, False, None
         while True:
             with kluis.db.transaction() as session:
                 holds = active_holds(session, now)
                 taken: _Batch | None = None
-                if not (passed_over or walked_past):
+                if not skipping:
                     try:
                         with session.begin_nested():
                             taken = _delete_batch(session, now, holds, batch, after, skip_locked=False)
                     except _PassedOver:
-                        walked_past = True
+                        skipping = passed_over = True
                 if taken is None:
                     taken = _delete_batch(session, now, holds, batch, after, skip_locked=True)
                 account(session, taken.tallies)
             after = taken.last
             if not taken.full:
                 break
-        passed_over = walked_past
         if not passed_over:
             return
 
@@ -307,21 +306,24 @@ def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: in
                   skip_locked: bool) -> _Batch:
     """Delete up to ``batch`` due, unheld records after ``after`` in key order; the counts per rule.
 
-    The DELETE names its rows by (person_id, id) and asks again, as it deletes, whether each is still due and
-    whether a hold placed since the batch began covers it (``holds.covered_now``, read in the statement
-    itself): a row re-dated or held after it was chosen stays."""
+    The DELETE asks again, as it deletes, whether each row is still due and whether a hold in force covers
+    it (``holds.covered_now``, read by the statement itself, not only the holds read when the batch began):
+    a row re-dated or put on hold after it was chosen stays."""
     table = Record.__table__
     key = (table.c.due_at, table.c.person_id, table.c.id)
-    chosen = select(*key).where(sweepable(table, now, holds)).order_by(*key).limit(batch)
+    walk = [sweepable(table, now, holds)]
     if after is not None:
         # The first column alone bounds the index scan; the row comparison then skips ties already taken.
-        chosen = chosen.where(table.c.due_at >= after[0], tuple_(*key) > tuple_(*after))
-    still_due = and_(table.c.due_at <= now, not_(covered_now(table, now)))
+        last = tuple_(*(literal(value, column.type) for value, column in zip(after, key, strict=True)))
+        walk += [table.c.due_at >= after[0], tuple_(*key) > last]
+    chosen = select(*key).where(*walk).order_by(*key).limit(batch)
+    recheck = and_(*walk, table.c.due_at <= now, not_(covered_now(table, now)))
     if session.get_bind().dialect.name == "postgresql":
-        return _delete_batch_pg(session, chosen, still_due, batch, skip_locked)
-    # SQLite (one writer, no data-modifying CTE): one DELETE returning its rows' keys and rules; per batch,
-    # no more than ``batch`` small rows reach this process, and nothing personal.
-    rows = session.execute(delete(table).where(_named_by(table, chosen.subquery()), still_due)
+        return _delete_batch_pg(session, chosen, recheck, batch, skip_locked)
+    # SQLite (one writer, no data-modifying CTE): one DELETE of the chosen rows, named by (person_id, id),
+    # returning their keys and rules; per batch, no more than ``batch`` small rows reach this process, and
+    # nothing personal.
+    rows = session.execute(delete(table).where(_named_by(table, chosen.subquery()), recheck)
                            .returning(*key, table.c.rule_id)).all()
     tallies: dict[str, RuleTally] = {}
     for row in rows:
@@ -336,17 +338,23 @@ def _named_by(table: FromClause, rows: FromClause) -> ColumnElement[bool]:
     return tuple_(table.c.person_id, table.c.id).in_(select(rows.c.person_id, rows.c.id))
 
 
-def _delete_batch_pg(session: Session, chosen: Select[Any], still_due: ColumnElement[bool], batch: int,
+def _delete_batch_pg(session: Session, chosen: Select[Any], recheck: ColumnElement[bool], batch: int,
                      skip_locked: bool) -> _Batch:
     """One statement: lock the chosen rows (NOWAIT, or passing over locked ones), delete those still due and
     unheld, and return the counts per rule with the last row taken; nothing per record reaches this process."""
     table = Record.__table__
     locked = chosen.with_for_update(skip_locked=skip_locked, nowait=not skip_locked).cte("chosen")
-    gone = (delete(table).where(_named_by(table, locked), still_due)
-            .returning(table.c.rule_id, table.c.due_at).cte("gone"))
     last = (select(locked.c.due_at, locked.c.person_id, locked.c.id, func.count().over().label("taken"))
-            .order_by(locked.c.due_at.desc(), locked.c.person_id.desc(), locked.c.id.desc()).limit(1)
-            .subquery("last"))
+            .order_by(locked.c.due_at.desc(), locked.c.person_id.desc(), locked.c.id.desc()).limit(1).cte("last"))
+    # The DELETE takes the walk's stretch up to the last row chosen. Under NOWAIT every row of it the walk
+    # wants is one the batch has locked (the statement has one snapshot), so the stretch is read once from
+    # the due_at index instead of each chosen row being looked up by its key. Passing over locked rows, the
+    # stretch holds rows of other transactions too: then only the chosen rows, by (person_id, id).
+    upto = [select(column).scalar_subquery() for column in (last.c.due_at, last.c.person_id, last.c.id)]
+    stretch = [table.c.due_at <= upto[0], tuple_(table.c.due_at, table.c.person_id, table.c.id) <= tuple_(*upto)]
+    if skip_locked:
+        stretch.append(_named_by(table, locked))
+    gone = (delete(table).where(*stretch, recheck).returning(table.c.rule_id, table.c.due_at).cte("gone"))
     counts = (select(gone.c.rule_id, func.count().label("records"), func.min(gone.c.due_at).label("earliest"),
                      func.max(gone.c.due_at).label("latest")).group_by(gone.c.rule_id).subquery("counts"))
     try:
