@@ -137,8 +137,8 @@ def _restore(kluis: Kluis, pg: bool) -> None:
 
 def _raw_batches(kluis: Kluis, at: object, batch: int, due: int) -> float:
     """Seconds for the bare batched DELETE the sweep is built on (PostgreSQL): the next ``batch`` due rows in
-    (due_at, person_id, id) order after the last one taken, locked NOWAIT and deleted by (person_id, id), one
-    commit each; no counts per rule, no holds, no people, no audit."""
+    (due_at, person_id, id) order after the last one taken, locked NOWAIT, and the walk's stretch up to the
+    last of them deleted, one commit each; no counts per rule, no holds, no people, no audit."""
     t0, deleted, last = time.perf_counter(), 0, None
     while True:
         after = "" if last is None else "AND due_at >= :d AND (due_at, person_id, id) > (:d, :p, :i)"
@@ -146,10 +146,12 @@ def _raw_batches(kluis: Kluis, at: object, batch: int, due: int) -> float:
             row = conn.execute(text(f"""
                 WITH chosen AS (SELECT due_at, person_id, id FROM record WHERE due_at <= :now {after}
                                 ORDER BY due_at, person_id, id LIMIT :n FOR UPDATE NOWAIT),
-                     gone AS (DELETE FROM record WHERE (person_id, id) IN (SELECT person_id, id FROM chosen)
-                              AND due_at <= :now RETURNING 1)
-                SELECT (SELECT count(*) FROM gone) AS gone, count(*) OVER () AS taken, due_at, person_id, id
-                FROM chosen ORDER BY due_at DESC, person_id DESC, id DESC LIMIT 1"""),
+                     last AS (SELECT due_at, person_id, id, count(*) OVER () AS taken FROM chosen
+                              ORDER BY due_at DESC, person_id DESC, id DESC LIMIT 1),
+                     gone AS (DELETE FROM record WHERE due_at <= :now {after}
+                              AND due_at <= (SELECT due_at FROM last)
+                              AND (due_at, person_id, id) <= (SELECT due_at, person_id, id FROM last) RETURNING 1)
+                SELECT (SELECT count(*) FROM gone) AS gone, taken, due_at, person_id, id FROM last"""),
                 {"now": at, "n": batch, **(dict(zip("dpi", last, strict=True)) if last else {})}).first()
         if row is None:
             break

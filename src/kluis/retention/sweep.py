@@ -314,23 +314,38 @@ def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: in
     walk = [sweepable(table, now, holds)]
     if after is not None:
         # The first column alone bounds the index scan; the row comparison then skips ties already taken.
-        last = tuple_(*(literal(value, column.type) for value, column in zip(after, key, strict=True)))
-        walk += [table.c.due_at >= after[0], tuple_(*key) > last]
+        previous = tuple_(*(literal(value, column.type) for value, column in zip(after, key, strict=True)))
+        walk += [table.c.due_at >= after[0], tuple_(*key) > previous]
     chosen = select(*key).where(*walk).order_by(*key).limit(batch)
     recheck = and_(*walk, table.c.due_at <= now, not_(covered_now(table, now)))
     if session.get_bind().dialect.name == "postgresql":
         return _delete_batch_pg(session, chosen, recheck, batch, skip_locked)
-    # SQLite (one writer, no data-modifying CTE): one DELETE of the chosen rows, named by (person_id, id),
-    # returning their keys and rules; per batch, no more than ``batch`` small rows reach this process, and
-    # nothing personal.
-    rows = session.execute(delete(table).where(_named_by(table, chosen.subquery()), recheck)
-                           .returning(*key, table.c.rule_id)).all()
-    tallies: dict[str, RuleTally] = {}
-    for row in rows:
-        due = as_utc(row.due_at)
-        tallies.setdefault(row.rule_id or NO_RULE, RuleTally()).add(1, due, due)
-    return _Batch(tallies, max(((as_utc(r.due_at), r.person_id, r.id) for r in rows), default=None),
-                  len(rows) == batch)
+    # SQLite (one writer: nothing changes between the statements of this transaction; no data-modifying
+    # CTE): the last row chosen, then the counts of the walk's stretch up to it, then the stretch's DELETE,
+    # each a range of the due_at index. Nothing per record reaches this process.
+    picked = chosen.subquery()
+    last = session.execute(_last_of(picked)).first()
+    if last is None:
+        return _Batch({}, None, False)
+    up_to = _stretch(table, [literal(value, column.type) for value, column in zip(last[:3], key, strict=True)])
+    tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(latest))
+               for rule_id, count, first, latest in session.execute(
+                   select(table.c.rule_id, func.count(), func.min(table.c.due_at), func.max(table.c.due_at))
+                   .where(*up_to, recheck).group_by(table.c.rule_id))}
+    session.execute(delete(table).where(*up_to, recheck))
+    return _Batch(tallies, (as_utc(last.due_at), last.person_id, last.id), last.taken == batch)
+
+
+def _last_of(chosen: FromClause) -> Select[Any]:
+    """The last of the chosen rows in key order, with how many were chosen."""
+    return (select(chosen.c.due_at, chosen.c.person_id, chosen.c.id, func.count().over().label("taken"))
+            .order_by(chosen.c.due_at.desc(), chosen.c.person_id.desc(), chosen.c.id.desc()).limit(1))
+
+
+def _stretch(table: FromClause, last: list[ColumnElement[Any]]) -> list[ColumnElement[bool]]:
+    """The rows up to ``last`` (due_at, person_id, id) in key order: the first column bounds the index scan."""
+    key = (table.c.due_at, table.c.person_id, table.c.id)
+    return [key[0] <= last[0], tuple_(*key) <= tuple_(*last)]
 
 
 def _named_by(table: FromClause, rows: FromClause) -> ColumnElement[bool]:
@@ -344,14 +359,13 @@ def _delete_batch_pg(session: Session, chosen: Select[Any], recheck: ColumnEleme
     unheld, and return the counts per rule with the last row taken; nothing per record reaches this process."""
     table = Record.__table__
     locked = chosen.with_for_update(skip_locked=skip_locked, nowait=not skip_locked).cte("chosen")
-    last = (select(locked.c.due_at, locked.c.person_id, locked.c.id, func.count().over().label("taken"))
-            .order_by(locked.c.due_at.desc(), locked.c.person_id.desc(), locked.c.id.desc()).limit(1).cte("last"))
+    last = _last_of(locked).cte("last")
     # The DELETE takes the walk's stretch up to the last row chosen. Under NOWAIT every row of it the walk
     # wants is one the batch has locked (the statement has one snapshot), so the stretch is read once from
     # the due_at index instead of each chosen row being looked up by its key. Passing over locked rows, the
     # stretch holds rows of other transactions too: then only the chosen rows, by (person_id, id).
-    upto = [select(column).scalar_subquery() for column in (last.c.due_at, last.c.person_id, last.c.id)]
-    stretch = [table.c.due_at <= upto[0], tuple_(table.c.due_at, table.c.person_id, table.c.id) <= tuple_(*upto)]
+    stretch = _stretch(table, [select(column).scalar_subquery() for column in (last.c.due_at, last.c.person_id,
+                                                                                 last.c.id)])
     if skip_locked:
         stretch.append(_named_by(table, locked))
     gone = (delete(table).where(*stretch, recheck).returning(table.c.rule_id, table.c.due_at).cte("gone"))
