@@ -22,12 +22,10 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +46,7 @@ from common import (  # noqa: E402
     wrk,
 )
 from load import connection_counter, populate, settle  # noqa: E402
+from pooler import pgbouncer, require_pgbouncer  # noqa: E402
 from rights import email, sample_people, service_databases, verified_requests  # noqa: E402
 
 from kluis.erasure import service as erasure  # noqa: E402
@@ -56,64 +55,6 @@ from kluis.mail.catcher import start_catcher  # noqa: E402
 from kluis.wiring import Kluis  # noqa: E402
 
 SCENARIOS = {"decisions": "load_decisions.lua", "reads": "load_records.lua"}
-
-
-def require_pgbouncer() -> str:
-    found = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if Path("/usr/sbin/pgbouncer").exists() else None)
-    if found is None:
-        raise SystemExit("pgbouncer is missing: this benchmark starts one from Debian's package "
-                         "(apt-get install -y pgbouncer)")
-    return found
-
-
-@contextmanager
-def pgbouncer(database_url: str, keystore_url: str, pool_size: int) -> Iterator[tuple[str, str]]:
-    """A pgbouncer in transaction mode in front of the benchmark's two databases; yields their URLs through it.
-    pgbouncer refuses to run as root: it runs as the postgres user, from a folder that user may read."""
-    binary = require_pgbouncer()
-    folder = Path(tempfile.mkdtemp(prefix="kluis-pgbouncer-"))
-    port = free_port()
-    data, keys = make_url(database_url), make_url(keystore_url)
-    (folder / "users.txt").write_text(f'"{data.username}" ""\n')
-    (folder / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        f"{data.database} = host={data.host} port={data.port or 5432} dbname={data.database}\n"
-        f"{keys.database} = host={keys.host} port={keys.port or 5432} dbname={keys.database}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {folder / 'users.txt'}\n"
-        f"pool_mode = transaction\nmax_client_conn = 2000\ndefault_pool_size = {pool_size}\n"
-        f"logfile = {folder / 'pgbouncer.log'}\npidfile = {folder / 'pgbouncer.pid'}\n")
-    command = [binary, str(folder / "pgbouncer.ini")]
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
-        for path in folder.iterdir():
-            shutil.chown(path, "postgres")
-        command = ["runuser", "-u", "postgres", "--", *command]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        _wait_for_port(port, process)
-        yield (data.set(port=port).render_as_string(hide_password=False),
-               keys.set(port=port).render_as_string(hide_password=False))
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 20) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"pgbouncer exited: {process.stderr.read().decode() if process.stderr else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("pgbouncer did not listen in time")
 
 
 def http_rows(kluis: Kluis, args: argparse.Namespace, ids_file: Path, token: str) -> None:
@@ -128,9 +69,8 @@ def http_rows(kluis: Kluis, args: argparse.Namespace, ids_file: Path, token: str
             env = server_env(kluis, KLUIS_DB_POOL_SIZE=str(args.pool_size),
                              KLUIS_DB_MAX_OVERFLOW=str(args.max_overflow))
             if route == "pgbouncer":
-                data_url, keys_url = stack.enter_context(pgbouncer(kluis.settings.database_url,
-                                                                   kluis.settings.resolved_keystore_url(),
-                                                                   args.bouncer_pool))
+                data_url, keys_url = stack.enter_context(pgbouncer(
+                    kluis.settings.database_url, kluis.settings.resolved_keystore_url(), pool_size=args.bouncer_pool))
                 env.update(KLUIS_DATABASE_URL=data_url, KLUIS_KEYSTORE_URL=keys_url,
                            KLUIS_DB_PREPARE_THRESHOLD="none")
             count = stack.enter_context(connection_counter(args.database_url, database))
