@@ -68,9 +68,10 @@ class Pair:
 
 
 @contextmanager
-def primary_and_replica() -> Iterator[Pair]:
+def primary_and_replica(durable: bool = False) -> Iterator[Pair]:
     """Start the pair (database ``kluis`` made on the primary, present on both); stop both (immediate) and remove
-    their folders on the way out, also when starting failed half-way."""
+    their folders on the way out, also when starting failed half-way. ``durable``: commits are flushed to disk as
+    on a real server (a benchmark's figures); tests do without (replay on the standby is what they look at)."""
     reason = missing()
     if reason is not None:
         raise RuntimeError(reason)
@@ -96,29 +97,85 @@ def primary_and_replica() -> Iterator[Pair]:
         started.append(folder)
 
     try:
-        run(binaries / "initdb", "-D", primary, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8",
-            "--locale", "C")
-        _append(primary / "postgresql.conf", {
-            "port": ports.primary_port, "listen_addresses": "'127.0.0.1'", "unix_socket_directories": f"'{root}'",
-            "wal_level": "replica", "max_wal_senders": 4, "synchronous_standby_names": f"'{STANDBY_NAME}'",
-            # A test cluster: durability on disk is not what is tested (replay on the standby is).
-            "fsync": "off", "full_page_writes": "off", "shared_buffers": "'32MB'"})
+        run(
+            binaries / "initdb",
+            "-D",
+            primary,
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale",
+            "C",
+        )
+        _append(
+            primary / "postgresql.conf",
+            {
+                "port": ports.primary_port,
+                "listen_addresses": "'127.0.0.1'",
+                "unix_socket_directories": f"'{root}'",
+                "wal_level": "replica",
+                "max_wal_senders": 4,
+                "synchronous_standby_names": f"'{STANDBY_NAME}'",
+                "fsync": "on" if durable else "off",
+                "full_page_writes": "on" if durable else "off",
+                "shared_buffers": "'32MB'",
+            },
+        )
         start(primary)
-        run(binaries / "pg_basebackup", "-h", "127.0.0.1", "-p", str(ports.primary_port), "-U", "postgres",
-            "-D", replica, "-R", "-X", "stream", "--no-sync", "-c", "fast")
-        _append(replica / "postgresql.auto.conf", {
-            "port": ports.replica_port, "hot_standby": "on",
-            "primary_conninfo": f"'host=127.0.0.1 port={ports.primary_port} user=postgres "
-                                f"application_name={STANDBY_NAME}'"})
+        run(
+            binaries / "pg_basebackup",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(ports.primary_port),
+            "-U",
+            "postgres",
+            "-D",
+            replica,
+            "-R",
+            "-X",
+            "stream",
+            "--no-sync",
+            "-c",
+            "fast",
+        )
+        _append(
+            replica / "postgresql.auto.conf",
+            {
+                "port": ports.replica_port,
+                "hot_standby": "on",
+                "primary_conninfo": f"'host=127.0.0.1 port={ports.primary_port} user=postgres "
+                f"application_name={STANDBY_NAME}'",
+            },
+        )
         start(replica)
         # Committed only once the standby has it (synchronous_standby_names): the replica has the database too.
-        run(binaries / "psql", "-h", "127.0.0.1", "-p", str(ports.primary_port), "-U", "postgres", "-d",
-            "postgres", "-q", "-c", f"CREATE DATABASE {DATABASE}")
+        run(
+            binaries / "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(ports.primary_port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-q",
+            "-c",
+            f"CREATE DATABASE {DATABASE}",
+        )
         yield ports
     finally:
         for folder in reversed(started):
-            subprocess.run([*as_owner, str(binaries / "pg_ctl"), "-D", str(folder), "-m", "immediate", "stop"],
-                           capture_output=True, timeout=60)
+            subprocess.run(
+                [*as_owner, str(binaries / "pg_ctl"), "-D", str(folder), "-m", "immediate", "stop"],
+                capture_output=True,
+                timeout=60,
+            )
         shutil.rmtree(root, ignore_errors=True)
 
 

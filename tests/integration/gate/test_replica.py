@@ -31,8 +31,13 @@ pytestmark = pytest.mark.postgres
 
 PURPOSES = ["accounts", "marketing_email", "support", "profiling"]
 NOTICE = "Ja, stuur mij de nieuwsbrief van benVitaal. U kunt zich altijd afmelden."
-KEYS = {"master_key": new_secret(), "index_key": new_secret(), "secret_key": new_secret(),
-        "certificate_key": new_secret(), "audit_key": new_secret()}
+KEYS = {
+    "master_key": new_secret(),
+    "index_key": new_secret(),
+    "secret_key": new_secret(),
+    "certificate_key": new_secret(),
+    "audit_key": new_secret(),
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +58,15 @@ def pair():
 
 
 def _kluis(pair, clock, replica: bool = True) -> Kluis:
-    return build(Settings(_env_file=None, database_url=pair.primary_url,
-                          read_database_url=pair.replica_url if replica else None, **KEYS), clock=clock)
+    return build(
+        Settings(
+            _env_file=None,
+            database_url=pair.primary_url,
+            read_database_url=pair.replica_url if replica else None,
+            **KEYS,
+        ),
+        clock=clock,
+    )
 
 
 @pytest.fixture
@@ -97,7 +109,8 @@ def _decision(server, auth, pid, purpose="marketing_email"):
 
 
 def test_r_gate_1_an_objection_refuses_on_the_replica_the_moment_it_is_acknowledged(
-        kluis, client, endpoint_only, monkeypatch):
+    kluis, client, endpoint_only, monkeypatch
+):
     """Issue 20 item 4: consent allows on the replica; an objection recorded through the API on the primary is
     refused by both the hot path and the endpoint reading the replica, at once: no waiting, no retry."""
     connections, statements = [], []
@@ -113,8 +126,9 @@ def test_r_gate_1_an_objection_refuses_on_the_replica_the_moment_it_is_acknowled
     pid = _consenting_person(client, auth)
     assert _decision(client, auth, pid) == (True, "consent") == _decision(endpoint_only, auth, pid)
 
-    objected = client.post(f"/api/v1/people/{pid}/objections", json={"scope": "marketing"},
-                           headers=headers(auth, "support"))
+    objected = client.post(
+        f"/api/v1/people/{pid}/objections", json={"scope": "marketing"}, headers=headers(auth, "support")
+    )
     assert objected.status_code == 201, objected.text
     assert _decision(client, auth, pid) == (False, "objected") == _decision(endpoint_only, auth, pid)
 
@@ -198,8 +212,9 @@ def _waiting_for_the_standby(kluis, deadline_seconds: float = 20.0) -> bool:
     end = time.monotonic() + deadline_seconds
     with kluis.db.engine.connect() as connection:
         while time.monotonic() < end:
-            if connection.exec_driver_sql("SELECT count(*) FROM pg_stat_activity "
-                                          "WHERE wait_event = 'SyncRep'").scalar():
+            if connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+            ).scalar():
                 return True
             time.sleep(0.005)
     return False
