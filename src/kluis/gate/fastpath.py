@@ -7,7 +7,8 @@ the answer written as the endpoint's JSON. Anything it does not fully accept —
 a body that is not exactly a question or a batch of them, a missing or bad key, an unknown or foreign
 purpose — is handed to the application unchanged (the body replayed), so every error keeps the shape,
 code and status the endpoint and the problem handlers give it. Nothing is cached across requests: the
-key (revocation) and the person's facts (objections, withdrawals) are read afresh for every request.
+key (revocation) and the person's facts (objections, withdrawals) are read afresh for every request, from the
+read replica when KLUIS_READ_DATABASE_URL names one (docs/gate.md#decisions-from-a-replica).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def answer(kluis: Kluis, token: str, questions: list[tuple[str, str]], single: b
         allowed = frozenset(json.loads(purposes_text))
         facts = dict(facts_from_rows(row[4:] for row in rows if row[4] is not None))
     else:
-        with kluis.db.sessions() as session:
+        with kluis.db.read_sessions() as session:
             try:
                 allowed = frozenset(authenticate(session, token).purposes)
             except DomainError:
@@ -167,8 +168,9 @@ class DecisionsFastPath:
             return answer(self.kluis, token_text, *parsed)
         try:
             if self._connection is None or self._connection.closed:
-                # Autocommit: each request's one statement sees what is committed at that moment.
-                self._connection = self.kluis.db.held_connection()
+                # Autocommit: each request's one statement sees what is committed at that moment (on a replica:
+                # what it has applied, which includes every acknowledged decision-changing write).
+                self._connection = self.kluis.db.held_connection(reads=True)
             return answer(self.kluis, token_text, *parsed, connection=self._connection)
         except (psycopg.Error, DBAPIError):
             # A broken connection is dropped (the next request makes a new one); this request goes the
