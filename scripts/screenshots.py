@@ -6,7 +6,7 @@ dashboard, in English, written to docs/img/.
 It starts `kluis demo` in a scratch directory on a free port (its own database, keys and mail catcher), signs in
 to the console with the demo's DPO login, finds the demo person through the API with the demo's key, and drives
 Debian's chromium with Playwright the way the browser tests do (needs the test extras and
-`bash scripts/install-browser.sh`; no browser is downloaded). The demo is stopped when the pictures are taken.
+`bash scripts/install-test-tools.sh`; no browser is downloaded). The demo is stopped when the pictures are taken.
 """
 
 from __future__ import annotations

@@ -52,6 +52,22 @@ def _share_route_building() -> None:
 _share_route_building()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On the PostgreSQL pass (KLUIS_TEST_DATABASE_URL set) only the tests whose outcome can depend on the
+    database run: those given a database (``database_urls``, which every Kluis fixture builds on) or marked
+    ``postgres``. The rest (pure rules, documentation, the CLI's start-up, the bench scripts' --help) ran on
+    the SQLite pass with exactly the same code; running them twice only costs time. KLUIS_TEST_EVERYTHING=1
+    runs them anyway."""
+    if not SERVER_URL or os.environ.get("KLUIS_TEST_EVERYTHING") == "1":
+        return
+    kept = [item for item in items if "database_urls" in getattr(item, "fixturenames", ())
+            or item.get_closest_marker("postgres")]
+    if len(kept) < len(items):
+        chosen = set(kept)
+        config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
+        items[:] = kept
+
+
 @pytest.fixture
 def clock() -> SettableClock:
     return SettableClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))

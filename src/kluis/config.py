@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The secrets file ``kluis init`` writes for local use; real deployments set the variables instead.
@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     # threads, each holding one connection for its request.
     db_pool_size: int = Field(default=20, ge=1)
     db_max_overflow: int = Field(default=20, ge=0)
+    # A streaming replica of the data database that the gate's decisions are read from (docs/gate.md#decisions-
+    # from-a-replica): PostgreSQL only, a synchronous standby of database_url. Unset: read from database_url.
+    read_database_url: str | None = None
     # Person keys live apart from the data, so a backup of the data holds ciphertext only.
     # Default: a second SQLite file beside the database (SQLite) or the same server (others).
     keystore_url: str | None = None
@@ -115,6 +118,13 @@ class Settings(BaseSettings):
     marketing_links_per_client: int = 30
     # Proxies (addresses or networks) whose X-Forwarded-For is believed; without one, the peer address counts.
     trusted_proxies: list[str] = []
+
+    @model_validator(mode="after")
+    def _replica_of_a_server(self) -> Settings:
+        if self.read_database_url and (self.is_sqlite or self.read_database_url.startswith("sqlite")):
+            raise ValueError("KLUIS_READ_DATABASE_URL is for a PostgreSQL streaming replica of KLUIS_DATABASE_URL: "
+                             "SQLite has no replicas; unset it to read decisions from the database itself")
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -39,6 +39,7 @@ NAMING = {
 
 
 WRITE_OPTION = "kluis_write"
+DECISIONS_CHANGED = "kluis.decisions_changed"
 
 
 class Base(DeclarativeBase):
@@ -155,16 +156,35 @@ def ping_when_idle(engine: Engine, idle_seconds: float = IDLE_PING_SECONDS,
     return engine
 
 
+def changes_decisions(session: Session) -> None:
+    """Mark the session's unit of work as one that changes what the gate decides (facts, an erasure, a key):
+    with a read replica configured it commits only once the replica has applied it (``_applied_on_replica``)."""
+    session.info[DECISIONS_CHANGED] = True
+
+
+def _applied_on_replica(session: Session) -> None:
+    # Run just before COMMIT: the primary acknowledges the commit only when every synchronous standby has
+    # replayed it, so a decision read from the replica after the acknowledgement sees it (docs/gate.md). Only
+    # these units of work wait for replay; the rest commit as synchronous_commit says.
+    if session.info.pop(DECISIONS_CHANGED, False):
+        session.connection().exec_driver_sql("SET LOCAL synchronous_commit = remote_apply")
+
+
 class Database:
-    """The data database and the key store, each with its own engine and sessions."""
+    """The data database and the key store, each with its own engine and sessions; and where the gate's
+    decisions are read: the data database, or a streaming replica of it (``read_url``)."""
 
     def __init__(self, url: str, keystore_url: str, pool_size: int = POOL_SIZE,
-                 max_overflow: int = MAX_OVERFLOW) -> None:
+                 max_overflow: int = MAX_OVERFLOW, read_url: str | None = None) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size, max_overflow)
         self.key_engine = self.engine if keystore_url == url else make_engine(keystore_url, pool_size, max_overflow)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.key_sessions = sessionmaker(self.key_engine, expire_on_commit=False)
+        self.read_engine = make_engine(read_url, pool_size, max_overflow) if read_url else self.engine
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False) if read_url else self.sessions
+        if read_url:
+            event.listen(self.sessions, "before_commit", _applied_on_replica)
         self._held: list[Any] = []
 
     @property
@@ -199,11 +219,11 @@ class Database:
             session.connection(execution_options={WRITE_OPTION: True})
             yield session
 
-    def held_connection(self, key_store: bool = False) -> Any:
-        """A driver connection of the data database (or of the key store) in autocommit mode (each statement sees
-        what is committed at that moment), outside the pool, for one owner that uses it serially; closed by
-        ``dispose``."""
-        raw = (self.key_engine if key_store else self.engine).raw_connection()
+    def held_connection(self, key_store: bool = False, reads: bool = False) -> Any:
+        """A driver connection of the data database (or of the key store, or where decisions are read) in
+        autocommit mode (each statement sees what is committed at that moment), outside the pool, for one owner
+        that uses it serially; closed by ``dispose``."""
+        raw = (self.key_engine if key_store else self.read_engine if reads else self.engine).raw_connection()
         connection = raw.driver_connection
         assert connection is not None  # a connection just taken from the pool is open
         raw.detach()
@@ -219,3 +239,5 @@ class Database:
         self.engine.dispose()
         if self.key_engine is not self.engine:
             self.key_engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

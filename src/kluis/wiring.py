@@ -16,6 +16,7 @@ from kluis.datasets.service import Datasets
 from kluis.db import Database
 from kluis.gate.service import Gate
 from kluis.kit.clock import Clock, SystemClock
+from kluis.kit.errors import ConfigurationError
 from kluis.policy.loader import load_policy
 from kluis.policy.schemas import Policy
 from kluis.policy.service import register_version
@@ -125,13 +126,34 @@ class Kluis:
 
 
 def build(settings: Settings | None = None, clock: Clock | None = None, policy: Policy | None = None) -> Kluis:
-    """Wire Kluis from configuration; refuses to start without keys (see ``kluis init``)."""
+    """Wire Kluis from configuration; refuses to start without keys (see ``kluis init``), or with a read replica
+    the database does not wait for."""
     settings = settings or Settings()
     keys = keyring_from_settings(settings)
     db = Database(settings.database_url, settings.resolved_keystore_url(), settings.db_pool_size,
-                  settings.db_max_overflow)
+                  settings.db_max_overflow, read_url=settings.read_database_url)
+    if settings.read_database_url:
+        try:
+            ensure_replica_waited_for(db)
+        except Exception:  # the connection failed, or it is refused: no pool left behind
+            db.dispose()
+            raise
     timeline = Timeline(db, policy or load_policy(settings.policy_file))
     return Kluis(settings=settings, db=db, timeline=timeline, keys=keys, clock=clock or SystemClock())
+
+
+def ensure_replica_waited_for(db: Database) -> None:
+    """Decision-changing writes commit with ``synchronous_commit = remote_apply``, which waits for the
+    synchronous standbys only: with none named, it waits for nothing and an objection could still be allowed on
+    the replica after it was acknowledged. Refused at start-up instead (docs/gate.md#decisions-from-a-replica)."""
+    with db.engine.connect() as connection:
+        names = connection.exec_driver_sql("SELECT current_setting('synchronous_standby_names')").scalar()
+    if not (names or "").strip():
+        raise ConfigurationError(
+            "KLUIS_READ_DATABASE_URL is set but the database names no synchronous standby "
+            "(synchronous_standby_names is empty): writes would not wait for the replica, and it could allow what "
+            "an acknowledged objection refuses; name the replica in synchronous_standby_names, or unset "
+            "KLUIS_READ_DATABASE_URL", code="replica_not_synchronous")
 
 
 _cli_instance: Kluis | None = None

@@ -1,6 +1,6 @@
 """Browser tests (R-CONS-4): Debian's chromium driven by Playwright against a real Kluis server.
 
-No browser is ever downloaded (never ``playwright install``): ``scripts/install-browser.sh`` installs
+No browser is ever downloaded (never ``playwright install``): ``scripts/install-test-tools.sh`` installs
 Debian's ``chromium``. Without it these tests skip locally and fail in CI (``CI`` set), so that a
 missing browser cannot pass unnoticed.
 """
@@ -33,7 +33,7 @@ START_SECONDS = 15.0
 
 def _unavailable(reason: str) -> None:
     if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{reason}: in CI the browser tests must run (scripts/install-browser.sh installs it)",
+        pytest.fail(f"{reason}: in CI the browser tests must run (scripts/install-test-tools.sh installs it)",
                     pytrace=False)
     pytest.skip(reason)
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from kluis.access.models import ApiKey
 from kluis.audit import service as audit
+from kluis.db import changes_decisions
 from kluis.kit.clock import Clock
 from kluis.kit.errors import Invalid, NotAllowed, NotFound, Problem, Unauthenticated
 from kluis.kit.ids import new_id
@@ -106,6 +107,7 @@ def create_key(session: Session, clock: Clock, policy: Policy, *, service: str, 
                  purposes=sorted(set(purposes)), powers=sorted(set(powers)), created_at=clock.now())
     session.add(key)
     session.flush()
+    changes_decisions(session)  # the key works at once, wherever decisions are read
     audit.append(session, clock, actor=actor, action="api_key.created", object_type="api_key",
                  object_ids=[key.id], details={"service": service, "purposes": key.purposes, "powers": key.powers})
     return key, f"kluis_{prefix}_{secret}"
@@ -145,6 +147,7 @@ def revoke_key(session: Session, clock: Clock, prefix: str, actor: str) -> ApiKe
         raise NotFound(f"no key with prefix {prefix!r}", code="key_not_found")
     if key.revoked_at is None:
         key.revoked_at = clock.now()
+        changes_decisions(session)  # refused at once, wherever decisions are read
         audit.append(session, clock, actor=actor, action="api_key.revoked", object_type="api_key",
                      object_ids=[key.id])
     return key

@@ -15,6 +15,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
+from kluis.db import changes_decisions
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
 from kluis.retention import holds
@@ -120,6 +121,8 @@ def lock_person(session: Session, person_id: uuid.UUID, with_key: bool) -> Any:
 def mark_erased(session: Session, person_id: uuid.UUID, now: datetime, keep_until: datetime | None,
                 shredded: bool) -> None:
     """The person as the vault step leaves them: erased now, bound to what is kept (or shredded, nothing kept)."""
+    if shredded:
+        changes_decisions(session)  # the gate answers person_erased, wherever decisions are read
     audit.along(session, _ERASE_PERSON, {"person_id": person_id, "erased_at": now, "updated_at": now,
                                          "keep_until": keep_until, "shredded_at": now if shredded else None})
 

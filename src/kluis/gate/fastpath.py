@@ -7,7 +7,8 @@ the answer written as the endpoint's JSON. Anything it does not fully accept —
 a body that is not exactly a question or a batch of them, a missing or bad key, an unknown or foreign
 purpose — is handed to the application unchanged (the body replayed), so every error keeps the shape,
 code and status the endpoint and the problem handlers give it. Nothing is cached across requests: the
-key (revocation) and the person's facts (objections, withdrawals) are read afresh for every request.
+key (revocation) and the person's facts (objections, withdrawals) are read afresh for every request, from the
+read replica when KLUIS_READ_DATABASE_URL names one (docs/gate.md#decisions-from-a-replica).
 """
 
 from __future__ import annotations
@@ -68,10 +69,11 @@ def parse(body: bytes) -> tuple[list[tuple[str, str]], bool] | None:
     return ([question], True) if question is not None else None
 
 
-# One round trip on PostgreSQL: the key row and the facts of the people asked about, in one statement
-# (one snapshot); the key is judged in Python exactly as ``authenticate`` judges it.
-KEY_AND_FACTS_PG = ("SELECT k.id, k.secret_hash, k.revoked_at IS NOT NULL, CAST(k.purposes AS TEXT), f.* "
-                    "FROM api_key k LEFT JOIN LATERAL (" + FACTS_PG + ") f ON true WHERE k.prefix = %s")
+# One round trip on PostgreSQL: the key row and the facts of the people asked about, two statements sent
+# together (psycopg's pipeline); the key is judged in Python exactly as ``authenticate`` judges it. Apart, not
+# joined: the facts' statement touches only person-keyed tables and the key table is no outer side of a join
+# with them, which a distributed PostgreSQL would refuse or plan badly (docs/scaling.md).
+KEY_PG = "SELECT secret_hash, revoked_at IS NOT NULL, CAST(purposes AS TEXT) FROM api_key WHERE prefix = %s"
 
 
 def answer(kluis: Kluis, token: str, questions: list[tuple[str, str]], single: bool,
@@ -86,16 +88,19 @@ def answer(kluis: Kluis, token: str, questions: list[tuple[str, str]], single: b
         parts = split_token(token)
         if parts is None:
             return None
-        rows = connection.execute(KEY_AND_FACTS_PG, (uuid_array(set(ids)), parts[0])).fetchall()
-        if not rows:
+        with connection.pipeline():
+            key_cursor = connection.execute(KEY_PG, (parts[0],))
+            facts_cursor = connection.execute(FACTS_PG, (uuid_array(set(ids)),))
+        key, rows = key_cursor.fetchone(), facts_cursor.fetchall()
+        if key is None:
             return None
-        _, secret_hash, revoked, purposes_text, *_ = rows[0]
+        secret_hash, revoked, purposes_text = key
         if not key_accepts(secret_hash, revoked, parts[1]):
             return None
         allowed = frozenset(json.loads(purposes_text))
-        facts = dict(facts_from_rows(row[4:] for row in rows if row[4] is not None))
+        facts = dict(facts_from_rows(rows))
     else:
-        with kluis.db.sessions() as session:
+        with kluis.db.read_sessions() as session:
             try:
                 allowed = frozenset(authenticate(session, token).purposes)
             except DomainError:
@@ -167,8 +172,9 @@ class DecisionsFastPath:
             return answer(self.kluis, token_text, *parsed)
         try:
             if self._connection is None or self._connection.closed:
-                # Autocommit: each request's one statement sees what is committed at that moment.
-                self._connection = self.kluis.db.held_connection()
+                # Autocommit: each request's one statement sees what is committed at that moment (on a replica:
+                # what it has applied, which includes every acknowledged decision-changing write).
+                self._connection = self.kluis.db.held_connection(reads=True)
             return answer(self.kluis, token_text, *parsed, connection=self._connection)
         except (psycopg.Error, DBAPIError):
             # A broken connection is dropped (the next request makes a new one); this request goes the

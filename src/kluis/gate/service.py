@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
+from kluis.db import changes_decisions
 from kluis.gate import rules
 from kluis.gate.events import INTEREST_PROFILE_DELETED, ObjectionRecorded, RestrictionLifted
 from kluis.gate.models import GateState, Objection, Relation, Restriction
@@ -304,7 +305,10 @@ class Gate:
 
     def refresh(self, person_id: uuid.UUID, consents: dict[str, Any] | None = None) -> GateState:
         """Rewrite the person's current facts from the records of what happened (the proof). ``consents``: their
-        current consents, from the consent domain when one changed; otherwise those already in their facts."""
+        current consents, from the consent domain when one changed; otherwise those already in their facts.
+        The unit of work then commits only once a read replica has applied it (R-GATE-1: an objection refuses at
+        once wherever decisions are read)."""
+        changes_decisions(self.session)
         self.session.flush()
         objections = sorted({rules.PENDING + scope if assessment == PENDING else scope
                              for scope, assessment in self.session.execute(select(

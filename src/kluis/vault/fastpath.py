@@ -5,9 +5,12 @@ six round trips (key in a session of its own, gate facts, person, records, perso
 commit). On PostgreSQL this middleware answers a read the endpoint would answer with 200 in two statements on
 autocommit connections of its own:
 
-1. one SELECT (one snapshot): the key row, the person's gate facts, the person's wrapped data key (when the key
-   store is in the data database; otherwise one more SELECT on the key store, only when records are to be
-   opened) and the records, in the endpoint's order (the category filter in SQL when one is given);
+1. two SELECTs sent together in one round trip (psycopg's pipeline): the key row; and the person's gate facts,
+   wrapped data key (when the key store is in the data database; otherwise one more SELECT on the key store,
+   only when records are to be opened) and records, in the endpoint's order (the category filter in SQL when one
+   is given). The second statement starts from the person and joins only tables keyed by the person, so a
+   distributed PostgreSQL routes it to the one node holding that person (docs/scaling.md); the key table is
+   not joined to them (an outer join with a reference table on its outer side is what such engines refuse);
 2. the audit event's INSERT (``kluis.audit.service``'s own statement and fields), a transaction of its own that
    commits before a byte of the answer is sent: no records leave without their committed audit event.
 
@@ -57,19 +60,20 @@ _JSON_HEADERS = [(b"content-type", b"application/json")]
 # the commits overlap and the server flushes them together.
 THREADS = 4
 
-_READ = ("SELECT k.id, k.service, k.secret_hash, k.revoked_at IS NOT NULL, CAST(k.purposes AS TEXT), f.*, "
-         "{key_columns}, r.id, r.category, r.purposes, r.legal_basis, r.source, r.controller, "
+KEY_PG = ("SELECT id, service, secret_hash, revoked_at IS NOT NULL, CAST(purposes AS TEXT) FROM api_key "
+          "WHERE prefix = %s")
+_READ = ("SELECT f.*, {key_columns}, r.id, r.category, r.purposes, r.legal_basis, r.source, r.controller, "
          "r.controller_employer_id, r.content_kind, r.media_type, r.ciphertext, r.collected_at, r.last_activity_at "
-         "FROM api_key k LEFT JOIN LATERAL (" + FACTS_PG + ") f ON true "
-         "{key_join}LEFT JOIN record r ON r.person_id = %s{category} "
-         "WHERE k.prefix = %s ORDER BY r.collected_at, r.id")  # the order of Vault.read_records
+         "FROM (" + FACTS_PG + ") f "
+         "{key_join}LEFT JOIN record r ON r.person_id = f.id{category} "
+         "ORDER BY r.collected_at, r.id")  # the order of Vault.read_records
 # (shared key store, category filter) -> statement; a key store of its own is read on its own connection.
 READS_PG = {(shared, filtered): _READ.format(
     key_columns="pk.wrapped, pk.kek_id" if shared else "NULL, NULL",
-    key_join="LEFT JOIN person_key pk ON pk.person_id = %s " if shared else "",
+    key_join="LEFT JOIN person_key pk ON pk.person_id = f.id " if shared else "",
     category=" AND r.category = %s" if filtered else "") for shared in (True, False) for filtered in (True, False)}
 PERSON_KEY_PG = "SELECT wrapped, kek_id FROM person_key WHERE person_id = %s"
-_KEY, _FACTS, _PERSON_KEY, _RECORD = slice(0, 5), slice(5, 11), slice(11, 13), 13
+_FACTS, _PERSON_KEY, _RECORD = slice(0, 6), slice(6, 8), 8
 
 
 class RecordRow(NamedTuple):
@@ -99,12 +103,14 @@ def answer(kluis: Kluis, connection: Any, key_connection: Any, person_id: uuid.U
         return None
     pid = str(person_id)
     shared = key_connection is None
-    params: tuple[Any, ...] = (uuid_array([person_id]), *((person_id,) if shared else ()), person_id,
-                               *((category,) if category is not None else ()), parts[0])
-    rows = connection.execute(READS_PG[shared, category is not None], params).fetchall()
-    if not rows:
+    params: tuple[Any, ...] = (uuid_array([person_id]), *((category,) if category is not None else ()))
+    with connection.pipeline():
+        key_cursor = connection.execute(KEY_PG, (parts[0],))
+        read_cursor = connection.execute(READS_PG[shared, category is not None], params)
+    key, rows = key_cursor.fetchone(), read_cursor.fetchall()
+    if key is None:
         return None
-    key_id, service, secret_hash, revoked, purposes_text = rows[0][_KEY]
+    key_id, service, secret_hash, revoked, purposes_text = key
     if not key_accepts(secret_hash, revoked, parts[1]):
         return None
     caller = Caller(key_id=str(key_id), service=service, purposes=tuple(json.loads(purposes_text)))
@@ -112,7 +118,7 @@ def answer(kluis: Kluis, connection: Any, key_connection: Any, person_id: uuid.U
         caller.require(purpose)
     except DomainError:
         return None
-    facts = dict(facts_from_rows(row[_FACTS] for row in rows[:1] if row[_FACTS][0] is not None))
+    facts = dict(facts_from_rows(row[_FACTS] for row in rows[:1]))  # no row: no such person
     decision = rules.decide(kluis.policy, purpose, facts.get(person_id, rules.UNKNOWN_PERSON), kluis.clock.now())
     if not decision.allowed:
         return None

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
-from kluis.db import among
+from kluis.db import among, changes_decisions
 from kluis.kit.clock import Clock
 from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
@@ -76,6 +76,7 @@ class Vault:
             raise Invalid("the person was not saved" if single else "no person was saved",
                           code="person_invalid", problems=problems)
         now = self.clock.now()
+        changes_decisions(self.session)  # a person the gate knows, wherever decisions are read
         people = [Person(id=new_id(), subject_types=sorted(set(d.subject_types)), employer_id=d.employer_id,
                          created_at=now, updated_at=now) for d in items]
         self.session.execute(Person.__table__.insert(), [
@@ -171,6 +172,7 @@ class Vault:
         """Crypto-shredding (R-VLT-5): destroy the data keys; every copy of the records becomes unreadable.
         ``marked``: the caller has already set these people's ``shredded_at`` in this transaction."""
         ids = list(dict.fromkeys(person_ids))
+        changes_decisions(self.session)  # the gate answers person_erased, wherever decisions are read
         destroyed = self.keystore.destroy(self.session, ids, reason=reason)
         now = self.clock.now()
         if not marked:
