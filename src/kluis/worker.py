@@ -3,8 +3,9 @@
 A poller is anything with a ``name`` and ``poll(kluis) -> int``: claim what is due, do it, and say how
 many items it handled (0: nothing due): deadline reminders, unverified requests (lapsed after 30 days), access
 packages (build and expiry), expired authority-order exports, reminders of ending data-processing agreements,
-the steps of held code mail that a page did not run after its answer, the mail outbox, the audit log's sealer and its scheduled verification. Later job kinds add theirs to
-``pollers()``; a kind whose jobs outlive a transaction claims them with the shared lease (``kluis.jobs``).
+the steps of held code mail that a page did not run after its answer, the mail outbox, the audit log's sealer
+and its scheduled verification. Later job kinds add theirs to ``pollers()``; a kind whose jobs outlive a
+transaction claims them with the shared lease (``kluis.jobs``).
 """
 
 from __future__ import annotations
