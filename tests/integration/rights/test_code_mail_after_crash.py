@@ -40,7 +40,7 @@ def _ask(client, email):
 
 def _mails(kluis):
     with kluis.db.sessions() as session:
-        return list(session.scalars(select(Outbox).order_by(Outbox.created_at)))
+        return list(session.scalars(select(Outbox)))
 
 
 def _addressed(kluis):
@@ -65,7 +65,7 @@ def test_r_dsr_1_the_worker_sends_the_code_a_killed_server_never_got_to_and_the_
 
     send_all(kluis)  # the worker, after the restart
     assert [m.to for m in catcher.messages] == [(KNOWN,)]
-    assert [(m.state, m.sealed_to) for m in _mails(kluis)] == [("sent", None), ("cancelled", None)]
+    assert sorted((m.state, m.sealed_to) for m in _mails(kluis)) == [("cancelled", None), ("sent", None)]
 
     code = client.post(verify_known.replace("/verify", "/code"),
                        data={"code": _code(catcher.messages[0]), "csrf": form_token(client, verify_known)},
@@ -73,7 +73,7 @@ def test_r_dsr_1_the_worker_sends_the_code_a_killed_server_never_got_to_and_the_
     assert code.status_code == 303
     with kluis.db.sessions() as session:
         assert sorted(r.state for r in session.scalars(select(DataSubjectRequest))) == ["received", "verified"]
-    assert [m.state for m in _mails(kluis) if m.template == "rights_code"] == ["sent", "cancelled"]
+    assert sorted(m.state for m in _mails(kluis) if m.template == "rights_code") == ["cancelled", "sent"]
 
 
 def test_r_dsr_1_the_page_and_the_worker_address_a_code_once_whichever_runs_first(client, kluis, catcher):
@@ -82,10 +82,12 @@ def test_r_dsr_1_the_page_and_the_worker_address_a_code_once_whichever_runs_firs
     submitted = client.post("/privacy-centre/request", follow_redirects=False,  # the page's task runs
                             data={"type": "access", "email": KNOWN, "lang": "nl", "csrf": form_token(client)})
     assert submitted.status_code == 303 and _addressed(kluis) == 1
+    before = {m.id for m in _mails(kluis)}
     _ask(client, KNOWN)  # the next one's page dies; the worker addresses it, then a late page's task finds it done
+    [died] = [m.id for m in _mails(kluis) if m.id not in before]
     send_all(kluis)
     assert _addressed(kluis) == 2
-    late = after_answer(kluis, _mails(kluis)[1].id)
+    late = after_answer(kluis, died)
     late.func(*late.args, **late.kwargs)
     send_all(kluis)
     assert _addressed(kluis) == 2
