@@ -14,6 +14,7 @@ from tests.integration.rights.rights_support import catcher_fixture, mail_settin
 
 from kluis.audit.models import AuditEvent
 from kluis.mail.models import Outbox
+from kluis.mijn import rules
 from kluis.mijn.models import PersonSignIn
 from kluis.mijn.views import CODE_COOKIE
 from kluis.web.public import after_answer
@@ -84,3 +85,12 @@ def test_r_dsr_1_the_page_and_the_worker_address_a_sign_in_code_once_whichever_r
     send_all(kluis)
     assert _addressed(kluis) == 2
     assert [m.to for m in catcher.messages] == [(KNOWN,), (KNOWN,)]  # one code mail per sign-in
+
+
+def test_r_dsr_1_a_sign_in_code_that_lapsed_before_the_worker_ran_goes_to_nobody(client, kluis, catcher, clock):
+    new_person(kluis, KNOWN)
+    _ask(client, KNOWN)
+    clock.advance(rules.CODE_LIFETIME)  # the server stayed down past the code's life
+    send_all(kluis)
+    assert catcher.messages == []
+    assert [(m.state, m.last_error, m.sealed_to) for m in _mails(kluis)] == [("cancelled", "code_expired", None)]
