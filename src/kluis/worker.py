@@ -3,8 +3,9 @@
 A poller is anything with a ``name`` and ``poll(kluis) -> int``: claim what is due, do it, and say how
 many items it handled (0: nothing due): deadline reminders, unverified requests (lapsed after 30 days), access
 packages (build and expiry), expired authority-order exports, reminders of ending data-processing agreements,
-the mail outbox, the audit log's sealer and its scheduled verification. Later job kinds add theirs to
-``pollers()``; a kind whose jobs outlive a transaction claims them with the shared lease (``kluis.jobs``).
+the steps of held code mail that a page did not run after its answer, the mail outbox, the audit log's sealer
+and its scheduled verification. Later job kinds add theirs to ``pollers()``; a kind whose jobs outlive a
+transaction claims them with the shared lease (``kluis.jobs``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from kluis.complaints.tasks import ComplaintPoller
 from kluis.erasure.tasks import ErasurePoller
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.dkim import NO_KEY_WARNING, signer_of
+from kluis.mail.tasks import AddressingPoller
 from kluis.mail.worker import MailPoller
 from kluis.orders.tasks import ExportExpiryPoller
 from kluis.processors.tasks import AgreementPoller
@@ -37,11 +39,13 @@ from kluis.wiring import Kluis
 
 log = logging.getLogger("kluis.worker")
 
-# Modules that register mail templates when imported (``kluis.mail.service.register_template``):
-# the worker must know every message type that the other roles may queue.
+# Modules that register mail templates (``kluis.mail.service.register_template``) or the steps of held messages
+# (``kluis.mail.addressing.register_step``) when imported: the worker must know every message type that the other
+# roles may queue.
 MESSAGE_MODULES: tuple[str, ...] = ("kluis.mail.notices", "kluis.consent.marketing.mail", "kluis.rights.mail",
-                                     "kluis.breaches.mail", "kluis.complaints.mail", "kluis.mijn.mail",
-                                     "kluis.changes.mail", "kluis.disclosures.notices", "kluis.processors.mail")
+                                     "kluis.rights.verification", "kluis.breaches.mail", "kluis.complaints.mail",
+                                     "kluis.mijn.mail", "kluis.mijn.signin", "kluis.changes.mail",
+                                     "kluis.disclosures.notices", "kluis.processors.mail")
 
 
 class Poller(Protocol):
@@ -53,12 +57,13 @@ class Poller(Protocol):
 def pollers() -> list[Poller]:
     for module in MESSAGE_MODULES:
         importlib.import_module(module)
-    # Mail before erasure: notices queued before an erasure leave while the address is still there.
+    # Mail before erasure: notices queued before an erasure leave while the address is still there. Held messages
+    # whose step a crash left waiting are addressed first, so their mail leaves in the same round.
     # The sealer last: it links what the others committed in the same round; then, when due, the verifier.
     # Records dated again under a version that just took effect before the sweep erases by their dates.
     return [ReminderPoller(), ComplaintPoller(), UnverifiedPoller(), RestampPoller(), SweepPoller(), PackagePoller(),
             DeadlinePoller(), NotifyPoller(), AgreementPoller(), AnnouncementPoller(), ExportExpiryPoller(),
-            MailPoller(), ErasurePoller(), SealPoller(), VerifyPoller()]
+            AddressingPoller(), MailPoller(), ErasurePoller(), SealPoller(), VerifyPoller()]
 
 
 def drain(kluis: Kluis, work: Sequence[Poller]) -> dict[str, int]:

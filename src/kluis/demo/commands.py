@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import threading
+import time
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kluis import wiring
 from kluis.access.service import create_key
 from kluis.demo.datasets import prepare_demo_datasets
-from kluis.kit.cli import domain_errors, out, progress
+from kluis.kit.cli import domain_errors, err, out, progress
 from kluis.mail.service import enqueue
 from kluis.prepare import init
 from kluis.staff.service import add_staff
 from kluis.vault.models import Person
 from kluis.wiring import Kluis
 from kluis.worker import run_in_background
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from kluis.demo.seed import Seeding
+
+# Written before the demo serves: the demo person's colleagues, and people enough for the dashboard's charts. The
+# rest are written while it serves: a person and their records take about 5 ms of CPU, so 2,000 kept a newcomer
+# waiting 10 s of CPU, a minute of wall time on a busy machine (docs/performance.md, "Start-up").
+FIRST_PEOPLE = 100
+# The seed's batches while the demo serves: short write transactions, so that SQLite's one writer takes the
+# pages' writes in between.
+SERVING_BATCH = 100
 
 
 @domain_errors
@@ -39,7 +54,7 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
          = 8000,
          serve: Annotated[bool, typer.Option(help="Serve after preparing (off: prepare and exit).")] = True) -> None:
     """Zero set-up demo: local SQLite and keys, demo people, an API key and a DPO login, then serve."""
-    from kluis.demo.seed import ensure_demo_person  # imported here for start-up speed, like `seed`
+    from kluis.demo.seed import Seeding, ensure_demo_person  # imported here for start-up speed, like `seed`
 
     init()
     kluis = wiring.for_cli()
@@ -50,8 +65,14 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
         kluis.settings = kluis.settings.model_copy(update={"base_url": served})
     with kluis.db.sessions() as session:
         existing = session.query(Person).count()
+    seeding = None
     if existing == 0:
-        seed(subjects=subjects, seed_value=1, batch=500)
+        seeding = Seeding(kluis, subjects)
+        first = min(subjects, FIRST_PEOPLE) if serve else subjects
+        with progress("seeding people", first) as step:
+            done = seeding.people(first, on_progress=step)
+        later = f"; the other {seeding.left} follow while the demo serves" if seeding.left else ""
+        out.print(f"seeded {done.people} people with {done.records} records for {done.employers} employers{later}")
     else:
         out.print(f"the vault already holds {existing} people; not seeding again")
     person_email = ensure_demo_person(kluis)
@@ -81,7 +102,7 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
     for label, value in lines:
         out.print(f"  {label:<18} {value}", highlight=False, soft_wrap=True, markup=False)
     if serve:
-        run_demo_server(kluis, host, port)
+        run_demo_server(kluis, host, port, seeding)
 
 
 def served_url(host: str, port: int) -> str:
@@ -92,9 +113,9 @@ def served_url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def run_demo_server(kluis: Kluis, host: str, port: int) -> None:
+def run_demo_server(kluis: Kluis, host: str, port: int, seeding: Seeding | None = None) -> None:
     """One process for the demo: the HTTP app, the worker in a thread, and a local SMTP catcher whose
-    messages (kept in memory only) are shown at /demo/mail."""
+    messages (kept in memory only) are shown at /demo/mail; and in a thread, the rest of the seed's people."""
     # Imported here for start-up speed: only the demo needs the web server, the routes and the mail catcher.
     import uvicorn
 
@@ -110,9 +131,42 @@ def run_demo_server(kluis: Kluis, host: str, port: int) -> None:
     stop_worker = run_in_background(kluis)
     app = create_app(kluis)
     app.state.mail_catcher = catcher
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **SERVER_OPTIONS))
+    if seeding is not None and seeding.left:
+        threading.Thread(target=_seed_once_serving, args=(server, seeding), name="kluis-demo-seed",
+                         daemon=True).start()
     out.print(f"serving on {served_url(host, port)} (Ctrl+C stops the demo)", highlight=False)
     try:
-        uvicorn.run(app, host=host, port=port, **SERVER_OPTIONS)
+        server.run()
     finally:
         stop_worker()
         catcher.stop()
+    if not server.started:  # as uvicorn.run: the port was taken, say
+        raise typer.Exit(3)
+
+
+def _seed_once_serving(server: uvicorn.Server, seeding: Seeding) -> None:
+    """The rest of the seed, once the server answers: its start-up does not wait for the seed's CPU."""
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.1)
+    seed_rest(seeding)
+
+
+def seed_rest(seeding: Seeding, batch: int = SERVING_BATCH, every: int = 500) -> None:
+    """The seed's other people, written while the demo serves, with a line each time another ``every`` are in.
+    Stopped before the end, the demo keeps those written and does not seed again."""
+    total = seeding.result.people + seeding.left
+    told = seeding.result.people
+
+    def tell(_: int) -> None:
+        nonlocal told
+        if seeding.result.people // every > told // every or not seeding.left:
+            told = seeding.result.people
+            out.print(f"demo seed: {told} of {total} people", highlight=False)
+
+    try:
+        seeding.people(seeding.left, batch, tell)
+    except Exception as exc:  # the demo serves on with the people it has; the text may hold values
+        err.print(f"demo seed stopped at {seeding.result.people} of {total} people: {type(exc).__name__}")

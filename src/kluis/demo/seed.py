@@ -188,39 +188,55 @@ class DemoPopulation:
                 *self._traffic(6)]
 
 
+class Seeding:
+    """One seed written in parts: its employers at once, then its people as they are asked for (``people``), the
+    same people in the same order as in one run. The demo writes a first few before it serves and the rest while
+    it serves."""
+
+    def __init__(self, kluis: Kluis, subjects: int, seed_value: int = 1) -> None:
+        self.kluis, self.left = kluis, subjects
+        self.population = DemoPopulation(seed_value, kluis.clock.now())
+        self.result = SeedResult(people=0, records=0, employers=max(3, subjects // 250))
+        with kluis.db.transaction() as session:
+            self.employers = [add_employer(session, kluis.clock, "seed", self.population.fake.company()).id
+                              for _ in range(self.result.employers)]
+            # Every employer but the first has a privacy contact and a service agreement (R-DSR-8): the console
+            # then shows both a forwarded request and one waiting for a contact. Demo addresses, on a reserved
+            # domain.
+            for number, employer_id in enumerate(self.employers[1:], start=2):
+                demo_employers.set_terms(session, kluis.clock, "seed", employer_id, demo_employers.EmployerTerms(
+                    f"privacy@werkgever-{number}.example", f"DEMO-DV-{number:03d}", date(2024, 1, 15), None))
+
+    def people(self, count: int, batch: int = 500, on_progress: Callable[[int], None] | None = None) -> SeedResult:
+        """Write up to ``count`` more of the seed's people, ``batch`` to a transaction; memory stays flat however
+        many. What the seed has written so far."""
+        population, kluis = self.population, self.kluis
+        for chunk in _chunks(min(count, self.left), batch):
+            generated = [population.person(kind, population.rng.choice(self.employers))
+                         for kind in (population.subject_type() for _ in range(chunk))]
+            with kluis.db.transaction() as session:
+                vault = kluis.vault(session, actor="seed")
+                created = vault.create_people([p for p, _ in generated])
+                _record_bases(kluis, session, created, generated)
+                items = [BatchRecordIn(person_id=person.id, **rec)
+                         for person, (_, recs) in zip(created, generated, strict=True) for rec in recs]
+                gate = kluis.gate(session, "seed")
+                refused = gate.refusals([(f"items[{index}]", item.person_id, purpose)
+                                         for index, item in enumerate(items) for purpose in item.purposes])
+                if refused:  # the demo writes only what a service may: a refusal here is a defect in this module
+                    raise RuntimeError(f"the gate refuses {len(refused)} demo record purpose(s), first: {refused[0]}")
+                self.result.records += len(vault.add_records(None, items))
+            self.left -= chunk
+            self.result.people += chunk
+            if on_progress:
+                on_progress(chunk)
+        return self.result
+
+
 def seed(kluis: Kluis, subjects: int, seed_value: int = 1, batch: int = 500,
          on_progress: Callable[[int], None] | None = None) -> SeedResult:
     """Write ``subjects`` people in batches of ``batch``; memory stays flat however large ``subjects`` is."""
-    population = DemoPopulation(seed_value, kluis.clock.now())
-    n_employers = max(3, subjects // 250)
-    with kluis.db.transaction() as session:
-        employers = [add_employer(session, kluis.clock, "seed", population.fake.company()).id
-                     for _ in range(n_employers)]
-        # Every employer but the first has a privacy contact and a service agreement (R-DSR-8): the console then
-        # shows both a forwarded request and one waiting for a contact. Demo addresses, on a reserved domain.
-        for number, employer_id in enumerate(employers[1:], start=2):
-            demo_employers.set_terms(session, kluis.clock, "seed", employer_id, demo_employers.EmployerTerms(
-                f"privacy@werkgever-{number}.example", f"DEMO-DV-{number:03d}", date(2024, 1, 15), None))
-    people = records = 0
-    for chunk in _chunks(subjects, batch):
-        generated = [population.person(kind, population.rng.choice(employers))
-                     for kind in (population.subject_type() for _ in range(chunk))]
-        with kluis.db.transaction() as session:
-            vault = kluis.vault(session, actor="seed")
-            created = vault.create_people([p for p, _ in generated])
-            _record_bases(kluis, session, created, generated)
-            items = [BatchRecordIn(person_id=person.id, **rec)
-                     for person, (_, recs) in zip(created, generated, strict=True) for rec in recs]
-            gate = kluis.gate(session, "seed")
-            refused = gate.refusals([(f"items[{index}]", item.person_id, purpose)
-                                     for index, item in enumerate(items) for purpose in item.purposes])
-            if refused:  # the demo writes only what a service may: a refusal here is a defect in this module
-                raise RuntimeError(f"the gate refuses {len(refused)} demo record purpose(s), first: {refused[0]}")
-            records += len(vault.add_records(None, items))
-        people += chunk
-        if on_progress:
-            on_progress(chunk)
-    return SeedResult(people=people, records=records, employers=n_employers)
+    return Seeding(kluis, subjects, seed_value).people(subjects, batch, on_progress)
 
 
 def ensure_demo_person(kluis: Kluis) -> str:

@@ -2,8 +2,10 @@
 
 The same protections as a request's verification: the intake's rate limits per client network and per address
 (counted by the page, ``rights.intake``), a code that lapses after ``CODE_LIFETIME`` and takes ``MAX_TRIES`` tries,
-and no enumeration: ``start`` does the same work for every address and answers before anything asks whether the
-address is known; ``claim`` (run after the answer) looks it up and mails the code only to a known address.
+and no enumeration: ``start`` does the same work for every address (the code's mail included, held and sealed to
+the address given: ``kluis.mail.addressing``) and answers before anything asks whether the address is known;
+``claim``, that mail's step (run after the answer, or by the worker after a crash), looks it up and lets the mail go
+only to a known address.
 A code works only in the browser that asked for it (a random token in its cookie, stored as a keyed digest).
 Services never commit; every step is audited with ids only.
 """
@@ -23,7 +25,10 @@ from kluis.audit import service as audit
 from kluis.kit.errors import Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.kit.ids import token as random_token
+from kluis.mail import addressing
 from kluis.mail import service as mail
+from kluis.mail.models import Outbox
+from kluis.mail.templates import context_id
 from kluis.mijn import rules
 from kluis.mijn.mail import CODE_TEMPLATE
 from kluis.mijn.models import PersonSession, PersonSignIn
@@ -41,6 +46,7 @@ LOOKUP_PURPOSE = "support"  # the statement's purpose for answering the person's
 class Started:
     sign_in_id: uuid.UUID
     browser_token: str  # goes in the browser's cookie; only its digest is kept
+    code_mail: uuid.UUID  # the code's mail, held until its step (``claim``) runs
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,8 @@ class SignIns:
 
     def start(self, email: str, lang: str) -> Started:
         """The part of signing in that is the same work for every address: the address checked for form, a
-        sign-in with its code's digest. Nothing here asks whether the address is known (R-DSR-1)."""
+        sign-in with its code's digest, and the code's mail, held. Nothing here asks whether the address is known
+        (R-DSR-1)."""
         if isinstance(found := normalise("email", email, None, "email"), Problem):
             raise Invalid("the e-mail address is not valid", code="identifier_invalid", problems=[found])
         if lang not in ("nl", "en"):
@@ -73,25 +80,32 @@ class SignIns:
         self.session.flush()
         audit.append(self.session, self.kluis.clock, actor=self.actor, action="mijn.code_issued",
                      object_type="sign_in", object_ids=[sign_in_id], details={})
-        return Started(sign_in_id, browser)
+        code_mail = addressing.hold(self.session, self.kluis.clock, self.kluis.keys.secret, template=CODE_TEMPLATE,
+                                    lang=lang, context={"sign_in_id": str(sign_in_id)}, address=email,
+                                    actor=self.actor)
+        return Started(sign_in_id, browser, code_mail)
 
-    def claim(self, sign_in_id: uuid.UUID, email: str) -> None:
-        """After the answer: when the address is known, the sign-in is that person's and the code goes out to
-        the address; for an unknown one nothing more happens (and the code can never sign anyone in)."""
+    def claim(self, sign_in_id: uuid.UUID, email: str) -> uuid.UUID | None:
+        """The step of the code's mail, after the answer: when the address is known, the sign-in is that person's
+        and the mail goes to them; for an unknown one nobody (and the code can never sign anyone in). A code that
+        lapsed meanwhile (a crash long before the worker ran) goes to nobody either."""
         row = self.session.get(PersonSignIn, sign_in_id)
-        if row is None or row.person_id is not None:
-            return
+        if row is None:
+            raise mail.Cancelled("sign_in_gone")
+        if self.kluis.clock.now() >= row.expires_at:
+            raise mail.Cancelled("code_expired")
+        if row.person_id is not None:
+            return row.person_id
         vault = self.kluis.vault(self.session, self.actor)
         person_id = vault.identified(IdentifierIn(kind="email", value=email))
         if person_id is None:
-            return
+            return None
         try:
             vault.looked_up(person_id, "email", LOOKUP_PURPOSE)
         except NotFound:  # erased: as unknown
-            return
+            return None
         row.person_id = person_id
-        mail.enqueue(self.session, self.kluis.clock, template=CODE_TEMPLATE, person_id=person_id, lang=row.lang,
-                     context={"sign_in_id": str(row.id)}, actor=self.actor)
+        return person_id
 
     def verify(self, browser_token: str | None, code: str) -> Signed | None:
         """A session when ``code`` is the live code of this browser's newest sign-in; None otherwise. Each wrong
@@ -158,3 +172,13 @@ class SignIns:
         self.session.execute(delete(PersonSignIn).where(PersonSignIn.expires_at < cutoff))
         self.session.execute(delete(PersonSession).where(or_(PersonSession.expires_at < cutoff,
                                                              PersonSession.ended_at < cutoff)))
+
+
+def _claim(session: Session, kluis: Kluis, outbox: Outbox, email: str, actor: str) -> uuid.UUID | None:
+    sign_in_id = context_id(outbox.context, "sign_in_id")
+    if sign_in_id is None:
+        raise mail.Cancelled("sign_in_gone")
+    return SignIns(session, kluis, actor).claim(sign_in_id, email)
+
+
+addressing.register_step(CODE_TEMPLATE, _claim)

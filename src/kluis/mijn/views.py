@@ -3,14 +3,14 @@ see one's own data, correct it, manage preferences, ask and follow requests and 
 
 Before signing in, each form carries a token bound to a SameSite=Strict cookie (as the request form); after, a
 token bound to the session. A post without its token is refused before it writes or counts anything. The
-sign-in form answers the same, in the same time, for every address: the lookup and the code's mail run after
-the answer (``after_answer``). Every page and action is the signed-in person's own: ids in a form or a path are
-looked up within that person's data only, so another person's record, request or package is simply not found.
+sign-in form answers the same, in the same time, for every address: the lookup that decides whether the code's mail
+goes runs after the answer (``kluis.web.public.after_answer``). Every page and action is the signed-in person's own:
+ids in a form or a path are looked up within that person's data only, so another person's record, request or
+package is simply not found.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +20,6 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 
 from kluis.complaints.rules import MAX_TEXT
 from kluis.complaints.service import Complaints
@@ -44,7 +43,7 @@ from kluis.rights.service import Rights
 from kluis.web.cookies import delete_strict_cookie, set_strict_cookie
 from kluis.web.csrf import CookieBound, form_token, token_valid
 from kluis.web.deps import KluisDep, count_submit, kluis_of
-from kluis.web.public import Csrf
+from kluis.web.public import Csrf, after_answer
 from kluis.wiring import Kluis
 
 PREFIX = "/mijn-privacy"
@@ -64,7 +63,6 @@ CODE_COOKIE = "kluis_mijn_code"  # the browser's token of its newest sign-in: th
 FORM = CookieBound("mijn/sign-in", "kluis_mijn_form", PREFIX)
 SESSION_FORMS = "mijn/session"
 PROFILING = "profiling"
-log = logging.getLogger("kluis.mijn")
 Lang = Annotated[str, Query(pattern="^(nl|en)$")]
 
 # What the person reads for a stored value (the console shows the stored value itself).
@@ -172,25 +170,10 @@ def sign_in(request: Request, kluis: KluisDep, email: Annotated[str, Form(max_le
     except DomainError:
         return _public(request, lang, "email", status=422, error=N_("Enter a valid e-mail address."))
     response = RedirectResponse(f"{PREFIX}/code?lang={lang}", status_code=303,
-                                background=_after_answer(kluis, started.sign_in_id,
-                                                         lambda s: s.claim(started.sign_in_id, email)))
+                                background=after_answer(kluis, started.code_mail))
     set_strict_cookie(response, kluis.settings, CODE_COOKIE, started.browser_token,
                       max_age=int(rules.CODE_LIFETIME.total_seconds()), path=PREFIX)
     return response
-
-
-def _after_answer(kluis: Kluis, sign_in_id: uuid.UUID, step: Callable[[SignIns], None]) -> BackgroundTask:
-    """R-DSR-1: the step that depends on whether the address is known runs once the answer has left, in its own
-    transaction. Should it fail, the answer has gone: it is logged (ids only) and the person can ask again."""
-
-    def run() -> None:
-        try:
-            with kluis.db.transaction() as session:
-                step(SignIns(session, kluis, ACTOR))
-        except Exception:
-            log.exception("sign-in %s: the step after the answer failed", sign_in_id)
-
-    return BackgroundTask(run)
 
 
 @router.get("/code")

@@ -9,14 +9,19 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kluis.kit.clock import past_instant
 from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
 from kluis.kit.ids import new_id
 from kluis.kit.messages import N_
+from kluis.mail import addressing
 from kluis.mail import service as mail
+from kluis.mail.models import Outbox
+from kluis.mail.templates import context_id
 from kluis.rights import intake, rules
 from kluis.rights import mail as rights_mail
 from kluis.rights.codes import issue_code
@@ -25,6 +30,9 @@ from kluis.rights.models import DataSubjectRequest, VerificationCode
 from kluis.rights.rules import Channel, State
 from kluis.vault.identifiers import normalise
 from kluis.vault.schemas import IdentifierIn
+
+if TYPE_CHECKING:
+    from kluis.wiring import Kluis
 
 LOOKUP_PURPOSE = "support"  # the statement's purpose for answering the person's questions and requests
 
@@ -35,47 +43,66 @@ class Received:
     token: str  # the public reference for the status page
 
 
+@dataclass(frozen=True)
+class Asked(Received):
+    """A request from the privacy centre's form, with its code's mail, held until its step runs."""
+
+    code_mail: uuid.UUID
+
+
 class Verification(Forwarding):
     """Requests received, and bound to a person once their identity is verified (the module's text)."""
 
     # --- intake -------------------------------------------------------------------------------
 
-    def receive_public(self, kind: str, email: str, lang: str, scope: str | None = None) -> Received:
+    def receive_public(self, kind: str, email: str, lang: str, scope: str | None = None) -> Asked:
         """The privacy centre's form. Known address or not, the visible outcome is the same: a request,
         a code issued; only for a known address does the code go out (no disclosure of who is held). Both steps
-        at once; the form's page answers after the first and takes the second after its answer."""
+        at once; the form's page answers after the first and runs the second (the mail's step) after its answer."""
         received = self.accept_public(kind, email, lang, scope)
-        self.claim_address(received.request.id, email)
+        addressing.address(self.session, self.kluis, received.code_mail, self.actor)
         return received
 
-    def accept_public(self, kind: str, email: str, lang: str, scope: str | None = None) -> Received:
+    def accept_public(self, kind: str, email: str, lang: str, scope: str | None = None) -> Asked:
         """The part of the form's intake that is the same work for every address: the address checked for form, a
-        request and a code. Nothing here asks whether the address is known, so the answer takes as long for a
-        known address as for an unknown one (R-DSR-1: the time of the answer tells nothing about who is held)."""
+        request, a code and its mail, held (``_hold_code_mail``). Nothing here asks whether the address is known,
+        so the answer takes as long for a known address as for an unknown one (R-DSR-1: the time of the answer
+        tells nothing about who is held)."""
         if isinstance(found := normalise("email", email, None, "identifier"), Problem):
             raise Invalid("the identifier is not valid", code="identifier_invalid", problems=[found])
         request = self._new(kind, scope, Channel.PRIVACY_CENTRE, lang, self._now())
         request.address_key = intake.address_key(self.kluis, email)
         self._audit(request, "request.received", channel=request.channel)
-        self._issue_code(request)
-        return Received(request, self.token_of(request))
+        code_mail = self._hold_code_mail(request, self._issue_code(request), email)
+        return Asked(request, self.token_of(request), code_mail)
 
-    def claim_address(self, request_id: uuid.UUID, email: str) -> None:
-        """The per-address part, taken after the answer: when the address is known, the request claims its person
-        and the newest code goes out to that address; for an unknown one nothing more happens."""
+    def claim_address(self, request_id: uuid.UUID, email: str) -> uuid.UUID | None:
+        """The per-address part, taken after the answer: the person the request's code goes to. When the request
+        has none yet and the address is known, the request claims that person; for an unknown address (or a
+        request no longer waiting for its code) there is none."""
         request = self.get(request_id)
-        if request.state != State.RECEIVED or request.claimed_person_id is not None:
-            return
-        try:
-            claimed = self.kluis.vault(self.session, self.actor).find_person(
-                IdentifierIn(kind="email", value=email), LOOKUP_PURPOSE).id
-        except NotFound:
-            return
-        request.claimed_person_id = claimed
-        code_id = self.session.scalars(select(VerificationCode.id).where(VerificationCode.request_id == request.id)
-                                       .order_by(VerificationCode.created_at.desc()).limit(1)).first()
-        if code_id is not None:
-            self._mail_code(request, code_id)
+        if request.state != State.RECEIVED:
+            return None
+        if request.claimed_person_id is None and email:
+            try:
+                request.claimed_person_id = self.kluis.vault(self.session, self.actor).find_person(
+                    IdentifierIn(kind="email", value=email), LOOKUP_PURPOSE).id
+            except NotFound:
+                return None
+        return request.claimed_person_id
+
+    def address_code(self, outbox: Outbox, email: str) -> uuid.UUID | None:
+        """The step of a held code mail (``_hold_code_mail``): the person it goes to, if any. It carries the
+        request's newest code: a code asked for since supersedes the one it was written with."""
+        request_id = context_id(outbox.context, "request_id")
+        if request_id is None or self.session.get(DataSubjectRequest, request_id) is None:
+            raise mail.Cancelled("request_gone")
+        person_id = self.claim_address(request_id, email)
+        newest = self.session.scalars(select(VerificationCode.id).where(VerificationCode.request_id == request_id)
+                                      .order_by(VerificationCode.created_at.desc()).limit(1)).first()
+        if person_id is not None and newest is not None:
+            outbox.context = {**outbox.context, "code_id": str(newest)}
+        return person_id
 
     def receive_from_account(self, person_id: uuid.UUID, kind: str, lang: str, scope: str | None = None
                              ) -> Received:
@@ -109,22 +136,19 @@ class Verification(Forwarding):
     # --- verification -------------------------------------------------------------------------
 
     def request_code(self, request_id: uuid.UUID) -> None:
-        """A new code for a request still awaiting verification (at most three an hour)."""
-        self.mail_code(request_id, self.issue_new_code(request_id))
+        """A new code for a request still awaiting verification (at most three an hour), and its mail's step at
+        once (the privacy centre's page runs it after its answer)."""
+        addressing.address(self.session, self.kluis, self.new_code(request_id), self.actor)
 
-    def issue_new_code(self, request_id: uuid.UUID) -> uuid.UUID:
-        """``request_code`` without its mail, which the caller sends with ``mail_code`` after its answer: the
-        answer then takes as long whether the request's address is known or not."""
+    def new_code(self, request_id: uuid.UUID) -> uuid.UUID:
+        """A new code and its mail, held (``_hold_code_mail``): the same work whether the request's address is
+        known or not. The mail's id, for its step."""
         request = self.get(request_id)
         if request.state == State.EXPIRED:
             raise Conflict("this request lapsed: it was not verified in time; ask again", code="request_expired")
         if request.state != State.RECEIVED:
             raise Conflict("this request is already verified", code="already_verified")
-        return self._issue_code(request)
-
-    def mail_code(self, request_id: uuid.UUID, code_id: uuid.UUID) -> None:
-        """The mail of a code issued by ``issue_new_code``: only to a known address, as every code."""
-        self._mail_code(self.get(request_id), code_id)
+        return self._hold_code_mail(request, self._issue_code(request))
 
     def verify_code(self, request_id: uuid.UUID, code: str) -> bool:
         """True when the code matches the request's newest live code; each wrong try counts."""
@@ -178,11 +202,13 @@ class Verification(Forwarding):
         self._audit(request, "request.code_issued")
         return code_id
 
-    def _mail_code(self, request: DataSubjectRequest, code_id: uuid.UUID) -> None:
-        if request.claimed_person_id is not None:
-            mail.enqueue(self.session, self.kluis.clock, template=rights_mail.CODE_TEMPLATE,
-                         person_id=request.claimed_person_id, lang=request.lang,
-                         context={"request_id": str(request.id), "code_id": str(code_id)}, actor=self.actor)
+    def _hold_code_mail(self, request: DataSubjectRequest, code_id: uuid.UUID, email: str = "") -> uuid.UUID:
+        """A code's mail, written for every address alike: held, sealed to the address given (``""`` for a new
+        code: the request knows its person, if any), until its step (``address_code``) runs after the answer, or
+        after a crash in the worker (``kluis.mail.addressing``)."""
+        return addressing.hold(self.session, self.kluis.clock, self.kluis.keys.secret,
+                               template=rights_mail.CODE_TEMPLATE, lang=request.lang, actor=self.actor,
+                               context={"request_id": str(request.id), "code_id": str(code_id)}, address=email)
 
     def _bind(self, request: DataSubjectRequest, person_id: uuid.UUID, method: str, note: str | None) -> None:
         rules.check_transition(request.state, State.VERIFIED)
@@ -210,3 +236,10 @@ class Verification(Forwarding):
             request.objection_id = self.kluis.gate(self.session, self.actor).object(
                 request.person_id, str(request.scope), "person", rules.short_reference(request.id),
                 received_at=request.received_at, assess=True).id
+
+
+def _address_code(session: Session, kluis: Kluis, outbox: Outbox, email: str, actor: str) -> uuid.UUID | None:
+    return Verification(session, kluis, actor).address_code(outbox, email)
+
+
+addressing.register_step(rights_mail.CODE_TEMPLATE, _address_code)

@@ -9,14 +9,10 @@ The status page answers only to its signed link; any other link gets the same "n
 
 from __future__ import annotations
 
-import logging
-import uuid
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
 
 from kluis.erasure import service as erasure
 from kluis.kit.errors import DomainError
@@ -38,7 +34,6 @@ from kluis.wiring import Kluis
 router = APIRouter(prefix="/privacy-centre", include_in_schema=False, route_class=PublicRoute)
 HEADERS = public.HEADERS
 ACTOR = "person"
-log = logging.getLogger("kluis.rights")
 # What a refused form says (translated where shown: the page's language).
 ALREADY_VERIFIED = N_("This request is already confirmed.")
 CODE_LIMIT = N_("You asked for three codes in the last hour already. Please try again later.")
@@ -122,24 +117,9 @@ def submit_request(request: Request, kluis: KluisDep, kind: Annotated[str, Form(
         return page(request, lang, "form", status=422,                     error=_(FORM_ERROR), **chosen)
     if kind == SUB_PROCESSORS:
         return page(request, lang, "sub_processors")
-    request_id = received.request.id
+    # R-DSR-1: whether the address is known (and so whether the code goes out) is decided after the answer.
     return RedirectResponse(f"/privacy-centre/requests/{received.token}/verify?lang={lang}", status_code=303,
-                            background=after_answer(kluis, request_id, lambda r: r.claim_address(request_id, email)))
-
-
-def after_answer(kluis: Kluis, request_id: uuid.UUID, step: Callable[[Rights], None]) -> BackgroundTask:
-    """R-DSR-1: what depends on whether an address is known (its lookup, the code's mail) runs once the answer has
-    left, in its own transaction, so the answer takes as long for every address. The mail still goes through the
-    outbox. Should that step fail, the answer has gone: it is logged (ids only) and the person can ask again."""
-
-    def run() -> None:
-        try:
-            with kluis.db.transaction() as session:
-                step(Rights(session, kluis, ACTOR))
-        except Exception:
-            log.exception("request %s: the step after the answer failed", request_id)
-
-    return BackgroundTask(run)
+                            background=public.after_answer(kluis, received.code_mail))
 
 
 @router.get("/requests/{token}/verify")
@@ -181,7 +161,7 @@ def new_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", lan
                 return not_found(request, lang)
             if found.state == "received":  # a new code is a mail too: it counts like a submit
                 count_submit(session, request, found.address_key)
-            request_id, code_id = found.id, rights.issue_new_code(found.id)
+            code_mail = rights.new_code(found.id)
     except intake.RateLimited as limited:
         return _too_many(request, lang, "verify", limited, token=token)
     except DomainError as exc:
@@ -191,7 +171,7 @@ def new_code(request: Request, kluis: KluisDep, token: str, csrf: Csrf = "", lan
                   if exc.code == "request_expired" else _(ALREADY_VERIFIED))
         return page(request, lang, "verify", status=429 if exc.status == 429 else 409, token=token, error=reason)
     response = page(request, lang, "verify", token=token, notice=_(CODE_RESENT))
-    response.background = after_answer(kluis, request_id, lambda r: r.mail_code(request_id, code_id))
+    response.background = public.after_answer(kluis, code_mail)
     return response
 
 

@@ -7,6 +7,8 @@ templates, and their HTML error page.
   handler, so ``gettext`` in the handler and ``_()`` in its template answer in it. Docs: docs/i18n.md.
 - Templates: one Jinja environment with the same gettext callables and ``when``/``day`` filters as the console, and
   ``switch(lang)``, the address of the same page (its parameters kept) in the other language.
+- After the answer: ``after_answer``, the step of a code's held message (``kluis.mail.addressing``) run once the
+  answer has left, so a form answers as fast for a known address as for an unknown one (R-DSR-1).
 - Errors: an unknown address, a bad parameter or a refused HTTP method on a public path (and on any path a browser
   asks for as a page, outside the API) answers the HTML error page in the page's language; the API keeps
   problem+json (``kluis.web.problems``).
@@ -14,6 +16,8 @@ templates, and their HTML error page.
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,10 +26,13 @@ from urllib.parse import urlencode
 from fastapi import Depends, Form, Request
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from kluis.kit import i18n
 from kluis.kit.i18n import gettext as _
+from kluis.mail import addressing
+from kluis.wiring import Kluis
 
 DEFAULT = "nl"
 PAGES = ("/privacy", "/marketing", "/cookies/demo", "/mijn-privacy")  # /privacy also covers /privacy-centre
@@ -97,6 +104,24 @@ def _page_of_post(path: str) -> str:
 
 
 templates.env.globals["switch"] = switch
+log = logging.getLogger("kluis.web")
+PERSON = "person"
+
+
+def after_answer(kluis: Kluis, outbox_id: uuid.UUID) -> BackgroundTask:
+    """R-DSR-1: the step of a code's held message (whether the address is known, and so whom the code goes to) runs
+    once the answer has left, in its own transaction: the answer takes as long for every address. The message was
+    written with the answer, so should this never run (the process died) or fail, the worker runs it."""
+
+    def run() -> None:
+        try:
+            with kluis.db.transaction() as session:
+                addressing.address(session, kluis, outbox_id, PERSON)
+        except Exception as exc:  # the answer has gone; its text may hold values, so log the class
+            log.error("mail %s: the step after the answer failed (%s); the worker runs it", outbox_id,
+                      type(exc).__name__)
+
+    return BackgroundTask(run)
 
 
 def wants_page(request: Request) -> bool:

@@ -52,7 +52,7 @@ def test_r_cons_2_drain_runs_every_poller_until_nothing_is_due(kluis, relay, des
     sealed = handled.pop("audit_seal")
     assert handled == {"rights_reminders": 0, "complaints": 0, "rights_unverified": 0, "retention_sweep": 0,
                        "rights_packages": 0, "breach_deadlines": 0, "breach_notify": 0, "agreement_reminders": 0,
-                       "order_exports": 0, "mail": 25,
+                       "order_exports": 0, "mail_addressing": 0, "mail": 25,
                        "policy_announcements": 0, "policy_redating": 0,
                        "erasure": 0, "audit_verify": 1}
     assert sealed >= 50  # the mail's queued and sent events, sealed in the same drain (R-GOV-1)
