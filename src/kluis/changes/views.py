@@ -80,7 +80,7 @@ def asked(session: Session, kluis: Kluis, token: str) -> Asked:
     live_person(session, claims.subject)
     before, policy = kluis.policy_of(version.previous), version.policy
     changes = diff(before, policy) if before is not None else ()
-    language: Lang = lang  # type: ignore[assignment]
+    language: Lang = lang
     purposes: list[dict[str, str | list[str]]] = []
     for purpose_id in row.context.get("renew", []):
         if purpose_id in policy.purpose_ids:

@@ -26,7 +26,8 @@ NOTICES: dict[str, tuple[str, str]] = {
                         N_("The details of your benVitaal account were changed.")),
     MARKETING_UNSUBSCRIBED: (N_("You are unsubscribed from marketing e-mail"),
                              N_("You will receive no more marketing e-mail from benVitaal. You will still receive "
-                                "administrative messages, such as order confirmations and notices about your account.")),
+                                "administrative messages, such as order confirmations and notices about your "
+                                "account.")),
     "password_changed": (N_("Your password was changed"),
                          N_("The password of your benVitaal account was just changed.")),
     "preferences_changed": (N_("Your preferences were saved"),

@@ -36,9 +36,9 @@ from kluis.mijn.models import PersonSession
 from kluis.mijn.overview import Reader
 from kluis.mijn.signin import SignIns
 from kluis.rights import intake
+from kluis.rights.mail import type_name
 from kluis.rights.models import AccessPackage
 from kluis.rights.packages.service import PackageExpired, Packages, stream_package
-from kluis.rights.mail import type_name
 from kluis.rights.rectification import Rectifications
 from kluis.rights.rules import OBJECTION_SCOPES, download_grant, short_reference
 from kluis.rights.service import Rights

@@ -48,7 +48,8 @@ NOTICES: dict[str, tuple[str, str]] = {
     "in_progress": (N_("We are working on your request"),
                     N_("We are working on your request.")),
     "waiting_on_person": (N_("We need something from you"),
-                          N_("To handle your request we need more information from you. We will contact you about it.")),
+                          N_("To handle your request we need more information from you. We will contact you about "
+                             "it.")),
     "done": (N_("Your request has been handled"),
              N_("We have handled your request.")),
     "refused": (N_("We cannot carry out your request"),
