@@ -163,7 +163,7 @@ def build(session: Session, kluis: Any, row: Outbox) -> mail.MessageContext:
     lang: Lang = "en" if row.lang == "en" else "nl"
     rows = session.scalars(select(Disclosure).where(Disclosure.id.in_([uuid.UUID(i) for i in notice.disclosures]))
                            .order_by(Disclosure.at, Disclosure.id))
-    received = [{"on": _day(d.at), "reference": d.reference or "", "id": str(d.id)} for d in rows]
+    received = [{"on": _day(d.at, lang), "reference": d.reference or "", "id": str(d.id)} for d in rows]
     categories = {c.id: c for c in policy.categories}
     fields = {f.id: f.name.get(lang) for c in notice.categories if c in categories for f in categories[c].fields}
     subject, what = (i18n.say(words, lang) for words in WORDS[notice.cause])
@@ -176,7 +176,7 @@ def build(session: Session, kluis: Any, row: Outbox) -> mail.MessageContext:
         if isinstance(party.name, str) else party.name.get(lang), "received": received,
         "categories": [categories[c].name.get(lang) for c in notice.categories if c in categories],
         "fields": [fields.get(f, f) for f in notice.fields], "reference": notice_reference(notice.id),
-        "on": _day(notice.at), "dpo": str(policy.dpo.email)})
+        "on": _day(notice.at, lang), "dpo": str(policy.dpo.email)})
 
 
 def notice_reference(notice_id: uuid.UUID) -> str:
@@ -184,8 +184,8 @@ def notice_reference(notice_id: uuid.UUID) -> str:
     return f"A19-{notice_id.hex[:10].upper()}"
 
 
-def _day(at: Any) -> str:
-    return str(as_utc(at).astimezone(AMSTERDAM).strftime("%d-%m-%Y"))
+def _day(at: Any, lang: Lang) -> str:
+    return i18n.day(as_utc(at).astimezone(AMSTERDAM).date(), lang)
 
 
 mail.register_template(TEMPLATE, build, "administrative", check=check)

@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from babel.dates import format_date
-
 from kluis.erasure.rules import HOLD_RULE, as_amsterdam_date
 from kluis.kit import i18n
 from kluis.kit.messages import N_
-from kluis.policy.render import LOCALES, fill, term_text
+from kluis.policy.render import fill, term_text
 from kluis.policy.schemas import Lang, Policy, RetentionRule
 
 # English, translated into the reader's language where used (the catalogs).
@@ -53,7 +51,7 @@ def _w(lang: Lang, key: str, **values: str) -> str:
 
 def calendar_date(day: date, lang: Lang) -> str:
     """A calendar day as people write it: 31 december 2032 / 31 December 2032."""
-    return format_date(day, "d MMMM y", locale=LOCALES[lang])
+    return i18n.long_day(day, lang)
 
 
 def _category(policy: Policy, category: str, lang: Lang) -> str:

@@ -156,3 +156,14 @@ def day(on: date, lang: str | None = None) -> str:
     """A calendar date (a deadline day in Amsterdam), formatted for the language."""
     locale = lang or language()
     return str(format_date(on, DATE_PATTERNS[locale], locale=locale))
+
+
+def long_day(on: date, lang: str | None = None) -> str:
+    """A calendar date written out, as the statement, the access report and letters to parties read it:
+    "31 december 2032" / "31 December 2032"."""
+    return str(format_date(on, "d MMMM y", locale=LOCALES[lang or language()]))
+
+
+def long_when(at: datetime, lang: str | None = None) -> str:
+    """An instant written out in Amsterdam time, for a report: "25 november 2026 13:00 CET"."""
+    return str(format_datetime(as_utc(at), "d MMMM y HH:mm zzz", tzinfo=AMSTERDAM, locale=LOCALES[lang or language()]))

@@ -13,7 +13,6 @@ from functools import cache
 from typing import Any, Literal
 
 from babel import Locale
-from babel.dates import format_date
 from babel.lists import format_list
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
@@ -190,7 +189,7 @@ def statement_view(policy: Policy, lang: Lang, version: str | None = None,
 def moment_text(at: datetime, lang: Lang) -> str:
     """An instant as people in the Netherlands read it: "1 januari 2027 om 00:00" / "1 January 2027 at 00:00"."""
     local = at.astimezone(AMSTERDAM)
-    day = format_date(local.date(), format="long", locale=LOCALES[lang])
+    day = i18n.long_day(local.date(), lang)
     with i18n.speaking(lang):
         return i18n.pgettext("statement", "%(day)s at %(time)s") % {"day": day, "time": f"{local:%H:%M}"}
 
@@ -281,7 +280,7 @@ class _Statement:
         return join(items, self.lang)
 
     def date(self, value: date) -> str:
-        return format_date(value, format="long", locale=self.locale)
+        return i18n.long_day(value, self.lang)
 
     def country(self, code: str) -> str:
         return country_name(code, self.lang)

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from babel.dates import format_date
 from sqlalchemy.orm import Session
 
 from kluis.kit import i18n
@@ -17,7 +16,7 @@ from kluis.kit.messages import N_
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
 from kluis.policy.agreements import amsterdam_day, days_left
-from kluis.policy.render import LOCALES, country_name, labels, safeguard_text
+from kluis.policy.render import country_name, labels, safeguard_text
 from kluis.policy.schemas import Lang, Processor, Text, UnknownPolicyId
 from kluis.processors.service import ALL_SERVICES, LIST_TEMPLATE, REMINDER_TEMPLATE
 
@@ -50,7 +49,7 @@ def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageC
     left = days_left(agreement, amsterdam_day(kluis.clock.now()))
     return mail.MessageContext(values={
         "processor": processor.name, "service": processor.service.en, "reference": agreement.reference,
-        "ends": format_date(agreement.ends, format="long", locale=LOCALES["en"]), "days_left": left,
+        "ends": i18n.long_day(agreement.ends, "en"), "days_left": left,
         "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/processors"})
 
 
@@ -68,7 +67,7 @@ def build_list(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageConte
         "demo_notice": labels(lang)["demo_register" if not shown else "demo_entries"]
         if any(p.demo for p in chosen) else "",
         "dpo_email": str(policy.dpo.email),
-        "today": format_date(_today(kluis), format="long", locale=LOCALES[lang])})
+        "today": i18n.long_day(_today(kluis), lang)})
 
 
 def _today(kluis: Kluis) -> date:

@@ -14,7 +14,6 @@ from typing import IO, Any
 from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
 from babel.lists import format_list
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from reportlab.lib import colors
@@ -205,7 +204,7 @@ class _Report:
         if at is None:
             return ""
         moment = datetime.fromisoformat(at) if isinstance(at, str) else at
-        return format_datetime(moment, "d MMMM y HH:mm zzz", tzinfo=AMSTERDAM, locale=LOCALES[self.lang])
+        return i18n.long_when(moment, self.lang)
 
     def view(self) -> dict[str, Any]:
         made = self.when(self.facts.made_at)
@@ -344,7 +343,7 @@ class _Report:
         moment = datetime.fromisoformat(at) if isinstance(at, str) else at
         if isinstance(moment, datetime):
             moment = moment.astimezone(AMSTERDAM).date() if moment.tzinfo else moment.date()
-        return format_date(moment, "d MMMM y", locale=LOCALES[self.lang])
+        return i18n.long_day(moment, self.lang)
 
     def _hold(self, hold: Mapping[str, Any]) -> str:
         line = (f"{self.w('hold')}: {self.w('hold_' + str(hold['reason']))}, "
