@@ -73,8 +73,11 @@ COMPLAINTS_HANDLE = "complaints_handle"
 # the console; processors_register: read the processors register with its agreements' state (R-SHR-2).
 EMPLOYER_INSTRUCTIONS = "employer_instructions"
 PROCESSORS_REGISTER = "processors_register"
+# requests_assign: give a request to a handler or back to the team (issue 19 §2), naming in ``Kluis-Staff`` the
+# staff member acting, who must hold requests.assign (the DPO) as in the console.
+REQUESTS_ASSIGN = "requests_assign"
 POWERS = (LEGAL_HOLDS, PERSON_ACCOUNT, BREACH_REPORT, BREACH_DECIDE, AUTHORITY_ORDERS, COMPLAINTS_REGISTER,
-          COMPLAINTS_HANDLE, EMPLOYER_INSTRUCTIONS, PROCESSORS_REGISTER)
+          COMPLAINTS_HANDLE, EMPLOYER_INSTRUCTIONS, PROCESSORS_REGISTER, REQUESTS_ASSIGN)
 
 
 def _hash(secret: str) -> str:

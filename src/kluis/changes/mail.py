@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from kluis.kit import signing
+from kluis.kit import i18n, signing
 from kluis.kit.errors import Problem
 from kluis.mail.models import Outbox
 from kluis.mail.rules import ADMINISTRATIVE
@@ -57,14 +57,13 @@ def build(session: Session, kluis: Kluis, row: Outbox) -> MessageContext:
     renew = [version.policy.purpose(p).name.get(lang) for p in row.context.get("renew", [])  # type: ignore[arg-type]
              if p in version.policy.purpose_ids]
     base = kluis.settings.base_url.rstrip("/")
-    suffix = "&lang=en" if lang == "en" else ""
     assert row.person_id is not None
     token = renewal_token(kluis.keys.secret, row.id, row.person_id, seq, lang, row.created_at)
     return MessageContext(values={
         "effective": moment_text(version.effective_from, lang), "changes": lines, "renew": renew,  # type: ignore[arg-type]
         "renew_url": f"{base}/privacy/consent?t={token}" if renew else "",
-        "statement_url": f"{base}/privacy?version={seq}{suffix}",
-        "history_url": f"{base}/privacy/history" + ("?lang=en" if lang == "en" else "")})
+        "statement_url": f"{base}/privacy?version={seq}{i18n.query(lang, '&')}",
+        "history_url": f"{base}/privacy/history{i18n.query(lang)}"})
 
 
 register_template(TEMPLATE, build, ADMINISTRATIVE, check=check)

@@ -20,16 +20,17 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from kluis.changes.mail import RENEWAL, TEMPLATE
-from kluis.kit import signing
+from kluis.kit import i18n, signing
 from kluis.kit.errors import NotFound
+from kluis.kit.messages import N_
 from kluis.mail.models import Outbox
 from kluis.policy.diff import describe, diff
 from kluis.policy.render import moment_text
-from kluis.policy.schemas import Lang
+from kluis.policy.schemas import LANGS, Lang
 from kluis.vault.service import live_person
 from kluis.web.csrf import CookieBound
 from kluis.web.deps import KluisDep, client_address, kluis_of
-from kluis.web.public import PublicRoute, templates
+from kluis.web.public import FORM_EXPIRED, PublicRoute, templates
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/privacy/consent", include_in_schema=False, route_class=PublicRoute)
@@ -40,24 +41,15 @@ Token = Annotated[str, Query(alias="t", max_length=400)]
 FormToken = Annotated[str, Form(alias="t", max_length=400)]
 FORM = CookieBound("changes/renewal", "kluis_renewal_form", "/privacy/consent")
 
-TEXT = {
-    "nl": {"title": "Opnieuw toestemming geven", "intro": "Op {moment} gaat een nieuwe versie van onze "
-           "privacyverklaring in. Voor het volgende geldt uw eerdere toestemming dan niet meer. Vink aan waarvoor u "
-           "opnieuw toestemming geeft; wat u niet aanvinkt, doen we vanaf dat moment niet meer.",
-           "agree": "Ja, ik geef benVitaal toestemming voor {purpose}, onder de voorwaarden van versie {version} van "
-           "de privacyverklaring. Intrekken kan altijd.", "button": "Toestemming geven", "read": "Lees de nieuwe "
-           "verklaring", "done": "Dank u. Uw toestemming is vastgelegd.", "none": "U hebt niets aangevinkt; er is "
-           "niets vastgelegd.", "bad": "Deze link is niet (meer) geldig. Mail dpo@benvitaal.nl als u toestemming wilt "
-           "geven.", "form_expired": "Dit formulier is verlopen. Open de pagina opnieuw en probeer het nog eens."},
-    "en": {"title": "Give your consent again", "intro": "On {moment} a new version of our privacy statement takes "
-           "effect. For what follows, your earlier consent then no longer applies. Tick what you consent to again; "
-           "what you leave unticked, we stop from that moment.",
-           "agree": "Yes, I give benVitaal my consent for {purpose}, under the terms of version {version} of the "
-           "privacy statement. I can withdraw it at any time.", "button": "Give consent", "read": "Read the new "
-           "statement", "done": "Thank you. Your consent has been recorded.", "none": "You ticked nothing; nothing "
-           "was recorded.", "bad": "This link is not (or no longer) valid. Write to dpo@benvitaal.nl if you want to "
-           "give your consent.", "form_expired": "This form has expired. Open the page again and retry."},
-}
+# What the page says (the catalogs; the page is in the language of the mail that linked to it). The consent
+# sentence is also the notice kept as evidence with the consent, in the words the person read.
+AGREE = N_("Yes, I give benVitaal my consent for {purpose}, under the terms of version {version} of the privacy "
+           "statement. I can withdraw it at any time.")
+INTRO = N_("On {moment} a new version of our privacy statement takes effect. For what follows, your earlier consent "
+           "then no longer applies. Tick what you consent to again; what you leave unticked, we stop from that moment.")
+DONE = N_("Thank you. Your consent has been recorded.")
+NOTHING = N_("You ticked nothing; nothing was recorded.")
+BAD = N_("This link is not (or no longer) valid. Write to dpo@benvitaal.nl if you want to give your consent.")
 
 
 @dataclass(frozen=True)
@@ -82,13 +74,13 @@ def asked(session: Session, kluis: Kluis, token: str) -> Asked:
     except (signing.BadToken, ValueError):
         raise NotFound("no such link", code="link_invalid") from None
     version = kluis.timeline.version(int(seq_text), now)
-    if row is None or row.person_id != claims.subject or row.template != TEMPLATE or lang not in TEXT \
+    if row is None or row.person_id != claims.subject or row.template != TEMPLATE or lang not in LANGS \
             or version is None or version.policy is None or version.previous is None:
         raise NotFound("no such link", code="link_invalid")
     live_person(session, claims.subject)
     before, policy = kluis.policy_of(version.previous), version.policy
     changes = diff(before, policy) if before is not None else ()
-    language: Lang = lang  # type: ignore[assignment]
+    language: Lang = lang
     purposes: list[dict[str, str | list[str]]] = []
     for purpose_id in row.context.get("renew", []):
         if purpose_id in policy.purpose_ids:
@@ -97,7 +89,7 @@ def asked(session: Session, kluis: Kluis, token: str) -> Asked:
             purposes.append({"id": purpose_id, "name": name, "description": purpose.description.get(language),
                              "changes": [describe(c, before, policy, language) for c in changes  # type: ignore[arg-type]
                                          if purpose_id in c.renew],
-                             "notice": TEXT[lang]["agree"].format(purpose=name, version=version.label)})
+                             "notice": i18n.say(AGREE, language).format(purpose=name, version=version.label)})
     return Asked(claims.subject, version.seq, language, moment_text(version.effective_from, language), purposes)
 
 
@@ -107,7 +99,7 @@ def renewal_form(request: Request, kluis: KluisDep, t: Token) -> HTMLResponse:
         with kluis.db.sessions() as session:
             found = asked(session, kluis, t)
     except NotFound:
-        return _page(request, "nl", None, message=TEXT["nl"]["bad"], status=404)
+        return _page(request, "nl", None, message=BAD, status=404)
     return _page(request, found.lang, found, token=t)
 
 
@@ -121,8 +113,8 @@ def renew(request: Request, kluis: KluisDep, t: FormToken,
             with kluis.db.sessions() as session:
                 found = asked(session, kluis, t)
         except NotFound:
-            return _page(request, "nl", None, message=TEXT["nl"]["bad"], status=404)
-        return _page(request, found.lang, found, token=t, message=TEXT[found.lang]["form_expired"], status=403)
+            return _page(request, "nl", None, message=BAD, status=404)
+        return _page(request, found.lang, found, token=t, message=FORM_EXPIRED, status=403)
     try:
         with kluis.db.transaction() as session:
             found = asked(session, kluis, t)
@@ -133,8 +125,8 @@ def renew(request: Request, kluis: KluisDep, t: FormToken,
                               notice_text=str(purpose["notice"]), lang=found.lang, ip=_ip(request),
                               policy_version=found.seq)
     except NotFound:
-        return _page(request, "nl", None, message=TEXT["nl"]["bad"], status=404)
-    return _page(request, found.lang, None, message=TEXT[found.lang]["done" if chosen else "none"])
+        return _page(request, "nl", None, message=BAD, status=404)
+    return _page(request, found.lang, None, message=DONE if chosen else NOTHING)
 
 
 def _ip(request: Request) -> str | None:
@@ -146,15 +138,17 @@ def _ip(request: Request) -> str | None:
 
 def _page(request: Request, lang: Lang, found: Asked | None, *, token: str = "", message: str = "",
           status: int = 200) -> HTMLResponse:
-    text = TEXT[lang]
     kluis = kluis_of(request)
     nonce = FORM.kept_nonce(request) if found else ""
-    response = templates.TemplateResponse(request, "policy/renewal.html", {
-        "lang": lang, "t": text, "found": found, "token": token, "message": message,
-        "csrf": FORM.token(kluis.keys.secret, nonce) if nonce else "",
-        "intro": text["intro"].format(moment=found.moment) if found else "",
-        "statement_url": f"/privacy?version={found.seq}" + ("&lang=en" if lang == "en" else "") if found else ""},
-        status_code=status)
+    with i18n.speaking(lang):  # the mail's language, whatever the address says
+        response = templates.TemplateResponse(request, "policy/renewal.html", {
+            "lang": lang, "found": found, "token": token, "message": i18n.translate(message) if message else "",
+            "csrf": FORM.token(kluis.keys.secret, nonce) if nonce else "",
+            "intro": i18n.translate(INTRO).format(moment=found.moment) if found else "",
+            "statement_url": f"/privacy?version={found.seq}{i18n.query(lang, '&')}" if found else "",
+            "privacy_url": f"/privacy{i18n.query(lang)}"},
+            status_code=status)
+        response.headers["Content-Language"] = lang
     response.headers.update(HEADERS)
     if nonce:
         FORM.issue(response, kluis.settings, nonce)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
 from kluis.disclosures.models import Disclosure, PartyNotice
+from kluis.kit import i18n
 from kluis.kit.clock import AMSTERDAM, Clock, as_utc
 from kluis.kit.errors import Conflict, NotFound, Problem
 from kluis.kit.i18n import N_
@@ -130,44 +131,22 @@ def missing_contacts(policy: Policy) -> list[str]:
 
 # --- the mail ------------------------------------------------------------------------------------
 
-WORDS: dict[str, dict[str, tuple[str, str]]] = {
-    # cause -> language -> (subject line, what happened)
-    "rectification": {
-        "nl": ("Correctie van persoonsgegevens (art. 19 AVG)",
-               "benVitaal heeft persoonsgegevens gecorrigeerd die u van ons ontving."),
-        "en": ("Correction of personal data (Art. 19 GDPR)",
-               "benVitaal has corrected personal data that you received from us."),
-    },
-    "erasure": {
-        "nl": ("Verwijdering van persoonsgegevens (art. 17 en 19 AVG)",
-               "benVitaal heeft persoonsgegevens verwijderd die u van ons ontving."),
-        "en": ("Erasure of personal data (Art. 17 and 19 GDPR)",
-               "benVitaal has erased personal data that you received from us."),
-    },
-    "restriction": {
-        "nl": ("Beperking van de verwerking (art. 18 en 19 AVG)",
-               "De verwerking van persoonsgegevens die u van ons ontving is beperkt."),
-        "en": ("Restriction of processing (Art. 18 and 19 GDPR)",
-               "The processing of personal data that you received from us is restricted."),
-    },
+# cause -> (subject line, what happened): English, translated into the mail's language when it is built.
+WORDS: dict[str, tuple[str, str]] = {
+    "rectification": (N_("Correction of personal data (Art. 19 GDPR)"),
+                      N_("benVitaal has corrected personal data that you received from us.")),
+    "erasure": (N_("Erasure of personal data (Art. 17 and 19 GDPR)"),
+                N_("benVitaal has erased personal data that you received from us.")),
+    "restriction": (N_("Restriction of processing (Art. 18 and 19 GDPR)"),
+                    N_("The processing of personal data that you received from us is restricted.")),
 }
-ASKS: dict[str, dict[str, str]] = {
-    "rectification": {
-        "nl": "Vraag de juiste gegevens op bij onze functionaris gegevensbescherming (we sturen ze niet per e-mail) "
-              "en corrigeer uw kopie.",
-        "en": "Ask our data protection officer for the correct data (we do not send it by e-mail) and correct your "
-              "copy.",
-    },
-    "erasure": {
-        "nl": "Verwijder uw kopie van deze gegevens, tenzij u ze op eigen wettelijke grond moet bewaren.",
-        "en": "Erase your copy of this data, unless a legal ground of your own obliges you to keep it.",
-    },
-    "restriction": {
-        "nl": "Sla deze gegevens alleen nog op en verwerk ze verder niet, tot we u laten weten dat de beperking is "
-              "opgeheven.",
-        "en": "Only store this data and do not process it otherwise until we tell you that the restriction is "
-              "lifted.",
-    },
+# cause -> what the party is asked to do
+ASKS: dict[str, str] = {
+    "rectification": N_("Ask our data protection officer for the correct data (we do not send it by e-mail) and "
+                        "correct your copy."),
+    "erasure": N_("Erase your copy of this data, unless a legal ground of your own obliges you to keep it."),
+    "restriction": N_("Only store this data and do not process it otherwise until we tell you that the restriction is "
+                      "lifted."),
 }
 
 
@@ -184,20 +163,20 @@ def build(session: Session, kluis: Any, row: Outbox) -> mail.MessageContext:
     lang: Lang = "en" if row.lang == "en" else "nl"
     rows = session.scalars(select(Disclosure).where(Disclosure.id.in_([uuid.UUID(i) for i in notice.disclosures]))
                            .order_by(Disclosure.at, Disclosure.id))
-    received = [{"on": _day(d.at), "reference": d.reference or "", "id": str(d.id)} for d in rows]
+    received = [{"on": _day(d.at, lang), "reference": d.reference or "", "id": str(d.id)} for d in rows]
     categories = {c.id: c for c in policy.categories}
     fields = {f.id: f.name.get(lang) for c in notice.categories if c in categories for f in categories[c].fields}
-    subject, what = WORDS[notice.cause][lang]
+    subject, what = (i18n.say(words, lang) for words in WORDS[notice.cause])
     try:
         party = policy.party(notice.party)
     except UnknownPolicyId:
         raise mail.Cancelled("party_unknown") from None
     return mail.MessageContext(values={
-        "subject": subject, "what": what, "ask": ASKS[notice.cause][lang], "party": party.name
+        "subject": subject, "what": what, "ask": i18n.say(ASKS[notice.cause], lang), "party": party.name
         if isinstance(party.name, str) else party.name.get(lang), "received": received,
         "categories": [categories[c].name.get(lang) for c in notice.categories if c in categories],
         "fields": [fields.get(f, f) for f in notice.fields], "reference": notice_reference(notice.id),
-        "on": _day(notice.at), "dpo": str(policy.dpo.email)})
+        "on": _day(notice.at, lang), "dpo": str(policy.dpo.email)})
 
 
 def notice_reference(notice_id: uuid.UUID) -> str:
@@ -205,8 +184,8 @@ def notice_reference(notice_id: uuid.UUID) -> str:
     return f"A19-{notice_id.hex[:10].upper()}"
 
 
-def _day(at: Any) -> str:
-    return str(as_utc(at).astimezone(AMSTERDAM).strftime("%d-%m-%Y"))
+def _day(at: Any, lang: Lang) -> str:
+    return i18n.day(as_utc(at).astimezone(AMSTERDAM).date(), lang)
 
 
 mail.register_template(TEMPLATE, build, "administrative", check=check)

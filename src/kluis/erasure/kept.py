@@ -11,32 +11,28 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from babel.dates import format_date
-
 from kluis.erasure.rules import HOLD_RULE, as_amsterdam_date
-from kluis.policy.render import LOCALES, fill, term_text
+from kluis.kit import i18n
+from kluis.kit.messages import N_
+from kluis.policy.render import fill, term_text
 from kluis.policy.schemas import Lang, Policy, RetentionRule
 
-WORDS: dict[str, tuple[str, str]] = {
-    "obligation": ("Wettelijke plicht: {reason}", "Legal obligation: {reason}"),
-    "hold": ("Een juridische blokkade (legal hold) vanwege {reason}", "A legal hold because of {reason}"),
-    "hold_any": ("een juridische procedure, controle of onderzoek", "legal proceedings, an audit or an investigation"),
-    "hold_litigation": ("een juridische procedure", "legal proceedings"),
-    "hold_tax_audit": ("een belastingcontrole", "a tax audit"),
-    "hold_authority_order": ("een bevel van een overheidsinstantie", "an order of an authority"),
-    "hold_investigation": ("een onderzoek", "an investigation"),
-    "hold_other": ("een andere wettelijke reden", "another legal reason"),
-    "until_term": ("nog niet te dateren: de termijn is {term}, en dat moment is nog niet aangebroken",
-                   "cannot be dated yet: the term is {term}, and that moment has not come yet"),
-    "until_hold": ("zolang de blokkade duurt; die heeft geen einddatum", "for as long as the hold lasts; it has no "
-                   "end date"),
-    "restricted_to": ("Alleen nog gebruikt voor: {purposes}. Voor al het andere is het afgeschermd, en daarna "
-                      "verwijderen we het zonder dat u het opnieuw hoeft te vragen.",
-                      "Used only for: {purposes}. For everything else it is restricted, and afterwards we erase "
-                      "it without you having to ask again."),
-    "hold_purpose": ("de procedure, controle of het onderzoek waarvoor de blokkade geldt",
-                     "the proceedings, audit or investigation the hold is for"),
-    "all_data": ("al uw gegevens", "all your data"),
+# English, translated into the reader's language where used (the catalogs).
+WORDS: dict[str, str] = {
+    "obligation": N_("Legal obligation: {reason}"),
+    "hold": N_("A legal hold because of {reason}"),
+    "hold_any": N_("legal proceedings, an audit or an investigation"),
+    "hold_litigation": N_("legal proceedings"),
+    "hold_tax_audit": N_("a tax audit"),
+    "hold_authority_order": N_("an order of an authority"),
+    "hold_investigation": N_("an investigation"),
+    "hold_other": N_("another legal reason"),
+    "until_term": N_("cannot be dated yet: the term is {term}, and that moment has not come yet"),
+    "until_hold": N_("for as long as the hold lasts; it has no end date"),
+    "restricted_to": N_("Used only for: {purposes}. For everything else it is restricted, and afterwards we erase it "
+                        "without you having to ask again."),
+    "hold_purpose": N_("the proceedings, audit or investigation the hold is for"),
+    "all_data": N_("all your data"),
 }
 
 
@@ -50,12 +46,12 @@ class KeptLine:
 
 
 def _w(lang: Lang, key: str, **values: str) -> str:
-    return WORDS[key][0 if lang == "nl" else 1].format(**values)
+    return i18n.say(WORDS[key], lang).format(**values)
 
 
 def calendar_date(day: date, lang: Lang) -> str:
     """A calendar day as people write it: 31 december 2032 / 31 December 2032."""
-    return format_date(day, "d MMMM y", locale=LOCALES[lang])
+    return i18n.long_day(day, lang)
 
 
 def _category(policy: Policy, category: str, lang: Lang) -> str:
@@ -118,6 +114,6 @@ def hold_reason_words(reason: str, lang: Lang) -> str:
 
 def as_text(lines: Sequence[KeptLine], lang: Lang) -> list[str]:
     """One sentence per line, for a plain-text mail or a certificate's readers."""
-    until = "Bewaard tot" if lang == "nl" else "Kept until"
+    until = i18n.say(N_("Kept until"), lang)
     return [f"{line.category}" + (f" ({line.records})" if line.records is not None else "")
             + f": {line.ground} {until}: {line.until}. {line.restricted_to}" for line in lines]

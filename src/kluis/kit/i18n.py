@@ -36,6 +36,11 @@ LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 # clocks go back). English keeps the sortable ISO form the console always showed; Dutch names the month.
 WHEN_PATTERNS = {"en": "yyyy-MM-dd HH:mm:ss", "nl": "d MMM yyyy HH:mm:ss"}
 DATE_PATTERNS = {"en": "yyyy-MM-dd", "nl": "d MMM yyyy"}
+# The language switch and the locales: the only place Kluis names its languages. Every text a person or staff member
+# reads is in the catalogs (tests/unit/i18n/test_i18n_no_language_branches.py keeps it so).
+NAMES = {"nl": "Nederlands", "en": "English"}  # each language in its own words, for a switch to it
+LOCALES = {"nl": "nl_NL", "en": "en_GB"}  # Babel's locale of each: lists, long dates, country names
+PUBLIC = "nl"  # the public pages' own language: their addresses name only the other one (?lang=en)
 
 _language: ContextVar[str] = ContextVar("kluis_language", default=FALLBACK)
 
@@ -76,6 +81,23 @@ def speaking(lang: str) -> Iterator[str]:
         yield chosen
     finally:
         _language.reset(token)
+
+
+def say(message: str, lang: str) -> str:
+    """``message`` (a catalog text, marked with ``N_`` where it was written) in ``lang``, whatever the current
+    request speaks: a mail, a statement or a report is in its reader's language, not the sender's."""
+    with speaking(lang):
+        return translate(message)
+
+
+def other(lang: str) -> str:
+    """The language a switch on a page in ``lang`` offers."""
+    return "en" if lang == "nl" else "nl"
+
+
+def query(lang: str, separator: str = "?") -> str:
+    """The ``lang`` parameter a public address in ``lang`` carries: none for Dutch, the pages' own language."""
+    return "" if lang == PUBLIC else f"{separator}lang={lang}"
 
 
 def gettext(message: str) -> str:
@@ -134,3 +156,14 @@ def day(on: date, lang: str | None = None) -> str:
     """A calendar date (a deadline day in Amsterdam), formatted for the language."""
     locale = lang or language()
     return str(format_date(on, DATE_PATTERNS[locale], locale=locale))
+
+
+def long_day(on: date, lang: str | None = None) -> str:
+    """A calendar date written out, as the statement, the access report and letters to parties read it:
+    "31 december 2032" / "31 December 2032"."""
+    return str(format_date(on, "d MMMM y", locale=LOCALES[lang or language()]))
+
+
+def long_when(at: datetime, lang: str | None = None) -> str:
+    """An instant written out in Amsterdam time, for a report: "25 november 2026 13:00 CET"."""
+    return str(format_datetime(as_utc(at), "d MMMM y HH:mm zzz", tzinfo=AMSTERDAM, locale=LOCALES[lang or language()]))

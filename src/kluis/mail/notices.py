@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from kluis.kit import i18n
 from kluis.kit.errors import Problem
+from kluis.kit.messages import N_
 from kluis.mail.models import Outbox
 from kluis.mail.rules import ADMINISTRATIVE
 from kluis.mail.templates import MessageContext, Undeliverable, register_template
@@ -16,47 +18,25 @@ from kluis.mail.templates import MessageContext, Undeliverable, register_templat
 ACCOUNT_NOTICE = "account_notice"
 MARKETING_UNSUBSCRIBED = "marketing_unsubscribed"
 
-# code -> language -> (title, one-sentence notice)
-NOTICES: dict[str, dict[str, tuple[str, str]]] = {
-    "account_created": {
-        "nl": ("Uw account is aangemaakt", "Er is een benVitaal-account voor u aangemaakt."),
-        "en": ("Your account has been created", "A benVitaal account has been created for you."),
-    },
-    "account_updated": {
-        "nl": ("Uw accountgegevens zijn gewijzigd", "De gegevens van uw benVitaal-account zijn gewijzigd."),
-        "en": ("Your account details were changed", "The details of your benVitaal account were changed."),
-    },
-    MARKETING_UNSUBSCRIBED: {
-        "nl": ("U bent afgemeld voor marketing-e-mail",
-               "U ontvangt geen marketing-e-mail meer van benVitaal. Administratieve berichten, zoals "
-               "orderbevestigingen en berichten over uw account, blijft u ontvangen."),
-        "en": ("You are unsubscribed from marketing e-mail",
-               "You will receive no more marketing e-mail from benVitaal. You will still receive administrative "
-               "messages, such as order confirmations and notices about your account."),
-    },
-    "password_changed": {
-        "nl": ("Uw wachtwoord is gewijzigd", "Het wachtwoord van uw benVitaal-account is zojuist gewijzigd."),
-        "en": ("Your password was changed", "The password of your benVitaal account was just changed."),
-    },
-    "preferences_changed": {
-        "nl": ("Uw voorkeuren zijn opgeslagen",
-               "We hebben uw nieuwe voorkeuren voor berichten van benVitaal opgeslagen."),
-        "en": ("Your preferences were saved", "We have saved your new preferences for messages from benVitaal."),
-    },
-    "restriction_lifted": {
-        "nl": ("De beperking van uw gegevens wordt opgeheven",
-               "De beperking van de verwerking van uw persoonsgegevens wordt opgeheven (artikel 18, lid 3 AVG). "
-               "Vragen of bezwaar? Neem contact op met onze functionaris gegevensbescherming."),
-        "en": ("The restriction of your data is being lifted",
-               "The restriction of the processing of your personal data is being lifted (Article 18(3) GDPR). "
-               "Questions or objections? Contact our data protection officer."),
-    },
-    "request_received": {
-        "nl": ("We hebben uw verzoek ontvangen",
-               "We hebben uw verzoek over uw persoonsgegevens ontvangen en nemen het in behandeling."),
-        "en": ("We have received your request",
-               "We have received your request about your personal data and are handling it."),
-    },
+# code -> (title, one-sentence notice): English, translated into the mail's language when it is built.
+NOTICES: dict[str, tuple[str, str]] = {
+    "account_created": (N_("Your account has been created"),
+                        N_("A benVitaal account has been created for you.")),
+    "account_updated": (N_("Your account details were changed"),
+                        N_("The details of your benVitaal account were changed.")),
+    MARKETING_UNSUBSCRIBED: (N_("You are unsubscribed from marketing e-mail"),
+                             N_("You will receive no more marketing e-mail from benVitaal. You will still receive "
+                                "administrative messages, such as order confirmations and notices about your "
+                                "account.")),
+    "password_changed": (N_("Your password was changed"),
+                         N_("The password of your benVitaal account was just changed.")),
+    "preferences_changed": (N_("Your preferences were saved"),
+                            N_("We have saved your new preferences for messages from benVitaal.")),
+    "restriction_lifted": (N_("The restriction of your data is being lifted"),
+                           N_("The restriction of the processing of your personal data is being lifted (Article 18(3) "
+                              "GDPR). Questions or objections? Contact our data protection officer.")),
+    "request_received": (N_("We have received your request"),
+                         N_("We have received your request about your personal data and are handling it.")),
 }
 
 
@@ -70,7 +50,7 @@ def account_notice(session: Session, kluis: object, row: Outbox) -> MessageConte
     texts = NOTICES.get(str(row.context.get("notice")))
     if texts is None:
         raise Undeliverable("notice_unknown")
-    title, text = texts[row.lang]
+    title, text = (i18n.say(words, row.lang) for words in texts)
     return MessageContext(values={"title": title, "text": text, "reference": row.context.get("reference")})
 
 

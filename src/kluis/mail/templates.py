@@ -1,7 +1,9 @@
-"""Message types: a name, a subject/text/html template triple per language, and a context builder.
+"""Message types: a name, a subject/text/html template triple, and a context builder.
 
 The builder turns the ids in an outbox row into the values to show, at send time (so the outbox holds
 no personal data and a message reflects the person's choices when it leaves, not when it was queued).
+The templates' texts are in the gettext catalogs (``{{ _("...") }}``, docs/i18n.md) and the message is rendered in
+the row's language; a type may instead keep one file per language (``subject.nl.txt`` ...), as a test's does.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from sqlalchemy.orm import Session
 
 from kluis.db import Base
+from kluis.kit import i18n
 from kluis.kit.errors import ConfigurationError, Problem
 from kluis.mail import rules
 from kluis.mail.models import Outbox
 
 MAIL_TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "mail"
-PARTS = ("subject.{lang}.txt", "body.{lang}.txt", "body.{lang}.html")
+PARTS = ("subject{lang}.txt", "body{lang}.txt", "body{lang}.html")  # {lang}: "" for one file in the catalogs' words
 
 
 class Cancelled(Exception):  # noqa: N818 - it names the outcome, as the builders raise it
@@ -105,9 +108,16 @@ class MessageType:
 
     def render(self, lang: str, values: Mapping[str, Any]) -> Rendered:
         env = _environment(self.directory)
-        subject, text, html = (env.get_template(f"{self.name}/{part.format(lang=lang)}").render(values)
-                               for part in PARTS)
+        with i18n.speaking(lang):
+            subject, text, html = (env.get_template(_part(self.directory, self.name, part, lang)).render(values)
+                                   for part in PARTS)
         return Rendered(subject=" ".join(subject.split()), text=text, html=html)
+
+
+def _part(directory: Path, name: str, part: str, lang: str) -> str:
+    """``name/body.txt`` (texts in the catalogs), else the language's own file ``name/body.nl.txt``."""
+    shared = f"{name}/{part.format(lang='')}"
+    return shared if (directory / shared).is_file() else f"{name}/{part.format(lang='.' + lang)}"
 
 
 _REGISTRY: dict[str, MessageType] = {}
@@ -116,8 +126,9 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 
 def register_template(name: str, builder: Builder, kind: str = rules.ADMINISTRATIVE,
                       directory: Path = MAIL_TEMPLATES, check: ContextCheck | None = None) -> MessageType:
-    """Declare a message type. Its templates are ``<directory>/<name>/subject|body.<lang>.txt|html``,
-    for every language; they may extend ``_layout.html`` and include ``_footer.<lang>.txt``.
+    """Declare a message type. Its templates are ``<directory>/<name>/subject.txt``, ``body.txt`` and ``body.html``
+    (or one of each per language, ``subject.<lang>.txt``); they may extend ``_layout.html`` and include
+    ``_footer.txt``.
     Checked now, so a missing translation stops the start-up instead of a send. ``check`` validates
     a context when the message is queued, so a wrong code fails the business transaction, not the send."""
     if not _NAME.match(name):
@@ -126,8 +137,9 @@ def register_template(name: str, builder: Builder, kind: str = rules.ADMINISTRAT
     if kind not in rules.KINDS:
         raise ConfigurationError(f"mail template {name!r}: kind is one of {', '.join(rules.KINDS)}",
                                  code="mail_template_invalid")
-    missing = [f"{name}/{part.format(lang=lang)}" for lang in rules.LANGS for part in PARTS
-               if not (directory / name / part.format(lang=lang)).is_file()]
+    missing = [f"{name}/{part.format(lang='.' + lang)}" for part in PARTS for lang in rules.LANGS
+               if not (directory / name / part.format(lang="")).is_file()
+               and not (directory / name / part.format(lang="." + lang)).is_file()]
     if missing:
         raise ConfigurationError(f"mail template {name!r} lacks {', '.join(missing)} in {directory}",
                                  code="mail_template_incomplete")
@@ -152,5 +164,9 @@ def _environment(directory: Path) -> Environment:
     loaders = [FileSystemLoader(directory)]
     if directory != MAIL_TEMPLATES:
         loaders.append(FileSystemLoader(MAIL_TEMPLATES))  # the shared layout and footers
-    return Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html"]),
-                       undefined=StrictUndefined, keep_trailing_newline=True, auto_reload=False)
+    env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html"]),
+                      undefined=StrictUndefined, keep_trailing_newline=True, auto_reload=False,
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
+        gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, npgettext=i18n.npgettext, newstyle=True)
+    return env

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from kluis import jobs
+from kluis.kit import i18n
 from kluis.kit.errors import ConfigurationError, NotFound
 from kluis.mail import rules, service
 from kluis.mail.models import Outbox
@@ -157,7 +158,7 @@ def compose(session: Session, kluis: Kluis, row: Outbox) -> tuple[EmailMessage, 
         raise Undeliverable("unsubscribe_missing")
     base = kluis.settings.base_url.rstrip("/")
     values = {"lang": row.lang, "base_url": base,
-              "privacy_url": f"{base}/privacy" + ("?lang=en" if row.lang == "en" else "")} | dict(built.values)
+              "privacy_url": f"{base}/privacy{i18n.query(row.lang)}"} | dict(built.values)
     rendered = found.render(row.lang, values)
     message = EmailMessage()
     message["From"] = kluis.settings.mail_from

@@ -35,6 +35,7 @@ from kluis.mijn.models import PersonSession
 from kluis.mijn.overview import Reader
 from kluis.mijn.signin import SignIns
 from kluis.rights import intake
+from kluis.rights.mail import type_name
 from kluis.rights.models import AccessPackage
 from kluis.rights.packages.service import PackageExpired, Packages, stream_package
 from kluis.rights.rectification import Rectifications
@@ -364,8 +365,7 @@ def download(request: Request, kluis: KluisDep, package_id: uuid.UUID, lang: Lan
             portability, request_id = package.portability, package.request_id
     except (NotFound, PackageExpired):
         return _render(request, lang, "mijn/problem.html", status=404, error=N_("This is not part of your data."))
-    kind = ("overdraagbaarheid" if lang == "nl" else "portability") if portability else (
-        "inzage" if lang == "nl" else "access")
+    kind = type_name("portability" if portability else "access", lang)
     name = f"benvitaal-{kind}-{short_reference(request_id).lower()}.zip"
     return StreamingResponse(stream_package(kluis, package_id, prefix, key), media_type="application/zip",
                              headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from kluis.policy.render import country_name, fill, join, term_text
+from kluis.kit import i18n
+from kluis.policy.render import country_name, fill, join, labels, term_text
 from kluis.policy.schemas import Lang, LegalBasis, Policy, Processor, Purpose, Recipient, RetentionRule, Term
 
 MATERIAL = frozenset({"purpose_added", "basis_changed", "purpose_categories_added", "category_added",
@@ -192,64 +194,79 @@ def _item_id(item: Any) -> str:
 
 # --- in words --------------------------------------------------------------------------------------
 
-_WORDS: dict[str, tuple[str, str]] = {
-    "purpose_added": ("Nieuw doel: {purpose}. Grondslag: {basis}.", "New purpose: {purpose}. Legal basis: {basis}."),
-    "basis_changed": ("{purpose}: de grondslag wordt {basis} (was: {old_basis}).",
-                      "{purpose}: the legal basis becomes {basis} (was: {old_basis})."),
-    "role_changed": ("{purpose}: benVitaal wordt {role} (was: {old_role}).",
-                     "{purpose}: benVitaal becomes {role} (was: {old_role})."),
-    "purpose_categories_added": ("{purpose}: hiervoor gebruiken we voortaan ook {added}.",
-                                 "{purpose}: we will also use {added} for this."),
-    "purpose_categories_removed": ("{purpose}: hiervoor gebruiken we niet langer {removed}.",
-                                   "{purpose}: we no longer use {removed} for this."),
-    "purpose_removed": ("Het doel {purpose} vervalt.", "The purpose {purpose} ends."),
-    "category_added": ("Nieuw soort gegevens: {category}.", "A new kind of data: {category}."),
-    "category_removed": ("We verwerken niet langer: {category}.", "We no longer process: {category}."),
-    "recipient_added": ("Nieuwe ontvanger: {recipient}, van {added}.", "A new recipient: {recipient}, of {added}."),
-    "recipient_categories_added": ("{recipient} ontvangt voortaan ook {added}.",
-                                   "{recipient} will also receive {added}."),
-    "recipient_removed": ("{recipient} ontvangt niets meer.", "{recipient} no longer receives anything."),
-    "processor_added": ("Nieuwe verwerker: {processor} ({service}, {country}), voor {added}.",
-                        "A new processor: {processor} ({service}, {country}), for {added}."),
-    "processor_categories_added": ("{processor} verwerkt voortaan ook {added}.",
-                                   "{processor} will also process {added}."),
-    "processor_removed": ("{processor} is niet langer onze verwerker.", "{processor} is no longer our processor."),
-    "country_added": ("Gegevens gaan voortaan ook naar {country}: {added}.",
-                      "Data will also go to {country}: {added}."),
-    "retention_longer": ("{rule}: we bewaren langer, {term} (was: {old_term}).",
-                         "{rule}: we keep it longer, {term} (was: {old_term})."),
-    "retention_shorter": ("{rule}: we bewaren korter, {term} (was: {old_term}).",
-                          "{rule}: we keep it for less time, {term} (was: {old_term})."),
-    "rule_added": ("Nieuwe bewaartermijn: {rule}, {term}.", "A new retention period: {rule}, {term}."),
-    "rule_removed": ("De bewaartermijn {rule} vervalt.", "The retention period {rule} ends."),
-    "reworded": ("Tekst aangepast: {section}.", "Wording changed: {section}."),
-    "none": ("niets", "nothing"),
-    "no_term": ("niet bewaard", "not kept"),
-}
-_SECTIONS: dict[str, tuple[str, str]] = {
-    "meta": ("titel", "title"), "controller": ("verwerkingsverantwoordelijke", "controller"),
-    "dpo": ("functionaris gegevensbescherming", "data protection officer"),
-    "supervisory_authority": ("toezichthouder", "supervisory authority"),
-    "complaints": ("klachten", "complaints"), "changes": ("wijzigingen", "changes"),
-    "security_measures": ("beveiligingsmaatregelen", "security measures"), "texts": ("toelichting", "explanations"),
-    "purpose_groups": ("groepen van doelen", "groups of purposes"), "legal_bases": ("grondslagen", "legal bases"),
-    "roles": ("rollen van benVitaal", "roles of benVitaal"), "categories": ("soorten gegevens", "kinds of data"),
-    "subjects": ("van wie we gegevens verwerken", "whose data we process"),
-    "sources": ("hoe we gegevens verzamelen", "how we collect data"),
-    "withdrawal_routes": ("toestemming intrekken", "withdrawing consent"), "purposes": ("doelen", "purposes"),
-    "recipients": ("ontvangers", "recipients"), "processors": ("verwerkers", "processors"),
-    "activities": ("wat als activiteit telt", "what counts as activity"),
-    "retention_triggers": ("vanaf wanneer termijnen lopen", "when retention periods start"),
-    "retention": ("bewaartermijnen", "retention periods"), "rights": ("uw rechten", "your rights"),
-    "cookie_categories": ("cookies", "cookies"),
-    "special_categories": ("bijzondere persoonsgegevens", "special categories of data"),
-    "datasets": ("onze eigen databases", "our own databases"),
-}
+
+@cache
+def _words(lang: str) -> dict[str, str]:
+    """Each kind of change as a sentence in ``lang`` (context "policy change" in the catalogs)."""
+    pgettext = i18n.pgettext
+    with i18n.speaking(lang):
+        return {
+            "purpose_added": pgettext("policy change", "New purpose: {purpose}. Legal basis: {basis}."),
+            "basis_changed": pgettext("policy change",
+                                      "{purpose}: the legal basis becomes {basis} (was: {old_basis})."),
+            "role_changed": pgettext("policy change", "{purpose}: benVitaal becomes {role} (was: {old_role})."),
+            "purpose_categories_added": pgettext("policy change", "{purpose}: we will also use {added} for this."),
+            "purpose_categories_removed": pgettext("policy change", "{purpose}: we no longer use {removed} for this."),
+            "purpose_removed": pgettext("policy change", "The purpose {purpose} ends."),
+            "category_added": pgettext("policy change", "A new kind of data: {category}."),
+            "category_removed": pgettext("policy change", "We no longer process: {category}."),
+            "recipient_added": pgettext("policy change", "A new recipient: {recipient}, of {added}."),
+            "recipient_categories_added": pgettext("policy change", "{recipient} will also receive {added}."),
+            "recipient_removed": pgettext("policy change", "{recipient} no longer receives anything."),
+            "processor_added": pgettext("policy change", "A new processor: {processor} ({service}, {country}), for "
+                                                         "{added}."),
+            "processor_categories_added": pgettext("policy change", "{processor} will also process {added}."),
+            "processor_removed": pgettext("policy change", "{processor} is no longer our processor."),
+            "country_added": pgettext("policy change", "Data will also go to {country}: {added}."),
+            "retention_longer": pgettext("policy change", "{rule}: we keep it longer, {term} (was: {old_term})."),
+            "retention_shorter": pgettext("policy change", "{rule}: we keep it for less time, {term} (was: "
+                                                           "{old_term})."),
+            "rule_added": pgettext("policy change", "A new retention period: {rule}, {term}."),
+            "rule_removed": pgettext("policy change", "The retention period {rule} ends."),
+            "reworded": pgettext("policy change", "Wording changed: {section}."),
+            "none": pgettext("policy change", "nothing"),
+            "no_term": pgettext("policy change", "not kept"),
+            "example_processor": pgettext("policy change", "An example processor"),
+        }
+
+
+@cache
+def _sections(lang: str) -> dict[str, str]:
+    """The policy's sections as a changed wording names them, in ``lang``."""
+    pgettext = i18n.pgettext
+    with i18n.speaking(lang):
+        return {
+            "meta": pgettext("policy change", "title"),
+            "controller": pgettext("policy change", "controller"),
+            "dpo": pgettext("policy change", "data protection officer"),
+            "supervisory_authority": pgettext("policy change", "supervisory authority"),
+            "complaints": pgettext("policy change", "complaints"),
+            "changes": pgettext("policy change", "changes"),
+            "security_measures": pgettext("policy change", "security measures"),
+            "texts": pgettext("policy change", "explanations"),
+            "purpose_groups": pgettext("policy change", "groups of purposes"),
+            "legal_bases": pgettext("policy change", "legal bases"),
+            "roles": pgettext("policy change", "roles of benVitaal"),
+            "categories": pgettext("policy change", "kinds of data"),
+            "subjects": pgettext("policy change", "whose data we process"),
+            "sources": pgettext("policy change", "how we collect data"),
+            "withdrawal_routes": pgettext("policy change", "withdrawing consent"),
+            "purposes": pgettext("policy change", "purposes"),
+            "recipients": pgettext("policy change", "recipients"),
+            "processors": pgettext("policy change", "processors"),
+            "activities": pgettext("policy change", "what counts as activity"),
+            "retention_triggers": pgettext("policy change", "when retention periods start"),
+            "retention": pgettext("policy change", "retention periods"),
+            "rights": pgettext("policy change", "your rights"),
+            "cookie_categories": pgettext("policy change", "cookies"),
+            "special_categories": pgettext("policy change", "special categories of data"),
+            "datasets": pgettext("policy change", "our own databases"),
+        }
 
 
 def describe(change: Change, old: Policy, new: Policy, lang: Lang) -> str:
     """The change in one plain sentence, in ``lang``, from the names in the two versions."""
-    i = 0 if lang == "nl" else 1
+    words = _words(lang)
     values: dict[str, str] = {}
 
     def named(section: str, item_id: str) -> str:
@@ -260,7 +277,7 @@ def describe(change: Change, old: Policy, new: Policy, lang: Lang) -> str:
         return item_id
 
     def cats(ids: Iterable[str]) -> str:
-        return join([named("categories", c).lower() for c in ids], lang) if ids else _WORDS["none"][i]
+        return join([named("categories", c).lower() for c in ids], lang) if ids else words["none"]
 
     def basis(policy: Policy, purpose_id: str) -> str:
         found = next((p.basis for p in policy.purposes if p.id == purpose_id), None)
@@ -274,10 +291,10 @@ def describe(change: Change, old: Policy, new: Policy, lang: Lang) -> str:
         rule: RetentionRule | None = next((r for r in policy.retention if r.id == rule_id), None)
         term = None if rule is None else rule.with_consent if with_consent else rule.term
         if rule is None or term is None:
-            return _WORDS["no_term"][i]
+            return words["no_term"]
         trigger = next((t.name.get(lang) for t in policy.retention_triggers if t.id == rule.trigger), "")
         text = f"{term_text(term, lang)} {trigger}".strip()
-        return f"{text} ({'met uw toestemming' if lang == 'nl' else 'with your consent'})" if with_consent else text
+        return f"{text} ({labels(lang)['with_consent']})" if with_consent else text
 
     head, _, tail = change.subject.partition(".")
     if change.kind in _SECTION and _SECTION[change.kind] == "purposes":
@@ -295,8 +312,7 @@ def describe(change: Change, old: Policy, new: Policy, lang: Lang) -> str:
     elif change.kind.startswith("processor"):
         processor: Processor | None = next((p for p in (*new.processors, *old.processors) if p.id == head), None)
         # An example (demo) entry is not named as if it were a real company (the history page is public).
-        shown = head if processor is None else processor.name if not processor.demo else (
-            "Een voorbeeldverwerker" if lang == "nl" else "An example processor")
+        shown = head if processor is None else processor.name if not processor.demo else words["example_processor"]
         values |= {"processor": shown, "added": cats(change.categories),
                    "service": fill(new, processor.service.get(lang), lang) if processor else "",
                    "country": country_name(processor.country, lang) if processor else ""}
@@ -307,5 +323,5 @@ def describe(change: Change, old: Policy, new: Policy, lang: Lang) -> str:
         values |= {"rule": named("retention", head), "term": rule_term(new, head, with_consent),
                    "old_term": rule_term(old, head, with_consent)}
     elif change.kind == "reworded":
-        values["section"] = _SECTIONS.get(head, (head.replace("_", " "),) * 2)[i]
-    return _WORDS[change.kind][i].format(**values)
+        values["section"] = _sections(lang).get(head, head.replace("_", " "))
+    return words[change.kind].format(**values)

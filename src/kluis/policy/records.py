@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from babel import Locale
 from babel.lists import format_list
 
+from kluis.kit import i18n
 from kluis.policy.render import LOCALES, fill, term_text
 from kluis.policy.schemas import Lang, LegalBasis, Policy, Processor, Purpose, Role, Text, Transfer
 
@@ -35,40 +37,45 @@ FIELDS: dict[str, tuple[str, ...]] = {
                          "data_subjects", "data_categories", "sub_processors", "transfers", "security_measures"),
 }
 
-LABELS: dict[str, tuple[str, str]] = {
-    "title": ("Register van verwerkingsactiviteiten", "Records of processing activities"),
-    CONTROLLER_REGISTER: ("Art. 30 lid 1 AVG: benVitaal als verwerkingsverantwoordelijke",
-                          "Art. 30(1) GDPR: benVitaal as controller"),
-    PROCESSOR_REGISTER: ("Art. 30 lid 2 AVG: benVitaal als verwerker", "Art. 30(2) GDPR: benVitaal as processor"),
-    "version": ("Versie van de privacyverklaring", "Version of the privacy statement"),
-    "register": ("Register", "Register"),
-    "purpose_id": ("Kenmerk", "Id"),
-    "purpose": ("Verwerkingsdoel", "Purpose of processing"),
-    "description": ("Omschrijving", "Description"),
-    "controller": ("Verwerkingsverantwoordelijke", "Controller"),
-    "processor": ("Verwerker", "Processor"),
-    "dpo": ("Functionaris voor gegevensbescherming", "Data protection officer"),
-    "legal_basis": ("Grondslag", "Legal basis"),
-    "data_subjects": ("Categorieën betrokkenen", "Categories of data subjects"),
-    "data_categories": ("Categorieën persoonsgegevens", "Categories of personal data"),
-    "recipients": ("Ontvangers (ook verwerkers en autoriteiten)", "Recipients (incl. processors and authorities)"),
-    "sub_processors": ("(Sub)verwerkers", "(Sub-)processors"),
-    "transfers": ("Doorgifte buiten de EER en waarborgen", "Transfers outside the EEA and safeguards"),
-    "retention": ("Bewaartermijnen", "Retention periods"),
-    "security_measures": ("Beveiligingsmaatregelen", "Security measures"),
-    "each_employer": ("Elke klant-werkgever (verwerkingsverantwoordelijke)", "Each client employer (controller)"),
-    "no_transfers": ("Geen: alle verwerking binnen de EER", "None: all processing within the EEA"),
-    "only_on_order": ("alleen op een rechterlijk bevel of soortgelijk bevel", "only on a court or similar order"),
-    "its_subs": ("subverwerkers", "sub-processors"),
-    "processor_of": ("verwerker", "processor"),
-    "sub_processor_of": ("subverwerker van", "sub-processor of"),
-    "interest": ("belang", "interest"),
-    "transfer_eea": ("binnen de EER", "within the EEA"),
-    "transfer_adequacy": ("adequaatheidsbesluit van de EU (art. 45 AVG)", "EU adequacy decision (Art. 45 GDPR)"),
-    "transfer_scc": ("modelcontractbepalingen van de EU (art. 46 lid 2 onder c AVG)",
-                     "EU standard contractual clauses (Art. 46(2)(c) GDPR)"),
-    "none": ("geen", "none"),
-}
+
+@cache
+def labels(lang: str) -> dict[str, str]:
+    """The registers' headings and column names in ``lang`` (context "records" in the catalogs)."""
+    pgettext = i18n.pgettext
+    with i18n.speaking(lang):
+        return {
+            "title": pgettext("records", "Records of processing activities"),
+            CONTROLLER_REGISTER: pgettext("records", "Art. 30(1) GDPR: benVitaal as controller"),
+            PROCESSOR_REGISTER: pgettext("records", "Art. 30(2) GDPR: benVitaal as processor"),
+            "version": pgettext("records", "Version of the privacy statement"),
+            "register": pgettext("records", "Register"),
+            "purpose_id": pgettext("records", "Id"),
+            "purpose": pgettext("records", "Purpose of processing"),
+            "description": pgettext("records", "Description"),
+            "controller": pgettext("records", "Controller"),
+            "processor": pgettext("records", "Processor"),
+            "dpo": pgettext("records", "Data protection officer"),
+            "legal_basis": pgettext("records", "Legal basis"),
+            "data_subjects": pgettext("records", "Categories of data subjects"),
+            "data_categories": pgettext("records", "Categories of personal data"),
+            "recipients": pgettext("records", "Recipients (incl. processors and authorities)"),
+            "sub_processors": pgettext("records", "(Sub-)processors"),
+            "transfers": pgettext("records", "Transfers outside the EEA and safeguards"),
+            "retention": pgettext("records", "Retention periods"),
+            "security_measures": pgettext("records", "Security measures"),
+            "each_employer": pgettext("records", "Each client employer (controller)"),
+            "no_transfers": pgettext("records", "None: all processing within the EEA"),
+            "only_on_order": pgettext("records", "only on a court or similar order"),
+            "its_subs": pgettext("records", "sub-processors"),
+            "processor_of": pgettext("records", "processor"),
+            "sub_processor_of": pgettext("records", "sub-processor of"),
+            "interest": pgettext("records", "interest"),
+            "transfer_eea": pgettext("records", "within the EEA"),
+            "transfer_adequacy": pgettext("records", "EU adequacy decision (Art. 45 GDPR)"),
+            "transfer_scc": pgettext("records", "EU standard contractual clauses (Art. 46(2)(c) GDPR)"),
+            "none": pgettext("records", "none"),
+        }
+
 
 Row = dict[str, str]
 
@@ -87,7 +94,7 @@ class Records:
 
 
 def label(key: str, lang: Lang) -> str:
-    return LABELS[key][0 if lang == "nl" else 1]
+    return labels(lang)[key]
 
 
 def derive(policy: Policy, lang: Lang, version: str, employers: Sequence[str] = ()) -> Records:

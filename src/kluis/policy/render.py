@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any, Literal
 
 from babel import Locale
-from babel.dates import format_date
 from babel.lists import format_list
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
@@ -37,91 +37,106 @@ from kluis.policy.schemas import (
 
 Format = Literal["html", "md"]
 FORMATS: tuple[Format, ...] = ("html", "md")
-LOCALES: dict[Lang, str] = {"nl": "nl_NL", "en": "en_GB"}
+LOCALES = i18n.LOCALES
 
-# Headings and table labels: the layout's words. What the statement promises is in the policy file.
-LABELS: dict[str, tuple[str, str]] = {
-    "contents": ("Inhoud", "Contents"),
-    "effective": ("Geldig vanaf", "Effective from"),
-    "version": ("Versie", "Version"),
-    "switch": ("English", "Nederlands"),
-    "skip": ("Naar de inhoud", "Skip to content"),
-    "what": ("Welke persoonsgegevens we verwerken", "What personal data we process"),
-    "whose": ("Van wie we persoonsgegevens verwerken", "Whose personal data we process"),
-    "special": ("Bijzondere persoonsgegevens die we niet verwerken", "Special categories of data we do not process"),
-    "collected": ("Hoe worden persoonsgegevens verzameld?", "How is personal data collected?"),
-    "cookies": ("Cookies", "Cookies"),
-    "why": ("Waarom we persoonsgegevens verwerken", "Why we process personal data"),
-    "bases": ("Wettelijke grondslag voor het verwerken van uw persoonsgegevens",
-              "Legal basis for processing your personal data"),
-    "sharing": ("Hoe worden uw persoonsgegevens gedeeld?", "How is your personal data shared?"),
-    "processors": ("Wanneer maken we gebruik van verwerkers?", "When do we use processors?"),
-    "retention": ("Hoe lang uw gegevens bewaard worden", "How long your data is kept"),
-    "rights": ("Wat uw rechten zijn", "What your rights are"),
-    "basic_rights": ("Basisrechten", "Basic rights"),
-    "contact": ("Hoe contact met ons op kunt nemen", "How to contact us"),
-    "changes": ("Wijzigingen", "Changes"),
-    "until": ("geldig tot", "valid until"),
-    "upcoming": ("Er is een nieuwe versie van deze verklaring gepubliceerd. Die geldt vanaf {moment}.",
-                 "A new version of this statement has been published. It applies from {moment}."),
-    "upcoming_link": ("Lees wat er verandert", "Read what changes"),
-    "history": ("Alle versies en wat er veranderde", "Every version and what changed"),
-    "notice": ("Een belangrijke wijziging maken we ten minste {days} dagen voordat die ingaat bekend, en we "
-               "mailen iedereen voor wie die iets verandert.",
-               "We publish a significant change at least {days} days before it takes effect, and we e-mail "
-               "everyone it changes something for."),
-    "basis": ("Grondslag", "Legal basis"),
-    "role": ("Rol van benVitaal", "Role of benVitaal"),
-    "data": ("Gegevens", "Data"),
-    "interest": ("Ons belang", "Our interest"),
-    "withdraw": ("Intrekken via", "Withdraw through"),
-    "used_for": ("Gebruikt voor", "Used for"),
-    "processor": ("Verwerker", "Processor"),
-    "service": ("Dienst", "Service"),
-    "country": ("Land", "Country"),
-    "safeguard": ("Waarborg voor doorgifte", "Transfer safeguard"),
-    "agreement": ("Verwerkersovereenkomst", "Data-processing agreement"),
-    "sub_processors": ("Subverwerkers", "Sub-processors"),
-    "none": ("geen", "none"),
-    "term": ("Bewaartermijn", "Retention period"),
-    "why_term": ("Toelichting", "Explanation"),
-    "with_consent": ("met uw toestemming", "with your consent"),
-    "kept_on_erasure": ("Blijft na een verzoek om verwijdering afgeschermd bewaard tot de termijn verstrijkt.",
-                        "Kept, restricted, after an erasure request until the period ends."),
-    "activities": ("Als activiteit telt alleen wat u zelf doet: {counted}. Niet als activiteit telt: {ignored}.",
-                   "Only what you do yourself counts as activity: {counted}. These do not count: {ignored}."),
-    "consent_needed": ("alleen met uw toestemming", "only with your consent"),
-    "always_on": ("altijd aan", "always on"),
-    "controller": ("Verwerkingsverantwoordelijke", "Controller"),
-    "head_office": ("Hoofdkantoor", "Head office"),
-    "phone": ("Telefoonnummer", "Telephone"),
-    "email": ("E-mail", "E-mail"),
-    "website": ("Website", "Website"),
-    "address": ("Adres", "Address"),
-    "authority": ("Toezichthouder", "Supervisory authority"),
-    "article": ("art.", "Art."),
-    "transfer_eea": ("binnen de EER", "within the EEA"),
-    "transfer_adequacy": ("adequaatheidsbesluit van de EU", "EU adequacy decision"),
-    "transfer_scc": ("modelclausules van de EU (SCC)", "EU model clauses (SCC)"),
-    "scc_version": ("versie {version}", "version {version}"),
-    "agreement_ends": ("tot en met {day}", "until {day} inclusive"),
-    "demo_register": ("Het register van verwerkers bevat nog voorbeeldgegevens en wordt daarom hier niet getoond.",
-                      "The register of processors still holds example data, so it is not shown here."),
-    "demo_entries": ("Vermeldingen die nog voorbeeldgegevens zijn, worden hier niet getoond.",
-                     "Entries that are still example data are not shown here."),
-    "demo_ask": ("U kunt de actuele lijst van verwerkers en subverwerkers altijd bij ons opvragen.",
-                 "You can always ask us for the current list of processors and sub-processors."),
-    "transfers_demo": ("nog niet vastgesteld, omdat het register van verwerkers nog voorbeeldgegevens bevat",
-                       "not yet established, as the register of processors still holds example data"),
-    "transfers_none": ("geen: al onze verwerkers en subverwerkers zijn in de EER gevestigd",
-                       "none: all our processors and sub-processors are established in the EEA"),
-}
-UNITS: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
-    "years": (("jaar", "jaar"), ("year", "years")),
-    "months": (("maand", "maanden"), ("month", "months")),
-    "weeks": (("week", "weken"), ("week", "weeks")),
-    "days": (("dag", "dagen"), ("day", "days")),
-}
+# Headings and table labels: the layout's words, in the gettext catalogs under the context "statement" (so that a
+# word the console translates otherwise keeps the statement's own translation: the Dutch statement reads as it always
+# did). What the statement promises is in the policy file.
+
+
+@cache
+def labels(lang: str) -> dict[str, str]:
+    """The statement's headings and labels in ``lang``."""
+    pgettext = i18n.pgettext
+    with i18n.speaking(lang):
+        return {
+            "contents": pgettext("statement", "Contents"),
+            "effective": pgettext("statement", "Effective from"),
+            "version": pgettext("statement", "Version"),
+            "skip": pgettext("statement", "Skip to content"),
+            "what": pgettext("statement", "What personal data we process"),
+            "whose": pgettext("statement", "Whose personal data we process"),
+            "special": pgettext("statement", "Special categories of data we do not process"),
+            "collected": pgettext("statement", "How is personal data collected?"),
+            "cookies": pgettext("statement", "Cookies"),
+            "why": pgettext("statement", "Why we process personal data"),
+            "bases": pgettext("statement", "Legal basis for processing your personal data"),
+            "sharing": pgettext("statement", "How is your personal data shared?"),
+            "processors": pgettext("statement", "When do we use processors?"),
+            "retention": pgettext("statement", "How long your data is kept"),
+            "rights": pgettext("statement", "What your rights are"),
+            "basic_rights": pgettext("statement", "Basic rights"),
+            "contact": pgettext("statement", "How to contact us"),
+            "changes": pgettext("statement", "Changes"),
+            "until": pgettext("statement", "valid until"),
+            "upcoming": pgettext("statement", "A new version of this statement has been published. It applies from "
+                                              "{moment}."),
+            "upcoming_link": pgettext("statement", "Read what changes"),
+            "history": pgettext("statement", "Every version and what changed"),
+            "notice": pgettext("statement", "We publish a significant change at least {days} days before it takes "
+                                            "effect, and we e-mail everyone it changes something for."),
+            "basis": pgettext("statement", "Legal basis"),
+            "role": pgettext("statement", "Role of benVitaal"),
+            "data": pgettext("statement", "Data"),
+            "interest": pgettext("statement", "Our interest"),
+            "withdraw": pgettext("statement", "Withdraw through"),
+            "used_for": pgettext("statement", "Used for"),
+            "processor": pgettext("statement", "Processor"),
+            "service": pgettext("statement", "Service"),
+            "country": pgettext("statement", "Country"),
+            "safeguard": pgettext("statement", "Transfer safeguard"),
+            "agreement": pgettext("statement", "Data-processing agreement"),
+            "sub_processors": pgettext("statement", "Sub-processors"),
+            "none": pgettext("statement", "none"),
+            "term": pgettext("statement", "Retention period"),
+            "why_term": pgettext("statement", "Explanation"),
+            "with_consent": pgettext("statement", "with your consent"),
+            "kept_on_erasure": pgettext("statement", "Kept, restricted, after an erasure request until the period "
+                                                     "ends."),
+            "activities": pgettext("statement", "Only what you do yourself counts as activity: {counted}. These do "
+                                                "not count: {ignored}."),
+            "consent_needed": pgettext("statement", "only with your consent"),
+            "always_on": pgettext("statement", "always on"),
+            "controller": pgettext("statement", "Controller"),
+            "head_office": pgettext("statement", "Head office"),
+            "phone": pgettext("statement", "Telephone"),
+            "email": pgettext("statement", "E-mail"),
+            "website": pgettext("statement", "Website"),
+            "address": pgettext("statement", "Address"),
+            "authority": pgettext("statement", "Supervisory authority"),
+            "article": pgettext("statement", "Art."),
+            "transfer_eea": pgettext("statement", "within the EEA"),
+            "transfer_adequacy": pgettext("statement", "EU adequacy decision"),
+            "transfer_scc": pgettext("statement", "EU model clauses (SCC)"),
+            "scc_version": pgettext("statement", "version {version}"),
+            "agreement_ends": pgettext("statement", "until {day} inclusive"),
+            "demo_register": pgettext("statement", "The register of processors still holds example data, so it is not "
+                                                   "shown here."),
+            "demo_entries": pgettext("statement", "Entries that are still example data are not shown here."),
+            "demo_ask": pgettext("statement", "You can always ask us for the current list of processors and "
+                                              "sub-processors."),
+            "transfers_demo": pgettext("statement", "not yet established, as the register of processors still holds "
+                                                    "example data"),
+            "transfers_none": pgettext("statement", "none: all our processors and sub-processors are established in "
+                                                    "the EEA"),
+        }
+
+
+def _amount(amount: int, unit: str) -> str:
+    """``36`` months -> "36 maanden" / "36 months" (in the current language)."""
+    npgettext = i18n.npgettext
+    if unit == "years":
+        words = npgettext("statement", "%(num)d year", "%(num)d years", amount)
+    elif unit == "months":
+        words = npgettext("statement", "%(num)d month", "%(num)d months", amount)
+    elif unit == "weeks":
+        words = npgettext("statement", "%(num)d week", "%(num)d weeks", amount)
+    else:
+        words = npgettext("statement", "%(num)d day", "%(num)d days", amount)
+    return words % {"num": amount}
+
+
+UNITS = ("years", "months", "weeks", "days")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z0-9_]+))?\}")
 
@@ -174,8 +189,9 @@ def statement_view(policy: Policy, lang: Lang, version: str | None = None,
 def moment_text(at: datetime, lang: Lang) -> str:
     """An instant as people in the Netherlands read it: "1 januari 2027 om 00:00" / "1 January 2027 at 00:00"."""
     local = at.astimezone(AMSTERDAM)
-    day = format_date(local.date(), format="long", locale=LOCALES[lang])
-    return f"{day} {'om' if lang == 'nl' else 'at'} {local:%H:%M}"
+    day = i18n.long_day(local.date(), lang)
+    with i18n.speaking(lang):
+        return i18n.pgettext("statement", "%(day)s at %(time)s") % {"day": day, "time": f"{local:%H:%M}"}
 
 
 def fill(policy: Policy, text: str, lang: Lang) -> str:
@@ -206,10 +222,9 @@ def shown_processors(policy: Policy) -> list[Processor]:
 
 def safeguard_text(transfer: Transfer | None, scc_version: str | None, lang: Lang) -> str:
     """``scc`` with ``2021/914`` -> "EU model clauses (SCC), version 2021/914"."""
-    index = 0 if lang == "nl" else 1
-    text = LABELS[f"transfer_{transfer or Transfer.EEA}"][index]
+    text = labels(lang)[f"transfer_{transfer or Transfer.EEA}"]
     if transfer == Transfer.SCC and scc_version:
-        text += ", " + LABELS["scc_version"][index].format(version=scc_version)
+        text += ", " + labels(lang)["scc_version"].format(version=scc_version)
     return text
 
 
@@ -217,10 +232,9 @@ def transfers_text(policy: Policy, lang: Lang) -> str:
     """``{transfers}``: each country outside the EEA that the register's (sub-)processors send data to, with its
     safeguard, from the register itself, so the sentence changes when the register does. Example entries are not
     stated as facts."""
-    index = 0 if lang == "nl" else 1
     shown = shown_processors(policy)
     if not shown and policy.processors:
-        return LABELS["transfers_demo"][index]
+        return labels(lang)["transfers_demo"]
     found: dict[tuple[str, str], None] = {}
     for processor in shown:
         parties = [(processor.country, processor.transfer, processor.scc_version)]
@@ -229,24 +243,20 @@ def transfers_text(policy: Policy, lang: Lang) -> str:
             if country not in EEA:
                 found[(country_name(country, lang), safeguard_text(transfer, version, lang))] = None
     if not found:
-        return LABELS["transfers_none"][index]
+        return labels(lang)["transfers_none"]
     return format_list([f"{country} ({safeguard})" for country, safeguard in sorted(found)], locale=LOCALES[lang])
 
 
 def term_text(term: Term, lang: Lang) -> str:
     """``{"months": 36}`` -> "36 maanden" / "36 months"."""
-    parts = []
-    for unit, names in UNITS.items():
-        amount = getattr(term, unit)
-        if amount:
-            singular, plural = names[0] if lang == "nl" else names[1]
-            parts.append(f"{amount} {singular if amount == 1 else plural}")
+    with i18n.speaking(lang):
+        parts = [_amount(getattr(term, unit), unit) for unit in UNITS if getattr(term, unit)]
     return format_list(parts, locale=LOCALES[lang])
 
 
 def join(items: list[str], lang: Lang) -> str:
     """``["a", "b", "c"]`` -> "a, b en c" / "a, b and c"."""
-    return format_list(items, locale=LOCALES[lang]) if items else LABELS["none"][0 if lang == "nl" else 1]
+    return format_list(items, locale=LOCALES[lang]) if items else labels(lang)["none"]
 
 
 def country_name(code: str, lang: Lang) -> str:
@@ -264,13 +274,13 @@ class _Statement:
         return fill(self.policy, text.get(self.lang), self.lang)
 
     def label(self, key: str) -> str:
-        return LABELS[key][0 if self.lang == "nl" else 1]
+        return labels(self.lang)[key]
 
     def join(self, items: list[str]) -> str:
         return join(items, self.lang)
 
     def date(self, value: date) -> str:
-        return format_date(value, format="long", locale=self.locale)
+        return i18n.long_day(value, self.lang)
 
     def country(self, code: str) -> str:
         return country_name(code, self.lang)
@@ -283,14 +293,15 @@ class _Statement:
         upcoming = period.upcoming if period is not None else None
         return {
             "lang": self.lang,
-            "other_lang": "en" if self.lang == "nl" else "nl",
-            "labels": {key: self.label(key) for key in LABELS},
+            "other_lang": i18n.other(self.lang),
+            "other_name": i18n.NAMES[i18n.other(self.lang)],
+            "labels": labels(self.lang),
             "title": t(policy.meta.title),
             "effective": moment_text(period.effective_from, self.lang) if period is not None
             else self.date(policy.meta.effective_from),
             "until": moment_text(period.until, self.lang) if period is not None and period.until else "",
             "upcoming": self.label("upcoming").format(moment=moment_text(upcoming, self.lang)) if upcoming else "",
-            "history_url": "/privacy/history" + ("?lang=en" if self.lang == "en" else ""),
+            "history_url": "/privacy/history" + i18n.query(self.lang),
             "notice": self.label("notice").format(days=policy.changes.notice_days),
             "version": version or "",
             "intro": t(texts.intro),
@@ -414,7 +425,8 @@ class _Statement:
         }
 
     def _right(self, right: Right) -> dict[str, str]:
-        law = "AVG" if self.lang == "nl" else "GDPR"
+        with i18n.speaking(self.lang):
+            law = i18n.pgettext("statement", "GDPR")
         return self._named(right) | {"article": f"{self.label('article')} {right.article} {law}"}
 
     def _opt_out(self) -> dict[str, Any]:

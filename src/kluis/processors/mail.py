@@ -8,14 +8,15 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from babel.dates import format_date
 from sqlalchemy.orm import Session
 
+from kluis.kit import i18n
 from kluis.kit.errors import Problem
+from kluis.kit.messages import N_
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
 from kluis.policy.agreements import amsterdam_day, days_left
-from kluis.policy.render import LABELS, LOCALES, country_name, safeguard_text
+from kluis.policy.render import country_name, labels, safeguard_text
 from kluis.policy.schemas import Lang, Processor, Text, UnknownPolicyId
 from kluis.processors.service import ALL_SERVICES, LIST_TEMPLATE, REMINDER_TEMPLATE
 
@@ -48,7 +49,7 @@ def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageC
     left = days_left(agreement, amsterdam_day(kluis.clock.now()))
     return mail.MessageContext(values={
         "processor": processor.name, "service": processor.service.en, "reference": agreement.reference,
-        "ends": format_date(agreement.ends, format="long", locale=LOCALES["en"]), "days_left": left,
+        "ends": i18n.long_day(agreement.ends, "en"), "days_left": left,
         "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/processors"})
 
 
@@ -60,14 +61,13 @@ def build_list(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageConte
     service = str(row.context["service"])
     chosen = [p for p in policy.processors if service in (ALL_SERVICES, p.id)]
     shown = [p for p in chosen if not p.demo]
-    index = 0 if lang == "nl" else 1
     return mail.MessageContext(values={
         "service": _service(chosen, service, lang),
         "processors": [_processor(p, lang) for p in shown],
-        "demo_notice": LABELS["demo_register" if not shown else "demo_entries"][index]
+        "demo_notice": labels(lang)["demo_register" if not shown else "demo_entries"]
         if any(p.demo for p in chosen) else "",
         "dpo_email": str(policy.dpo.email),
-        "today": format_date(_today(kluis), format="long", locale=LOCALES[lang])})
+        "today": i18n.long_day(_today(kluis), lang)})
 
 
 def _today(kluis: Kluis) -> date:
@@ -76,7 +76,7 @@ def _today(kluis: Kluis) -> date:
 
 def _service(chosen: list[Processor], service: str, lang: Lang) -> str:
     if service == ALL_SERVICES or not chosen:
-        return "alle diensten" if lang == "nl" else "every service"
+        return i18n.say(N_("every service"), lang)
     return chosen[0].service.get(lang)
 
 

@@ -1,4 +1,6 @@
-"""/api/v1 endpoints for requests: a signed-in person asks from the account page (R-DSR-1)."""
+"""/api/v1 endpoints for requests: a signed-in person asks from the account page (R-DSR-1); an employer's instruction
+is recorded (R-DSR-8); a DPO's tool gives a request to a handler (issue 19 §2), naming in ``Kluis-Staff`` the staff
+member acting, whose role decides as in the console."""
 
 from __future__ import annotations
 
@@ -6,14 +8,17 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header
 from pydantic import BaseModel, ConfigDict, Field
 
-from kluis.access.service import EMPLOYER_INSTRUCTIONS
+from kluis.access.service import EMPLOYER_INSTRUCTIONS, REQUESTS_ASSIGN
+from kluis.complaints.acting import acting_by_id
 from kluis.erasure import partial
+from kluis.kit.errors import NotAllowed
 from kluis.rights.rectification import Rectifications
 from kluis.rights.rules import RequestType, short_reference
 from kluis.rights.service import Rights
+from kluis.staff.rules import Permission
 from kluis.web.deps import CallerDep, KluisDep, PurposeDep
 
 router = APIRouter(prefix="/api/v1", tags=["rights"])
@@ -148,3 +153,45 @@ def record_employer_instruction(request_id: UUID, body: InstructionIn, kluis: Kl
             instruction_by=request.instruction_by,
             erasure=ErasurePartsOut(own=found.own, own_records_erased=found.own_erased,
                                     own_records_kept=found.own_kept, employer=found.employer) if found else None)
+
+
+ASSIGN_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid key"},
+    403: {"description": "the key lacks the purpose or the power requests_assign, the staff member in Kluis-Staff is "
+                         "missing, unknown or disabled, or their role may not assign requests (problem+json: "
+                         "`purpose_required`, `power_required`, `staff_unknown`, `role_not_allowed`)"},
+    404: {"description": "no such request (problem+json, `request_not_found`)"},
+    422: {"description": "the assignee is not an active staff member who may handle requests (problem+json, "
+                         "`assignee_invalid`); nothing is written"}}
+
+
+class AssigneeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    staff_id: Annotated[UUID | None, Field(description="the staff account to handle the request (`kluis staff "
+                                                       "list`); null gives it back to the team")]
+
+
+class AssigneeOut(BaseModel):
+    id: UUID
+    reference: str
+    state: str
+    assigned_to: Annotated[UUID | None, Field(description="the staff id handling it; null: not assigned")]
+
+
+@router.post("/requests/{request_id}/assignee", response_model=AssigneeOut, responses=ASSIGN_ERRORS)
+def assign_request(request_id: UUID, body: AssigneeIn, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep,
+                   staff_id: Annotated[UUID | None, Header(alias="Kluis-Staff", description=(
+                       "the id of the staff account acting (`kluis staff list`)"))] = None) -> AssigneeOut:
+    """Issue 19 §2: give the request to one active staff member who handles requests (DPO or support), another one
+    (reassign), or nobody (`staff_id` null), as the DPO does in the console: the same check, one audit event
+    `request.assigned` with ids only (the staff member acting, the key in `via`)."""
+    caller.require(purpose)
+    caller.require_power(REQUESTS_ASSIGN)
+    with kluis.db.transaction() as session:
+        acting = acting_by_id(session, kluis, staff_id)
+        if not acting.may(Permission.REQUESTS_ASSIGN):
+            raise NotAllowed("this staff member's role does not assign requests", code="role_not_allowed")
+        request = Rights(session, kluis, acting.actor, via=caller.actor).assign(request_id, body.staff_id)
+        return AssigneeOut(id=request.id, reference=short_reference(request.id), state=request.state,
+                           assigned_to=request.assigned_to)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kluis.erasure import service as erasure
 from kluis.kit import i18n
 from kluis.kit.errors import NotFound, Problem
+from kluis.kit.messages import N_
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
 from kluis.mail.templates import context_id, subject_of
@@ -38,93 +39,48 @@ RESTRICTION_LIFTED_TEMPLATE = "rights_restriction_lifted"
 EMPLOYER_TEMPLATE = "rights_employer_request"
 
 
-# notice -> language -> (title, text)
-NOTICES: dict[str, dict[str, tuple[str, str]]] = {
-    "received": {
-        "nl": ("We hebben uw verzoek ontvangen", "We hebben uw verzoek over uw persoonsgegevens ontvangen."),
-        "en": ("We have received your request", "We have received your request about your personal data."),
-    },
-    "verified": {
-        "nl": ("Uw verzoek is bevestigd", "Uw identiteit is vastgesteld; we nemen uw verzoek in behandeling."),
-        "en": ("Your request is confirmed", "Your identity is confirmed; we are taking your request up."),
-    },
-    "in_progress": {
-        "nl": ("We werken aan uw verzoek", "We zijn met uw verzoek bezig."),
-        "en": ("We are working on your request", "We are working on your request."),
-    },
-    "waiting_on_person": {
-        "nl": ("We hebben iets van u nodig", "Om uw verzoek af te handelen hebben we meer informatie van u nodig. "
-               "We nemen hierover contact met u op."),
-        "en": ("We need something from you", "To handle your request we need more information from you. "
-               "We will contact you about it."),
-    },
-    "done": {
-        "nl": ("Uw verzoek is afgehandeld", "We hebben uw verzoek afgehandeld."),
-        "en": ("Your request has been handled", "We have handled your request."),
-    },
-    "refused": {
-        "nl": ("We kunnen uw verzoek niet uitvoeren", "We voeren uw verzoek niet uit, om deze reden:"),
-        "en": ("We cannot carry out your request", "We will not carry out your request, for this reason:"),
-    },
-    "extended": {
-        "nl": ("We hebben meer tijd nodig", "We verlengen de termijn voor uw verzoek met twee maanden, "
-               "om deze redenen:"),
-        "en": ("We need more time", "We are extending the term for your request by two months, for these reasons:"),
-    },
-    "erased": {
-        "nl": ("Uw gegevens zijn verwijderd", "We hebben uw persoonsgegevens verwijderd, ook in onze eigen systemen. "
-               "Wat de wet ons verplicht te bewaren, bewaren we afgeschermd tot het einde van die termijn, en "
-               "daarna verwijderen we het zonder dat u het opnieuw hoeft te vragen:"),
-        "en": ("Your data has been erased", "We have erased your personal data, in our own systems too. What the law "
-               "obliges us to keep, we keep restricted until the end of that term, and then erase it without you "
-               "having to ask again:"),
-    },
-    "objection_upheld": {
-        "nl": ("Uw bezwaar is gegrond", "We hebben uw bezwaar beoordeeld en stoppen de verwerking waartegen u "
-               "bezwaar maakte (artikel 21 AVG). Onze functionaris gegevensbescherming licht toe:"),
-        "en": ("Your objection is upheld", "We have assessed your objection and stop the processing you objected to "
-               "(Article 21 GDPR). Our data protection officer explains:"),
-    },
-    "objection_overridden": {
-        "nl": ("Over uw bezwaar", "Sinds uw bezwaar hebben we deze verwerking stilgezet. Na beoordeling hebben we "
-               "dwingende gerechtvaardigde gronden die zwaarder wegen dan uw belangen (artikel 21, lid 1 AVG); "
-               "daarom hervatten we de verwerking. Deze gronden zijn:"),
-        "en": ("About your objection", "Since your objection we have stopped this processing. Having assessed it, we "
-               "have compelling legitimate grounds that override your interests (Article 21(1) GDPR), so we are "
-               "resuming the processing. These grounds are:"),
-    },
-    "erasure_held": {
-        "nl": ("We kunnen uw gegevens nu nog niet verwijderen", "We hebben uw verzoek om verwijdering ontvangen, "
-               "maar de wet verplicht ons uw gegevens voorlopig te bewaren. Dit bewaren we, waarom, en tot wanneer; "
-               "zodra dat mag, verwijderen we ze zonder dat u het opnieuw hoeft te vragen:"),
-        "en": ("We cannot erase your data yet", "We have received your request for erasure, but the law obliges us "
-               "to keep your data for now. This is what we keep, why, and until when; as soon as we may, we erase "
-               "it without you having to ask again:"),
-    },
-    "forwarded": {
-        "nl": ("Uw verzoek gaat naar uw werkgever", "benVitaal verwerkt deze gegevens in opdracht van uw werkgever, "
-               "die verantwoordelijk is. We hebben uw verzoek daarom doorgestuurd naar:"),
-        "en": ("Your request goes to your employer", "benVitaal processes this data on behalf of your employer, "
-               "who is the controller. We have therefore forwarded your request to:"),
-    },
-    "own_part_erased": {
-        "nl": ("Uw gegevens bij benVitaal zijn verwijderd", "We hebben de gegevens verwijderd waarvoor benVitaal "
-               "zelf verantwoordelijk is. De gegevens die we voor uw werkgever verwerken, verwijderen we zodra uw "
-               "werkgever, die daarvoor verantwoordelijk is, ons dat opdraagt. Wat de wet ons verplicht te bewaren, "
-               "bewaren we tot het einde van die termijn:"),
-        "en": ("Your data at benVitaal has been erased", "We have erased the data for which benVitaal itself is "
-               "responsible. The data we process on behalf of your employer we erase as soon as your employer, who "
-               "is responsible for it, instructs us to. What the law obliges us to keep, we keep until the end of "
-               "that term:"),
-    },
-    "employer_kept": {
-        "nl": ("Uw werkgever bewaart zijn gegevens", "Uw werkgever, die verantwoordelijk is voor de gegevens die "
-               "benVitaal voor hem verwerkt, heeft ons opgedragen die te bewaren. Ons eigen deel hebben we "
-               "verwijderd. Met vragen over de beslissing van uw werkgever kunt u terecht bij:"),
-        "en": ("Your employer keeps its data", "Your employer, who is responsible for the data benVitaal processes "
-               "on its behalf, has instructed us to keep it. Our own part we have erased. With questions about your "
-               "employer's decision you can contact:"),
-    },
+# notice -> (title, text): English, translated into the mail's language when it is built (the catalogs).
+NOTICES: dict[str, tuple[str, str]] = {
+    "received": (N_("We have received your request"),
+                 N_("We have received your request about your personal data.")),
+    "verified": (N_("Your request is confirmed"),
+                 N_("Your identity is confirmed; we are taking your request up.")),
+    "in_progress": (N_("We are working on your request"),
+                    N_("We are working on your request.")),
+    "waiting_on_person": (N_("We need something from you"),
+                          N_("To handle your request we need more information from you. We will contact you about "
+                             "it.")),
+    "done": (N_("Your request has been handled"),
+             N_("We have handled your request.")),
+    "refused": (N_("We cannot carry out your request"),
+                N_("We will not carry out your request, for this reason:")),
+    "extended": (N_("We need more time"),
+                 N_("We are extending the term for your request by two months, for these reasons:")),
+    "erased": (N_("Your data has been erased"),
+               N_("We have erased your personal data, in our own systems too. What the law obliges us to keep, we "
+                  "keep restricted until the end of that term, and then erase it without you having to ask again:")),
+    "objection_upheld": (N_("Your objection is upheld"),
+                         N_("We have assessed your objection and stop the processing you objected to (Article 21 "
+                            "GDPR). Our data protection officer explains:")),
+    "objection_overridden": (N_("About your objection"),
+                             N_("Since your objection we have stopped this processing. Having assessed it, we have "
+                                "compelling legitimate grounds that override your interests (Article 21(1) GDPR), so "
+                                "we are resuming the processing. These grounds are:")),
+    "erasure_held": (N_("We cannot erase your data yet"),
+                     N_("We have received your request for erasure, but the law obliges us to keep your data for now. "
+                        "This is what we keep, why, and until when; as soon as we may, we erase it without you having "
+                        "to ask again:")),
+    "forwarded": (N_("Your request goes to your employer"),
+                  N_("benVitaal processes this data on behalf of your employer, who is the controller. We have "
+                     "therefore forwarded your request to:")),
+    "own_part_erased": (N_("Your data at benVitaal has been erased"),
+                        N_("We have erased the data for which benVitaal itself is responsible. The data we process on "
+                           "behalf of your employer we erase as soon as your employer, who is responsible for it, "
+                           "instructs us to. What the law obliges us to keep, we keep until the end of that term:")),
+    "employer_kept": (N_("Your employer keeps its data"),
+                      N_("Your employer, who is responsible for the data benVitaal processes on its behalf, has "
+                         "instructed us to keep it. Our own part we have erased. With questions about your employer's "
+                         "decision you can contact:")),
 }
 
 # Notices after which nothing more is due: they name no deadline.
@@ -132,24 +88,27 @@ CLOSING = ("done", "refused", "objection_upheld", "objection_overridden", "emplo
 
 # What the person is told of the employer a request was forwarded to (R-DSR-8): with its contact, or without.
 FORWARDED_TO = {
-    "nl": {"contact": "{name}, te bereiken via {contact}.",
-           "missing": "{name}. We hebben nog geen privacycontact van uw werkgever: we vragen dat op en sturen uw "
-                      "verzoek door zodra we het hebben. U kunt uw werkgever ook zelf rechtstreeks benaderen.",
-           "own": "De gegevens waarvoor benVitaal zelf verantwoordelijk is, behandelen we meteen, zonder op uw "
-                  "werkgever te wachten."},
-    "en": {"contact": "{name}, reachable at {contact}.",
-           "missing": "{name}. We do not have your employer's privacy contact yet: we are asking for it and will "
-                      "forward your request as soon as we have it. You can also contact your employer directly.",
-           "own": "The data for which benVitaal itself is responsible we handle at once, without waiting for your "
-                  "employer."},
+    "contact": N_("{name}, reachable at {contact}."),
+    "missing": N_("{name}. We do not have your employer's privacy contact yet: we are asking for it and will forward "
+                  "your request as soon as we have it. You can also contact your employer directly."),
+    "own": N_("The data for which benVitaal itself is responsible we handle at once, without waiting for your "
+              "employer."),
 }
 
-TYPE_NAMES = {
-    "nl": {"access": "inzage", "portability": "overdraagbaarheid", "rectification": "rectificatie",
-           "erasure": "verwijdering", "restriction": "beperking", "objection": "bezwaar"},
-    "en": {"access": "access", "portability": "portability", "rectification": "rectification",
-           "erasure": "erasure", "restriction": "restriction", "objection": "objection"},
-}
+
+def type_name(kind: str, lang: str) -> str:
+    """A request type as a sentence names it ("your access request"), in ``lang``."""
+    pgettext = i18n.pgettext
+    with i18n.speaking(lang):
+        names = {
+            "access": pgettext("request type", "access"),
+            "portability": pgettext("request type", "portability"),
+            "rectification": pgettext("request type", "rectification"),
+            "erasure": pgettext("request type", "erasure"),
+            "restriction": pgettext("request type", "restriction"),
+            "objection": pgettext("request type", "objection"),
+        }
+    return names[kind]
 
 
 def check_notice(context: Mapping[str, Any]) -> list[Problem]:
@@ -178,7 +137,7 @@ def check_code(context: Mapping[str, Any]) -> list[Problem]:
 
 def _common(kluis: Kluis, request: DataSubjectRequest, lang: str) -> dict[str, Any]:
     token = rules.status_token(kluis.keys.secret, request.id, request.received_at)
-    return {"reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[lang][request.type],
+    return {"reference": rules.short_reference(request.id), "type_name": type_name(request.type, lang),
             "deadline": i18n.day(request.deadline_on, lang),
             "status_url": f"{kluis.settings.base_url.rstrip('/')}/privacy-centre/requests/{token}"}
 
@@ -188,7 +147,7 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
     notice = str(row.context.get("notice"))
     if notice not in NOTICES:
         raise mail.Undeliverable("notice_unknown")
-    title, text = NOTICES[notice][row.lang]
+    title, text = (i18n.say(words, row.lang) for words in NOTICES[notice])
     detail, kept = "", []  # kept: erasure's KeptLine, for the erasure notices only
     if notice == "refused":
         detail = request.refusal_reason or ""
@@ -205,7 +164,7 @@ def build_notice(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCon
         kept = erasure.held_back(session, kluis, request.id, row.lang)
         if notice == "erasure_held" and not kept:
             raise mail.Cancelled("hold_ended")  # the erasure went ahead meanwhile; its own notice tells the rest
-        detail = "" if kept else ("Niets." if row.lang == "nl" else "Nothing.")
+        detail = "" if kept else i18n.say(N_("Nothing."), row.lang)
     elif notice in ("objection_upheld", "objection_overridden") and request.person_id and request.objection_id:
         detail = kluis.gate(session, "mail").objection(request.person_id, request.objection_id).grounds or ""
     elif notice == "forwarded" and request.forwarded_employer_id:
@@ -224,18 +183,16 @@ def erased_words(kluis: Kluis, erased: dict[str, int], lang: str) -> str:
     language: Lang = "en" if lang == "en" else "nl"
     names = [f"{kluis.policy.category(c).name.get(language) if c in kluis.policy.category_ids else c} ({n})"
              for c, n in sorted(erased.items())]
-    nothing = "niets" if language == "nl" else "nothing"
-    return ("Verwijderd: " if language == "nl" else "Erased: ") + (", ".join(names) or nothing) + "."
+    return i18n.say(N_("Erased: %(names)s.", names=", ".join(names) or N_("nothing")), language)
 
 
 def forwarded_to(employer: Employer | None, lang: str) -> str:
     """Which employer handles the forwarded part, how to reach it, and that benVitaal's own part goes on."""
     if employer is None:
         return ""
-    words = FORWARDED_TO["en" if lang == "en" else "nl"]
-    reach = words["contact" if employer.privacy_contact else "missing"].format(
+    reach = i18n.say(FORWARDED_TO["contact" if employer.privacy_contact else "missing"], lang).format(
         name=employer.name, contact=employer.privacy_contact or "")
-    return f"{reach}\n{words['own']}"
+    return f"{reach}\n{i18n.say(FORWARDED_TO['own'], lang)}"
 
 
 def build_employer_request(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
@@ -253,7 +210,7 @@ def build_employer_request(session: Session, kluis: Kluis, row: Outbox) -> mail.
         Record.person_id == request.person_id, Record.controller == "employer",
         Record.controller_employer_id == employer.id).distinct())))
     return mail.MessageContext(values={
-        "reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[lang][request.type],
+        "reference": rules.short_reference(request.id), "type_name": type_name(request.type, lang),
         "scope": request.scope or "", "employer": employer.name, "agreement": employer.agreement_reference or "",
         "received": i18n.day(rules.receipt_date(request.received_at), lang),
         "deadline": i18n.day(request.deadline_on, lang),
@@ -290,7 +247,7 @@ def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageC
     if request.state in rules.CLOSED:
         raise mail.Cancelled("request_closed")
     return mail.MessageContext(values={
-        "reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[row.lang][request.type],
+        "reference": rules.short_reference(request.id), "type_name": type_name(request.type, row.lang),
         "deadline": i18n.day(request.deadline_on, row.lang), "days": row.context["days"],
         "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/requests/{request.id}"})
 
@@ -302,7 +259,7 @@ def build_overdue(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCo
     if request.state in rules.CLOSED:
         raise mail.Cancelled("request_closed")
     return mail.MessageContext(values={
-        "reference": rules.short_reference(request.id), "type_name": TYPE_NAMES[row.lang][request.type],
+        "reference": rules.short_reference(request.id), "type_name": type_name(request.type, row.lang),
         "deadline": i18n.day(request.deadline_on, row.lang), "extended": request.extended_at is not None,
         "received": i18n.day(rules.receipt_date(request.received_at), row.lang),
         "days_late": max(1, rules.days_late(request.deadline_on, kluis.clock.now())),
@@ -328,11 +285,10 @@ def build_package(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageCo
     if request is None:
         raise mail.Cancelled("request_gone")
     token = rules.package_token(kluis.keys.secret, package.id, package.ready_at)
-    lang_query = "?lang=en" if row.lang == "en" else ""
     return mail.MessageContext(values={
         **_common(kluis, request, row.lang), "portability": package.portability,
         "expires": i18n.when(package.expires_at, row.lang),
-        "package_url": f"{kluis.settings.base_url.rstrip('/')}/privacy-centre/packages/{token}{lang_query}"})
+        "package_url": f"{kluis.settings.base_url.rstrip('/')}/privacy-centre/packages/{token}{i18n.query(row.lang)}"})
 
 
 def party_names(kluis: Kluis, told: list[dict[str, str]], lang: str) -> list[dict[str, str]]:

@@ -47,6 +47,7 @@ class Requests:
     session: Session
     kluis: Kluis
     actor: str
+    via: str = ""  # the API key a staff member acted through (``Kluis-Staff``), kept in each audit event
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -160,5 +161,6 @@ class Requests:
         ids: list[uuid.UUID | str] = [request.id]
         if request.person_id:
             ids.append(request.person_id)
+        via: dict[str, str | int] = {"via": self.via} if self.via else {}
         audit.append(self.session, self.kluis.clock, actor=self.actor, action=action, object_type="request",
-                     object_ids=ids, details={"type": request.type, "state": request.state, **details})
+                     object_ids=ids, details={"type": request.type, "state": request.state, **via, **details})

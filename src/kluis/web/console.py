@@ -92,7 +92,8 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]  # added 
 templates.env.filters["when"] = i18n.when  # a datetime, or an ISO instant from a service's history
 templates.env.filters["day"] = i18n.day
 templates.env.filters["term"] = term
-templates.env.filters["local"] = lambda text: text.nl if i18n.language() == "nl" else text.en  # a policy Text
+templates.env.filters["local"] = lambda text: text.get("nl" if i18n.language() == "nl" else "en")  # a policy Text
+templates.env.globals["language_names"] = i18n.NAMES  # each language in its own words (a choice of language)
 
 
 class SignInRequired(Exception):

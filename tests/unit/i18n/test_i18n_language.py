@@ -52,3 +52,17 @@ def test_r_gate_2_instants_are_amsterdam_time_per_locale_on_both_sides_of_the_cl
 ])
 def test_r_gate_2_the_language_switch_returns_only_to_a_console_page(given: str, expected: str) -> None:
     assert back_to(given) == expected
+
+
+def test_r_gate_2_issue_19_written_out_dates_and_texts_in_the_readers_language_whatever_the_request_speaks() -> None:
+    """The statement, the access report and letters write dates out per locale through the same module as the
+    pages; a mail or report is said in its reader's language even while a request in the other one is served."""
+    assert i18n.long_day(date(2032, 12, 31), "nl") == "31 december 2032"
+    assert i18n.long_day(date(2032, 12, 31), "en") == "31 December 2032"
+    assert i18n.long_when(datetime(2026, 11, 25, 12, 0, tzinfo=UTC), "nl") == "25 november 2026 13:00 CET"
+    with i18n.speaking("en"):
+        assert i18n.say(i18n.N_("Kept until"), "nl") == "Bewaard tot"
+        assert i18n.say(i18n.N_("Erased: %(names)s.", names=i18n.N_("nothing")), "nl") == "Verwijderd: niets."
+        assert i18n.language() == "en"
+    assert (i18n.query("nl"), i18n.query("en"), i18n.query("en", "&")) == ("", "?lang=en", "&lang=en")
+    assert (i18n.other("nl"), i18n.other("en")) == ("en", "nl")

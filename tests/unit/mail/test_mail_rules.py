@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from kluis.kit import i18n
 from kluis.kit.errors import ConfigurationError
 from kluis.mail import rules
 from kluis.mail.models import Outbox
@@ -72,9 +73,10 @@ def test_r_cons_2_every_notice_renders_in_both_languages_and_html_is_escaped(lan
         built = account_notice(None, None, _row(lang, {"notice": code, "reference": "<b>R&D</b>"}))
         rendered = notice.render(lang, {"lang": lang, "base_url": "https://x", "privacy_url": "https://x/privacy"}
                                  | dict(built.values))
-        title = texts[lang][0]
+        title, text = (i18n.say(words, lang) for words in texts)
         assert rendered.subject == f"benVitaal: {title}" and "\n" not in rendered.subject
-        assert texts[lang][1] in rendered.text and "<b>R&D</b>" in rendered.text
+        assert text in rendered.text and "<b>R&D</b>" in rendered.text
+        assert (title == texts[0]) == (lang == "en")  # Dutch from the catalog, English as written
         assert "&lt;b&gt;R&amp;D&lt;/b&gt;" in rendered.html and "<b>R&D</b>" not in rendered.html
         assert f'lang="{lang}"' in rendered.html and "https://x/privacy" in rendered.html
 

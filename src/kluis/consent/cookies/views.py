@@ -20,6 +20,7 @@ from kluis.consent.cookies.rules import (
     Banner,
     banner_for,
 )
+from kluis.kit import i18n
 from kluis.policy.schemas import LANGS
 from kluis.web import problems
 from kluis.web.deps import kluis_of
@@ -105,6 +106,6 @@ def demo_script(category: str) -> Response:
 
 
 def _demo(request: Request, requested: str, page: str) -> Response:
-    lang = requested if requested in LANGS else "nl"
-    context = {"lang": lang, "nl": lang == "nl", "page": page, "site": DEMO_SITE}
-    return templates.TemplateResponse(request, "cookies/demo.html", context, headers=DEMO_HEADERS)
+    with i18n.speaking(requested if requested in LANGS else "nl") as lang:
+        context = {"lang": lang, "page": page, "site": DEMO_SITE}
+        return templates.TemplateResponse(request, "cookies/demo.html", context, headers=DEMO_HEADERS)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from kluis.consent.marketing.models import Campaign
 from kluis.consent.marketing.service import CONFIRM_MAX_AGE, LIST, Marketing
 from kluis.consent.service import Running
+from kluis.kit import i18n
 from kluis.kit.clock import AMSTERDAM
 from kluis.mail.service import Cancelled, MessageContext, Undeliverable, register_template, unsubscribe_headers
 
@@ -24,7 +25,7 @@ def confirm_message(session: Session, kluis: Running, row: Outbox) -> MessageCon
     token = marketing.opt_in_token(row.id, row.person_id, row.lang, str(row.context["notice"]), row.created_at)
     expires = (row.created_at + timedelta(seconds=CONFIRM_MAX_AGE)).astimezone(AMSTERDAM)
     return MessageContext(values={"confirm_url": f"{kluis.settings.base_url}/marketing/confirm?t={quote(token)}",
-                                  "expires": expires.strftime("%Y-%m-%d %H:%M %Z")})
+                                  "expires": i18n.when(expires, row.lang)})
 
 
 def campaign_message(session: Session, kluis: Running, row: Outbox) -> MessageContext:

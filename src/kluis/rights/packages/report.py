@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import IO, Any
 from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
 from babel.lists import format_list
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from reportlab.lib import colors
@@ -23,102 +23,100 @@ from reportlab.lib.units import cm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from kluis.disclosures.service import ORDER_PURPOSE
+from kluis.kit import i18n
 from kluis.policy.render import LOCALES, fill, statement_view
 from kluis.policy.schemas import Lang, Policy, RetentionRule, Text
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 # The report's own words; what benVitaal promises comes from the policy file.
-WORDS: dict[str, tuple[str, str]] = {
-    "title": ("Uw persoonsgegevens bij {controller}", "Your personal data at {controller}"),
-    "intro": ("Dit overzicht hoort bij uw verzoek om inzage (art. 15 AVG). De bestanden in de map data/ "
-              "bevatten al uw gegevens; dit document legt uit wat we ermee doen.",
-              "This overview comes with your access request (Art. 15 GDPR). The files in the data/ folder "
-              "hold all your data; this document explains what we do with it."),
-    "made_at": ("Gemaakt op", "Made on"),
-    "policy_version": ("Versie van de privacyverklaring", "Version of the privacy statement"),
-    "categories": ("Welke gegevens we van u hebben", "What data we hold about you"),
-    "category": ("Soort gegevens", "Kind of data"),
-    "count": ("Aantal", "Number"),
-    "sources": ("Herkomst", "Source"),
-    "no_records": ("We hebben geen gegevens van u in deze soorten.", "We hold no data of these kinds about you."),
-    "your_purposes": ("Waarvoor we uw gegevens gebruiken", "What we use your data for"),
-    "purpose": ("Doel", "Purpose"),
-    "basis": ("Grondslag", "Legal basis"),
-    "role": ("Rol van {controller}", "Role of {controller}"),
-    "all_purposes": ("Alle doelen uit onze privacyverklaring", "All purposes in our privacy statement"),
-    "recipients": ("Aan wie we gegevens kunnen verstrekken", "Who we may share data with"),
-    "recipient": ("Ontvanger", "Recipient"),
-    "description": ("Toelichting", "Explanation"),
-    "processors": ("Verwerkers die namens ons werken", "Processors working on our behalf"),
-    "service": ("Dienst", "Service"),
-    "country": ("Land", "Country"),
-    "disclosures": ("Vastgelegde verstrekkingen van uw gegevens", "Logged disclosures of your data"),
-    "no_disclosures": ("Er zijn geen verstrekkingen van uw gegevens aan anderen vastgelegd.",
-                       "No disclosures of your data to others have been logged."),
-    "when": ("Wanneer", "When"),
-    "by_order": ("Op grond van een bevel van de autoriteit (rechterlijk bevel of vergelijkbare order)",
-                 "Under the authority's order (a court order or similar order)"),
-    "complaints": ("Uw klachten (complaints.json)", "Your complaints (complaints.json)"),
-    "no_complaints": ("U heeft bij ons geen klacht ingediend.", "You have not filed a complaint with us."),
-    "complaint_columns": ("Kenmerk|Ontvangen|Stand|Beantwoord", "Reference|Received|Status|Answered"),
-    "complaint_open": ("in behandeling", "being handled"),
-    "complaint_answered": ("beantwoord", "answered"),
-    "retention": ("Hoe lang we uw gegevens bewaren", "How long we keep your data"),
-    "term": ("Bewaartermijn", "Retention period"),
-    "hold": ("Wij bewaren (een deel van) uw gegevens langer vanwege een juridische verplichting (legal hold)",
-             "We keep (some of) your data longer because of a legal obligation (legal hold)"),
-    "erase_when": ("Wanneer we ze verwijderen", "When we erase it"),
-    "erase_on": ("Op {day}.", "On {day}."),
-    "erase_between": ("Tussen {first} en {last} (per gegeven de eigen datum).",
-                      "Between {first} and {last} (each item on its own date)."),
-    "erase_undated": ("{n} nog niet te dateren: de termijn is {term}, en dat is nog niet gebeurd.",
-                      "{n} cannot be dated yet: the term is {term}, which has not happened yet."),
-    "erase_no_rule": ("{n} nog niet te dateren: hiervoor geldt (nog) geen bewaarregel; vraag het onze "
-                      "functionaris gegevensbescherming.",
-                      "{n} cannot be dated yet: no retention rule applies (yet); ask our data protection "
-                      "officer."),
-    "erase_held": ("Een juridische blokkade (legal hold) houdt ze nu vast, {until}; daarna verwijderen we ze "
-                   "volgens de termijn hierboven.",
-                   "A legal hold keeps it for now, {until}; after that we erase it as the term above says."),
-    "hold_open": ("zonder einddatum", "with no end date"),
-    "hold_since": ("sinds {at}", "since {at}"),
-    "hold_until": ("tot {at}", "until {at}"),
-    "hold_litigation": ("een juridische procedure", "legal proceedings"),
-    "hold_tax_audit": ("een belastingcontrole", "a tax audit"),
-    "hold_authority_order": ("een bevel van een overheidsinstantie", "an order of an authority"),
-    "hold_investigation": ("een onderzoek", "an investigation"),
-    "hold_other": ("een andere wettelijke reden", "another legal reason"),
-    "where_from": ("Waar uw gegevens vandaan komen", "Where your data comes from"),
-    "consents": ("Uw toestemmingen", "Your consents"),
-    "action": ("Wat", "What"),
-    "method": ("Hoe", "How"),
-    "given": ("gegeven", "given"),
-    "withdrawn": ("ingetrokken", "withdrawn"),
-    "no_consents": ("U heeft geen toestemming gegeven of ingetrokken.", "You have not given or withdrawn consent."),
-    "objections": ("Uw bezwaren en beperkingen", "Your objections and restrictions"),
-    "objection": ("Bezwaar tegen", "Objection to"),
-    "restriction": ("Beperking", "Restriction"),
-    "lifted": ("opgeheven op {at}", "lifted on {at}"),
-    "active": ("van kracht", "in force"),
-    "no_objections": ("U heeft geen bezwaar gemaakt en er geldt geen beperking.",
-                      "You have not objected and no restriction applies."),
-    "rights": ("Uw rechten en hoe u ze gebruikt", "Your rights and how to use them"),
-    "dpo": ("Contact", "Contact"),
-    "address": ("Adres", "Address"),
-    "website": ("Website", "Website"),
-    "phone": ("Telefoon", "Telephone"),
-    "email": ("E-mail", "E-mail"),
-    "datasets": ("Gegevens in onze dienstsystemen", "Data in our service systems"),
-    "datasets_intro": ("We hebben ook gezocht in de databases van onze diensten; wat we vonden staat in de map "
-                       "datasets/.",
-                       "We also searched the databases of our services; what we found is in the datasets/ folder."),
-    "no_datasets": ("We hebben u daar niet gevonden.", "We did not find you there."),
-    "system": ("Systeem", "System"),
-    "table": ("Tabel", "Table"),
-    "none": ("geen", "none"),
-    "every_purpose": ("alle doelen", "every purpose"),
-}
+
+
+@cache
+def words(lang: str) -> dict[str, str]:
+    """The report's own words in ``lang`` (context "report" in the catalogs)."""
+    pgettext = i18n.pgettext
+    with i18n.speaking(lang):
+        return {
+            "title": pgettext("report", "Your personal data at {controller}"),
+            "intro": pgettext("report", "This overview comes with your access request (Art. 15 GDPR). The files in "
+                                        "the data/ folder hold all your data; this document explains what we do with "
+                                        "it."),
+            "made_at": pgettext("report", "Made on"),
+            "policy_version": pgettext("report", "Version of the privacy statement"),
+            "categories": pgettext("report", "What data we hold about you"),
+            "category": pgettext("report", "Kind of data"),
+            "count": pgettext("report", "Number"),
+            "sources": pgettext("report", "Source"),
+            "no_records": pgettext("report", "We hold no data of these kinds about you."),
+            "your_purposes": pgettext("report", "What we use your data for"),
+            "purpose": pgettext("report", "Purpose"),
+            "basis": pgettext("report", "Legal basis"),
+            "role": pgettext("report", "Role of {controller}"),
+            "all_purposes": pgettext("report", "All purposes in our privacy statement"),
+            "recipients": pgettext("report", "Who we may share data with"),
+            "recipient": pgettext("report", "Recipient"),
+            "description": pgettext("report", "Explanation"),
+            "processors": pgettext("report", "Processors working on our behalf"),
+            "service": pgettext("report", "Service"),
+            "country": pgettext("report", "Country"),
+            "disclosures": pgettext("report", "Logged disclosures of your data"),
+            "no_disclosures": pgettext("report", "No disclosures of your data to others have been logged."),
+            "when": pgettext("report", "When"),
+            "by_order": pgettext("report", "Under the authority's order (a court order or similar order)"),
+            "complaints": pgettext("report", "Your complaints (complaints.json)"),
+            "no_complaints": pgettext("report", "You have not filed a complaint with us."),
+            "complaint_columns": pgettext("report", "Reference|Received|Status|Answered"),
+            "complaint_open": pgettext("report", "being handled"),
+            "complaint_answered": pgettext("report", "answered"),
+            "retention": pgettext("report", "How long we keep your data"),
+            "term": pgettext("report", "Retention period"),
+            "hold": pgettext("report", "We keep (some of) your data longer because of a legal obligation (legal hold)"),
+            "erase_when": pgettext("report", "When we erase it"),
+            "erase_on": pgettext("report", "On {day}."),
+            "erase_between": pgettext("report", "Between {first} and {last} (each item on its own date)."),
+            "erase_undated": pgettext("report", "{n} cannot be dated yet: the term is {term}, which has not happened "
+                                                "yet."),
+            "erase_no_rule": pgettext("report", "{n} cannot be dated yet: no retention rule applies (yet); ask our "
+                                                "data protection officer."),
+            "erase_held": pgettext("report", "A legal hold keeps it for now, {until}; after that we erase it as the "
+                                             "term above says."),
+            "hold_open": pgettext("report", "with no end date"),
+            "hold_since": pgettext("report", "since {at}"),
+            "hold_until": pgettext("report", "until {at}"),
+            "hold_litigation": pgettext("report", "legal proceedings"),
+            "hold_tax_audit": pgettext("report", "a tax audit"),
+            "hold_authority_order": pgettext("report", "an order of an authority"),
+            "hold_investigation": pgettext("report", "an investigation"),
+            "hold_other": pgettext("report", "another legal reason"),
+            "where_from": pgettext("report", "Where your data comes from"),
+            "consents": pgettext("report", "Your consents"),
+            "action": pgettext("report", "What"),
+            "method": pgettext("report", "How"),
+            "given": pgettext("report", "given"),
+            "withdrawn": pgettext("report", "withdrawn"),
+            "no_consents": pgettext("report", "You have not given or withdrawn consent."),
+            "objections": pgettext("report", "Your objections and restrictions"),
+            "objection": pgettext("report", "Objection to"),
+            "restriction": pgettext("report", "Restriction"),
+            "lifted": pgettext("report", "lifted on {at}"),
+            "active": pgettext("report", "in force"),
+            "no_objections": pgettext("report", "You have not objected and no restriction applies."),
+            "rights": pgettext("report", "Your rights and how to use them"),
+            "dpo": pgettext("report", "Contact"),
+            "address": pgettext("report", "Address"),
+            "website": pgettext("report", "Website"),
+            "phone": pgettext("report", "Telephone"),
+            "email": pgettext("report", "E-mail"),
+            "datasets": pgettext("report", "Data in our service systems"),
+            "datasets_intro": pgettext("report", "We also searched the databases of our services; what we found is in "
+                                                 "the datasets/ folder."),
+            "no_datasets": pgettext("report", "We did not find you there."),
+            "system": pgettext("report", "System"),
+            "table": pgettext("report", "Table"),
+            "none": pgettext("report", "none"),
+            "every_purpose": pgettext("report", "every purpose"),
+        }
 
 
 @dataclass
@@ -193,7 +191,7 @@ class _Report:
         self.statement = statement_view(policy, lang, facts.policy_version)
 
     def w(self, key: str, **values: str) -> str:
-        text = WORDS[key][0 if self.lang == "nl" else 1]
+        text = words(self.lang)[key]
         return text.format(controller=self.policy.controller.short_name, **values)
 
     def t(self, text: Text) -> str:
@@ -206,7 +204,7 @@ class _Report:
         if at is None:
             return ""
         moment = datetime.fromisoformat(at) if isinstance(at, str) else at
-        return format_datetime(moment, "d MMMM y HH:mm zzz", tzinfo=AMSTERDAM, locale=LOCALES[self.lang])
+        return i18n.long_when(moment, self.lang)
 
     def view(self) -> dict[str, Any]:
         made = self.when(self.facts.made_at)
@@ -345,7 +343,7 @@ class _Report:
         moment = datetime.fromisoformat(at) if isinstance(at, str) else at
         if isinstance(moment, datetime):
             moment = moment.astimezone(AMSTERDAM).date() if moment.tzinfo else moment.date()
-        return format_date(moment, "d MMMM y", locale=LOCALES[self.lang])
+        return i18n.long_day(moment, self.lang)
 
     def _hold(self, hold: Mapping[str, Any]) -> str:
         line = (f"{self.w('hold')}: {self.w('hold_' + str(hold['reason']))}, "
