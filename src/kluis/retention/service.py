@@ -17,7 +17,7 @@ from sqlalchemy import String, Uuid, select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
-from kluis.db import UTCDateTime, given_rows, rowcount
+from kluis.db import UTCDateTime, among, given_rows, rowcount
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
@@ -316,7 +316,7 @@ def _latest_person_events(session: Session, person_ids: set[uuid.UUID]) -> dict[
     for ids in _chunks(list(person_ids)):
         for pid, kind, at, consent in session.execute(
                 select(TriggerEvent.person_id, TriggerEvent.kind, TriggerEvent.at, TriggerEvent.with_consent)
-                .where(TriggerEvent.person_id.in_(ids), TriggerEvent.kind.in_(list(kinds)),
+                .where(among(session, TriggerEvent.person_id, ids), TriggerEvent.kind.in_(list(kinds)),
                        TriggerEvent.record_id.is_(None))
                 .order_by(TriggerEvent.at, TriggerEvent.recorded_at)):
             found[(pid, kinds[kind])] = (as_utc(at), consent)
