@@ -40,10 +40,24 @@ def main() -> None:
     args = parser.parse_args()
     with fresh_kluis("postgresql", args.database_url) as kluis:
         ids, _, _ = populate(kluis, args.people)
-        bodies = [json.dumps({"items": [
-            {"person_id": ids[(n * SIZE + i) % len(ids)], "category": "basic", "purposes": ["accounts"],
-             "legal_basis": "contract", "source": "direct", "content": {"n": i, "text": f"waarde {n}"}}
-            for i in range(SIZE)]}).encode() for n in range(args.rounds + 5)]
+        bodies = [
+            json.dumps(
+                {
+                    "items": [
+                        {
+                            "person_id": ids[(n * SIZE + i) % len(ids)],
+                            "category": "basic",
+                            "purposes": ["accounts"],
+                            "legal_basis": "contract",
+                            "source": "direct",
+                            "content": {"n": i, "text": f"waarde {n}"},
+                        }
+                        for i in range(SIZE)
+                    ]
+                }
+            ).encode()
+            for n in range(args.rounds + 5)
+        ]
         caller = Caller(key_id="bench", service="bench", purposes=("accounts",))
         cpu: dict[str, float] = {}
         statements: list[int] = []
@@ -79,10 +93,12 @@ def main() -> None:
             one(body)
         wall = (time.perf_counter() - started) / args.rounds * 1000
         rounds = args.rounds
-        print(f"{rounds} batches of {SIZE} records for {SIZE} people: wall {wall:.1f} ms, CPU "
-              f"{sum(cpu.values()) / rounds * 1000:.1f} ms ("
-              + ", ".join(f"{name} {value / rounds * 1000:.1f}" for name, value in cpu.items())
-              + f"), {sum(statements) / rounds:.0f} statements per batch; {load_average()}")
+        print(
+            f"{rounds} batches of {SIZE} records for {SIZE} people: wall {wall:.1f} ms, CPU "
+            f"{sum(cpu.values()) / rounds * 1000:.1f} ms ("
+            + ", ".join(f"{name} {value / rounds * 1000:.1f}" for name, value in cpu.items())
+            + f"), {sum(statements) / rounds:.0f} statements per batch; {load_average()}"
+        )
 
 
 if __name__ == "__main__":
