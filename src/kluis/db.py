@@ -16,16 +16,21 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Result,
+    Subquery,
     Table,
     any_,
     bindparam,
+    column,
     create_engine,
     event,
+    func,
+    select,
+    values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, QueryableAttribute, Session, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from kluis.kit.clock import as_utc
 
@@ -116,6 +121,31 @@ def among(session: Session, column: ColumnElement[Any] | QueryableAttribute[Any]
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, value=list(values), type_=ARRAY(column.type)))
     return column.in_(values)
+
+
+# Rows of a VALUES list a statement takes elsewhere than on PostgreSQL: SQLite binds at most 32,766 values.
+GIVEN_ROWS = 1000
+
+
+def given_rows(session: Session, columns: Sequence[tuple[str, TypeEngine[Any]]],
+               rows: Sequence[Sequence[Any]]) -> list[Subquery]:
+    """Rows the caller gives (one value per column, in ``columns``' order) as a table to join in one statement,
+    so a write for many people is one statement instead of one per person (``UPDATE ... FROM`` it). On
+    PostgreSQL one array parameter per column, zipped by ``unnest``: one statement for any number of rows, with
+    the same text every time (planned once). Elsewhere a ``VALUES`` list, in parts of ``GIVEN_ROWS`` rows."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return [select(*(func.unnest(bindparam(None, [row[i] for row in rows], type_=ARRAY(kind))).label(name)
+                         for i, (name, kind) in enumerate(columns))).subquery()]
+    parts = []
+    for start in range(0, len(rows), GIVEN_ROWS):
+        # An unnamed VALUES list: its columns are column1, column2, ... on every database that has one.
+        listed = values(*(column(f"column{i + 1}", kind) for i, (_, kind) in enumerate(columns)))
+        listed = listed.data([tuple(row) for row in rows[start:start + GIVEN_ROWS]])
+        parts.append(select(*(listed.c[f"column{i + 1}"].label(name)
+                              for i, (name, _) in enumerate(columns))).subquery())
+    return parts
 
 
 def rowcount(result: Result[Any]) -> int:

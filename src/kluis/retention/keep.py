@@ -21,11 +21,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Uuid, bindparam, case, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Uuid, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from kluis.db import UTCDateTime
+from kluis.db import UTCDateTime, given_rows
 from kluis.vault.models import Person, Record
 
 # Stands for "kept until a trigger happens": later than any due date a rule can give.
@@ -51,9 +50,9 @@ def bound(dues: Iterable[datetime | None]) -> datetime | None:
 def extend(session: Session, rows: Sequence[Mapping[str, Any]],
            activity: Mapping[uuid.UUID, datetime] | None = None) -> None:
     """New records (``person_id``, ``due_at``) were written: raise each person's bound to cover them,
-    one statement for the batch, reading no records. It writes every such person's row even when the bound
-    stays the same: that holds the row's lock until the records are committed, so a sweep erasing the people
-    left with nothing (which locks them with SKIP LOCKED) passes over this one meanwhile.
+    one statement for the batch (``given_rows``), reading no records. It writes every such person's row even
+    when the bound stays the same: that holds the row's lock until the records are committed, so a sweep erasing
+    the people left with nothing (which locks them with SKIP LOCKED) passes over this one meanwhile.
     ``activity``: the person's own last activity as these records show it (data they gave, R-RET-1), moved
     forward in the same statement."""
     dues: dict[uuid.UUID, list[datetime | None]] = {}
@@ -63,22 +62,11 @@ def extend(session: Session, rows: Sequence[Mapping[str, Any]],
         return
     activity = activity or {}
     table = Person.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        # One statement with three array parameters, zipped on the server: one round trip per batch.
-        given = select(func.unnest(bindparam("pids", list(dues), type_=ARRAY(Uuid()))).label("pid"),
-                       func.unnest(bindparam("bounds", [bound(d) for d in dues.values()],
-                                             type_=ARRAY(UTCDateTime()))).label("bound"),
-                       func.unnest(bindparam("activity", [activity.get(pid) for pid in dues],
-                                             type_=ARRAY(UTCDateTime()))).label("activity")).subquery()
-        session.execute(update(table).where(table.c.id == given.c.pid)
-                        .values(keep_until=_raised(table.c.keep_until, given.c.bound),
-                                last_activity_at=_raised(table.c.last_activity_at, given.c.activity)))
-        return
-    session.execute(update(table).where(table.c.id == bindparam("pid"))
-                    .values(keep_until=_raised(table.c.keep_until, bindparam("bound", type_=UTCDateTime())),
-                            last_activity_at=_raised(table.c.last_activity_at,
-                                                     bindparam("activity", type_=UTCDateTime()))),
-                    [{"pid": pid, "bound": bound(d), "activity": activity.get(pid)} for pid, d in dues.items()])
+    given = [(pid, bound(d), activity.get(pid)) for pid, d in dues.items()]
+    for part in given_rows(session, (("pid", Uuid()), ("bound", UTCDateTime()), ("activity", UTCDateTime())), given):
+        session.execute(update(table).where(table.c.id == part.c.pid)
+                        .values(keep_until=_raised(table.c.keep_until, part.c.bound),
+                                last_activity_at=_raised(table.c.last_activity_at, part.c.activity)))
 
 
 def _raised(current: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, literal, select, update
+from sqlalchemy import String, Uuid, select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
-from kluis.db import rowcount
+from kluis.db import UTCDateTime, among, given_rows, rowcount
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
@@ -103,22 +103,25 @@ def follow(session: Session, rule_book: rules.RuleBook, people: Mapping[uuid.UUI
            own: Mapping[uuid.UUID, datetime], now: datetime) -> None:
     """Data the person gave (``own``, from ``stamp``) moved their own last activity forward: their records from
     others kept from the last activity follow it, as they follow a reported activity (R-RET-1). Only people who
-    had records before are looked at, so a batch of new people costs nothing."""
+    had records before are looked at, so a batch of new people costs nothing. One statement for every person and
+    rule of the batch (``given_rows``), and the bounds of only the people whose records moved are recomputed."""
     moved = {pid: at for pid, at in own.items() if people[pid].has_records
              and ((before := people[pid].activity) is None or at > before)}
     kept = rule_book.rules_with({Trigger.LAST_ACTIVITY})
     if not moved or not kept:
         return
     table = Record.__table__
-    # The sources as bound values of their own: an expanding list cannot run once per person (executemany).
-    others = table.c.source.not_in([literal(source) for source in sorted(rule_book.own_sources)])
-    for rule in kept:
-        session.execute(
-            update(table).where(table.c.person_id == bindparam("pid"), table.c.rule_id == rule.id, others,
-                                table.c.last_activity_at < bindparam("clock"))
-            .values(last_activity_at=bindparam("clock"), due_at=bindparam("due"), updated_at=now),
-            [{"pid": pid, "clock": at, "due": rule_book.due_at(rule, at)} for pid, at in moved.items()])
-    keep.refresh(session, moved)
+    given = [(pid, rule.id, at, rule_book.due_at(rule, at)) for pid, at in moved.items() for rule in kept]
+    changed: set[uuid.UUID] = set()
+    for part in given_rows(session, (("pid", Uuid()), ("rule_id", String()), ("clock", UTCDateTime()),
+                                     ("due", UTCDateTime())), given):
+        changed.update(session.scalars(
+            update(table).where(table.c.person_id == part.c.pid, table.c.rule_id == part.c.rule_id,
+                                table.c.source.not_in(sorted(rule_book.own_sources)),
+                                table.c.last_activity_at < part.c.clock)
+            .values(last_activity_at=part.c.clock, due_at=part.c.due, updated_at=now)
+            .returning(table.c.person_id)))
+    keep.refresh(session, changed)
 
 
 def due_dates(session: Session, policy: Policy, rows: Sequence[dict[str, Any]], people: Sequence[Any],
@@ -313,7 +316,7 @@ def _latest_person_events(session: Session, person_ids: set[uuid.UUID]) -> dict[
     for ids in _chunks(list(person_ids)):
         for pid, kind, at, consent in session.execute(
                 select(TriggerEvent.person_id, TriggerEvent.kind, TriggerEvent.at, TriggerEvent.with_consent)
-                .where(TriggerEvent.person_id.in_(ids), TriggerEvent.kind.in_(list(kinds)),
+                .where(among(session, TriggerEvent.person_id, ids), TriggerEvent.kind.in_(list(kinds)),
                        TriggerEvent.record_id.is_(None))
                 .order_by(TriggerEvent.at, TriggerEvent.recorded_at)):
             found[(pid, kinds[kind])] = (as_utc(at), consent)

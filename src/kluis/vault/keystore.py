@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, Row, Table, bindparam, delete, func, select, update
+from sqlalchemy import Column, Row, Table, Uuid, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from kluis.db import Database, among
@@ -26,6 +27,10 @@ _keys_table = PersonKey.__table__
 # Built once: every erasure and access package reads a key, and building the statement costs more than running it.
 _KEYS_OF = select(_keys_table.c.person_id, _keys_table.c.wrapped, _keys_table.c.kek_id).where(
     _keys_table.c.person_id.in_(bindparam("ids", expanding=True)))
+# PostgreSQL: one array parameter, so the statement's text is the same for any number of people (psycopg keeps
+# it prepared; an IN list of a batch's hundred people was a new, long text to parse every time).
+_KEYS_OF_ARRAY = select(_keys_table.c.person_id, _keys_table.c.wrapped, _keys_table.c.kek_id).where(
+    _keys_table.c.person_id == any_(bindparam("ids", type_=ARRAY(Uuid()))))
 # Why keys go again when a restored key store is brought in line with the log.
 RESTORE = "restore"
 
@@ -67,7 +72,8 @@ class KeyStore:
         with self._session(data_session) as session:
             for start in range(0, len(wanted), 1000):
                 chunk = wanted[start:start + 1000]
-                rows = session.execute(_KEYS_OF, {"ids": chunk})
+                statement = _KEYS_OF_ARRAY if session.get_bind().dialect.name == "postgresql" else _KEYS_OF
+                rows = session.execute(statement, {"ids": chunk})
                 for pid, wrapped, kek_id in rows:
                     found[pid] = self._keys.unwrap(pid, wrapped, kek_id)
         if known is not None:

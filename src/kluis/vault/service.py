@@ -195,7 +195,8 @@ class Vault:
         # end, and two batches that took overlapping people in different orders deadlocked (PostgreSQL).
         living = self.session.execute(select(Person.id, Person.employer_id, Person.last_activity_at, Person.created_at,
                                              Person.keep_until)
-                                      .where(Person.id.in_(set(owners)), Person.shredded_at.is_(None))
+                                      .where(among(self.session, Person.id, list(set(owners))),
+                                             Person.shredded_at.is_(None))
                                       .order_by(Person.id).with_for_update(key_share=True)).all()
         employers = {row.id: row.employer_id for row in living}
         declared: dict[tuple[Any, ...], tuple[rules.Finding, ...]] = {}

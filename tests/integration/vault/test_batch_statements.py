@@ -1,0 +1,115 @@
+"""A batch of records costs the same few statements however many people it names (R-VLT-1, issue 18 §6): the
+gate's decision, the people's rows taken in id order, their keys, the records, the retention bounds and
+last-activity clocks (R-RET-1) and the audit event are each written for the whole batch at once. Over HTTP a
+batch for 100 people issued about 110 statements, most of them one per person, and the load scenario of 64
+batches at once timed out (bench/load.py batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from uuid import UUID
+
+from sqlalchemy import event, select
+from tests.helpers import api_key, headers
+
+from kluis.vault.models import Person, Record
+from kluis.vault.schemas import BatchRecordIn, PersonIn
+
+# Every statement of the batch request seen by SQLAlchemy (key, policy, people, keys, retention events, bounds,
+# clocks, audit event; on SQLite also the gate's facts, the records and the BEGINs): 8 on PostgreSQL, 13 on SQLite.
+MOST = 16
+
+
+@contextmanager
+def counted(kluis) -> Iterator[list[int]]:
+    """Statements run on the data database and the key store. psycopg runs an executemany as one statement per
+    parameter set, so each counts; SQLite's driver steps one prepared statement in process, which counts once.
+    Statements the code sends on the driver's own cursor (PostgreSQL: the gate's facts, the records' COPY) are
+    not seen; each is one per batch by construction."""
+    seen: list[int] = []
+    per_set = kluis.db.dialect == "postgresql"
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        seen.append(len(parameters) if executemany and per_set else 1)
+
+    engines = {kluis.db.engine, kluis.db.key_engine}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", listen)
+
+
+def _people_with_records(kluis, count: int) -> list[str]:
+    """People (the gate allows `security`, a legitimate interest, for anyone), each with a record from their
+    employer kept from their last activity (marketing contacts): data they give later moves its clock forward
+    (R-RET-1)."""
+    with kluis.db.transaction() as session:
+        vault = kluis.vault(session, "test")
+        people = vault.create_people([PersonIn(subject_types=["lead"]) for _ in range(count)])
+        vault.add_records(
+            None,
+            [
+                BatchRecordIn(
+                    person_id=p.id,
+                    category="basic",
+                    purposes=["marketing_email"],
+                    legal_basis="consent",
+                    source="employer",
+                    content={"n": 0},
+                )
+                for p in people
+            ],
+        )
+    return [str(p.id) for p in people]
+
+
+def _batch(people: list[str], size: int = 100) -> dict:
+    return {
+        "items": [
+            {
+                "person_id": people[n % len(people)],
+                "category": "account",
+                "purposes": ["security"],
+                "legal_basis": "legitimate_interest",
+                "source": "direct",
+                "content": {"n": n},
+            }
+            for n in range(size)
+        ]
+    }
+
+
+def test_r_vlt_1_a_batch_of_100_records_costs_the_same_statements_for_10_people_as_for_100(client, kluis, clock):
+    """100 records for 10 people and 100 records for 100 people: the same number of statements, at most a
+    small constant; every person's clock and bound moved as before (R-RET-1)."""
+    auth = headers(api_key(kluis, ["security"]), "security")
+    warm, ten, hundred = (_people_with_records(kluis, n) for n in (3, 10, 100))
+    clock.advance(timedelta(days=1))
+    # The first request after the clock moved reads the policy version in force again.
+    assert client.post("/api/v1/records/batch", json=_batch(warm), headers=auth).status_code == 201
+    counts = []
+    for people in (ten, hundred):
+        with counted(kluis) as seen:
+            response = client.post("/api/v1/records/batch", json=_batch(people), headers=auth)
+        assert response.status_code == 201, response.text
+        assert len(response.json()["ids"]) == 100
+        counts.append(sum(seen))
+    assert counts[0] == counts[1] <= MOST, counts
+    now, both = clock.now(), [UUID(pid) for pid in ten + hundred]
+    with kluis.db.sessions() as session:
+        # The records from the employer follow the activity the new records show: due 36 months after it.
+        followed = session.execute(
+            select(Record.last_activity_at, Record.due_at).where(
+                Record.person_id.in_(both), Record.source == "employer"
+            )
+        ).all()
+        assert len(followed) == 110 and {at for at, _ in followed} == {now}
+        assert len({due for _, due in followed}) == 1 and min(due for _, due in followed) > now + timedelta(days=1000)
+        people = session.execute(select(Person.last_activity_at, Person.keep_until).where(Person.id.in_(both))).all()
+        assert {at for at, _ in people} == {now}
+        assert all(keep >= followed[0].due_at for _, keep in people)
