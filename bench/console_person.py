@@ -55,31 +55,85 @@ def person_with_history(kluis: Kluis, records: int) -> str:
     with kluis.db.transaction() as session:
         vault = kluis.vault(session, "bench")
         employer = add_employer(session, kluis.clock, "bench", "Werkgever BV")
-        person = vault.create_person(PersonIn(subject_types=["employee"], employer_id=employer.id, identifiers=[
-            IdentifierIn(kind="email", value="inge.bench@example.nl"),
-            IdentifierIn(kind="phone", value="+31612345678")]))
-        vault.add_records(person.id, [
-            RecordIn(category="financial", purposes=["expense_claims"], legal_basis="contract", source="employer",
-                     controller="employer", controller_employer_id=employer.id, content={"amount": f"{n}.50"})
-            if n % 3 == 0 else
-            RecordIn(category="basic", purposes=["marketing_email"], legal_basis="consent", source="direct",
-                     controller="benvitaal", content={"n": n, "text": f"waarde {n}"})
-            for n in range(records)])
+        person = vault.create_person(
+            PersonIn(
+                subject_types=["employee"],
+                employer_id=employer.id,
+                identifiers=[
+                    IdentifierIn(kind="email", value="inge.bench@example.nl"),
+                    IdentifierIn(kind="phone", value="+31612345678"),
+                ],
+            )
+        )
+        vault.add_records(
+            person.id,
+            [
+                RecordIn(
+                    category="financial",
+                    purposes=["expense_claims"],
+                    legal_basis="contract",
+                    source="employer",
+                    controller="employer",
+                    controller_employer_id=employer.id,
+                    content={"amount": f"{n}.50"},
+                )
+                if n % 3 == 0
+                else RecordIn(
+                    category="basic",
+                    purposes=["marketing_email"],
+                    legal_basis="consent",
+                    source="direct",
+                    controller="benvitaal",
+                    content={"n": n, "text": f"waarde {n}"},
+                )
+                for n in range(records)
+            ],
+        )
         consents = kluis.consents(session, "bench")
         for _ in range(max(1, records // 10)):
             consents.give(person.id, "marketing_email", method="form", notice_text="Ja graag.", lang="nl")
             consents.withdraw(person.id, "marketing_email", method="unsubscribe_link")
         rights = Rights(session, kluis, "bench")
         for kind in ("access", "rectification", "portability"):
-            rights.register_by_staff(kind, now - timedelta(days=2), f"Brief {kind}", person_id=person.id,
-                                     verification="checked by phone")
-        holds.place(session, kluis.clock, kluis.policy, "staff:bench", scope="person", reason="litigation",
-                    person_id=person.id, reference="Zaak 2026-17")
-        holds.place(session, kluis.clock, kluis.policy, "staff:bench", scope="category", reason="tax_audit",
-                    category="financial", reference="Controle 2026")
-        session.add_all([Disclosure(id=new_id(), person_id=person.id, party=f"recipient:party{n}",
-                                    categories=["financial"], purpose="accounts", at=now, reference=f"REF-{n}",
-                                    recorded_by="bench", recorded_at=now) for n in range(max(1, records // 3))])
+            rights.register_by_staff(
+                kind, now - timedelta(days=2), f"Brief {kind}", person_id=person.id, verification="checked by phone"
+            )
+        holds.place(
+            session,
+            kluis.clock,
+            kluis.policy,
+            "staff:bench",
+            scope="person",
+            reason="litigation",
+            person_id=person.id,
+            reference="Zaak 2026-17",
+        )
+        holds.place(
+            session,
+            kluis.clock,
+            kluis.policy,
+            "staff:bench",
+            scope="category",
+            reason="tax_audit",
+            category="financial",
+            reference="Controle 2026",
+        )
+        session.add_all(
+            [
+                Disclosure(
+                    id=new_id(),
+                    person_id=person.id,
+                    party=f"recipient:party{n}",
+                    categories=["financial"],
+                    purpose="accounts",
+                    at=now,
+                    reference=f"REF-{n}",
+                    recorded_by="bench",
+                    recorded_at=now,
+                )
+                for n in range(max(1, records // 3))
+            ]
+        )
     return str(person.id)
 
 
@@ -137,10 +191,13 @@ def main() -> None:
             client.get(address)
             times.append((time.perf_counter() - started) * 1000)
         handler = [handler_time(client.app, person, cookie) for _ in range(args.renders)]
-        print(f"{args.backend}: one person page ({args.records} records), {args.renders} requests in process: "
-              f"p50 {statistics.median(times):.2f} ms, p99 {percentile(times, 0.99):.2f} ms; the handler alone "
-              f"(no ASGI): p50 {statistics.median(handler):.2f} ms, p99 {percentile(handler, 0.99):.2f} ms; "
-              f"{len(statements)} SQL statements a page; {load_average()}", flush=True)
+        print(
+            f"{args.backend}: one person page ({args.records} records), {args.renders} requests in process: "
+            f"p50 {statistics.median(times):.2f} ms, p99 {percentile(times, 0.99):.2f} ms; the handler alone "
+            f"(no ASGI): p50 {statistics.median(handler):.2f} ms, p99 {percentile(handler, 0.99):.2f} ms; "
+            f"{len(statements)} SQL statements a page; {load_average()}",
+            flush=True,
+        )
         if args.profile:
             profiler = cProfile.Profile()
             for _ in range(args.renders):
@@ -155,8 +212,16 @@ def percentile(times: list[float], share: float) -> float:
 def handler_time(app: Any, person: str, cookie: str, profiler: cProfile.Profile | None = None) -> float:
     """ms of one call of the page's handler on this thread (cProfile sees only the thread it runs on; the ASGI
     path runs a sync handler on a worker thread)."""
-    request = Request({"type": "http", "method": "GET", "path": f"/console/people/{person}", "query_string": b"",
-                       "headers": [(b"cookie", f"kluis_console={cookie}".encode())], "app": app})
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": f"/console/people/{person}",
+            "query_string": b"",
+            "headers": [(b"cookie", f"kluis_console={cookie}".encode())],
+            "app": app,
+        }
+    )
     started = time.perf_counter()
     if profiler:
         profiler.enable()

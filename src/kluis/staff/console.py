@@ -193,7 +193,8 @@ def person_page(request: Request, person_id: str) -> Response:
         vault = kluis.vault(session, actor=staff.actor)
         person = vault.person(console.uuid_of(person_id, "person"))
         rows = vault.identifiers_of(person.id)
-        identifiers = [(row.kind, row.scope, vault.identifier_value(row)) for row in rows]
+        identifiers = list(zip([r.kind for r in rows], [r.scope for r in rows], vault.identifier_values(rows),
+                               strict=True))
         consents = kluis.consents(session, staff.actor).history(person.id)  # the proof of each (R-CONS-1)
         view = person_view.gather(session, kluis, staff.actor, person, consents, console.term)
         audit.append(session, kluis.clock, actor=staff.actor, action="person.viewed", object_type="person",
