@@ -12,9 +12,11 @@ Each scenario runs --seconds at --connections open connections (wrk --latency, b
   staff      GET /console/people/{id}, a support staff member's audited read of a person's page.
 Every scenario: zero answers outside 2xx, zero socket errors and timeouts. The server's and the worker's
 connections to the benchmark's database (pg_stat_activity) are counted before the first run and after every
-scenario: they must not grow from one run to the next. Apart: the server time of one person read, in process
-(``kluis.vault.fastpath.answer``: key, gate, records opened, audit event committed; no HTTP), target < 3 ms, and
-the same read over HTTP on one connection (wrk -c1).
+scenario: they must not grow from one run to the next. Beside each scenario: the connections opened during it
+(pg_stat_database.sessions) and the CPU a request of the server's processes and of the database backends (/proc;
+on a shared machine the figure to compare, where rates follow the others' load). Apart: the server time of one
+person read, in process (``kluis.vault.fastpath.answer``: key, gate, records opened, audit event committed; no
+HTTP), target < 3 ms, and the same read over HTTP on one connection (wrk -c1).
 
 `--server uvicorn` starts the same application factory as `kluis serve --workers N` (kluis.app.from_settings,
 the same server options) from `python -c`: for code where `kluis serve`'s worker processes, each importing the
