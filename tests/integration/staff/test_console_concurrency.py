@@ -24,7 +24,7 @@ def test_issue_18_6_console_pages_at_once_stay_within_the_pool(
 ) -> None:
     person_id, _ = new_person(kluis)
     sign_in(add_member("support"))
-    clients = console.PAGE_THREADS + 8
+    clients = console.PAGE_THREADS + 1  # one more than may be at work at once
     inside, most, lock, crowded = 0, 0, threading.Lock(), threading.Event()
     real = staff_console.kluis_of
 
@@ -37,7 +37,7 @@ def test_issue_18_6_console_pages_at_once_stay_within_the_pool(
             most = max(most, inside)
             if inside > console.PAGE_THREADS:
                 crowded.set()
-        crowded.wait(0.2)
+        crowded.wait(0.5)  # the test's ~2 s: only a wait shows that a page beyond the limit does not get in
         with lock:
             inside -= 1
         return real(request)
@@ -46,4 +46,4 @@ def test_issue_18_6_console_pages_at_once_stay_within_the_pool(
     with ThreadPoolExecutor(clients) as pool:
         answers = list(pool.map(lambda _: client.get(f"/console/people/{person_id}").status_code, range(clients)))
     assert answers == [200] * clients
-    assert most == console.PAGE_THREADS < POOL_SIZE
+    assert 1 < most <= console.PAGE_THREADS < POOL_SIZE
