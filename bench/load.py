@@ -12,9 +12,11 @@ Each scenario runs --seconds at --connections open connections (wrk --latency, b
   staff      GET /console/people/{id}, a support staff member's audited read of a person's page.
 Every scenario: zero answers outside 2xx, zero socket errors and timeouts. The server's and the worker's
 connections to the benchmark's database (pg_stat_activity) are counted before the first run and after every
-scenario: they must not grow from one run to the next. Apart: the server time of one person read, in process
-(``kluis.vault.fastpath.answer``: key, gate, records opened, audit event committed; no HTTP), target < 3 ms, and
-the same read over HTTP on one connection (wrk -c1).
+scenario: they must not grow from one run to the next. Beside each scenario: the connections opened during it
+(pg_stat_database.sessions) and the CPU a request of the server's processes and of the database backends (/proc;
+on a shared machine the figure to compare, where rates follow the others' load). Apart: the server time of one
+person read, in process (``kluis.vault.fastpath.answer``: key, gate, records opened, audit event committed; no
+HTTP), target < 3 ms, and the same read over HTTP on one connection (wrk -c1).
 
 `--server uvicorn` starts the same application factory as `kluis serve --workers N` (kluis.app.from_settings,
 the same server options) from `python -c`: for code where `kluis serve`'s worker processes, each importing the
@@ -27,6 +29,7 @@ Debian's package (apt-get install -y wrk); without it the benchmark stops with a
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -117,8 +120,9 @@ def read_server_time(kluis: Kluis, ids: list[str], token: str, rounds: int) -> t
 
 
 @contextmanager
-def connection_counter(server_url: str, database: str) -> Iterator[Any]:
-    """Counts the connections to the benchmark's database (the counting one is made to another database)."""
+def connection_counter(server_url: str, database: str) -> Iterator[tuple[Any, Any, Any]]:
+    """Counts the connections to the benchmark's database (the counting one is made to another database): open
+    now, opened since the server started, and the server processes (pids) serving them."""
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=0)
 
     def count(state: str | None = None) -> int:
@@ -126,10 +130,52 @@ def connection_counter(server_url: str, database: str) -> Iterator[Any]:
             return int(conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d "
                                          "AND (CAST(:s AS text) IS NULL OR state = :s)"),
                                     {"d": database, "s": state}).scalar_one())
+
+    def backends() -> list[int]:
+        with engine.connect() as conn:
+            return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :d"),
+                                     {"d": database}).scalars())
+
+    def opened() -> int:
+        """Connections ever opened to the database (PostgreSQL 14 and later; as last flushed to the statistics)."""
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+            return int(conn.execute(text("SELECT sessions FROM pg_stat_database WHERE datname = :d"),
+                                    {"d": database}).scalar_one() or 0)
     try:
-        yield count
+        yield count, opened, backends
     finally:
         engine.dispose()
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process under it (a server's worker processes)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return tree
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU time the processes used so far (Linux /proc; a process gone since counts 0). On a
+    machine others share, CPU a request is the figure to compare: wall-clock rates follow the others' load."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def settle(count: Any, timeout: float = 60) -> None:
@@ -201,9 +247,10 @@ def main() -> None:
         env = server_env(kluis, KLUIS_DB_POOL_SIZE=str(args.pool_size), KLUIS_DB_MAX_OVERFLOW=str(args.max_overflow))
         port = free_port()
         database = make_url(kluis.settings.database_url).database or ""
-        count = stack.enter_context(connection_counter(args.database_url, database))
+        count, opened_total, backends = stack.enter_context(connection_counter(args.database_url, database))
         stack.enter_context(running(kluis_command("worker", "--poll-seconds", "0.5"), env))
-        stack.enter_context(running(server_command(args.server, port, args.workers), env, port=port, timeout=300))
+        server = stack.enter_context(running(server_command(args.server, port, args.workers), env, port=port,
+                                             timeout=300))
         base = f"http://127.0.0.1:{port}"
         headers = {"decisions": [f"Authorization: Bearer {token}"],
                    "reads": [f"Authorization: Bearer {token}", "Kluis-Purpose: accounts"],
@@ -221,15 +268,20 @@ def main() -> None:
         for run in range(1, args.runs + 1):
             for name in scenarios:
                 script, target_rps, target_p99 = SCENARIOS[name]
-                before = count()
+                before, opened = count(), opened_total()
+                serving = process_tree(server.pid)
+                cpu_server, cpu_db = cpu_seconds(serving), cpu_seconds(backends())
                 figures = wrk(f"{base}/", seconds=args.seconds, connections=args.connections, threads=args.threads,
                               headers=headers[name], script=script, args=[str(ids_file)], timeout=args.timeout)
                 settle(count)
-                after = count()
+                after, opened = count(), opened_total() - opened
+                cpu_server = (cpu_seconds(serving) - cpu_server) * 1000 / max(figures["requests"], 1)
+                cpu_db = (cpu_seconds(backends()) - cpu_db) * 1000 / max(figures["requests"], 1)
                 print(f"run {run} {name:<9} {figures['rps']:8,.0f} req/s  p50 {figures['p50']:7.1f} ms  "
                       f"p99 {figures['p99']:7.1f} ms  {figures['requests']:,.0f} requests, "
                       f"{figures['non2xx']:.0f} non-2xx, {figures['socket_errors']:.0f} socket errors, "
-                      f"{figures['timeouts']:.0f} timeouts; db connections {before} -> {after}; "
+                      f"{figures['timeouts']:.0f} timeouts; db connections {before} -> {after}, {opened} opened; CPU a "
+                      f"request: server {cpu_server:.1f} ms, database {cpu_db:.1f} ms; "
                       f"{verdict(figures, target_rps, target_p99)}; {load_average()}", flush=True)
             after_runs.append(count())
         growth = after_runs[-1] - after_runs[0] if len(after_runs) > 1 else 0

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -145,25 +146,32 @@ def choose(chosen: str | None, accept_language: str | None) -> str:
     return preferred(accept_language) or FALLBACK
 
 
+@cache
+def _locale(lang: str) -> Locale:
+    """Babel's data of ``lang``, looked up once: given a name instead, Babel parses it again on every date."""
+    return Locale.parse(lang)
+
+
 def when(at: datetime | str, lang: str | None = None) -> str:
     """An instant (or an ISO text of one) as staff read it: Amsterdam time, formatted for the language."""
     moment = as_utc(datetime.fromisoformat(at) if isinstance(at, str) else at).astimezone(AMSTERDAM)
-    locale = lang or language()
-    return f"{format_datetime(moment, WHEN_PATTERNS[locale], tzinfo=AMSTERDAM, locale=locale)} {moment.tzname()}"
+    chosen = lang or language()
+    return f"{format_datetime(moment, WHEN_PATTERNS[chosen], locale=_locale(chosen))} {moment.tzname()}"
 
 
 def day(on: date, lang: str | None = None) -> str:
     """A calendar date (a deadline day in Amsterdam), formatted for the language."""
-    locale = lang or language()
-    return str(format_date(on, DATE_PATTERNS[locale], locale=locale))
+    chosen = lang or language()
+    return str(format_date(on, DATE_PATTERNS[chosen], locale=_locale(chosen)))
 
 
 def long_day(on: date, lang: str | None = None) -> str:
     """A calendar date written out, as the statement, the access report and letters to parties read it:
     "31 december 2032" / "31 December 2032"."""
-    return str(format_date(on, "d MMMM y", locale=LOCALES[lang or language()]))
+    return str(format_date(on, "d MMMM y", locale=_locale(LOCALES[lang or language()])))
 
 
 def long_when(at: datetime, lang: str | None = None) -> str:
     """An instant written out in Amsterdam time, for a report: "25 november 2026 13:00 CET"."""
-    return str(format_datetime(as_utc(at), "d MMMM y HH:mm zzz", tzinfo=AMSTERDAM, locale=LOCALES[lang or language()]))
+    return str(format_datetime(as_utc(at), "d MMMM y HH:mm zzz", tzinfo=AMSTERDAM,
+                               locale=_locale(LOCALES[lang or language()])))

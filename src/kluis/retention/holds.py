@@ -180,10 +180,17 @@ def holds_of(session: Session, now: datetime, person_id: uuid.UUID, active_only:
     employers = {employer} | set(session.scalars(select(Record.controller_employer_id).distinct().where(
         Record.person_id == person_id, Record.controller_employer_id.is_not(None))))
     categories = set(session.scalars(select(Record.category).distinct().where(Record.person_id == person_id)))
+    return holds_covering(session, now, person_id, employers, categories, active_only)
+
+
+def holds_covering(session: Session, now: datetime, person_id: uuid.UUID, employers: Iterable[uuid.UUID | None],
+                   categories: Iterable[str], active_only: bool) -> list[Hold]:
+    """``holds_of`` for a caller that has read the person's employers (theirs and their records' controllers)
+    and record categories already: one query."""
     query = select(Hold).where(or_(
         and_(Hold.scope == "person", Hold.person_id == person_id),
         and_(Hold.scope == "employer", Hold.employer_id.in_({e for e in employers if e is not None})),
-        and_(Hold.scope == "category", Hold.category.in_(categories)))).order_by(Hold.created_at, Hold.id)
+        and_(Hold.scope == "category", Hold.category.in_(set(categories))))).order_by(Hold.created_at, Hold.id)
     if active_only:
         query = query.where(_active(now))
     return list(session.scalars(query))

@@ -16,6 +16,7 @@ from kluis.audit import service as audit
 from kluis.audit import verifications
 from kluis.audit import verify as audit_log
 from kluis.audit.models import AuditEvent
+from kluis.consent.marketing.service import LIST as MARKETING_LIST
 from kluis.consent.marketing.service import Marketing
 from kluis.kit import i18n
 from kluis.kit.clock import AMSTERDAM
@@ -192,14 +193,15 @@ def person_page(request: Request, person_id: str) -> Response:
         vault = kluis.vault(session, actor=staff.actor)
         person = vault.person(console.uuid_of(person_id, "person"))
         rows = vault.identifiers_of(person.id)
-        identifiers = [(row.kind, row.scope, vault.identifier_value(row)) for row in rows]
+        identifiers = list(zip([r.kind for r in rows], [r.scope for r in rows], vault.identifier_values(rows),
+                               strict=True))
         consents = kluis.consents(session, staff.actor).history(person.id)  # the proof of each (R-CONS-1)
         view = person_view.gather(session, kluis, staff.actor, person, consents, console.term)
         audit.append(session, kluis.clock, actor=staff.actor, action="person.viewed", object_type="person",
                      object_ids=[person.id], details={"via": "console",
                                                       "identifier_kinds": sorted({r.kind for r in rows}),
                                                       "records_listed": len(view.records)})
-        subscribed = Marketing(session, kluis, staff.actor).subscribed(person.id)
+    subscribed = view.allowed(MARKETING_LIST)  # what Marketing.subscribed asks the gate, decided above already
     return console.page(request, "staff/person.html", _("Person"), staff, person=person, identifiers=identifiers,
                         view=view, subscribed=subscribed, consents=consents, reference=short_reference,
                         may_record=staff.may(Permission.REQUESTS_RECORD), notice=request.query_params.get("done"))

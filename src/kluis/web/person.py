@@ -69,6 +69,10 @@ class PersonView:
     disclosures: list[Disclosure]
     timeline: list[Moment]
 
+    def allowed(self, purpose: str) -> bool:
+        """The gate's answer on ``purpose``, as decided for the page (False for a purpose the policy lacks)."""
+        return any(decision.allowed for name, decision, _why in self.decisions if name == purpose)
+
 
 def gather(session: Session, kluis: Kluis, actor: str, person: Person, consents: list[dict[str, Any]],
            term: Any) -> PersonView:
@@ -81,7 +85,10 @@ def gather(session: Session, kluis: Kluis, actor: str, person: Person, consents:
     purposes = [p.id for p in kluis.policy.purposes]
     found = kluis.gate(session, actor).decide_many([(person.id, p) for p in purposes])
     decisions = [(d.purpose, d, _(REASONS[d.reason]) if d.reason in REASONS else d.reason) for d in found]
-    holds = retention_holds.holds_of(session, kluis.clock.now(), person.id, active_only=False)
+    # The records just read name their categories and controllers: the holds are one query, not four.
+    holds = retention_holds.holds_covering(
+        session, kluis.clock.now(), person.id, {person.employer_id, *(r.controller_employer_id for r in records)},
+        {r.category for r in records}, active_only=False)
     requests = list(session.scalars(select(DataSubjectRequest).where(DataSubjectRequest.person_id == person.id)
                                     .order_by(DataSubjectRequest.received_at, DataSubjectRequest.id)))
     disclosures = list(session.scalars(select(Disclosure).where(Disclosure.person_id == person.id)

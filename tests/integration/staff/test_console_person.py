@@ -8,9 +8,10 @@ import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from tests.integration.rights.rights_support import log_disclosures, new_person
 
 from kluis.audit.models import AuditEvent
@@ -80,3 +81,59 @@ def test_r_cons_1_issue_19_person_page_in_dutch_names_the_gate_reason(
     html = client.get(f"/console/people/{person_id}", headers={"accept-language": "nl"}).text
     assert "geweigerd: toestemming ingetrokken" in _row(html, "marketing_email")
     assert "Tijdlijn" in html and "Opgenomen in de kluis" in html
+
+
+def _person_with_records(kluis: Kluis, records: int, events: int) -> str:
+    """A person with ``records`` records (every third held for an employer) and ``events`` of each kind of
+    history: consents given and withdrawn, requests, disclosures, legal holds."""
+    person_id, employer = new_person(kluis, email=f"geschiedenis{records}@example.nl", employer_held=True)
+    with kluis.db.transaction() as session:
+        kluis.vault(session, "test").add_records(person_id, [RecordIn(
+            category="basic", purposes=["marketing_email"], legal_basis="consent",
+            source="direct", controller="benvitaal", content={"n": n}) for n in range(records - 1)])
+        consents = kluis.consents(session, "test")
+        rights = Rights(session, kluis, "test")
+        for n in range(events):
+            consents.give(person_id, "marketing_email", method="form", notice_text=NOTICE, lang="en")
+            consents.withdraw(person_id, "marketing_email", method="unsubscribe_link")
+            rights.register_by_staff(("access", "portability", "rectification")[n % 3],
+                                     kluis.clock.now() - timedelta(days=n + 1), f"Brief {n}", person_id=person_id,
+                                     verification="checked by phone")
+            holds.place(session, kluis.clock, kluis.policy, "staff:test", scope="person", reason="litigation",
+                        person_id=person_id, reference=f"Zaak {records}-{n}")
+        holds.place(session, kluis.clock, kluis.policy, "staff:test", scope="employer", reason="tax_audit",
+                    employer_id=employer, reference=f"Controle {records}")
+    log_disclosures(kluis, person_id, {f"recipient:party{n}": ["financial"] for n in range(events)})
+    return str(person_id)
+
+
+def test_issue_18_6_person_page_statements_do_not_grow_with_the_history(
+        client: TestClient, kluis: Kluis, add_member: Callable, sign_in: Callable) -> None:
+    """Issue 18 §6, issue 19 §2: the page reads each kind of thing held about the person in one statement,
+    however much there is (no query per record, consent, request or hold): a person with 3 records and one of
+    everything costs as many statements as one with 30 records and five of everything."""
+    small, large = _person_with_records(kluis, 3, 1), _person_with_records(kluis, 30, 5)
+    sign_in(add_member("support"))
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engines = {kluis.db.engine, kluis.db.key_engine}
+    pages = {}
+    assert client.get(f"/console/people/{small}").status_code == 200  # the policy and the session are read once
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", count)
+    try:
+        for person in (small, large):
+            statements.clear()
+            page = client.get(f"/console/people/{person}")
+            assert page.status_code == 200
+            pages[person] = (len(statements), page.text)
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", count)
+    assert pages[small][1].count("Record collected") == 3 and pages[large][1].count("Record collected") == 30
+    assert pages[large][1].count("Legal hold placed") == 6 and pages[large][1].count("Request received") == 5
+    assert pages[small][0] == pages[large][0], (pages[small][0], pages[large][0])
+    assert pages[large][0] <= 16, pages[large][0]
