@@ -129,7 +129,7 @@ def build(settings: Settings | None = None, clock: Clock | None = None, policy: 
     settings = settings or Settings()
     keys = keyring_from_settings(settings)
     db = Database(settings.database_url, settings.resolved_keystore_url(), settings.db_pool_size,
-                  settings.db_max_overflow)
+                  settings.db_max_overflow, settings.db_prepare_threshold)
     timeline = Timeline(db, policy or load_policy(settings.policy_file))
     return Kluis(settings=settings, db=db, timeline=timeline, keys=keys, clock=clock or SystemClock())
 

@@ -69,7 +69,7 @@ _DELETE_PAGE = delete(_records).where(_records.c.person_id == bindparam("person_
 _DELETE_PAGE_AFTER = _DELETE_PAGE.where(_records.c.id > bindparam("after"))
 _DELETE_SOME = delete(_records).where(_records.c.person_id == bindparam("person_id"),
                                       _records.c.id.in_(bindparam("ids", expanding=True)))
-_RESEAL = update(_records).where(_records.c.person_id == bindparam("person_id"),
+_RESEAL = update(_records).where(_records.c.person_id == bindparam("owner"),
                                  _records.c.id == bindparam("record_id"))
 
 
@@ -157,7 +157,7 @@ def delete_records(session: Session, person_id: uuid.UUID, ids: list[uuid.UUID])
 
 def reseal(session: Session, person_id: uuid.UUID, sealed: list[dict[str, Any]]) -> None:
     """New ciphertexts of the person's records: ``[{"record_id": ..., "ciphertext": ...}, ...]``."""
-    session.execute(_RESEAL, [{"person_id": person_id, **row} for row in sealed])
+    session.execute(_RESEAL, [{"owner": person_id, **row} for row in sealed])
 
 
 def delete_identifiers(session: Session, person_id: uuid.UUID) -> list[Any]:

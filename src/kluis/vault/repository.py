@@ -87,13 +87,13 @@ def taken(session: Session, digests: Sequence[bytes]) -> list[bytes]:
 
 
 def delete_identifiers(session: Session, person_ids: Sequence[uuid.UUID],
-                       only: Collection[uuid.UUID] | None = None) -> list[Any]:
-    """The people's identifiers (``only`` those with these ids), deleted with their blind-index entries, so an
+                       only: Collection[bytes] | None = None) -> list[Any]:
+    """The people's identifiers (``only`` those with these digests), deleted with their blind-index entries, so an
     erased address is no longer confirmable (R-VLT-5); each deleted row's id, kind, scope, digest, creation and
     ciphertext as they were."""
     query = delete(_identifiers).where(among(session, _identifiers.c.person_id, person_ids))
     if only is not None:
-        query = query.where(_identifiers.c.id.in_(only))
+        query = query.where(_identifiers.c.digest.in_(only))
     gone = list(session.execute(query.returning(
         _identifiers.c.person_id, _identifiers.c.id, _identifiers.c.kind, _identifiers.c.scope,
         _identifiers.c.digest, _identifiers.c.created_at, _identifiers.c.ciphertext)))

@@ -164,4 +164,5 @@ def download(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
     kind = pgettext("file name", "portability") if shown.portability else pgettext("file name", "access")
     name = f"benvitaal-{kind}-{short_reference(shown.request_id).lower()}.zip"
     return StreamingResponse(stream_package(kluis, shown.person_id, shown.id, prefix, key),
-                             media_type="application/zip", headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
+                             media_type="application/zip",
+                             headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
