@@ -1,9 +1,8 @@
 """A Kluis whose data tables are hash-partitioned as a distributed PostgreSQL (Citus) would spread them (issue 20
 item 3): every table keyed on the person by ``person_id`` (``person`` by its id), the blind index by digest, in
 4 partitions each. Built from the models' own DDL in a schema of its own on the test's data database; the rows and
-sequences the migrations wrote (policy, audit) are copied in. Use it by importing the fixture:
-
-    from tests.integration.vault.partitioned import partitioned_kluis  # noqa: F401 (a fixture)
+sequences the migrations wrote (policy, audit) are copied in. Any test may ask for ``partitioned_kluis``
+(tests/conftest.py makes it a fixture of the whole suite); it skips on SQLite.
 """
 
 from __future__ import annotations

@@ -7,14 +7,14 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
+from tests.helpers import api_key, headers
+from tests.integration.vault.partitioned import PARTITIONS
 
-from kluis.erasure import service as erasure
 from kluis.app import create_app
+from kluis.erasure import service as erasure
 from kluis.erasure.rules import Reason
 from kluis.vault import fastpath
 from kluis.vault.models import IdentifierLookup, Record
-from tests.helpers import api_key, headers
-from tests.integration.vault.partitioned import PARTITIONS, partitioned_kluis  # noqa: F401 (a fixture)
 
 PEOPLE = 8
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from alembic import command
 from sqlalchemy import inspect, select, text
+from tests.integration.erasure.erasure_support import person_with_everything
 
 from kluis import schema
 from kluis.kit.errors import Invalid
@@ -16,7 +17,6 @@ from kluis.schema import alembic_config
 from kluis.vault import search
 from kluis.vault.models import IdentifierLookup, Record
 from kluis.vault.schemas import IdentifierIn, PersonIn
-from tests.integration.erasure.erasure_support import person_with_everything
 
 BEFORE = "0032_request_assignee"
 EMAIL = "sleutel@example.nl"
@@ -37,7 +37,8 @@ def _more_rows(kluis, person_id):
         record_id = session.scalars(select(Record.id).where(Record.person_id == person_id)).first()
         session.execute(DataSubjectRequest.__table__.insert(), [{
             "id": request_id, "type": "access", "channel": "staff", "state": "open", "lang": "nl",
-            "received_at": now, "deadline_on": (now + timedelta(days=30)).date(), "deadline_at": now + timedelta(days=30),
+            "received_at": now, "deadline_on": (now + timedelta(days=30)).date(),
+            "deadline_at": now + timedelta(days=30),
             "claimed_person_id": person_id, "person_id": person_id, "processor_role": False, "reminders_sent": [],
             "created_at": now, "updated_at": now}])
         session.execute(Rectification.__table__.insert(), [{
