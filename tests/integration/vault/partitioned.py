@@ -47,8 +47,9 @@ def partitioned_metadata() -> MetaData:
 
 
 @pytest.fixture
-def partitioned_kluis(database_urls: tuple[str, str], settings: Settings, clock: SettableClock,
-                      empty_datasets: dict[str, Path]) -> Iterator[Kluis]:
+def partitioned_kluis(
+    database_urls: tuple[str, str], settings: Settings, clock: SettableClock, empty_datasets: dict[str, Path]
+) -> Iterator[Kluis]:
     data_url, _ = database_urls
     if make_url(data_url).get_backend_name() != "postgresql":
         pytest.skip("hash partitioning is PostgreSQL's")
@@ -60,19 +61,25 @@ def partitioned_kluis(database_urls: tuple[str, str], settings: Settings, clock:
         conn.execute(text(f'SET LOCAL search_path TO "{schema}"'))
         metadata.create_all(conn)
         # The sequences the statements name (audit events, consent events), as the migrations made them.
-        for name, last in conn.execute(text("SELECT sequencename, last_value FROM pg_sequences "
-                                            "WHERE schemaname = 'public'")):
+        for name, last in conn.execute(
+            text("SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'")
+        ):
             conn.execute(text(f'CREATE SEQUENCE IF NOT EXISTS "{name}" START {(last or 0) + 1}'))
         for table in metadata.sorted_tables:
             if partition_key(table) is not None:
                 for remainder in range(PARTITIONS):
-                    conn.execute(text(f'CREATE TABLE "{table.name}_p{remainder}" PARTITION OF "{table.name}" '
-                                      f"FOR VALUES WITH (MODULUS {PARTITIONS}, REMAINDER {remainder})"))
+                    conn.execute(
+                        text(
+                            f'CREATE TABLE "{table.name}_p{remainder}" PARTITION OF "{table.name}" '
+                            f"FOR VALUES WITH (MODULUS {PARTITIONS}, REMAINDER {remainder})"
+                        )
+                    )
             columns = ", ".join(f'"{c.name}"' for c in table.columns)
             conn.execute(text(f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM public."{table.name}"'))
     url = make_url(data_url).update_query_dict({"options": f"-csearch_path={schema}"})
-    instance = build(settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)}),
-                     clock=clock)
+    instance = build(
+        settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)}), clock=clock
+    )
     for name, dataset_url in settings.dataset_urls.items():
         shutil.copyfile(empty_datasets[name], dataset_url.get_secret_value().removeprefix("sqlite:///"))
     try:

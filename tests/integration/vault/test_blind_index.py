@@ -27,20 +27,32 @@ def _whose(kluis, kind, value):
 def test_r_vlt_2_the_index_follows_identifiers_added_and_removed(kluis):
     with kluis.db.transaction() as session:
         vault = kluis.vault(session, "test")
-        person = vault.create_person(PersonIn(subject_types=["lead"], identifiers=[
-            IdentifierIn(kind="email", value="oud@example.nl"), IdentifierIn(kind="phone", value="0612345678")]))
+        person = vault.create_person(
+            PersonIn(
+                subject_types=["lead"],
+                identifiers=[
+                    IdentifierIn(kind="email", value="oud@example.nl"),
+                    IdentifierIn(kind="phone", value="0612345678"),
+                ],
+            )
+        )
     with kluis.db.transaction() as session:
-        kluis.vault(session, "test").update_person(person.id, PersonPatch(
-            add_identifiers=[IdentifierIn(kind="email", value="nieuw@example.nl")],
-            remove_identifiers=[IdentifierIn(kind="email", value="oud@example.nl")]))
+        kluis.vault(session, "test").update_person(
+            person.id,
+            PersonPatch(
+                add_identifiers=[IdentifierIn(kind="email", value="nieuw@example.nl")],
+                remove_identifiers=[IdentifierIn(kind="email", value="oud@example.nl")],
+            ),
+        )
     lookups, owned = _index(kluis)
     assert lookups == owned and len(lookups) == 2
     assert _whose(kluis, "email", "oud@example.nl") is None
     assert _whose(kluis, "email", "nieuw@example.nl") == person.id
     # The address let go is free for someone else.
     with kluis.db.transaction() as session:
-        other = kluis.vault(session, "test").create_person(PersonIn(subject_types=["lead"], identifiers=[
-            IdentifierIn(kind="email", value="oud@example.nl")]))
+        other = kluis.vault(session, "test").create_person(
+            PersonIn(subject_types=["lead"], identifiers=[IdentifierIn(kind="email", value="oud@example.nl")])
+        )
     assert _whose(kluis, "email", "oud@example.nl") == other.id
 
 

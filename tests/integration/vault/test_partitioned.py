@@ -29,22 +29,49 @@ def test_issue_20_r_vlt_2_vault_operations_run_on_tables_partitioned_by_person(p
     with TestClient(create_app(kluis)) as client:
         people = []
         for n in range(PEOPLE):
-            made = client.post("/api/v1/people", headers=headers(auth, "accounts"), json={
-                "subject_types": ["employee"], "identifiers": [{"kind": "email", "value": f"deel{n}@example.nl"}]})
+            made = client.post(
+                "/api/v1/people",
+                headers=headers(auth, "accounts"),
+                json={
+                    "subject_types": ["employee"],
+                    "identifiers": [{"kind": "email", "value": f"deel{n}@example.nl"}],
+                },
+            )
             assert made.status_code == 201, made.text
             people.append(made.json()["id"])
-            assert client.post(f"/api/v1/people/{people[-1]}/relations", json={"kind": "account"},
-                               headers=headers(auth, "accounts")).status_code == 201
-        batch = [{"person_id": pid, "category": "basic", "purposes": ["accounts"], "legal_basis": "contract",
-                  "source": "direct", "content": {"name": f"Klant {n}"}} for n, pid in enumerate(people)]
-        assert client.post("/api/v1/records/batch", json={"items": batch},
-                           headers=headers(auth, "accounts")).status_code == 201
+            assert (
+                client.post(
+                    f"/api/v1/people/{people[-1]}/relations",
+                    json={"kind": "account"},
+                    headers=headers(auth, "accounts"),
+                ).status_code
+                == 201
+            )
+        batch = [
+            {
+                "person_id": pid,
+                "category": "basic",
+                "purposes": ["accounts"],
+                "legal_basis": "contract",
+                "source": "direct",
+                "content": {"name": f"Klant {n}"},
+            }
+            for n, pid in enumerate(people)
+        ]
+        assert (
+            client.post("/api/v1/records/batch", json={"items": batch}, headers=headers(auth, "accounts")).status_code
+            == 201
+        )
         with kluis.db.transaction() as session:
-            kluis.consents(session, "test").give(people[0], "marketing_email", method="form",
-                                                 notice_text="Ja, stuur mij de nieuwsbrief", lang="nl")
+            kluis.consents(session, "test").give(
+                people[0], "marketing_email", method="form", notice_text="Ja, stuur mij de nieuwsbrief", lang="nl"
+            )
 
-        found = client.post("/api/v1/people/lookup", headers=headers(auth, "accounts"),
-                            json={"identifier": {"kind": "email", "value": "DEEL3@example.nl"}})
+        found = client.post(
+            "/api/v1/people/lookup",
+            headers=headers(auth, "accounts"),
+            json={"identifier": {"kind": "email", "value": "DEEL3@example.nl"}},
+        )
         assert found.status_code == 200 and found.json()["id"] == people[3]
         read = client.get(f"/api/v1/people/{people[3]}/records", headers=headers(auth, "accounts"))
         assert read.status_code == 200 and [r["content"] for r in read.json()["records"]] == [{"name": "Klant 3"}]
@@ -53,8 +80,11 @@ def test_issue_20_r_vlt_2_vault_operations_run_on_tables_partitioned_by_person(p
         with kluis.db.transaction() as session:
             job_id = erasure.queue(session, kluis, people[3], Reason.STAFF, "test").id
         erasure.Runner(kluis, "test").run(job_id)
-        gone = client.post("/api/v1/people/lookup", headers=headers(auth, "accounts"),
-                           json={"identifier": {"kind": "email", "value": "deel3@example.nl"}})
+        gone = client.post(
+            "/api/v1/people/lookup",
+            headers=headers(auth, "accounts"),
+            json={"identifier": {"kind": "email", "value": "deel3@example.nl"}},
+        )
         assert gone.status_code == 404
         assert client.get(f"/api/v1/people/{people[3]}/records", headers=headers(auth, "accounts")).status_code == 404
 

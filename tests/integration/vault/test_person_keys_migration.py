@@ -21,8 +21,18 @@ from kluis.vault.schemas import IdentifierIn, PersonIn
 BEFORE = "0032_request_assignee"
 EMAIL = "sleutel@example.nl"
 # The tables 0033 rebuilds, with a column that orders their rows.
-TABLES = ["identifier", "record", "rectification", "consent_event", "objection", "restriction", "relation",
-          "access_package_chunk", "access_package", "data_subject_request"]
+TABLES = [
+    "identifier",
+    "record",
+    "rectification",
+    "consent_event",
+    "objection",
+    "restriction",
+    "relation",
+    "access_package_chunk",
+    "access_package",
+    "data_subject_request",
+]
 
 
 def _more_rows(kluis, person_id):
@@ -35,29 +45,77 @@ def _more_rows(kluis, person_id):
         gate.object(person_id, "profiling", "person")
         gate.restrict(person_id, "accuracy_contested", "person")
         record_id = session.scalars(select(Record.id).where(Record.person_id == person_id)).first()
-        session.execute(DataSubjectRequest.__table__.insert(), [{
-            "id": request_id, "type": "access", "channel": "staff", "state": "open", "lang": "nl",
-            "received_at": now, "deadline_on": (now + timedelta(days=30)).date(),
-            "deadline_at": now + timedelta(days=30),
-            "claimed_person_id": person_id, "person_id": person_id, "processor_role": False, "reminders_sent": [],
-            "created_at": now, "updated_at": now}])
-        session.execute(Rectification.__table__.insert(), [{
-            "person_id": person_id, "id": uuid.uuid4(), "request_id": request_id, "record_id": record_id,
-            "category": "basic", "fields": ["city"], "by": "staff", "told": [], "at": now}])
-        session.execute(AccessPackage.__table__.insert(), [{
-            "id": package_id, "request_id": request_id, "person_id": person_id, "portability": False,
-            "controller_only": False, "lang": "nl", "state": "ready", "attempts": 1, "next_attempt_at": now,
-            "downloads": 0, "created_at": now}])
-        session.execute(AccessPackageChunk.__table__.insert(), [
-            {"person_id": person_id, "package_id": package_id, "seq": 0, "data": b"sealed"}])
+        session.execute(
+            DataSubjectRequest.__table__.insert(),
+            [
+                {
+                    "id": request_id,
+                    "type": "access",
+                    "channel": "staff",
+                    "state": "open",
+                    "lang": "nl",
+                    "received_at": now,
+                    "deadline_on": (now + timedelta(days=30)).date(),
+                    "deadline_at": now + timedelta(days=30),
+                    "claimed_person_id": person_id,
+                    "person_id": person_id,
+                    "processor_role": False,
+                    "reminders_sent": [],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
+        session.execute(
+            Rectification.__table__.insert(),
+            [
+                {
+                    "person_id": person_id,
+                    "id": uuid.uuid4(),
+                    "request_id": request_id,
+                    "record_id": record_id,
+                    "category": "basic",
+                    "fields": ["city"],
+                    "by": "staff",
+                    "told": [],
+                    "at": now,
+                }
+            ],
+        )
+        session.execute(
+            AccessPackage.__table__.insert(),
+            [
+                {
+                    "id": package_id,
+                    "request_id": request_id,
+                    "person_id": person_id,
+                    "portability": False,
+                    "controller_only": False,
+                    "lang": "nl",
+                    "state": "ready",
+                    "attempts": 1,
+                    "next_attempt_at": now,
+                    "downloads": 0,
+                    "created_at": now,
+                }
+            ],
+        )
+        session.execute(
+            AccessPackageChunk.__table__.insert(),
+            [{"person_id": person_id, "package_id": package_id, "seq": 0, "data": b"sealed"}],
+        )
     return record_id
 
 
 def _rows(kluis):
     with kluis.db.engine.connect() as conn:
-        return {table: sorted((dict(row) for row in conn.execute(text(f"SELECT * FROM {table}")).mappings()),
-                              key=lambda row: str(row.get("id") or row.get("seq")))
-                for table in TABLES}
+        return {
+            table: sorted(
+                (dict(row) for row in conn.execute(text(f"SELECT * FROM {table}")).mappings()),
+                key=lambda row: str(row.get("id") or row.get("seq")),
+            )
+            for table in TABLES
+        }
 
 
 def _downgrade(kluis, revision):
@@ -101,8 +159,9 @@ def test_issue_20_r_vlt_2_the_migration_keeps_every_row_and_people_are_found_thr
         assert session.scalar(select(IdentifierLookup.person_id).where(IdentifierLookup.kind == "email")) == person_id
     try:
         with kluis.db.transaction() as session:
-            kluis.vault(session, "test").create_person(PersonIn(subject_types=["lead"], identifiers=[
-                IdentifierIn(kind="email", value=EMAIL)]))
+            kluis.vault(session, "test").create_person(
+                PersonIn(subject_types=["lead"], identifiers=[IdentifierIn(kind="email", value=EMAIL)])
+            )
         raise AssertionError("an address that is someone's was taken again")
     except Invalid as refused:
         assert [p.code for p in refused.problems] == ["identifier_taken"]
