@@ -12,7 +12,13 @@ from tests.integration.erasure.erasure_support import person_with_everything
 
 from kluis import schema
 from kluis.kit.errors import Invalid
-from kluis.rights.models import AccessPackage, AccessPackageChunk, DataSubjectRequest, Rectification
+from kluis.rights.models import (
+    AccessPackage,
+    AccessPackageChunk,
+    DataSubjectRequest,
+    Rectification,
+    VerificationCode,
+)
 from kluis.schema import alembic_config
 from kluis.vault import search
 from kluis.vault.models import IdentifierLookup, Record
@@ -169,3 +175,48 @@ def test_issue_20_r_vlt_2_the_migration_keeps_every_row_and_people_are_found_thr
     with kluis.db.transaction() as session:
         session.execute(Record.__table__.delete().where(Record.person_id == person_id, Record.id == record_id))
         assert session.scalars(select(Rectification).where(Rectification.person_id == person_id)).all() == []
+
+
+def test_issue_20_an_upgrade_that_rebuilds_a_table_keeps_the_rows_that_refer_to_it(kluis):
+    """SQLite changes a table by building a new one and dropping the old; while foreign keys were enforced during
+    the upgrade, dropping ``data_subject_request`` in 0032 deleted every verification code (ON DELETE CASCADE).
+    The upgrade now checks the references once at its end instead (``schema.upgrade``)."""
+    _downgrade(kluis, "0031_person_sessions")
+    now = kluis.clock.now()
+    request_id = uuid.uuid4()
+    with kluis.db.engine.begin() as conn:
+        conn.execute(
+            DataSubjectRequest.__table__.insert(),
+            [
+                {
+                    "id": request_id,
+                    "type": "access",
+                    "channel": "staff",
+                    "state": "unverified",
+                    "lang": "nl",
+                    "received_at": now,
+                    "deadline_on": now.date(),
+                    "deadline_at": now,
+                    "processor_role": False,
+                    "reminders_sent": [],
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
+        conn.execute(
+            VerificationCode.__table__.insert(),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "request_id": request_id,
+                    "digest": "0" * 64,
+                    "tries": 0,
+                    "created_at": now,
+                    "expires_at": now,
+                }
+            ],
+        )
+    schema.upgrade(kluis.db)
+    with kluis.db.sessions() as session:
+        assert session.scalars(select(VerificationCode.request_id)).all() == [request_id]
