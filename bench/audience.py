@@ -57,6 +57,9 @@ def populate(kluis, people: int, seed: int = 5) -> None:
                         digest = kluis.keys.digest("email", "", f"{pid.hex}@example.nl")
                         digests[pid] = digest
                         copy.write_row((uuid.uuid4(), pid, "email", "", digest, b"\x01sealed", now))
+                with cur.copy("COPY identifier_lookup (digest, kind, scope, person_id) FROM STDIN") as copy:
+                    for pid, digest in digests.items():
+                        copy.write_row((digest, "email", "", pid))
                 with cur.copy("COPY consent_state (person_id, purpose, event_id) FROM STDIN") as copy:
                     for pid, roll in rows:
                         if roll < 0.4:

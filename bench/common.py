@@ -98,6 +98,8 @@ def pg_filler(kluis: Kluis, people: int, records_per_person: int, batch: int = 1
                 "INSERT INTO identifier (id, person_id, kind, scope, digest, ciphertext, created_at) "
                 "SELECT gen_random_uuid(), id, 'email', '', sha256(id::text::bytea), "
                 "sha256(('c' || id::text)::bytea), now() FROM filler"))
+            conn.execute(text("INSERT INTO identifier_lookup (digest, kind, scope, person_id) "
+                              "SELECT sha256(id::text::bytea), 'email', '', id FROM filler"))
             conn.execute(text(
                 "INSERT INTO record (id, person_id, category, purposes, legal_basis, source, controller, "
                 "controller_employer_id, content_kind, media_type, ciphertext, policy_version, collected_at, "
@@ -110,7 +112,7 @@ def pg_filler(kluis: Kluis, people: int, records_per_person: int, batch: int = 1
             conn.execute(text("DELETE FROM filler"))
             if on_batch:
                 on_batch(n)
-        for table in ("person", "identifier", "record"):
+        for table in ("person", "identifier", "identifier_lookup", "record"):
             conn.execute(text(f"ANALYZE {table}"))
 
 

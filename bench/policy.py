@@ -59,6 +59,8 @@ def seed(kluis: Kluis, people: int) -> None:
                 conn.execute(text("INSERT INTO identifier (id, person_id, kind, scope, digest, ciphertext, created_at) "
                                   "SELECT gen_random_uuid(), id, 'email', '', sha256(id::text::bytea), "
                                   "sha256(('c' || id::text)::bytea), now() FROM bp"))
+                conn.execute(text("INSERT INTO identifier_lookup (digest, kind, scope, person_id) "
+                                  "SELECT sha256(id::text::bytea), 'email', '', id FROM bp"))
                 conn.execute(text("""
                     INSERT INTO record (id, person_id, category, purposes, legal_basis, source, controller,
                         content_kind, ciphertext, collected_at, last_activity_at, created_at, updated_at)

@@ -230,8 +230,8 @@ def kluis_erasure(kluis, runner, person_id) -> float:
 
 
 def raw_erasure(kluis, engines, person_id, email: str) -> float:
-    """The same rows gone by hand: the person's rows in each dataset, then their records, identifiers
-    and key; one transaction per database, as Kluis does."""
+    """The same rows gone by hand: the person's rows in each dataset, then their records, identifiers (and their
+    blind-index rows) and key; one transaction per database, as Kluis does."""
     started = time.perf_counter()
     for name, engine in engines.items():
         with engine.begin() as conn:
@@ -239,6 +239,8 @@ def raw_erasure(kluis, engines, person_id, email: str) -> float:
                 conn.execute(text(f"DELETE FROM {table} WHERE lower(email) = :e"), {"e": email})
     with kluis.db.engine.begin() as conn:
         conn.execute(text("DELETE FROM record WHERE person_id = :p"), {"p": person_id})
+        conn.execute(text("DELETE FROM identifier_lookup WHERE digest IN "
+                          "(SELECT digest FROM identifier WHERE person_id = :p)"), {"p": person_id})
         conn.execute(text("DELETE FROM identifier WHERE person_id = :p"), {"p": person_id})
         conn.execute(text("UPDATE person SET shredded_at = now() WHERE id = :p"), {"p": person_id})
     with kluis.db.key_engine.begin() as conn:

@@ -23,6 +23,7 @@ from kluis.demo.datasets import create_demo_schemas
 from kluis.kit.clock import SettableClock
 from kluis.kit.secrets import new_secret
 from kluis.wiring import Kluis, build
+from tests.integration.vault.partitioned import partitioned_kluis  # noqa: F401 (a fixture for every test)
 
 SERVER_URL = os.environ.get("KLUIS_TEST_DATABASE_URL")  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test
 

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     # A streaming replica of the data database that the gate's decisions are read from (docs/gate.md#decisions-
     # from-a-replica): PostgreSQL only, a synchronous standby of database_url. Unset: read from database_url.
     read_database_url: str | None = None
+    # After how many runs on a connection psycopg prepares a statement on the server (its default: 5); ``none``
+    # never prepares, as pgbouncer in transaction mode needs (docs/architecture.md#pgbouncer-in-transaction-mode).
+    db_prepare_threshold: int | None = Field(default=5, ge=0)
     # Person keys live apart from the data, so a backup of the data holds ciphertext only.
     # Default: a second SQLite file beside the database (SQLite) or the same server (others).
     keystore_url: str | None = None
@@ -135,6 +138,11 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"KLUIS_TRUSTED_PROXIES: {entry!r} is not an IP address or network") from None
         return value
+
+    @field_validator("db_prepare_threshold", mode="before")
+    @classmethod
+    def _never_prepare(cls, value: object) -> object:
+        return None if isinstance(value, str) and value.strip().lower() in ("none", "") else value
 
     @field_validator("unverified_request_days", "intake_per_client", "intake_client_window_minutes",
                      "intake_per_address", "intake_address_window_hours", "marketing_links_per_client")

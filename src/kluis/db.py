@@ -86,9 +86,14 @@ class UTCDateTime(TypeDecorator[datetime]):
 # (KLUIS_DB_POOL_SIZE, KLUIS_DB_MAX_OVERFLOW).
 POOL_SIZE = 20
 MAX_OVERFLOW = 20
+# psycopg prepares a statement on the server once a connection has run it this many times (its own default).
+# None never prepares: a pooler in transaction mode (pgbouncer) hands each transaction another server
+# connection, where a statement prepared on the first does not exist (KLUIS_DB_PREPARE_THRESHOLD).
+PREPARE_THRESHOLD: int | None = 5
 
 
-def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW, **kwargs: Any) -> Engine:
+def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OVERFLOW,
+                prepare_threshold: int | None = PREPARE_THRESHOLD, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
 
@@ -111,6 +116,8 @@ def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OV
 
         return engine
     options = {"pool_size": pool_size, "max_overflow": max_overflow, **kwargs}
+    if url.startswith("postgresql+psycopg:"):
+        options["connect_args"] = {"prepare_threshold": prepare_threshold, **options.get("connect_args", {})}
     return ping_when_idle(create_engine(url, **options))
 
 
@@ -205,13 +212,15 @@ class Database:
     decisions are read: the data database, or a streaming replica of it (``read_url``)."""
 
     def __init__(self, url: str, keystore_url: str, pool_size: int = POOL_SIZE,
-                 max_overflow: int = MAX_OVERFLOW, read_url: str | None = None) -> None:
+                 max_overflow: int = MAX_OVERFLOW, read_url: str | None = None,
+                 prepare_threshold: int | None = PREPARE_THRESHOLD) -> None:
         self.url = url
-        self.engine = make_engine(url, pool_size, max_overflow)
-        self.key_engine = self.engine if keystore_url == url else make_engine(keystore_url, pool_size, max_overflow)
+        self.engine = make_engine(url, pool_size, max_overflow, prepare_threshold)
+        self.key_engine = (self.engine if keystore_url == url
+                           else make_engine(keystore_url, pool_size, max_overflow, prepare_threshold))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.key_sessions = sessionmaker(self.key_engine, expire_on_commit=False)
-        self.read_engine = make_engine(read_url, pool_size, max_overflow) if read_url else self.engine
+        self.read_engine = make_engine(read_url, pool_size, max_overflow, prepare_threshold) if read_url else self.engine
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False) if read_url else self.sessions
         if read_url:
             event.listen(self.sessions, "before_commit", _applied_on_replica)

@@ -35,7 +35,8 @@ def upgrade(db: Database, revision: str = "heads", keys: KeyRing | None = None) 
     document keys), on the key store's connection and with ``keys``' master keys. With a key store of its own,
     its transaction commits before the data's: a key moved without its data protects nothing, and the step
     does not move it twice."""
-    with db.engine.begin() as conn, _key_connection(db, conn) as key_conn:
+    with (db.engine.connect() as conn, _foreign_keys_checked_at_end(conn), conn.begin(),
+          _key_connection(db, conn) as key_conn):
         config = alembic_config(str(db.key_engine.url.render_as_string(hide_password=False)), "keys")
         config.attributes["connection"] = key_conn
         command.upgrade(config, revision)
@@ -43,6 +44,32 @@ def upgrade(db: Database, revision: str = "heads", keys: KeyRing | None = None) 
         config.attributes.update(connection=conn, key_connection=key_conn,
                                  master_keys=(keys.master, *keys.previous) if keys else ())
         command.upgrade(config, revision)
+        _check_foreign_keys(conn)
+
+
+@contextmanager
+def _foreign_keys_checked_at_end(conn: Connection) -> Iterator[None]:
+    """SQLite changes a table by building a new one and dropping the old (Alembic's batch mode); dropping a table
+    others reference deletes their rows too (ON DELETE CASCADE) while foreign keys are enforced. As SQLite's own
+    procedure for schema changes says, enforcement is off during the upgrade (it can only be switched outside a
+    transaction) and the references are checked once before the commit (``_check_foreign_keys``)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite" and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
+        tables = sorted({row[0] for row in broken})
+        raise ConfigurationError(f"the upgrade left rows whose references are gone in {', '.join(tables)}; "
+                                 "nothing was changed", code="schema_upgrade_broken")
 
 
 @contextmanager

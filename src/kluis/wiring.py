@@ -131,7 +131,8 @@ def build(settings: Settings | None = None, clock: Clock | None = None, policy: 
     settings = settings or Settings()
     keys = keyring_from_settings(settings)
     db = Database(settings.database_url, settings.resolved_keystore_url(), settings.db_pool_size,
-                  settings.db_max_overflow, read_url=settings.read_database_url)
+                  settings.db_max_overflow, read_url=settings.read_database_url,
+                  prepare_threshold=settings.db_prepare_threshold)
     if settings.read_database_url:
         try:
             ensure_replica_waited_for(db)

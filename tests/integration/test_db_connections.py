@@ -7,6 +7,7 @@ import os
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import QueuePool
 
 from kluis.config import Settings
@@ -83,5 +84,30 @@ def test_each_process_keeps_the_pool_its_settings_name():
             assert isinstance(engine.pool, QueuePool)
             assert (engine.pool.size(), engine.pool._max_overflow) == (3, 1)
         assert kluis.db.key_engine is not kluis.db.engine
+    finally:
+        kluis.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("given", "prepared"), [("none", False), (None, True)])
+def test_issue_20_kluis_db_prepare_threshold_none_prepares_no_statement_for_pgbouncer(monkeypatch, given, prepared):
+    """Behind pgbouncer in transaction mode a statement prepared on one server connection is missing on the next:
+    KLUIS_DB_PREPARE_THRESHOLD=none makes psycopg prepare nothing (docs/architecture.md); left unset, psycopg
+    prepares a statement run often, as before."""
+    if given is not None:
+        monkeypatch.setenv("KLUIS_DB_PREPARE_THRESHOLD", given)
+    url = SERVERS["postgresql"]
+    keys = make_url(url).set(database="template1").render_as_string(hide_password=False)
+    settings = Settings(_env_file=None, database_url=url, keystore_url=keys, master_key=new_secret(),
+                        index_key=new_secret(), secret_key=new_secret(), certificate_key=new_secret(),
+                        audit_key=new_secret())
+    kluis = build(settings)
+    try:
+        for engine in (kluis.db.engine, kluis.db.key_engine):
+            with engine.connect() as conn:
+                for n in range(8):
+                    conn.execute(text("SELECT 1 + :n"), {"n": n})
+                count = conn.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar_one()
+            assert (count > 0) is prepared
     finally:
         kluis.close()

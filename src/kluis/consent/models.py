@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, Uuid
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, Sequence, String, Text, Uuid
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 
 from kluis.db import Base, UTCDateTime
 
@@ -22,15 +25,39 @@ class ConsentNotice(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+# The numbers of ``consent_event.seq`` on PostgreSQL (the sequence the column had as the table's key).
+CONSENT_SEQUENCE = Sequence("consent_event_seq_seq", metadata=Base.metadata)
+
+
+class next_consent_seq(FunctionElement[int]):
+    """The next ``consent_event.seq``, taken by the INSERT itself: PostgreSQL's sequence; on SQLite, whose writers
+    take the database's one write lock at BEGIN, one more than the highest so far. Events are added one at a
+    time (``ConsentService._record``), so no two rows of one statement share a number."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(next_consent_seq, "postgresql")
+def _next_consent_seq_pg(element: next_consent_seq, compiler: Any, **kw: Any) -> str:
+    return f"nextval('{CONSENT_SEQUENCE.name}')"
+
+
+@compiles(next_consent_seq)
+def _next_consent_seq(element: next_consent_seq, compiler: Any, **kw: Any) -> str:
+    return "(SELECT COALESCE(MAX(seq), 0) + 1 FROM consent_event)"
+
+
 class ConsentEvent(Base):
-    """Given or withdrawn (R-CONS-1). Rows are only ever added; the latest per purpose is current."""
+    """Given or withdrawn (R-CONS-1). Rows are only ever added; the latest per purpose (by ``seq``) is current."""
 
     __tablename__ = "consent_event"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                     autoincrement=True)
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    # The order events were written in. Not the key, which is the person's (docs/architecture.md, "Keyed on the
+    # person"): numbered by the INSERT (``next_consent_seq``).
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=next_consent_seq())
     purpose: Mapped[str] = mapped_column(String(40))
     action: Mapped[str] = mapped_column(String(10))  # given | withdrawn
     method: Mapped[str] = mapped_column(String(30))

@@ -17,8 +17,8 @@ class Disclosure(Base):
     __tablename__ = "disclosure"
     __table_args__ = (Index("ix_disclosure_person_at", "person_id", "at"),)
 
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     party: Mapped[str] = mapped_column(String(80))  # recipient:<id> or processor:<id>
     categories: Mapped[list[str]] = mapped_column(JSON)
     purpose: Mapped[str] = mapped_column(String(40))
@@ -39,8 +39,8 @@ class PartyNotice(Base):
     __tablename__ = "party_notice"
     __table_args__ = (Index("ix_party_notice_channel_handled", "channel", "handled_at"),)
 
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     party: Mapped[str] = mapped_column(String(80))
     cause: Mapped[str] = mapped_column(String(16))  # rectification | erasure | restriction
     cause_id: Mapped[uuid.UUID] = mapped_column(Uuid)

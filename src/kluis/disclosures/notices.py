@@ -111,7 +111,8 @@ def untold(session: Session, limit: int = 200) -> list[PartyNotice]:
 
 def mark_told(session: Session, clock: Clock, actor: str, notice_id: uuid.UUID) -> PartyNotice:
     """Staff told the party another way (phone, the party's portal, a letter)."""
-    notice = session.get(PartyNotice, notice_id)
+    # Staff name the notice alone; its key is (person, id), so this is a query on the id, not a get.
+    notice = session.scalars(select(PartyNotice).where(PartyNotice.id == notice_id)).one_or_none()
     if notice is None:
         raise NotFound(N_("no such notice"), code="party_notice_not_found")
     if notice.channel != OTHER_CHANNEL or notice.handled_at is not None:

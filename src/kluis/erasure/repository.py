@@ -19,6 +19,7 @@ from kluis.db import changes_decisions
 from kluis.erasure.models import ErasureJob
 from kluis.erasure.rules import JobState
 from kluis.retention import holds
+from kluis.vault import repository as vault_repository
 from kluis.vault.models import Identifier, Person, PersonKey, Record
 
 _jobs = ErasureJob.__table__
@@ -69,9 +70,8 @@ _DELETE_PAGE = delete(_records).where(_records.c.person_id == bindparam("person_
 _DELETE_PAGE_AFTER = _DELETE_PAGE.where(_records.c.id > bindparam("after"))
 _DELETE_SOME = delete(_records).where(_records.c.person_id == bindparam("person_id"),
                                       _records.c.id.in_(bindparam("ids", expanding=True)))
-_RESEAL = update(_records).where(_records.c.id == bindparam("record_id"))
-_DELETE_IDENTIFIERS = delete(_identifiers).where(_identifiers.c.person_id == bindparam("person_id")).returning(
-    _identifiers.c.id, _identifiers.c.kind, _identifiers.c.created_at, _identifiers.c.ciphertext)
+_RESEAL = update(_records).where(_records.c.person_id == bindparam("owner"),
+                                 _records.c.id == bindparam("record_id"))
 
 
 def lock_job(session: Session, job_id: uuid.UUID, now: datetime) -> tuple[ErasureJob | None, bool]:
@@ -158,11 +158,12 @@ def delete_records(session: Session, person_id: uuid.UUID, ids: list[uuid.UUID])
     session.execute(_DELETE_SOME, {"person_id": person_id, "ids": ids})
 
 
-def reseal(session: Session, sealed: list[dict[str, Any]]) -> None:
-    """New ciphertexts: ``[{"record_id": ..., "ciphertext": ...}, ...]``."""
-    session.execute(_RESEAL, sealed)
+def reseal(session: Session, person_id: uuid.UUID, sealed: list[dict[str, Any]]) -> None:
+    """New ciphertexts of the person's records: ``[{"record_id": ..., "ciphertext": ...}, ...]``."""
+    session.execute(_RESEAL, [{"owner": person_id, **row} for row in sealed])
 
 
 def delete_identifiers(session: Session, person_id: uuid.UUID) -> list[Any]:
-    """The person's identifiers, deleted; their id, kind, creation and ciphertext as they were."""
-    return list(session.execute(_DELETE_IDENTIFIERS, {"person_id": person_id}))
+    """The person's identifiers, deleted with their blind-index entries (R-VLT-5); their id, kind, creation and
+    ciphertext as they were."""
+    return vault_repository.delete_identifiers(session, [person_id])

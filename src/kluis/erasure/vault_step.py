@@ -95,7 +95,7 @@ def erase(session: Session, kluis: Kluis, actor: str, job: ErasureJob, holds: li
             else:
                 repository.delete_records(session, person.id, doomed)
         if sealed:
-            repository.reseal(session, sealed)
+            repository.reseal(session, person.id, sealed)
         if len(page) < BATCH:
             break
         last = page[-1].id

@@ -22,8 +22,8 @@ class Objection(Base):
 
     __tablename__ = "objection"
 
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     scope: Mapped[str] = mapped_column(String(40))
     recorded_by: Mapped[str] = mapped_column(String(120))
     on_behalf_of: Mapped[str] = mapped_column(String(12))  # person | staff
@@ -44,8 +44,8 @@ class Restriction(Base):
 
     __tablename__ = "restriction"
 
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     reason: Mapped[str] = mapped_column(String(40))
     recorded_by: Mapped[str] = mapped_column(String(120))
     on_behalf_of: Mapped[str] = mapped_column(String(12))
@@ -60,8 +60,8 @@ class Relation(Base):
 
     __tablename__ = "relation"
 
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     employer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employer.id"))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime())

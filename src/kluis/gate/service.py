@@ -256,8 +256,8 @@ class Gate:
         return row
 
     def _of_person(self, model: type[Lifted], person_id: uuid.UUID, row_id: uuid.UUID, name: str) -> Lifted:
-        row = self.session.get(model, row_id)
-        if row is None or row.person_id != person_id:
+        row = self.session.get(model, (person_id, row_id))
+        if row is None:
             raise NotFound(f"no such {name} for this person", code=f"{name}_not_found")
         return row
 
@@ -290,8 +290,8 @@ class Gate:
         return row
 
     def end_relation(self, person_id: uuid.UUID, relation_id: uuid.UUID, ends_at: datetime | None = None) -> Relation:
-        row = self.session.get(Relation, relation_id)
-        if row is None or row.person_id != person_id:
+        row = self.session.get(Relation, (person_id, relation_id))
+        if row is None:
             raise NotFound("no such relation for this person", code="relation_not_found")
         end = as_utc(ends_at) if ends_at and ends_at.tzinfo else self.clock.now()
         if end <= row.starts_at:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kluis.db import Base
@@ -60,9 +61,10 @@ def context_id(context: Mapping[str, Any], name: str) -> uuid.UUID | None:
 
 def subject_of(session: Session, model: type[Subject], row: Outbox, name: str) -> Subject:
     """What a queued message is about (the row whose id its context holds under ``name``), read at send time:
-    when it is gone, the message is cancelled as ``<name without _id>_gone``."""
+    when it is gone, the message is cancelled as ``<name without _id>_gone``. Found by its ``id`` column, which is
+    the whole key of some and part of it in others (a person's rows are keyed on the person too)."""
     found_id = context_id(row.context, name)
-    found = session.get(model, found_id) if found_id else None
+    found = session.scalars(select(model).where(model.__table__.c.id == found_id)).one_or_none() if found_id else None
     if found is None:
         raise Cancelled(f"{name.removesuffix('_id')}_gone")
     return found

@@ -20,7 +20,9 @@ class PersonSignIn(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     browser_key: Mapped[str] = mapped_column(String(64), unique=True)
-    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # A sign-in code is a queue's row, a local table: no foreign key into the person-keyed tables
+    # (docs/architecture.md, "Keyed on the person"). People are never deleted, and the rows expire (``SignIn._prune``).
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     digest: Mapped[str] = mapped_column(String(64))
     lang: Mapped[str] = mapped_column(String(2))
     tries: Mapped[int] = mapped_column(Integer, default=0)

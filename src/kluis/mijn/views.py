@@ -362,11 +362,11 @@ def download(request: Request, kluis: KluisDep, package_id: uuid.UUID, lang: Lan
             packages = Packages(session, kluis, ACTOR)
             grant = download_grant(kluis.keys.secret, package.id, kluis.clock.now(), signed.id)
             prefix, key = packages.start_download(package, grant)
-            portability, request_id = package.portability, package.request_id
+            portability, request_id, person_id = package.portability, package.request_id, package.person_id
     except (NotFound, PackageExpired):
         return _render(request, lang, "mijn/problem.html", status=404, error=N_("This is not part of your data."))
     kind = type_name("portability" if portability else "access", lang)
     name = f"benvitaal-{kind}-{short_reference(request_id).lower()}.zip"
-    return StreamingResponse(stream_package(kluis, package_id, prefix, key), media_type="application/zip",
+    return StreamingResponse(stream_package(kluis, person_id, package_id, prefix, key), media_type="application/zip",
                              headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 

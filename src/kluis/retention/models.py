@@ -23,8 +23,8 @@ class TriggerEvent(Base):
     __tablename__ = "retention_event"
     __table_args__ = (Index("ix_retention_event_person_kind", "person_id", "kind"),)
 
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     # Set when the event concerns one record (a settled claim); the record may since have been swept.
     record_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     kind: Mapped[str] = mapped_column(String(24))

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -44,12 +45,14 @@ class DataSubjectRequest(Base):
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime())
     extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     extension_reason: Mapped[str | None] = mapped_column(Text)
-    # Who the address given in the privacy centre belongs to; the request is theirs only once verified.
-    claimed_person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    # Who the address given in the privacy centre belongs to; the request is theirs only once verified. No foreign
+    # key into the person-keyed tables here or on ``person_id`` (a queue stays a local table, docs/architecture.md,
+    # "Keyed on the person"): a person's row is never deleted, only marked erased, so the ids stay valid.
+    claimed_person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     # The intake's keyed digest of that address (``rights.intake``), so a new code counts against the address's
     # limit; kept only while the request waits for its code: cleared on verification and on expiry.
     address_key: Mapped[str | None] = mapped_column(String(64))
-    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     verified_by: Mapped[str | None] = mapped_column(String(16))  # code | account | staff
     verification_note: Mapped[str | None] = mapped_column(String(200))
@@ -121,7 +124,8 @@ class AccessPackage(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("data_subject_request.id", ondelete="CASCADE"),
                                                   index=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # A job stays a local table, with no foreign key into the person-keyed ones (see ``DataSubjectRequest``).
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     portability: Mapped[bool] = mapped_column(Boolean)
     # R-DSR-8: queued before the employer's instruction, so it leaves out the records held for the employer.
     controller_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -148,12 +152,14 @@ PACKAGE_JOBS = jobs.JobKind(AccessPackage, waiting=(rules.PackageState.QUEUED,),
 
 class AccessPackageChunk(Base):
     """One encrypted chunk (AES-256-GCM, at most 64 KiB of ZIP each) of a package, in order. Kept in the
-    database so that every ``serve`` and ``worker`` process sees the same packages without a shared disk."""
+    database so that every ``serve`` and ``worker`` process sees the same packages without a shared disk.
+    Keyed on the person, like the records it was made from; the package (a job, a local table) is named without
+    a foreign key: its chunks are deleted with it by ``packages.store.delete_chunks``."""
 
     __tablename__ = "access_package_chunk"
 
-    package_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("access_package.id", ondelete="CASCADE"),
-                                                  primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    package_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
@@ -164,13 +170,17 @@ class Rectification(Base):
     processors told of it (Art. 19): ``[{"party": "recipient:group_companies", "channel": "mail"|"other"}]``."""
 
     __tablename__ = "rectification"
+    # The record is the same person's: deleting it (sweep, erasure) cascades here, one indexed lookup each.
+    __table_args__ = (ForeignKeyConstraint(["person_id", "record_id"], ["record.person_id", "record.id"],
+                                           ondelete="CASCADE"),
+                      Index("ix_rectification_person_record", "person_id", "record_id"))
 
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_subject_request.id", ondelete="CASCADE"),
-                                                         index=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
-    # Indexed: deleting a record (sweep, erasure) cascades here, one lookup per deleted record.
-    record_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"), index=True)
+    # The request it carried out (a queue, a local table: no foreign key, see ``DataSubjectRequest``); requests
+    # that were verified, the only ones that correct anything, are never deleted.
+    request_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     category: Mapped[str] = mapped_column(String(40))
     fields: Mapped[list[str]] = mapped_column(JSON)
     by: Mapped[str] = mapped_column(String(12))  # person | staff

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint, Uuid
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, KeyBase, UTCDateTime
@@ -51,18 +51,34 @@ class Person(Base):
 
 
 class Identifier(Base):
-    """Blind index entry (R-VLT-2): HMAC digest for lookup, the value itself only as ciphertext."""
+    """One of a person's identifiers (R-VLT-2): its blind-index digest, the value itself only as ciphertext.
+    Keyed on the person like all their data (docs/architecture.md, "Keyed on the person"); who an identifier
+    belongs to is answered by ``IdentifierLookup``, which also keeps it unique."""
 
     __tablename__ = "identifier"
-    __table_args__ = (UniqueConstraint("kind", "scope", "digest"),)
 
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(24))
     scope: Mapped[str] = mapped_column(String(64))
     digest: Mapped[bytes] = mapped_column(LargeBinary(32))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class IdentifierLookup(Base):
+    """The blind index itself (R-VLT-2): one row per identifier, keyed by its digest, naming its person. A
+    lookup by address reads this one row, wherever the person's own rows are kept; the key makes an identifier
+    belong to one person at most. Written and deleted with the ``identifier`` row by ``vault.repository`` (no
+    foreign key: the rows are keyed by digest, not by person, and may be placed apart from them); an erased
+    person's rows go with their identifiers, so an erased address is no longer confirmable (R-VLT-5)."""
+
+    __tablename__ = "identifier_lookup"
+
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
 
 
 class Record(Base):
@@ -71,8 +87,8 @@ class Record(Base):
     __tablename__ = "record"
     __table_args__ = (Index("ix_record_person_category", "person_id", "category"),)
 
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     category: Mapped[str] = mapped_column(String(40))
     purposes: Mapped[list[str]] = mapped_column(JSON)
     legal_basis: Mapped[str] = mapped_column(String(24))

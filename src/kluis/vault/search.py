@@ -1,7 +1,8 @@
 """Finding people for staff by what they typed (issue 19 §2, R-VLT-2): through the blind index only.
 
 The typed value is normalised per kind and turned into the index's digests; the database is asked for those
-digests, never for a decrypted value, so a search costs one indexed query however many people the vault holds.
+digests in the blind index, never for a decrypted value, so a search costs two indexed queries (the index, then
+which of the people found are not erased) however many people the vault holds.
 An employee number is unique only within its employer: it is looked for under every employer at once (one
 digest each, one query on the index's own key).
 """
@@ -11,15 +12,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
+from kluis.db import among
 from kluis.kit.clock import Clock
 from kluis.kit.errors import Invalid, Problem
+from kluis.vault import repository
 from kluis.vault.crypto import KeyRing
 from kluis.vault.identifiers import IdentifierKind, normalise
-from kluis.vault.models import Employer, Identifier, Person
+from kluis.vault.models import Employer, Person
 
 MAX_FOUND = 50  # an identifier belongs to one person per scope; the bound only caps employee numbers
 
@@ -70,8 +73,8 @@ def _employer_scopes(session: Session) -> list[str | None]:
 def _matching(session: Session, wanted: list[tuple[str, str, bytes]]) -> list[Found]:
     if not wanted:
         return []
-    query = (select(Identifier.person_id, Identifier.kind).join(Person, Person.id == Identifier.person_id)
-             .where(Person.shredded_at.is_(None),
-                    tuple_(Identifier.kind, Identifier.scope, Identifier.digest).in_(wanted))
-             .order_by(Identifier.person_id).limit(MAX_FOUND))
-    return [Found(person_id, kind) for person_id, kind in session.execute(query)]
+    matched = repository.owners(session, wanted)
+    living = set(session.scalars(select(Person.id).where(among(session, Person.id, [p for p, _ in matched]),
+                                                         Person.shredded_at.is_(None))))
+    return sorted((Found(person_id, kind) for person_id, kind in matched if person_id in living),
+                  key=lambda found: str(found.person_id))[:MAX_FOUND]

@@ -109,21 +109,20 @@ class Vault:
             if isinstance(found, Problem):
                 problems.append(found)
                 continue
-            row = self._identifier(ident.kind, found[1], found[0])
-            if row is None or row.person_id != person.id:
+            digest = self.keys.digest(ident.kind, found[1], found[0])
+            if repository.owner(self.session, ident.kind, found[1], digest) != person.id:
                 problems.append(Problem(f"remove_identifiers[{i}]", "identifier_not_held",
                                         "this person has no such identifier"))
             else:
-                removed.append(row)
+                removed.append((ident.kind, digest))
         if problems:
             raise Invalid("the person was not changed", code="person_invalid", problems=problems)
         now = self.clock.now()
         if patch.subject_types is not None:
             person.subject_types = sorted(set(patch.subject_types))
         person.employer_id = employer
-        for row in removed:
-            self.session.delete(row)
-        self.session.flush()
+        if removed:
+            repository.delete_identifiers(self.session, [person.id], only=[digest for _, digest in removed])
         if added:
             self._add_identifiers([(person.id, self._data_key(person.id), added)])
         person.updated_at = now
@@ -131,7 +130,7 @@ class Vault:
                      object_ids=[person.id],
                      details={"fields": sorted(patch.model_fields_set),
                               "identifiers_added": [k for k, _, _ in added],
-                              "identifiers_removed": [r.kind for r in removed]})
+                              "identifiers_removed": [kind for kind, _ in removed]})
         return person
 
     def find_person(self, ident: IdentifierIn, purpose: str) -> Person:
@@ -147,8 +146,7 @@ class Vault:
         found = normalise(ident.kind, ident.value, ident.scope, "identifier")
         if isinstance(found, Problem):
             raise Invalid("the identifier is not valid", code="identifier_invalid", problems=[found])
-        row = self._identifier(ident.kind, found[1], found[0])
-        return row.person_id if row is not None else None
+        return repository.owner(self.session, ident.kind, found[1], self.keys.digest(ident.kind, found[1], found[0]))
 
     def looked_up(self, person_id: uuid.UUID, kind: str, purpose: str) -> Person:
         """The person found by an identifier of this kind, the lookup audited like a read."""
@@ -186,7 +184,7 @@ class Vault:
             self.session.execute(update(Person).where(among(self.session, Person.id, ids))
                                  .values(shredded_at=now, updated_at=now, keep_until=None)
                                  .execution_options(synchronize_session=False))
-        self.session.execute(Identifier.__table__.delete().where(among(self.session, Identifier.person_id, ids)))
+        repository.delete_identifiers(self.session, ids)
         audit.append(self.session, self.clock, actor=self.actor, action="person.keys_destroyed",
                      object_type="person", object_ids=ids, details={"reason": reason, "keys_destroyed": destroyed})
         return destroyed
@@ -273,8 +271,8 @@ class Vault:
     def record_of(self, person_id: uuid.UUID, record_id: uuid.UUID) -> Record:
         """The record row (sealed) if it is this living person's."""
         self.person(person_id)
-        record = self.session.get(Record, record_id)
-        if record is None or record.person_id != person_id:
+        record = self.session.get(Record, (person_id, record_id))
+        if record is None:
             raise NotFound("this person has no such record", code="record_not_found")
         return record
 
@@ -366,11 +364,6 @@ class Vault:
             return [Problem(path, "employer_not_found", "no such employer")]
         return []
 
-    def _identifier(self, kind: str, scope: str, value: str) -> Identifier | None:
-        digest = self.keys.digest(kind, scope, value)
-        return self.session.scalars(select(Identifier).where(Identifier.kind == kind, Identifier.scope == scope,
-                                                             Identifier.digest == digest)).one_or_none()
-
     def _normalise_all(self, idents: Sequence[IdentifierIn], employer_id: uuid.UUID | None, path: str,
                        problems: list[Problem], paths: dict[tuple[str, str, str], str]
                        ) -> list[tuple[str, str, str]]:
@@ -394,14 +387,11 @@ class Vault:
         return out
 
     def _check_taken(self, paths: dict[tuple[str, str, str], str], problems: list[Problem]) -> None:
-        """One indexed query per thousand identifiers: which of them already belong to a person."""
+        """Which of them already belong to a person, through the blind index."""
         by_digest = {self.keys.digest(*key): path for key, path in paths.items()}
-        digests = list(by_digest)
-        for start in range(0, len(digests), 1000):
-            for digest in self.session.scalars(select(Identifier.digest).where(
-                    Identifier.digest.in_(digests[start:start + 1000]))):
-                problems.append(Problem(by_digest[digest], "identifier_taken",
-                                        "this identifier already belongs to a person"))
+        for digest in repository.taken(self.session, list(by_digest)):
+            problems.append(Problem(by_digest[digest], "identifier_taken",
+                                    "this identifier already belongs to a person"))
 
     def _add_identifiers(self, owners: Sequence[tuple[uuid.UUID, bytes, list[tuple[str, str, str]]]]) -> None:
         now = self.clock.now()
@@ -409,12 +399,11 @@ class Vault:
         for person_id, dek, normalised in owners:
             for kind, scope, value in normalised:
                 iid = new_id()
-                rows.append({"id": iid, "person_id": person_id, "kind": kind, "scope": scope,
+                rows.append({"person_id": person_id, "id": iid, "kind": kind, "scope": scope,
                              "digest": self.keys.digest(kind, scope, value),
                              "ciphertext": seal(dek, person_id, iid, f"identifier:{kind}", value.encode()),
                              "created_at": now})
-        if rows:
-            self.session.execute(Identifier.__table__.insert(), rows)
+        repository.insert_identifiers(self.session, rows)
 
 
 def _scope(employer_id: uuid.UUID | None) -> str | None:

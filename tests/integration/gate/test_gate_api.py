@@ -120,7 +120,7 @@ def test_r_dsr_7_objection_stops_processing_at_once_and_only_the_person_withdraw
     assert withdrawn.status_code == 200
     assert _decide(client, auth, pid, "profiling")["allowed"]
     with kluis.db.sessions() as session:
-        assert session.get(Objection, UUID(oid)).lifted_by == "person"
+        assert session.get(Objection, (UUID(pid), UUID(oid))).lifted_by == "person"
     bad = client.post(f"/api/v1/people/{pid}/objections", json={"scope": "accounts"}, headers=headers(auth, "support"))
     assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "scope"
 
@@ -155,7 +155,7 @@ def test_r_gate_1_r_cons_3_a_service_key_cannot_lift_an_absolute_objection(clien
     refused = _decide(client, auth, pid, "profiling")
     assert (refused["allowed"], refused["reason"]) == (False, "objected")
     with kluis.db.sessions() as session:
-        assert session.get(Objection, UUID(oid)).lifted_at is None
+        assert session.get(Objection, (UUID(pid), UUID(oid))).lifted_at is None
     assert _audit_head(kluis) == head
 
 
@@ -176,7 +176,7 @@ def test_r_gate_1_staff_withdraw_an_objection_only_with_a_reference_to_the_perso
         kluis.gate(session, "staff:test").withdraw_objection(pid, oid, "staff", "letter 2026-12-01")
     assert _decide(client, auth, str(pid), "profiling")["allowed"]
     with kluis.db.sessions() as session:
-        row = session.get(Objection, oid)
+        row = session.get(Objection, (pid, oid))
     assert (row.lifted_by, row.lift_reference) == ("staff", "letter 2026-12-01")
 
 

@@ -54,7 +54,7 @@ def records_of(kluis, person_id) -> list[Record]:
 
 def record(kluis, record_id) -> Record | None:
     with kluis.db.sessions() as session:
-        return session.get(Record, record_id)
+        return session.scalars(select(Record).where(Record.id == record_id)).one_or_none()
 
 
 def erased(kluis, person_id) -> bool:

@@ -128,7 +128,7 @@ def test_r_shr_1_a_party_without_a_contact_is_on_the_console_until_marked_told(c
     done = client.post(f"/console/notices/{first.id}/told", data={"csrf": csrf(client, "/console/notices")})
     assert done.status_code == 200 and notices.notice_reference(first.id) not in done.text
     with kluis.db.sessions() as session:
-        handled = session.get(PartyNotice, first.id)
+        handled = session.get(PartyNotice, (first.person_id, first.id))
         assert handled.handled_by is not None and handled.handled_at is not None
     with pytest.raises(Conflict), kluis.db.transaction() as session:
         notices.mark_told(session, kluis.clock, "staff:1", first.id)  # once only

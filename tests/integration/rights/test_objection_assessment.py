@@ -48,7 +48,8 @@ def decide_over_http(client, auth, person_id, purpose):
 def request_and_objection(kluis, request_id):
     with kluis.db.sessions() as session:
         request = session.get(DataSubjectRequest, request_id)
-        return request, session.get(Objection, request.objection_id) if request.objection_id else None
+        objection = session.get(Objection, (request.person_id, request.objection_id)) if request.objection_id else None
+        return request, objection
 
 
 def test_r_gate_1_r_dsr_7_objection_on_legitimate_interest_stops_processing_while_the_dpo_assesses_it(client, kluis):

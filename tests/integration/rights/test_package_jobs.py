@@ -338,7 +338,7 @@ def _read(kluis, package):
     with kluis.db.sessions() as session:
         dek = kluis.keystore.data_keys(session, [package.person_id])[package.person_id]
         prefix, key = open_package_key(dek, package.id, package.wrapped_key)
-        return b"".join(read_sealed(session, package.id, key, prefix))
+        return b"".join(read_sealed(session, package.person_id, package.id, key, prefix))
 
 
 def test_r_dsr_3_an_altered_or_cut_short_package_does_not_decrypt(kluis, catcher):
@@ -347,13 +347,13 @@ def test_r_dsr_3_an_altered_or_cut_short_package_does_not_decrypt(kluis, catcher
     package = package_of(kluis, request_id)
     assert zipfile.ZipFile(io.BytesIO(_read(kluis, package))).testzip() is None
     with kluis.db.transaction() as session:
-        first = session.get(AccessPackageChunk, (package.id, 0))
+        first = session.get(AccessPackageChunk, (package.person_id, package.id, 0))
         original = first.data
         first.data = original[:-1] + bytes([original[-1] ^ 1])
     with pytest.raises(Unreadable):
         _read(kluis, package)
     with kluis.db.transaction() as session:
-        session.get(AccessPackageChunk, (package.id, 0)).data = original
+        session.get(AccessPackageChunk, (package.person_id, package.id, 0)).data = original
         last = session.scalars(select(AccessPackageChunk).where(AccessPackageChunk.package_id == package.id)
                                .order_by(AccessPackageChunk.seq.desc())).first()
         session.delete(last)

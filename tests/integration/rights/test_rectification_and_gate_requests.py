@@ -66,7 +66,7 @@ def content_of(kluis, person_id, record_id):
 
 def ciphertext(kluis, record_id):
     with kluis.db.sessions() as session:
-        return session.get(Record, record_id).ciphertext
+        return session.scalars(select(Record.ciphertext).where(Record.id == record_id)).one()
 
 
 def events(kluis, prefix):
@@ -214,7 +214,7 @@ def test_r_dsr_7_carrying_out_a_restriction_request_makes_the_gate_refuse(client
     assert (refused.allowed, refused.reason) == (False, "restricted")
     with kluis.db.sessions() as session:
         request = session.get(DataSubjectRequest, request_id)
-        restriction = session.get(Restriction, request.restriction_id)
+        restriction = session.get(Restriction, (request.person_id, request.restriction_id))
     assert request.state == "done" and restriction.reference == short_reference(request_id)
     assert restriction.on_behalf_of == "person" and restriction.lifted_at is None
 

@@ -78,7 +78,7 @@ def _all_open(kluis, made) -> None:
         package = session.scalars(select(AccessPackage)).one()
         dek = kluis.keystore.data_keys(session, [package.person_id])[package.person_id]
         prefix, key = open_package_key(dek, package.id, package.wrapped_key)
-        assert b"".join(read_sealed(session, package.id, key, prefix)).startswith(b"PK")
+        assert b"".join(read_sealed(session, package.person_id, package.id, key, prefix)).startswith(b"PK")
         reader = SignedIn(staff_id=made["dpo"], role="dpo", session_id="-", expires_at=datetime(2030, 1, 1, tzinfo=UTC))
         for complaint_id in made["complaints"]:
             read = Complaints(session, kluis, "test").read(complaint_id, reader)

@@ -99,7 +99,7 @@ class Packages:
         if dek is None:
             raise NotFound("this person's data was erased", code="person_erased")
         key, prefix, package.wrapped_key = new_package_key(dek, package.id)
-        writer = SealedWriter(self.session, package.id, key, prefix)
+        writer = SealedWriter(self.session, package.person_id, package.id, key, prefix)
         try:
             builder(self.kluis, self.session, package.person_id, package.lang, writer,
                     portability=package.portability, actor=self.actor, controller_only=package.controller_only)
@@ -136,7 +136,7 @@ class Packages:
             AccessPackage.state == PackageState.READY, AccessPackage.expires_at <= now)
             .order_by(AccessPackage.expires_at).limit(limit))))
         for package in rows:
-            delete_chunks(self.session, package.id)
+            delete_chunks(self.session, package.person_id, package.id)
             package.state, package.wrapped_key, package.deleted_at = PackageState.EXPIRED, None, now
             self._audit(package, "package.deleted")
         return len(rows)
@@ -227,7 +227,8 @@ class Packages:
                      details={"portability": package.portability, "state": package.state, **details})
 
 
-def stream_package(kluis: Kluis, package_id: uuid.UUID, prefix: bytes, key: bytes) -> Iterator[bytes]:
+def stream_package(kluis: Kluis, person_id: uuid.UUID, package_id: uuid.UUID, prefix: bytes,
+                   key: bytes) -> Iterator[bytes]:
     """The decrypted ZIP for the response, read in its own session a few chunks at a time."""
     with kluis.db.sessions() as session:
-        yield from read_sealed(session, package_id, key, prefix)
+        yield from read_sealed(session, person_id, package_id, key, prefix)

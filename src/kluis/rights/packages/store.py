@@ -63,9 +63,11 @@ class SealedWriter(io.RawIOBase):
     """A write-only stream that encrypts what it is given into chunk rows of the caller's session. Holds
     at most one chunk of plaintext; ``close`` writes the last chunk (flagged, possibly empty)."""
 
-    def __init__(self, session: Session, package_id: uuid.UUID, key: bytes, prefix: bytes) -> None:
+    def __init__(self, session: Session, person_id: uuid.UUID, package_id: uuid.UUID, key: bytes,
+                 prefix: bytes) -> None:
         super().__init__()
         self._session, self._package_id, self._aead, self._prefix = session, package_id, AESGCM(key), prefix
+        self._person_id = person_id
         self._buffer = bytearray()
         self.seq = 0
         self.size = 0  # bytes of ZIP written
@@ -93,17 +95,20 @@ class SealedWriter(io.RawIOBase):
 
     def _emit(self, plaintext: bytes, last: bool) -> None:
         sealed = self._aead.encrypt(_nonce(self._prefix, self.seq, last), plaintext, self._package_id.bytes)
-        self._session.execute(insert(AccessPackageChunk), [{"package_id": self._package_id, "seq": self.seq,
+        self._session.execute(insert(AccessPackageChunk), [{"person_id": self._person_id,
+                                                             "package_id": self._package_id, "seq": self.seq,
                                                              "data": sealed}])
         self.seq += 1
         self.stored += len(sealed)
 
 
-def read_sealed(session: Session, package_id: uuid.UUID, key: bytes, prefix: bytes) -> Iterator[bytes]:
+def read_sealed(session: Session, person_id: uuid.UUID, package_id: uuid.UUID, key: bytes,
+                prefix: bytes) -> Iterator[bytes]:
     """The package's ZIP, chunk by chunk, checked: a changed, missing, reordered or cut-off chunk raises."""
     aead = AESGCM(key)
     query = (select(AccessPackageChunk.seq, AccessPackageChunk.data)
-             .where(AccessPackageChunk.package_id == package_id).order_by(AccessPackageChunk.seq))
+             .where(AccessPackageChunk.person_id == person_id, AccessPackageChunk.package_id == package_id)
+             .order_by(AccessPackageChunk.seq))
     result = session.execute(query.execution_options(yield_per=READ_BATCH))
     expected, pending, finished = 0, None, False
     try:
@@ -129,5 +134,7 @@ def _open(aead: AESGCM, prefix: bytes, package_id: uuid.UUID, seq: int, data: by
         raise Unreadable("the package was altered or cut short") from exc
 
 
-def delete_chunks(session: Session, package_id: uuid.UUID) -> None:
-    session.execute(delete(AccessPackageChunk).where(AccessPackageChunk.package_id == package_id))
+def delete_chunks(session: Session, person_id: uuid.UUID, package_id: uuid.UUID) -> None:
+    """The package's chunks (no foreign key deletes them with it: ``AccessPackageChunk``)."""
+    session.execute(delete(AccessPackageChunk).where(AccessPackageChunk.person_id == person_id,
+                                                     AccessPackageChunk.package_id == package_id))

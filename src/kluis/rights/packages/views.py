@@ -50,10 +50,11 @@ class Shown:
     request_id: uuid.UUID
     portability: bool
     expires_at: datetime | None
+    person_id: uuid.UUID
 
     @classmethod
     def of(cls, package: AccessPackage) -> Shown:
-        return cls(package.id, package.request_id, package.portability, package.expires_at)
+        return cls(package.id, package.request_id, package.portability, package.expires_at, package.person_id)
 
 
 @dataclass(frozen=True)
@@ -162,5 +163,6 @@ def download(request: Request, kluis: KluisDep, token: str, lang: Lang = "nl") -
         return not_found(request, lang)
     kind = pgettext("file name", "portability") if shown.portability else pgettext("file name", "access")
     name = f"benvitaal-{kind}-{short_reference(shown.request_id).lower()}.zip"
-    return StreamingResponse(stream_package(kluis, shown.id, prefix, key), media_type="application/zip",
+    return StreamingResponse(stream_package(kluis, shown.person_id, shown.id, prefix, key),
+                             media_type="application/zip",
                              headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
