@@ -220,7 +220,8 @@ class Database:
                            else make_engine(keystore_url, pool_size, max_overflow, prepare_threshold))
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.key_sessions = sessionmaker(self.key_engine, expire_on_commit=False)
-        self.read_engine = make_engine(read_url, pool_size, max_overflow, prepare_threshold) if read_url else self.engine
+        self.read_engine = (make_engine(read_url, pool_size, max_overflow, prepare_threshold) if read_url
+                            else self.engine)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False) if read_url else self.sessions
         if read_url:
             event.listen(self.sessions, "before_commit", _applied_on_replica)
