@@ -73,7 +73,7 @@ def http_rows(kluis: Kluis, args: argparse.Namespace, ids_file: Path, token: str
                     kluis.settings.database_url, kluis.settings.resolved_keystore_url(), pool_size=args.bouncer_pool))
                 env.update(KLUIS_DATABASE_URL=data_url, KLUIS_KEYSTORE_URL=keys_url,
                            KLUIS_DB_PREPARE_THRESHOLD="none")
-            count = stack.enter_context(connection_counter(args.database_url, database))
+            count, _, _ = stack.enter_context(connection_counter(args.database_url, database))
             stack.enter_context(running(kluis_command("worker", "--poll-seconds", "0.5"), server_env(kluis)))
             for processes in args.processes:
                 port = free_port()
