@@ -4,8 +4,7 @@ left, and nothing after it runs (the page's background task, which starts only o
 Deterministic and fast: the application is called as the server calls it, and the server's ``send`` of the answer's
 last byte ends the call, as a SIGKILL at that moment ends the process: nothing after it runs.
 
-What the code-mail tests share: real SMTP on loopback (the fixtures ``catcher`` and ``settings``, imported by the
-test module), the outbox, and the worker that addresses what the dead page never did.
+What the code-mail tests share: the outbox, and the worker that addresses what the dead page never did.
 """
 
 from __future__ import annotations
@@ -15,9 +14,8 @@ import concurrent.futures
 import urllib.parse
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
-from tests.integration.rights.rights_support import catcher_fixture, mail_settings, send_all
+from tests.integration.rights.rights_support import send_all
 
 from kluis.audit.models import AuditEvent
 from kluis.mail.models import Outbox
@@ -68,16 +66,6 @@ def answer_then_die(client: Any, path: str, form: dict[str, str]) -> tuple[int, 
         pool.submit(asyncio.run, run()).result()
     assert answer["status"], "no answer was sent"
     return answer["status"], answer["headers"]
-
-
-@pytest.fixture
-def catcher():
-    yield from catcher_fixture()
-
-
-@pytest.fixture
-def settings(settings, catcher):
-    return mail_settings(settings, catcher)
 
 
 def mails(kluis: Any) -> list[Outbox]:

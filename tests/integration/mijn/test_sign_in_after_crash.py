@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from tests.forms import form_token
-from tests.integration import crash_support
 from tests.integration.crash_support import (
     a_late_page_addresses_nothing_again,
     addressed,
@@ -16,6 +15,7 @@ from tests.integration.crash_support import (
     the_worker_addresses_them,
 )
 from tests.integration.mijn.mijn_support import PAGE, ask_code, code_in, enter_code
+from tests.integration.rights import rights_support
 from tests.integration.rights.rights_support import new_person, send_all
 
 from kluis.mijn import rules
@@ -24,7 +24,7 @@ from kluis.mijn.views import CODE_COOKIE
 
 KNOWN, UNKNOWN = "bekend@example.nl", "niemand@example.nl"
 
-catcher, settings = crash_support.catcher, crash_support.settings  # the fixtures: real SMTP on loopback
+catcher, settings = rights_support.catcher, rights_support.settings  # the fixtures: real SMTP on loopback
 
 
 def _ask(client, email):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from tests.forms import form_token
-from tests.integration import crash_support
 from tests.integration.crash_support import (
     a_late_page_addresses_nothing_again,
     addressed,
@@ -16,13 +15,14 @@ from tests.integration.crash_support import (
     mails,
     the_worker_addresses_them,
 )
+from tests.integration.rights import rights_support
 from tests.integration.rights.rights_support import new_person
 
 from kluis.rights.models import DataSubjectRequest
 
 KNOWN, UNKNOWN = "vrager@example.nl", "niemand@example.nl"
 
-catcher, settings = crash_support.catcher, crash_support.settings  # the fixtures: real SMTP on loopback
+catcher, settings = rights_support.catcher, rights_support.settings  # the fixtures: real SMTP on loopback
 
 
 def _ask(client, email):
