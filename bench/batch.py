@@ -18,14 +18,13 @@ import sys
 import time
 from pathlib import Path
 
-from sqlalchemy import event
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import add_database_url, fresh_kluis, load_average  # noqa: E402
 from load import populate  # noqa: E402
 
 from kluis.access.service import Caller  # noqa: E402
+from kluis.kit.statements import statements_run  # noqa: E402
 from kluis.vault.api import _record_questions  # noqa: E402
 from kluis.vault.schemas import RecordBatchIn, RecordsCreated  # noqa: E402
 
@@ -60,7 +59,6 @@ def main() -> None:
         ]
         caller = Caller(key_id="bench", service="bench", purposes=("accounts",))
         cpu: dict[str, float] = {}
-        statements: list[int] = []
 
         def step(name: str, since: float) -> float:
             now = time.process_time()
@@ -81,23 +79,20 @@ def main() -> None:
             RecordsCreated(ids=added).model_dump_json()
             step("answer", at)
 
-        def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
-            statements.append(len(parameters) if executemany else 1)  # psycopg: one statement per parameter set
-
         for body in bodies[:5]:
             one(body)
         cpu.clear()
-        event.listen(kluis.db.engine, "before_cursor_execute", seen)
         started = time.perf_counter()
-        for body in bodies[5:]:
-            one(body)
+        with statements_run(kluis.db.engine, each_parameter_set=True) as statements:  # psycopg: one per set
+            for body in bodies[5:]:
+                one(body)
         wall = (time.perf_counter() - started) / args.rounds * 1000
         rounds = args.rounds
         print(
             f"{rounds} batches of {SIZE} records for {SIZE} people: wall {wall:.1f} ms, CPU "
             f"{sum(cpu.values()) / rounds * 1000:.1f} ms ("
             + ", ".join(f"{name} {value / rounds * 1000:.1f}" for name, value in cpu.items())
-            + f"), {sum(statements) / rounds:.0f} statements per batch; {load_average()}"
+            + f"), {len(statements) / rounds:.0f} statements per batch; {load_average()}"
         )
 
 

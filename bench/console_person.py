@@ -18,8 +18,6 @@ import pstats
 import statistics
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +25,6 @@ from typing import Any
 import pyotp
 from fastapi import Request
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -37,6 +34,7 @@ from kluis.app import create_app  # noqa: E402
 from kluis.disclosures.models import Disclosure  # noqa: E402
 from kluis.kit import i18n  # noqa: E402
 from kluis.kit.ids import new_id  # noqa: E402
+from kluis.kit.statements import statements_run  # noqa: E402
 from kluis.retention import holds  # noqa: E402
 from kluis.rights.service import Rights  # noqa: E402
 from kluis.staff.console import person_page  # noqa: E402
@@ -145,24 +143,6 @@ def staff_cookie(kluis: Kluis) -> str:
         return login(session, kluis.clock, kluis.keys, kluis.settings, STAFF_EMAIL, STAFF_PASSWORD, code)
 
 
-@contextmanager
-def counting(kluis: Kluis) -> Iterator[list[str]]:
-    """The SQL statements run on the data database and the key store while inside."""
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engines = {kluis.db.engine, kluis.db.key_engine}
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", count)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_database_url(parser)
@@ -178,7 +158,7 @@ def main() -> None:
         cookie = staff_cookie(kluis)
         client.cookies.set("kluis_console", cookie, path="/console")
         address = f"/console/people/{person}"
-        with counting(kluis) as statements:
+        with statements_run(kluis.db.engine, kluis.db.key_engine) as statements:
             answer = client.get(address)
         assert answer.status_code == 200, answer.text[:500]
         if args.statements:

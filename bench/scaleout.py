@@ -27,7 +27,6 @@ import tempfile
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -91,15 +90,15 @@ def http_rows(kluis: Kluis, args: argparse.Namespace, ids_file: Path, token: str
                               f"{figures['p99']:>8.1f} {errors:>6.0f}  {count()}; {load_average()}", flush=True)
 
 
-def queue_work(kluis: Kluis, jobs: int, tag: str) -> tuple[list[Any], list[Any]]:
+def queue_work(kluis: Kluis, jobs: int, tag: str) -> None:
     """``jobs`` verified access requests (each queues a package, then a message) and ``jobs`` erasure jobs (each
     ends in a certificate), for people of three records each."""
     readers = sample_people(kluis, jobs, 3, f"{tag}a")
     erased = sample_people(kluis, jobs, 3, f"{tag}e")
-    requests = verified_requests(kluis, readers)
+    verified_requests(kluis, readers)
     with kluis.db.transaction() as session:
-        job_ids = [erasure.queue(session, kluis, person_id, Reason.STAFF, "bench").id for person_id in erased]
-    return requests, job_ids
+        for person_id in erased:
+            erasure.queue(session, kluis, person_id, Reason.STAFF, "bench")
 
 
 PENDING = {

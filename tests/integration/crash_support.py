@@ -3,6 +3,8 @@ left, and nothing after it runs (the page's background task, which starts only o
 
 Deterministic and fast: the application is called as the server calls it, and the server's ``send`` of the answer's
 last byte ends the call, as a SIGKILL at that moment ends the process: nothing after it runs.
+
+What the code-mail tests share: the outbox, and the worker that addresses what the dead page never did.
 """
 
 from __future__ import annotations
@@ -11,6 +13,13 @@ import asyncio
 import concurrent.futures
 import urllib.parse
 from typing import Any
+
+from sqlalchemy import func, select
+from tests.integration.rights.rights_support import send_all
+
+from kluis.audit.models import AuditEvent
+from kluis.mail.models import Outbox
+from kluis.web.public import after_answer
 
 
 class _Killed(BaseException):  # noqa: N818 - it names what happened; not an Exception, so no handler stops it
@@ -57,3 +66,40 @@ def answer_then_die(client: Any, path: str, form: dict[str, str]) -> tuple[int, 
         pool.submit(asyncio.run, run()).result()
     assert answer["status"], "no answer was sent"
     return answer["status"], answer["headers"]
+
+
+def mails(kluis: Any) -> list[Outbox]:
+    with kluis.db.sessions() as session:
+        return list(session.scalars(select(Outbox)))
+
+
+def addressed(kluis: Any) -> int:
+    """How many held code mails were given their address, or cancelled (one audit event each)."""
+    with kluis.db.sessions() as session:
+        return session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.action.in_(("mail.addressed", "mail.cancelled"))))
+
+
+def the_worker_addresses_them(kluis: Any, catcher: Any, known: str) -> None:
+    """Two code mails held by answers whose server died, to nobody yet and the address sealed; the worker sends
+    the one for ``known`` and cancels the other, and neither keeps its sealed address."""
+    held = mails(kluis)
+    assert [(m.state, m.person_id) for m in held] == [("queued", None), ("queued", None)]
+    assert all(m.sealed_to and b"example.nl" not in m.sealed_to for m in held)
+    send_all(kluis)  # the worker, after the restart
+    assert [m.to for m in catcher.messages] == [(known,)]
+    assert sorted((m.state, m.sealed_to) for m in mails(kluis)) == [("cancelled", None), ("sent", None)]
+
+
+def a_late_page_addresses_nothing_again(kluis: Any, dies: Any) -> None:
+    """``dies()`` posts a form whose server dies after answering: the worker addresses its code mail, and the
+    page's task, run late after all, finds it done."""
+    before, already = {m.id for m in mails(kluis)}, addressed(kluis)
+    dies()
+    [died] = [m.id for m in mails(kluis) if m.id not in before]
+    send_all(kluis)
+    assert addressed(kluis) == already + 1
+    late = after_answer(kluis, died)
+    late.func(*late.args, **late.kwargs)
+    send_all(kluis)
+    assert addressed(kluis) == already + 1

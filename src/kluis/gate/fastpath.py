@@ -24,7 +24,8 @@ from sqlalchemy.exc import DBAPIError
 
 from kluis.access.service import authenticate, bearer_token, key_accepts, split_token
 from kluis.gate.api import MAX_DECISIONS
-from kluis.gate.service import FACTS_PG, cycle_collector_paused, decide_all, facts_from_rows, uuid_array
+from kluis.gate.batch import cycle_collector_paused, decide_all
+from kluis.gate.facts import FACTS_PG, facts_from_rows, uuid_array
 from kluis.kit.errors import DomainError
 from kluis.wiring import Kluis
 

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, UTCDateTime
 
+# An objection's assessment by the DPO (Art. 21(1)); none for one that holds as recorded.
+PENDING, UPHELD, OVERRIDDEN = "pending", "upheld", "overridden"
+
 
 class Objection(Base):
     """An objection (Art. 21) to one purpose, or to every purpose on legitimate interest ('legitimate_interest').

@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from datetime import date, datetime
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -28,6 +29,9 @@ from babel.support import Translations
 from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.messages import N_ as N_  # re-exported: services mark their messages with kluis.kit.i18n.N_
 from kluis.kit.messages import Message
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 LANGUAGES = ("en", "nl")
 FALLBACK = "en"
@@ -120,6 +124,14 @@ def pgettext(context: str, message: str) -> str:
 
 def npgettext(context: str, singular: str, plural: str, n: int) -> str:
     return str(translations(language()).npgettext(context, singular, plural, n))
+
+
+def install(env: Environment) -> None:
+    """Templates of ``env`` speak the current language: ``{% trans %}``, ``_()``, ``pgettext()`` and their plurals
+    call the functions above (Jinja's i18n extension, added here when the environment lacks it)."""
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
+        gettext=gettext, ngettext=ngettext, pgettext=pgettext, npgettext=npgettext, newstyle=True)
 
 
 def preferred(accept_language: str | None) -> str | None:

@@ -167,8 +167,6 @@ def _environment(directory: Path) -> Environment:
     if directory != MAIL_TEMPLATES:
         loaders.append(FileSystemLoader(MAIL_TEMPLATES))  # the shared layout and footers
     env = Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, keep_trailing_newline=True, auto_reload=False,
-                      extensions=["jinja2.ext.i18n"])
-    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
-        gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, npgettext=i18n.npgettext, newstyle=True)
+                      undefined=StrictUndefined, keep_trailing_newline=True, auto_reload=False)
+    i18n.install(env)
     return env

@@ -24,7 +24,7 @@ from kluis.complaints.rules import short_reference as complaint_reference
 from kluis.complaints.service import Complaints
 from kluis.disclosures.service import Disclosures
 from kluis.erasure.models import ErasureJob
-from kluis.gate.service import Refusal
+from kluis.gate.refusals import Refusal
 from kluis.kit.clock import as_utc
 from kluis.kit.errors import NotFound
 from kluis.policy.schemas import UnknownPolicyId

@@ -147,12 +147,10 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
-    extensions=["jinja2.ext.i18n"],
 )
 # The page's frame (links to the privacy centre) is in the gettext catalogs (docs/i18n.md); render_statement speaks
 # the statement's language while it renders.
-_env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
-    gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, npgettext=i18n.npgettext, newstyle=True)
+i18n.install(_env)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from kluis.erasure.events import PERSON_NOTICE, ControllerPartErased, ErasureCertified, ErasureHeld, PersonErased
 from kluis.mail import service as mail
+from kluis.mail.models import Outbox
 from kluis.rights import mail as rights_mail
 from kluis.rights.models import DataSubjectRequest
 from kluis.rights.service import Rights
@@ -21,9 +22,7 @@ def erasure_held(session: Session, event: ErasureHeld) -> None:
     request = session.get(DataSubjectRequest, event.request_id)
     if request is None:
         return
-    mail.enqueue(session, event.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=event.person_id,
-                 lang=request.lang, context={"notice": "erasure_held", "request_id": str(request.id),
-                                             "job_id": str(event.job_id)}, actor=event.actor)
+    _tell(session, event, request, "erasure_held")
 
 
 def person_erased(session: Session, event: PersonErased) -> dict[str, Any] | None:
@@ -31,11 +30,8 @@ def person_erased(session: Session, event: PersonErased) -> dict[str, Any] | Non
     request = session.get(DataSubjectRequest, event.request_id)
     if request is None or event.address is None:
         return None
-    row = mail.enqueue(session, event.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=event.person_id,
-                       lang=request.lang, context={"notice": "erased", "request_id": str(request.id),
-                                                   "job_id": str(event.job_id)},
-                       actor=event.actor, held=True,
-                       sealed_to=mail.seal_address(event.kluis.keys.secret, event.person_id, event.address))
+    row = _tell(session, event, request, "erased", held=True,
+                sealed_to=mail.seal_address(event.kluis.keys.secret, event.person_id, event.address))
     return {PERSON_NOTICE: str(row.id)}
 
 
@@ -44,16 +40,21 @@ def controller_part_erased(session: Session, event: ControllerPartErased) -> Non
     request = session.get(DataSubjectRequest, event.request_id)
     if request is None:
         return
-    mail.enqueue(session, event.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=event.person_id,
-                 lang=request.lang, context={"notice": "own_part_erased", "request_id": str(request.id),
-                                             "job_id": str(event.job_id)}, actor=event.actor)
+    _tell(session, event, request, "own_part_erased")
     if request.employer_decision == "keep":  # the employer said so before this part ran: the request closes now
-        mail.enqueue(session, event.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=event.person_id,
-                     lang=request.lang, context={"notice": "employer_kept", "request_id": str(request.id)},
-                     actor=event.actor)
+        _tell(session, event, request, "employer_kept", job=False)
 
 
 def erasure_certified(session: Session, event: ErasureCertified) -> None:
     """The erasure request is done (its person was told by the erasure's own notice)."""
     if event.request_id is not None:
         Rights(session, event.kluis, event.actor).complete_erasure(event.request_id)
+
+
+def _tell(session: Session, event: ErasureHeld | PersonErased | ControllerPartErased, request: DataSubjectRequest,
+          notice: str, *, job: bool = True, **options: Any) -> Outbox:
+    """The person of ``request`` told ``notice`` in their language (with the erasure job's id, unless ``job`` is
+    false); ``options``: how the mail is held or sealed."""
+    context = {"notice": notice, "request_id": str(request.id)} | ({"job_id": str(event.job_id)} if job else {})
+    return mail.enqueue(session, event.kluis.clock, template=rights_mail.NOTICE_TEMPLATE, person_id=event.person_id,
+                        lang=request.lang, context=context, actor=event.actor, **options)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from kluis.access.service import Caller
-from kluis.gate.service import Question, Refusal
+from kluis.gate.refusals import Question, Refusal
 from kluis.kit.errors import NotAllowed, NotFound, Problem
 from kluis.policy.schemas import BasisWrite
 from kluis.rights.service import Rights

@@ -93,9 +93,7 @@ templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "tem
 # Each template is compiled once per process: the templates ship with the code, so checking their files for
 # changes on every page (a stat of the page, the frame and the base) buys nothing.
 templates.env.auto_reload = False
-templates.env.add_extension("jinja2.ext.i18n")
-templates.env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
-    gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, npgettext=i18n.npgettext, newstyle=True)
+i18n.install(templates.env)
 templates.env.filters["when"] = i18n.when  # a datetime, or an ISO instant from a service's history
 templates.env.filters["day"] = i18n.day
 templates.env.filters["term"] = term

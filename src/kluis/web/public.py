@@ -43,9 +43,7 @@ FORM_EXPIRED = i18n.N_("This form has expired. Open the page again and retry.")
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY",
            "X-Content-Type-Options": "nosniff"}
 templates = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
-templates.env.add_extension("jinja2.ext.i18n")
-templates.env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
-    gettext=i18n.gettext, ngettext=i18n.ngettext, pgettext=i18n.pgettext, npgettext=i18n.npgettext, newstyle=True)
+i18n.install(templates.env)
 templates.env.filters["when"] = i18n.when
 templates.env.filters["day"] = i18n.day
 

@@ -25,6 +25,7 @@ from kluis.gate import fastpath
 from kluis.gate.fastpath import DecisionsFastPath
 from kluis.kit.errors import ConfigurationError
 from kluis.kit.secrets import new_secret
+from kluis.kit.statements import statements_run
 from kluis.wiring import Kluis, build
 
 pytestmark = pytest.mark.postgres
@@ -113,7 +114,7 @@ def test_r_gate_1_an_objection_refuses_on_the_replica_the_moment_it_is_acknowled
 ):
     """Issue 20 item 4: consent allows on the replica; an objection recorded through the API on the primary is
     refused by both the hot path and the endpoint reading the replica, at once: no waiting, no retry."""
-    connections, statements = [], []
+    connections = []
     real_answer = fastpath.answer
 
     def spy(*args, **kwargs):
@@ -121,16 +122,16 @@ def test_r_gate_1_an_objection_refuses_on_the_replica_the_moment_it_is_acknowled
         return real_answer(*args, **kwargs)
 
     monkeypatch.setattr(fastpath, "answer", spy)
-    event.listen(kluis.db.read_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    auth = api_key(kluis, PURPOSES)
-    pid = _consenting_person(client, auth)
-    assert _decision(client, auth, pid) == (True, "consent") == _decision(endpoint_only, auth, pid)
+    with statements_run(kluis.db.read_engine) as statements:
+        auth = api_key(kluis, PURPOSES)
+        pid = _consenting_person(client, auth)
+        assert _decision(client, auth, pid) == (True, "consent") == _decision(endpoint_only, auth, pid)
 
-    objected = client.post(
-        f"/api/v1/people/{pid}/objections", json={"scope": "marketing"}, headers=headers(auth, "support")
-    )
-    assert objected.status_code == 201, objected.text
-    assert _decision(client, auth, pid) == (False, "objected") == _decision(endpoint_only, auth, pid)
+        objected = client.post(
+            f"/api/v1/people/{pid}/objections", json={"scope": "marketing"}, headers=headers(auth, "support")
+        )
+        assert objected.status_code == 201, objected.text
+        assert _decision(client, auth, pid) == (False, "objected") == _decision(endpoint_only, auth, pid)
 
     # Both read the replica: the hot path on its own connection, the endpoint through the read engine (the key
     # through the ORM, seen here; the facts through the same connection's driver cursor).

@@ -5,31 +5,26 @@ twice however the page and the worker meet. Real SMTP on loopback."""
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from tests.forms import form_token
-from tests.integration.crash_support import answer_then_die
+from tests.integration.crash_support import (
+    a_late_page_addresses_nothing_again,
+    addressed,
+    answer_then_die,
+    mails,
+    the_worker_addresses_them,
+)
 from tests.integration.mijn.mijn_support import PAGE, ask_code, code_in, enter_code
-from tests.integration.rights.rights_support import catcher_fixture, mail_settings, new_person, send_all
+from tests.integration.rights import rights_support
+from tests.integration.rights.rights_support import new_person, send_all
 
-from kluis.audit.models import AuditEvent
-from kluis.mail.models import Outbox
 from kluis.mijn import rules
 from kluis.mijn.models import PersonSignIn
 from kluis.mijn.views import CODE_COOKIE
-from kluis.web.public import after_answer
 
 KNOWN, UNKNOWN = "bekend@example.nl", "niemand@example.nl"
 
-
-@pytest.fixture
-def catcher():
-    yield from catcher_fixture()
-
-
-@pytest.fixture
-def settings(settings, catcher):
-    return mail_settings(settings, catcher)
+catcher, settings = rights_support.catcher, rights_support.settings  # the fixtures: real SMTP on loopback
 
 
 def _ask(client, email):
@@ -41,29 +36,12 @@ def _ask(client, email):
     client.cookies.set(CODE_COOKIE, cookie.split(";")[0].split("=", 1)[1], path=PAGE)
 
 
-def _mails(kluis):
-    with kluis.db.sessions() as session:
-        return list(session.scalars(select(Outbox)))
-
-
-def _addressed(kluis):
-    with kluis.db.sessions() as session:
-        return session.scalar(select(func.count()).select_from(AuditEvent)
-                              .where(AuditEvent.action.in_(("mail.addressed", "mail.cancelled"))))
-
-
 def test_r_dsr_1_the_worker_sends_the_sign_in_code_a_killed_server_never_got_to_and_it_signs_in(
         client, kluis, catcher):
     new_person(kluis, KNOWN)
     _ask(client, UNKNOWN)
     _ask(client, KNOWN)  # this browser's newest sign-in
-    held = _mails(kluis)
-    assert [(m.state, m.person_id) for m in held] == [("queued", None), ("queued", None)]
-    assert all(m.sealed_to and b"example.nl" not in m.sealed_to for m in held)
-
-    send_all(kluis)  # the worker, after the restart
-    assert [m.to for m in catcher.messages] == [(KNOWN,)]
-    assert sorted((m.state, m.sealed_to) for m in _mails(kluis)) == [("cancelled", None), ("sent", None)]
+    the_worker_addresses_them(kluis, catcher, KNOWN)
     assert enter_code(client, code_in(catcher.messages[0])).status_code == 303
     assert "Sign out" in client.get(f"{PAGE}?lang=en").text
     with kluis.db.sessions() as session:
@@ -74,16 +52,8 @@ def test_r_dsr_1_the_worker_sends_the_sign_in_code_a_killed_server_never_got_to_
 def test_r_dsr_1_the_page_and_the_worker_address_a_sign_in_code_once_whichever_runs_first(client, kluis, catcher):
     """The page's task first, then the worker; and the worker first (the page died), then a page's task late."""
     new_person(kluis, KNOWN)
-    assert ask_code(client, KNOWN).status_code == 303 and _addressed(kluis) == 1  # the page's task ran
-    before = {m.id for m in _mails(kluis)}
-    _ask(client, KNOWN)
-    [died] = [m.id for m in _mails(kluis) if m.id not in before]
-    send_all(kluis)
-    assert _addressed(kluis) == 2
-    late = after_answer(kluis, died)
-    late.func(*late.args, **late.kwargs)
-    send_all(kluis)
-    assert _addressed(kluis) == 2
+    assert ask_code(client, KNOWN).status_code == 303 and addressed(kluis) == 1  # the page's task ran
+    a_late_page_addresses_nothing_again(kluis, lambda: _ask(client, KNOWN))
     assert [m.to for m in catcher.messages] == [(KNOWN,), (KNOWN,)]  # one code mail per sign-in
 
 
@@ -93,4 +63,4 @@ def test_r_dsr_1_a_sign_in_code_that_lapsed_before_the_worker_ran_goes_to_nobody
     clock.advance(rules.CODE_LIFETIME)  # the server stayed down past the code's life
     send_all(kluis)
     assert catcher.messages == []
-    assert [(m.state, m.last_error, m.sealed_to) for m in _mails(kluis)] == [("cancelled", "code_expired", None)]
+    assert [(m.state, m.last_error, m.sealed_to) for m in mails(kluis)] == [("cancelled", "code_expired", None)]

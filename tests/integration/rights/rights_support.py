@@ -3,6 +3,8 @@ The tests send mail over a real SMTP server on loopback (the demo's catcher)."""
 
 from __future__ import annotations
 
+import pytest
+
 from kluis.disclosures.models import Disclosure
 from kluis.kit.ids import new_id
 from kluis.mail.catcher import start_catcher
@@ -20,6 +22,18 @@ def catcher_fixture():
 def mail_settings(settings, catcher):
     return settings.model_copy(update={"smtp_host": "127.0.0.1", "smtp_port": catcher.port,
                                        "base_url": "https://kluis.benvitaal.test"})
+
+
+# The fixtures of a test module that sends over the catcher: ``catcher, settings = rights_support.catcher,
+# rights_support.settings`` in the module (a conftest would send every test's mail there).
+@pytest.fixture
+def catcher():
+    yield from catcher_fixture()
+
+
+@pytest.fixture
+def settings(settings, catcher):
+    return mail_settings(settings, catcher)
 
 
 def new_person(kluis, email="vrager@example.nl", employer_held=False):

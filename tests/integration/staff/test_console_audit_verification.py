@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from kluis.audit import sealer
 from kluis.audit import service as audit
@@ -17,6 +17,7 @@ from kluis.audit.keys import audit_key
 from kluis.audit.models import AuditEvent
 from kluis.audit.tasks import VerifyPoller
 from kluis.kit.clock import SettableClock
+from kluis.kit.statements import statements_run
 from kluis.wiring import Kluis
 
 HOUR = timedelta(hours=1)
@@ -38,16 +39,10 @@ def _no_walk(kluis: Kluis, monkeypatch) -> Iterator[list[str]]:
         raise AssertionError("a page walked the audit log")
 
     monkeypatch.setattr(audit_log, "verify", walked)
-    statements: list[str] = []
-
-    def seen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(kluis.db.engine, "before_cursor_execute", seen)
     try:
-        yield statements
+        with statements_run(kluis.db.engine) as statements:
+            yield statements
     finally:
-        event.remove(kluis.db.engine, "before_cursor_execute", seen)
         monkeypatch.undo()
 
 

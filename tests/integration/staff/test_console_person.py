@@ -8,13 +8,13 @@ import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 from tests.integration.rights.rights_support import log_disclosures, new_person
 
 from kluis.audit.models import AuditEvent
+from kluis.kit.statements import statements_run
 from kluis.retention import holds
 from kluis.rights.service import Rights
 from kluis.vault.schemas import RecordIn
@@ -114,25 +114,14 @@ def test_issue_18_6_person_page_statements_do_not_grow_with_the_history(
     everything costs as many statements as one with 30 records and five of everything."""
     small, large = _person_with_records(kluis, 3, 1), _person_with_records(kluis, 30, 5)
     sign_in(add_member("support"))
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    engines = {kluis.db.engine, kluis.db.key_engine}
     pages = {}
     assert client.get(f"/console/people/{small}").status_code == 200  # the policy and the session are read once
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run(kluis.db.engine, kluis.db.key_engine) as statements:
         for person in (small, large):
             statements.clear()
             page = client.get(f"/console/people/{person}")
             assert page.status_code == 200
             pages[person] = (len(statements), page.text)
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", count)
     assert pages[small][1].count("Record collected") == 3 and pages[large][1].count("Record collected") == 30
     assert pages[large][1].count("Legal hold placed") == 6 and pages[large][1].count("Request received") == 5
     assert pages[small][0] == pages[large][0], (pages[small][0], pages[large][0])

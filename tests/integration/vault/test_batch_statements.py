@@ -6,42 +6,19 @@ batches at once timed out (bench/load.py batch)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from uuid import UUID
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from tests.helpers import api_key, headers
 
+from kluis.kit.statements import statements_run
 from kluis.vault.models import Person, Record
 from kluis.vault.schemas import BatchRecordIn, PersonIn
 
 # Every statement of the batch request seen by SQLAlchemy (key, policy, people, keys, retention events, bounds,
 # clocks, audit event; on SQLite also the gate's facts, the records and the BEGINs): 8 on PostgreSQL, 13 on SQLite.
 MOST = 16
-
-
-@contextmanager
-def counted(kluis) -> Iterator[list[int]]:
-    """Statements run on the data database and the key store. psycopg runs an executemany as one statement per
-    parameter set, so each counts; SQLite's driver steps one prepared statement in process, which counts once.
-    Statements the code sends on the driver's own cursor (PostgreSQL: the gate's facts, the records' COPY) are
-    not seen; each is one per batch by construction."""
-    seen: list[int] = []
-    per_set = kluis.db.dialect == "postgresql"
-
-    def listen(conn, cursor, statement, parameters, context, executemany):
-        seen.append(len(parameters) if executemany and per_set else 1)
-
-    engines = {kluis.db.engine, kluis.db.key_engine}
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", listen)
-    try:
-        yield seen
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", listen)
 
 
 def _people_with_records(kluis, count: int) -> list[str]:
@@ -94,11 +71,14 @@ def test_r_vlt_1_a_batch_of_100_records_costs_the_same_statements_for_10_people_
     assert client.post("/api/v1/records/batch", json=_batch(warm), headers=auth).status_code == 201
     counts = []
     for people in (ten, hundred):
-        with counted(kluis) as seen:
+        # psycopg sends an executemany as one statement per parameter set. Statements the code sends on the
+        # driver's own cursor (PostgreSQL: the gate's facts, the records' COPY) are not seen; each is one per batch.
+        with statements_run(kluis.db.engine, kluis.db.key_engine,
+                            each_parameter_set=kluis.db.dialect == "postgresql") as seen:
             response = client.post("/api/v1/records/batch", json=_batch(people), headers=auth)
         assert response.status_code == 201, response.text
         assert len(response.json()["ids"]) == 100
-        counts.append(sum(seen))
+        counts.append(len(seen))
     assert counts[0] == counts[1] <= MOST, counts
     now, both = clock.now(), [UUID(pid) for pid in ten + hundred]
     with kluis.db.sessions() as session:
