@@ -151,7 +151,7 @@ def test_r_gov_2_issue_19_the_complaint_reminder_is_in_the_handlers_and_each_dpo
     assert "is due in 7 days or less" in english.subject and "Answer by: 2026-12-23" in english.text
 
 
-def test_r_dsr_2_issue_19_the_request_reminder_is_in_each_dpos_language(kluis, clock, catcher):
+def test_r_dsr_2_issue_19_the_request_reminder_and_overdue_notice_are_in_each_dpos_language(kluis, clock, catcher):
     _two_dpos(kluis)
     person_id, _ = new_person(kluis)
     with kluis.db.transaction() as session:
@@ -163,6 +163,14 @@ def test_r_dsr_2_issue_19_the_request_reminder_is_in_each_dpos_language(kluis, c
     assert "Termijn verzoek" in _mail_to(catcher, DUTCH_DPO).subject
     assert "(rectificatie) loopt over 7 dagen of minder af." in _mail_to(catcher, DUTCH_DPO).text
     assert "Deadline of request" in _mail_to(catcher, ENGLISH_DPO).subject
+    catcher.clear()
+    clock.set(datetime(2026, 12, 27, 12, 0, tzinfo=UTC))  # the deadline, 25 December, has passed
+    send_all(kluis)
+    dutch, english = _mail_to(catcher, DUTCH_DPO), _mail_to(catcher, ENGLISH_DPO)
+    assert dutch.subject.endswith("is 2 dagen te laat")
+    assert "(rectificatie) is verstreken en het verzoek staat nog open." in dutch.text
+    assert "De uiterste antwoorddatum was: 25 dec 2026" in dutch.text and "Te laat: 2 kalenderdagen" in dutch.text
+    assert english.subject.endswith("is overdue by 2 days") and "Answer was due by: 2026-12-25" in english.text
 
 
 def test_r_gate_2_issue_19_a_staff_member_without_a_choice_gets_the_deployments_staff_language(
