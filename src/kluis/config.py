@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,6 +57,9 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_lockout_minutes: int = 15
     session_hours: int = 8
+    # The language of the mails to a staff member who has not chosen one in the console or with the CLI
+    # (docs/i18n.md): the reminders of deadlines and terms. Dutch or English.
+    staff_language: Literal["nl", "en"] = "en"
     # Service databases declared in the policy (docs/datasets.md): connection name -> SQLAlchemy URL, given as
     # JSON in KLUIS_DATASET_URLS. A declared dataset without a URL is unavailable: requests on it wait.
     dataset_urls: dict[str, SecretStr] = {}

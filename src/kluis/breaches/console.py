@@ -29,14 +29,6 @@ def _uuid(text: str) -> uuid.UUID:
     return console.uuid_of(text, "breach in the register", code="breach_not_found")
 
 
-def countdown(deadline_at: datetime, now: datetime) -> str:
-    """The AP deadline's countdown in the page's language."""
-    hours, minutes, passed = rules.countdown_parts(deadline_at, now)
-    if passed:
-        return _("passed %(hours)s h %(minutes)s min ago") % {"hours": hours, "minutes": f"{minutes:02d}"}
-    return _("%(hours)s h %(minutes)s min left") % {"hours": hours, "minutes": f"{minutes:02d}"}
-
-
 def instant(local: str, offset: str, path: str) -> datetime | None:
     """A date and time as typed, in Amsterdam time or with an explicit offset (which settles the hour that
     occurs twice when the clocks go back)."""
@@ -60,7 +52,7 @@ def register_page(request: Request) -> Response:
         items = Breaches(session, kluis, staff.actor).register()
     now = kluis.clock.now()
     return console.page(request, "breaches/console_list.html", _("Breach register"), staff, active="breaches",
-                        items=items, now=now, rules=rules, countdown=countdown, reference=reference,
+                        items=items, now=now, rules=rules, countdown=rules.countdown_words, reference=reference,
                         can_decide=staff.may(Permission.BREACH_DECIDE))
 
 
@@ -128,7 +120,8 @@ def detail(request: Request, breach_id: str) -> Response:
     return console.page(request, "breaches/console_breach.html",
                         _("Breach %(reference)s") % {"reference": reference(breach.id)}, staff,
                         active="breaches", breach=breach, texts=texts, reason=reason, filings=filings,
-                        affected=affected, reference=reference(breach.id), rules=rules, countdown=countdown, now=now,
+                        affected=affected, reference=reference(breach.id), rules=rules,
+                        countdown=rules.countdown_words, now=now,
                         late=rules.is_late(breach.deadline_at, now),
                         can_decide=staff.may(Permission.BREACH_DECIDE), risks=list(rules.Risk),
                         categories={c.id: c.name for c in kluis.policy.categories})

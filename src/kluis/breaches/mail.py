@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session
 from kluis.breaches import rules
 from kluis.breaches.models import Breach
 from kluis.breaches.service import PERSON_TEMPLATE, REMINDER_TEMPLATE, Breaches, reference
+from kluis.kit import i18n
 from kluis.kit.errors import Problem
+from kluis.kit.i18n import N_
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
 from kluis.mail.templates import context_id, subject_of
@@ -23,8 +25,18 @@ if TYPE_CHECKING:
     from kluis.wiring import Kluis
 
 WORKER = "worker"
-REMINDER_TEXT = {"24h": "is due within 24 hours", "4h": "is due within 4 hours",
-                 "passed": "has passed and the AP has not been notified"}
+# reminder -> (subject, opening sentence): English, said in the DPO's language when the mail is built.
+REMINDER_TEXT = {
+    "24h": (N_("Kluis: the AP deadline of breach %(reference)s is due within 24 hours"),
+            N_("The deadline for notifying the Autoriteit Persoonsgegevens of breach %(reference)s is due within 24 "
+               "hours.")),
+    "4h": (N_("Kluis: the AP deadline of breach %(reference)s is due within 4 hours"),
+           N_("The deadline for notifying the Autoriteit Persoonsgegevens of breach %(reference)s is due within 4 "
+              "hours.")),
+    "passed": (N_("Kluis: the AP deadline of breach %(reference)s has passed and the AP has not been notified"),
+               N_("The deadline for notifying the Autoriteit Persoonsgegevens of breach %(reference)s has passed and "
+                  "the AP has not been notified.")),
+}
 
 
 def check_person(context: Mapping[str, Any]) -> list[Problem]:
@@ -39,14 +51,20 @@ def check_reminder(context: Mapping[str, Any]) -> list[Problem]:
 
 
 def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
+    """In the DPO's language (the row's): the deadline written out in Amsterdam time, the countdown as the console
+    words it."""
     breach = subject_of(session, Breach, row, "breach_id")
     if breach.ap_filed_at is not None:
         raise mail.Cancelled("breach_filed")
-    return mail.MessageContext(values={
-        "reference": reference(breach.id), "state": REMINDER_TEXT[str(row.context["reminder"])],
-        "deadline": rules.amsterdam(breach.deadline_at), "countdown": rules.countdown(breach.deadline_at,
-                                                                                      kluis.clock.now()),
-        "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/breaches/{breach.id}"})
+    subject, opening = REMINDER_TEXT[str(row.context["reminder"])]
+    ref = reference(breach.id)
+    with i18n.speaking(row.lang) as lang:
+        return mail.MessageContext(values={
+            "reference": ref, "headline": i18n.translate(subject) % {"reference": ref},
+            "opening": i18n.translate(opening) % {"reference": ref},
+            "deadline": i18n.long_when(breach.deadline_at, lang),
+            "countdown": rules.countdown_words(breach.deadline_at, kluis.clock.now()),
+            "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/breaches/{breach.id}"})
 
 
 def build_person(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from kluis.kit.clock import AMSTERDAM, as_utc
 from kluis.kit.errors import Problem
-from kluis.kit.i18n import N_
+from kluis.kit.i18n import N_, gettext
 
 AP_TERM = timedelta(hours=72)
 
@@ -70,6 +70,14 @@ def countdown(deadline_at: datetime, now: datetime) -> str:
     hours, minutes, passed = countdown_parts(deadline_at, now)
     text = f"{hours} h {minutes:02d} min"
     return f"passed {text} ago" if passed else f"{text} left"
+
+
+def countdown_words(deadline_at: datetime, now: datetime) -> str:
+    """The countdown in the current language (a console page's, or a mail's inside ``i18n.speaking``)."""
+    hours, minutes, passed = countdown_parts(deadline_at, now)
+    values = {"hours": hours, "minutes": f"{minutes:02d}"}
+    return (gettext("passed %(hours)s h %(minutes)s min ago") if passed
+            else gettext("%(hours)s h %(minutes)s min left")) % values
 
 
 def countdown_parts(deadline_at: datetime, now: datetime) -> tuple[int, int, bool]:

@@ -291,13 +291,12 @@ class Breaches:
             if due is None:
                 continue
             if dpos is None:
-                dpos = [a.id for a in staff_service.list_staff(self.session)
-                        if a.role == "dpo" and staff_service.status_of(a, now) != "disabled"]
+                dpos = staff_service.active_dpos(self.session, now)
             breach.reminders_sent = [*(breach.reminders_sent or []), due.value]
             self._audit(breach, "breach.reminded", reminder=due.value, staff=len(dpos))
-            for staff_id in dpos:
-                mail.enqueue(self.session, self.kluis.clock, template=REMINDER_TEMPLATE, staff_id=staff_id,
-                             lang="en", actor=self.actor,
+            for dpo in dpos:  # each in the language they chose (docs/i18n.md)
+                mail.enqueue(self.session, self.kluis.clock, template=REMINDER_TEMPLATE, staff_id=dpo.id,
+                             lang=staff_service.mail_language(dpo, self.kluis.settings), actor=self.actor,
                              context={"breach_id": str(breach.id), "reminder": due.value})
             sent += 1
         return sent

@@ -312,18 +312,20 @@ class Complaints:
     def send_reminders(self, batch: int = 500) -> int:
         """Before the deadline (7 and 2 days) and once overdue, tell the handler and every DPO; once each."""
         now, sent = self._now(), 0
-        dpos = [a.id for a in staff_service.list_staff(self.session)
-                if a.role == "dpo" and staff_service.status_of(a, now) != "disabled"]
+        dpos = staff_service.active_dpos(self.session, now)
         for complaint in repository.reminder_candidates(self.session, now, batch):
             due = rules.reminder_due(complaint.deadline_on, complaint.deadline_at, now, complaint.state,
                                      tuple(complaint.reminders_sent or ()))
             if due is None:
                 continue
             complaint.reminders_sent = [*(complaint.reminders_sent or []), due]
-            to = list(dict.fromkeys([*([complaint.handler_id] if complaint.handler_id else []), *dpos]))
-            for staff_id in to:
+            handler = staff_service.account_by_id(self.session, complaint.handler_id) if complaint.handler_id \
+                else None
+            to = list({a.id: a for a in [*([handler] if handler else []), *dpos]}.values())
+            for account in to:  # each in the language they chose (docs/i18n.md)
                 mail.enqueue(self.session, self.kluis.clock, template=complaint_mail.REMINDER_TEMPLATE,
-                             staff_id=staff_id, lang="en", actor=self.actor,
+                             staff_id=account.id, lang=staff_service.mail_language(account, self.kluis.settings),
+                             actor=self.actor,
                              context={"complaint_id": str(complaint.id), "days": due})
             self._audit(complaint, "complaint.reminded", days=due, staff=len(to))
             sent += 1

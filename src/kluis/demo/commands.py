@@ -14,7 +14,7 @@ from kluis.demo.datasets import prepare_demo_datasets
 from kluis.kit.cli import domain_errors, err, out, progress
 from kluis.mail.service import enqueue
 from kluis.prepare import init
-from kluis.staff.service import add_staff
+from kluis.staff.service import add_staff, mail_language
 from kluis.vault.models import Person
 from kluis.wiring import Kluis
 from kluis.worker import run_in_background
@@ -84,7 +84,8 @@ def demo(subjects: Annotated[int, typer.Option("--subjects", min=1, max=1_000_00
         email = f"dpo+{token[6:12].lower()}@demo.benvitaal.nl"
         enrolment = add_staff(session, kluis.clock, kluis.keys, email, "dpo")
         enqueue(session, kluis.clock, template="account_notice", staff_id=enrolment.account.id,
-                context={"notice": "account_created"}, actor="cli")
+                lang=mail_language(enrolment.account, kluis.settings), context={"notice": "account_created"},
+                actor="cli")
     lines = [
         ("privacy centre", f"{served}/privacy-centre/request   (English: ?lang=en)"),
         ("try it as", f"{person_email}   (a demo person: the code to confirm arrives in the mail catcher)"),

@@ -37,7 +37,8 @@ def check_list(context: Mapping[str, Any]) -> list[Problem]:
 
 
 def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageContext:
-    """Cancelled when the register no longer holds that agreement as it was (renewed, or the processor gone)."""
+    """In the DPO's language, the last day written out. Cancelled when the register no longer holds that agreement
+    as it was (renewed, or the processor gone)."""
     try:
         processor = kluis.policy.processor(str(row.context["processor"]))
     except UnknownPolicyId:
@@ -47,9 +48,10 @@ def build_reminder(session: Session, kluis: Kluis, row: Outbox) -> mail.MessageC
             or agreement.ends.isoformat() != row.context["ends"]:
         raise mail.Cancelled("agreement_changed")
     left = days_left(agreement, amsterdam_day(kluis.clock.now()))
+    lang: Lang = "en" if row.lang == "en" else "nl"  # the DPO's language (docs/i18n.md)
     return mail.MessageContext(values={
-        "processor": processor.name, "service": processor.service.en, "reference": agreement.reference,
-        "ends": i18n.long_day(agreement.ends, "en"), "days_left": left,
+        "processor": processor.name, "service": processor.service.get(lang), "reference": agreement.reference,
+        "ends": i18n.long_day(agreement.ends, lang), "days_left": left,
         "console_url": f"{kluis.settings.base_url.rstrip('/')}/console/processors"})
 
 

@@ -62,14 +62,14 @@ def send_reminders(session: Session, kluis: Kluis, actor: str) -> int:
                                                   ends=agreement.ends, days_before=before, sent_at=now)):
             continue
         if dpos is None:
-            dpos = [a.id for a in staff_service.list_staff(session)
-                    if a.role == "dpo" and staff_service.status_of(a, now) != "disabled"]
+            dpos = staff_service.active_dpos(session, now)
         audit.append(session, kluis.clock, actor=actor, action="processor.agreement_reminded",
                      object_type="processor", object_ids=[processor.id],
                      details={"reference": agreement.reference, "ends": agreement.ends.isoformat(),
                               "days_before": before, "staff": len(dpos)})
-        for staff_id in dpos:
-            mail.enqueue(session, kluis.clock, template=REMINDER_TEMPLATE, staff_id=staff_id, lang="en", actor=actor,
+        for dpo in dpos:  # each in the language they chose (docs/i18n.md)
+            mail.enqueue(session, kluis.clock, template=REMINDER_TEMPLATE, staff_id=dpo.id,
+                         lang=staff_service.mail_language(dpo, kluis.settings), actor=actor,
                          context={"processor": processor.id, "reference": agreement.reference,
                                   "ends": agreement.ends.isoformat(), "days_before": before})
         sent += 1

@@ -215,7 +215,7 @@ class Rights(Verification):
 
     def send_reminders(self) -> int:
         """R-DSR-2: tell the DPOs about each open request 7 and 2 days before its deadline (once each)."""
-        dpos = self._dpos()
+        dpos = staff_service.active_dpos(self.session, self._now())  # each in their language
         sent = 0
         for listed in self.open_requests():
             if listed.reminder_due is None:
@@ -223,9 +223,10 @@ class Rights(Verification):
             request = listed.request
             request.reminders_sent = [*(request.reminders_sent or []), listed.reminder_due]
             self._audit(request, "request.reminded", days=listed.reminder_due, staff=len(dpos))
-            for staff_id in dpos:
+            for dpo in dpos:
                 mail.enqueue(self.session, self.kluis.clock, template=rights_mail.REMINDER_TEMPLATE,
-                             staff_id=staff_id, lang="en", actor=self.actor,
+                             staff_id=dpo.id, lang=staff_service.mail_language(dpo, self.kluis.settings),
+                             actor=self.actor,
                              context={"request_id": str(request.id), "days": listed.reminder_due})
             sent += 1
         return sent
@@ -234,18 +235,15 @@ class Rights(Verification):
         """R-DSR-2: the DPOs are mailed as soon as an open request has passed its deadline (the extended one,
         if extended): once per deadline missed, however often the worker looks. The mail says how late it is
         when it leaves."""
-        dpos = self._dpos()
+        dpos = staff_service.active_dpos(self.session, self._now())  # each in their language
         told = 0
         for request in self.overdue_untold():
             request.overdue_notice_for = request.deadline_on
             self._audit(request, "request.overdue", deadline=request.deadline_on.isoformat(),
                         days_late=rules.days_late(request.deadline_on, self._now()), staff=len(dpos))
-            for staff_id in dpos:
+            for dpo in dpos:
                 mail.enqueue(self.session, self.kluis.clock, template=rights_mail.OVERDUE_TEMPLATE,
-                             staff_id=staff_id, lang="en", actor=self.actor, context={"request_id": str(request.id)})
+                             staff_id=dpo.id, lang=staff_service.mail_language(dpo, self.kluis.settings),
+                             actor=self.actor, context={"request_id": str(request.id)})
             told += 1
         return told
-
-    def _dpos(self) -> list[uuid.UUID]:
-        return [a.id for a in staff_service.list_staff(self.session)
-                if a.role == "dpo" and staff_service.status_of(a, self._now()) != "disabled"]

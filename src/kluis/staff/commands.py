@@ -1,4 +1,4 @@
-"""`kluis staff …`: add, list, disable and reset staff accounts of the console."""
+"""`kluis staff …`: add, list, disable and reset staff accounts of the console, and set their language."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from kluis.staff import service
 from kluis.staff.rules import Role
 from kluis.wiring import Kluis, build
 
+LANGUAGE_HELP = "nl (Dutch) or en (English): the console's and the staff mails' language."
 app = typer.Typer(help="Staff accounts of the console (argon2id passwords, TOTP codes).", no_args_is_help=True)
 
 # Tests replace this with a function that returns a ready Kluis.
@@ -45,11 +46,14 @@ def add(email: Annotated[str, typer.Argument(help="The staff member's e-mail add
         role: Annotated[Role, typer.Option(help="What the account may do in the console.")],
         password_stdin: Annotated[bool, typer.Option("--password-stdin",
                                                      help="Read the password from standard input "
-                                                          "instead of generating one.")] = False) -> None:
+                                                          "instead of generating one.")] = False,
+        language: Annotated[str | None, typer.Option(help=LANGUAGE_HELP + " Unset: KLUIS_STAFF_LANGUAGE for "
+                                                     "mails, the browser for the console.")] = None) -> None:
     """Add a staff account; prints the password (if generated) and the TOTP enrolment, once."""
     password = _password_from_stdin() if password_stdin else None
     with _kluis() as kluis, kluis.db.transaction() as session:
-        enrolment = service.add_staff(session, kluis.clock, kluis.keys, email, role.value, password)
+        enrolment = service.add_staff(session, kluis.clock, kluis.keys, email, role.value, password,
+                                      language=language)
     typer.echo(f"Added {role.value} account {enrolment.account.id}.")
     if enrolment.password is not None:
         typer.echo(f"Password (shown once, hand it over safely): {enrolment.password}")
@@ -63,14 +67,15 @@ def list_accounts(show_emails: Annotated[bool, typer.Option("--show-emails",
                                                             help="Decrypt and show e-mail addresses "
                                                                  "(recorded in the audit log).")] = False
                   ) -> None:
-    """List staff accounts: id, role, created, status (active, locked, disabled)."""
+    """List staff accounts: id, role, created, status (active, locked, disabled), language (- when not chosen)."""
     with _kluis() as kluis, kluis.db.transaction() as session:
         accounts = service.list_staff(session)
         now = kluis.clock.now()
         lines = []
         for account in accounts:
             created = account.created_at.astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M")
-            line = f"{account.id}  {account.role:<9}  {created}  {service.status_of(account, now):<8}"
+            line = (f"{account.id}  {account.role:<9}  {created}  {service.status_of(account, now):<8}  "
+                    f"{account.language or '-':<8}")
             if show_emails:
                 line += f"  {service.email_of(kluis.keys, account)}"
             lines.append(line.rstrip())
@@ -80,8 +85,8 @@ def list_accounts(show_emails: Annotated[bool, typer.Option("--show-emails",
     if not lines:
         typer.echo("No staff accounts yet: add one with `kluis staff add EMAIL --role dpo`.")
         return
-    header = f"{'id':<36}  {'role':<9}  {'created':<16}  status"
-    typer.echo(header + ("    e-mail" if show_emails else ""))
+    header = f"{'id':<36}  {'role':<9}  {'created':<16}  {'status':<8}  language"
+    typer.echo(header + ("  e-mail" if show_emails else ""))
     typer.echo("\n".join(lines))
 
 
@@ -91,6 +96,17 @@ def disable(email: Annotated[str, typer.Argument(help="The staff member's e-mail
     with _kluis() as kluis, kluis.db.transaction() as session:
         account = service.disable(session, kluis.clock, kluis.keys, email)
     typer.echo(f"Disabled account {account.id}; its sessions have ended.")
+
+
+@app.command("language")
+def set_language(email: Annotated[str, typer.Argument(help="The staff member's e-mail address.")],
+                 language: Annotated[str, typer.Argument(help=LANGUAGE_HELP)]) -> None:
+    """Set the language the staff member's mails are written in (and the console starts in when they sign in)."""
+    with _kluis() as kluis, kluis.db.transaction() as session:
+        chosen = service.parse_language(language)  # a bad value is refused before the account is looked up
+        account = service.account_by_email(session, kluis.keys, email)
+        changed = service.set_language(session, kluis.clock, account, chosen, actor=service.CLI)
+    typer.echo(f"Language of account {account.id}: {chosen}" + ("." if changed else " (unchanged)."))
 
 
 @app.command("reset-password")

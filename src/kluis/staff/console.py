@@ -79,9 +79,18 @@ def _stylesheet() -> str:
 
 @router.get("/language/{lang}")
 def choose_language(request: Request, lang: str, next: str = console.PREFIX) -> Response:  # noqa: A002
-    """The frame's switch: Dutch or English for this browser's console pages (a cookie for a year), then back."""
+    """The frame's switch: Dutch or English for this browser's console pages (a cookie for a year), then back.
+    A signed-in staff member's choice is also stored with their account: their mails are written in it, and a
+    sign-in on another browser starts in it. (The session cookie is SameSite=Strict: a link from another site
+    arrives without it, so only the console itself can change what is stored.)"""
     if lang not in i18n.LANGUAGES:
         raise NotFound(_("The console speaks Dutch (nl) and English (en)."), code="language_unknown")
+    kluis = kluis_of(request)
+    with kluis.db.transaction() as session:
+        staff = console.signed_in(request, session)
+        account = service.account_by_id(session, staff.staff_id) if staff and staff.language != lang else None
+        if staff is not None and account is not None:
+            service.set_language(session, kluis.clock, account, lang, actor=staff.actor)
     response = RedirectResponse(console.back_to(next), status_code=303)
     set_preference_cookie(response, kluis_of(request).settings, console.LANGUAGE_COOKIE, lang,
                           max_age=LANGUAGE_DAYS * 86400, path=console.PREFIX)
@@ -105,10 +114,11 @@ def login_submit(request: Request, email: Annotated[str, Form(max_length=320)] =
     if not LOGIN_FORM.valid(request, kluis.keys.secret, csrf):
         raise NotAllowed(_("This sign-in form has expired. Open the sign-in page again and retry."),
                          code="csrf_invalid")
-    refused = False
+    refused, signed = False, None
     with kluis.db.transaction() as session:
         try:
             token = service.login(session, kluis.clock, kluis.keys, kluis.settings, email, password, code)
+            signed = service.session_for(session, kluis.clock, token)
         except LoginRefused:
             # Commit the failed attempt (counter, lock, audit event) instead of rolling it back.
             refused = True
@@ -118,6 +128,10 @@ def login_submit(request: Request, email: Annotated[str, Form(max_length=320)] =
     hours = kluis.settings.session_hours
     set_strict_cookie(response, kluis.settings, console.SESSION_COOKIE, token, max_age=hours * 3600,
                       path=console.PREFIX, expires=service.session_expiry(kluis.clock.now(), hours))
+    if signed is not None and signed.language and console.LANGUAGE_COOKIE not in request.cookies:
+        # The stored choice follows the staff member to any browser; a choice made in this one stays.
+        set_preference_cookie(response, kluis.settings, console.LANGUAGE_COOKIE, signed.language,
+                              max_age=LANGUAGE_DAYS * 86400, path=console.PREFIX)
     delete_strict_cookie(response, kluis.settings, LOGIN_FORM.cookie, LOGIN_FORM.path)
     return response
 

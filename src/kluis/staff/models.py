@@ -15,7 +15,8 @@ class StaffAccount(Base):
     """A member of benVitaal's staff who signs in to the console."""
 
     __tablename__ = "staff_account"
-    __table_args__ = (CheckConstraint("role IN ('dpo', 'support', 'marketing', 'auditor')", name="role"),)
+    __table_args__ = (CheckConstraint("role IN ('dpo', 'support', 'marketing', 'auditor')", name="role"),
+                      CheckConstraint("language IN ('nl', 'en')", name="language"))
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     email_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
@@ -31,6 +32,9 @@ class StaffAccount(Base):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The console's and the staff mails' language as the staff member chose it (the switch, or the CLI); None until
+    # then: the console follows the browser, mails the deployment's KLUIS_STAFF_LANGUAGE (docs/i18n.md).
+    language: Mapped[str | None] = mapped_column(String(2))
 
 
 class StaffSession(Base):

@@ -24,7 +24,7 @@ from kluis.config import Settings
 from kluis.db import rowcount
 from kluis.kit.clock import Clock
 from kluis.kit.errors import Conflict, Invalid, NotFound, Problem, Unauthenticated
-from kluis.kit.i18n import N_
+from kluis.kit.i18n import LANGUAGES, N_
 from kluis.kit.ids import new_id
 from kluis.staff import rules
 from kluis.staff.models import StaffAccount, StaffSession
@@ -68,6 +68,7 @@ class SignedIn:
     role: str
     session_id: str
     expires_at: datetime
+    language: str | None = None  # as the staff member chose it; None: not chosen
 
     @property
     def actor(self) -> str:
@@ -171,12 +172,13 @@ def account_by_email(session: Session, keys: KeyRing, email: str) -> StaffAccoun
 
 
 def add_staff(session: Session, clock: Clock, keys: KeyRing, email: str, role: str,
-              password: str | None = None, *, actor: str = CLI) -> Enrolment:
+              password: str | None = None, *, actor: str = CLI, language: str | None = None) -> Enrolment:
     normalised = normalise_email(email)
     parsed = rules.parse_role(role)
     if parsed is None:
         raise Invalid(f"unknown role {role!r}", code="role_invalid",
                       problems=[Problem("role", "role_invalid", f"one of: {', '.join(rules.ROLE_NAMES)}")])
+    chosen = None if language is None else parse_language(language)
     generated = None
     if password is None:
         password = generated = generate_password()
@@ -191,17 +193,53 @@ def add_staff(session: Session, clock: Clock, keys: KeyRing, email: str, role: s
         email_ciphertext=keys.seal_secret(_email_context(staff_id), normalised.encode()),
         role=parsed.value, password_hash=_hasher.hash(password),
         totp_secret_ciphertext=keys.seal_secret(_totp_context(staff_id), totp_secret.encode()),
-        totp_last_step=None, failed_logins=0, created_at=now, password_changed_at=now)
+        totp_last_step=None, failed_logins=0, created_at=now, password_changed_at=now, language=chosen)
     session.add(account)
     session.flush()
     audit.append(session, clock, actor=actor, action="staff.added", object_type="staff",
-                 object_ids=[staff_id], details={"role": parsed.value})
+                 object_ids=[staff_id], details={"role": parsed.value, **({"language": chosen} if chosen else {})})
     uri = pyotp.TOTP(totp_secret).provisioning_uri(name=normalised, issuer_name=ISSUER)
     return Enrolment(account, generated, uri)
 
 
 def account_by_id(session: Session, staff_id: uuid.UUID) -> StaffAccount | None:
     return session.get(StaffAccount, staff_id)
+
+
+def active_dpos(session: Session, now: datetime) -> list[StaffAccount]:
+    """The DPOs whose account is not disabled: whom the reminders of deadlines and terms go to."""
+    return [a for a in list_staff(session) if a.role == rules.Role.DPO and status_of(a, now) != "disabled"]
+
+
+# --- language ---------------------------------------------------------------------------------
+
+
+def parse_language(value: str) -> str:
+    """``nl`` or ``en``; anything else is refused with what to give."""
+    chosen = value.strip().lower()
+    if chosen not in LANGUAGES:
+        raise Invalid(N_("unknown language %(value)s: give nl (Dutch) or en (English)", value=repr(value)),
+                      code="language_invalid", problems=[Problem("language", "language_invalid", "nl or en")])
+    return str(chosen)
+
+
+def mail_language(account: StaffAccount, settings: Settings) -> str:
+    """The language a mail to this staff member is written in: their choice, else the deployment's
+    ``KLUIS_STAFF_LANGUAGE``."""
+    return account.language or settings.staff_language
+
+
+def set_language(session: Session, clock: Clock, account: StaffAccount, language: str, *, actor: str) -> bool:
+    """Store the staff member's language (the console's switch, the CLI); whether it changed. A change is audited
+    (``staff.language_set``); choosing the language already stored writes nothing."""
+    chosen = parse_language(language)
+    if account.language == chosen:
+        return False
+    account.language = chosen
+    session.flush()
+    audit.append(session, clock, actor=actor, action="staff.language_set", object_type="staff",
+                 object_ids=[account.id], details={"language": chosen})
+    return True
 
 
 def list_staff(session: Session) -> list[StaffAccount]:
@@ -334,7 +372,8 @@ def session_for(session: Session, clock: Clock, token: str | None) -> SignedIn |
     row, account = found
     if row.expires_at <= clock.now() or account.disabled_at is not None:
         return None
-    return SignedIn(staff_id=account.id, role=account.role, session_id=row.id, expires_at=row.expires_at)
+    return SignedIn(staff_id=account.id, role=account.role, session_id=row.id, expires_at=row.expires_at,
+                    language=account.language)
 
 
 def logout(session: Session, clock: Clock, token: str | None) -> bool:
