@@ -18,6 +18,8 @@ from kluis.kit.errors import Problem
 MAX_DEPTH = 32
 MAX_VALUES = 10_000
 MAX_BYTES = 1_000_000
+# One encoder for every record, as compact UTF-8 JSON: ``json.dumps`` with these options builds a new one a call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def encode(content: Any, path: str) -> bytes | list[Problem]:
@@ -28,8 +30,7 @@ def encode(content: Any, path: str) -> bytes | list[Problem]:
     failed or the text leaves a limit open. Text of fewer than ``2 * MAX_VALUES`` bytes cannot hold that many
     values (each takes a character and a separator), nor nesting deeper than the brackets it holds."""
     try:
-        payload: bytes | None = json.dumps(content, separators=(",", ":"), ensure_ascii=False,
-                                           allow_nan=False).encode()
+        payload: bytes | None = _JSON.encode(content).encode()
     except (ValueError, RecursionError):  # NaN or Infinity, a lone surrogate (UnicodeEncodeError), too deep
         payload = None
     if payload is None or len(payload) >= 2 * MAX_VALUES or payload.count(b"{") + payload.count(b"[") > MAX_DEPTH:
@@ -37,7 +38,7 @@ def encode(content: Any, path: str) -> bytes | list[Problem]:
         if problems:
             return problems
         if payload is None:
-            payload = json.dumps(content, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+            payload = _JSON.encode(content).encode()
     if len(payload) > MAX_BYTES:
         return [Problem(path, "content_too_large", f"content is at most {MAX_BYTES:,} bytes as JSON")]
     return payload
