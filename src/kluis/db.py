@@ -116,9 +116,23 @@ def make_engine(url: str, pool_size: int = POOL_SIZE, max_overflow: int = MAX_OV
 
         return engine
     options = {"pool_size": pool_size, "max_overflow": max_overflow, **kwargs}
-    if url.startswith("postgresql+psycopg:"):
-        options["connect_args"] = {"prepare_threshold": prepare_threshold, **options.get("connect_args", {})}
-    return ping_when_idle(create_engine(url, **options))
+    if not url.startswith("postgresql+psycopg:"):
+        return ping_when_idle(create_engine(url, **options))
+    options["connect_args"] = {"prepare_threshold": prepare_threshold, **options.get("connect_args", {})}
+    engine = create_engine(url, **options)
+    event.listen(engine, "connect", _binary_arrays)
+    return ping_when_idle(engine)
+
+
+def _binary_arrays(dbapi_conn: Any, _record: Any) -> None:
+    """Send list parameters (the arrays of ``among`` and ``given_rows``) in PostgreSQL's binary array format.
+    psycopg's default for them is the text format, built item by item in Python with a quoting check on each:
+    about 10 µs an item for a timestamp and 2 for a uuid, so the few arrays of a 100-record batch cost more CPU
+    than its encryption. The binary form takes each item's own binary dumper (C for timestamps), 5 to 20 times
+    less. Every list Kluis binds holds one type (an ``ARRAY`` of the column's type)."""
+    from psycopg.types.array import ListBinaryDumper  # only a server database needs the driver
+
+    dbapi_conn.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def among(session: Session, column: ColumnElement[Any] | QueryableAttribute[Any],

@@ -18,14 +18,27 @@ from kluis.kit.errors import Problem
 MAX_DEPTH = 32
 MAX_VALUES = 10_000
 MAX_BYTES = 1_000_000
+# One encoder for every record, as compact UTF-8 JSON: ``json.dumps`` with these options builds a new one a call.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def encode(content: Any, path: str) -> bytes | list[Problem]:
-    """The content as the compact UTF-8 JSON that is sealed, or every reason it cannot be stored."""
-    problems = check(content, path)
-    if problems:
-        return problems
-    payload = json.dumps(content, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    """The content as the compact UTF-8 JSON that is sealed, or every reason it cannot be stored.
+
+    Most content is well within the limits, and the serializer (in C) already refuses NaN, Infinity and lone
+    surrogates and gives up on the deepest nesting: the document is walked by ``check`` only when serializing
+    failed or the text leaves a limit open. Text of fewer than ``2 * MAX_VALUES`` bytes cannot hold that many
+    values (each takes a character and a separator), nor nesting deeper than the brackets it holds."""
+    try:
+        payload: bytes | None = _JSON.encode(content).encode()
+    except (ValueError, RecursionError):  # NaN or Infinity, a lone surrogate (UnicodeEncodeError), too deep
+        payload = None
+    if payload is None or len(payload) >= 2 * MAX_VALUES or payload.count(b"{") + payload.count(b"[") > MAX_DEPTH:
+        problems = check(content, path)
+        if problems:
+            return problems
+        if payload is None:
+            payload = _JSON.encode(content).encode()
     if len(payload) > MAX_BYTES:
         return [Problem(path, "content_too_large", f"content is at most {MAX_BYTES:,} bytes as JSON")]
     return payload

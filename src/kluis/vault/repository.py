@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table, delete, select
@@ -26,6 +27,8 @@ RECORD_COLUMNS = (("id", "uuid"), ("person_id", "uuid"), ("category", "varchar")
                   ("ciphertext", "bytea"), ("policy_version", "int4"), ("collected_at", "timestamptz"),
                   ("last_activity_at", "timestamptz"), ("created_at", "timestamptz"), ("updated_at", "timestamptz"),
                   ("rule_id", "varchar"), ("due_at", "timestamptz"))
+_RECORD_NAMES = tuple(name for name, _ in RECORD_COLUMNS)
+_record_values = itemgetter(*_RECORD_NAMES)  # a row's values in COPY order, as one tuple
 
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -37,12 +40,12 @@ def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         return
     raw = connection.connection.driver_connection
     assert raw is not None
-    names = [name for name, _ in RECORD_COLUMNS]
-    statement = f"COPY record ({', '.join(names)}) FROM STDIN (FORMAT BINARY)"
+    statement = f"COPY record ({', '.join(_RECORD_NAMES)}) FROM STDIN (FORMAT BINARY)"
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
         copy.set_types([kind for _, kind in RECORD_COLUMNS])
+        write, values = copy.write_row, _record_values
         for row in rows:
-            copy.write_row([row[name] for name in names])
+            write(values(row))
 
 
 IDENTIFIER_COLUMNS = (("person_id", "uuid"), ("id", "uuid"), ("kind", "varchar"), ("scope", "varchar"),

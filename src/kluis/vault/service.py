@@ -1,15 +1,14 @@
-"""Vault use cases: people, identifiers, records. Services never commit; the caller's boundary does."""
+"""Vault use cases: people, identifiers, records (written by ``vault.writing``). Services never commit; the caller's
+boundary does."""
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -22,21 +21,13 @@ from kluis.kit.ids import new_id
 from kluis.policy.schemas import Policy
 from kluis.vault import content as content_shape
 from kluis.vault import repository, rules
-from kluis.vault.crypto import KeyRing, RecordCipher, open_sealed, seal
+from kluis.vault.crypto import KeyRing, open_sealed, seal
 from kluis.vault.guard import ContentGuard
 from kluis.vault.identifiers import normalise
 from kluis.vault.keystore import KeyStore
 from kluis.vault.models import Employer, Identifier, Person, Record
-from kluis.vault.schemas import BatchRecordIn, FileIn, IdentifierIn, PersonIn, PersonPatch, RecordIn, RecordOut
-
-
-class DueDates(Protocol):
-    """Retention's part in writing records (``kluis.retention.service.due_dates``), given by the wiring: retention
-    sits above the vault. Called with the rows about to be inserted and their people's rows (id, last activity,
-    first known, keep_until), it sets each row's rule and due date; what it returns is called once they are in."""
-
-    def __call__(self, session: Session, policy: Policy, rows: Sequence[dict[str, Any]], people: Sequence[Any],
-                 now: datetime) -> Callable[[], None]: ...
+from kluis.vault.schemas import FileIn, IdentifierIn, PersonIn, PersonPatch, RecordIn, RecordOut
+from kluis.vault.writing import DueDates, RecordWriter
 
 
 @dataclass
@@ -192,67 +183,9 @@ class Vault:
     # --- records ------------------------------------------------------------------------------
 
     def add_records(self, person_id: uuid.UUID | None, items: Sequence[RecordIn]) -> list[uuid.UUID]:
-        """Add one or many records atomically: any bad item rejects all, listing every problem."""
-        single = person_id is not None
-        # Without a person_id the items are a batch's, each naming its person.
-        owners = [person_id if single else cast(BatchRecordIn, item).person_id for item in items] if items else []
-        # The people's rows are taken here, in id order, for the whole write: retention moves their bounds at the
-        # end, and two batches that took overlapping people in different orders deadlocked (PostgreSQL).
-        living = self.session.execute(select(Person.id, Person.employer_id, Person.last_activity_at, Person.created_at,
-                                             Person.keep_until)
-                                      .where(among(self.session, Person.id, list(set(owners))),
-                                             Person.shredded_at.is_(None))
-                                      .order_by(Person.id).with_for_update(key_share=True)).all()
-        employers = {row.id: row.employer_id for row in living}
-        declared: dict[tuple[Any, ...], tuple[rules.Finding, ...]] = {}
-        now = self.clock.now()
-        problems: list[Problem] = []
-        prepared: list[tuple[uuid.UUID, RecordIn, bytes, uuid.UUID | None]] = []
-        for index, (owner, item) in enumerate(zip(owners, items, strict=True)):
-            path = "record" if single else f"items[{index}]"
-            if owner is None or owner not in employers:
-                problems.append(Problem("person_id" if single else f"{path}.person_id", "person_not_found",
-                                        "no such person"))
-                continue
-            employer = item.controller_employer_id or employers[owner]
-            key = (item.category, tuple(item.purposes), item.legal_basis, item.source, item.controller,
-                   employer is not None)
-            if key not in declared:
-                declared[key] = rules.check_declaration(self.policy, *key)
-            found = rules.with_path(declared[key], path) + rules.check_times(
-                item.collected_at, item.last_activity_at, now, path)
-            if item.controller_employer_id is not None and item.controller_employer_id != employers[owner]:
-                found.append(Problem(f"{path}.controller_employer_id", "employer_mismatch",
-                                     "the person is not employed by this employer"))
-            payload = self._payload(item, path, found)
-            problems += found
-            if not found and payload is not None:
-                prepared.append((owner, item, payload, employer if item.controller == "employer" else None))
-        if problems:
-            raise Invalid(f"{'the record was' if single else 'the batch was'} not saved: "
-                          f"{len(problems)} problem(s)", code="records_invalid", problems=problems)
-        ciphers = {pid: RecordCipher(dek) for pid, dek in self.keystore.data_keys(self.session, employers).items()}
-        rows: list[dict[str, Any]] = []
-        for owner, item, payload, employer in prepared:
-            rid = new_id()
-            collected = item.collected_at or now
-            rows.append({
-                "id": rid, "person_id": owner, "category": item.category, "purposes": list(item.purposes),
-                "legal_basis": item.legal_basis, "source": item.source, "controller": item.controller,
-                "controller_employer_id": employer, "content_kind": "file" if item.file else "json",
-                "media_type": item.file.media_type if item.file else None,
-                "ciphertext": ciphers[owner].seal(owner, rid, item.category, payload),
-                "policy_version": self.policy_version, "collected_at": collected,
-                "last_activity_at": item.last_activity_at or collected, "created_at": now, "updated_at": now,
-            })
-        written = self.due_dates(self.session, self.policy, rows, living, now)
-        repository.insert_records(self.session, rows)
-        written()
-        ids = [r["id"] for r in rows]
-        audit.append(self.session, self.clock, actor=self.actor, action="records.added", object_type="record",
-                     object_ids=ids, details={"count": len(ids), "people": len(employers),
-                                              "categories": sorted({r["category"] for r in rows})})
-        return ids
+        """Add one or many records atomically: any bad item rejects all, listing every problem (``writing``)."""
+        return RecordWriter(self.session, self.keystore, self.policy, self.guard, self.clock, self.actor,
+                            self.due_dates, self.policy_version).add(person_id, items)
 
     def read_records(self, person_id: uuid.UUID, purpose: str, category: str | None = None) -> list[RecordOut]:
         """The person's records kept for this purpose, decrypted; the read itself is audited (R-GATE-2)."""
@@ -320,29 +253,6 @@ class Vault:
         return record
 
     # --- helpers ------------------------------------------------------------------------------
-
-    def _payload(self, item: RecordIn, path: str, problems: list[Problem]) -> bytes | None:
-        if (item.content is None) == (item.file is None):
-            problems.append(Problem(path, "content_required", "give exactly one of 'content' or 'file'"))
-            return None
-        if item.content is not None:
-            payload = content_shape.encode(item.content, f"{path}.content")
-            if isinstance(payload, list):
-                problems += payload
-                return None
-            problems += self.guard.scan_document(item.content, f"{path}.content")
-            return payload
-        assert item.file is not None
-        try:
-            data = base64.b64decode(item.file.data_base64, validate=True)
-        except (binascii.Error, ValueError):
-            problems.append(Problem(f"{path}.file.data_base64", "base64_invalid", "not valid base64"))
-            return None
-        cleaned = self.guard.clean_file(data, item.file.media_type, f"{path}.file")
-        if isinstance(cleaned, Problem):
-            problems.append(cleaned)
-            return None
-        return cleaned
 
     def _data_key(self, person_id: uuid.UUID) -> bytes:
         keys = self.keystore.data_keys(self.session, [person_id])

@@ -93,3 +93,31 @@ def test_r_vlt_2_digest_is_keyed_and_separates_kind_and_scope():
 def test_bad_configured_secret_is_refused_clearly():
     with pytest.raises(Exception, match="32 bytes"):
         parse_secret("KLUIS_MASTER_KEY", "c2hvcnQ")
+
+
+def test_r_vlt_1_issue_18_6_records_sealed_together_open_alone_each_with_its_own_nonce():
+    from kluis.vault.crypto import NONCE, RecordCipher, seal_all
+
+    dek = new_data_key()
+    person = uuid.uuid4()
+    records = [(RecordCipher(dek), person, uuid.uuid4(), "basic", f"record {n}".encode()) for n in range(50)]
+    sealed = seal_all(records)
+    assert len({s[1:1 + NONCE] for s in sealed}) == 50
+    for (_, pid, rid, category, plaintext), ciphertext in zip(records, sealed, strict=True):
+        assert open_sealed(dek, pid, rid, category, ciphertext) == plaintext
+    with pytest.raises(Unreadable):
+        open_sealed(dek, person, records[1][2], "basic", sealed[0])
+
+
+def test_r_vlt_1_issue_18_6_keys_unwrap_under_the_current_and_a_previous_master_key():
+    old = ring()
+    wrapped = old.wrap(person := uuid.uuid4(), dek := new_data_key())
+    rotated = KeyRing(master=new_secret_bytes(), previous=(old.master,), index=old.index, secret=old.secret)
+    assert rotated.unwrap(person, wrapped, old.master_id) == dek
+    assert rotated.unwrap(person, rotated.wrap(person, dek), rotated.master_id) == dek
+    with pytest.raises(Unreadable):
+        rotated.unwrap(uuid.uuid4(), wrapped, old.master_id)
+
+
+def new_secret_bytes() -> bytes:
+    return parse_secret("KEY", new_secret())

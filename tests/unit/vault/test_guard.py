@@ -115,3 +115,28 @@ def test_r_vlt_4_special_category_field_names_refused_whatever_the_separator(key
     problems = GUARD.scan_document({key: "ja"}, "c")
     assert [p.code for p in problems] == ["special_category_refused"]
     assert "GDPR Art. 9" in problems[0].message
+
+
+CLEAN_BATCH = [{"name": "Anna", "n": 3, "note": "klant 12345678", "tags": ["a", "b"]}, {"x": {"y": "datum 20261202"}}]
+
+
+@pytest.mark.parametrize("doc", [{"a": "ik ben ziek"}, {"bsn": "x"}, {"BSN": 1}, {"n": "111222333"},
+                                 {"x": "a\nziek"}, {"ziek": True}, {"l": ["x", "Kerk"]}, {"x": "Burn out"},
+                                 {"nummer": 12345672}, {"n": [111222333]}, {"n": 111222333.0},
+                                 {"deep": {"er": [{"note": "mijn bsn is 111 222 333"}]}}, {"sickLeave": "ja"}])
+def test_r_vlt_4_issue_18_6_a_batch_is_not_clean_when_any_document_in_it_would_be_refused(doc):
+    """The batch write path asks the guard once for all documents (``clean``) and scans each on its own only when
+    it says no: every document ``scan_document`` refuses makes the whole batch not clean, wherever it sits."""
+    assert GUARD.scan_document(doc, "c")
+    assert GUARD.clean(CLEAN_BATCH) is True
+    assert GUARD.clean([*CLEAN_BATCH, doc]) is False
+    assert GUARD.clean([doc, *CLEAN_BATCH]) is False
+
+
+def test_r_vlt_4_issue_18_6_pieces_of_different_documents_do_not_make_a_bsn_or_a_word():
+    """Digits or letters at the end of one value and the start of the next are not read as one number or word;
+    only a phrase marker can span two pieces, and then each document is scanned on its own and passes."""
+    assert GUARD.clean([{"a": "1112"}, {"b": "22333"}, {"c": "zie"}, {"d": "k"}]) is True
+    split_phrase = [{"a": "sick"}, {"b": "leave"}]
+    assert GUARD.clean(split_phrase) is False
+    assert all(GUARD.scan_document(doc, "c") == [] for doc in split_phrase)
