@@ -26,6 +26,10 @@ _FACTS = ("SELECT p.id, p.shredded_at IS NOT NULL, g.restricted, CAST(g.objectio
           "CAST(g.consents AS TEXT), CAST(g.relations AS TEXT) FROM person p "
           "LEFT JOIN gate_state g ON g.person_id = p.id WHERE ")
 FACTS_PG = _FACTS + "p.id = ANY(%s::uuid[])"  # one array parameter: the same statement text for every batch
+# One person's: PostgreSQL plans a prepared statement with an array parameter again for every execution (its generic
+# plan for "any number of people" looks costlier than each custom one), about 0.4 ms of server CPU; with "=" it
+# keeps one generic plan.
+FACTS_ONE_PG = _FACTS + "p.id = %s"
 FACTS_SQL = _FACTS + "p.id IN ({ids})"
 Lifted = TypeVar("Lifted", Objection, Restriction)
 

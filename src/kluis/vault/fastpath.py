@@ -42,7 +42,7 @@ from sqlalchemy.exc import DBAPIError
 from kluis.access.service import Caller, bearer_token, key_accepts, split_token
 from kluis.audit import service as audit
 from kluis.gate import rules
-from kluis.gate.facts import FACTS_PG, facts_from_rows, uuid_array
+from kluis.gate.facts import FACTS_ONE_PG, facts_from_rows
 from kluis.kit.clock import as_utc
 from kluis.kit.errors import DomainError
 from kluis.vault.api import RecordsOut
@@ -64,7 +64,7 @@ KEY_PG = ("SELECT id, service, secret_hash, revoked_at IS NOT NULL, CAST(purpose
           "WHERE prefix = %s")
 _READ = ("SELECT f.*, {key_columns}, r.id, r.category, r.purposes, r.legal_basis, r.source, r.controller, "
          "r.controller_employer_id, r.content_kind, r.media_type, r.ciphertext, r.collected_at, r.last_activity_at "
-         "FROM (" + FACTS_PG + ") f "
+         "FROM (" + FACTS_ONE_PG + ") f "
          "{key_join}LEFT JOIN record r ON r.person_id = f.id{category} "
          "ORDER BY r.collected_at, r.id")  # the order of Vault.read_records
 # (shared key store, category filter) -> statement; a key store of its own is read on its own connection.
@@ -103,7 +103,7 @@ def answer(kluis: Kluis, connection: Any, key_connection: Any, person_id: uuid.U
         return None
     pid = str(person_id)
     shared = key_connection is None
-    params: tuple[Any, ...] = (uuid_array([person_id]), *((category,) if category is not None else ()))
+    params: tuple[Any, ...] = (person_id, *((category,) if category is not None else ()))
     with connection.pipeline():
         key_cursor = connection.execute(KEY_PG, (parts[0],))
         read_cursor = connection.execute(READS_PG[shared, category is not None], params)
