@@ -1,6 +1,7 @@
-"""Issue 20 item 2 (R-RET-2): the sweep's batches lock nothing before they delete, yet never wait for a record
-another transaction holds (they give up on it at once and pass over it), and they rest on no session: the sweep
-runs through pgbouncer in transaction mode and leaves no setting behind on the server's connection."""
+"""Issue 20 item 2 (R-RET-2): the sweep's batches read their stretch of the walk from the walk's own index
+(migration 0034) and lock nothing before they delete, yet never wait for a record another transaction holds (they
+give up on it at once and pass over it), and they rest on no session: the sweep runs through pgbouncer in
+transaction mode and leaves no setting behind on the server's connection."""
 
 from __future__ import annotations
 
@@ -9,17 +10,18 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from alembic import command
 from bench.pooler import find_pgbouncer, pgbouncer
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from tests.integration.retention.retention_support import ams, erased, person
 
+from kluis import schema
 from kluis.config import Settings
 from kluis.db import make_engine
 from kluis.retention import sweep
+from kluis.schema import alembic_config
 from kluis.vault.models import Record
 from kluis.wiring import build
-
-pytestmark = pytest.mark.postgres
 
 SWEEP_AT = ams(2026, 1, 15, 12)
 
@@ -39,6 +41,7 @@ def _due(kluis) -> set:
         return set(session.scalars(select(Record.id).where(Record.due_at <= SWEEP_AT)))
 
 
+@pytest.mark.postgres
 def test_issue_20_2_r_ret_2_a_sweep_passes_over_a_record_another_transaction_holds_without_waiting(kluis, clock):
     if kluis.db.dialect != "postgresql":
         pytest.skip("row locks: PostgreSQL (SQLite has one writer)")
@@ -91,6 +94,7 @@ def bounced(settings: Settings) -> Iterator[tuple[str, str]]:
         yield urls  # type: ignore[misc]
 
 
+@pytest.mark.postgres
 def test_issue_20_2_r_ret_2_the_sweep_runs_through_pgbouncer_in_transaction_mode_and_leaves_no_setting_behind(
         kluis, settings, bounced):
     people = _people(kluis, 12)
@@ -116,3 +120,20 @@ def test_issue_20_2_r_ret_2_the_sweep_runs_through_pgbouncer_in_transaction_mode
             assert [conn.execute(text("SHOW lock_timeout")).scalar() for conn in (first, second)] == ["0", "0"]
     finally:
         engine.dispose()
+
+
+def test_issue_20_2_r_ret_2_migration_0034_goes_down_and_up_to_the_models(kluis):
+    """Migration 0034_record_due_walk gives the record table the walk's index, (due_at, person_id, id), in place
+    of the one on due_at alone, exactly as the model declares it, and goes down again."""
+    def indexes(conn) -> dict[str, list[str]]:
+        return {i["name"]: i["column_names"] for i in inspect(conn).get_indexes("record")}
+
+    with kluis.db.engine.begin() as conn:
+        config = alembic_config(kluis.db.url, "data")
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0033_person_keys")
+        assert indexes(conn)["ix_record_due_at"] == ["due_at"] and "ix_record_due" not in indexes(conn)
+        command.upgrade(config, "head")
+        after = indexes(conn)
+        assert after["ix_record_due"] == ["due_at", "person_id", "id"] and "ix_record_due_at" not in after
+    assert schema.differences(kluis.db) == []
