@@ -8,9 +8,8 @@ connection between them, so a transaction-mode pooler or any session of the pool
    them by key, never by physical address: (person_id, id) is unique however the record table is laid
    out (partitioned by person or not), where a ctid is unique only within one partition. The DELETE
    itself checks again that each is still due and that no hold covers it. Each batch
-   writes its audit event with counts per rule. On PostgreSQL a batch locks its rows first, never waiting
-   for a row another transaction holds (see ``_sweep_records``): two sweeps, or a sweep and an erasure,
-   never take the same rows.
+   writes its audit event with counts per rule. On PostgreSQL a batch never waits for a row another
+   transaction holds (see ``_sweep_records``): two sweeps, or a sweep and an erasure, never take the same rows.
 2. People. Anyone left with no records is erased entirely (their key destroyed: ``Vault.shred``). They
    are found through ``person.keep_until`` (``kluis.retention.keep``): only people whose latest due date
    has passed are looked at, not everyone who lost a record.
