@@ -8,9 +8,8 @@ connection between them, so a transaction-mode pooler or any session of the pool
    them by key, never by physical address: (person_id, id) is unique however the record table is laid
    out (partitioned by person or not), where a ctid is unique only within one partition. The DELETE
    itself checks again that each is still due and that no hold covers it. Each batch
-   writes its audit event with counts per rule. On PostgreSQL a batch locks its rows first, never waiting
-   for a row another transaction holds (see ``_sweep_records``): two sweeps, or a sweep and an erasure,
-   never take the same rows.
+   writes its audit event with counts per rule. On PostgreSQL a batch never waits for a row another
+   transaction holds (see ``_sweep_records``): two sweeps, or a sweep and an erasure, never take the same rows.
 2. People. Anyone left with no records is erased entirely (their key destroyed: ``Vault.shred``). They
    are found through ``person.keep_until`` (``kluis.retention.keep``): only people whose latest due date
    has passed are looked at, not everyone who lost a record.
@@ -38,6 +37,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     true,
     tuple_,
     update,
@@ -64,8 +64,11 @@ from kluis.vault.service import Vault
 BATCH = 50_000
 # A record with no rule has no term to run out; it is never swept.
 NO_RULE = "(none)"
-# PostgreSQL's error for a row lock that NOWAIT could not take.
+# PostgreSQL's error for a lock not taken: by NOWAIT, or within lock_timeout.
 LOCK_NOT_AVAILABLE = "55P03"
+# How long a batch's DELETE waits for a row another transaction holds before it gives up (lock_timeout; zero
+# would mean no limit at all): not at all, to within the timer's tick.
+NO_WAIT = "1ms"
 
 
 class Running(Protocol):
@@ -268,7 +271,7 @@ class _Batch:
 
 
 class _PassedOver(Exception):
-    """A row of the batch is locked by another transaction (PostgreSQL's NOWAIT gave up on it)."""
+    """A row of the batch is locked by another transaction (the batch's DELETE gave up on it at once)."""
 
 
 def _sweep_records(kluis: Running, now: datetime, batch: int, account: Callable[[Session, dict[str, RuleTally]], None]
@@ -276,9 +279,9 @@ def _sweep_records(kluis: Running, now: datetime, batch: int, account: Callable[
     """Walk the due rows in key order, a batch a transaction, each on whatever connection the pool gives:
     the walk's only state is the last key, so nothing lives in a connection between transactions.
 
-    No batch waits for a row another transaction has locked (an erasure, a second sweep): it asks with
-    NOWAIT, and when a row is locked it takes the batch again passing over locked rows (SKIP LOCKED), as
-    every later batch of the walk then does. A walk that passed over anything is followed by one more from
+    No batch waits for a row another transaction has locked (an erasure, a second sweep): its DELETE gives
+    up at once (``_delete_stretch_pg``), and the batch is taken again passing over locked rows (SKIP LOCKED), as
+    every later batch of the walk then is. A walk that passed over anything is followed by one more from
     the start, which takes what is still due: rows another sweep held and let go, or an erasure kept."""
     for again in (False, True):
         skipping, passed_over, after = again, False, None
@@ -316,30 +319,28 @@ def _delete_batch(session: Session, now: datetime, holds: ActiveHolds, batch: in
         # The first column alone bounds the index scan; the row comparison then skips ties already taken.
         previous = tuple_(*(literal(value, column.type) for value, column in zip(after, key, strict=True)))
         walk += [table.c.due_at >= after[0], tuple_(*key) > previous]
-    chosen = select(*key).where(*walk).order_by(*key).limit(batch)
     recheck = and_(*walk, table.c.due_at <= now, not_(covered_now(table, now)))
-    if session.get_bind().dialect.name == "postgresql":
-        return _delete_batch_pg(session, chosen, recheck, batch, skip_locked)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if skip_locked and postgresql:
+        return _delete_locked_pg(session, select(*key).where(*walk).order_by(*key).limit(batch), recheck, batch)
+    # The batch's stretch of the walk: from ``after`` up to its ``batch``-th row in key order, read from the
+    # walk's index (ix_record_due) alone; without one, the walk has fewer rows left and takes them all.
+    bound = session.execute(select(*key).where(*walk).order_by(*key).offset(batch - 1).limit(1)).first()
+    stretch = [recheck]
+    if bound is not None:
+        stretch += _stretch(table, [literal(value, column.type) for value, column in zip(bound, key, strict=True)])
+    last = (as_utc(bound.due_at), bound.person_id, bound.id) if bound is not None else None
+    if postgresql:
+        return _Batch(_delete_stretch_pg(session, stretch), last, bound is not None)
     # SQLite (one writer: nothing changes between the statements of this transaction; no data-modifying
-    # CTE): the last row chosen, then the counts of the walk's stretch up to it, then the stretch's DELETE,
-    # each a range of the due_at index. Nothing per record reaches this process.
-    picked = chosen.subquery()
-    last = session.execute(_last_of(picked)).first()
-    if last is None:
-        return _Batch({}, None, False)
-    up_to = _stretch(table, [literal(value, column.type) for value, column in zip(last[:3], key, strict=True)])
+    # CTE): the counts of the stretch, then its DELETE, each a range of the walk's index. Nothing per
+    # record reaches this process.
     tallies = {rule_id or NO_RULE: RuleTally(count, as_utc(first), as_utc(latest))
                for rule_id, count, first, latest in session.execute(
                    select(table.c.rule_id, func.count(), func.min(table.c.due_at), func.max(table.c.due_at))
-                   .where(*up_to, recheck).group_by(table.c.rule_id))}
-    session.execute(delete(table).where(*up_to, recheck))
-    return _Batch(tallies, (as_utc(last.due_at), last.person_id, last.id), last.taken == batch)
-
-
-def _last_of(chosen: FromClause) -> Select[Any]:
-    """The last of the chosen rows in key order, with how many were chosen."""
-    return (select(chosen.c.due_at, chosen.c.person_id, chosen.c.id, func.count().over().label("taken"))
-            .order_by(chosen.c.due_at.desc(), chosen.c.person_id.desc(), chosen.c.id.desc()).limit(1))
+                   .where(*stretch).group_by(table.c.rule_id))}
+    session.execute(delete(table).where(*stretch))
+    return _Batch(tallies, last, bound is not None)
 
 
 def _stretch(table: FromClause, last: list[ColumnElement[Any]]) -> list[ColumnElement[bool]]:
@@ -348,38 +349,59 @@ def _stretch(table: FromClause, last: list[ColumnElement[Any]]) -> list[ColumnEl
     return [key[0] <= last[0], tuple_(*key) <= tuple_(*last)]
 
 
+def _counted(gone: FromClause) -> Select[Any]:
+    """Per rule: how many rows ``gone`` (a DELETE's RETURNING rule_id, due_at) holds, the earliest and latest due."""
+    return (select(gone.c.rule_id, func.count().label("records"), func.min(gone.c.due_at).label("earliest"),
+                   func.max(gone.c.due_at).label("latest")).group_by(gone.c.rule_id))
+
+
+def _tallies(rows: Any) -> dict[str, RuleTally]:
+    return {row.rule_id or NO_RULE: RuleTally(row.records, as_utc(row.earliest), as_utc(row.latest))
+            for row in rows if row.records}
+
+
+def _delete_stretch_pg(session: Session, stretch: list[ColumnElement[bool]]) -> dict[str, RuleTally]:
+    """Delete the stretch, never waiting for a row another transaction holds, and count per rule what went.
+
+    The DELETE is the batch's only lock on its rows: a lock taken before it (``FOR UPDATE``) wrote every row
+    twice, once to lock it and once to delete it, twice the WAL of the plain DELETE it stands for. Not waiting
+    is ``lock_timeout``, local to this transaction (through a pooler in transaction mode too) and set back
+    before the batch's audit event, which waits for the audit chain as any writer does: a row another
+    transaction holds makes the DELETE give up at once with PostgreSQL's lock_not_available, as ``NOWAIT`` would,
+    and the walk then passes over locked rows (``_delete_locked_pg``)."""
+    table = Record.__table__
+    gone = delete(table).where(*stretch).returning(table.c.rule_id, table.c.due_at).cte("gone")
+    try:
+        session.execute(text(f"SET LOCAL lock_timeout = '{NO_WAIT}'"))
+        rows = session.execute(_counted(gone)).all()
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise _PassedOver from error
+        raise
+    session.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+    return _tallies(rows)
+
+
 def _named_by(table: FromClause, rows: FromClause) -> ColumnElement[bool]:
     """The rows of ``table`` whose (person_id, id) is among ``rows``: a row's name in any layout of the table."""
     return tuple_(table.c.person_id, table.c.id).in_(select(rows.c.person_id, rows.c.id))
 
 
-def _delete_batch_pg(session: Session, chosen: Select[Any], recheck: ColumnElement[bool], batch: int,
-                     skip_locked: bool) -> _Batch:
-    """One statement: lock the chosen rows (NOWAIT, or passing over locked ones), delete those still due and
-    unheld, and return the counts per rule with the last row taken; nothing per record reaches this process."""
+def _delete_locked_pg(session: Session, chosen: Select[Any], recheck: ColumnElement[bool], batch: int) -> _Batch:
+    """Passing over rows other transactions hold: one statement locks the chosen rows with SKIP LOCKED,
+    deletes those still due and unheld, named by (person_id, id) (the stretch holds rows of other transactions),
+    and returns the counts per rule with the last row taken; nothing per record reaches this process."""
     table = Record.__table__
-    locked = chosen.with_for_update(skip_locked=skip_locked, nowait=not skip_locked).cte("chosen")
-    last = _last_of(locked).cte("last")
-    # The DELETE takes the walk's stretch up to the last row chosen. Under NOWAIT every row of it the walk
-    # wants is one the batch has locked (the statement has one snapshot), so the stretch is read once from
-    # the due_at index instead of each chosen row being looked up by its key. Passing over locked rows, the
-    # stretch holds rows of other transactions too: then only the chosen rows, by (person_id, id).
+    locked = chosen.with_for_update(skip_locked=True).cte("chosen")
+    last = (select(locked.c.due_at, locked.c.person_id, locked.c.id, func.count().over().label("taken"))
+            .order_by(locked.c.due_at.desc(), locked.c.person_id.desc(), locked.c.id.desc()).limit(1).cte("last"))
     stretch = _stretch(table, [select(column).scalar_subquery() for column in (last.c.due_at, last.c.person_id,
                                                                                  last.c.id)])
-    if skip_locked:
-        stretch.append(_named_by(table, locked))
-    gone = (delete(table).where(*stretch, recheck).returning(table.c.rule_id, table.c.due_at).cte("gone"))
-    counts = (select(gone.c.rule_id, func.count().label("records"), func.min(gone.c.due_at).label("earliest"),
-                     func.max(gone.c.due_at).label("latest")).group_by(gone.c.rule_id).subquery("counts"))
-    try:
-        rows = session.execute(select(last, counts).select_from(last.outerjoin(counts, true()))).all()
-    except OperationalError as error:
-        if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise _PassedOver from error
-        raise
+    gone = (delete(table).where(*stretch, _named_by(table, locked), recheck)
+            .returning(table.c.rule_id, table.c.due_at).cte("gone"))
+    counts = _counted(gone).subquery("counts")
+    rows = session.execute(select(last, counts).select_from(last.outerjoin(counts, true()))).all()
     if not rows:
         return _Batch({}, None, False)
-    tallies = {row.rule_id or NO_RULE: RuleTally(row.records, as_utc(row.earliest), as_utc(row.latest))
-               for row in rows if row.records}
     first = rows[0]
-    return _Batch(tallies, (as_utc(first.due_at), first.person_id, first.id), first.taken == batch)
+    return _Batch(_tallies(rows), (as_utc(first.due_at), first.person_id, first.id), first.taken == batch)

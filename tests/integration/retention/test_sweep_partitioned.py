@@ -40,7 +40,7 @@ def partitioned(kluis, settings, clock) -> Iterator[Kluis]:
         for remainder in range(PARTITIONS):
             conn.execute(text(f'CREATE TABLE "{schema}".record_{remainder} PARTITION OF "{schema}".record '
                               f"FOR VALUES WITH (MODULUS {PARTITIONS}, REMAINDER {remainder})"))
-        conn.execute(text(f'CREATE INDEX ON "{schema}".record (due_at)'))
+        conn.execute(text(f'CREATE INDEX ON "{schema}".record (due_at, person_id, id)'))
         conn.execute(text(f'CREATE INDEX ON "{schema}".record (person_id, category)'))
     url = make_url(settings.database_url).update_query_dict({"options": f"-csearch_path={schema},public"})
     instance = build(settings.model_copy(update={"database_url": url.render_as_string(hide_password=False)}),
