@@ -293,7 +293,7 @@ def test_r_gate_2_issue_19_migration_0035_goes_down_and_up_to_the_models(kluis: 
     with kluis.db.engine.begin() as conn:
         config = alembic_config(kluis.db.url, "data")
         config.attributes["connection"] = conn
-        command.downgrade(config, "0033_person_keys")
+        command.downgrade(config, "0034_record_due_walk")
         assert "language" not in {c["name"] for c in inspect(conn).get_columns("staff_account")}
         command.upgrade(config, "head")
         assert "language" in {c["name"] for c in inspect(conn).get_columns("staff_account")}

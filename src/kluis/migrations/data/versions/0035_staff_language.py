@@ -3,7 +3,7 @@ the staff mails (reminders of a breach's AP deadline, an agreement's end, a comp
 written in it. Empty until chosen: the deployment's ``KLUIS_STAFF_LANGUAGE`` then speaks for it.
 
 Revision ID: 0035_staff_language
-Revises: 0033_person_keys
+Revises: 0034_record_due_walk
 Create Date: 2026-12-03 10:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0035_staff_language"
-down_revision: str | None = "0033_person_keys"
+down_revision: str | None = "0034_record_due_walk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
