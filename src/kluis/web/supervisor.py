@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn import Config
 from uvicorn.config import STARTUP_FAILURE
-from uvicorn.supervisors.multiprocess import Multiprocess
+from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 log = logging.getLogger("kluis.serve")
 # A server process imports the whole application before it serves; on a busy machine that can take longer than
@@ -38,6 +39,17 @@ def exit_reason(exitcode: int | None) -> str:
     return f"exit code {exitcode}"
 
 
+def _noting_kill(process: Process, killed_running: set[int]) -> Callable[[], None]:
+    """uvicorn's kill of ``process``, noting first whether the process was still running."""
+
+    def kill() -> None:
+        if process.process.is_alive():
+            killed_running.add(id(process))
+        Process.kill(process)
+
+    return kill
+
+
 class Supervisor(Multiprocess):
     """uvicorn's supervisor for ``workers`` server processes on one socket, logging each death and its cause."""
 
@@ -45,13 +57,22 @@ class Supervisor(Multiprocess):
 
     def keep_subprocess_alive(self) -> None:
         before = list(self.processes)
-        answering = {id(process) for process in before if process.process.is_alive()}
-        super().keep_subprocess_alive()
+        # Hung means uvicorn had to kill a process still running. Noted at the kill itself: a process that died
+        # while its health check waited (killed from outside) fails the check too, but was dead when uvicorn
+        # came to kill it, and is reported as the death it was.
+        killed_running: set[int] = set()
+        for process in before:
+            process.kill = _noting_kill(process, killed_running)  # type: ignore[method-assign]
+        try:
+            super().keep_subprocess_alive()
+        finally:
+            for process in before:
+                del process.kill
         for index, old in enumerate(before):
             new = self.processes[index]
             if new is old and old.exitcode is None:
                 continue
-            hung = " after it stopped answering the health check" if id(old) in answering else ""
+            hung = " after it stopped answering the health check" if id(old) in killed_running else ""
             if old.exitcode == STARTUP_FAILURE:
                 self.start_up_failed = True
             if new is old:
