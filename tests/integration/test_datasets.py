@@ -362,7 +362,7 @@ def test_r_dsr_9_erasure_and_rectification_are_audited_without_values(backend, k
         audit_rectification(session, kluis.clock, actor="staff:test", person_id=person_id, dataset_id="benmobiel",
                             columns=["full_name"], rows=rows)
     with kluis.db.sessions() as session:
-        events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("datasets.%"))
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("datasets.%")).order_by(AuditEvent.seq)
                                  .order_by(AuditEvent.seq)).all()
     assert [(e.action, e.object_ids) for e in events] == [("datasets.erased", [str(person_id)]),
                                                           ("datasets.rectified", [str(person_id)])]

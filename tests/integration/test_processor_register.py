@@ -72,7 +72,8 @@ def test_r_shr_2_every_dpo_is_mailed_60_and_14_days_before_an_agreement_ends_onc
     send_all(kluis)
     assert catcher.messages == [] and _reminders(kluis) == [("hosting", 14), ("hosting", 60)]
     with kluis.db.sessions() as session:
-        events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "processor.agreement_reminded")))
+        events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "processor.agreement_reminded")
+                                      .order_by(AuditEvent.seq)))
     # One event for each reminder, in whatever order the worker wrote them (one transaction, no order promised).
     assert sorted(e.details["days_before"] for e in events) == [14, 60] and all(e.details["staff"] == 2 for e in events)
 
@@ -159,7 +160,7 @@ def test_r_shr_2_the_sub_processors_of_a_service_are_mailed_to_the_address_given
         row = session.scalars(select(Outbox)).one()
         assert row.state == "sent" and row.sealed_to is None  # nothing of the address is kept
         event = session.scalars(select(AuditEvent).where(
-            AuditEvent.action == "processor.sub_processors_requested")).one()
+            AuditEvent.action == "processor.sub_processors_requested").order_by(AuditEvent.seq)).one()
     assert event.details == {"service": "email_delivery", "lang": lang} and "vrager" not in str(event.details)
 
 

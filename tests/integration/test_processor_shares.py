@@ -34,7 +34,8 @@ def _with_processor(policy: Policy, processor_id: str, **update: Any) -> Policy:
 def _state(kluis):
     with kluis.db.sessions() as session:
         shares = session.scalar(select(func.count()).select_from(Disclosure))
-        refusals = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "disclosure.refused")))
+        refusals = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "disclosure.refused")
+                                        .order_by(AuditEvent.seq)))
     return shares, refusals
 
 

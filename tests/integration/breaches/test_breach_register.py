@@ -60,7 +60,8 @@ def test_r_gov_3_report_seals_texts_and_counts_affected_people_from_the_vault(kl
         assert breaches.affected_page(found, None, 2) == sorted(hit)[:2]
         assert breaches.affected_page(found, sorted(hit)[1], 2) == sorted(hit)[2:]
     with kluis.db.sessions() as session:
-        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "breach.reported")).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "breach.reported")
+                                .order_by(AuditEvent.seq)).one()
     assert event.details["categories"] == ["financial"] and "USB" not in repr(event.details)
     assert sealed_log(kluis).ok
 
@@ -102,7 +103,8 @@ def test_r_gov_3_decision_needs_a_reason_and_freezes_the_affected_people(kluis, 
         assert breaches.count_affected(breaches.get(breach.id)) == 1
         assert list(breaches.stream_affected(breaches.get(breach.id))) == [first]
         assert b"leesbaar" not in _raw(kluis, "breach")
-        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "breach.decided")).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "breach.decided")
+                                .order_by(AuditEvent.seq)).one()
     assert event.details == {"risk": "high_risk", "previous": None, "affected": 1, "purpose": "security"}
 
 
@@ -246,6 +248,7 @@ def test_r_gov_3_new_facts_amend_the_sealed_texts_and_are_audited_by_field(kluis
     assert texts["measures"] == "Alle wachtwoorden opnieuw ingesteld." and texts["summary"] == SUMMARY
     assert b"wachtwoorden" not in _raw(kluis, "breach")
     with kluis.db.sessions() as session:
-        events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "breach.amended")))
+        events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "breach.amended")
+                                      .order_by(AuditEvent.seq)))
         assert [e.details for e in events] == [{"fields": ["measures", "happened_until"]}]
         assert session.get(Breach, breach.id).happened_until is not None

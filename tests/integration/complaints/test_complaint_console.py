@@ -38,7 +38,8 @@ def register(client, person_id=None, received_on="2026-11-20", received_time="16
 
 def reads(kluis):
     with kluis.db.sessions() as session:
-        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "complaint.read")))
+        return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "complaint.read")
+                                    .order_by(AuditEvent.seq)))
 
 
 def test_r_gov_2_staff_register_letter_then_dpo_assigns_handler_reads_and_answers(client, kluis, clock, catcher):

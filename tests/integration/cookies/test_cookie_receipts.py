@@ -57,8 +57,10 @@ def test_r_cons_4_one_audit_event_per_receipt_with_ids_only(client, kluis, choic
                          headers={"Origin": ORIGIN}).json()
     with kluis.db.sessions() as session:
         events = list(session.execute(select(AuditEvent).where(AuditEvent.action == "cookie_consent.recorded")
+                                      .order_by(AuditEvent.seq)
                                       .order_by(AuditEvent.seq)).scalars())
-        kept = list(session.execute(select(AuditEvent).where(AuditEvent.action == "cookie_banner.revision_kept"))
+        kept = list(session.execute(select(AuditEvent).where(AuditEvent.action == "cookie_banner.revision_kept")
+                                    .order_by(AuditEvent.seq))
                     .scalars())
     assert sealed_log(kluis).ok
     assert [e.object_ids for e in events] == [[first["id"]], [second["id"]]]

@@ -77,7 +77,8 @@ def categories(kluis, person_id):
 
 def events(kluis, action):
     with kluis.db.sessions() as session:
-        return [e for e in session.scalars(select(AuditEvent).where(AuditEvent.action == action))]
+        return [e for e in session.scalars(select(AuditEvent).where(AuditEvent.action == action)
+                                           .order_by(AuditEvent.seq))]
 
 
 def own_part_done(kluis, request_id):

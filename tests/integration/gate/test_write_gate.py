@@ -28,6 +28,7 @@ def _count(kluis, model, *where):
 def _refusals(kluis):
     with kluis.db.sessions() as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "processing.refused")
+                                    .order_by(AuditEvent.seq)
                                     .order_by(AuditEvent.seq)))
 
 

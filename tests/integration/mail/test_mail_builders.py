@@ -26,7 +26,8 @@ def test_r_cons_2_a_builder_cancels_mail_of_someone_who_opted_out_after_it_was_q
     assert (row.state, row.last_error) == ("cancelled", "opted_out")
     assert relay.received == [] and relay.transactions == 0
     with kluis.db.sessions() as session:
-        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "mail.cancelled")).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "mail.cancelled")
+                                .order_by(AuditEvent.seq)).one()
     assert event.object_ids == [str(outbox_id)] and event.details["reason"] == "opted_out"
 
 

@@ -59,7 +59,8 @@ def test_r_cons_2_nothing_personal_in_the_outbox_or_the_audit_log(kluis, relay, 
     assert relay.received, "the mail went out"
     with kluis.db.sessions() as session:
         rows = session.execute(text("SELECT * FROM outbox")).mappings().all()
-        events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("mail.%"))).all()
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("mail.%"))
+                                 .order_by(AuditEvent.seq)).all()
     assert sealed_log(kluis).ok
     dumped = json.dumps([dict(r) for r in rows], default=str).lower()
     dumped += json.dumps([[e.action, e.object_ids, e.details] for e in events]).lower()
@@ -78,7 +79,8 @@ def test_r_cons_2_rolling_back_the_business_transaction_queues_nothing(kluis, re
         raise RuntimeError("the change that caused the mail failed")
     with kluis.db.sessions() as session:
         assert session.scalars(select(Outbox)).all() == []
-        assert not session.scalars(select(AuditEvent).where(AuditEvent.action == "mail.queued")).all()
+        assert not session.scalars(select(AuditEvent).where(AuditEvent.action == "mail.queued")
+                                   .order_by(AuditEvent.seq)).all()
     assert desk.drain() == 0 and relay.received == []
 
 

@@ -59,7 +59,8 @@ def test_r_cons_2_a_permanent_refusal_550_fails_at_once(kluis, relay, desk):
     row = desk.row(outbox_id)
     assert (row.state, row.attempts, row.last_error) == ("failed", 1, "smtp_550")
     with kluis.db.sessions() as session:
-        failed = session.scalars(select(AuditEvent).where(AuditEvent.action == "mail.failed")).one()
+        failed = session.scalars(select(AuditEvent).where(AuditEvent.action == "mail.failed")
+                                 .order_by(AuditEvent.seq)).one()
     assert failed.object_ids == [str(outbox_id)] and failed.details["error"] == "smtp_550"
     assert relay.received == [] and relay.transactions == 1
 

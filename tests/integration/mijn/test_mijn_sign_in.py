@@ -41,7 +41,8 @@ def test_r_dsr_1_known_and_unknown_address_get_the_same_answer_only_known_gets_m
     with kluis.db.sessions() as session:
         stored = session.scalars(select(PersonSignIn)).all()
         assert len(stored) == 2
-        events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("mijn.%"))).all()
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action.like("mijn.%"))
+                                 .order_by(AuditEvent.seq)).all()
     assert "bekend@example.nl" not in str([(r.digest, r.browser_key) for r in stored])
     assert all("@" not in str(e.details) for e in events)
 

@@ -73,7 +73,8 @@ def test_r_shr_3_r_vlt_5_deleting_an_order_shreds_its_document_and_logs_the_key_
     with kluis.db.sessions() as session:
         assert session.get(AuthorityOrder, order_id) is None
         assert session.scalar(select(func.count()).select_from(AuthorityOrderPerson)) == 0
-        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "order.deleted")).all()
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "order.deleted")
+                                  .order_by(AuditEvent.seq)).all()
         assert event.details == {"kept_as_proof": False} and event.object_ids == [str(order_id)]
     [entry] = _erasure_log(kluis)
     assert (entry.action, entry.key_id, entry.reason) == (erasure_log.KEY_DESTROYED, order_id, "order")

@@ -31,6 +31,7 @@ def _now(clock):
 def _events(kluis, prefix="order."):
     with kluis.db.sessions() as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action.startswith(prefix))
+                                    .order_by(AuditEvent.seq)
                                     .order_by(AuditEvent.seq)))
 
 

@@ -211,7 +211,8 @@ def test_r_pol_3_records_are_dated_again_when_a_retention_change_takes_effect(kl
     assert drain(kluis, [poller])["policy_redating"] >= 2
     with kluis.db.sessions() as session:
         redated = session.scalar(select(Record.due_at).where(Record.person_id == pid))
-        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "policy.records_redated")).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "policy.records_redated")
+                                .order_by(AuditEvent.seq)).one()
         version = session.get(PolicyVersion, 2)
     assert redated is not None and redated < due and (due - redated).days in (30, 31)
     assert event.object_ids == ["2"] and event.details == {"under_version": 2}

@@ -75,7 +75,8 @@ def test_r_gov_4_cli_publishes_a_material_change_with_notice_and_lists_versions(
     assert "published 25 November 2026 at 13:00 by cli" in lines[1]
     assert "announcement running: 0 mailed (0 asked for consent again)" in listed.stdout
     with cli_kluis.db.sessions() as session:
-        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "policy.version_published")).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "policy.version_published")
+                                .order_by(AuditEvent.seq)).one()
     assert event.actor == "cli" and event.details["material"] == ["retention_longer:marketing_contacts"]
     # The records of a stored version come from its stored content.
     records = runner.invoke(app, ["policy", "records", "--format", "json", "--version", "2"])

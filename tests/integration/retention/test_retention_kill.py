@@ -58,7 +58,8 @@ def _state(kluis):
         records = set(session.scalars(select(Record.id)))
         shredded = set(session.scalars(select(Person.id).where(Person.shredded_at.is_not(None))))
         swept = Counter()
-        for event in session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.swept")):
+        for event in session.scalars(select(AuditEvent).where(AuditEvent.action == "retention.swept")
+                                     .order_by(AuditEvent.seq)):
             for rule, tally in event.details["rules"].items():
                 swept[rule] += tally["records"]
     return records, shredded, swept

@@ -26,6 +26,7 @@ SWEEP_ACTIONS = ["retention.sweep_started", "retention.swept", "retention.sweep_
 def _swept_events(kluis):
     with kluis.db.sessions() as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action.in_(SWEEP_ACTIONS))
+                                    .order_by(AuditEvent.seq)
                                     .order_by(AuditEvent.seq)))
 
 

@@ -227,7 +227,8 @@ def test_r_dsr_3_package_is_written_only_to_the_given_stream(kluis, monkeypatch)
     monkeypatch.undo()
     assert writes == [] and set(os.listdir(tempfile.gettempdir())) == before
     with kluis.db.sessions() as session:
-        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "rights.package_made")).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "rights.package_made")
+                                .order_by(AuditEvent.seq)).one()
         assert EMAIL not in json.dumps(event.details) and "Vries" not in json.dumps(event.details)
 
 

@@ -107,7 +107,8 @@ def test_r_dsr_7_a_restriction_is_told_to_every_party_that_received_data(kluis, 
     [dutch] = [m for m in catcher.messages if m.to == (GROUP,)]
     assert "Beperking van de verwerking" in dutch.subject and "alleen nog op" in dutch.text
     with kluis.db.sessions() as session:
-        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "party_notice.recorded")).all()
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "party_notice.recorded")
+                                  .order_by(AuditEvent.seq)).all()
     assert event.details["cause"] == "restriction" and GROUP not in json.dumps(event.details)
 
 

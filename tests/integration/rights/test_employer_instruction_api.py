@@ -62,7 +62,8 @@ def test_r_dsr_8_the_instruction_by_api_is_sealed_audited_and_erases_the_employe
     found = stored(kluis, request_id)
     with kluis.db.sessions() as session:
         assert Rights(session, kluis, "test").instruction_of(found) == text
-        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "request.instruction_recorded"))
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "request.instruction_recorded")
+                                  .order_by(AuditEvent.seq))
     assert event.details == {"type": "erasure", "state": "in_progress", "employer_id": str(employer_id),
                              "decision": "erase"}
     with kluis.db.engine.connect() as conn:

@@ -55,6 +55,7 @@ def count(kluis, model, *where):
 def expiry_events(kluis):
     with kluis.db.sessions() as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "request.unverified_expired")
+                                    .order_by(AuditEvent.seq)
                                     .order_by(AuditEvent.seq)))
 
 

@@ -131,7 +131,8 @@ def test_r_dsr_7_compelling_grounds_resume_processing_and_the_person_is_told_the
     assert (request.state, objection.assessment, objection.grounds, objection.lifted_by) == (
         "done", "overridden", GROUNDS, "dpo")
     with kluis.db.sessions() as session:
-        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "gate.objection_assessed")).all()
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "gate.objection_assessed")
+                                  .order_by(AuditEvent.seq)).all()
     assert event.details == {"scope": "legitimate_interest", "assessment": "overridden"}
     assert GROUNDS not in str(event.details)
     send_all(kluis)

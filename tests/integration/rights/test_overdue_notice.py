@@ -68,7 +68,8 @@ def test_r_dsr_2_dpos_are_mailed_once_when_a_request_passes_its_month_end_deadli
     assert len(_overdue_mail(catcher)) == 2
     with kluis.db.sessions() as session:
         assert session.get(DataSubjectRequest, request_id).overdue_notice_for.isoformat() == due
-        [event] = [e for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "request.overdue"))]
+        [event] = [e for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "request.overdue")
+                                              .order_by(AuditEvent.seq))]
     assert event.details["days_late"] == 1 and event.details["staff"] == 2
 
 

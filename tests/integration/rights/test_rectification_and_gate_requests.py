@@ -72,6 +72,7 @@ def ciphertext(kluis, record_id):
 def events(kluis, prefix):
     with kluis.db.sessions() as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action.like(f"{prefix}%"))
+                                    .order_by(AuditEvent.seq)
                                     .order_by(AuditEvent.seq)))
 
 

@@ -51,6 +51,7 @@ def _assigned(kluis: Kluis, request_id: uuid.UUID) -> uuid.UUID | None:
 def _events(kluis: Kluis) -> list[AuditEvent]:
     with kluis.db.sessions() as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "request.assigned")
+                                    .order_by(AuditEvent.seq)
                                     .order_by(AuditEvent.seq)))
 
 

@@ -69,6 +69,7 @@ def test_r_dsr_1_r_gov_2_issue_19_dpo_assigns_and_unassigns_a_request_audited_wi
     assert _assigned(kluis, made) is None
     with kluis.db.sessions() as session:
         events = list(session.scalars(select(AuditEvent).where(AuditEvent.action == "request.assigned")
+                                      .order_by(AuditEvent.seq)
                                       .order_by(AuditEvent.seq)))
     assert [e.details["assigned_to"] for e in events] == [support.id, ""]
     assert all(e.actor == f"staff:{dpo.id}" and str(made) in e.object_ids for e in events)

@@ -33,6 +33,7 @@ def _person(kluis: Kluis) -> tuple[str, str]:
 def _searches(kluis: Kluis) -> list[AuditEvent]:
     with kluis.db.sessions() as session:
         return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "person.searched")
+                                    .order_by(AuditEvent.seq)
                                     .order_by(AuditEvent.seq)))
 
 

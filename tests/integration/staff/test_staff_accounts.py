@@ -71,7 +71,8 @@ def test_r_gate_2_password_is_argon2id_and_no_email_or_totp_secret_in_plaintext(
 def test_r_gate_2_adding_a_staff_member_is_audited_with_ids_only(kluis: Kluis) -> None:
     enrolment = _add(kluis)
     with kluis.db.sessions() as session:
-        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.added")).one()
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "staff.added")
+                                .order_by(AuditEvent.seq)).one()
         assert event.object_ids == [str(enrolment.account.id)] and event.details == {"role": "support"}
         assert "anna" not in str(event.details).lower()
     assert sealed_log(kluis).ok
