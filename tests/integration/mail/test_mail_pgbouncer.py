@@ -5,13 +5,12 @@ two workers through one pgbouncer then send every queued message exactly once.""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 
 import pytest
-from bench.pooler import find_pgbouncer, pgbouncer
 from sqlalchemy import text
+from tests.pooling import bounced_databases
 
 from kluis.config import Settings
 from kluis.db import make_engine
@@ -26,15 +25,8 @@ pytestmark = pytest.mark.postgres
 def bounced(settings: Settings) -> Iterator[tuple[str, str]]:
     """The test's two databases through a pgbouncer in transaction mode with ONE server connection per database:
     every transaction of every client takes turns on it."""
-    if settings.is_sqlite:
-        pytest.skip("pgbouncer pools PostgreSQL connections")
-    if find_pgbouncer() is None:
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail("pgbouncer is missing: in CI it must run (scripts/install-test-tools.sh installs it)",
-                        pytrace=False)
-        pytest.skip("pgbouncer is missing (scripts/install-test-tools.sh installs it)")
-    with pgbouncer(settings.database_url, settings.resolved_keystore_url(), pool_size=1) as urls:
-        yield urls  # type: ignore[misc]
+    with bounced_databases(settings, pool_size=1) as urls:
+        yield urls
 
 
 def _run_twice_on_two_clients(url: str, prepare_threshold: int | None) -> None:

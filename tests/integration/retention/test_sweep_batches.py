@@ -5,15 +5,14 @@ transaction mode and leaves no setting behind on the server's connection."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 
 import pytest
 from alembic import command
-from bench.pooler import find_pgbouncer, pgbouncer
 from sqlalchemy import inspect, select, text
 from tests.integration.retention.retention_support import ams, erased, person
+from tests.pooling import bounced_databases
 
 from kluis import schema
 from kluis.config import Settings
@@ -83,15 +82,8 @@ def test_issue_20_2_r_ret_2_a_sweep_passes_over_a_record_another_transaction_hol
 def bounced(settings: Settings) -> Iterator[tuple[str, str]]:
     """The test's databases through a pgbouncer in transaction mode with two server connections each (the
     sweep reads the policy on a second connection while a batch's transaction is open)."""
-    if settings.is_sqlite:
-        pytest.skip("pgbouncer pools PostgreSQL connections")
-    if find_pgbouncer() is None:
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail("pgbouncer is missing: in CI it must run (scripts/install-test-tools.sh installs it)",
-                        pytrace=False)
-        pytest.skip("pgbouncer is missing (scripts/install-test-tools.sh installs it)")
-    with pgbouncer(settings.database_url, settings.resolved_keystore_url(), pool_size=2) as urls:
-        yield urls  # type: ignore[misc]
+    with bounced_databases(settings, pool_size=2) as urls:
+        yield urls
 
 
 @pytest.mark.postgres
