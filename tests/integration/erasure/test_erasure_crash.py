@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from tests.helpers import sealed_log
 from tests.integration.erasure.erasure_support import person_with_everything, readable, records_of
+from tests.processes import run_kluis
 
 from kluis import schema
 from kluis.demo.datasets import create_demo_schemas
@@ -43,10 +42,8 @@ def _run(settings, cwd: Path, job_id, kill_at: int | None) -> int:
     env = _env(settings)
     if kill_at is not None:
         env["KLUIS_FAULT_KILL_AT"] = str(kill_at)
-    done = subprocess.run([sys.executable, "-m", "kluis", "erasure", "run", str(job_id), "--take-over"],
-                          env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode in (0, -signal.SIGKILL), done.stderr
+    done = run_kluis(["erasure", "run", str(job_id), "--take-over"], env, cwd)
+    assert done.returncode in (0, -signal.SIGKILL), done.stdout
     return done.returncode
 
 

@@ -7,13 +7,12 @@ erase, killed the same way, finishes the whole erasure."""
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 
 from sqlalchemy import select
 from tests.helpers import sealed_log
 from tests.integration.erasure.erasure_support import identifier_count, person_with_everything, readable, records_of
 from tests.integration.erasure.test_erasure_crash import _env
+from tests.processes import run_kluis
 
 from kluis.audit.models import AuditEvent
 from kluis.erasure import certificate, partial
@@ -30,8 +29,7 @@ def _run(settings, cwd, job_id, kill_at):
     env = _env(settings)
     if kill_at is not None:
         env["KLUIS_FAULT_KILL_AT"] = str(kill_at)
-    done = subprocess.run([sys.executable, "-m", "kluis", "erasure", "run", str(job_id), "--take-over"], env=env,
-                          cwd=cwd, capture_output=True, text=True, timeout=120)
+    done = run_kluis(["erasure", "run", str(job_id), "--take-over"], env, cwd)
     assert done.returncode in (0, WAITS_FOR_EMPLOYER, -signal.SIGKILL) or (
         done.returncode == REFUSED and "erasure_waits_for_employer" in done.stderr + done.stdout), done.stderr
     return done.returncode
