@@ -6,6 +6,8 @@ error, a status code and a body the document declares for that operation (proble
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from tests.helpers import api_key
 
@@ -17,6 +19,10 @@ from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402 - after
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
 EXAMPLES = 4
+# Issue 18 §2: one bounded run, on SQLite; the PostgreSQL pass would only repeat it (the answers' shapes do not
+# depend on the database, and the suite has to stay within its time).
+pytestmark = pytest.mark.skipif(bool(os.environ.get("KLUIS_TEST_DATABASE_URL")),
+                                reason="the schemathesis run is bounded to the SQLite pass")
 
 
 def test_r_gate_2_every_operation_answers_as_the_document_says(kluis):
