@@ -34,7 +34,7 @@ from common import (  # noqa: E402
 )
 
 from kluis.access.service import create_key  # noqa: E402
-from kluis.gate.facts import uuid_array  # noqa: E402
+from kluis.gate.service import uuid_array  # noqa: E402
 from kluis.vault.schemas import PersonIn  # noqa: E402
 
 PURPOSES = ["marketing_email", "profiling", "accounts", "security"]

@@ -18,7 +18,7 @@ from kluis.kit.errors import Problem
 from kluis.kit.i18n import N_
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
-from kluis.mail.templates import context_id, subject_of
+from kluis.mail.service import context_id, subject_of
 
 if TYPE_CHECKING:
     from kluis.policy.schemas import Lang

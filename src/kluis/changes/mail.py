@@ -16,7 +16,7 @@ from kluis.kit import i18n, signing
 from kluis.kit.errors import Problem
 from kluis.mail.models import Outbox
 from kluis.mail.rules import ADMINISTRATIVE
-from kluis.mail.templates import MessageContext, Undeliverable, register_template
+from kluis.mail.service import MessageContext, Undeliverable, register_template
 from kluis.policy.diff import describe, diff
 from kluis.policy.render import moment_text
 

@@ -20,7 +20,7 @@ from kluis.kit import i18n
 from kluis.kit.errors import Problem
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
-from kluis.mail.templates import context_id, subject_of
+from kluis.mail.service import context_id, subject_of
 from kluis.rights import rules as request_rules
 
 if TYPE_CHECKING:

@@ -28,7 +28,7 @@ from kluis.kit.i18n import N_
 from kluis.kit.ids import new_id
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
-from kluis.mail.templates import context_id, subject_of
+from kluis.mail.service import context_id, subject_of
 from kluis.policy.schemas import Lang, Policy, Processor, Recipient, UnknownPolicyId
 
 TEMPLATE = "party_notice"

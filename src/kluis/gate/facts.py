@@ -56,7 +56,7 @@ class CurrentFacts:
         if conn.dialect.name == "postgresql":
             with closing(conn.connection.cursor()) as cursor:  # the driver's own, in the session's transaction
                 for start in range(0, len(wanted), 10_000):
-                    cursor.execute(FACTS_PG, (uuid_array(wanted[start:start + 10_000]),))
+                    cursor.execute(*facts_statement_pg(wanted[start:start + 10_000]))
                     found.update(facts_from_rows(cursor.fetchall()))
         else:
             by_hex = {pid.hex: pid for pid in wanted}
@@ -109,6 +109,14 @@ class CurrentFacts:
         if row is None:
             raise NotFound(f"no such {name} for this person", code=f"{name}_not_found")
         return row
+
+
+def facts_statement_pg(person_ids: Sequence[uuid.UUID]) -> tuple[str, tuple[Any]]:
+    """The PostgreSQL statement and its parameter reading these people's facts: one person by ``=`` (one plan kept,
+    see FACTS_ONE_PG), more in one array (one statement text for every batch)."""
+    if len(person_ids) == 1:
+        return FACTS_ONE_PG, (person_ids[0],)
+    return FACTS_PG, (uuid_array(person_ids),)
 
 
 def uuid_array(ids: Iterable[uuid.UUID]) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from kluis.access.service import authenticate, bearer_token, key_accepts, split_token
 from kluis.gate.api import MAX_DECISIONS
 from kluis.gate.batch import cycle_collector_paused, decide_all
-from kluis.gate.facts import FACTS_PG, facts_from_rows, uuid_array
+from kluis.gate.facts import facts_from_rows, facts_statement_pg
 from kluis.kit.errors import DomainError
 from kluis.wiring import Kluis
 
@@ -91,7 +91,7 @@ def answer(kluis: Kluis, token: str, questions: list[tuple[str, str]], single: b
             return None
         with connection.pipeline():
             key_cursor = connection.execute(KEY_PG, (parts[0],))
-            facts_cursor = connection.execute(FACTS_PG, (uuid_array(set(ids)),))
+            facts_cursor = connection.execute(*facts_statement_pg(list(set(ids))))
         key, rows = key_cursor.fetchone(), facts_cursor.fetchall()
         if key is None:
             return None

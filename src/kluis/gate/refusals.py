@@ -61,6 +61,12 @@ class Refusals(CurrentFacts):
                           problems=[Problem(r.path, r.decision.reason, f"the gate refuses {r.purpose!r}")
                                     for r in refused])
 
+    def record_refused(self, operation: str, path: str, person_id: uuid.UUID | None, purpose: str,
+                       decision: rules.Decision, details: dict[str, Any] | None = None) -> None:
+        """``record_refusal`` of one refused ``decide`` (a read or a lookup): ``path``, where in the request the
+        person was named."""
+        self.record_refusal(operation, purpose, [Refusal(path, person_id, purpose, decision)], details)
+
     def record_refusal(self, operation: str, purpose: str, refused: Sequence[Refusal],
                        details: dict[str, Any] | None = None) -> list[str]:
         """One audit event ``processing.refused`` for what the gate refused: the people's ids, the purposes and

@@ -27,13 +27,24 @@ from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
 from kluis.mail import rules
 from kluis.mail.models import OUTBOX_JOBS, Outbox
+from kluis.mail.notices import ACCOUNT_NOTICE, MARKETING_UNSUBSCRIBED
 from kluis.mail.rules import one_click_url_allowed, unsubscribe_headers
-from kluis.mail.templates import Attachment, Cancelled, MessageContext, Undeliverable, message_type, register_template
+from kluis.mail.templates import (
+    Attachment,
+    Cancelled,
+    MessageContext,
+    Undeliverable,
+    context_id,
+    message_type,
+    register_template,
+    subject_of,
+)
 
 # What other domains use, so that they import mail through this module only.
-__all__ = ["Attachment", "Cancelled", "MessageContext", "Undeliverable", "claim", "defer", "enqueue",
-           "mark_cancelled", "mark_failed", "mark_sent", "one_click_url_allowed", "open_address", "register_template",
-           "release", "seal_address", "stuck", "unsubscribe_headers"]
+__all__ = ["ACCOUNT_NOTICE", "MARKETING_UNSUBSCRIBED", "Attachment", "Cancelled", "MessageContext", "Undeliverable",
+           "claim", "context_id", "defer", "enqueue", "mark_cancelled", "mark_failed", "mark_sent",
+           "one_click_url_allowed", "open_address", "register_template", "release", "seal_address", "stuck",
+           "subject_of", "unsubscribe_headers"]
 
 log = logging.getLogger("kluis.mail")
 WORKER = "worker"

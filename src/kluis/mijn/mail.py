@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from kluis.kit.errors import Problem
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
-from kluis.mail.templates import context_id, subject_of
+from kluis.mail.service import context_id, subject_of
 from kluis.mijn import rules
 from kluis.mijn.models import PersonSignIn
 

@@ -24,7 +24,6 @@ from kluis.complaints.rules import short_reference as complaint_reference
 from kluis.complaints.service import Complaints
 from kluis.disclosures.service import Disclosures
 from kluis.erasure.models import ErasureJob
-from kluis.gate.refusals import Refusal
 from kluis.kit.clock import as_utc
 from kluis.kit.errors import NotFound
 from kluis.policy.schemas import UnknownPolicyId
@@ -109,7 +108,7 @@ class Reader:
         if decision.allowed:
             categories = self._records()
         else:
-            gate.record_refusal("mijn.records_read", PURPOSE, [Refusal("records", self.person_id, PURPOSE, decision)])
+            gate.record_refused("mijn.records_read", "records", self.person_id, PURPOSE, decision)
             categories = []
         disclosures = Disclosures(self.session, self.policy, self.kluis.clock, self.actor).of(self.person_id, now)
         shared = [{"at": d.at, "party": self._party(d.party), "purpose": self._purpose(d.purpose),
@@ -166,7 +165,7 @@ class Reader:
         gate = self.kluis.gate(self.session, self.actor)
         decision = gate.decide(self.person_id, PURPOSE)
         if not decision.allowed:
-            gate.record_refusal("mijn.records_read", PURPOSE, [Refusal("record", self.person_id, PURPOSE, decision)])
+            gate.record_refused("mijn.records_read", "record", self.person_id, PURPOSE, decision)
             return None
         dek = self.kluis.keystore.data_keys(self.session, [self.person_id]).get(self.person_id)
         if dek is None:

@@ -28,7 +28,7 @@ from kluis.kit.ids import token as random_token
 from kluis.mail import addressing
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
-from kluis.mail.templates import context_id
+from kluis.mail.service import context_id
 from kluis.mijn import rules
 from kluis.mijn.mail import CODE_TEMPLATE
 from kluis.mijn.models import PersonSession, PersonSignIn

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kluis.erasure import partial
-from kluis.gate.restrictions import RESTRICTION_REASONS
+from kluis.gate.service import RESTRICTION_REASONS
 from kluis.kit.clock import amsterdam_wall_time
 from kluis.kit.errors import Invalid, NotFound
 from kluis.kit.i18n import gettext as _

@@ -20,7 +20,7 @@ from kluis.kit.errors import NotFound, Problem
 from kluis.kit.messages import N_
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
-from kluis.mail.templates import context_id, subject_of
+from kluis.mail.service import context_id, subject_of
 from kluis.rights import rules
 from kluis.rights.models import AccessPackage, DataSubjectRequest, Rectification
 from kluis.vault.models import Employer, Record

@@ -15,7 +15,7 @@ from kluis.disclosures.notices import Cause, tell_parties
 from kluis.erasure import service as erasure
 from kluis.erasure.rules import Reason
 from kluis.gate.models import PENDING
-from kluis.gate.restrictions import RESTRICTION_REASONS
+from kluis.gate.service import RESTRICTION_REASONS
 from kluis.kit.errors import Conflict, Invalid
 from kluis.kit.i18n import N_
 from kluis.mail import service as mail

@@ -21,7 +21,7 @@ from kluis.kit.messages import N_
 from kluis.mail import addressing
 from kluis.mail import service as mail
 from kluis.mail.models import Outbox
-from kluis.mail.templates import context_id
+from kluis.mail.service import context_id
 from kluis.rights import intake, rules
 from kluis.rights import mail as rights_mail
 from kluis.rights.codes import issue_code

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from kluis.access.service import Caller
-from kluis.gate.refusals import Question, Refusal
+from kluis.gate.service import Question
 from kluis.kit.errors import NotAllowed, NotFound, Problem
 from kluis.policy.schemas import BasisWrite
 from kluis.rights.service import Rights
@@ -159,8 +159,7 @@ def lookup_person(body: LookupIn, kluis: KluisDep, caller: CallerDep, purpose: P
         decision = gate.decide(person_id or NOBODY, name)
         if decision.allowed and person_id is not None:
             return _person_out(vault, vault.looked_up(person_id, body.identifier.kind, name))
-        gate.record_refusal("person.lookup", name, [Refusal("identifier", person_id, name, decision)],
-                            {"kind": body.identifier.kind})
+        gate.record_refused("person.lookup", "identifier", person_id, name, decision, {"kind": body.identifier.kind})
     raise NotFound(f"no person with this identifier may be processed for {name!r}", code="person_not_found")
 
 

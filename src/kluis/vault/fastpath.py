@@ -42,7 +42,7 @@ from sqlalchemy.exc import DBAPIError
 from kluis.access.service import Caller, bearer_token, key_accepts, split_token
 from kluis.audit import service as audit
 from kluis.gate import rules
-from kluis.gate.facts import FACTS_ONE_PG, facts_from_rows
+from kluis.gate.service import FACTS_ONE_PG, facts_from_rows
 from kluis.kit.clock import as_utc
 from kluis.kit.errors import DomainError
 from kluis.vault.api import RecordsOut

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.orm import Session
 
 from kluis.access.service import Caller
-from kluis.gate.refusals import Question
+from kluis.gate.service import Question
 from kluis.wiring import Kluis
 
 

@@ -2,6 +2,7 @@
 refuses with the endpoint's own errors, and reads key and facts afresh on every request (R-GATE-1, R-GATE-2)."""
 
 import json
+import uuid
 
 import pytest
 from fastapi.testclient import TestClient
@@ -140,3 +141,37 @@ def test_r_gate_1_an_objection_takes_effect_at_once_in_every_server(client, klui
                            headers=headers(auth, "support")).status_code == 201
         refused = other.post("/api/v1/decisions", json=question, headers=auth).json()
         assert refused["allowed"] is False and refused["reason"] == "objected"
+
+
+def _plans(connection):
+    """(generic plans, custom plans) of each prepared statement on this connection that reads the gate's facts."""
+    return {statement: (generic, custom) for statement, generic, custom in connection.execute(
+        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements") if "gate_state" in statement}
+
+
+@pytest.mark.postgres
+def test_issue_20_one_persons_decision_is_planned_once_not_at_every_question(client, kluis):
+    """One question reads one person's facts; psycopg prepares the statement after a few (its threshold) and PostgreSQL
+    should then keep one plan. With the person as a one-element array (``= ANY(%s::uuid[])``, the batches' text) it
+    planned the statement again for every question (a custom plan each time); with ``= %s`` it does not. Both ways
+    one question is answered: the hot path's own connection and the endpoint's session (``Gate.decide``)."""
+    if kluis.db.dialect != "postgresql":
+        pytest.skip("prepared statements and their plans are PostgreSQL's")
+    auth = api_key(kluis, PURPOSES)
+    people = _people(client, auth)
+    token = auth["Authorization"].removeprefix("Bearer ")
+    connection = kluis.db.held_connection(reads=True)
+    for n in range(30):
+        assert fastpath.answer(kluis, token, [(people[n % 5], "profiling")], True, connection=connection) is not None
+    plans = _plans(connection)
+    assert len(plans) == 1, plans
+    generic, custom = next(iter(plans.values()))
+    assert custom <= 5 and generic >= 20, plans
+    with kluis.db.sessions() as session:
+        gate = kluis.gate(session, "test")
+        for n in range(30):
+            gate.decide(uuid.UUID(people[n % 5]), "profiling")
+        plans = _plans(session.connection().connection.driver_connection)
+    assert len(plans) == 1, plans
+    generic, custom = next(iter(plans.values()))
+    assert custom <= 5 and generic >= 20, plans

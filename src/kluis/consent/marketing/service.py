@@ -24,8 +24,7 @@ from kluis.gate.models import Objection, Restriction
 from kluis.kit import signing
 from kluis.kit.errors import Conflict, Invalid, NotFound, Problem
 from kluis.kit.i18n import N_
-from kluis.mail.notices import ACCOUNT_NOTICE, MARKETING_UNSUBSCRIBED
-from kluis.mail.service import enqueue, one_click_url_allowed
+from kluis.mail.service import ACCOUNT_NOTICE, MARKETING_UNSUBSCRIBED, enqueue, one_click_url_allowed
 from kluis.vault.crypto import open_sealed, seal
 from kluis.vault.models import Identifier, Person
 from kluis.vault.service import live_person
