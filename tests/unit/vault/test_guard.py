@@ -140,3 +140,19 @@ def test_r_vlt_4_issue_18_6_pieces_of_different_documents_do_not_make_a_bsn_or_a
     split_phrase = [{"a": "sick"}, {"b": "leave"}]
     assert GUARD.clean(split_phrase) is False
     assert all(GUARD.scan_document(doc, "c") == [] for doc in split_phrase)
+
+
+def test_r_vlt_4_issue18_folding_a_batch_text_drops_every_accent_and_nothing_else():
+    """``fold`` drops the combining marks of the decomposed text as one test of each character did, whatever
+    the script: accents, compatibility forms (ﬁ, ①), letters without a decomposition (ß, ø), other alphabets."""
+    import unicodedata
+
+    from kluis.policy.vocabulary import fold
+
+    text = "\n".join(["Zíekte ZIEKTE ziekte", "Ångström café naïve", "Straße Øre ﬁets ① ", "Ελληνικά ἀρχή",
+                      "Tiếng Việt", "e\u0301\u0327 a\u20d7", "plain ascii 123"] * 50)
+    by_character = "".join(c for c in unicodedata.normalize("NFKD", text.casefold())
+                           if not unicodedata.combining(c))
+    assert fold(text) == by_character
+    assert fold("Zíekte") == "ziekte" and fold("ASCII") == "ascii"
+    assert GUARD.scan_text("hij is zíek", "x")  # a marker is still found under an accent
