@@ -48,6 +48,9 @@ class JobKind:
     # A claim moves ``next_attempt_at`` to the lease's end, so one range of the (state, next_attempt_at) index
     # finds due and lapsed jobs alike. Otherwise lapsed jobs are found by ``locked_until``.
     lease_ends_next_attempt: bool = True
+    # The column that orders jobs due at one instant, when their order matters (mail: the order written); without
+    # it, jobs with equal ``next_attempt_at`` come in whatever order the database finds them.
+    tiebreak: str | None = None
 
 
 def new_owner() -> str:
@@ -78,8 +81,9 @@ def due(kind: JobKind, now: datetime, lapsed_only: bool = False) -> ColumnElemen
 
 @dataclass(frozen=True)
 class Claim(Sequence[J]):
-    """What one claim found, in the order of their next attempt: ``taken``, now held by the claiming worker, and
-    ``abandoned``, lapsed jobs that had used every attempt (the kind records them as failed). As a sequence: all."""
+    """What one claim found, in the order of their next attempt (then the kind's tiebreak): ``taken``, now held by
+    the claiming worker, and ``abandoned``, lapsed jobs that had used every attempt (the kind records them as
+    failed). As a sequence: all."""
 
     rows: list[J] = field(default_factory=list)
     taken: list[J] = field(default_factory=list)
@@ -106,7 +110,8 @@ def claim(session: Session, kind: JobKind, now: datetime, owner: str, lease: tim
     """Take up to ``limit`` due jobs of the kind for ``owner``, in the caller's transaction (commit it before the
     work starts). A lapsed job that already used ``max_attempts`` is not taken but returned as abandoned."""
     model = kind.model
-    query = select(model).where(due(kind, now, lapsed_only)).order_by(model.next_attempt_at).limit(limit)
+    order = [model.next_attempt_at] + ([getattr(model, kind.tiebreak)] if kind.tiebreak else [])
+    query = select(model).where(due(kind, now, lapsed_only)).order_by(*order).limit(limit)
     found = Claim(list(session.scalars(unclaimed(query))))
     for row in found.rows:
         if max_attempts is not None and row.state == kind.running and used_up(row, max_attempts):

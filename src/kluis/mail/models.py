@@ -10,12 +10,36 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, Integer, LargeBinary, Sequence, String, Uuid
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import FunctionElement
 
 from kluis import jobs
 from kluis.db import Base, UTCDateTime
 from kluis.mail import rules
+
+# The order messages were written in: PostgreSQL numbers them from this sequence as they are inserted; SQLite's one
+# writer takes the next number after the highest (as it numbers rowids), found at once in ``ix_outbox_seq``.
+OUTBOX_SEQUENCE = Sequence("outbox_seq", metadata=Base.metadata)
+
+
+class _NextSeq(FunctionElement[int]):
+    """The number of the message being inserted, computed in its INSERT (each row of a multi-row one its own)."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(_NextSeq)
+def _next_seq(element: _NextSeq, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(OUTBOX_SEQUENCE.next_value(), **kw)
+
+
+@compiles(_NextSeq, "sqlite")
+def _next_seq_sqlite(element: _NextSeq, compiler: SQLCompiler, **kw: Any) -> str:
+    return "(SELECT coalesce(max(seq), 0) + 1 FROM outbox)"
 
 
 class Outbox(Base):
@@ -35,6 +59,10 @@ class Outbox(Base):
         # Workers look for due rows: queued ones whose attempt is due, sending ones whose lease ran out
         # (a claim moves next_attempt_at to the end of the lease, so one range scan finds both).
         Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_outbox_seq", "seq", unique=True),
+        # Without RETURNING, rows flushed together are inserted one by one (executemany): a multi-row INSERT would
+        # read SQLite's highest number once for all its rows. ``seq`` is read back only when asked for.
+        {"implicit_returning": False},
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -59,6 +87,9 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(64))
+    # The order written: messages due at one instant (all of one transaction) are claimed, and so sent, in it. Their
+    # next_attempt_at is equal and their ids random, so nothing else tells a request's steps apart (R-DSR-2).
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=_NextSeq())
     # For the last notice to a person whose addresses are being erased, or an address given for this message alone:
     # the address, sealed with a key derived from the secret key (bound to the person's id, else the message's),
     # and cleared as soon as the message is sent, failed or cancelled.
@@ -66,4 +97,5 @@ class Outbox(Base):
 
 
 # Outbox rows as jobs: a claim makes a message ``sending`` and counts an attempt (docs/mail.md).
-OUTBOX_JOBS = jobs.JobKind(Outbox, waiting=(rules.QUEUED,), running=rules.SENDING, backoff=rules.RETRY)
+OUTBOX_JOBS = jobs.JobKind(Outbox, waiting=(rules.QUEUED,), running=rules.SENDING, backoff=rules.RETRY,
+                           tiebreak="seq")
