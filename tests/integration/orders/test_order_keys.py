@@ -101,6 +101,7 @@ def test_r_shr_3_a_deleted_order_that_disclosed_data_stays_as_proof_without_its_
         assert refused.value.code == "order_deleted"
 
 
+@pytest.mark.plain_schema
 def test_r_vlt_5_a_restored_key_store_loses_a_deleted_orders_key_again(kluis):
     """R-VLT-5: the key store restored from a backup made before the deletion has the order's key back; bringing
     it in line with the erasure log destroys it again."""
