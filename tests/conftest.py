@@ -146,11 +146,7 @@ class _Reusable:
 
     @staticmethod
     def _tables(conn: Connection) -> list[str]:
-        """The tables, a partitioned one without its partitions: deleting from it empties them."""
-        return list(conn.execute(text(
-            "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace "
-            "AND c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relname NOT LIKE 'alembic_version%' "
-            "ORDER BY c.relname")).scalars())
+        return partitioning.whole_tables(conn)
 
     def _snapshot(self, engine: Engine) -> dict[str, Any]:
         with engine.connect() as conn:

@@ -20,6 +20,16 @@ PARTITIONS = 4
 ENABLED = os.environ.get("KLUIS_TEST_PARTITIONED") == "1"
 
 
+def whole_tables(conn: Connection, versions: bool = False) -> list[str]:
+    """The public schema's tables, a partitioned one without its partitions (``pg_tables`` lists both): reading,
+    deleting or copying the parent covers them, and doing it again on a partition would count its rows twice.
+    Alembic's version tables only if asked."""
+    return list(conn.execute(text(
+        "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p') "
+        "AND NOT relispartition AND (:versions OR relname NOT LIKE 'alembic_version%') ORDER BY relname"),
+        {"versions": versions}).scalars())
+
+
 def partition_key(table: Table) -> str | None:
     """The column a table is spread by: the person for the person's rows (their key starts with it), the digest
     for the blind index; None for the tables that stay whole (queues, registers, staff, policy, audit)."""
