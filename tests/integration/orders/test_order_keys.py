@@ -101,7 +101,6 @@ def test_r_shr_3_a_deleted_order_that_disclosed_data_stays_as_proof_without_its_
         assert refused.value.code == "order_deleted"
 
 
-@pytest.mark.plain_schema
 def test_r_vlt_5_a_restored_key_store_loses_a_deleted_orders_key_again(kluis):
     """R-VLT-5: the key store restored from a backup made before the deletion has the order's key back; bringing
     it in line with the erasure log destroys it again."""
@@ -164,6 +163,7 @@ def either(request, kluis, settings, clock):
     instance.close()
 
 
+@pytest.mark.plain_schema
 def test_r_shr_3_r_vlt_1_migration_0027_moves_document_keys_into_the_key_store(either, clock):
     """R-VLT-1: a key wrapped by a previous master key is moved too, re-wrapped by the current one; without the
     master keys the step refuses and changes nothing; a key already moved is not moved twice."""
