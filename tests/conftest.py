@@ -22,6 +22,7 @@ from kluis.demo.datasets import create_demo_schemas
 from kluis.kit.clock import SettableClock
 from kluis.kit.secrets import new_secret
 from kluis.wiring import Kluis, build
+from tests import partitioning
 from tests.integration.vault.partitioned import partitioned_kluis  # noqa: F401 (a fixture for every test)
 
 SERVER_URL = os.environ.get("KLUIS_TEST_DATABASE_URL")  # e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test
@@ -77,13 +78,27 @@ def clock() -> SettableClock:
 def _migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str] | _Reusable]:
     """The data and key-store schemas, migrated once per run. SQLite: two template files that each test copies.
     A server: two databases that each test gets emptied (creating, migrating and dropping two databases per
-    test cost about a second each, most of the PostgreSQL run)."""
+    test cost about a second each, most of the PostgreSQL run). With KLUIS_TEST_PARTITIONED=1 the data
+    database's person-keyed tables are then hash-partitioned (tests/partitioning.py), once for the run."""
     if not SERVER_URL:
         folder = tmp_path_factory.mktemp("template")
         urls = (f"sqlite:///{folder / 'kluis.db'}", f"sqlite:///{folder / 'kluis-keys.db'}")
         _migrate(urls)
         yield urls
         return
+    yield from _server_databases(partitioned=partitioning.ENABLED)
+
+
+@pytest.fixture(scope="session")
+def _plain_migrated() -> Iterator[_Reusable]:
+    """In a partitioned run, the plain migrated databases the tests marked ``plain_schema`` get: made only if
+    one of them runs."""
+    assert SERVER_URL
+    yield from _server_databases(partitioned=False)
+
+
+def _server_databases(partitioned: bool) -> Iterator[_Reusable]:
+    assert SERVER_URL
     base = make_url(SERVER_URL)
     names = [f"kluis_t_{uuid.uuid4().hex[:12]}", f"kluis_k_{uuid.uuid4().hex[:12]}"]
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -92,8 +107,7 @@ def _migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         urls = tuple(base.set(database=n).render_as_string(hide_password=False) for n in names)
-        _migrate(urls)  # type: ignore[arg-type]
-        reusable = _Reusable(urls)  # type: ignore[arg-type]
+        reusable = _Reusable(urls, partitioned)  # type: ignore[arg-type]
         yield reusable
         reusable.close()
     finally:
@@ -133,21 +147,27 @@ END $$"""
 
 
 class _Reusable:
-    """Two migrated server databases, emptied before each test: every table's rows deleted (foreign keys
-    not checked meanwhile), sequences restarted, and the rows the migrations wrote put back. A test that
-    moved the schema (a downgrade) gets it migrated again."""
+    """Two server databases, migrated (the data one then partitioned if asked) and emptied before each test:
+    every table's rows deleted (foreign keys not checked meanwhile), sequences restarted, and the rows the
+    migrations wrote put back. A test that moved the schema (a downgrade) gets it made again."""
 
-    def __init__(self, urls: tuple[str, str]) -> None:
+    def __init__(self, urls: tuple[str, str], partitioned: bool) -> None:
         self.urls = urls
+        self.partitioned = partitioned
         # One connection each, kept for the run (checked before use: a test may end every session): opening two
         # for every test cost more than emptying the databases.
         self.engines = [create_engine(url, pool_size=1, max_overflow=1, pool_pre_ping=True) for url in urls]
+        self._make()
         self.seeds = [self._snapshot(engine) for engine in self.engines]
+
+    def _make(self) -> None:
+        _migrate(self.urls)
+        if self.partitioned:
+            partitioning.partition_in_place(self.engines[0])
 
     @staticmethod
     def _tables(conn: Connection) -> list[str]:
-        return list(conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                                      "AND tablename NOT LIKE 'alembic_version%' ORDER BY tablename")).scalars())
+        return partitioning.whole_tables(conn)
 
     def _snapshot(self, engine: Engine) -> dict[str, Any]:
         with engine.connect() as conn:
@@ -165,7 +185,14 @@ class _Reusable:
             if moved:
                 for conn in connections:
                     conn.close()
-                _migrate(self.urls)
+                if self.partitioned:
+                    # Migrations do not know partitioned tables: the data schema is made again from nothing.
+                    with self.engines[0].begin() as conn:
+                        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+                        conn.execute(text("DROP SCHEMA public CASCADE"))
+                        conn.execute(text("CREATE SCHEMA public"))
+                self._make()
                 connections = [engine.connect() for engine in self.engines]
             for conn, seed in zip(connections, self.seeds, strict=True):
                 with conn.begin():
@@ -192,10 +219,16 @@ class _Reusable:
 
 
 @pytest.fixture
-def database_urls(_migrated: tuple[str, str] | _Reusable, tmp_path: Path) -> tuple[str, str]:
+def database_urls(_migrated: tuple[str, str] | _Reusable, tmp_path: Path, request: pytest.FixtureRequest
+                  ) -> tuple[str, str]:
     """(data URL, key-store URL), migrated and empty. SQLite: copies of the template files in the test's
-    folder. On a server: the run's two databases, emptied."""
+    folder. On a server: the run's two databases, emptied; in a partitioned run, a test about the plain
+    migrated schema (marked ``plain_schema``) gets plain ones of its own."""
     if isinstance(_migrated, _Reusable):
+        if _migrated.partitioned and request.node.get_closest_marker("plain_schema"):
+            plain: _Reusable = request.getfixturevalue("_plain_migrated")
+            plain.empty()
+            return plain.urls
         _migrated.empty()
         return _migrated.urls
     urls = (f"sqlite:///{tmp_path / 'kluis.db'}", f"sqlite:///{tmp_path / 'kluis-keys.db'}")

@@ -283,6 +283,13 @@ class Database:
         raw.detach()
         connection.rollback()
         connection.autocommit = True
+        if self.dialect == "postgresql" and connection.prepare_threshold is not None:
+            # The hot paths' statements look rows up by key and are prepared: one generic plan each, kept. On
+            # tables partitioned by person (issue 20) PostgreSQL would otherwise plan the read again at every call
+            # (a custom plan prunes the partitions at planning and so looks cheaper); the generic plan prunes
+            # them when it runs, by the person given. Only where statements are prepared: behind pgbouncer in
+            # transaction mode nothing is (KLUIS_DB_PREPARE_THRESHOLD=none) and no session-level SET is made.
+            connection.execute("SET plan_cache_mode = force_generic_plan")
         self._held = [c for c in self._held if not c.closed] + [connection]
         return connection
 

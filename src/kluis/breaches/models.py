@@ -7,7 +7,18 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, Integer, LargeBinary, String, Uuid
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, UTCDateTime
@@ -57,12 +68,15 @@ class Breach(Base):
 
 
 class BreachPerson(Base):
-    """The affected people, frozen when the DPO decides: ids only."""
+    """The affected people, frozen when the DPO decides: ids only. Keyed on the person first, as all of a person's
+    rows (issue 20, R-VLT-1): it goes with the person's other tables; a breach finds its people by the index."""
 
     __tablename__ = "breach_person"
+    __table_args__ = (PrimaryKeyConstraint("person_id", "breach_id"),
+                      Index("ix_breach_person_breach_id", "breach_id", "person_id"))
 
-    breach_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("breach.id", ondelete="CASCADE"), primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
+    breach_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("breach.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
 
 
 class BreachFiling(Base):

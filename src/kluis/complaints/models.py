@@ -26,8 +26,10 @@ class Complaint(Base):
     deadline_on: Mapped[date] = mapped_column(Date)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Whose complaint it is; a privacy-centre complaint is theirs only once its code is confirmed.
-    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
-    claimed_person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    # The person's id without a foreign key: a register of complaints stays a local table where the person's
+    # tables are spread by person (issue 20 item 3, migration 0036). People are never deleted, only erased.
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    claimed_person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     # The intake's keyed digest of the address given (``rights.intake``), while a code may still be asked.
     address_key: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[uuid.UUID | None] = mapped_column(

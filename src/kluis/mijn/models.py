@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Uuid
+from sqlalchemy import Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, UTCDateTime
@@ -39,7 +39,9 @@ class PersonSession(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     token_key: Mapped[str] = mapped_column(String(64), unique=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # No foreign key: sessions are found by their token, not by person, and stay a local table where the person's
+    # tables are spread by person (issue 20 item 3, migration 0036).
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

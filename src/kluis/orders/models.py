@@ -7,7 +7,18 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, LargeBinary, String, Uuid
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    String,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kluis.db import Base, UTCDateTime
@@ -58,14 +69,15 @@ class AuthorityOrder(Base):
 
 
 class AuthorityOrderPerson(Base):
-    """A person an order names. Erasing the person removes the link; the order itself stays."""
+    """A person an order names. Erasing the person removes the link; the order itself stays. Keyed on the person
+    first, as all of a person's rows (issue 20, R-VLT-1); an order finds its people by the index."""
 
     __tablename__ = "authority_order_person"
+    __table_args__ = (PrimaryKeyConstraint("person_id", "order_id"),
+                      Index("ix_authority_order_person_order_id", "order_id", "person_id"))
 
-    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("authority_order.id", ondelete="CASCADE"),
-                                                primary_key=True)
-    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True,
-                                                 index=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("authority_order.id", ondelete="CASCADE"))
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
 
 
 class OrderExport(Base):

@@ -42,7 +42,9 @@ class Hold(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     scope: Mapped[str] = mapped_column(String(12))  # person | category | employer
-    person_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # No foreign key: the register of holds stays a local table where the person's tables are spread by person
+    # (issue 20 item 3, migration 0036).
+    person_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
     category: Mapped[str | None] = mapped_column(String(40))
     employer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("employer.id"))
     reason: Mapped[str] = mapped_column(String(40))

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from alembic import command
 from sqlalchemy import func, select, update
 
@@ -89,6 +90,7 @@ def test_r_gov_1_a_sealer_killed_mid_pass_is_resumed_by_the_next_and_nothing_is_
     assert result.ok and result.checked == 600 and result.unsealed == 0
 
 
+@pytest.mark.plain_schema
 def test_r_gov_1_a_log_from_before_sealing_keeps_verifying_after_the_migration(kluis, clock):
     """Events written under the old scheme (one unkeyed hash chain and a head row) keep their links, checked as
     before, and are sealed like new ones; a change to one of them is still named."""

@@ -138,6 +138,7 @@ def test_r_pol_3_demo_prepares_everything_in_one_command(workdir):
     assert Path("kluis.db").exists()
 
 
+@pytest.mark.plain_schema
 def test_serve_and_worker_refuse_an_outdated_schema_with_a_clear_message(cli_kluis):
     from alembic import command
 

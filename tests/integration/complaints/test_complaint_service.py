@@ -215,6 +215,7 @@ def test_r_gov_2_command_line_register_show_assign_answer(cli_kluis, catcher):
     assert ANSWER in catcher.messages[-1].text
 
 
+@pytest.mark.plain_schema
 def test_r_gov_2_migration_0022_goes_down_and_up_to_the_models(kluis):
     with kluis.db.engine.begin() as conn:
         config = alembic_config(kluis.db.url, "data")

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
+from tests.partitioning import whole_tables
 
 from kluis.audit.models import AuditEvent
 from kluis.consent.marketing.models import Suppression
@@ -38,9 +39,7 @@ class Backup:
         with self.engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
             conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-            self.tables = list(conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                "AND tablename NOT LIKE 'alembic_version%'")).scalars())
+            self.tables = whole_tables(conn)  # a partitioned table with its partitions' rows
             for table in self.tables:
                 conn.execute(text(f'CREATE TABLE "{SCHEMA}"."{table}" AS TABLE public."{table}"'))
             for name in conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'"

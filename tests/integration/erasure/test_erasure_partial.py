@@ -201,6 +201,7 @@ def test_r_dsr_8_a_legal_hold_on_a_category_keeps_it_in_the_own_part(kluis, catc
     assert "juridische procedure" in told.text
 
 
+@pytest.mark.plain_schema
 def test_r_dsr_8_migration_0030_goes_down_and_up_to_the_models(kluis):
     """R-DSR-8: migration 0030_partial_erasure adds the employer's decision exactly as the model declares it, and
     goes down again."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from alembic import command
 from sqlalchemy import column, inspect, select, table
 
@@ -96,7 +97,8 @@ def test_r_dsr_2_many_messages_flushed_at_once_each_take_their_own_number(kluis,
 # --- the migration ------------------------------------------------------------------------------------------------
 
 
-def test_r_dsr_2_migration_0038_numbers_the_waiting_mail_by_when_it_was_written_and_goes_down_again(kluis, clock,
+@pytest.mark.plain_schema
+def test_r_dsr_2_migration_0037_numbers_the_waiting_mail_by_when_it_was_written_and_goes_down_again(kluis, clock,
                                                                                                    desk):
     """Down, the column, its index and (on PostgreSQL) its sequence go and the messages stay; up, the messages
     written meanwhile are numbered by ``created_at``, new ones follow them, and the schema is the models'."""
@@ -111,7 +113,7 @@ def test_r_dsr_2_migration_0038_numbers_the_waiting_mail_by_when_it_was_written_
     with kluis.db.engine.begin() as conn:
         config = alembic_config(kluis.db.url, "data")
         config.attributes["connection"] = conn
-        command.downgrade(config, "0035_staff_language")
+        command.downgrade(config, "0036_person_keyed_rest")
         assert "seq" not in {c["name"] for c in inspect(conn).get_columns("outbox")}
         assert "ix_outbox_seq" not in {i["name"] for i in inspect(conn).get_indexes("outbox")}
         for outbox_id, written_at in zip(old, at, strict=True):

@@ -3,6 +3,7 @@ language, truncated IP), on every route that records consent, and staff see that
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from tests.forms import filled
 from tests.helpers import api_key, headers
@@ -63,6 +64,7 @@ def test_r_cons_1_api_and_pages_record_the_language_of_a_withdrawal(client, klui
     assert (proof["lang"], proof["ip_network"], proof["notice_text"]) == ("en", "192.0.2.0/24", NOTICE_EN)
 
 
+@pytest.mark.plain_schema
 def test_r_cons_1_the_migration_gives_existing_events_the_language_of_their_notice(kluis, clock):
     """Migration 0016: events recorded before it take their language from their notice and were recorded
     when they took effect; an event without a notice has no known language."""

@@ -163,6 +163,7 @@ def either(request, kluis, settings, clock):
     instance.close()
 
 
+@pytest.mark.plain_schema
 def test_r_shr_3_r_vlt_1_migration_0027_moves_document_keys_into_the_key_store(either, clock):
     """R-VLT-1: a key wrapped by a previous master key is moved too, re-wrapped by the current one; without the
     master keys the step refuses and changes nothing; a key already moved is not moved twice."""

@@ -177,6 +177,7 @@ def test_r_pol_3_first_version_published_before_any_is_stored(kluis, clock) -> N
     assert kluis.policy_version == 1
 
 
+@pytest.mark.plain_schema
 def test_r_pol_3_migration_0024_goes_down_and_up_to_the_models(kluis, clock) -> None:
     kluis.register_policy()
     with kluis.db.engine.begin() as conn:

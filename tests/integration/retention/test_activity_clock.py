@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from alembic import command
 from sqlalchemy import select, text, update
 from tests.helpers import api_key, headers
@@ -116,6 +117,7 @@ def test_r_ret_1_stamp_all_re_dates_existing_records_from_others_from_the_own_ac
         assert session.scalar(select(Person.keep_until).where(Person.id == pid)) == ams(2026, 5, 31, 0)
 
 
+@pytest.mark.plain_schema
 def test_r_ret_1_the_migration_gives_existing_people_their_own_last_activity(kluis, clock):
     """Migration 0019: the latest last activity among the records a person gave; nothing for someone who gave none."""
     clock.set(ams(2026, 1, 10, 9))

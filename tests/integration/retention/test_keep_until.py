@@ -127,6 +127,7 @@ def test_r_ret_2_a_row_another_writer_holds_is_passed_over_not_waited_for_and_ta
     assert all(erased(kluis, pid) for pid, _ in people)
 
 
+@pytest.mark.plain_schema
 def test_r_ret_2_the_migration_gives_existing_people_their_keep_until(kluis, clock):
     """Migration 0014 computes the column for people written before it: the latest due date, the open mark
     while a record has none, nothing for a person without records."""

@@ -114,6 +114,7 @@ def test_issue_20_2_r_ret_2_the_sweep_runs_through_pgbouncer_in_transaction_mode
         engine.dispose()
 
 
+@pytest.mark.plain_schema
 def test_issue_20_2_r_ret_2_migration_0034_goes_down_and_up_to_the_models(kluis):
     """Migration 0034_record_due_walk gives the record table the walk's index, (due_at, person_id, id), in place
     of the one on due_at alone, exactly as the model declares it, and goes down again."""

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from tests.integration.retention.retention_support import KINDS, ams
+from tests.partitioning import whole_tables
 
 from kluis.retention import sweep
 from kluis.vault.models import Person, Record
@@ -30,7 +31,7 @@ def partitioned(kluis, settings, clock) -> Iterator[Kluis]:
     schema = f"sweep_parts_{uuid.uuid4().hex[:10]}"
     with kluis.db.engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        for table in conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars():
+        for table in whole_tables(conn, versions=True):
             if table == "record":
                 continue
             conn.execute(text(f'CREATE TABLE "{schema}"."{table}" (LIKE public."{table}" INCLUDING ALL)'))

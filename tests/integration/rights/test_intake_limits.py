@@ -220,6 +220,7 @@ def test_r_dsr_1_no_double_burst_around_the_end_of_an_hour(browser, kluis, clock
     assert requests_made(kluis) == before + 4
 
 
+@pytest.mark.plain_schema
 def test_r_dsr_1_the_migration_turns_a_window_into_a_log_of_its_count(kluis, clock):
     """Migration 0015: a fixed window's count becomes as many hits at its start (conservative), so a limit
     reached before the upgrade is still reached after it."""

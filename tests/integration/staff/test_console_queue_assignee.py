@@ -157,6 +157,7 @@ def test_r_dsr_2_issue_19_bad_assignee_filter_is_a_422_naming_it_and_writes_noth
     assert _events(kluis) == before
 
 
+@pytest.mark.plain_schema
 def test_r_dsr_1_issue_19_migration_0032_goes_down_and_up_to_the_models(kluis: Kluis) -> None:
     """Issue 19 §2: migration 0032_request_assignee adds the indexed assignee exactly as the model declares it,
     and goes down again."""

@@ -286,6 +286,7 @@ def test_r_gate_2_issue_19_the_database_refuses_a_language_that_is_not_nl_or_en(
 # --- the migration ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.plain_schema
 def test_r_gate_2_issue_19_migration_0035_goes_down_and_up_to_the_models(kluis: Kluis) -> None:
     """Migration 0035_staff_language adds the checked, nullable column exactly as the model declares it, keeps the
     accounts, and goes down again."""

@@ -1,8 +1,8 @@
 """A Kluis whose data tables are hash-partitioned as a distributed PostgreSQL (Citus) would spread them (issue 20
 item 3): every table keyed on the person by ``person_id`` (``person`` by its id), the blind index by digest, in
-4 partitions each. Built from the models' own DDL in a schema of its own on the test's data database; the rows and
-sequences the migrations wrote (policy, audit) are copied in. Any test may ask for ``partitioned_kluis``
-(tests/conftest.py makes it a fixture of the whole suite); it skips on SQLite.
+4 partitions each (tests/partitioning.py). Built from the models' own DDL in a schema of its own on the test's
+data database; the rows and sequences the migrations wrote (policy, audit) are copied in. Any test may ask for
+``partitioned_kluis`` (tests/conftest.py makes it a fixture of the whole suite); it skips on SQLite.
 """
 
 from __future__ import annotations
@@ -13,37 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, Table, create_engine, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from tests.partitioning import create_partitions, partition_key, partitioned_metadata
 
 from kluis.config import Settings
-from kluis.db import Base
 from kluis.kit.clock import SettableClock
-from kluis.migrations.models import METADATA
 from kluis.wiring import Kluis, build
-
-PARTITIONS = 4
-
-
-def partition_key(table: Table) -> str | None:
-    """The column a table is spread by: the person for the person's rows (their key starts with it), the digest
-    for the blind index; None for the tables that stay whole (queues, staff, policy, audit)."""
-    first = next(iter(table.primary_key.columns)).name
-    if table.name == "person":
-        return "id"
-    if table.name == "identifier_lookup":
-        return "digest"
-    return "person_id" if first == "person_id" else None
-
-
-def partitioned_metadata() -> MetaData:
-    """The data tables as the models define them, those with a partition key declared PARTITION BY HASH."""
-    metadata = MetaData(naming_convention=Base.metadata.naming_convention)
-    for table in METADATA["data"].sorted_tables:
-        copy = table.to_metadata(metadata)
-        if (key := partition_key(table)) is not None:
-            copy.dialect_options["postgresql"]["partition_by"] = f"HASH ({key})"
-    return metadata
 
 
 @pytest.fixture
@@ -67,13 +43,7 @@ def partitioned_kluis(
             conn.execute(text(f'CREATE SEQUENCE IF NOT EXISTS "{name}" START {(last or 0) + 1}'))
         for table in metadata.sorted_tables:
             if partition_key(table) is not None:
-                for remainder in range(PARTITIONS):
-                    conn.execute(
-                        text(
-                            f'CREATE TABLE "{table.name}_p{remainder}" PARTITION OF "{table.name}" '
-                            f"FOR VALUES WITH (MODULUS {PARTITIONS}, REMAINDER {remainder})"
-                        )
-                    )
+                create_partitions(conn, table)
             columns = ", ".join(f'"{c.name}"' for c in table.columns)
             conn.execute(text(f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM public."{table.name}"'))
     url = make_url(data_url).update_query_dict({"options": f"-csearch_path={schema}"})

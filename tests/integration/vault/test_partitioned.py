@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from tests.helpers import api_key, headers
-from tests.integration.vault.partitioned import PARTITIONS
+from tests.partitioning import PARTITIONS
 
 from kluis.app import create_app
 from kluis.erasure import service as erasure

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
 from tests.integration.erasure.erasure_support import person_with_everything
@@ -24,6 +25,7 @@ from kluis.vault import search
 from kluis.vault.models import IdentifierLookup, Record
 from kluis.vault.schemas import IdentifierIn, PersonIn
 
+pytestmark = pytest.mark.plain_schema  # every test here moves the schema down and up
 BEFORE = "0032_request_assignee"
 EMAIL = "sleutel@example.nl"
 # The tables 0033 rebuilds, with a column that orders their rows.

@@ -6,8 +6,8 @@ them as they are written: from the sequence ``outbox_seq`` on PostgreSQL, after 
 writer; ``ix_outbox_seq``, unique, finds it). Existing messages are numbered by ``created_at``, and those written
 at one instant by their rowid on SQLite (the order written) and by id on PostgreSQL (which kept no order).
 
-Revision ID: 0038_outbox_order
-Revises: 0035_staff_language
+Revision ID: 0037_outbox_order
+Revises: 0036_person_keyed_rest
 Create Date: 2026-12-03 15:00:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0038_outbox_order"
-down_revision: str | None = "0035_staff_language"
+revision: str = "0037_outbox_order"
+down_revision: str | None = "0036_person_keyed_rest"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
