@@ -16,6 +16,7 @@ left. The sweep looks for them twice:
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 from typing import Protocol
 from uuid import UUID
 
@@ -88,17 +89,21 @@ def _erase_some(kluis: Running, session: Session, run_id: UUID, now: datetime, a
     if marked:
         chosen = jobs.unclaimed(query, of=person).cte("chosen")
         at = kluis.clock.now()
-        found = sorted(session.execute(
-            update(person).where(person.c.id == chosen.c.id)
-            .values(shredded_at=at, updated_at=at, keep_until=None)
-            .returning(chosen.c.id, chosen.c.keep_until)).all(), key=lambda row: (row.keep_until, row.id))
+        found = session.execute(update(person).where(person.c.id == chosen.c.id)
+                                .values(shredded_at=at, updated_at=at, keep_until=None)
+                                .returning(chosen.c.id, chosen.c.keep_until)).all()
     else:
         found = list(session.execute(query).all())
     if not found:
         return 0, None
-    ids = sorted(row.id for row in found)  # in key order: the lookups below walk each index forward
+    # In key order, the lookups below walk each index forward; sorted by the number, which Python compares in C
+    # (``UUID``'s own comparison is Python code: 40,000 calls for 2,000 people).
+    ids = sorted((row.id for row in found), key=attrgetter("int"))
     suppress_before_erasure(session, kluis.keystore, kluis.clock.now(), ids)  # R-CONS-2: before the identifiers go
     kluis.vault(session, actor).shred(ids, reason="retention", marked=marked)
     audit.append(session, kluis.clock, actor=actor, action="retention.people_erased", object_type="sweep",
                  object_ids=[run_id], details={"people": len(ids)})
-    return len(ids), (found[-1].keep_until, found[-1].id) if len(found) == PEOPLE_BATCH else None
+    if len(found) < PEOPLE_BATCH:
+        return len(ids), None
+    last = max(found, key=lambda row: (row.keep_until, row.id.int))
+    return len(ids), (last.keep_until, last.id)

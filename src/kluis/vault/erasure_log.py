@@ -106,8 +106,8 @@ def write(session: Session, entries: Sequence[Entry], copy: Path | None) -> None
     if session.get_bind().dialect.name == "postgresql" and not any(e.digests for e in entries):
         # One statement, an array a column, for any number of entries: a sweep destroys thousands of keys at once,
         # which a list of rows sends as a parameter a value, converted one by one in Python.
-        rows = [e.row() for e in entries]
-        [given] = given_rows(session, _GIVEN, [[row[name] for name, _ in _GIVEN] for row in rows])
+        [given] = given_rows(session, _GIVEN, [(e.id, e.at, e.action, e.reason, e.key_id, e.job_id, e.list_id,
+                                                 e.key_created_at) for e in entries])
         session.execute(insert(_log).from_select([name for name, _ in _GIVEN], select(given)))
         return
     session.execute(_INSERT, [e.row() for e in entries])
