@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     # An erasure job claimed by a worker that died is taken over after this lease (by any worker, or at once by
     # `kluis erasure run --take-over`); every step renews it.
     erasure_lease_seconds: int = Field(default=600, ge=10)
+    # Records a retention sweep deletes per transaction (docs/retention.md, R-RET-2). A batch holds its rows'
+    # locks (due rows, which nothing else writes) and those of the people it leaves with nothing until it
+    # commits, about a second at this size on the benchmark's machine; it takes the audit chain's head only to
+    # append its event. Fewer, larger batches make the sweep faster (bench/retention.py; docs/performance.md).
+    retention_sweep_batch: int = Field(default=100_000, ge=1)
 
     # The privacy centre's public intake (docs/rights.md, R-DSR-1). A request whose address never proved
     # itself is closed ("expired") this many days after receipt, and what tied it to an address is deleted.

@@ -55,7 +55,9 @@ def explain(person: Annotated[str, typer.Argument(help="The person's id.")]) -> 
 @app.command("sweep")
 @domain_errors
 def sweep(dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what is due; erase nothing.")] = False,
-          batch: Annotated[int, typer.Option("--batch", min=1, max=100_000)] = sweeping.BATCH) -> None:
+          batch: Annotated[int | None, typer.Option(
+              "--batch", min=1, help="Records per transaction (default: KLUIS_RETENTION_SWEEP_BATCH).")] = None
+          ) -> None:
     """Erase every record that is due and not held, in batches; stopped, run it again to finish."""
     kluis = wiring.for_cli()
     now = kluis.clock.now()

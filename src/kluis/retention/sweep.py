@@ -10,12 +10,14 @@ connection between them, so a transaction-mode pooler or any session of the pool
    itself checks again that each is still due and that no hold covers it. Each batch
    writes its audit event with counts per rule. On PostgreSQL a batch never waits for a row another
    transaction holds (see ``_sweep_records``): two sweeps, or a sweep and an erasure, never take the same rows.
-2. People. Anyone left with no records is erased entirely (their key destroyed: ``Vault.shred``). They
-   are found through ``person.keep_until`` (``kluis.retention.keep``): only people whose latest due date
-   has passed are looked at, not everyone who lost a record.
-A sweep stopped at any point has committed whole batches only; run again, it walks from the start, where
-what it deleted is no longer due, takes up what still is and then the people, so nothing is lost. The
-instant it sweeps up to is fixed when it starts, so its totals equal a dry run at that instant.
+2. People. Anyone left with no records is erased entirely (their key destroyed: ``Vault.shred``), found through
+   ``person.keep_until`` (``kluis.retention.emptied``): in each batch's transaction, those whose latest due date
+   lies in the stretch the batch walked, so that a person goes with their last records; after the walk,
+   whoever else is left with nothing and whose latest due date has passed.
+A sweep stopped at any point has committed whole batches only, each with the people it left with nothing;
+run again, it walks from the start, where what it deleted is no longer due, takes up what still is and then
+the people, so nothing is lost. The instant it sweeps up to is fixed when it starts, so its totals equal a dry
+run at that instant.
 """
 
 from __future__ import annotations
@@ -46,22 +48,20 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import FromClause
 
-from kluis import jobs
 from kluis.audit import service as audit
-from kluis.consent.marketing.service import suppress_before_erasure
+from kluis.config import Settings
 from kluis.db import Database
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.ids import new_id
+from kluis.retention import emptied
 from kluis.retention.holds import ActiveHolds, HeldBack, active_holds, covered_now, held_back
 from kluis.retention.models import SweepRun
 from kluis.vault.keystore import KeyStore
 from kluis.vault.models import Person, Record
 from kluis.vault.service import Vault
 
-# Records per batch. A batch holds its rows' locks until it commits (about half a second at this size on the
-# benchmark's machine) but not the audit chain's head, which it takes only to append its event: larger
-# batches cost other writers nothing, and fewer commits make the sweep faster (bench/retention.py).
-BATCH = 50_000
+# Records per batch by default: KLUIS_RETENTION_SWEEP_BATCH (``Settings.retention_sweep_batch``, which says why).
+BATCH: int = Settings.model_fields["retention_sweep_batch"].default
 # A record with no rule has no term to run out; it is never swept.
 NO_RULE = "(none)"
 # PostgreSQL's error for a lock not taken: by NOWAIT, or within lock_timeout.
@@ -76,6 +76,8 @@ class Running(Protocol):
 
     db: Database
     clock: Clock
+    settings: Settings
+
     @property
     def keystore(self) -> KeyStore: ...
 
@@ -151,10 +153,10 @@ def due_count(session: Session, now: datetime) -> int:
     return int(session.scalar(select(func.count()).select_from(table).where(sweepable(table, now, holds))) or 0)
 
 
-def sweep(kluis: Running, actor: str = "system", batch: int = BATCH, on_batch: Callable[[int], None] | None = None,
-          now: datetime | None = None) -> SweepReport:
-    """Erase every record due at ``now`` (default: the clock, read once) that no hold covers, then
-    everyone left with nothing."""
+def sweep(kluis: Running, actor: str = "system", batch: int | None = None,
+          on_batch: Callable[[int], None] | None = None, now: datetime | None = None) -> SweepReport:
+    """Erase every record due at ``now`` (default: the clock, read once) that no hold covers, ``batch`` a
+    transaction (default: the setting), and everyone left with nothing."""
     at = now or kluis.clock.now()
     report = SweepReport(at=at, dry_run=False)
     with kluis.db.transaction() as session:
@@ -165,19 +167,20 @@ def sweep(kluis: Running, actor: str = "system", batch: int = BATCH, on_batch: C
                      object_ids=[run.id], details={"due_before": at.isoformat()})
     report.run_id = run.id
 
-    def account(session: Session, tallies: dict[str, RuleTally]) -> None:
-        taken = _record_batch(kluis, session, run.id, actor, report, tallies)
+    def account(session: Session, tallies: dict[str, RuleTally], within: emptied.Stretch) -> None:
+        taken = _record_batch(kluis, session, run.id, actor, report, tallies, within)
         report.batches += 1 if taken else 0
         if on_batch and taken:
             on_batch(taken)
 
-    _sweep_records(kluis, at, batch, account)
-    _erase_people(kluis, run.id, at, actor, report)
+    _sweep_records(kluis, at, batch or kluis.settings.retention_sweep_batch, account)
     with kluis.db.transaction() as session:
+        # Whoever the batches did not find left with nothing (``kluis.retention.emptied``): usually nobody.
+        report.people += emptied.erase(kluis, session, run.id, at, actor)
         # What the holds kept: counted once, after the deletes, when only the held rows are still due.
         report.held = held_back(session, at, active_holds(session, at))
         session.execute(update(SweepRun).where(SweepRun.id == run.id)
-                        .values(finished_at=kluis.clock.now(), held=report.held.as_dict()))
+                        .values(finished_at=kluis.clock.now(), people=report.people, held=report.held.as_dict()))
         audit.append(session, kluis.clock, actor=actor, action="retention.sweep_finished", object_type="sweep",
                      object_ids=[run.id],
                      details={"due_before": at.isoformat(), "records": report.records, "people": report.people,
@@ -186,73 +189,22 @@ def sweep(kluis: Running, actor: str = "system", batch: int = BATCH, on_batch: C
 
 
 def _record_batch(kluis: Running, session: Session, run_id: UUID, actor: str, report: SweepReport,
-                  tallies: dict[str, RuleTally]) -> int:
-    """Account for one batch's deleted records: the run's totals and the batch's audit event."""
+                  tallies: dict[str, RuleTally], within: emptied.Stretch) -> int:
+    """Account for one batch's deleted records (the run's totals and the batch's audit event), and erase the
+    people whose bound lies ``within`` the stretch of due dates it walked and who have nothing left."""
     if not tallies:
         return 0
     for rule_id, tally in tallies.items():
         assert tally.earliest is not None and tally.latest is not None
         report.per_rule.setdefault(rule_id, RuleTally()).add(tally.records, tally.earliest, tally.latest)
-    session.execute(update(SweepRun).where(SweepRun.id == run_id)
-                    .values(records=report.records, per_rule=report.rules_dict()))
     records = sum(t.records for t in tallies.values())
     audit.append(session, kluis.clock, actor=actor, action="retention.swept", object_type="sweep",
                  object_ids=[run_id],
                  details={"records": records, "rules": {r: t.as_dict() for r, t in sorted(tallies.items())}})
+    report.people += emptied.erase(kluis, session, run_id, report.at, actor, within)
+    session.execute(update(SweepRun).where(SweepRun.id == run_id)
+                    .values(records=report.records, people=report.people, per_rule=report.rules_dict()))
     return records
-
-
-PEOPLE_BATCH = 2000
-
-
-def _emptied(now: datetime) -> ColumnElement[bool]:
-    """People whose every record was due by ``now`` and who have none left, not yet erased."""
-    return and_(Person.keep_until <= now, Person.shredded_at.is_(None),
-                ~exists().where(Record.person_id == Person.id))
-
-
-def _erase_emptied(kluis: Running, session: Session, run_id: UUID, now: datetime, actor: str, report: SweepReport,
-                   after: tuple[datetime, UUID] | None) -> tuple[datetime, UUID] | None:
-    """Erase up to ``PEOPLE_BATCH`` people left with nothing, in (keep_until, id) order from ``after``;
-    returns where to go on from, or None when done. On PostgreSQL one statement picks them, locking their
-    rows with SKIP LOCKED (a concurrent sweep passes over them; a record being added for one of them
-    waits for this commit, and one added already holds the row, so they are passed over), and marks them
-    erased; their keys and identifiers go next."""
-    person = Person.__table__
-    query = (select(person.c.id, person.c.keep_until).where(_emptied(now))
-             .order_by(person.c.keep_until, person.c.id).limit(PEOPLE_BATCH))
-    if after is not None:
-        query = query.where(tuple_(person.c.keep_until, person.c.id) > tuple_(*after))
-    marked = session.get_bind().dialect.name == "postgresql"
-    if marked:
-        chosen = jobs.unclaimed(query, of=person).cte("chosen")
-        at = kluis.clock.now()
-        found = sorted(session.execute(
-            update(person).where(person.c.id == chosen.c.id)
-            .values(shredded_at=at, updated_at=at, keep_until=None)
-            .returning(chosen.c.id, chosen.c.keep_until)).all(), key=lambda row: (row.keep_until, row.id))
-    else:
-        found = list(session.execute(query).all())
-    if not found:
-        return None
-    ids = sorted(row.id for row in found)  # in key order: the lookups below walk each index forward
-    suppress_before_erasure(session, kluis.keystore, kluis.clock.now(), ids)  # R-CONS-2: before the identifiers go
-    kluis.vault(session, actor).shred(ids, reason="retention", marked=marked)
-    report.people += len(ids)
-    session.execute(update(SweepRun).where(SweepRun.id == run_id).values(people=report.people))
-    audit.append(session, kluis.clock, actor=actor, action="retention.people_erased", object_type="sweep",
-                 object_ids=[run_id], details={"people": len(ids)})
-    return (found[-1].keep_until, found[-1].id) if len(found) == PEOPLE_BATCH else None
-
-
-def _erase_people(kluis: Running, run_id: UUID, now: datetime, actor: str, report: SweepReport) -> None:
-    """The second phase: everyone left with nothing, a batch a transaction."""
-    last: tuple[datetime, UUID] | None = None
-    while True:
-        with kluis.db.transaction() as session:
-            last = _erase_emptied(kluis, session, run_id, now, actor, report, last)
-        if last is None:
-            return
 
 
 # --- The records phase ----------------------------------------------------------------------------------
@@ -274,8 +226,8 @@ class _PassedOver(Exception):
     """A row of the batch is locked by another transaction (the batch's DELETE gave up on it at once)."""
 
 
-def _sweep_records(kluis: Running, now: datetime, batch: int, account: Callable[[Session, dict[str, RuleTally]], None]
-                   ) -> None:
+def _sweep_records(kluis: Running, now: datetime, batch: int,
+                   account: Callable[[Session, dict[str, RuleTally], emptied.Stretch], None]) -> None:
     """Walk the due rows in key order, a batch a transaction, each on whatever connection the pool gives:
     the walk's only state is the last key, so nothing lives in a connection between transactions.
 
@@ -297,7 +249,10 @@ def _sweep_records(kluis: Running, now: datetime, batch: int, account: Callable[
                         skipping = passed_over = True
                 if taken is None:
                     taken = _delete_batch(session, now, holds, batch, after, skip_locked=True)
-                account(session, taken.tallies)
+                # The due dates this batch walked: from the previous batch's last (a tie may lie on either
+                # side) to its own last, or to the end.
+                account(session, taken.tallies, (after[0] if after else None,
+                                                 taken.last[0] if taken.full and taken.last else now))
             after = taken.last
             if not taken.full:
                 break

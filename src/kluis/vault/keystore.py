@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -138,10 +139,11 @@ class KeyStore:
         self._forget(data_session, ids)
         with self._session(data_session) as session:
             keys, objects = PersonKey.__table__, ObjectKey.__table__
+            # In id order (by the number: ``UUID``'s own comparison runs in Python, 40,000 calls for 2,000 ids).
             gone = sorted([*session.scalars(delete(keys).where(among(session, keys.c.person_id, ids))
                                             .returning(keys.c.person_id)),
                            *session.scalars(delete(objects).where(among(session, objects.c.id, ids))
-                                            .returning(objects.c.id))])
+                                            .returning(objects.c.id))], key=attrgetter("int"))
             now = self._clock.now()
             erasure_log.write(session, [Entry(at=now, action=erasure_log.KEY_DESTROYED, reason=reason, key_id=key_id,
                                               job_id=job_id) for key_id in gone], self._log_copy)

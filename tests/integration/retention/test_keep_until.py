@@ -7,12 +7,13 @@ import threading
 
 import pytest
 from alembic import command
-from sqlalchemy import select, text, update
+from sqlalchemy import delete, select, text, update
 from tests.integration.retention.retention_support import KINDS, ams, employer, erased, person, record, records_of
 
-from kluis.retention import holds, keep, service, sweep
+from kluis.audit.models import AuditEvent
+from kluis.retention import emptied, holds, keep, service, sweep
 from kluis.schema import alembic_config
-from kluis.vault.models import Person
+from kluis.vault.models import Person, Record
 from kluis.vault.schemas import RecordIn
 
 
@@ -64,9 +65,11 @@ def test_r_ret_2_a_person_goes_only_when_no_record_is_left_whatever_keep_until_s
     assert not erased(kluis, pid) and [r.id for r in records_of(kluis, pid)] == [ids["account"]]
 
 
-def test_r_ret_2_a_sweep_stopped_after_the_records_erases_the_people_when_run_again(kluis, clock, monkeypatch):
-    """Killed between its two phases, a sweep has deleted the records but erased nobody yet; run again, it
-    finds nothing more to delete and erases the people left with nothing."""
+def test_issue_20_2_r_ret_2_a_person_goes_with_the_batch_that_deletes_their_last_record_or_not_at_all(
+        kluis, clock, monkeypatch):
+    """The people a batch leaves with nothing are erased in the batch's own transaction: a sweep killed while
+    it erases them has deleted nothing either (no one is left behind with their records gone and their key
+    kept); run again, it deletes the records and erases the people together."""
     clock.set(ams(2025, 1, 10, 9))
     gone = [person(kluis, "web", at=ams(2025, 1, 1, 9))[0] for _ in range(3)]
     stays, _ = person(kluis, "web", "account", at=ams(2025, 1, 1, 9))
@@ -75,13 +78,34 @@ def test_r_ret_2_a_sweep_stopped_after_the_records_erases_the_people_when_run_ag
     def killed(*args, **kwargs):
         raise SystemExit("killed")
 
-    monkeypatch.setattr(sweep, "_erase_emptied", killed)
+    monkeypatch.setattr(emptied, "_erase_some", killed)
     with pytest.raises(SystemExit):
         sweep.sweep(kluis)
-    assert all(records_of(kluis, pid) == [] and not erased(kluis, pid) for pid in gone)
+    assert all(len(records_of(kluis, pid)) == 1 and not erased(kluis, pid) for pid in gone)
     monkeypatch.undo()
     report = sweep.sweep(kluis)
-    assert (report.records, report.people) == (0, 3)
+    assert (report.records, report.people) == (4, 3)
+    assert all(erased(kluis, pid) and records_of(kluis, pid) == [] for pid in gone) and not erased(kluis, stays)
+    assert all(keep_until(kluis, pid) is None for pid in gone)
+    with kluis.db.sessions() as session:
+        swept = session.scalars(select(AuditEvent).where(AuditEvent.action.in_(
+            ["retention.swept", "retention.people_erased", "retention.sweep_finished"])).order_by(AuditEvent.seq))
+        assert [(e.action, e.details.get("people")) for e in swept] == [
+            ("retention.swept", None), ("retention.people_erased", 3), ("retention.sweep_finished", 3)]
+
+
+def test_r_ret_2_people_left_with_nothing_otherwise_are_erased_after_the_walk(kluis, clock):
+    """Whoever is left with nothing without the walk's batches finding them (their records deleted by a sweep of
+    an earlier version killed between its two phases, say) is erased by the pass after the walk, once their
+    latest due date has passed."""
+    clock.set(ams(2025, 1, 10, 9))
+    gone = [person(kluis, "web", at=ams(2025, 1, 1, 9))[0] for _ in range(3)]
+    stays, _ = person(kluis, "web", "account", at=ams(2025, 1, 1, 9))
+    clock.set(ams(2025, 7, 2, 0))
+    with kluis.db.transaction() as session:
+        session.execute(delete(Record).where(Record.person_id.in_(gone)))
+    report = sweep.sweep(kluis)
+    assert (report.records, report.people) == (1, 3)
     assert all(erased(kluis, pid) for pid in gone) and not erased(kluis, stays)
     assert all(keep_until(kluis, pid) is None for pid in gone)
 
@@ -150,21 +174,24 @@ def test_r_ret_2_the_migration_gives_existing_people_their_keep_until(kluis, clo
 
 
 def test_r_ret_2_a_record_added_during_the_sweep_keeps_its_person(kluis, clock, monkeypatch):
-    """A record added for someone after the records phase (here: web traffic from a year ago, itself already
-    due) keeps them: the people phase looks for each candidate's records when it erases them."""
+    """A record added for someone after their records were deleted and before the people are looked for (here:
+    web traffic from a year ago, itself already due, added in the batch's transaction after its DELETE) keeps
+    them: the look reads each candidate's records when it erases them."""
     clock.set(ams(2025, 1, 10, 9))
     late, _ = person(kluis, "web", at=ams(2025, 1, 1, 9))
     others = [person(kluis, "web", at=ams(2025, 1, 2, 9))[0] for _ in range(2)]
     clock.set(ams(2025, 7, 10, 0))
-    records_phase = sweep._sweep_records
+    look = emptied.erase
+    added: list[bool] = []
 
-    def and_meanwhile(*args, **kwargs):
-        records_phase(*args, **kwargs)
-        with kluis.db.transaction() as session:
+    def and_meanwhile(running, session, *args, **kwargs):
+        if not added:
             kluis.vault(session, "test").add_records(late, [RecordIn(**KINDS["web"], content={"n": 2},
                                                                      collected_at=ams(2024, 12, 1, 9))])
+            added.append(True)
+        return look(running, session, *args, **kwargs)
 
-    monkeypatch.setattr(sweep, "_sweep_records", and_meanwhile)
+    monkeypatch.setattr(emptied, "erase", and_meanwhile)
     report = sweep.sweep(kluis)
     assert (report.records, report.people) == (3, 2)
     assert all(erased(kluis, pid) for pid in others)

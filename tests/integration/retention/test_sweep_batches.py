@@ -1,7 +1,8 @@
 """Issue 20 item 2 (R-RET-2): the sweep's batches read their stretch of the walk from the walk's own index
 (migration 0034) and lock nothing before they delete, yet never wait for a record another transaction holds (they
 give up on it at once and pass over it), and they rest on no session: the sweep runs through pgbouncer in
-transaction mode and leaves no setting behind on the server's connection."""
+transaction mode and leaves no setting behind on the server's connection. Each batch erases the people it left
+with nothing, and its size is a setting."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from tests.integration.retention.retention_support import ams, erased, person
 from tests.pooling import bounced_databases
 
 from kluis import schema
+from kluis.audit.models import AuditEvent
 from kluis.config import Settings
 from kluis.db import make_engine
 from kluis.retention import sweep
+from kluis.retention.models import SweepRun
 from kluis.schema import alembic_config
-from kluis.vault.models import Record
+from kluis.vault.models import ErasureLogEntry, Record
 from kluis.wiring import build
 
 SWEEP_AT = ams(2026, 1, 15, 12)
@@ -130,3 +133,38 @@ def test_issue_20_2_r_ret_2_migration_0034_goes_down_and_up_to_the_models(kluis)
         after = indexes(conn)
         assert after["ix_record_due"] == ["due_at", "person_id", "id"] and "ix_record_due_at" not in after
     assert schema.differences(kluis.db) == []
+
+
+def test_issue_20_2_r_ret_2_each_person_goes_with_the_batch_that_deletes_their_last_record(kluis, clock):
+    """A batch erases, in its own transaction, the people it left with nothing: each person once, in the batch
+    that deleted their last record (the one with their latest due date), with their key logged as destroyed."""
+    # Two web records each (due on the same day), a day after the previous person's; every third keeps an
+    # account (never due) and stays.
+    people = [person(kluis, *(("web", "web", "account") if n % 3 == 0 else ("web", "web")),
+                     at=ams(2025, 4, 1 + n, 9))[0] for n in range(6)]
+    report = sweep.sweep(kluis, batch=3, now=SWEEP_AT)
+    assert (report.records, report.people, report.batches) == (12, 4, 4)
+    with kluis.db.sessions() as session:
+        events = [(e.action, e.details) for e in session.scalars(
+            select(AuditEvent).where(AuditEvent.action.in_(["retention.swept", "retention.people_erased"]))
+            .order_by(AuditEvent.seq))]
+        # Records due in order of the people's collection: the batches of 3 take people 0-1, 1-2, 3-4, 4-5.
+        assert [(a, d.get("records", d.get("people"))) for a, d in events] == [
+            ("retention.swept", 3), ("retention.swept", 3), ("retention.people_erased", 2),
+            ("retention.swept", 3), ("retention.swept", 3), ("retention.people_erased", 2)]
+        run = session.scalars(select(SweepRun).where(SweepRun.id == report.run_id)).one()
+        assert (run.records, run.people) == (12, 4)
+    with kluis.db.key_sessions() as keys:
+        logged = keys.scalars(select(ErasureLogEntry.key_id).where(ErasureLogEntry.action == "key_destroyed",
+                                                                   ErasureLogEntry.reason == "retention")).all()
+    gone = [p for n, p in enumerate(people) if n % 3]
+    assert sorted(logged) == sorted(gone) and all(erased(kluis, p) for p in gone)
+    assert not any(erased(kluis, p) for n, p in enumerate(people) if n % 3 == 0)
+
+
+def test_issue_20_2_r_ret_2_the_batch_size_is_a_setting(kluis, clock):
+    """KLUIS_RETENTION_SWEEP_BATCH sets the records a sweep deletes per transaction when none is given."""
+    assert Settings.model_fields["retention_sweep_batch"].default == sweep.BATCH == 100_000
+    _people(kluis, 3)
+    kluis.settings = kluis.settings.model_copy(update={"retention_sweep_batch": 2})
+    assert sweep.sweep(kluis, now=SWEEP_AT).batches == 3
