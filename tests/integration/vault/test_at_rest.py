@@ -71,6 +71,9 @@ def _copy_database(kluis, tmp_path: Path) -> str:
     kluis.db.dispose()
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
+        # A copy needs the source to itself: the test fixtures keep a connection to it between tests.
+        conn.execute(text("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = :name"),
+                     {"name": url.database})
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'))
     admin.dispose()
     return url.set(database=name).render_as_string(hide_password=False)
