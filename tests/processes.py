@@ -26,11 +26,7 @@ _context.set_forkserver_preload(PRELOAD)
 @dataclass(frozen=True)
 class Finished:
     returncode: int  # negative: killed by that signal, as subprocess reports it
-    stdout: str  # stdout and stderr together, in the order written
-
-    @property
-    def stderr(self) -> str:
-        return self.stdout
+    output: str  # stdout and stderr together, in the order written
 
 
 def _child(args: list[str], env: dict[str, str], cwd: str, output: str) -> None:

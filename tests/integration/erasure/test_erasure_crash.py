@@ -43,7 +43,7 @@ def _run(settings, cwd: Path, job_id, kill_at: int | None) -> int:
     if kill_at is not None:
         env["KLUIS_FAULT_KILL_AT"] = str(kill_at)
     done = run_kluis(["erasure", "run", str(job_id), "--take-over"], env, cwd)
-    assert done.returncode in (0, -signal.SIGKILL), done.stdout
+    assert done.returncode in (0, -signal.SIGKILL), done.output
     return done.returncode
 
 

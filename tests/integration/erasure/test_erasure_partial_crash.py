@@ -31,7 +31,7 @@ def _run(settings, cwd, job_id, kill_at):
         env["KLUIS_FAULT_KILL_AT"] = str(kill_at)
     done = run_kluis(["erasure", "run", str(job_id), "--take-over"], env, cwd)
     assert done.returncode in (0, WAITS_FOR_EMPLOYER, -signal.SIGKILL) or (
-        done.returncode == REFUSED and "erasure_waits_for_employer" in done.stderr + done.stdout), done.stderr
+        done.returncode == REFUSED and "erasure_waits_for_employer" in done.output), done.output
     return done.returncode
 
 
