@@ -7,7 +7,8 @@ Each round parses the body (as the endpoint does: JSON, then the request model),
 (Vault.add_records: people taken in id order, keys, retention, COPY, bounds, audit event) and commits. Prints the
 wall time and this process's CPU time per batch, by step, and the statements SQLAlchemy ran per batch (the gate's
 facts and the records' COPY go through the driver's own cursor and are not counted: one each). Run it with
-another tree's `src` first on PYTHONPATH to compare two versions in the same conditions.
+another tree's `src` first on PYTHONPATH to compare two versions in the same conditions. Once the data is in, the
+process settles its heap as each server process does once it is built (kluis.kit.heap).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from common import add_database_url, fresh_kluis, load_average  # noqa: E402
 from load import populate  # noqa: E402
 
 from kluis.access.service import Caller  # noqa: E402
+from kluis.kit import heap  # noqa: E402
 from kluis.kit.statements import statements_run  # noqa: E402
 from kluis.vault.api import _record_questions  # noqa: E402
 from kluis.vault.schemas import RecordBatchIn, RecordsCreated  # noqa: E402
@@ -58,6 +60,7 @@ def main() -> None:
             for n in range(args.rounds + 5)
         ]
         caller = Caller(key_id="bench", service="bench", purposes=("accounts",))
+        heap.settle()  # as each server process does once it is built
         cpu: dict[str, float] = {}
 
         def step(name: str, since: float) -> float:

@@ -32,7 +32,7 @@ from kluis.disclosures.console import router as notices_console
 from kluis.erasure.console import router as erasure_console
 from kluis.gate.api import router as gate_router
 from kluis.gate.fastpath import DecisionsFastPath
-from kluis.kit import logs
+from kluis.kit import heap, logs
 from kluis.mail.views import router as mail_router
 from kluis.mijn.views import router as mijn_pages
 from kluis.orders.api import router as orders_router
@@ -143,7 +143,9 @@ def from_settings() -> FastAPI:
     try:
         kluis = wiring.for_cli()
         kluis.register_policy()
-        return create_app(kluis)
+        application = create_app(kluis)
     except Exception:
         log.exception("server process %d could not start", os.getpid())
         sys.exit(STARTUP_FAILURE)
+    heap.settle()  # built for the process's lifetime: out of the collector's way (kluis.kit.heap)
+    return application

@@ -150,6 +150,7 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
 
     from kluis import schema, wiring
     from kluis.app import SERVER_OPTIONS, create_app
+    from kluis.kit import heap
     from kluis.web import supervisor
 
     kluis = wiring.for_cli()
@@ -157,7 +158,9 @@ def serve(host: Annotated[str, typer.Option()] = "127.0.0.1",
     kluis.register_policy()
     err.print(f"Kluis on http://{host}:{port}  (statement /privacy, API docs /docs, health /health)")
     if workers == 1:
-        uvicorn.run(create_app(kluis), host=host, port=port, access_log=False, **SERVER_OPTIONS)
+        application = create_app(kluis)
+        heap.settle()  # built for the process's lifetime: out of the collector's way (kluis.kit.heap)
+        uvicorn.run(application, host=host, port=port, access_log=False, **SERVER_OPTIONS)
         return
     kluis.close()  # each worker process builds its own (connections are not shared across processes)
     if not supervisor.run("kluis.app:from_settings", host=host, port=port, workers=workers, access_log=False,

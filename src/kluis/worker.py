@@ -26,6 +26,7 @@ from kluis.breaches.tasks import DeadlinePoller, NotifyPoller
 from kluis.changes.tasks import AnnouncementPoller, RestampPoller
 from kluis.complaints.tasks import ComplaintPoller
 from kluis.erasure.tasks import ErasurePoller
+from kluis.kit import heap
 from kluis.kit.cli import domain_errors, err, out
 from kluis.mail.dkim import NO_KEY_WARNING, signer_of
 from kluis.mail.tasks import AddressingPoller
@@ -133,5 +134,6 @@ def worker(once: Annotated[bool, typer.Option("--once", help="Handle what is due
         signal.signal(sig, lambda *_: stop.set())
     rest = poll_seconds if poll_seconds is not None else kluis.settings.worker_poll_seconds
     err.print(f"worker polling every {rest:g}s ({', '.join(p.name for p in work)}); stop with Ctrl-C or SIGTERM")
+    heap.settle()  # built for the process's lifetime: out of the collector's way (kluis.kit.heap)
     run(kluis, work, stop, rest)
     err.print("worker stopped")

@@ -185,3 +185,20 @@ def test_r_gate_1_a_server_process_whose_start_up_raises_logs_why_and_exits_as_a
         application.from_settings()
     assert stopped.value.code == STARTUP_FAILURE
     assert f"server process {os.getpid()} could not start" in caplog.text and "Traceback" in caplog.text
+
+
+def test_r_gate_1_a_server_process_freezes_its_start_up_heap_once_its_application_is_built(kluis):
+    """Each server process of `kluis serve --workers N` builds its application, then moves what start-up left
+    alive out of the cyclic collector's walk (``kluis.kit.heap``): the routes, schemas and wiring that every
+    request would otherwise make each full collection walk again."""
+    import gc
+
+    wiring.use_for_cli(kluis)
+    gc.unfreeze()
+    try:
+        served = application.from_settings()
+        assert gc.get_freeze_count() > 0
+        assert not any(o is served for o in gc.get_objects()), "the application is walked by every collection"
+    finally:
+        gc.unfreeze()
+        wiring.use_for_cli(None)
