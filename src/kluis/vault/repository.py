@@ -8,6 +8,7 @@ functions here write and delete both together; no other code writes either table
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection, Sequence
 from operator import itemgetter
@@ -29,6 +30,7 @@ RECORD_COLUMNS = (("id", "uuid"), ("person_id", "uuid"), ("category", "varchar")
                   ("rule_id", "varchar"), ("due_at", "timestamptz"))
 _RECORD_NAMES = tuple(name for name, _ in RECORD_COLUMNS)
 _record_values = itemgetter(*_RECORD_NAMES)  # a row's values in COPY order, as one tuple
+_PURPOSES = _RECORD_NAMES.index("purposes")
 
 
 def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -41,11 +43,18 @@ def insert_records(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     raw = connection.connection.driver_connection
     assert raw is not None
     statement = f"COPY record ({', '.join(_RECORD_NAMES)}) FROM STDIN (FORMAT BINARY)"
+    # The purposes go as their JSON text, typed text: json's binary form is its text. The driver would serialize
+    # each row's list on its own; a batch holds a few distinct ones, each serialized once here.
+    encoded: dict[tuple[str, ...], str] = {}
     with raw.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.set_types([kind for _, kind in RECORD_COLUMNS])
+        copy.set_types(["text" if name == "purposes" else kind for name, kind in RECORD_COLUMNS])
         write, values = copy.write_row, _record_values
         for row in rows:
-            write(values(row))
+            value = values(row)
+            purposes = tuple(value[_PURPOSES])
+            if (text := encoded.get(purposes)) is None:
+                text = encoded[purposes] = json.dumps(list(purposes))
+            write(value[:_PURPOSES] + (text,) + value[_PURPOSES + 1:])
 
 
 IDENTIFIER_COLUMNS = (("person_id", "uuid"), ("id", "uuid"), ("kind", "varchar"), ("scope", "varchar"),

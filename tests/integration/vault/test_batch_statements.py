@@ -15,6 +15,7 @@ from tests.helpers import api_key, headers
 from kluis.kit.statements import statements_run
 from kluis.vault.models import Person, Record
 from kluis.vault.schemas import BatchRecordIn, PersonIn
+from kluis.vault.service import add_employer
 
 # Every statement of the batch request seen by SQLAlchemy (key, policy, people, keys, retention events, bounds,
 # clocks, audit event; on SQLite also the gate's facts, the records and the BEGINs): 8 on PostgreSQL, 13 on SQLite.
@@ -93,3 +94,22 @@ def test_r_vlt_1_a_batch_of_100_records_costs_the_same_statements_for_10_people_
         people = session.execute(select(Person.last_activity_at, Person.keep_until).where(Person.id.in_(both))).all()
         assert {at for at, _ in people} == {now}
         assert all(keep >= followed[0].due_at for _, keep in people)
+
+
+def test_r_vlt_3_each_record_of_a_batch_keeps_its_own_purposes_in_their_order(kluis):
+    """A batch mixing purpose lists (one purpose, two in either order) stores each record's own list as given: on
+    PostgreSQL the COPY sends each distinct list's JSON once serialized, typed as text (R-VLT-3: every record
+    carries its purposes)."""
+    with kluis.db.transaction() as session:
+        vault = kluis.vault(session, "test")
+        employer = add_employer(session, kluis.clock, "test", "Werkgever").id
+        people = vault.create_people([PersonIn(subject_types=["employee"], employer_id=employer) for _ in range(3)])
+        given = [["expense_claims", "fiscal_retention"], ["fiscal_retention", "expense_claims"], ["expense_claims"]]
+        items = [BatchRecordIn(person_id=people[n % 3].id, category="financial", purposes=given[n % 3],
+                               legal_basis="contract", source="employer", controller="employer",
+                               controller_employer_id=employer, content={"amount": f"{n}.00"})
+                 for n in range(30)]
+        ids = vault.add_records(None, items)
+    with kluis.db.sessions() as session:
+        stored = dict(session.execute(select(Record.id, Record.purposes).where(Record.id.in_(ids))).all())
+    assert [stored[record_id] for record_id in ids] == [given[n % 3] for n in range(30)]
