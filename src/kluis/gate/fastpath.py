@@ -24,9 +24,10 @@ from sqlalchemy.exc import DBAPIError
 
 from kluis.access.service import authenticate, bearer_token, key_accepts, split_token
 from kluis.gate.api import MAX_DECISIONS
-from kluis.gate.batch import cycle_collector_paused, decide_all
+from kluis.gate.batch import decide_all
 from kluis.gate.facts import facts_from_rows, facts_statement_pg
 from kluis.kit.errors import DomainError
+from kluis.kit.heap import cycle_collector_paused
 from kluis.wiring import Kluis
 
 PATH = "/api/v1/decisions"

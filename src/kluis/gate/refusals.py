@@ -10,9 +10,9 @@ from typing import Any
 
 from kluis.audit import service as audit
 from kluis.gate import rules
-from kluis.gate.batch import cycle_collector_paused
 from kluis.gate.facts import CurrentFacts
 from kluis.kit.errors import NotAllowed, Problem
+from kluis.kit.heap import cycle_collector_paused
 
 # What a write asks the gate: (the item's path in the request, the person (None: yet to be registered), purpose).
 Question = tuple[str, uuid.UUID | None, str]

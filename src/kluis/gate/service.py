@@ -8,12 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kluis.gate import rules
-from kluis.gate.batch import cycle_collector_paused, decide_all
+from kluis.gate.batch import decide_all
 from kluis.gate.facts import FACTS_ONE_PG, facts_from_rows, uuid_array
 from kluis.gate.objections import Objections
 from kluis.gate.refusals import Question, Refusals
 from kluis.gate.relations import Relations
 from kluis.gate.restrictions import RESTRICTION_REASONS, Restrictions
+from kluis.kit.heap import cycle_collector_paused
 
 # Other domains name only this module of the gate (and its models, rules and events): what they need of its parts is
 # here — what a write asks (Question), the reasons a restriction may have, and the one-person facts statement the

@@ -116,7 +116,7 @@ def test_r_gate_1_a_batch_leaves_the_cycle_collector_as_it_found_it():
     still off when the caller had turned it off."""
     import gc
 
-    from kluis.gate.batch import cycle_collector_paused
+    from kluis.kit.heap import cycle_collector_paused
 
     assert gc.isenabled()
     with cycle_collector_paused():
@@ -140,7 +140,7 @@ def test_r_gate_1_batches_in_two_threads_that_interleave_leave_the_collector_on(
     import gc
     import threading
 
-    from kluis.gate.batch import cycle_collector_paused
+    from kluis.kit.heap import cycle_collector_paused
 
     first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
     seen: list[bool] = []
