@@ -31,12 +31,20 @@ from kluis.vault.schemas import (
 from kluis.vault.service import Vault, add_employer
 from kluis.web.deps import CallerDep, KluisDep, PurposeDep
 from kluis.web.gated import gated
+from kluis.web.threads import Threads
 from kluis.wiring import Kluis
 
 router = APIRouter(prefix="/api/v1", tags=["vault"])
 REGISTER = str(BasisWrite.REGISTER)
 # The id a lookup of an identifier nobody has is decided for: no person has it (the gate answers person_unknown).
 NOBODY = UUID(int=0)
+# Batches of records a server process writes at once (``kluis.web.threads``); more wait their turn, in order,
+# holding no thread and no connection. A batch is work for the CPU under the interpreter's lock (checks, sealing,
+# rows): at 64 batches in flight on two processes, each process's 40 threads took the lock from each other in
+# turn, every batch took longer and more connections were opened (issue 18 §6). Two keep one batch's Python
+# busy while the other waits for the database.
+BATCH_THREADS = 2
+BATCHES = Threads(BATCH_THREADS)
 
 
 class EmployerIn(BaseModel):
@@ -176,10 +184,12 @@ def add_record(person_id: UUID, body: RecordIn, kluis: KluisDep, caller: CallerD
 
 
 @router.post("/records/batch", status_code=201, response_model=RecordsCreated)
+@BATCHES.runs
 def add_records(body: RecordBatchIn, kluis: KluisDep, caller: CallerDep, purpose: PurposeDep) -> RecordsCreated:
     """Up to 10,000 records for any people; one bad item rejects the whole batch and writes nothing. The gate
     decides every person and purpose in one go; a refused one rejects the whole batch too (403
-    `processing_refused`, each refused item by its index: `items[3].purposes[0]`)."""
+    `processing_refused`, each refused item by its index: `items[3].purposes[0]`). A server process writes two
+    batches at once; more wait their turn."""
     name = caller.require(purpose)
     _own_purposes(caller, list(body.items), single=False)
     questions = _record_questions(name, [(item.person_id, item) for item in body.items], single=False)

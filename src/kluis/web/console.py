@@ -12,16 +12,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import inspect
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Annotated, Any
-from weakref import WeakKeyDictionary
 
-from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
@@ -41,6 +37,7 @@ from kluis.staff.service import SignedIn
 from kluis.web.csrf import form_token, token_valid
 from kluis.web.deps import kluis_of
 from kluis.web.problems import http_headers
+from kluis.web.threads import Threads
 from kluis.wiring import Kluis
 
 PREFIX = "/console"
@@ -101,28 +98,13 @@ templates.env.filters["local"] = lambda text: text.get("nl" if i18n.language() =
 templates.env.globals["language_names"] = i18n.NAMES  # each language in its own words (a choice of language)
 
 
-# Console pages a server process works on at once; more wait their turn, in order, holding no connection. A page
-# holds a pooled connection from its first query to its commit. On the 40 threads a process runs plain handlers on,
-# 64 clients took each process's pool past the 20 connections it keeps: the rest were opened and closed again
-# page after page (77 in 15 s), and the pool ended each run bigger (issue 18 §6). Sixteen stay within what the pool
-# keeps (kluis.db.POOL_SIZE), with room for the API and error pages beside them.
+# Console pages a server process works on at once (``kluis.web.threads``); more wait their turn, in order, holding
+# no connection. A page holds a pooled connection from its first query to its commit. On the 40 threads a process
+# runs plain handlers on, 64 clients took each process's pool past the 20 connections it keeps: the rest were
+# opened and closed again page after page (77 in 15 s), and the pool ended each run bigger (issue 18 §6). Sixteen
+# stay within what the pool keeps (kluis.db.POOL_SIZE), with room for the API and error pages beside them.
 PAGE_THREADS = 16
-_page_threads: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = WeakKeyDictionary()
-
-
-def _on_page_threads(endpoint: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
-    """``endpoint`` run on a worker thread as FastAPI would, but under the console's own limit (per event loop:
-    each test client runs one of its own)."""
-
-    @functools.wraps(endpoint)  # FastAPI reads the parameters from the wrapped handler
-    async def run(*args: Any, **kwargs: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        limiter = _page_threads.get(loop)
-        if limiter is None:
-            limiter = _page_threads[loop] = CapacityLimiter(PAGE_THREADS)
-        return await to_thread.run_sync(functools.partial(endpoint, *args, **kwargs), limiter=limiter)
-
-    return run
+PAGES = Threads(PAGE_THREADS)
 
 
 class SignInRequired(Exception):
@@ -135,7 +117,7 @@ class ConsoleRoute(APIRoute):
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint):
-            endpoint = _on_page_threads(endpoint)
+            endpoint = PAGES.runs(endpoint)
         super().__init__(path, endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
