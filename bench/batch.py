@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import add_database_url, fresh_kluis, load_average  # noqa: E402
-from load import populate  # noqa: E402
+from load import analyze, populate  # noqa: E402
 
 from kluis.access.service import Caller  # noqa: E402
 from kluis.kit import heap  # noqa: E402
@@ -41,6 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     with fresh_kluis("postgresql", args.database_url) as kluis:
         ids, _, _ = populate(kluis, args.people)
+        analyze(kluis)  # the statistics autovacuum gathers after a load
         bodies = [
             json.dumps(
                 {

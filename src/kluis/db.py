@@ -154,18 +154,29 @@ def given_rows(session: Session, columns: Sequence[tuple[str, TypeEngine[Any]]],
     so a write for many people is one statement instead of one per person (``UPDATE ... FROM`` it). On
     PostgreSQL one array parameter per column, zipped by ``unnest``: one statement for any number of rows, with
     the same text every time (planned once). Elsewhere a ``VALUES`` list, in parts of ``GIVEN_ROWS`` rows."""
+    return [part for part, _ in given_parts(session, columns, rows)]
+
+
+def given_parts(session: Session, columns: Sequence[tuple[str, TypeEngine[Any]]],
+                rows: Sequence[Sequence[Any]]) -> list[tuple[Subquery, Sequence[Sequence[Any]]]]:
+    """``given_rows``, each part with the rows it holds: a statement joining a part to a large table names the
+    part's keys too (``among``), so the database reads only their rows through the table's index. Joined on the
+    given rows alone, the table's index is reached only through a nested loop, one probe a given row, which
+    PostgreSQL judged dearer than reading the whole table: on a record table of 26,000 rows it read all of them
+    (4 ms) to update a batch's 100 people's (0.5 ms through the index)."""
     if not rows:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        return [select(*(func.unnest(bindparam(None, [row[i] for row in rows], type_=ARRAY(kind))).label(name)
-                         for i, (name, kind) in enumerate(columns))).subquery()]
-    parts = []
+        return [(select(*(func.unnest(bindparam(None, [row[i] for row in rows], type_=ARRAY(kind))).label(name)
+                          for i, (name, kind) in enumerate(columns))).subquery(), rows)]
+    parts: list[tuple[Subquery, Sequence[Sequence[Any]]]] = []
     for start in range(0, len(rows), GIVEN_ROWS):
+        some = rows[start:start + GIVEN_ROWS]
         # An unnamed VALUES list: its columns are column1, column2, ... on every database that has one.
         listed = values(*(column(f"column{i + 1}", kind) for i, (_, kind) in enumerate(columns)))
-        listed = listed.data([tuple(row) for row in rows[start:start + GIVEN_ROWS]])
-        parts.append(select(*(listed.c[f"column{i + 1}"].label(name)
-                              for i, (name, _) in enumerate(columns))).subquery())
+        listed = listed.data([tuple(row) for row in some])
+        parts.append((select(*(listed.c[f"column{i + 1}"].label(name)
+                               for i, (name, _) in enumerate(columns))).subquery(), some))
     return parts
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import String, Uuid, select, update
 from sqlalchemy.orm import Session
 
 from kluis.audit import service as audit
-from kluis.db import UTCDateTime, among, given_rows, rowcount
+from kluis.db import UTCDateTime, among, given_parts, rowcount
 from kluis.kit.clock import Clock, as_utc
 from kluis.kit.errors import Invalid, Problem
 from kluis.kit.ids import new_id
@@ -104,7 +104,8 @@ def follow(session: Session, rule_book: rules.RuleBook, people: Mapping[uuid.UUI
     """Data the person gave (``own``, from ``stamp``) moved their own last activity forward: their records from
     others kept from the last activity follow it, as they follow a reported activity (R-RET-1). Only people who
     had records before are looked at, so a batch of new people costs nothing. One statement for every person and
-    rule of the batch (``given_rows``), and the bounds of only the people whose records moved are recomputed."""
+    rule of the batch, naming its people so that only their records are read (``given_parts``); the bounds of
+    only the people whose records moved are recomputed."""
     moved = {pid: at for pid, at in own.items() if people[pid].has_records
              and ((before := people[pid].activity) is None or at > before)}
     kept = rule_book.rules_with({Trigger.LAST_ACTIVITY})
@@ -113,10 +114,11 @@ def follow(session: Session, rule_book: rules.RuleBook, people: Mapping[uuid.UUI
     table = Record.__table__
     given = [(pid, rule.id, at, rule_book.due_at(rule, at)) for pid, at in moved.items() for rule in kept]
     changed: set[uuid.UUID] = set()
-    for part in given_rows(session, (("pid", Uuid()), ("rule_id", String()), ("clock", UTCDateTime()),
-                                     ("due", UTCDateTime())), given):
+    for part, rows in given_parts(session, (("pid", Uuid()), ("rule_id", String()), ("clock", UTCDateTime()),
+                                            ("due", UTCDateTime())), given):
         changed.update(session.scalars(
-            update(table).where(table.c.person_id == part.c.pid, table.c.rule_id == part.c.rule_id,
+            update(table).where(among(session, table.c.person_id, list(dict.fromkeys(row[0] for row in rows))),
+                                table.c.person_id == part.c.pid, table.c.rule_id == part.c.rule_id,
                                 table.c.source.not_in(sorted(rule_book.own_sources)),
                                 table.c.last_activity_at < part.c.clock)
             .values(last_activity_at=part.c.clock, due_at=part.c.due, updated_at=now)
