@@ -34,6 +34,11 @@ class Threads:
             limiter = self._limiters[loop] = CapacityLimiter(self.limit)
         return limiter
 
+    def in_use(self) -> tuple[int, int]:
+        """How many of its handlers are at work and how many wait, over every event loop of the process."""
+        stats = [limiter.statistics() for limiter in list(self._limiters.values())]
+        return sum(s.borrowed_tokens for s in stats), sum(s.tasks_waiting for s in stats)
+
     def runs(self, endpoint: Callable[..., Any]) -> Callable[..., Coroutine[Any, Any, Any]]:
         """``endpoint`` run on a worker thread as FastAPI would, but within this limit. FastAPI reads the
         parameters from the wrapped handler."""

@@ -59,13 +59,7 @@ def test_r_vlt_1_a_process_writes_two_batches_at_once_and_the_rest_wait_their_tu
     sent = vault_api.BATCH_THREADS + WAITING
     with ThreadPoolExecutor(sent) as pool:
         answers = [pool.submit(client.post, "/api/v1/records/batch", json=body, headers=auth) for _ in range(sent)]
-
-        def at_work_and_waiting() -> tuple[int, int]:
-            """Over the limits of every event loop (earlier tests' clients may have left theirs, idle)."""
-            stats = [limiter.statistics() for limiter in list(vault_api.BATCHES._limiters.values())]
-            return sum(s.borrowed_tokens for s in stats), sum(s.tasks_waiting for s in stats)
-
-        _until(lambda: at_work_and_waiting() == (vault_api.BATCH_THREADS, WAITING),
+        _until(lambda: vault_api.BATCHES.in_use() == (vault_api.BATCH_THREADS, WAITING),
                "two batches at work and the rest waiting")
         with lock:
             assert inside == vault_api.BATCH_THREADS  # the two at work got in; the others are queued, not running
