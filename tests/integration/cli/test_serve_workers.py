@@ -153,11 +153,12 @@ def test_r_gate_1_a_killed_server_process_is_logged_with_its_signal_and_replaced
         victim = min(first)
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + UP_SECONDS
-        while not any(f"server process {victim} died: killed by SIGKILL; started " in line for line in lines):
+        logged = f"server process {victim} died: killed by SIGKILL; started "
+        while not any(logged in line for line in lines):
             assert server.poll() is None, "".join(lines)
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.1)
-        replaced = next(line for line in lines if f"server process {victim} died" in line)
+        replaced = next(line for line in lines if logged in line)  # the line waited for, not an earlier one
         successor = int(replaced.rsplit("started ", 1)[1].split()[0])
         while not (_server_processes(server.pid) == (first - {victim}) | {successor} and _answers(port)):
             assert server.poll() is None, "".join(lines)
